@@ -1,0 +1,108 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { BackendName } from '$lib/db/types';
+import { BACKEND_ORDER, resolveBackend, type ResolvedBackend } from './resolve';
+
+// The wasm binaries are bundled assets of the app itself (no CDN), so they are precached for offline use.
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+});
+
+export interface BackendStatus {
+  backend: BackendName;
+  available: boolean;
+  detail: string;
+}
+
+export interface BackendInfo extends ResolvedBackend {
+  /** A human description of the device: the WebGPU adapter, the WebGL renderer, or the CPU path. */
+  adapter: string;
+}
+
+/** Makes `backend` tfjs's active backend and proves it computes: false if it cannot start here. */
+async function activate(backend: BackendName): Promise<boolean> {
+  if (!(await tf.setBackend(backend))) return false;
+  await tf.ready();
+  // A backend can register yet fail on first use (e.g. a WebGPU adapter without the features tfjs needs).
+  const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
+  const [value] = await probe.data();
+  probe.dispose();
+  return value === 3;
+}
+
+const resolving: Partial<Record<string, Promise<BackendInfo>>> = {};
+
+/**
+ * Resolves a backend choice once per context (page or worker), caching the promise (a failed resolution
+ * is forgotten so a retry can succeed), and makes the resolved backend the active one.
+ * @example const { backend, adapter } = await useBackend('auto');
+ */
+export async function useBackend(choice: string): Promise<BackendInfo> {
+  resolving[choice] ??= resolveBackend(choice, activate)
+    .then(async (resolved) => ({ ...resolved, adapter: await describeAdapter(resolved.backend) }))
+    .catch((error: unknown) => {
+      delete resolving[choice];
+      throw error;
+    });
+  const info = await resolving[choice];
+  // Another choice may have switched tfjs since this one resolved.
+  if (tf.getBackend() !== info.backend) await tf.setBackend(info.backend);
+  return info;
+}
+
+/** What the device behind a backend is, in words. */
+export async function describeAdapter(backend: BackendName): Promise<string> {
+  switch (backend) {
+    case 'webgpu':
+      return describeWebGpuAdapter();
+    case 'webgl':
+      return describeWebGlRenderer();
+    case 'wasm':
+      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, ${
+        tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi-threaded' : 'single thread'
+      })`;
+    case 'cpu':
+      return 'JavaScript CPU kernels';
+  }
+}
+
+async function describeWebGpuAdapter(): Promise<string> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  const adapter = await gpu?.requestAdapter();
+  if (!adapter) return 'no WebGPU adapter';
+  // `info` is newer than the @webgpu/types that tfjs pins.
+  const info = (adapter as GPUAdapter & { info: { vendor: string; architecture: string; device: string; description: string } }).info;
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter(Boolean);
+  const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return `${parts.join(' · ') || 'unnamed adapter'}${fallback ? ' (software fallback)' : ''}`;
+}
+
+function describeWebGlRenderer(): string {
+  const canvas = new OffscreenCanvas(1, 1);
+  const gl = canvas.getContext('webgl2');
+  if (!gl) return 'no WebGL2 context';
+  const debug = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+}
+
+/** Availability of every backend, for Settings; leaves tfjs on `restore` afterwards. */
+export async function probeAllBackends(restore: string = 'auto'): Promise<BackendStatus[]> {
+  const statuses: BackendStatus[] = [];
+  for (const backend of BACKEND_ORDER) {
+    try {
+      const ok = await activate(backend);
+      statuses.push({ backend, available: ok, detail: ok ? await describeAdapter(backend) : 'not available' });
+    } catch (error) {
+      statuses.push({ backend, available: false, detail: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  delete resolving[restore];
+  await useBackend(restore);
+  return statuses;
+}

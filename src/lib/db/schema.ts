@@ -1,0 +1,52 @@
+import type { Transaction } from 'dexie';
+
+/**
+ * Every schema Loupe has ever shipped, oldest first. Never edit a released entry: add a new one with an
+ * upgrade function, so data written by an older version opens in a newer one (tested in db.test.ts).
+ * Schema strings list indexed fields only.
+ */
+export interface SchemaVersion {
+  version: number;
+  stores: Record<string, string | null>;
+  upgrade?: (tx: Transaction) => Promise<void>;
+}
+
+export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
+  {
+    version: 1,
+    stores: {
+      datasets: 'id, task, createdAt, parentId',
+      samples: 'id, datasetId, hash',
+      runs: 'id, status, task, createdAt, parentId, datasetVersion',
+      metricPoints: '++id, [runId+step], runId',
+      checkpoints: 'id, runId, [runId+epoch]',
+      modelVersions: 'id, &[name+version], name, status, createdAt',
+      aliases: '[name+alias], name',
+      inferenceLog: '++id, [model+ts], ts',
+      pipelines: 'id, model',
+      pipelineRuns: 'id, pipelineId, status, startedAt',
+      alerts: 'id, rule, state',
+      settings: 'key',
+    },
+  },
+  {
+    // v2: training reads one split of one dataset at a time, and the log page filters by source.
+    // Rows written by v1 had no `source` (everything came from the UI then); backfill it so the new
+    // index sees every row.
+    version: 2,
+    stores: {
+      samples: 'id, datasetId, hash, [datasetId+split]',
+      inferenceLog: '++id, [model+ts], ts, source',
+    },
+    upgrade: async (tx) => {
+      await tx
+        .table('inferenceLog')
+        .toCollection()
+        .modify((row: { source?: string }) => {
+          row.source ??= 'ui';
+        });
+    },
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1]!.version;

@@ -1,0 +1,97 @@
+import * as Comlink from 'comlink';
+import type { WorkerKind } from './types';
+
+export class WorkerCrashedError extends Error {
+  override name = 'WorkerCrashedError';
+  constructor(
+    readonly worker: WorkerKind,
+    reason: string,
+  ) {
+    super(`The ${worker} worker stopped unexpectedly: ${reason}. It will be restarted on the next request.`);
+  }
+}
+
+/** The part of `Worker` the client needs; tests pass a fake. */
+export type WorkerLike = Pick<Worker, 'postMessage' | 'terminate' | 'addEventListener' | 'removeEventListener'>;
+
+/**
+ * A comlink connection to a worker that never hangs: if the worker dies (an uncaught error, a module
+ * that fails to load, a message that cannot be decoded, or `terminate()`), every call in flight and
+ * every later call rejects with `WorkerCrashedError`, and the next `api()` starts a fresh worker.
+ */
+export class WorkerClient<Api extends object> {
+  #spawn: () => WorkerLike;
+  #current?: { worker: WorkerLike; api: Comlink.Remote<Api>; crashed: Promise<never>; crash: (e: Error) => void };
+  #listeners = new Set<(error: WorkerCrashedError) => void>();
+
+  constructor(
+    readonly kind: WorkerKind,
+    spawn: () => WorkerLike,
+  ) {
+    this.#spawn = spawn;
+  }
+
+  /** The worker's API; every method call rejects instead of hanging if the worker dies meanwhile. */
+  api(): Comlink.Remote<Api> {
+    return this.#connect().api;
+  }
+
+  /** Subscribe to crashes (the UI shows them); returns the unsubscribe function. */
+  onCrash(listener: (error: WorkerCrashedError) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stops the worker; calls in flight reject. */
+  terminate(reason = 'terminated'): void {
+    this.#current?.crash(new WorkerCrashedError(this.kind, reason));
+  }
+
+  #connect() {
+    if (this.#current) return this.#current;
+    const worker = this.#spawn();
+    let crash!: (error: Error) => void;
+    const crashed = new Promise<never>((_, reject) => (crash = reject));
+    crashed.catch(() => {}); // observed through the guarded calls; avoid an unhandled rejection here
+    const onError = (event: Event) => {
+      const { message } = event as Partial<ErrorEvent>;
+      fail(new WorkerCrashedError(this.kind, message || 'the worker failed to load or threw'));
+    };
+    const onMessageError = () => fail(new WorkerCrashedError(this.kind, 'a message could not be decoded'));
+    const fail = (error: Error) => {
+      if (this.#current?.worker !== worker) return;
+      this.#current = undefined;
+      worker.removeEventListener('error', onError);
+      worker.removeEventListener('messageerror', onMessageError);
+      worker.terminate();
+      crash(error);
+      if (error instanceof WorkerCrashedError) for (const listener of this.#listeners) listener(error);
+    };
+    worker.addEventListener('error', onError);
+    worker.addEventListener('messageerror', onMessageError);
+    const remote = Comlink.wrap<Api>(worker as unknown as Comlink.Endpoint);
+    const api = guard(remote, crashed);
+    this.#current = { worker, api, crashed, crash: fail };
+    return this.#current;
+  }
+}
+
+/** Wraps each method call of a comlink remote in a race against the worker's death. */
+function guard<Api extends object>(remote: Comlink.Remote<Api>, crashed: Promise<never>): Comlink.Remote<Api> {
+  return new Proxy(remote, {
+    get(target, property) {
+      const member = Reflect.get(target, property) as unknown;
+      if (typeof member !== 'function' || property === 'then') return member;
+      return (...args: unknown[]) => Promise.race([(member as (...a: unknown[]) => Promise<unknown>)(...args), crashed]);
+    },
+  });
+}
+
+/**
+ * Releases a comlink remote received from the other side (e.g. a progress callback passed with
+ * `Comlink.proxy`), closing its message port. A plain function (as in Node tests) is left alone.
+ */
+export function releaseRemote(value: unknown): void {
+  const release = (value as { [Comlink.releaseProxy]?: unknown } | undefined)?.[Comlink.releaseProxy];
+  if (typeof release === 'function') (release as () => void)();
+}

@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '$lib/backends/tfjs';
+import { releaseRemote } from './client';
+import type { ProgressCallback } from './progress';
+import type { TrainerApi, TrainingCheckResult, WorkerHello } from './types';
+import { APP_VERSION } from '$lib/version';
+
+/** The trainer worker's implementation; `workers/trainer.ts` exposes it with comlink. */
+export class TrainerService implements TrainerApi {
+  async hello(): Promise<WorkerHello> {
+    return { worker: 'trainer', appVersion: APP_VERSION };
+  }
+
+  useBackend(choice: string) {
+    return useBackend(choice);
+  }
+
+  async checkTraining(choice: string, steps: number, onProgress: ProgressCallback): Promise<TrainingCheckResult> {
+    try {
+      const backend = await useBackend(choice);
+      const result = await fitLine(steps, onProgress);
+      onProgress({ kind: 'done', summary: { finalLoss: result.finalLoss } });
+      return { backend, steps, ...result };
+    } catch (error) {
+      onProgress({ kind: 'failed', reason: error instanceof Error ? error.message : String(error) });
+      throw error;
+    } finally {
+      releaseRemote(onProgress);
+    }
+  }
+}
+
+/**
+ * Fits y = 2x + 1 by gradient descent. Reads the loss back only every few steps (a read forces a GPU
+ * sync) and checks the first gradient, which WebGPU has been seen to return as all zeros. The update is
+ * written out rather than using `tf.train.sgd`, whose learning-rate scalar outlives `dispose()`.
+ */
+async function fitLine(steps: number, onProgress: ProgressCallback) {
+  const learningRate = 0.05;
+  const xs = tf.tensor2d([-1, 0, 1, 2, 3, 4], [6, 1]);
+  const ys = tf.tensor2d([-1, 1, 3, 5, 7, 9], [6, 1]);
+  // tidy() disposes the zero tensors the variables were made from; the variables keep the data alive.
+  const [w, b] = tf.tidy(() => [tf.variable(tf.zeros([1, 1])), tf.variable(tf.zeros([1]))]);
+  const lossOf = () => tf.losses.meanSquaredError(ys, tf.add(tf.matMul(xs, w), b)) as tf.Scalar;
+  const step = () => {
+    const { value, grads } = tf.variableGrads(lossOf, [w, b]);
+    tf.tidy(() => {
+      for (const variable of [w, b]) variable.assign(tf.sub(variable, tf.mul(grads[variable.name]!, learningRate)));
+    });
+    return { value, grads };
+  };
+  try {
+    const first = step();
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(first.grads).map((g) => tf.sum(tf.square(g))))));
+    const [initialLoss = NaN] = await first.value.data();
+    const [firstGradientNorm = NaN] = await norm.data();
+    tf.dispose([first.value, norm, ...Object.values(first.grads)]);
+    if (!Number.isFinite(firstGradientNorm) || firstGradientNorm === 0) {
+      throw new Error(`the first gradient norm is ${firstGradientNorm}: this backend computes no usable gradients`);
+    }
+    let finalLoss = initialLoss;
+    const reportEvery = Math.max(1, Math.floor(steps / 10));
+    for (let i = 2; i <= steps; i++) {
+      const { value, grads } = step();
+      tf.dispose(Object.values(grads));
+      if (i % reportEvery === 0 || i === steps) {
+        [finalLoss = NaN] = await value.data();
+        onProgress({ kind: 'batch', epoch: 1, batch: i, batches: steps, loss: finalLoss });
+      }
+      value.dispose();
+    }
+    return { initialLoss, finalLoss, firstGradientNorm };
+  } finally {
+    tf.dispose([xs, ys, w, b]);
+  }
+}

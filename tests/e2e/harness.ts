@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { launchChromium, type LaunchedBrowser } from './chromium';
+
+/** Screenshots land here (git-ignored) so anyone can look at every page after a run. */
+export const SCREENSHOT_DIR = join(process.cwd(), '.artifacts', 'screenshots');
+
+export interface Studio {
+  page: Page;
+  browser: LaunchedBrowser;
+  /** Base URL of the built app, ending in '/'. */
+  baseUrl: string;
+  /** Console errors and uncaught page errors seen so far (a user-facing page must produce none). */
+  errors: string[];
+  /** Opens a route (`'settings'`) and waits for its heading. */
+  goto(route: string): Promise<void>;
+  screenshot(name: string): Promise<string>;
+  /** Stops the static server (to prove offline behaviour); `startServer` brings it back on the same port. */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Serves `dist/` (built by `npm run test:e2e` before the tests) with Vite's static preview server. */
+async function serveDist(port = 0): Promise<PreviewServer> {
+  return preview({
+    root: process.cwd(),
+    logLevel: 'warn',
+    preview: { port, strictPort: port !== 0, host: '127.0.0.1' },
+  });
+}
+
+function portOf(server: PreviewServer): number {
+  const address = server.httpServer.address();
+  if (!address || typeof address === 'string') throw new Error('preview server has no port');
+  return address.port;
+}
+
+/**
+ * Starts the built studio on a local port and opens it in a fresh headless Chromium profile.
+ * @example const studio = await openStudio(); await studio.goto('settings'); await studio.close();
+ */
+export async function openStudio(): Promise<Studio> {
+  let server: PreviewServer | undefined = await serveDist();
+  const port = portOf(server);
+  const baseUrl = `http://127.0.0.1:${port}/`;
+  const browser = await launchChromium();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+
+  const studio: Studio = {
+    page,
+    browser,
+    baseUrl,
+    errors,
+    async goto(route) {
+      await page.goto(`${baseUrl}#/${route}`);
+      await page.locator('main h1').first().waitFor();
+    },
+    async screenshot(name) {
+      const path = join(SCREENSHOT_DIR, `${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      return path;
+    },
+    async stopServer() {
+      await server?.close();
+      server = undefined;
+    },
+    async startServer() {
+      server ??= await serveDist(port);
+    },
+    async close() {
+      await browser.close();
+      await server?.close();
+    },
+  };
+  await page.goto(baseUrl);
+  return studio;
+}
+
+/** Waits until the service worker controls the page, so reloads are served from its cache. */
+export async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve()));
+    }
+  });
+}

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../src/lib/ui/routes';
+import { openStudio, waitForServiceWorker, type Studio } from './harness';
+
+describe('studio shell', () => {
+  let studio: Studio;
+
+  beforeAll(async () => {
+    studio = await openStudio();
+  });
+  afterAll(async () => {
+    await studio?.close();
+  });
+
+  it('renders every page with its heading and no console errors', async () => {
+    for (const route of ROUTES) {
+      await studio.goto(route.path);
+      await expect(studio.page.locator('main h1').first().textContent()).resolves.toBe(route.title);
+      const current = studio.page.locator(`nav a[aria-current="page"]`);
+      await expect(current.textContent()).resolves.toContain(route.title);
+      await studio.page.waitForLoadState('networkidle');
+      await studio.screenshot(`page-${route.path}`);
+    }
+    expect(studio.errors).toEqual([]);
+  });
+
+  it('navigates with the keyboard alone', async () => {
+    await studio.goto('datasets');
+    await studio.page.locator('nav a[href="#/runs"]').focus();
+    await studio.page.keyboard.press('Enter');
+    await studio.page.waitForURL(/#\/runs$/);
+    await expect(studio.page.locator('main h1').textContent()).resolves.toBe('Runs');
+  });
+
+  it('switches between light and dark themes and remembers the choice', async () => {
+    await studio.goto('settings');
+    const themeOf = () => studio.page.evaluate(() => document.documentElement.dataset.theme);
+    const before = await themeOf();
+    await studio.page.getByRole('button', { name: /switch to (light|dark) theme/i }).click();
+    const after = await themeOf();
+    expect(after).not.toBe(before);
+    await studio.page.reload();
+    await studio.page.locator('main h1').waitFor();
+    await expect(themeOf()).resolves.toBe(after);
+    await studio.screenshot(`theme-${after}`);
+  });
+
+  it('shows an unknown address as a notice, not a blank page', async () => {
+    await studio.page.goto(`${studio.baseUrl}#/no-such-page`);
+    await expect(studio.page.getByRole('status').filter({ hasText: 'not a page of Loupe' }).count()).resolves.toBe(1);
+    await expect(studio.page.locator('main h1').textContent()).resolves.toBe('Datasets');
+  });
+
+  it('keeps working offline after one online visit', async () => {
+    await studio.goto('settings');
+    await waitForServiceWorker(studio.page);
+    await studio.stopServer();
+    try {
+      await studio.page.reload();
+      await studio.page.locator('main h1').waitFor();
+      await studio.goto('runs');
+      await expect(studio.page.locator('main h1').textContent()).resolves.toBe('Runs');
+      // Workers load from the precache too: the trainer runs a real training check offline.
+      await studio.goto('settings');
+      await studio.page.getByRole('button', { name: 'Run a training check' }).click();
+      await expect(studio.page.getByTestId('training-check').textContent({ timeout: 120_000 })).resolves.toContain('passed');
+      await studio.screenshot('offline-settings');
+    } finally {
+      await studio.startServer();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+import { IDBFactory } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import { LATEST_SCHEMA_VERSION, SCHEMA_VERSIONS } from '../../../src/lib/db/schema';
+import { makeDb, makeLogRow, makeRun } from '../factories';
+
+const DESIGN_TABLES = [
+  'datasets',
+  'samples',
+  'runs',
+  'metricPoints',
+  'checkpoints',
+  'modelVersions',
+  'aliases',
+  'inferenceLog',
+  'pipelines',
+  'pipelineRuns',
+  'alerts',
+  'settings',
+];
+
+describe('LoupeDb schema', () => {
+  it('has every table of the design, at the latest version', async () => {
+    const db = makeDb();
+    await db.open();
+    expect(db.tables.map((t) => t.name).sort()).toEqual([...DESIGN_TABLES].sort());
+    expect(db.verno).toBe(LATEST_SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('indexes what the studio queries by range', async () => {
+    const db = makeDb();
+    await db.open();
+    expect(db.inferenceLog.schema.idxByName['[model+ts]']).toBeDefined();
+    expect(db.metricPoints.schema.idxByName['[runId+step]']).toBeDefined();
+    expect(db.modelVersions.schema.idxByName['[name+version]']?.unique).toBe(true);
+    db.close();
+  });
+
+  it('refuses two rows for the same model version', async () => {
+    const db = makeDb();
+    const row = { id: 'a', name: 'coin-year', version: 1, status: 'candidate' as const, createdAt: 1, metrics: {} };
+    await db.modelVersions.add(row);
+    await expect(db.modelVersions.add({ ...row, id: 'b' })).rejects.toThrow(/ConstraintError|unique/i);
+    db.close();
+  });
+
+  it('range-queries the inference log by model and time', async () => {
+    const db = makeDb();
+    await db.inferenceLog.bulkAdd([
+      makeLogRow({ model: 'sentiment', ts: 10 }),
+      makeLogRow({ model: 'sentiment', ts: 20 }),
+      makeLogRow({ model: 'coin-year', ts: 15 }),
+      makeLogRow({ model: 'sentiment', ts: 30 }),
+    ]);
+    const rows = await db.inferenceLog.where('[model+ts]').between(['sentiment', 15], ['sentiment', 30], true, true).toArray();
+    expect(rows.map((r) => r.ts)).toEqual([20, 30]);
+    db.close();
+  });
+});
+
+describe('schema upgrades', () => {
+  it('opens a database written by schema v1 under the latest schema with its data intact', async () => {
+    const factory = new IDBFactory();
+    const v1 = makeDb(SCHEMA_VERSIONS.slice(0, 1), factory, 'upgrade');
+    const run = makeRun();
+    await v1.runs.add(run);
+    await v1.samples.add({ id: 's1', datasetId: 'd1', split: 'train', label: 1900, hash: 'h', path: 'a.png' });
+    // v1 log rows had no `source`.
+    const { source: _source, ...legacyRow } = makeLogRow();
+    await v1.inferenceLog.add(legacyRow as never);
+    v1.close();
+
+    const latest = makeDb(SCHEMA_VERSIONS, factory, 'upgrade');
+    await latest.open();
+    expect(latest.verno).toBe(LATEST_SCHEMA_VERSION);
+    await expect(latest.runs.get(run.id)).resolves.toEqual(run);
+    await expect(latest.samples.where('[datasetId+split]').equals(['d1', 'train']).count()).resolves.toBe(1);
+    const [logRow] = await latest.inferenceLog.toArray();
+    expect(logRow).toMatchObject({ ...legacyRow, source: 'ui' });
+    await expect(latest.inferenceLog.where('source').equals('ui').count()).resolves.toBe(1);
+    latest.close();
+  });
+
+  it('declares versions in increasing order, each adding something', () => {
+    const numbers = SCHEMA_VERSIONS.map((v) => v.version);
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(new Set(numbers).size).toBe(numbers.length);
+    for (const version of SCHEMA_VERSIONS) expect(Object.keys(version.stores).length).toBeGreaterThan(0);
+  });
+});

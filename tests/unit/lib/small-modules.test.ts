@@ -1,0 +1,75 @@
+import { IDBFactory } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import { probeIndexedDb, probeWebGpu } from '../../../src/lib/capabilities';
+import { sha256Hex } from '../../../src/lib/hash';
+import { getSetting, setSetting } from '../../../src/lib/settings';
+import { formatBytes, storageStatus } from '../../../src/lib/storage';
+import { formatDuration } from '../../../src/lib/ui/format';
+import { DEFAULT_ROUTE, ROUTES, parseHash } from '../../../src/lib/ui/routes';
+import { makeDb } from '../factories';
+
+describe('routes', () => {
+  it('parses hash routes with extra path segments', () => {
+    expect(parseHash('#/runs/abc%20d')).toEqual({ route: 'runs', rest: ['abc d'], known: true });
+    expect(parseHash('')).toEqual({ route: DEFAULT_ROUTE, rest: [], known: true });
+  });
+  it('falls back to the default for unknown routes and says so', () => {
+    expect(parseHash('#/nope')).toEqual({ route: DEFAULT_ROUTE, rest: [], known: false });
+  });
+  it('covers the eight studio areas', () => {
+    expect(ROUTES.map((r) => r.title)).toEqual(['Datasets', 'Train', 'Runs', 'Registry', 'Predict', 'Monitor', 'Pipelines', 'Settings']);
+  });
+});
+
+describe('storage', () => {
+  it('formats bytes in decimal units', () => {
+    expect([0, 999, 1536, 2_500_000, 12_345_678_901].map(formatBytes)).toEqual(['0 B', '999 B', '1.5 KB', '2.5 MB', '12.3 GB']);
+    expect(formatBytes(Number.NaN)).toBe('—');
+  });
+  it('reads usage, quota and persistence, or nothing where unsupported', async () => {
+    const manager = { estimate: async () => ({ usage: 10, quota: 100 }), persisted: async () => true } as StorageManager;
+    await expect(storageStatus(manager)).resolves.toEqual({ usage: 10, quota: 100, persisted: true });
+    await expect(storageStatus(undefined)).resolves.toBeUndefined();
+  });
+});
+
+describe('formatDuration', () => {
+  it('uses the largest sensible unit', () => {
+    expect([950, 12_000, 83_000, 7_380_000].map(formatDuration)).toEqual(['950 ms', '12 s', '1 min 23 s', '2 h 3 min']);
+  });
+});
+
+describe('capabilities', () => {
+  it('sees a working IndexedDB', async () => {
+    await expect(probeIndexedDb(new IDBFactory())).resolves.toEqual({ ok: true, note: '' });
+  });
+  it('reports a missing or refusing IndexedDB with what Loupe does instead', async () => {
+    const refusing = { open: () => { throw new DOMException('denied', 'SecurityError'); } } as unknown as IDBFactory;
+    for (const factory of [undefined, refusing]) {
+      const result = await probeIndexedDb(factory);
+      expect(result.ok).toBe(false);
+      expect(result.note).toMatch(/in memory/);
+    }
+  });
+  it('reports missing WebGPU with the fallback', async () => {
+    await expect(probeWebGpu(undefined)).resolves.toMatchObject({ ok: false, note: expect.stringMatching(/WebGL, WebAssembly or the CPU/) });
+    const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
+    await expect(probeWebGpu(noAdapter)).resolves.toMatchObject({ ok: false, note: expect.stringMatching(/no usable GPU adapter/) });
+  });
+});
+
+describe('settings', () => {
+  it('returns defaults until set', async () => {
+    const db = makeDb();
+    await expect(getSetting(db, 'backend')).resolves.toBe('auto');
+    await setSetting(db, 'backend', 'wasm');
+    await expect(getSetting(db, 'backend')).resolves.toBe('wasm');
+    db.close();
+  });
+});
+
+describe('sha256Hex', () => {
+  it('matches the known digest of "abc"', async () => {
+    await expect(sha256Hex('abc')).resolves.toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});

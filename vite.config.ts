@@ -1,0 +1,91 @@
+import { fileURLToPath } from 'node:url';
+import { execSync } from 'node:child_process';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { VitePWA } from 'vite-plugin-pwa';
+import { defineConfig } from 'vitest/config';
+import pkg from './package.json' with { type: 'json' };
+
+const alias = {
+  $lib: fileURLToPath(new URL('./src/lib', import.meta.url)),
+  $models: fileURLToPath(new URL('./models', import.meta.url)),
+  $workers: fileURLToPath(new URL('./workers', import.meta.url)),
+};
+
+/** The commit the build came from, recorded with every run; absent outside a git checkout. */
+function gitCommit(): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return '';
+  }
+}
+
+// Relative base: the build works from any static host path (a sub-folder, a file share).
+export default defineConfig({
+  base: './',
+  resolve: { alias },
+  define: {
+    __APP_VERSION__: JSON.stringify(pkg.version),
+    __GIT_COMMIT__: JSON.stringify(gitCommit()),
+  },
+  plugins: [
+    svelte(),
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'src',
+      filename: 'sw.ts',
+      registerType: 'autoUpdate',
+      injectRegister: false,
+      manifest: {
+        id: './',
+        name: 'Loupe — ML studio in your browser',
+        short_name: 'Loupe',
+        description: 'Train, track, register, serve and monitor models entirely in the browser.',
+        start_url: './',
+        scope: './',
+        display: 'standalone',
+        background_color: '#0f1115',
+        theme_color: '#3b6cf6',
+        icons: [
+          { src: 'icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+          { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+          { src: 'icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      injectManifest: {
+        rollupFormat: 'iife',
+        globPatterns: ['**/*.{js,css,html,svg,png,wasm,json,webmanifest}'],
+        // The wasm runtimes are several MiB each; Workbox's 2 MiB default would silently skip them.
+        maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
+      },
+      devOptions: { enabled: false },
+    }),
+  ],
+  worker: { format: 'es' },
+  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          environment: 'node',
+          include: ['tests/unit/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['tests/e2e/**/*.e2e.ts'],
+          globalSetup: ['tests/e2e/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,4 @@
+import * as Comlink from 'comlink';
+import { IngestService } from '$lib/workers/ingest-service';
+
+Comlink.expose(new IngestService());
