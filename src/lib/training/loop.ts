@@ -1,0 +1,156 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ProgressCallback } from '$lib/workers/progress';
+import type { EarlyStopping } from './early-stopping';
+
+/** One batch; the loop disposes its tensors once the step is done. */
+export interface Batch {
+  xs: tf.Tensor | tf.Tensor[];
+  ys: tf.Tensor;
+  size: number;
+}
+
+/** Yields an epoch's batches; `epoch` lets the source derive that epoch's shuffle and augmentation seeds. */
+export type BatchSource = (epoch: number) => AsyncIterable<Batch>;
+
+export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+
+export interface TrainLoopOptions {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  loss: LossFn;
+  train: BatchSource;
+  batchesPerEpoch: number;
+  epochs: number;
+  /** Epoch to start from (1-based); a resumed run starts after its last checkpoint. */
+  startEpoch?: number;
+  /** Validation metrics after each epoch (keys such as `val_loss`, `val_mae`). */
+  validate: (epoch: number) => Promise<Record<string, number>>;
+  earlyStopping?: EarlyStopping;
+  /** Called after each epoch, e.g. to store metrics and a checkpoint, before the next begins. */
+  onEpochEnd?: (epoch: number, metrics: Record<string, number>) => Promise<void>;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+  /** Read the loss back every this many batches: each read waits for the GPU. */
+  readEvery?: number;
+}
+
+export interface TrainLoopResult {
+  epochsRun: number;
+  lastEpoch: number;
+  stoppedEarly: boolean;
+  bestEpoch?: number;
+  history: { epoch: number; metrics: Record<string, number> }[];
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+  constructor(
+    readonly epoch: number,
+    readonly batch: number,
+    value: number,
+  ) {
+    super(
+      `The loss became ${value} at epoch ${epoch}, batch ${batch}. Lower the learning rate, check the data for ` +
+        'invalid values, or use the Huber loss.',
+    );
+  }
+}
+
+export class TrainingCancelledError extends Error {
+  override name = 'TrainingCancelledError';
+  constructor() {
+    super('Training was cancelled.');
+  }
+}
+
+/**
+ * Trains `model` for the given epochs. The hot loop never reads tensors back except every `readEvery`
+ * batches (the loss is summed on the device in between), and disposes every tensor it makes, so
+ * `tf.memory().numTensors` stays flat across epochs.
+ */
+export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopResult> {
+  const { model, epochs, onProgress, earlyStopping } = options;
+  const readEvery = Math.max(1, options.readEvery ?? 10);
+  const history: TrainLoopResult['history'] = [];
+  let best: tf.Tensor[] | undefined;
+  let stoppedEarly = false;
+  let epoch = options.startEpoch ?? 1;
+  try {
+    for (; epoch <= epochs; epoch++) {
+      const trainLoss = await runEpoch(options, epoch, readEvery);
+      const validation = await options.validate(epoch);
+      const metrics = { loss: trainLoss, ...validation };
+      history.push({ epoch, metrics });
+      onProgress?.({ kind: 'epoch', epoch, epochs, metrics });
+      let stop = false;
+      if (earlyStopping) {
+        const decision = earlyStopping.update(epoch, metrics);
+        if (decision.improved) {
+          tf.dispose(best);
+          best = model.getWeights().map((w) => w.clone());
+        }
+        stop = decision.stop;
+      }
+      await options.onEpochEnd?.(epoch, metrics);
+      if (stop) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    if (best) model.setWeights(best);
+    return {
+      epochsRun: history.length,
+      lastEpoch: Math.min(epoch, epochs),
+      stoppedEarly,
+      bestEpoch: earlyStopping && earlyStopping.bestEpoch > 0 ? earlyStopping.bestEpoch : undefined,
+      history,
+    };
+  } finally {
+    tf.dispose(best);
+  }
+}
+
+async function runEpoch(options: TrainLoopOptions, epoch: number, readEvery: number): Promise<number> {
+  const { model, optimizer, loss, batchesPerEpoch, onProgress, signal } = options;
+  let lossSum: tf.Scalar = tf.scalar(0);
+  let samples = 0;
+  let batch = 0;
+  let windowStart = performance.now();
+  let windowSamples = 0;
+  try {
+    for await (const { xs, ys, size } of options.train(epoch)) {
+      try {
+        if (signal?.aborted) throw new TrainingCancelledError();
+        const stepLoss = optimizer.minimize(() => {
+          const predicted = model.apply(xs, { training: true }) as tf.Tensor;
+          return loss(ys, predicted);
+        }, true)!;
+        const weighted = tf.tidy(() => tf.add(lossSum, tf.mul(stepLoss, size)));
+        tf.dispose([stepLoss, lossSum]);
+        lossSum = weighted as tf.Scalar;
+      } finally {
+        tf.dispose([xs, ys]);
+      }
+      batch++;
+      samples += size;
+      windowSamples += size;
+      if (batch % readEvery === 0 || batch === batchesPerEpoch) {
+        const [sum = Number.NaN] = await lossSum.data();
+        const mean = sum / samples;
+        if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch, batch, mean);
+        const now = performance.now();
+        const samplesPerSec = (windowSamples * 1000) / Math.max(1, now - windowStart);
+        windowStart = now;
+        windowSamples = 0;
+        onProgress?.({ kind: 'batch', epoch, batch, batches: batchesPerEpoch, loss: mean, samplesPerSec });
+      }
+    }
+    if (samples === 0) throw new Error(`epoch ${epoch} had no training batches: the training split is empty`);
+    const [sum = Number.NaN] = await lossSum.data();
+    const mean = sum / samples;
+    if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch, batch, mean);
+    return mean;
+  } finally {
+    lossSum.dispose();
+  }
+}
