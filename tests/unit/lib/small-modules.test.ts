@@ -4,7 +4,7 @@ import { probeIndexedDb, probeWebGpu } from '../../../src/lib/capabilities';
 import { sha256Hex } from '../../../src/lib/hash';
 import { getSetting, setSetting } from '../../../src/lib/settings';
 import { formatBytes, storageStatus } from '../../../src/lib/storage';
-import { formatDuration } from '../../../src/lib/ui/format';
+import { formatDuration, formatNumber } from '../../../src/lib/ui/format';
 import { DEFAULT_ROUTE, ROUTES, parseHash } from '../../../src/lib/ui/routes';
 import { makeDb } from '../factories';
 
@@ -36,6 +36,12 @@ describe('storage', () => {
 describe('formatDuration', () => {
   it('uses the largest sensible unit', () => {
     expect([950, 12_000, 83_000, 7_380_000].map(formatDuration)).toEqual(['950 ms', '12 s', '1 min 23 s', '2 h 3 min']);
+  });
+});
+
+describe('formatNumber', () => {
+  it('keeps four significant digits without trailing zeros', () => {
+    expect([0.001, 12.3456, 1850, 0.000123456, Number.NaN].map(formatNumber)).toEqual(['0.001', '12.35', '1850', '0.0001235', 'NaN']);
   });
 });
 
