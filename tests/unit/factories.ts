@@ -39,3 +39,33 @@ export function makeLogRow(overrides: Partial<InferenceLogRow> = {}): InferenceL
     ...overrides,
   };
 }
+
+/**
+ * A small labelled text set built from word lists (positive / neutral / negative phrases in varied
+ * templates), stored as a sentiment dataset with train and val splits.
+ */
+export async function seedSentimentDataset(db: LoupeDb, id = 'sentiment-test', perClass = 30): Promise<string> {
+  const words = {
+    negative: ['awful', 'terrible', 'hate', 'broken', 'worst', 'disappointing', 'angry', 'sad'],
+    neutral: ['okay', 'scheduled', 'announced', 'located', 'average', 'update', 'listed', 'tuesday'],
+    positive: ['great', 'love', 'amazing', 'wonderful', 'best', 'happy', 'excellent', 'beautiful'],
+  };
+  const templates = ['the service was {w}', '{w} day at the park', 'honestly {w} experience', 'this phone is {w}', 'my trip: {w} and {v}'];
+  const samples = Object.entries(words).flatMap(([label, list]) =>
+    Array.from({ length: perClass }, (_, i) => {
+      const text = templates[i % templates.length]!.replace('{w}', list[i % list.length]!).replace('{v}', list[(i * 3 + 1) % list.length]!);
+      return {
+        id: `${id}-${label}-${i}`,
+        datasetId: id,
+        split: (i % 5 === 0 ? 'val' : 'train') as 'val' | 'train',
+        label,
+        hash: `${label}-${i}`,
+        path: `row ${i}`,
+        text,
+      };
+    }),
+  );
+  await db.datasets.add({ id, name: 'test sentences', task: 'sentiment', createdAt: 1, sampleCount: samples.length });
+  await db.samples.bulkAdd(samples);
+  return id;
+}

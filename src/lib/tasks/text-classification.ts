@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import type { SampleRow } from '$lib/db/types';
+import { preprocessTweet } from '$lib/text/preprocess';
+import { classificationMetrics } from '$lib/training/metrics';
+import { featurize } from '$models/text/features';
+import { createFastText, DEFAULT_FASTTEXT, type FastTextConfig } from '$models/text/fasttext';
+import type { Prediction, TaskDefinition, TrainableModel } from './types';
+
+export const SENTIMENT: TaskDefinition = {
+  name: 'sentiment',
+  title: 'Tweet sentiment',
+  kind: 'classification',
+  primaryMetric: 'accuracy',
+  greaterIsBetter: true,
+  guardMetrics: ['macroF1'],
+  defaultLabels: ['negative', 'neutral', 'positive'],
+};
+
+export class LabelError extends Error {
+  override name = 'LabelError';
+}
+
+/** Index of a stored label among `labels`: accepts the label itself or its index (0/1/2). */
+export function labelIndex(label: string | number, labels: readonly string[], where: string): number {
+  const index = typeof label === 'number' ? label : labels.indexOf(label.toLowerCase());
+  if (!Number.isInteger(index) || index < 0 || index >= labels.length) {
+    throw new LabelError(`${where}: unknown label ${JSON.stringify(label)}; expected one of ${labels.join(', ')} or 0…${labels.length - 1}`);
+  }
+  return index;
+}
+
+/** Probabilities [batch, classes] → one classification prediction per row. */
+export async function decodeProbabilities(output: tf.Tensor, labels: readonly string[]): Promise<Prediction[]> {
+  const [batch = 0, classes = 0] = output.shape;
+  const values = await output.data();
+  const predictions: Prediction[] = [];
+  for (let i = 0; i < batch; i++) {
+    const probabilities = Array.from(values.subarray(i * classes, (i + 1) * classes));
+    let index = 0;
+    for (let c = 1; c < classes; c++) if (probabilities[c]! > probabilities[index]!) index = c;
+    predictions.push({ kind: 'classification', label: labels[index]!, index, score: probabilities[index]!, probabilities });
+  }
+  return predictions;
+}
+
+/** Accuracy, macro-F1 and per-class figures of classification predictions. */
+export function classificationScores(targets: number[], predictions: Prediction[], labels: readonly string[]): Record<string, number> {
+  const predicted = predictions.map((p) => (p.kind === 'classification' ? p.index : -1));
+  const m = classificationMetrics(targets, predicted, labels);
+  return { accuracy: m.accuracy, macroF1: m.macroF1 };
+}
+
+/**
+ * The fastText text classifier as a trainable model (sentiment, or any label set).
+ * @example const trainable = fastTextClassifier({ ...DEFAULT_FASTTEXT, labels: ['negative', 'neutral', 'positive'] });
+ */
+export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition = SENTIMENT): TrainableModel {
+  const model = createFastText(config);
+  const { labels } = config;
+  const target = (row: SampleRow) => labelIndex(row.label, labels, `sample ${row.path}`);
+  return {
+    task,
+    model,
+    metadata: { architecture: 'fasttext', config },
+    loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
+    async toBatch(rows) {
+      const n = rows.length;
+      const ids = new Int32Array(n * config.maxFeatures);
+      const weights = new Float32Array(n * config.maxFeatures);
+      const targets: number[] = [];
+      rows.forEach((row, i) => {
+        const features = featurize(preprocessTweet(row.text ?? ''), config);
+        ids.set(features.ids, i * config.maxFeatures);
+        weights.set(features.weights, i * config.maxFeatures);
+        targets.push(target(row));
+      });
+      return {
+        xs: [tf.tensor2d(ids, [n, config.maxFeatures], 'int32'), tf.tensor2d(weights, [n, config.maxFeatures])],
+        ys: tf.tidy(() => tf.oneHot(tf.tensor1d(targets, 'int32'), labels.length)),
+        size: n,
+      };
+    },
+    decode: (output) => decodeProbabilities(output, labels),
+    target,
+    metrics: (rows, predictions) => classificationScores(rows.map(target), predictions, labels),
+  };
+}
+
+export { DEFAULT_FASTTEXT };

@@ -1,0 +1,41 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { SampleRow, TaskName } from '$lib/db/types';
+import type { Batch, LossFn } from '$lib/training/loop';
+
+/** What is fixed about a task, for every model of it (DESIGN.md "The three tasks"). */
+export interface TaskDefinition {
+  name: TaskName;
+  title: string;
+  kind: 'regression' | 'classification';
+  /** The metric the promotion gate and early stopping judge by. */
+  primaryMetric: string;
+  greaterIsBetter: boolean;
+  /** Also reported, and guarded against regressions by the gate. */
+  guardMetrics: string[];
+  defaultLabels?: readonly string[];
+}
+
+/** One example's prediction: a year, or a label with its probabilities. */
+export type Prediction =
+  | { kind: 'regression'; value: number }
+  | { kind: 'classification'; label: string; index: number; score: number; probabilities: number[] };
+
+/**
+ * A model of a task, ready to train and evaluate: the tfjs model plus everything that turns stored
+ * samples into tensors and outputs back into predictions. `metadata` is saved with the weights
+ * (labels, normalisation, feature settings) so a reloaded model predicts the same.
+ */
+export interface TrainableModel {
+  task: TaskDefinition;
+  model: tf.LayersModel;
+  metadata: Record<string, unknown>;
+  loss: LossFn;
+  /** Stored samples → one batch; `random` drives augmentation when training. */
+  toBatch(rows: SampleRow[], options: { training: boolean; random?: () => number }): Promise<Batch>;
+  /** Model output for a batch → one prediction per example (reads the tensor back once). */
+  decode(output: tf.Tensor): Promise<Prediction[]>;
+  /** The target of a stored sample in the same terms as its prediction. */
+  target(row: SampleRow): number;
+  /** Metrics of predictions against stored samples (keys without the `val_` prefix). */
+  metrics(rows: SampleRow[], predictions: Prediction[]): Record<string, number>;
+}

@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LoupeDb } from '$lib/db/db';
+import type { SampleRow } from '$lib/db/types';
+import type { Prediction, TrainableModel } from '$lib/tasks/types';
+
+export interface Evaluation {
+  metrics: Record<string, number>;
+  rows: SampleRow[];
+  predictions: Prediction[];
+}
+
+/** Reads samples by id in chunks, so evaluation never loads a whole split's images at once. */
+export async function* sampleChunks(db: LoupeDb, ids: readonly string[], size: number): AsyncGenerator<SampleRow[]> {
+  for (let i = 0; i < ids.length; i += size) {
+    const rows = await db.samples.bulkGet(ids.slice(i, i + size) as string[]);
+    const missing = rows.findIndex((r) => r === undefined);
+    if (missing >= 0) throw new Error(`sample ${ids[i + missing]} disappeared from the dataset during training`);
+    yield rows as SampleRow[];
+  }
+}
+
+/**
+ * Predicts every sample in `ids` (in inference mode) and scores the predictions, plus the mean loss.
+ * Used after each epoch, for error analysis, and by the promotion gate on its evaluation set.
+ */
+export async function evaluateSamples(
+  db: LoupeDb,
+  trainable: TrainableModel,
+  ids: readonly string[],
+  batchSize: number,
+): Promise<Evaluation> {
+  if (ids.length === 0) throw new Error('the evaluation split is empty: give the dataset a validation or test split');
+  const rows: SampleRow[] = [];
+  const predictions: Prediction[] = [];
+  let lossSum = 0;
+  for await (const chunk of sampleChunks(db, ids, batchSize)) {
+    const { xs, ys, size } = await trainable.toBatch(chunk, { training: false });
+    try {
+      const output = tf.tidy(() => trainable.model.predict(xs) as tf.Tensor);
+      const loss = tf.tidy(() => trainable.loss(ys, output));
+      try {
+        predictions.push(...(await trainable.decode(output)));
+        const [value = Number.NaN] = await loss.data();
+        lossSum += value * size;
+      } finally {
+        tf.dispose([output, loss]);
+      }
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+    rows.push(...chunk);
+  }
+  return { metrics: { loss: lossSum / rows.length, ...trainable.metrics(rows, predictions) }, rows, predictions };
+}

@@ -1,0 +1,164 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LoupeDb } from '$lib/db/db';
+import type { BackendName, Split, TaskName } from '$lib/db/types';
+import { deriveSeed, mulberry32, shuffled } from '$lib/random';
+import { createTrainable, type ModelSpec } from '$lib/tasks/registry';
+import type { TrainableModel } from '$lib/tasks/types';
+import type { ProgressCallback } from '$lib/workers/progress';
+import { EarlyStopping, type EarlyStoppingConfig } from './early-stopping';
+import { evaluateSamples, sampleChunks } from './evaluate';
+import { TrainingCancelledError, trainLoop, type Batch, type BatchSource } from './loop';
+import { RunTracker } from './run-tracker';
+
+/** Everything that defines a training run; stored as the run's params. */
+export interface TrainJobSpec {
+  name?: string;
+  task: TaskName;
+  datasetId: string;
+  model: ModelSpec;
+  epochs: number;
+  batchSize: number;
+  optimizer: 'adam' | 'sgd';
+  learningRate: number;
+  seed: number;
+  earlyStopping?: EarlyStoppingConfig;
+  /** Split used for validation after each epoch. */
+  validationSplit?: Split;
+  /** Read the loss back every this many batches. */
+  readEvery?: number;
+}
+
+export interface TrainJobContext {
+  backend: { backend: BackendName; adapter: string };
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+  /** Called once the run row exists, so the UI can follow it. */
+  onRunCreated?: (runId: string) => void;
+}
+
+export interface TrainJobResult {
+  runId: string;
+  metrics: Record<string, number>;
+  trainable: TrainableModel;
+}
+
+export class TrainJobError extends Error {
+  override name = 'TrainJobError';
+}
+
+function validateSpec(spec: TrainJobSpec): void {
+  const positiveInt = (value: number, field: string) => {
+    if (!Number.isInteger(value) || value < 1) throw new TrainJobError(`${field} must be a whole number ≥ 1, got ${value}`);
+  };
+  positiveInt(spec.epochs, 'epochs');
+  positiveInt(spec.batchSize, 'batchSize');
+  if (!(spec.learningRate > 0 && Number.isFinite(spec.learningRate))) {
+    throw new TrainJobError(`learningRate must be a positive number, got ${spec.learningRate}`);
+  }
+  if (!Number.isInteger(spec.seed)) throw new TrainJobError(`seed must be an integer, got ${spec.seed}`);
+}
+
+async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<string[]> {
+  const ids = (await db.samples.where('[datasetId+split]').equals([datasetId, split]).primaryKeys()) as string[];
+  // Primary-key order is storage order; sort so a run's batches never depend on how rows were written.
+  return ids.sort();
+}
+
+/**
+ * Streams one epoch's batches: ids shuffled with a seed derived from (run seed, epoch), samples read
+ * a batch at a time, and the next batch prepared while the current one trains.
+ */
+function batchSource(db: LoupeDb, trainable: TrainableModel, ids: string[], spec: TrainJobSpec): BatchSource {
+  return async function* (epoch: number) {
+    const order = shuffled(ids, mulberry32(deriveSeed(spec.seed, 'shuffle', epoch)));
+    let index = 0;
+    const prepare = async (rows: import('$lib/db/types').SampleRow[]) =>
+      trainable.toBatch(rows, { training: true, random: mulberry32(deriveSeed(spec.seed, 'augment', epoch, index++)) });
+    const chunks = sampleChunks(db, order, spec.batchSize);
+    let next: Promise<Batch | undefined> = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
+    for (;;) {
+      const batch = await next;
+      if (!batch) return;
+      next = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
+      yield batch;
+    }
+  };
+}
+
+function makeOptimizer(spec: TrainJobSpec): tf.Optimizer {
+  switch (spec.optimizer) {
+    case 'adam':
+      return tf.train.adam(spec.learningRate);
+    case 'sgd':
+      return tf.train.momentum(spec.learningRate, 0.9);
+    default:
+      throw new TrainJobError(`optimizer must be adam or sgd, got ${JSON.stringify(spec.optimizer)}`);
+  }
+}
+
+const prefixed = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
+
+/**
+ * Runs one training job end to end and records it as a run: queued → running → completed, or failed
+ * with the reason, or cancelled. The caller has already activated the backend.
+ */
+export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: TrainJobContext): Promise<TrainJobResult> {
+  validateSpec(spec);
+  const dataset = await db.datasets.get(spec.datasetId);
+  if (!dataset) throw new TrainJobError(`dataset ${spec.datasetId} does not exist`);
+  if (dataset.task !== spec.task) throw new TrainJobError(`dataset "${dataset.name}" is for ${dataset.task}, not ${spec.task}`);
+
+  const tracker = await RunTracker.create(db, {
+    name: spec.name ?? `${spec.task} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+    task: spec.task,
+    params: { ...spec } as unknown as Record<string, unknown>,
+    seed: spec.seed,
+    datasetVersion: spec.datasetId,
+  });
+  context.onRunCreated?.(tracker.id);
+  let trainable: TrainableModel | undefined;
+  const optimizer = makeOptimizer(spec);
+  try {
+    await tracker.start(context.backend.backend, context.backend.adapter);
+    const [trainIds, valIds] = await Promise.all([
+      splitIds(db, spec.datasetId, 'train'),
+      splitIds(db, spec.datasetId, spec.validationSplit ?? 'val'),
+    ]);
+    if (trainIds.length === 0) throw new TrainJobError(`dataset "${dataset.name}" has no samples in its train split`);
+    if (valIds.length === 0) throw new TrainJobError(`dataset "${dataset.name}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
+    trainable = createTrainable(spec.task, spec.model, { seed: spec.seed });
+    const model = trainable;
+    let lastValidation: Record<string, number> = {};
+    const result = await trainLoop({
+      model: model.model,
+      optimizer,
+      loss: model.loss,
+      train: batchSource(db, model, trainIds, spec),
+      batchesPerEpoch: Math.ceil(trainIds.length / spec.batchSize),
+      epochs: spec.epochs,
+      validate: async () => (lastValidation = prefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics)),
+      earlyStopping: spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined,
+      onEpochEnd: async (epoch, metrics) => {
+        tracker.log(epoch, metrics, epoch);
+        await tracker.flush();
+      },
+      onProgress: context.onProgress,
+      signal: context.signal,
+      readEvery: spec.readEvery,
+    });
+    // With early stopping the best epoch's weights were restored: report that epoch's metrics.
+    const final = result.bestEpoch ? (result.history.find((h) => h.epoch === result.bestEpoch)?.metrics ?? lastValidation) : lastValidation;
+    const metrics = { ...final, epochs: result.epochsRun };
+    await tracker.complete(metrics);
+    context.onProgress?.({ kind: 'done', summary: metrics });
+    return { runId: tracker.id, metrics, trainable };
+  } catch (error) {
+    trainable?.model.dispose();
+    if (error instanceof TrainingCancelledError) await tracker.cancel();
+    else await tracker.fail(error instanceof Error ? error.message : String(error));
+    context.onProgress?.({ kind: 'failed', reason: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    optimizer.dispose();
+  }
+}

@@ -1,0 +1,99 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
+import { TrainingCancelledError } from '../../../src/lib/training/loop';
+import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import { makeDb, seedSentimentDataset } from '../factories';
+
+const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
+const spec = (datasetId: string, overrides: Partial<TrainJobSpec> = {}): TrainJobSpec => ({
+  task: 'sentiment',
+  datasetId,
+  model: { architecture: 'fasttext', dim: 16, buckets: 4096 },
+  epochs: 8,
+  batchSize: 16,
+  optimizer: 'adam',
+  learningRate: 0.05,
+  seed: 3,
+  ...overrides,
+});
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('runTrainJob', () => {
+  it('trains a text classifier from stored samples and records a completed run', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    const events: ProgressEvent[] = [];
+    const { runId, metrics, trainable } = await runTrainJob(db, spec(datasetId), { backend, onProgress: (e) => void events.push(e) });
+    trainable.model.dispose();
+
+    expect(metrics.val_accuracy).toBeGreaterThan(0.8); // chance is 1/3
+    const run = await db.runs.get(runId);
+    expect(run).toMatchObject({ status: 'completed', backend: 'cpu', datasetVersion: datasetId, seed: 3 });
+    expect(run?.params).toMatchObject({ epochs: 8, learningRate: 0.05 });
+    const losses = (await db.metricPoints.where('runId').equals(runId).toArray()).filter((p) => p.name === 'val_loss');
+    expect(losses).toHaveLength(8);
+    expect(losses.at(-1)!.value).toBeLessThan(losses[0]!.value);
+    expect(events.filter((e) => e.kind === 'epoch')).toHaveLength(8);
+    expect(events.at(-1)?.kind).toBe('done');
+    db.close();
+  });
+
+  it('gives the same metrics for the same data, seed and backend', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    const a = await runTrainJob(db, spec(datasetId, { epochs: 3 }), { backend });
+    const b = await runTrainJob(db, spec(datasetId, { epochs: 3 }), { backend });
+    a.trainable.model.dispose();
+    b.trainable.model.dispose();
+    expect(b.metrics).toEqual(a.metrics);
+    db.close();
+  });
+
+  it('does not leak tensors across a whole job', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    const before = tf.memory().numTensors;
+    const { trainable } = await runTrainJob(db, spec(datasetId, { epochs: 2 }), { backend });
+    trainable.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    db.close();
+  });
+
+  it('records a failed run with the reason when the validation split is empty', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    await db.samples.where('datasetId').equals(datasetId).modify({ split: 'train' });
+    await expect(runTrainJob(db, spec(datasetId), { backend })).rejects.toThrow('has no samples in its val split');
+    const [run] = await db.runs.toArray();
+    expect(run).toMatchObject({ status: 'failed', failureReason: 'dataset "test sentences" has no samples in its val split' });
+    db.close();
+  });
+
+  it('records a cancelled run', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    const controller = new AbortController();
+    const pending = runTrainJob(db, spec(datasetId), {
+      backend,
+      signal: controller.signal,
+      onProgress: (e) => e.kind === 'epoch' && controller.abort(),
+    });
+    await expect(pending).rejects.toBeInstanceOf(TrainingCancelledError);
+    const [run] = await db.runs.toArray();
+    expect(run?.status).toBe('cancelled');
+    db.close();
+  });
+
+  it('rejects a bad spec naming the field, before creating a run', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    await expect(runTrainJob(db, spec(datasetId, { batchSize: 0 }), { backend })).rejects.toThrow('batchSize must be a whole number ≥ 1, got 0');
+    await expect(runTrainJob(db, spec('nope'), { backend })).rejects.toThrow('dataset nope does not exist');
+    await expect(db.runs.count()).resolves.toBe(0);
+    db.close();
+  });
+});
