@@ -94,3 +94,26 @@ export async function waitForServiceWorker(page: Page): Promise<void> {
     }
   });
 }
+
+/**
+ * Writes rows straight into the studio's IndexedDB (as a worker would), then reloads so live queries
+ * read them. The page must have opened the database once already.
+ */
+export async function seedRows(studio: Studio, rows: Record<string, unknown[]>): Promise<void> {
+  await studio.page.evaluate(async (tables) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('loupe');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction(Object.keys(tables), 'readwrite');
+      for (const [name, items] of Object.entries(tables)) for (const item of items) tx.objectStore(name).put(item);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+  }, rows);
+  await studio.page.reload();
+  await studio.page.locator('main h1').waitFor();
+}

@@ -1,23 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStudio, type Studio } from './harness';
-
-/** Writes rows straight into the studio's IndexedDB, as the trainer worker would. */
-async function seed(studio: Studio, rows: Record<string, unknown[]>) {
-  await studio.page.evaluate(async (tables) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('loupe');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction(Object.keys(tables), 'readwrite');
-      for (const [name, items] of Object.entries(tables)) for (const item of items) tx.objectStore(name).put(item);
-      tx.oncomplete = () => resolve();
-      tx.onerror = () => reject(tx.error);
-    });
-    db.close();
-  }, rows);
-}
+import { openStudio, seedRows, type Studio } from './harness';
 
 describe('runs page', () => {
   let studio: Studio;
@@ -41,7 +23,7 @@ describe('runs page', () => {
     });
     const points = (runId: string, start: number) =>
       [1, 2, 3].map((step) => ({ runId, step, epoch: step, name: 'val_loss', value: start / step, ts: Date.now() }));
-    await seed(studio, {
+    await seedRows(studio, {
       runs: [run('r1', 'lr 1e-3', 0.001, 14.2), run('r2', 'lr 1e-2', 0.01, 11.8)],
       metricPoints: [...points('r1', 2), ...points('r2', 3)],
     });
@@ -49,7 +31,6 @@ describe('runs page', () => {
   afterAll(async () => studio?.close());
 
   it('compares two runs: parameters side by side with differences marked, and overlaid curves', async () => {
-    await studio.page.reload(); // rows written behind Dexie's back are read on load
     await studio.page.getByLabel('Compare lr 1e-3').check();
     await studio.page.getByLabel('Compare lr 1e-2').check();
     const comparison = studio.page.getByRole('region', { name: 'Run comparison' });

@@ -1,12 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '$lib/backends/tfjs';
+import { getDb } from '$lib/db/db';
+import { runTrainJob, type TrainJobSpec } from '$lib/training/job';
 import { releaseRemote } from './client';
 import type { ProgressCallback } from './progress';
-import type { TrainerApi, TrainingCheckResult, WorkerHello } from './types';
+import type { TrainerApi, TrainingCheckResult, TrainJobOutcome, WorkerHello } from './types';
 import { APP_VERSION } from '$lib/version';
 
 /** The trainer worker's implementation; `workers/trainer.ts` exposes it with comlink. */
 export class TrainerService implements TrainerApi {
+  #running = new Map<string, AbortController>();
+
   async hello(): Promise<WorkerHello> {
     return { worker: 'trainer', appVersion: APP_VERSION };
   }
@@ -27,6 +31,39 @@ export class TrainerService implements TrainerApi {
     } finally {
       releaseRemote(onProgress);
     }
+  }
+
+  async train(
+    spec: TrainJobSpec,
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+  ): Promise<TrainJobOutcome> {
+    const controller = new AbortController();
+    let runId: string | undefined;
+    try {
+      const backend = await useBackend(backendChoice);
+      const { runId: id, metrics, trainable } = await runTrainJob(getDb(), spec, {
+        backend,
+        onProgress,
+        signal: controller.signal,
+        onRunCreated: (created) => {
+          runId = created;
+          this.#running.set(created, controller);
+          onRunCreated(created);
+        },
+      });
+      trainable.model.dispose();
+      return { runId: id, metrics };
+    } finally {
+      if (runId) this.#running.delete(runId);
+      releaseRemote(onProgress);
+      releaseRemote(onRunCreated);
+    }
+  }
+
+  async cancel(runId: string): Promise<void> {
+    this.#running.get(runId)?.abort();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { BackendInfo, BackendStatus } from '$lib/backends/tfjs';
+import type { TrainJobSpec } from '$lib/training/job';
 import type { ProgressCallback } from './progress';
 
 /**
@@ -32,9 +33,26 @@ export interface TrainingCheckResult {
   firstGradientNorm: number;
 }
 
+export interface TrainJobOutcome {
+  runId: string;
+  metrics: Record<string, number>;
+}
+
 export interface TrainerApi extends ComputeWorker {
   /** Fits a tiny linear model on the chosen backend to prove gradients flow; reports each step. */
   checkTraining(choice: string, steps: number, onProgress: ProgressCallback): Promise<TrainingCheckResult>;
+  /**
+   * Runs a training job on the chosen backend, recording it as a run in IndexedDB. `onRunCreated`
+   * hears the run id as soon as the run exists (before the first batch).
+   */
+  train(
+    spec: TrainJobSpec,
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+  ): Promise<TrainJobOutcome>;
+  /** Stops a running job at its next batch; the run is recorded as cancelled. */
+  cancel(runId: string): Promise<void>;
 }
 
 export interface InferenceApi extends ComputeWorker {

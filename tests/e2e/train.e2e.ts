@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStudio, seedRows, type Studio } from './harness';
+
+/** The same phrase-built sentences as the unit factory: learnable, so accuracy must beat chance clearly. */
+function sentimentSamples(datasetId: string) {
+  const words: Record<string, string[]> = {
+    negative: ['awful', 'terrible', 'hate', 'broken', 'worst', 'disappointing', 'angry', 'sad'],
+    neutral: ['okay', 'scheduled', 'announced', 'located', 'average', 'update', 'listed', 'tuesday'],
+    positive: ['great', 'love', 'amazing', 'wonderful', 'best', 'happy', 'excellent', 'beautiful'],
+  };
+  const templates = ['the service was {w}', '{w} day at the park', 'honestly {w} experience', 'this phone is {w}'];
+  return Object.entries(words).flatMap(([label, list]) =>
+    Array.from({ length: 30 }, (_, i) => ({
+      id: `${datasetId}-${label}-${i}`,
+      datasetId,
+      split: i % 5 === 0 ? 'val' : 'train',
+      label,
+      hash: `${label}-${i}`,
+      path: `row ${i}`,
+      text: templates[i % templates.length]!.replace('{w}', list[i % list.length]!),
+    })),
+  );
+}
+
+describe('train page', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    studio = await openStudio();
+    await studio.goto('train');
+    const samples = sentimentSamples('e2e-sentiment');
+    await seedRows(studio, {
+      datasets: [{ id: 'e2e-sentiment', name: 'phrases', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
+      samples,
+    });
+  });
+  afterAll(async () => studio?.close());
+
+  it('trains in the worker with live curves, then lists the completed run', async () => {
+    const { page } = studio;
+    await page.getByLabel('Task').selectOption('sentiment');
+    await page.getByLabel('Epochs').fill('6');
+    await page.getByLabel('Batch size').fill('16');
+    await page.getByLabel('Learning rate').fill('0.05');
+    await page.getByLabel('Run name').fill('e2e fasttext');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect(page.getByTestId('train-state').textContent()).resolves.toMatch(/starting|running|completed/);
+    const state = page.getByTestId('train-state');
+    await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, {
+      timeout: 120_000,
+    });
+    await expect(state.textContent()).resolves.toBe('completed');
+    const final = await page.getByTestId('final-metrics').textContent();
+    const accuracy = Number(/val_accuracy\s*([\d.]+)/.exec(final ?? '')?.[1]);
+    expect(accuracy).toBeGreaterThan(0.6); // chance is 1/3
+    await page.getByRole('img', { name: 'Loss: train (running mean), validation' }).locator('canvas').waitFor();
+    await page.getByRole('img', { name: 'val_accuracy: val_accuracy' }).locator('canvas').waitFor();
+    await studio.screenshot('train-completed');
+
+    await studio.goto('runs');
+    const row = page.locator('tr', { hasText: 'e2e fasttext' });
+    await expect(row.locator('.badge').textContent()).resolves.toBe('completed');
+    await expect(row.textContent()).resolves.toMatch(/sentiment.*accuracy/);
+    expect(studio.errors).toEqual([]);
+  });
+});
