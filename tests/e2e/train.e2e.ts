@@ -38,7 +38,7 @@ describe('train page', () => {
   it('trains in the worker with live curves, then lists the completed run', async () => {
     const { page } = studio;
     await page.getByLabel('Task').selectOption('sentiment');
-    await page.getByLabel('Epochs').fill('6');
+    await page.getByLabel('Epochs', { exact: true }).fill('6');
     await page.getByLabel('Batch size').fill('16');
     await page.getByLabel('Learning rate').fill('0.05');
     await page.getByLabel('Run name').fill('e2e fasttext');
