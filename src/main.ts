@@ -1,7 +1,9 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
+import { getDb } from '$lib/db/db';
 import { openStudioDb } from '$lib/db/open';
+import { markInterruptedRuns } from '$lib/training/job';
 import { registerServiceWorker } from '$lib/pwa';
 
 const target = document.getElementById('app');
@@ -9,3 +11,5 @@ if (!target) throw new Error('index.html lacks the #app element');
 await openStudioDb();
 mount(App, { target });
 registerServiceWorker();
+// Runs left "running" by a tab that closed mid-training become resumable (the Train page offers it).
+markInterruptedRuns(getDb()).catch((error: unknown) => console.warn('could not check for interrupted runs', error));

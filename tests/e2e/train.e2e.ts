@@ -38,6 +38,7 @@ describe('train page', () => {
   it('trains in the worker with live curves, then lists the completed run', async () => {
     const { page } = studio;
     await page.getByLabel('Task').selectOption('sentiment');
+    await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('6');
     await page.getByLabel('Batch size').fill('16');
     await page.getByLabel('Learning rate').fill('0.05');
@@ -60,6 +61,47 @@ describe('train page', () => {
     const row = page.locator('tr', { hasText: 'e2e fasttext' });
     await expect(row.locator('.badge').textContent()).resolves.toBe('completed');
     await expect(row.textContent()).resolves.toMatch(/sentiment.*accuracy/);
+    expect(studio.errors).toEqual([]);
+  });
+});
+
+describe('resume after reload', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    studio = await openStudio();
+    await studio.goto('train');
+    const samples = sentimentSamples('e2e-resume');
+    await seedRows(studio, {
+      datasets: [{ id: 'e2e-resume', name: 'phrases for resume', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
+      samples,
+    });
+  });
+  afterAll(async () => studio?.close());
+
+  it('offers to resume a run interrupted by a reload, and finishes it from its checkpoint', async () => {
+    const { page } = studio;
+    await page.getByLabel('Embedding width').fill('8');
+    await page.getByLabel('Epochs', { exact: true }).fill('8');
+    await page.getByLabel('Batch size').fill('8');
+    await page.getByLabel('Early stopping on val accuracy').uncheck();
+    await page.getByLabel('Run name').fill('interrupted run');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    // Wait until at least two epochs are checkpointed, then reload mid-run.
+    await page.getByRole('img', { name: /^val_accuracy/ }).locator('canvas').waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => /epoch [3-7]\//.test(document.querySelector('[aria-label="Training progress"]')?.textContent ?? ''), undefined, {
+      timeout: 120_000,
+    });
+    await page.reload();
+    const offer = page.getByRole('status').filter({ hasText: 'interrupted run — Interrupted' });
+    await expect(offer.textContent({ timeout: 30_000 })).resolves.toMatch(/Resume continues after epoch \d+/);
+    await studio.screenshot('train-resume-offer');
+    await offer.getByRole('button', { name: 'Resume' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, {
+      timeout: 180_000,
+    });
+    await studio.goto('runs');
+    const row = page.locator('tr', { hasText: 'interrupted run' });
+    await expect(row.locator('.badge').textContent()).resolves.toBe('completed');
     expect(studio.errors).toEqual([]);
   });
 });

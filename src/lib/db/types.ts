@@ -54,6 +54,8 @@ export interface RunRow {
   datasetVersion: string;
   metrics?: Record<string, number>;
   failureReason?: string;
+  /** An interrupted run (tab closed mid-training) that can continue from its last checkpoint. */
+  resumable?: boolean;
   appVersion: string;
   gitCommit?: string;
   /** K-fold and sweeps group child runs under a parent. */

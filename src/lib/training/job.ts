@@ -7,7 +7,9 @@ import type { TrainableModel } from '$lib/tasks/types';
 import type { ProgressCallback } from '$lib/workers/progress';
 import { EarlyStopping, type EarlyStoppingConfig } from './early-stopping';
 import { evaluateSamples, sampleChunks } from './evaluate';
-import { TrainingCancelledError, trainLoop, type Batch, type BatchSource } from './loop';
+import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type TrainLoopOptions } from './loop';
+import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoints';
+import { isLockHeld, withLock } from '$lib/locks';
 import { RunTracker } from './run-tracker';
 
 /** Everything that defines a training run; stored as the run's params. */
@@ -98,6 +100,9 @@ function makeOptimizer(spec: TrainJobSpec): tf.Optimizer {
 
 const prefixed = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
 
+/** Lock held by whoever runs a run; a "running" run whose lock is free was interrupted. */
+export const runLockName = (runId: string) => `loupe-run-${runId}`;
+
 /**
  * Runs one training job end to end and records it as a run: queued → running → completed, or failed
  * with the reason, or cancelled. The caller has already activated the backend.
@@ -107,7 +112,6 @@ export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: Trai
   const dataset = await db.datasets.get(spec.datasetId);
   if (!dataset) throw new TrainJobError(`dataset ${spec.datasetId} does not exist`);
   if (dataset.task !== spec.task) throw new TrainJobError(`dataset "${dataset.name}" is for ${dataset.task}, not ${spec.task}`);
-
   const tracker = await RunTracker.create(db, {
     name: spec.name ?? `${spec.task} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
     task: spec.task,
@@ -116,6 +120,57 @@ export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: Trai
     datasetVersion: spec.datasetId,
   });
   context.onRunCreated?.(tracker.id);
+  return withLock(runLockName(tracker.id), () => executeRun(db, tracker, spec, dataset.name, context));
+}
+
+/**
+ * Continues an interrupted run from its last checkpoint. On cpu and wasm it reaches the same
+ * weights and metrics as a run that was never interrupted.
+ */
+export async function resumeTrainJob(db: LoupeDb, runId: string, context: TrainJobContext): Promise<TrainJobResult> {
+  const run = await db.runs.get(runId);
+  if (!run) throw new TrainJobError(`run ${runId} does not exist`);
+  if (!run.resumable) throw new TrainJobError(`run "${run.name}" is ${run.status} and cannot be resumed`);
+  const checkpoint = await latestCheckpoint(db, runId);
+  const spec = run.params as unknown as TrainJobSpec;
+  const dataset = await db.datasets.get(spec.datasetId);
+  if (!dataset) throw new TrainJobError(`dataset ${spec.datasetId} of run "${run.name}" no longer exists`);
+  const tracker = RunTracker.attach(db, runId);
+  context.onRunCreated?.(runId);
+  // Points of an epoch that ran past the checkpoint are written again when that epoch reruns.
+  await db.metricPoints.where('runId').equals(runId).and((p) => (p.epoch ?? 0) > (checkpoint?.epoch ?? 0)).delete();
+  return withLock(runLockName(runId), () => executeRun(db, tracker, spec, dataset.name, context, checkpoint));
+}
+
+/**
+ * Marks runs left "running" by a closed tab as interrupted and resumable: their lock is free, so no
+ * tab or worker is running them. Returns the runs it marked.
+ */
+export async function markInterruptedRuns(db: LoupeDb): Promise<string[]> {
+  const marked: string[] = [];
+  for (const run of await db.runs.where('status').equals('running').toArray()) {
+    if (await isLockHeld(runLockName(run.id))) continue;
+    const checkpoint = await latestCheckpoint(db, run.id);
+    await db.runs.update(run.id, {
+      status: 'failed',
+      resumable: true,
+      failureReason: checkpoint
+        ? `Interrupted: the tab closed during epoch ${checkpoint.epoch + 1}. Resume continues after epoch ${checkpoint.epoch}.`
+        : 'Interrupted: the tab closed during the first epoch. Resume starts it again.',
+    });
+    marked.push(run.id);
+  }
+  return marked;
+}
+
+async function executeRun(
+  db: LoupeDb,
+  tracker: RunTracker,
+  spec: TrainJobSpec,
+  datasetName: string,
+  context: TrainJobContext,
+  checkpoint?: CheckpointData,
+): Promise<TrainJobResult> {
   let trainable: TrainableModel | undefined;
   const optimizer = makeOptimizer(spec);
   try {
@@ -124,11 +179,21 @@ export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: Trai
       splitIds(db, spec.datasetId, 'train'),
       splitIds(db, spec.datasetId, spec.validationSplit ?? 'val'),
     ]);
-    if (trainIds.length === 0) throw new TrainJobError(`dataset "${dataset.name}" has no samples in its train split`);
-    if (valIds.length === 0) throw new TrainJobError(`dataset "${dataset.name}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
+    if (trainIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its train split`);
+    if (valIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
     trainable = createTrainable(spec.task, spec.model, { seed: spec.seed });
     const model = trainable;
-    let lastValidation: Record<string, number> = {};
+    const earlyStopping = spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined;
+    let resumeFrom: TrainLoopOptions['resumeFrom'];
+    if (checkpoint) {
+      await restoreCheckpoint(checkpoint, model.model, optimizer);
+      if (checkpoint.loopState.earlyStopping) earlyStopping?.restore(checkpoint.loopState.earlyStopping);
+      const { bestWeights } = checkpoint.loopState;
+      resumeFrom = {
+        history: checkpoint.loopState.history,
+        bestWeights: bestWeights ? await decodeTensors(bestWeights.specs, bestWeights.shards) : undefined,
+      };
+    }
     const result = await trainLoop({
       model: model.model,
       optimizer,
@@ -136,19 +201,29 @@ export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: Trai
       train: batchSource(db, model, trainIds, spec),
       batchesPerEpoch: Math.ceil(trainIds.length / spec.batchSize),
       epochs: spec.epochs,
-      validate: async () => (lastValidation = prefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics)),
-      earlyStopping: spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined,
-      onEpochEnd: async (epoch, metrics) => {
+      startEpoch: (checkpoint?.epoch ?? 0) + 1,
+      resumeFrom,
+      validate: async () => prefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics),
+      earlyStopping,
+      onEpochEnd: async (epoch, metrics, state) => {
         tracker.log(epoch, metrics, epoch);
         await tracker.flush();
+        const checkpointId = await saveCheckpoint(db, tracker.id, epoch, model.model, optimizer, {
+          history: state.history,
+          earlyStopping: earlyStopping?.state(),
+          bestWeights: state.bestWeights
+            ? await encodeTensors(state.bestWeights.map((tensor, i) => ({ name: `best_${i}`, tensor })))
+            : undefined,
+        });
+        context.onProgress?.({ kind: 'checkpoint', epoch, checkpointId });
       },
       onProgress: context.onProgress,
       signal: context.signal,
       readEvery: spec.readEvery,
     });
     // With early stopping the best epoch's weights were restored: report that epoch's metrics.
-    const final = result.bestEpoch ? (result.history.find((h) => h.epoch === result.bestEpoch)?.metrics ?? lastValidation) : lastValidation;
-    const metrics = { ...final, epochs: result.epochsRun };
+    const reported = result.history.find((h) => h.epoch === (result.bestEpoch ?? result.lastEpoch)) ?? result.history.at(-1);
+    const metrics = { ...reported?.metrics, epochs: result.epochsRun };
     await tracker.complete(metrics);
     context.onProgress?.({ kind: 'done', summary: metrics });
     return { runId: tracker.id, metrics, trainable };

@@ -26,8 +26,10 @@ export interface TrainLoopOptions {
   /** Validation metrics after each epoch (keys such as `val_loss`, `val_mae`). */
   validate: (epoch: number) => Promise<Record<string, number>>;
   earlyStopping?: EarlyStopping;
+  /** Epochs already run (when resuming), and the best weights kept so far. */
+  resumeFrom?: { history: TrainLoopResult['history']; bestWeights?: tf.Tensor[] };
   /** Called after each epoch, e.g. to store metrics and a checkpoint, before the next begins. */
-  onEpochEnd?: (epoch: number, metrics: Record<string, number>) => Promise<void>;
+  onEpochEnd?: (epoch: number, metrics: Record<string, number>, state: LoopSnapshot) => Promise<void>;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
   /** Read the loss back every this many batches: each read waits for the GPU. */
@@ -40,6 +42,13 @@ export interface TrainLoopResult {
   stoppedEarly: boolean;
   bestEpoch?: number;
   history: { epoch: number; metrics: Record<string, number> }[];
+}
+
+/** The loop's state after an epoch, for checkpoints. */
+export interface LoopSnapshot {
+  history: TrainLoopResult['history'];
+  /** The best epoch's weights so far (early stopping only); owned by the loop, do not dispose. */
+  bestWeights?: tf.Tensor[];
 }
 
 export class NonFiniteLossError extends Error {
@@ -71,8 +80,8 @@ export class TrainingCancelledError extends Error {
 export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopResult> {
   const { model, epochs, onProgress, earlyStopping } = options;
   const readEvery = Math.max(1, options.readEvery ?? 10);
-  const history: TrainLoopResult['history'] = [];
-  let best: tf.Tensor[] | undefined;
+  const history: TrainLoopResult['history'] = [...(options.resumeFrom?.history ?? [])];
+  let best: tf.Tensor[] | undefined = options.resumeFrom?.bestWeights;
   let stoppedEarly = false;
   let epoch = options.startEpoch ?? 1;
   try {
@@ -91,7 +100,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
         }
         stop = decision.stop;
       }
-      await options.onEpochEnd?.(epoch, metrics);
+      await options.onEpochEnd?.(epoch, metrics, { history, bestWeights: best });
       if (stop) {
         stoppedEarly = true;
         break;
@@ -99,7 +108,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
     }
     if (best) model.setWeights(best);
     return {
-      epochsRun: history.length,
+      epochsRun: history.length, // resumed epochs included
       lastEpoch: Math.min(epoch, epochs),
       stoppedEarly,
       bestEpoch: earlyStopping && earlyStopping.bestEpoch > 0 ? earlyStopping.bestEpoch : undefined,

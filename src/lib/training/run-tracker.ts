@@ -46,8 +46,17 @@ export class RunTracker {
     return new RunTracker(db, id);
   }
 
+  /** Marks the run running (again, when resumed: the first start time is kept). */
   async start(backend: BackendName, adapter: string, now = Date.now()): Promise<void> {
-    await this.db.runs.update(this.id, { status: 'running', startedAt: now, backend, adapter });
+    const current = await this.db.runs.get(this.id);
+    await this.db.runs.update(this.id, {
+      status: 'running',
+      startedAt: current?.startedAt ?? now,
+      backend,
+      adapter,
+      resumable: false,
+      failureReason: undefined,
+    });
   }
 
   /** Buffers metric points; they reach the database on `flush` (the trainer flushes every epoch). */
@@ -81,6 +90,8 @@ export class RunTracker {
     const current = await this.db.runs.get(this.id);
     if (!current) throw new Error(`run ${this.id} no longer exists`);
     if (FINAL.includes(current.status)) throw new Error(`run ${this.id} already ended as ${current.status}`);
+    // A run that ends for good cannot be resumed any more; its checkpoints served their purpose.
+    changes.resumable = false;
     await this.db.runs.update(this.id, changes);
   }
 }

@@ -1,7 +1,11 @@
 import * as Comlink from 'comlink';
+import { getDb } from '$lib/db/db';
+import type { RunRow } from '$lib/db/types';
 import type { TrainJobSpec } from '$lib/training/job';
+import { metricSeries } from '$lib/training/run-tracker';
 import { workers } from '$lib/workers';
-import type { ProgressEvent } from '$lib/workers/progress';
+import type { ProgressCallback, ProgressEvent } from '$lib/workers/progress';
+import type { TrainJobOutcome } from '$lib/workers/types';
 
 export type SessionState = 'idle' | 'starting' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -34,25 +38,45 @@ export class TrainingSession {
   });
   readonly busy = $derived(this.state === 'starting' || this.state === 'running');
 
-  async start(spec: TrainJobSpec, backendChoice: string): Promise<void> {
+  start(spec: TrainJobSpec, backendChoice: string): Promise<void> {
+    return this.#follow(spec, (onProgress, onRunCreated) =>
+      workers().trainer.api().train(spec, backendChoice, onProgress, onRunCreated),
+    );
+  }
+
+  /** Continues an interrupted run; its earlier epochs reappear on the curves. */
+  resume(run: RunRow, backendChoice: string): Promise<void> {
+    const spec = run.params as unknown as TrainJobSpec;
+    return this.#follow(
+      spec,
+      (onProgress) => workers().trainer.api().resume(run.id, backendChoice, onProgress),
+      run.id,
+    );
+  }
+
+  async #follow(
+    spec: TrainJobSpec,
+    launch: (
+      onProgress: ProgressCallback & Comlink.ProxyMarked,
+      onRunCreated: ((runId: string) => void) & Comlink.ProxyMarked,
+    ) => Promise<TrainJobOutcome>,
+    runId?: string,
+  ): Promise<void> {
     if (this.busy) throw new Error('a training job is already running');
-    Object.assign(this, { state: 'starting', spec, error: undefined, runId: undefined, epoch: 1, epochs: spec.epochs, batch: 0 });
+    Object.assign(this, { state: 'starting', spec, error: undefined, runId, epoch: 1, epochs: spec.epochs, batch: 0 });
     this.batchLoss = [];
-    this.epochMetrics = {};
+    this.epochMetrics = runId ? await this.#storedCurves(runId) : {};
     this.finalMetrics = undefined;
     this.startedAt = Date.now();
+    if (runId) this.state = 'running';
     try {
-      const outcome = await workers()
-        .trainer.api()
-        .train(
-          spec,
-          backendChoice,
-          Comlink.proxy((event: ProgressEvent) => this.#onProgress(event)),
-          Comlink.proxy((runId: string) => {
-            this.runId = runId;
-            this.state = 'running';
-          }),
-        );
+      const outcome = await launch(
+        Comlink.proxy((event: ProgressEvent) => this.#onProgress(event)),
+        Comlink.proxy((created: string) => {
+          this.runId = created;
+          this.state = 'running';
+        }),
+      );
       this.finalMetrics = outcome.metrics;
       this.epoch = outcome.metrics.epochs ?? this.epochs;
       this.epochs = this.epoch; // an early stop ends the run: show it as whole
@@ -63,6 +87,11 @@ export class TrainingSession {
       this.state = /cancelled/i.test(message) ? 'cancelled' : 'failed';
       this.error = message;
     }
+  }
+
+  async #storedCurves(runId: string): Promise<Record<string, { x: number; y: number }[]>> {
+    const series = await metricSeries(getDb(), runId);
+    return Object.fromEntries(Object.entries(series).map(([name, points]) => [name, points.map((p) => ({ x: p.step, y: p.value }))]));
   }
 
   async cancel(): Promise<void> {

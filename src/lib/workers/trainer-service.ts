@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '$lib/backends/tfjs';
 import { getDb } from '$lib/db/db';
-import { runTrainJob, type TrainJobSpec } from '$lib/training/job';
+import { resumeTrainJob, runTrainJob, type TrainJobContext, type TrainJobResult, type TrainJobSpec } from '$lib/training/job';
 import { releaseRemote } from './client';
 import type { ProgressCallback } from './progress';
 import type { TrainerApi, TrainingCheckResult, TrainJobOutcome, WorkerHello } from './types';
@@ -33,17 +33,30 @@ export class TrainerService implements TrainerApi {
     }
   }
 
-  async train(
+  train(
     spec: TrainJobSpec,
     backendChoice: string,
     onProgress: ProgressCallback,
     onRunCreated: (runId: string) => void,
   ): Promise<TrainJobOutcome> {
+    return this.#run(backendChoice, onProgress, onRunCreated, (context) => runTrainJob(getDb(), spec, context));
+  }
+
+  resume(runId: string, backendChoice: string, onProgress: ProgressCallback): Promise<TrainJobOutcome> {
+    return this.#run(backendChoice, onProgress, () => {}, (context) => resumeTrainJob(getDb(), runId, context));
+  }
+
+  async #run(
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+    job: (context: TrainJobContext) => Promise<TrainJobResult>,
+  ): Promise<TrainJobOutcome> {
     const controller = new AbortController();
     let runId: string | undefined;
     try {
       const backend = await useBackend(backendChoice);
-      const { runId: id, metrics, trainable } = await runTrainJob(getDb(), spec, {
+      const { runId: id, metrics, trainable } = await job({
         backend,
         onProgress,
         signal: controller.signal,

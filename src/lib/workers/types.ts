@@ -51,6 +51,8 @@ export interface TrainerApi extends ComputeWorker {
     onProgress: ProgressCallback,
     onRunCreated: (runId: string) => void,
   ): Promise<TrainJobOutcome>;
+  /** Continues an interrupted run from its last checkpoint. */
+  resume(runId: string, backendChoice: string, onProgress: ProgressCallback): Promise<TrainJobOutcome>;
   /** Stops a running job at its next batch; the run is recorded as cancelled. */
   cancel(runId: string): Promise<void>;
 }

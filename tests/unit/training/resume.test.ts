@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { latestCheckpoint } from '../../../src/lib/training/checkpoints';
+import { markInterruptedRuns, resumeTrainJob, runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
+import { makeDb, seedSentimentDataset } from '../factories';
+
+const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
+const spec = (datasetId: string): TrainJobSpec => ({
+  task: 'sentiment',
+  datasetId,
+  model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
+  epochs: 5,
+  batchSize: 16,
+  optimizer: 'adam',
+  learningRate: 0.03,
+  seed: 11,
+  earlyStopping: { monitor: 'val_accuracy', patience: 10 },
+});
+
+class SimulatedTabClose extends Error {}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('checkpoint and resume', () => {
+  it('keeps only the latest checkpoint of a run, with weights and optimizer state', async () => {
+    const db = makeDb();
+    const { runId, trainable } = await runTrainJob(db, { ...spec(await seedSentimentDataset(db)), epochs: 3 }, { backend });
+    trainable.model.dispose();
+    const rows = await db.checkpoints.where('runId').equals(runId).toArray();
+    expect(rows.map((r) => r.epoch)).toEqual([3]);
+    const checkpoint = await latestCheckpoint(db, runId);
+    expect(checkpoint?.weightSpecs.map((s) => s.shape)).toEqual([[2049, 8], [8, 3], [3]]);
+    expect(checkpoint?.optimizerSpecs.length).toBeGreaterThan(3); // Adam: step + two moments per weight
+    db.close();
+  });
+
+  it('resumes an interrupted run to the same metrics as an uninterrupted one', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    const whole = await runTrainJob(db, spec(datasetId), { backend });
+    whole.trainable.model.dispose();
+
+    // The tab "closes" right after the checkpoint of epoch 2: nothing past it runs.
+    let interruptedRun = '';
+    await expect(
+      runTrainJob(db, spec(datasetId), {
+        backend,
+        onRunCreated: (id) => (interruptedRun = id),
+        onProgress: (event) => {
+          if (event.kind === 'checkpoint' && event.epoch === 2) throw new SimulatedTabClose();
+        },
+      }),
+    ).rejects.toBeInstanceOf(SimulatedTabClose);
+    // A closed tab writes no final status: the run stays "running", with no one holding its lock.
+    await db.runs.update(interruptedRun, { status: 'running', failureReason: undefined, endedAt: undefined });
+
+    await expect(markInterruptedRuns(db)).resolves.toEqual([interruptedRun]);
+    await expect(db.runs.get(interruptedRun)).resolves.toMatchObject({
+      status: 'failed',
+      resumable: true,
+      failureReason: 'Interrupted: the tab closed during epoch 3. Resume continues after epoch 2.',
+    });
+
+    const resumed = await resumeTrainJob(db, interruptedRun, { backend });
+    resumed.trainable.model.dispose();
+    expect(Object.keys(resumed.metrics).sort()).toEqual(Object.keys(whole.metrics).sort());
+    for (const [name, value] of Object.entries(whole.metrics)) expect(Math.abs(resumed.metrics[name]! - value)).toBeLessThanOrEqual(1e-6);
+    const run = await db.runs.get(interruptedRun);
+    expect(run).toMatchObject({ status: 'completed', resumable: false });
+    const valLoss = (await db.metricPoints.where('runId').equals(interruptedRun).toArray()).filter((p) => p.name === 'val_loss');
+    expect(valLoss.map((p) => p.epoch)).toEqual([1, 2, 3, 4, 5]);
+    db.close();
+  });
+
+  it('refuses to resume a run that ended normally', async () => {
+    const db = makeDb();
+    const { runId, trainable } = await runTrainJob(db, { ...spec(await seedSentimentDataset(db)), epochs: 1 }, { backend });
+    trainable.model.dispose();
+    await expect(resumeTrainJob(db, runId, { backend })).rejects.toThrow('is completed and cannot be resumed');
+    db.close();
+  });
+});
