@@ -61,6 +61,14 @@ describe('train page', () => {
     const row = page.locator('tr', { hasText: 'e2e fasttext' });
     await expect(row.locator('.badge').textContent()).resolves.toBe('completed');
     await expect(row.textContent()).resolves.toMatch(/sentiment.*accuracy/);
+
+    await row.getByRole('link', { name: 'e2e fasttext' }).click();
+    const analysis = page.getByRole('region', { name: 'Error analysis' });
+    await expect(analysis.textContent()).resolves.toMatch(/Accuracy [\d.]+ \(95 % CI [\d.]+–[\d.]+\)/);
+    const matrix = analysis.locator('table.matrix tbody tr');
+    await expect(matrix.count()).resolves.toBe(3);
+    await expect(analysis.getByRole('table', { name: 'Per-class precision and recall' }).locator('tbody tr').count()).resolves.toBe(3);
+    await studio.screenshot('run-detail-classification');
     expect(studio.errors).toEqual([]);
   });
 });

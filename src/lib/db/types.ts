@@ -58,6 +58,8 @@ export interface RunRow {
   resumable?: boolean;
   appVersion: string;
   gitCommit?: string;
+  /** Error analysis on the validation split at the end of the run (see training/analysis.ts). */
+  analysis?: import('$lib/training/analysis').ErrorAnalysis;
   /** K-fold and sweeps group child runs under a parent. */
   parentId?: string;
 }
@@ -118,13 +120,20 @@ export interface InferenceLogRow {
   ts: number;
   model: string;
   version: number;
+  /** The model's task (rows written before serving existed lack it). */
+  task?: TaskName;
   source: LogSource;
+  /** Text, or images: their SHA-256 (`front+back` for pairs) and total size, and the blobs when retention keeps them. */
   input: { text?: string; hash?: string; bytes?: number; images?: Blob[] };
   output: unknown;
   score?: number;
+  /** Latency of the request that carried this input. */
   latencyMs: number;
+  /** How many inputs that request carried. */
+  batchSize?: number;
   backend: BackendName;
   feedback?: string | number;
+  feedbackAt?: number;
 }
 
 export interface PipelineRow {

@@ -62,6 +62,7 @@ export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition 
     task,
     model,
     metadata: { architecture: 'fasttext', config },
+    labels: [...labels],
     loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
     async toBatch(rows) {
       const n = rows.length;

@@ -29,6 +29,8 @@ export interface TrainableModel {
   task: TaskDefinition;
   model: tf.LayersModel;
   metadata: Record<string, unknown>;
+  /** Class names in output order (classification only). */
+  labels?: string[];
   loss: LossFn;
   /** Stored samples → one batch; `random` drives augmentation when training. */
   toBatch(rows: SampleRow[], options: { training: boolean; random?: () => number }): Promise<Batch>;

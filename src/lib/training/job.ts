@@ -6,6 +6,7 @@ import { createTrainable, type ModelSpec } from '$lib/tasks/registry';
 import type { TrainableModel } from '$lib/tasks/types';
 import type { ProgressCallback } from '$lib/workers/progress';
 import { EarlyStopping, type EarlyStoppingConfig } from './early-stopping';
+import { analyzeErrors } from './analysis';
 import { evaluateSamples, sampleChunks } from './evaluate';
 import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type TrainLoopOptions } from './loop';
 import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoints';
@@ -224,6 +225,9 @@ async function executeRun(
     // With early stopping the best epoch's weights were restored: report that epoch's metrics.
     const reported = result.history.find((h) => h.epoch === (result.bestEpoch ?? result.lastEpoch)) ?? result.history.at(-1);
     const metrics = { ...reported?.metrics, epochs: result.epochsRun };
+    const final = await evaluateSamples(db, model, valIds, spec.batchSize);
+    const analysis = analyzeErrors(model.task, final.rows.map(model.target), final.predictions, spec.seed, model.labels);
+    await db.runs.update(tracker.id, { analysis });
     await tracker.complete(metrics);
     context.onProgress?.({ kind: 'done', summary: metrics });
     return { runId: tracker.id, metrics, trainable };

@@ -39,6 +39,7 @@ describe('runTrainJob', () => {
     expect(losses.at(-1)!.value).toBeLessThan(losses[0]!.value);
     expect(events.filter((e) => e.kind === 'epoch')).toHaveLength(8);
     expect(events.at(-1)?.kind).toBe('done');
+    expect(run?.analysis).toMatchObject({ kind: 'classification', count: 18, labels: ['negative', 'neutral', 'positive'] });
     db.close();
   });
 

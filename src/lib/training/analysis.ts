@@ -1,0 +1,77 @@
+import type { Prediction, TaskDefinition } from '$lib/tasks/types';
+import { deriveSeed, mulberry32 } from '$lib/random';
+import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics, type ClassMetrics, type ConfidenceInterval } from './metrics';
+
+/** Error analysis of a model on an evaluation split, stored with the run and drawn as charts. */
+export type ErrorAnalysis =
+  | {
+      kind: 'regression';
+      count: number;
+      metrics: Record<'mae' | 'rmse' | 'r2' | 'medianAe', ConfidenceInterval>;
+      /** (true, predicted) pairs, at most `MAX_POINTS`, for the scatter plot. */
+      points: [number, number][];
+      residualHistogram: { from: number; to: number; count: number }[];
+      byDecade: { decade: number; mae: number; count: number }[];
+    }
+  | {
+      kind: 'classification';
+      count: number;
+      labels: string[];
+      accuracy: ConfidenceInterval;
+      macroF1: ConfidenceInterval;
+      perClass: ClassMetrics[];
+      confusion: number[][];
+    };
+
+export const MAX_POINTS = 2000;
+const BOOTSTRAP_ITERATIONS = 500;
+
+function histogram(values: number[], bins = 20): { from: number; to: number; count: number }[] {
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  const width = (max - min) / bins || 1;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) counts[Math.min(bins - 1, Math.floor((v - min) / width))]!++;
+  return counts.map((count, i) => ({ from: min + i * width, to: min + (i + 1) * width, count }));
+}
+
+/**
+ * Scores predictions against targets with bootstrap 95 % intervals (seeded, so the same run reports the
+ * same intervals) and the breakdowns the Runs page draws.
+ */
+export function analyzeErrors(
+  task: TaskDefinition,
+  targets: number[],
+  predictions: Prediction[],
+  seed: number,
+  labels: string[] = [...(task.defaultLabels ?? [])],
+): ErrorAnalysis {
+  const random = mulberry32(deriveSeed(seed, 'bootstrap'));
+  if (task.kind === 'regression') {
+    const predicted = predictions.map((p) => (p.kind === 'regression' ? p.value : Number.NaN));
+    const ci = (name: 'mae' | 'rmse' | 'r2' | 'medianAe') =>
+      bootstrapCi(targets, predicted, (t, p) => regressionMetrics(t, p)[name], random, BOOTSTRAP_ITERATIONS);
+    const step = Math.max(1, Math.ceil(targets.length / MAX_POINTS));
+    return {
+      kind: 'regression',
+      count: targets.length,
+      metrics: { mae: ci('mae'), rmse: ci('rmse'), r2: ci('r2'), medianAe: ci('medianAe') },
+      points: targets.filter((_, i) => i % step === 0).map((t, i) => [t, predicted[i * step]!]),
+      residualHistogram: histogram(predicted.map((p, i) => p - targets[i]!)),
+      byDecade: errorByDecade(targets, predicted),
+    };
+  }
+  const predicted = predictions.map((p) => (p.kind === 'classification' ? p.index : -1));
+  const full = classificationMetrics(targets, predicted, labels);
+  const ci = (name: 'accuracy' | 'macroF1') =>
+    bootstrapCi(targets, predicted, (t, p) => classificationMetrics(t, p, labels)[name], random, BOOTSTRAP_ITERATIONS);
+  return {
+    kind: 'classification',
+    count: targets.length,
+    labels,
+    accuracy: ci('accuracy'),
+    macroF1: ci('macroF1'),
+    perClass: full.perClass,
+    confusion: full.confusion,
+  };
+}
