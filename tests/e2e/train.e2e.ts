@@ -73,6 +73,39 @@ describe('train page', () => {
   });
 });
 
+describe('cross-validation', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    studio = await openStudio();
+    await studio.goto('train');
+    const samples = sentimentSamples('e2e-kfold');
+    await seedRows(studio, {
+      datasets: [{ id: 'e2e-kfold', name: 'phrases for k-fold', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
+      samples,
+    });
+  });
+  afterAll(async () => studio?.close());
+
+  it('runs 3 folds and shows each fold with mean ± std', async () => {
+    const { page } = studio;
+    await page.getByLabel('Embedding width').fill('8');
+    await page.getByLabel('Epochs', { exact: true }).fill('2');
+    await page.getByLabel('Cross-validation folds').fill('3');
+    await page.getByLabel('Run name').fill('cv');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, {
+      timeout: 120_000,
+    });
+    await studio.goto('runs');
+    await page.getByRole('link', { name: 'cv · 3-fold CV' }).click();
+    const folds = page.getByRole('region', { name: 'Folds' });
+    await expect(folds.locator('tbody tr').count()).resolves.toBe(4);
+    await expect(folds.locator('tr.summary').textContent()).resolves.toMatch(/mean ± std.*[\d.]+ ± [\d.]+/);
+    await studio.screenshot('run-detail-kfold');
+    expect(studio.errors).toEqual([]);
+  });
+});
+
 describe('resume after reload', () => {
   let studio: Studio;
   beforeAll(async () => {

@@ -7,6 +7,7 @@ import type { TrainableModel } from '$lib/tasks/types';
 import type { ProgressCallback } from '$lib/workers/progress';
 import { EarlyStopping, type EarlyStoppingConfig } from './early-stopping';
 import { analyzeErrors } from './analysis';
+import { assignFolds, summarizeFolds } from './kfold';
 import { evaluateSamples, sampleChunks } from './evaluate';
 import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type TrainLoopOptions } from './loop';
 import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoints';
@@ -27,6 +28,8 @@ export interface TrainJobSpec {
   earlyStopping?: EarlyStoppingConfig;
   /** Split used for validation after each epoch. */
   validationSplit?: Split;
+  /** Cross-validation: train on the other folds of train+val, validate on fold `index` of `k`. */
+  fold?: { k: number; index: number };
   /** Read the loss back every this many batches. */
   readEvery?: number;
 }
@@ -37,6 +40,8 @@ export interface TrainJobContext {
   signal?: AbortSignal;
   /** Called once the run row exists, so the UI can follow it. */
   onRunCreated?: (runId: string) => void;
+  /** Groups the run under a parent (k-fold, sweeps). */
+  parentId?: string;
 }
 
 export interface TrainJobResult {
@@ -65,6 +70,18 @@ async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<s
   const ids = (await db.samples.where('[datasetId+split]').equals([datasetId, split]).primaryKeys()) as string[];
   // Primary-key order is storage order; sort so a run's batches never depend on how rows were written.
   return ids.sort();
+}
+
+/** Train and validation ids of one cross-validation fold, drawn from the train and val splits together. */
+async function foldIds(db: LoupeDb, spec: TrainJobSpec): Promise<[string[], string[]]> {
+  const { k, index } = spec.fold!;
+  const pool = await db.samples
+    .where('[datasetId+split]')
+    .anyOf([spec.datasetId, 'train'], [spec.datasetId, spec.validationSplit ?? 'val'])
+    .toArray();
+  const folds = assignFolds(pool.map(({ id, label }) => ({ id, label })), k, spec.seed);
+  const ids = [...folds.keys()].sort();
+  return [ids.filter((id) => folds.get(id) !== index), ids.filter((id) => folds.get(id) === index)];
 }
 
 /**
@@ -101,6 +118,53 @@ function makeOptimizer(spec: TrainJobSpec): tf.Optimizer {
 
 const prefixed = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
 
+/**
+ * K-fold cross-validation: one parent run and k child runs (one per validation fold) run one after
+ * another; the parent records each metric's mean and standard deviation across folds.
+ */
+export interface KFoldResult {
+  /** The parent run. */
+  runId: string;
+  /** `<metric>_mean` and `<metric>_std` across folds. */
+  metrics: Record<string, number>;
+  folds: { runId: string; metrics: Record<string, number> }[];
+}
+
+export async function runKFold(db: LoupeDb, spec: TrainJobSpec, k: number, context: TrainJobContext): Promise<KFoldResult> {
+  validateSpec(spec);
+  const parent = await RunTracker.create(db, {
+    name: `${spec.name ?? spec.task} · ${k}-fold CV`,
+    task: spec.task,
+    params: { ...spec, kFolds: k } as unknown as Record<string, unknown>,
+    seed: spec.seed,
+    datasetVersion: spec.datasetId,
+  });
+  context.onRunCreated?.(parent.id);
+  await parent.start(context.backend.backend, context.backend.adapter);
+  const results: KFoldResult['folds'] = [];
+  try {
+    for (let index = 0; index < k; index++) {
+      context.onProgress?.({ kind: 'log', level: 'info', message: `fold ${index + 1} of ${k}` });
+      const child = await runTrainJob(db, { ...spec, name: `${spec.name ?? spec.task} · fold ${index + 1}/${k}`, fold: { k, index } }, {
+        ...context,
+        onRunCreated: undefined,
+        parentId: parent.id,
+      });
+      child.trainable.model.dispose();
+      results.push({ runId: child.runId, metrics: child.metrics });
+    }
+    const summary = summarizeFolds(results.map((r) => r.metrics));
+    const metrics: Record<string, number> = {};
+    for (const [name, { mean, std }] of Object.entries(summary)) Object.assign(metrics, { [`${name}_mean`]: mean, [`${name}_std`]: std });
+    await parent.complete(metrics);
+    return { runId: parent.id, metrics, folds: results };
+  } catch (error) {
+    if (error instanceof TrainingCancelledError) await parent.cancel();
+    else await parent.fail(`a fold failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
+  }
+}
+
 /** Lock held by whoever runs a run; a "running" run whose lock is free was interrupted. */
 export const runLockName = (runId: string) => `loupe-run-${runId}`;
 
@@ -119,6 +183,7 @@ export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: Trai
     params: { ...spec } as unknown as Record<string, unknown>,
     seed: spec.seed,
     datasetVersion: spec.datasetId,
+    ...(context.parentId ? { parentId: context.parentId } : {}),
   });
   context.onRunCreated?.(tracker.id);
   return withLock(runLockName(tracker.id), () => executeRun(db, tracker, spec, dataset.name, context));
@@ -176,10 +241,9 @@ async function executeRun(
   const optimizer = makeOptimizer(spec);
   try {
     await tracker.start(context.backend.backend, context.backend.adapter);
-    const [trainIds, valIds] = await Promise.all([
-      splitIds(db, spec.datasetId, 'train'),
-      splitIds(db, spec.datasetId, spec.validationSplit ?? 'val'),
-    ]);
+    const [trainIds, valIds] = spec.fold
+      ? await foldIds(db, spec)
+      : await Promise.all([splitIds(db, spec.datasetId, 'train'), splitIds(db, spec.datasetId, spec.validationSplit ?? 'val')]);
     if (trainIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its train split`);
     if (valIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
     trainable = createTrainable(spec.task, spec.model, { seed: spec.seed });

@@ -29,6 +29,8 @@ export class TrainingSession {
   /** Per-epoch metrics, e.g. { loss: [...], val_loss: [...], val_accuracy: [...] }. */
   epochMetrics = $state.raw<Record<string, { x: number; y: number }[]>>({});
   finalMetrics = $state.raw<Record<string, number>>();
+  /** The latest log line from the worker (e.g. which fold is training). */
+  note = $state<string>();
 
   readonly progress = $derived(this.epochs ? (this.epoch - 1 + (this.batches ? this.batch / this.batches : 0)) / this.epochs : 0);
   readonly etaMs = $derived.by(() => {
@@ -38,9 +40,12 @@ export class TrainingSession {
   });
   readonly busy = $derived(this.state === 'starting' || this.state === 'running');
 
-  start(spec: TrainJobSpec, backendChoice: string): Promise<void> {
+  /** Trains once, or with `folds` ≥ 2 runs k-fold cross-validation (curves show the current fold). */
+  start(spec: TrainJobSpec, backendChoice: string, folds = 0): Promise<void> {
     return this.#follow(spec, (onProgress, onRunCreated) =>
-      workers().trainer.api().train(spec, backendChoice, onProgress, onRunCreated),
+      folds >= 2
+        ? workers().trainer.api().crossValidate(spec, folds, backendChoice, onProgress, onRunCreated)
+        : workers().trainer.api().train(spec, backendChoice, onProgress, onRunCreated),
     );
   }
 
@@ -67,6 +72,7 @@ export class TrainingSession {
     this.batchLoss = [];
     this.epochMetrics = runId ? await this.#storedCurves(runId) : {};
     this.finalMetrics = undefined;
+    this.note = undefined;
     this.startedAt = Date.now();
     if (runId) this.state = 'running';
     try {
@@ -100,6 +106,13 @@ export class TrainingSession {
 
   #onProgress(event: ProgressEvent): void {
     switch (event.kind) {
+      case 'log':
+        this.note = event.message;
+        if (/^fold \d+ of \d+$/.test(event.message)) {
+          this.batchLoss = [];
+          this.epochMetrics = {};
+        }
+        break;
       case 'batch':
         this.epoch = event.epoch;
         this.batch = event.batch;

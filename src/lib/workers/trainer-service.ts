@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '$lib/backends/tfjs';
 import { getDb } from '$lib/db/db';
-import { resumeTrainJob, runTrainJob, type TrainJobContext, type TrainJobResult, type TrainJobSpec } from '$lib/training/job';
+import type { TrainableModel } from '$lib/tasks/types';
+import { resumeTrainJob, runKFold, runTrainJob, type TrainJobContext, type TrainJobSpec } from '$lib/training/job';
 import { releaseRemote } from './client';
 import type { ProgressCallback } from './progress';
 import type { TrainerApi, TrainingCheckResult, TrainJobOutcome, WorkerHello } from './types';
@@ -42,6 +43,16 @@ export class TrainerService implements TrainerApi {
     return this.#run(backendChoice, onProgress, onRunCreated, (context) => runTrainJob(getDb(), spec, context));
   }
 
+  crossValidate(
+    spec: TrainJobSpec,
+    k: number,
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+  ): Promise<TrainJobOutcome> {
+    return this.#run(backendChoice, onProgress, onRunCreated, (context) => runKFold(getDb(), spec, k, context));
+  }
+
   resume(runId: string, backendChoice: string, onProgress: ProgressCallback): Promise<TrainJobOutcome> {
     return this.#run(backendChoice, onProgress, () => {}, (context) => resumeTrainJob(getDb(), runId, context));
   }
@@ -50,7 +61,7 @@ export class TrainerService implements TrainerApi {
     backendChoice: string,
     onProgress: ProgressCallback,
     onRunCreated: (runId: string) => void,
-    job: (context: TrainJobContext) => Promise<TrainJobResult>,
+    job: (context: TrainJobContext) => Promise<{ runId: string; metrics: Record<string, number>; trainable?: TrainableModel }>,
   ): Promise<TrainJobOutcome> {
     const controller = new AbortController();
     let runId: string | undefined;
@@ -66,7 +77,7 @@ export class TrainerService implements TrainerApi {
           onRunCreated(created);
         },
       });
-      trainable.model.dispose();
+      trainable?.model.dispose();
       return { runId: id, metrics };
     } finally {
       if (runId) this.#running.delete(runId);

@@ -51,6 +51,14 @@ export interface TrainerApi extends ComputeWorker {
     onProgress: ProgressCallback,
     onRunCreated: (runId: string) => void,
   ): Promise<TrainJobOutcome>;
+  /** K-fold cross-validation: a parent run (announced through `onRunCreated`) and k child runs. */
+  crossValidate(
+    spec: TrainJobSpec,
+    k: number,
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+  ): Promise<TrainJobOutcome>;
   /** Continues an interrupted run from its last checkpoint. */
   resume(runId: string, backendChoice: string, onProgress: ProgressCallback): Promise<TrainJobOutcome>;
   /** Stops a running job at its next batch; the run is recorded as cancelled. */
