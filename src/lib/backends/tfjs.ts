@@ -5,6 +5,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName } from '$lib/db/types';
+import { registerFastCpuKernels } from './kernels/register';
 import { BACKEND_ORDER, resolveBackend, type ResolvedBackend } from './resolve';
 
 // The wasm binaries are bundled assets of the app itself (no CDN), so they are precached for offline use.
@@ -29,6 +30,7 @@ export interface BackendInfo extends ResolvedBackend {
 async function activate(backend: BackendName): Promise<boolean> {
   if (!(await tf.setBackend(backend))) return false;
   await tf.ready();
+  if (backend === 'cpu') registerFastCpuKernels();
   // A backend can register yet fail on first use (e.g. a WebGPU adapter without the features tfjs needs).
   const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
   const [value] = await probe.data();

@@ -5,6 +5,15 @@ import type { TaskDefinition, TrainableModel } from './types';
 /** Model choices per task; stored with every run. */
 export type ModelSpec = { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] };
 
+/** What building a model may need from the training data. */
+export interface TrainableContext {
+  seed: number;
+  /** Class names (classification); defaults to the task's. */
+  labels?: string[];
+  /** Training years (coin-year), to fit the target's normalisation. */
+  trainingYears?: number[];
+}
+
 export const TASKS: Record<TaskName, TaskDefinition> = {
   sentiment: SENTIMENT,
   'coin-year': {
@@ -31,7 +40,7 @@ export class UnsupportedModelError extends Error {
 }
 
 /** Builds a fresh trainable model of a task from its spec. */
-export function createTrainable(task: TaskName, spec: ModelSpec, options: { seed: number; labels?: string[] }): TrainableModel {
+export function createTrainable(task: TaskName, spec: ModelSpec, options: TrainableContext): TrainableModel {
   const definition = TASKS[task];
   if (!definition) throw new UnsupportedModelError(`unknown task "${task}"; valid: ${Object.keys(TASKS).join(', ')}`);
   switch (spec.architecture) {

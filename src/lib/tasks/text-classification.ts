@@ -84,6 +84,7 @@ export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition 
     decode: (output) => decodeProbabilities(output, labels),
     target,
     metrics: (rows, predictions) => classificationScores(rows.map(target), predictions, labels),
+    dispose: () => model.dispose(),
   };
 }
 

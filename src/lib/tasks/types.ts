@@ -40,4 +40,6 @@ export interface TrainableModel {
   target(row: SampleRow): number;
   /** Metrics of predictions against stored samples (keys without the `val_` prefix). */
   metrics(rows: SampleRow[], predictions: Prediction[]): Record<string, number>;
+  /** Frees every weight, nested backbones included. */
+  dispose(): void;
 }

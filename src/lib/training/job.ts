@@ -72,6 +72,13 @@ async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<s
   return ids.sort();
 }
 
+/** Labels of samples, read in chunks (the rows' image blobs stay on disk until read). */
+async function labelsOf(db: LoupeDb, ids: string[]): Promise<(string | number)[]> {
+  const labels: (string | number)[] = [];
+  for await (const chunk of sampleChunks(db, ids, 500)) labels.push(...chunk.map((r) => r.label));
+  return labels;
+}
+
 /** Train and validation ids of one cross-validation fold, drawn from the train and val splits together. */
 async function foldIds(db: LoupeDb, spec: TrainJobSpec): Promise<[string[], string[]]> {
   const { k, index } = spec.fold!;
@@ -150,7 +157,7 @@ export async function runKFold(db: LoupeDb, spec: TrainJobSpec, k: number, conte
         onRunCreated: undefined,
         parentId: parent.id,
       });
-      child.trainable.model.dispose();
+      child.trainable.dispose();
       results.push({ runId: child.runId, metrics: child.metrics });
     }
     const summary = summarizeFolds(results.map((r) => r.metrics));
@@ -246,7 +253,10 @@ async function executeRun(
       : await Promise.all([splitIds(db, spec.datasetId, 'train'), splitIds(db, spec.datasetId, spec.validationSplit ?? 'val')]);
     if (trainIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its train split`);
     if (valIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
-    trainable = createTrainable(spec.task, spec.model, { seed: spec.seed });
+    trainable = createTrainable(spec.task, spec.model, {
+      seed: spec.seed,
+      trainingYears: spec.task === 'coin-year' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
+    });
     const model = trainable;
     const earlyStopping = spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined;
     let resumeFrom: TrainLoopOptions['resumeFrom'];
@@ -296,7 +306,7 @@ async function executeRun(
     context.onProgress?.({ kind: 'done', summary: metrics });
     return { runId: tracker.id, metrics, trainable };
   } catch (error) {
-    trainable?.model.dispose();
+    trainable?.dispose();
     if (error instanceof TrainingCancelledError) await tracker.cancel();
     else await tracker.fail(error instanceof Error ? error.message : String(error));
     context.onProgress?.({ kind: 'failed', reason: error instanceof Error ? error.message : String(error) });

@@ -77,7 +77,7 @@ export class TrainerService implements TrainerApi {
           onRunCreated(created);
         },
       });
-      trainable?.model.dispose();
+      trainable?.dispose();
       return { runId: id, metrics };
     } finally {
       if (runId) this.#running.delete(runId);

@@ -28,7 +28,7 @@ describe('runTrainJob', () => {
     const datasetId = await seedSentimentDataset(db);
     const events: ProgressEvent[] = [];
     const { runId, metrics, trainable } = await runTrainJob(db, spec(datasetId), { backend, onProgress: (e) => void events.push(e) });
-    trainable.model.dispose();
+    trainable.dispose();
 
     expect(metrics.val_accuracy).toBeGreaterThan(0.8); // chance is 1/3
     const run = await db.runs.get(runId);
@@ -48,8 +48,8 @@ describe('runTrainJob', () => {
     const datasetId = await seedSentimentDataset(db);
     const a = await runTrainJob(db, spec(datasetId, { epochs: 3 }), { backend });
     const b = await runTrainJob(db, spec(datasetId, { epochs: 3 }), { backend });
-    a.trainable.model.dispose();
-    b.trainable.model.dispose();
+    a.trainable.dispose();
+    b.trainable.dispose();
     expect(b.metrics).toEqual(a.metrics);
     db.close();
   });
@@ -59,7 +59,7 @@ describe('runTrainJob', () => {
     const datasetId = await seedSentimentDataset(db);
     const before = tf.memory().numTensors;
     const { trainable } = await runTrainJob(db, spec(datasetId, { epochs: 2 }), { backend });
-    trainable.model.dispose();
+    trainable.dispose();
     expect(tf.memory().numTensors).toBe(before);
     db.close();
   });

@@ -27,7 +27,7 @@ describe('checkpoint and resume', () => {
   it('keeps only the latest checkpoint of a run, with weights and optimizer state', async () => {
     const db = makeDb();
     const { runId, trainable } = await runTrainJob(db, { ...spec(await seedSentimentDataset(db)), epochs: 3 }, { backend });
-    trainable.model.dispose();
+    trainable.dispose();
     const rows = await db.checkpoints.where('runId').equals(runId).toArray();
     expect(rows.map((r) => r.epoch)).toEqual([3]);
     const checkpoint = await latestCheckpoint(db, runId);
@@ -40,7 +40,7 @@ describe('checkpoint and resume', () => {
     const db = makeDb();
     const datasetId = await seedSentimentDataset(db);
     const whole = await runTrainJob(db, spec(datasetId), { backend });
-    whole.trainable.model.dispose();
+    whole.trainable.dispose();
 
     // The tab "closes" right after the checkpoint of epoch 2: nothing past it runs.
     let interruptedRun = '';
@@ -64,7 +64,7 @@ describe('checkpoint and resume', () => {
     });
 
     const resumed = await resumeTrainJob(db, interruptedRun, { backend });
-    resumed.trainable.model.dispose();
+    resumed.trainable.dispose();
     expect(Object.keys(resumed.metrics).sort()).toEqual(Object.keys(whole.metrics).sort());
     for (const [name, value] of Object.entries(whole.metrics)) expect(Math.abs(resumed.metrics[name]! - value)).toBeLessThanOrEqual(1e-6);
     const run = await db.runs.get(interruptedRun);
@@ -77,7 +77,7 @@ describe('checkpoint and resume', () => {
   it('refuses to resume a run that ended normally', async () => {
     const db = makeDb();
     const { runId, trainable } = await runTrainJob(db, { ...spec(await seedSentimentDataset(db)), epochs: 1 }, { backend });
-    trainable.model.dispose();
+    trainable.dispose();
     await expect(resumeTrainJob(db, runId, { backend })).rejects.toThrow('is completed and cannot be resumed');
     db.close();
   });
