@@ -1,13 +1,29 @@
 /// <reference lib="webworker" />
 // The service worker: precaches the app (shell, workers, wasm runtimes) so Loupe works offline after
-// one visit. Later features add their routes here (the same-origin REST API, model weight caching).
+// one visit, and bridges the same-origin REST API to a studio tab. Later features add their routes here
+// (model weight caching).
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { apiRouteFor, forwardToStudio } from './lib/serving/bridge';
 
 declare const self: ServiceWorkerGlobalScope;
 
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
+
+// The same-origin REST API (`<scope>api/*`): routing and bridging only; a studio tab answers
+// (src/lib/serving/bridge.ts). Registered before the navigation route so that opening an API URL in
+// the address bar shows its JSON rather than the app.
+const apiRoute = (url: URL) => apiRouteFor(url.href, self.registration.scope);
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+for (const method of HTTP_METHODS) {
+  registerRoute(
+    ({ url }) => apiRoute(url) !== undefined,
+    ({ request, url }) =>
+      forwardToStudio(request, apiRoute(url) ?? '', { clients: () => self.clients.matchAll({ type: 'window', includeUncontrolled: true }) }),
+    method,
+  );
+}
 
 // Any navigation inside the app's scope gets the cached shell; routes live in the hash.
 registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html')));

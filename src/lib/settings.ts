@@ -1,13 +1,20 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { BackendChoice } from '$lib/backends/resolve';
+import { DEFAULT_LOG_RETENTION, DEFAULT_SERVING_SETTINGS, type LogRetention, type ServingSettings } from '$lib/serving/types';
 
 /** Every setting Loupe stores, with its type and default. */
 export interface SettingValues {
   backend: BackendChoice;
+  /** Request limits, and whether this browser answers the same-origin REST API. */
+  serving: ServingSettings;
+  /** How much of the inference log to keep. */
+  logRetention: LogRetention;
 }
 
 export const SETTING_DEFAULTS: SettingValues = {
   backend: 'auto',
+  serving: DEFAULT_SERVING_SETTINGS,
+  logRetention: DEFAULT_LOG_RETENTION,
 };
 
 export async function getSetting<K extends keyof SettingValues>(db: LoupeDb, key: K): Promise<SettingValues[K]> {

@@ -16,7 +16,7 @@ describe('studio shell', () => {
     for (const route of ROUTES) {
       await studio.goto(route.path);
       await expect(studio.page.locator('main h1').first().textContent()).resolves.toBe(route.title);
-      const current = studio.page.locator(`nav a[aria-current="page"]`);
+      const current = studio.page.locator('nav[aria-label="Studio"] a[aria-current="page"]');
       await expect(current.textContent()).resolves.toContain(route.title);
       await studio.page.waitForLoadState('networkidle');
       await studio.screenshot(`page-${route.path}`);

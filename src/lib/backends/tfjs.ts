@@ -7,12 +7,16 @@ import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wa
 import type { BackendName } from '$lib/db/types';
 import { registerFastCpuKernels } from './kernels/register';
 import { BACKEND_ORDER, resolveBackend, type ResolvedBackend } from './resolve';
+import { registerWasmTrainingKernels } from './wasm-kernels/index';
 
 // The wasm binaries are bundled assets of the app itself (no CDN), so they are precached for offline use.
+// Under Node (unit tests) the same imports are paths from the project root: read them from disk.
+const inNode = typeof process !== 'undefined' && Boolean(process.versions?.node) && typeof document === 'undefined';
+const local = (url: string) => (inNode && url.startsWith('/') ? `${process.cwd()}${url}` : url);
 setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+  'tfjs-backend-wasm.wasm': local(wasmPlain),
+  'tfjs-backend-wasm-simd.wasm': local(wasmSimd),
+  'tfjs-backend-wasm-threaded-simd.wasm': local(wasmThreadedSimd),
 });
 
 export interface BackendStatus {
@@ -28,6 +32,7 @@ export interface BackendInfo extends ResolvedBackend {
 
 /** Makes `backend` tfjs's active backend and proves it computes: false if it cannot start here. */
 async function activate(backend: BackendName): Promise<boolean> {
+  if (backend === 'wasm') registerWasmTrainingKernels(); // conv/depthwise gradients wasm lacks; docs/benchmarks.md
   if (!(await tf.setBackend(backend))) return false;
   await tf.ready();
   if (backend === 'cpu') registerFastCpuKernels();

@@ -5,6 +5,7 @@ import type {
   AliasRow,
   CheckpointRow,
   DatasetRow,
+  GateDecisionRow,
   InferenceLogRow,
   MetricPointRow,
   ModelVersionRow,
@@ -31,6 +32,7 @@ export class LoupeDb extends Dexie {
   pipelineRuns!: EntityTable<PipelineRunRow, 'id'>;
   alerts!: EntityTable<AlertRow, 'id'>;
   settings!: EntityTable<SettingRow, 'key'>;
+  gateDecisions!: EntityTable<GateDecisionRow, 'id'>;
 
   /**
    * @param versions the schema history to declare; tests pass a prefix of it to write "old" databases.

@@ -47,6 +47,14 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
         });
     },
   },
+  {
+    // v3: the registry's audit trail (promotion-gate decisions, rollbacks, archives, alias moves),
+    // browsed per model in time order. A new table: nothing to upgrade.
+    version: 3,
+    stores: {
+      gateDecisions: 'id, name, [name+ts], ts',
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1]!.version;

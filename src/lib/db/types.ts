@@ -18,6 +18,19 @@ export interface DatasetRow {
   synthetic?: boolean;
   /** Items skipped at import, each with its reason (see the Datasets issue). */
   report?: { item: string; reason: string }[];
+  /** Class names, in output order (classification tasks). */
+  labels?: string[];
+  /** Samples per split. */
+  splits?: Partial<Record<Split, number>>;
+  /** Seed of the split assignment (or of the subset draw). */
+  seed?: number;
+  /** How the version came about. */
+  origin?: 'import' | 'addition' | 'subset' | 'demo';
+  description?: string;
+  /** Key of a built-in demo dataset (`coins`, `cars`, `tweets`); see src/lib/datasets/demo. */
+  demo?: string;
+  /** For `origin: 'subset'`: how it was drawn from its parent. */
+  subset?: { trainSize: number; evalSize: number; seed: number; evalFrom: Split };
 }
 
 export interface SampleRow {
@@ -35,6 +48,14 @@ export interface SampleRow {
   bytes?: number;
   /** Images; coin-year samples carry two (front, back). */
   blobs?: Blob[];
+  /** Path in the upload of each blob (front, back for coins). */
+  paths?: string[];
+  /** Stored size of each blob. */
+  sizes?: { width: number; height: number }[];
+  /** Size of each original file before resizing. */
+  originalSizes?: { width: number; height: number; bytes: number }[];
+  /** The original files, when the import kept them beside resized blobs. */
+  originals?: Blob[];
 }
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -54,6 +75,8 @@ export interface RunRow {
   datasetVersion: string;
   metrics?: Record<string, number>;
   failureReason?: string;
+  /** Backends the run moved off after losing their device, in order. */
+  fallbacks?: { from: BackendName; to: BackendName; at: number }[];
   /** An interrupted run (tab closed mid-training) that can continue from its last checkpoint. */
   resumable?: boolean;
   appVersion: string;
@@ -104,6 +127,12 @@ export interface ModelVersionRow {
   lineage?: Record<string, unknown>;
   tags?: Record<string, string>;
   rejectionReason?: string;
+  /** When the status last changed (promotion, rejection, rollback, archive). */
+  statusChangedAt?: number;
+  /** Metrics measured by the promotion gate, per evaluation dataset version (a cache for later gates). */
+  evaluations?: Record<string, Record<string, number>>;
+  /** Set on versions imported from a bundle: where they came from. */
+  importedFrom?: { name: string; version: number; bundleSha256: string; importedAt: number };
 }
 
 export interface AliasRow {
@@ -111,6 +140,38 @@ export interface AliasRow {
   alias: string;
   version: number;
   updatedAt: number;
+}
+
+/** What an entry of the registry's audit trail records (see src/lib/registry). */
+export type GateDecisionKind = 'register' | 'gate' | 'rollback' | 'archive' | 'alias';
+export type GateOutcome = 'registered' | 'promoted' | 'rejected' | 'failed' | 'rolled-back' | 'archived' | 'alias-set' | 'alias-removed';
+
+/**
+ * One entry of a model's audit trail: promotion-gate decisions (both metric sets, the evaluation data
+ * version, the rule) and every other change of statuses or aliases. Never updated or deleted.
+ */
+export interface GateDecisionRow {
+  id: string;
+  /** The model's name. */
+  name: string;
+  ts: number;
+  kind: GateDecisionKind;
+  outcome: GateOutcome;
+  trigger: 'manual' | 'pipeline';
+  /** The version the entry is about (the challenger of a gate, the target of a rollback). */
+  version: number;
+  /** Production before and after the entry (undefined: none). */
+  productionBefore?: number;
+  productionAfter?: number;
+  evalDataVersion?: string;
+  /** How the metrics were obtained (the evaluator's label). */
+  evaluator?: string;
+  rule?: import('$lib/registry/types').GateRule;
+  candidateMetrics?: Record<string, number>;
+  championMetrics?: Record<string, number>;
+  checks?: import('$lib/registry/types').MetricCheck[];
+  alias?: string;
+  reason: string;
 }
 
 export type LogSource = 'ui' | 'sdk' | 'rest' | 'pipeline';
@@ -126,6 +187,8 @@ export interface InferenceLogRow {
   /** Text, or images: their SHA-256 (`front+back` for pairs) and total size, and the blobs when retention keeps them. */
   input: { text?: string; hash?: string; bytes?: number; images?: Blob[] };
   output: unknown;
+  /** Class names of a classifier's output, in order (for feedback and exports). */
+  labels?: string[];
   score?: number;
   /** Latency of the request that carried this input. */
   latencyMs: number;

@@ -1,9 +1,14 @@
 import type { TaskName } from '$lib/db/types';
+import type { CoinRegressorConfig, DamageClassifierConfig } from '$models/index';
 import { DEFAULT_FASTTEXT, fastTextClassifier, SENTIMENT } from './text-classification';
 import type { TaskDefinition, TrainableModel } from './types';
+import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable } from './vision';
 
 /** Model choices per task; stored with every run. */
-export type ModelSpec = { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] };
+export type ModelSpec =
+  | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
+  | ({ architecture: 'coin-regressor' } & Omit<CoinRegressorConfig, 'seed' | 'yearScale'>)
+  | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>);
 
 /** What building a model may need from the training data. */
 export interface TrainableContext {
@@ -15,24 +20,9 @@ export interface TrainableContext {
 }
 
 export const TASKS: Record<TaskName, TaskDefinition> = {
+  'coin-year': COIN_YEAR,
+  'car-damage': CAR_DAMAGE,
   sentiment: SENTIMENT,
-  'coin-year': {
-    name: 'coin-year',
-    title: 'Coin minting year',
-    kind: 'regression',
-    primaryMetric: 'mae',
-    greaterIsBetter: false,
-    guardMetrics: ['rmse'],
-  },
-  'car-damage': {
-    name: 'car-damage',
-    title: 'Car-damage severity',
-    kind: 'classification',
-    primaryMetric: 'accuracy',
-    greaterIsBetter: true,
-    guardMetrics: ['macroF1'],
-    defaultLabels: ['minor', 'moderate', 'major'],
-  },
 };
 
 export class UnsupportedModelError extends Error {
@@ -40,18 +30,34 @@ export class UnsupportedModelError extends Error {
 }
 
 /** Builds a fresh trainable model of a task from its spec. */
-export function createTrainable(task: TaskName, spec: ModelSpec, options: TrainableContext): TrainableModel {
+export function createTrainable(task: TaskName, spec: ModelSpec, context: TrainableContext): TrainableModel {
   const definition = TASKS[task];
   if (!definition) throw new UnsupportedModelError(`unknown task "${task}"; valid: ${Object.keys(TASKS).join(', ')}`);
+  const mismatch = (architecture: string, needs: TaskName) =>
+    new UnsupportedModelError(`model.architecture "${architecture}" is for ${needs}, not ${task}`);
+  const labels = context.labels ?? [...(definition.defaultLabels ?? [])];
   switch (spec.architecture) {
     case 'fasttext': {
       if (definition.kind !== 'classification') {
         throw new UnsupportedModelError(`model.architecture "fasttext" classifies text; task ${task} needs ${definition.kind}`);
       }
-      const labels = options.labels ?? [...(definition.defaultLabels ?? [])];
-      return fastTextClassifier({ ...DEFAULT_FASTTEXT, ...spec, labels, seed: options.seed }, definition);
+      const { architecture: _, ...settings } = spec;
+      return fastTextClassifier({ ...DEFAULT_FASTTEXT, ...settings, labels, seed: context.seed }, definition);
+    }
+    case 'coin-regressor': {
+      if (task !== 'coin-year') throw mismatch(spec.architecture, 'coin-year');
+      const { architecture: _, ...config } = spec;
+      if (!context.trainingYears?.length) throw new UnsupportedModelError('the coin-year model needs the training years');
+      return coinYearTrainable({ ...config, seed: context.seed }, context.trainingYears);
+    }
+    case 'damage-classifier': {
+      if (task !== 'car-damage') throw mismatch(spec.architecture, 'car-damage');
+      const { architecture: _, ...config } = spec;
+      return damageTrainable({ ...config, labels, seed: context.seed });
     }
     default:
-      throw new UnsupportedModelError(`model.architecture ${JSON.stringify((spec as { architecture: unknown }).architecture)} is not supported for ${task}`);
+      throw new UnsupportedModelError(
+        `model.architecture ${JSON.stringify((spec as { architecture: unknown }).architecture)} is not supported; valid: fasttext, coin-regressor, damage-classifier`,
+      );
   }
 }

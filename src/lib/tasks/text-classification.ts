@@ -54,38 +54,40 @@ export function classificationScores(targets: number[], predictions: Prediction[
  * The fastText text classifier as a trainable model (sentiment, or any label set).
  * @example const trainable = fastTextClassifier({ ...DEFAULT_FASTTEXT, labels: ['negative', 'neutral', 'positive'] });
  */
-export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition = SENTIMENT): TrainableModel {
-  const model = createFastText(config);
+export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition = SENTIMENT, loaded?: tf.LayersModel): TrainableModel {
+  const model = loaded ?? createFastText(config);
+  const metadata = { task: task.name, architecture: 'fasttext', ...config };
+  model.setUserDefinedMetadata({ loupe: metadata });
   const { labels } = config;
   const target = (row: SampleRow) => labelIndex(row.label, labels, `sample ${row.path}`);
   return {
     task,
     model,
-    metadata: { architecture: 'fasttext', config },
+    metadata,
     labels: [...labels],
     loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
-    async toBatch(rows) {
+    async toInputs(rows) {
       const n = rows.length;
       const ids = new Int32Array(n * config.maxFeatures);
       const weights = new Float32Array(n * config.maxFeatures);
-      const targets: number[] = [];
       rows.forEach((row, i) => {
         const features = featurize(preprocessTweet(row.text ?? ''), config);
         ids.set(features.ids, i * config.maxFeatures);
         weights.set(features.weights, i * config.maxFeatures);
-        targets.push(target(row));
       });
-      return {
-        xs: [tf.tensor2d(ids, [n, config.maxFeatures], 'int32'), tf.tensor2d(weights, [n, config.maxFeatures])],
-        ys: tf.tidy(() => tf.oneHot(tf.tensor1d(targets, 'int32'), labels.length)),
-        size: n,
-      };
+      return [tf.tensor2d(ids, [n, config.maxFeatures], 'int32'), tf.tensor2d(weights, [n, config.maxFeatures])];
     },
+    toTargets: (rows) => oneHotTargets(rows.map(target), labels.length),
     decode: (output) => decodeProbabilities(output, labels),
     target,
     metrics: (rows, predictions) => classificationScores(rows.map(target), predictions, labels),
     dispose: () => model.dispose(),
   };
+}
+
+/** Class indices → one-hot targets [n, classes]. */
+export function oneHotTargets(indices: number[], classes: number): tf.Tensor {
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(indices, 'int32'), classes));
 }
 
 export { DEFAULT_FASTTEXT };

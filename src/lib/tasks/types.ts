@@ -1,6 +1,21 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { SampleRow, TaskName } from '$lib/db/types';
 import type { Batch, LossFn } from '$lib/training/loop';
+
+/** Inputs and targets of labelled samples: the batch the training loop and evaluation consume. */
+export async function toBatch(
+  trainable: TrainableModel,
+  rows: SampleRow[],
+  options: { training: boolean; random?: () => number },
+): Promise<Batch> {
+  const xs = await trainable.toInputs(rows, options);
+  try {
+    return { xs, ys: trainable.toTargets(rows), size: rows.length };
+  } catch (error) {
+    tf.dispose(xs);
+    throw error;
+  }
+}
 
 /** What is fixed about a task, for every model of it (DESIGN.md "The three tasks"). */
 export interface TaskDefinition {
@@ -32,8 +47,13 @@ export interface TrainableModel {
   /** Class names in output order (classification only). */
   labels?: string[];
   loss: LossFn;
-  /** Stored samples → one batch; `random` drives augmentation when training. */
-  toBatch(rows: SampleRow[], options: { training: boolean; random?: () => number }): Promise<Batch>;
+  /**
+   * Samples → model inputs (decoding images, featurising text); `random` drives augmentation when
+   * training. Rows need only their inputs (`text` or `blobs`), so served requests use it too.
+   */
+  toInputs(rows: SampleRow[], options: { training: boolean; random?: () => number }): Promise<tf.Tensor | tf.Tensor[]>;
+  /** Labelled samples → the targets the loss compares the output with. */
+  toTargets(rows: SampleRow[]): tf.Tensor;
   /** Model output for a batch → one prediction per example (reads the tensor back once). */
   decode(output: tf.Tensor): Promise<Prediction[]>;
   /** The target of a stored sample in the same terms as its prediction. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoupeDb } from '$lib/db/db';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
 import type { CheckpointRow } from '$lib/db/types';
+import { saveToBlobs } from '$models/io';
 
 /** Shards stay small: one huge ArrayBuffer runs browsers out of memory (tensorflow/tfjs#7702). */
 export const MAX_SHARD_BYTES = 4 * 1024 * 1024;
@@ -112,4 +113,29 @@ export async function restoreCheckpoint(checkpoint: CheckpointData, model: tf.La
   const state = await decodeTensors(checkpoint.optimizerSpecs, checkpoint.optimizerShards ?? []);
   // setWeights keeps these tensors as the optimizer's slots: they must not be disposed here.
   await optimizer.setWeights(checkpoint.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: state[i]! })));
+}
+
+/**
+ * Stores the model a completed run ends with (after early stopping restored its best epoch) as complete
+ * tfjs artifacts — topology, metadata, weights — in place of its last checkpoint. This is what the
+ * registry registers from the run.
+ */
+export async function saveFinalModel(db: LoupeDb, runId: string, epoch: number, model: tf.LayersModel): Promise<void> {
+  const saved = await saveToBlobs(model);
+  const manifest = (JSON.parse(saved.modelJson) as { weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] }).weightsManifest;
+  const row: CheckpointData = {
+    id: `${runId}:${epoch}`,
+    runId,
+    epoch,
+    createdAt: Date.now(),
+    modelJson: saved.modelJson,
+    shards: saved.shards,
+    weightSpecs: manifest.flatMap((group) => group.weights),
+    optimizerSpecs: [],
+    loopState: { history: [] },
+  };
+  await db.transaction('rw', db.checkpoints, async () => {
+    await db.checkpoints.where('runId').equals(runId).delete();
+    await db.checkpoints.put(row);
+  });
 }

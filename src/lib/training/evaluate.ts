@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoupeDb } from '$lib/db/db';
 import type { SampleRow } from '$lib/db/types';
-import type { Prediction, TrainableModel } from '$lib/tasks/types';
+import { toBatch, type Prediction, type TrainableModel } from '$lib/tasks/types';
 
 export interface Evaluation {
   metrics: Record<string, number>;
@@ -34,7 +34,7 @@ export async function evaluateSamples(
   const predictions: Prediction[] = [];
   let lossSum = 0;
   for await (const chunk of sampleChunks(db, ids, batchSize)) {
-    const { xs, ys, size } = await trainable.toBatch(chunk, { training: false });
+    const { xs, ys, size } = await toBatch(trainable, chunk, { training: false });
     try {
       const output = tf.tidy(() => trainable.model.predict(xs) as tf.Tensor);
       const loss = tf.tidy(() => trainable.loss(ys, output));
@@ -51,4 +51,16 @@ export async function evaluateSamples(
     rows.push(...chunk);
   }
   return { metrics: { loss: lossSum / rows.length, ...trainable.metrics(rows, predictions) }, rows, predictions };
+}
+
+/** Metrics of a model on a dataset version's held-out data: its `test` split, else its `val` split. */
+export async function evaluateHeldOut(db: LoupeDb, trainable: TrainableModel, datasetId: string, batchSize = 32): Promise<Record<string, number>> {
+  const dataset = await db.datasets.get(datasetId);
+  if (!dataset) throw new Error(`evaluation dataset ${datasetId} does not exist`);
+  if (dataset.task !== trainable.task.name) throw new Error(`dataset "${dataset.name}" is for ${dataset.task}, not ${trainable.task.name}`);
+  for (const split of ['test', 'val'] as const) {
+    const ids = (await db.samples.where('[datasetId+split]').equals([datasetId, split]).primaryKeys()) as string[];
+    if (ids.length) return (await evaluateSamples(db, trainable, ids.sort(), batchSize)).metrics;
+  }
+  throw new Error(`dataset "${dataset.name}" has no test or val split to evaluate on`);
 }

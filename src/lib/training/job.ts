@@ -3,14 +3,15 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, Split, TaskName } from '$lib/db/types';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
 import { createTrainable, type ModelSpec } from '$lib/tasks/registry';
-import type { TrainableModel } from '$lib/tasks/types';
+import { toBatch, type TrainableModel } from '$lib/tasks/types';
 import type { ProgressCallback } from '$lib/workers/progress';
 import { EarlyStopping, type EarlyStoppingConfig } from './early-stopping';
 import { analyzeErrors } from './analysis';
+import { classifyFailure, DeviceLostError, failureReason } from './failures';
 import { assignFolds, summarizeFolds } from './kfold';
 import { evaluateSamples, sampleChunks } from './evaluate';
 import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type TrainLoopOptions } from './loop';
-import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoints';
+import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, saveFinalModel, type CheckpointData } from './checkpoints';
 import { isLockHeld, withLock } from '$lib/locks';
 import { RunTracker } from './run-tracker';
 
@@ -100,7 +101,7 @@ function batchSource(db: LoupeDb, trainable: TrainableModel, ids: string[], spec
     const order = shuffled(ids, mulberry32(deriveSeed(spec.seed, 'shuffle', epoch)));
     let index = 0;
     const prepare = async (rows: import('$lib/db/types').SampleRow[]) =>
-      trainable.toBatch(rows, { training: true, random: mulberry32(deriveSeed(spec.seed, 'augment', epoch, index++)) });
+      toBatch(trainable, rows, { training: true, random: mulberry32(deriveSeed(spec.seed, 'augment', epoch, index++)) });
     const chunks = sampleChunks(db, order, spec.batchSize);
     let next: Promise<Batch | undefined> = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
     for (;;) {
@@ -299,6 +300,7 @@ async function executeRun(
     // With early stopping the best epoch's weights were restored: report that epoch's metrics.
     const reported = result.history.find((h) => h.epoch === (result.bestEpoch ?? result.lastEpoch)) ?? result.history.at(-1);
     const metrics = { ...reported?.metrics, epochs: result.epochsRun };
+    await saveFinalModel(db, tracker.id, result.lastEpoch, model.model);
     const final = await evaluateSamples(db, model, valIds, spec.batchSize);
     const analysis = analyzeErrors(model.task, final.rows.map(model.target), final.predictions, spec.seed, model.labels);
     await db.runs.update(tracker.id, { analysis });
@@ -307,10 +309,20 @@ async function executeRun(
     return { runId: tracker.id, metrics, trainable };
   } catch (error) {
     trainable?.dispose();
-    if (error instanceof TrainingCancelledError) await tracker.cancel();
-    else await tracker.fail(error instanceof Error ? error.message : String(error));
-    context.onProgress?.({ kind: 'failed', reason: error instanceof Error ? error.message : String(error) });
-    throw error;
+    if (error instanceof TrainingCancelledError) {
+      await tracker.cancel();
+      throw error;
+    }
+    const inputSize = 'inputSize' in spec.model ? spec.model.inputSize : undefined;
+    const reason = failureReason(error, { batchSize: spec.batchSize, inputSize, backend: context.backend.backend });
+    await tracker.fail(reason);
+    context.onProgress?.({ kind: 'failed', reason });
+    if (classifyFailure(error) === 'device-lost') {
+      // The checkpoints are intact: let the caller continue on another backend.
+      await db.runs.update(tracker.id, { resumable: true });
+      throw new DeviceLostError(context.backend.backend, error instanceof Error ? error.message : String(error));
+    }
+    throw error instanceof Error ? Object.assign(error, { message: reason }) : new Error(reason);
   } finally {
     optimizer.dispose();
   }

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '$lib/backends/tfjs';
+import { BACKEND_ORDER } from '$lib/backends/resolve';
+import { useBackend, type BackendInfo } from '$lib/backends/tfjs';
+import { DeviceLostError } from '$lib/training/failures';
+import { evaluateHeldOut } from '$lib/training/evaluate';
+import { loadTrainable } from '$lib/tasks/loaded';
+import type { ModelVersionRow } from '$lib/db/types';
 import { getDb } from '$lib/db/db';
 import type { TrainableModel } from '$lib/tasks/types';
 import { resumeTrainJob, runKFold, runTrainJob, type TrainJobContext, type TrainJobSpec } from '$lib/training/job';
@@ -65,24 +70,53 @@ export class TrainerService implements TrainerApi {
   ): Promise<TrainJobOutcome> {
     const controller = new AbortController();
     let runId: string | undefined;
+    const context = (backend: BackendInfo): TrainJobContext => ({
+      backend,
+      onProgress,
+      signal: controller.signal,
+      onRunCreated: (created) => {
+        runId = created;
+        this.#running.set(created, controller);
+        onRunCreated(created);
+      },
+    });
     try {
-      const backend = await useBackend(backendChoice);
-      const { runId: id, metrics, trainable } = await job({
-        backend,
-        onProgress,
-        signal: controller.signal,
-        onRunCreated: (created) => {
-          runId = created;
-          this.#running.set(created, controller);
-          onRunCreated(created);
-        },
-      });
-      trainable?.dispose();
-      return { runId: id, metrics };
+      let backend = await useBackend(backendChoice);
+      let attempt = job;
+      for (;;) {
+        try {
+          const { runId: id, metrics, trainable } = await attempt(context(backend));
+          trainable?.dispose();
+          return { runId: id, metrics };
+        } catch (error) {
+          // A lost GPU device is not the run's fault: continue from the checkpoint on the next backend.
+          if (!(error instanceof DeviceLostError) || !runId) throw error;
+          const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(error.backend) + 1);
+          if (next.length === 0) throw error;
+          const lost = error.backend;
+          backend = await useBackend(next[0]!).catch(() => useBackend(next.at(-1)!));
+          onProgress({ kind: 'log', level: 'warn', message: `${error.message} Continuing on ${backend.backend}.` });
+          const resumedRun = runId;
+          const before = (await getDb().runs.get(resumedRun))?.fallbacks ?? [];
+          await getDb().runs.update(resumedRun, { fallbacks: [...before, { from: lost, to: backend.backend, at: Date.now() }] });
+          attempt = (ctx) => resumeTrainJob(getDb(), resumedRun, ctx);
+        }
+      }
     } finally {
       if (runId) this.#running.delete(runId);
       releaseRemote(onProgress);
       releaseRemote(onRunCreated);
+    }
+  }
+
+  async evaluateVersion(version: ModelVersionRow, datasetId: string, backendChoice: string): Promise<Record<string, number>> {
+    await useBackend(backendChoice);
+    if (!version.modelJson || !version.shards) throw new Error(`${version.name} v${version.version} has no stored weights`);
+    const trainable = await loadTrainable({ modelJson: version.modelJson, shards: version.shards });
+    try {
+      return await evaluateHeldOut(getDb(), trainable, datasetId);
+    } finally {
+      trainable.dispose();
     }
   }
 

@@ -1,5 +1,8 @@
 import type { BackendInfo, BackendStatus } from '$lib/backends/tfjs';
+import type { BackendName, ModelVersionRow, TaskName } from '$lib/db/types';
+import type { Prediction, ServingInput } from '$lib/serving/types';
 import type { TrainJobSpec } from '$lib/training/job';
+import type { DatasetRow, DemoInstallResult, ImportOutcome, ImportRequest, SubsetOptions } from '$lib/datasets/api';
 import type { ProgressCallback } from './progress';
 
 /**
@@ -61,13 +64,32 @@ export interface TrainerApi extends ComputeWorker {
   ): Promise<TrainJobOutcome>;
   /** Continues an interrupted run from its last checkpoint. */
   resume(runId: string, backendChoice: string, onProgress: ProgressCallback): Promise<TrainJobOutcome>;
+  /**
+   * Measures a registered version on the held-out split of a dataset version (its `test` split, else
+   * `val`), as the promotion gate needs: metrics named without the `val_` prefix.
+   */
+  evaluateVersion(version: ModelVersionRow, datasetId: string, backendChoice: string): Promise<Record<string, number>>;
   /** Stops a running job at its next batch; the run is recorded as cancelled. */
   cancel(runId: string): Promise<void>;
+}
+
+/** A version loaded in the inference worker, known to the page by its key. */
+export interface LoadedModel {
+  key: string;
+  task: TaskName;
+  backend: BackendName;
+  labels?: string[];
 }
 
 export interface InferenceApi extends ComputeWorker {
   /** Availability and adapter of every backend in a worker context. */
   probeBackends(): Promise<BackendStatus[]>;
+  /** Loads a registered version on the chosen backend (once per name and version; a failed load is forgotten). */
+  loadModel(version: ModelVersionRow, backendChoice: string): Promise<LoadedModel>;
+  /** One prediction per input; `ModelNotLoadedError` when the key is not loaded (e.g. after a restart). */
+  predict(key: string, inputs: ServingInput[]): Promise<Prediction[]>;
+  /** Frees a loaded version; unknown keys are ignored. */
+  unloadModel(key: string): Promise<void>;
 }
 
 export interface HashedBytes {
@@ -79,4 +101,19 @@ export interface HashedBytes {
 export interface IngestApi extends WorkerBase {
   /** Content hash of a buffer; the buffer is transferred, not copied. */
   hashBytes(buffer: ArrayBuffer): Promise<HashedBytes>;
+  /**
+   * Imports an upload (files, folders, zips) as a new dataset version, reporting progress; resolves
+   * with the version and every skipped item with its reason. Rejects with `DatasetValidationError`
+   * when the upload as a whole does not fit the task, `ImportCancelledError` after `cancel(jobId)`;
+   * either way nothing of it is stored.
+   */
+  importDataset(request: ImportRequest, onProgress: ProgressCallback): Promise<ImportOutcome>;
+  /** Stops an import (or demo install) at its next chunk. Unknown ids are ignored. */
+  cancel(jobId: string): Promise<void>;
+  /** Generates and stores the built-in demo datasets that are not there yet (idempotent). */
+  installDemoData(jobId: string, onProgress: ProgressCallback): Promise<DemoInstallResult>;
+  /** A dataset version as a zip that imports back to the same version id. */
+  exportDataset(datasetId: string, onProgress: ProgressCallback): Promise<Blob>;
+  /** A reproducible train/eval subset of a version, stored as a new version whose parent is the source. */
+  createSubset(datasetId: string, options: SubsetOptions): Promise<DatasetRow>;
 }

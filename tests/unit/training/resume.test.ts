@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTrainable, predictInputs } from '../../../src/lib/tasks/loaded';
 import { latestCheckpoint } from '../../../src/lib/training/checkpoints';
 import { markInterruptedRuns, resumeTrainJob, runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
 import { makeDb, seedSentimentDataset } from '../factories';
@@ -24,15 +25,41 @@ beforeAll(async () => {
 });
 
 describe('checkpoint and resume', () => {
-  it('keeps only the latest checkpoint of a run, with weights and optimizer state', async () => {
+  it('keeps only the latest checkpoint of a running run, with weights and optimizer state', async () => {
     const db = makeDb();
-    const { runId, trainable } = await runTrainJob(db, { ...spec(await seedSentimentDataset(db)), epochs: 3 }, { backend });
-    trainable.dispose();
+    let runId = '';
+    await expect(
+      runTrainJob(db, spec(await seedSentimentDataset(db)), {
+        backend,
+        onRunCreated: (id) => (runId = id),
+        onProgress: (event) => {
+          if (event.kind === 'checkpoint' && event.epoch === 2) throw new SimulatedTabClose();
+        },
+      }),
+    ).rejects.toBeInstanceOf(SimulatedTabClose);
     const rows = await db.checkpoints.where('runId').equals(runId).toArray();
-    expect(rows.map((r) => r.epoch)).toEqual([3]);
+    expect(rows.map((r) => r.epoch)).toEqual([2]);
     const checkpoint = await latestCheckpoint(db, runId);
     expect(checkpoint?.weightSpecs.map((s) => s.shape)).toEqual([[2049, 8], [8, 3], [3]]);
     expect(checkpoint?.optimizerSpecs.length).toBeGreaterThan(3); // Adam: step + two moments per weight
+    db.close();
+  });
+
+  it('ends a completed run with its final model as complete tfjs artifacts that predict the same', async () => {
+    const db = makeDb();
+    const datasetId = await seedSentimentDataset(db);
+    const { runId, trainable } = await runTrainJob(db, { ...spec(datasetId), epochs: 2 }, { backend });
+    const [final] = await db.checkpoints.where('runId').equals(runId).toArray();
+    const json = JSON.parse(final!.modelJson);
+    expect(json.modelTopology).toBeDefined();
+    expect(json.userDefinedMetadata.loupe).toMatchObject({ task: 'sentiment', architecture: 'fasttext', labels: ['negative', 'neutral', 'positive'] });
+    const reloaded = await loadTrainable(final!);
+    const rows = await db.samples.limit(5).toArray();
+    const a = await predictInputs(trainable, rows.map((r) => ({ text: r.text! })));
+    const b = await predictInputs(reloaded, rows.map((r) => ({ text: r.text! })));
+    expect(b).toEqual(a);
+    trainable.dispose();
+    reloaded.dispose();
     db.close();
   });
 

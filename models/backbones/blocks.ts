@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs';
+import { HardSigmoid, HardSwish } from './activations';
+import { BACKBONE_KINDS } from './types';
+
+/** What every layer of one backbone shares: its name prefix, BatchNorm settings and a seed sequence. */
+export interface BlockContext {
+  prefix: string;
+  /** BatchNorm epsilon, as in torch. */
+  epsilon: number;
+  /** torch's BatchNorm momentum; tfjs's is 1 − it (torch weighs the new batch, tfjs the running value). */
+  torchMomentum: number;
+  nextSeed(): number;
+}
+
+export function blockContext(prefix: string, seed: number, epsilon: number, torchMomentum: number): BlockContext {
+  let next = seed;
+  return { prefix, epsilon, torchMomentum, nextSeed: () => next++ };
+}
+
+/** Our layer name for a torch module path: `layer1.0.conv1` → `layer1_0_conv1` (plus the prefix). */
+export function layerName(prefix: string, torchPath: string): string {
+  return prefix + torchPath.replaceAll('.', '_');
+}
+
+/** Checks the input size both backbones accept: a multiple of 32, at least 32. */
+export function checkInputSize(inputSize: number): void {
+  if (!Number.isInteger(inputSize) || inputSize < 32 || inputSize % 32 !== 0) {
+    throw new RangeError(`inputSize must be a multiple of 32 and ≥ 32 (${BACKBONE_KINDS.join(', ')} downsample 32×), got ${inputSize}`);
+  }
+}
+
+// torchvision initializes convs with kaiming_normal_(mode='fan_out'); tfjs's closest is He-normal on fan-out.
+function heNormalFanOut(ctx: BlockContext): ReturnType<typeof tf.initializers.varianceScaling> {
+  return tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed: ctx.nextSeed() });
+}
+
+/**
+ * Zero padding for a strided conv or pool, where tfjs's 'same' would differ from torch.
+ *
+ * Why: torch pads `k // 2` on every side; tfjs's 'same' with stride 2 on an even size pads only the
+ * bottom/right (total k − 2), which shifts every sampling position by one pixel.
+ */
+function torchPadding(x: tf.SymbolicTensor, ctx: BlockContext, path: string, kernelSize: number, strides: number): { x: tf.SymbolicTensor; padding: 'same' | 'valid' } {
+  if (kernelSize === 1) return { x, padding: 'valid' };
+  // Stride 1 with an odd kernel: 'same' is the symmetric k // 2 padding torch uses.
+  if (strides === 1) return { x, padding: 'same' };
+  const padded = tf.layers.zeroPadding2d({ padding: Math.floor(kernelSize / 2), name: `${layerName(ctx.prefix, path)}_pad` }).apply(x) as tf.SymbolicTensor;
+  return { x: padded, padding: 'valid' };
+}
+
+export interface ConvArgs {
+  /** torch module path, e.g. `layer1.0.conv1`. */
+  path: string;
+  filters: number;
+  kernelSize: number;
+  strides?: number;
+  /** torch convs followed by BatchNorm have none; SE convs have one. */
+  useBias?: boolean;
+}
+
+/** `nn.Conv2d(…, kernel_size=k, stride=s, padding=k // 2)`. */
+export function conv2d(x: tf.SymbolicTensor, ctx: BlockContext, args: ConvArgs): tf.SymbolicTensor {
+  const strides = args.strides ?? 1;
+  const padded = torchPadding(x, ctx, args.path, args.kernelSize, strides);
+  return tf.layers
+    .conv2d({
+      filters: args.filters,
+      kernelSize: args.kernelSize,
+      strides,
+      padding: padded.padding,
+      useBias: args.useBias ?? false,
+      kernelInitializer: heNormalFanOut(ctx),
+      name: layerName(ctx.prefix, args.path),
+    })
+    .apply(padded.x) as tf.SymbolicTensor;
+}
+
+/** `nn.Conv2d(c, c, k, stride=s, padding=k // 2, groups=c, bias=False)`. */
+export function depthwiseConv2d(x: tf.SymbolicTensor, ctx: BlockContext, args: Omit<ConvArgs, 'filters' | 'useBias'>): tf.SymbolicTensor {
+  const strides = args.strides ?? 1;
+  const padded = torchPadding(x, ctx, args.path, args.kernelSize, strides);
+  return tf.layers
+    .depthwiseConv2d({
+      kernelSize: args.kernelSize,
+      strides,
+      padding: padded.padding,
+      depthMultiplier: 1,
+      useBias: false,
+      depthwiseInitializer: heNormalFanOut(ctx),
+      name: layerName(ctx.prefix, args.path),
+    })
+    .apply(padded.x) as tf.SymbolicTensor;
+}
+
+/** `nn.BatchNorm2d` with the backbone's epsilon and momentum. */
+export function batchNorm(x: tf.SymbolicTensor, ctx: BlockContext, path: string): tf.SymbolicTensor {
+  return tf.layers
+    .batchNormalization({ axis: -1, epsilon: ctx.epsilon, momentum: 1 - ctx.torchMomentum, name: layerName(ctx.prefix, path) })
+    .apply(x) as tf.SymbolicTensor;
+}
+
+export type ActivationKind = 'relu' | 'hardswish' | 'hardsigmoid';
+
+/** An activation layer named after its torch module, so the graph reads like `print(model)` in torch. */
+export function activation(x: tf.SymbolicTensor, ctx: BlockContext, kind: ActivationKind, path: string): tf.SymbolicTensor {
+  const name = layerName(ctx.prefix, path);
+  const layer =
+    kind === 'relu' ? tf.layers.reLU({ name }) : kind === 'hardswish' ? new HardSwish({ name }) : new HardSigmoid({ name });
+  return layer.apply(x) as tf.SymbolicTensor;
+}
+
+/** `nn.AdaptiveAvgPool2d(1)` + `flatten(1)`: [batch, h, w, c] → [batch, c]. */
+export function globalAveragePool(x: tf.SymbolicTensor, ctx: BlockContext, path: string): tf.SymbolicTensor {
+  return tf.layers.globalAveragePooling2d({ name: layerName(ctx.prefix, path) }).apply(x) as tf.SymbolicTensor;
+}

@@ -1,0 +1,111 @@
+/**
+ * Loupe's training benchmarks in Node: the wasm training kernels (src/lib/backends/wasm-kernels) one by
+ * one, and whole training steps of the coin regressor on the wasm and cpu backends.
+ *
+ *   npm run bench                              # everything (~15 minutes on 2 shared cores)
+ *   npm run bench -- --only kernels --reps 5   # kernel table only
+ *   npm run bench -- --only train --size 128 --batch 16 --rounds 3 --warmup 1 --backends wasm
+ *   npm run bench -- --only before --before-size 64 --before-batch 4
+ *
+ * Parts: `kernels` (each wasm kernel, ours vs the baseline), `train` (training steps at --size/--batch of
+ * every configuration but the naive ones) and `before` (before/after at a small size, where the naive
+ * configurations — minutes per step at 128² — finish: one timed step each, no warm-up).
+ *
+ * Prints tables and writes bench-results/bench-<time>.json (git-ignored).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeMachine, printTable, startWasm } from './env';
+import { benchKernels, kernelCases, type KernelResult } from './kernels';
+import { benchTraining, cpuConfigs, wasmConfigs, type TrainResult } from './train';
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    size: { type: 'string', default: '128' },
+    batch: { type: 'string', default: '16' },
+    'before-size': { type: 'string', default: '64' },
+    'before-batch': { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    reps: { type: 'string', default: '5' },
+    backends: { type: 'string', default: 'wasm,cpu' },
+    configs: { type: 'string' },
+    profile: { type: 'boolean', default: true },
+    'no-profile': { type: 'boolean', default: false },
+  },
+});
+
+const positive = (name: string, value: string | undefined): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`--${name} must be a non-negative integer, got ${value}`);
+  return n;
+};
+
+await startWasm();
+const machine = describeMachine();
+console.log(`${machine.cpu} × ${machine.cores}, ${machine.platform}, Node ${machine.node}, tfjs ${machine.tfjs}`);
+console.log(`wasm SIMD ${machine.wasmSimd}, threads ${machine.wasmThreads}; load average ${machine.loadStart.toFixed(2)}\n`);
+
+let kernels: KernelResult[] = [];
+const training: TrainResult[] = [];
+
+if (args.only === undefined || args.only === 'kernels') {
+  const batch = positive('batch', args.batch);
+  console.log(`Kernels (wasm backend, MobileNetV3-Small layers at 128², batch ${batch}), median of ${args.reps}:`);
+  kernels = await benchKernels(kernelCases(batch), positive('reps', args.reps));
+  console.log();
+  printTable(
+    ['kernel', 'layer', 'variant', 'ms', 'GFLOP/s', '× baseline'],
+    kernels.map((r) => [r.kernel, r.layer, r.variant, r.medianMs.toFixed(2), r.gflops?.toFixed(2) ?? '—', r.speedup.toFixed(1)]),
+  );
+  console.log();
+}
+
+async function trainingPart(part: 'train' | 'before', inputSize: number, batch: number): Promise<TrainResult[]> {
+  const backends = new Set(args.backends.split(','));
+  let configs = [...(backends.has('wasm') ? wasmConfigs() : []), ...(backends.has('cpu') ? await cpuConfigs() : [])];
+  if (args.configs) {
+    const wanted = new Set(args.configs.split(','));
+    configs = configs.filter((c) => wanted.has(c.id));
+  } else if (part === 'train') {
+    configs = configs.filter((c) => !c.slow);
+  } else {
+    configs = configs.filter((c) => c.slow || c.id === 'wasm-all' || c.id === 'cpu-loupe');
+  }
+  const options = {
+    inputSize,
+    batch,
+    rounds: Math.max(1, positive('rounds', args.rounds)),
+    warmup: positive('warmup', args.warmup),
+    profile: args.profile && !args['no-profile'],
+  };
+  console.log(`Training steps (${part}: batch ${batch}, ${inputSize}², Adam), ${options.warmup} warm-up + ${options.rounds} timed per config (those marked once: 1, no warm-up):`);
+  const results = await benchTraining(configs, options);
+  console.log(`\nModel: ${results[0]?.model ?? '—'}`);
+  printTable(
+    ['config', 'median step ms', 'samples/s', 'steps ms'],
+    results.map((r) => [r.label, r.medianMs, r.samplesPerSecond.toFixed(2), r.stepsMs.join(' ')]),
+  );
+  for (const r of results.filter((t) => t.profile)) {
+    console.log(`Top kernels, one profiled step of ${r.id}: ${r.profile!.slice(0, 8).map((k) => `${k.kernel} ${k.ms}`).join(', ')}`);
+  }
+  console.log();
+  return results;
+}
+
+if (args.only === undefined || args.only === 'train') {
+  training.push(...(await trainingPart('train', positive('size', args.size), positive('batch', args.batch))));
+}
+if (args.only === undefined || args.only === 'before') {
+  training.push(...(await trainingPart('before', positive('before-size', args['before-size']), positive('before-batch', args['before-batch']))));
+}
+
+machine.loadEnd = os.loadavg()[0]!;
+const dir = join(process.cwd(), 'bench-results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `bench-${new Date().toISOString().replaceAll(':', '-')}.json`);
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training }, null, 2));
+console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

@@ -1,0 +1,363 @@
+import {
+  backend_util,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type DepthwiseConv2dNativeBackpropFilterAttrs,
+  type DepthwiseConv2dNativeBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type MaxPoolGradAttrs,
+  type MeanAttrs,
+  type SumAttrs,
+  type TileAttrs,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { conv2dFilterGradJs, conv2dInputGradJs, imagesPerChunk, zeroedAccumulator } from './conv2d';
+import { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
+import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
+import { col2im, im2col, im2colTransposed, transpose } from './im2col';
+import { reduceMiddle, tile } from './layout';
+import { maxPoolGrad } from './pool';
+
+/**
+ * Where the conv2d gradients do their multiply-adds:
+ * - `xnnpack`: the layout work (im2col, transposes, col2im) in TypeScript straight in the wasm heap, the
+ *   GEMM in the wasm backend's own BatchMatMul (XNNPACK, SIMD) — fastest;
+ * - `js`: everything in TypeScript (register-blocked GEMM over Float32Arrays).
+ */
+export type GemmEngine = 'xnnpack' | 'js';
+
+/** What a kernel does when it meets a case it does not handle (NCHW, non-float32). */
+export type Fallback = (args: KernelArgs) => TensorInfo;
+
+export interface KernelArgs {
+  inputs: NamedTensorInfoMap;
+  backend: BackendWasm;
+  attrs?: NamedAttrMap;
+}
+
+/** The wasm backend's plain `a · b` (no transposes: tfjs-backend-wasm 4.22 runs only that case on XNNPACK). */
+export type MatMul = (backend: BackendWasm, a: TensorInfo, b: TensorInfo) => TensorInfo;
+
+function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
+  const t = inputs[name];
+  if (!t) throw new Error(`missing input '${name}'`);
+  return t;
+}
+
+// Wasm heap views are taken only after every allocation of a kernel: malloc can grow the heap, which
+// detaches earlier views (they would then read as empty and yield NaN).
+function heap(backend: BackendWasm, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+function temp(backend: BackendWasm, shape: number[]): TensorInfo {
+  return backend.makeOutput(shape, 'float32');
+}
+
+function free(backend: BackendWasm, t: TensorInfo): void {
+  backend.disposeData(t.dataId);
+}
+
+/** A float32 tensor holding rows [start, end) of a row-major matrix `t` with `width` columns. */
+function rowsOf(backend: BackendWasm, t: TensorInfo, start: number, end: number, width: number): TensorInfo {
+  const out = temp(backend, [end - start, width]);
+  heap(backend, out).set(heap(backend, t).subarray(start * width, end * width));
+  return out;
+}
+
+function asMatrix(t: TensorInfo, rows: number, cols: number): TensorInfo {
+  return { dataId: t.dataId, shape: [rows, cols], dtype: t.dtype };
+}
+
+/** `dst[c·rows + r] (+)= src[r·cols + c]`. */
+function transposeAdd(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const s = r * cols;
+    for (let c = 0; c < cols; c++) dst[c * rows + r]! += src[s + c]!;
+  }
+}
+
+function isNhwcFloat(info: backend_util.Conv2DInfo, ...tensors: TensorInfo[]): boolean {
+  return info.dataFormat === 'channelsLast' && tensors.every((t) => t.dtype === 'float32');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Conv2DBackpropFilter: dW (K × outC) = im2col(x)ᵀ · dy
+
+function conv2dFilterGradXnnpack(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: number[], matMul: MatMul): TensorInfo {
+  const K = g.filterH * g.filterW * g.inC;
+  const N = g.outC;
+  const perImage = g.outH * g.outW;
+  const pointwise = isPointwise(g);
+  // Transpose whichever operand is narrower: col (K columns) or dy (N columns).
+  const transposeCol = K <= N;
+  const step = imagesPerChunk(g, K + N);
+  let out: TensorInfo | undefined;
+  for (let b0 = 0; b0 < g.batch; b0 += step) {
+    const b1 = Math.min(g.batch, b0 + step);
+    const rows = (b1 - b0) * perImage;
+    const whole = b0 === 0 && b1 === g.batch;
+    let product: TensorInfo;
+    if (transposeCol) {
+      // dW = colᵀ · dy: the transposed im2col is built straight in the heap; dy is used in place.
+      const colT = temp(backend, [K, rows]);
+      if (pointwise) transpose(heap(backend, x), b0 * perImage * K, rows, K, heap(backend, colT));
+      else im2colTransposed(heap(backend, x), g, b0, b1, heap(backend, colT));
+      const dyRows = whole ? asMatrix(dy, rows, N) : rowsOf(backend, dy, b0 * perImage, b0 * perImage + rows, N);
+      product = matMul(backend, colT, dyRows);
+      free(backend, colT);
+      if (!whole) free(backend, dyRows);
+      if (whole) return { dataId: product.dataId, shape: filterShape, dtype: 'float32' };
+      out ??= zeroed(backend, filterShape);
+      const acc = heap(backend, out);
+      const part = heap(backend, product);
+      for (let i = 0; i < K * N; i++) acc[i]! += part[i]!;
+    } else {
+      // dWᵀ = dyᵀ · col: for a pointwise conv, col is x itself.
+      const dyT = temp(backend, [N, rows]);
+      transpose(heap(backend, dy), b0 * perImage * N, rows, N, heap(backend, dyT));
+      let col: TensorInfo;
+      if (pointwise) col = whole ? asMatrix(x, rows, K) : rowsOf(backend, x, b0 * perImage, b0 * perImage + rows, K);
+      else {
+        col = temp(backend, [rows, K]);
+        im2col(heap(backend, x), g, b0, b1, heap(backend, col));
+      }
+      product = matMul(backend, dyT, col);
+      free(backend, dyT);
+      if (!(pointwise && whole)) free(backend, col);
+      out ??= zeroed(backend, filterShape);
+      transposeAdd(heap(backend, product), N, K, heap(backend, out));
+    }
+    free(backend, product);
+  }
+  if (!out) throw new Error('conv2dBackpropFilter: empty batch');
+  return out;
+}
+
+function zeroed(backend: BackendWasm, shape: number[]): TensorInfo {
+  const t = temp(backend, shape);
+  heap(backend, t).fill(0);
+  return t;
+}
+
+export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const x = input(args.inputs, 'x');
+    const dy = input(args.inputs, 'dy');
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    if (!isNhwcFloat(info, x, dy)) return fallback(args);
+    const g = geometryOf(info);
+    if (gemm === 'xnnpack') return conv2dFilterGradXnnpack(backend, x, dy, g, info.filterShape, matMul);
+    const out = temp(backend, info.filterShape);
+    conv2dFilterGradJs(heap(backend, x), heap(backend, dy), g, heap(backend, out));
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Conv2DBackpropInput: dx = col2im(dy · Wᵀ)
+
+function conv2dInputGradXnnpack(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry, inShape: number[], matMul: MatMul): TensorInfo {
+  const K = g.filterH * g.filterW * g.inC;
+  const N = g.outC;
+  const perImage = g.outH * g.outW;
+  const filterT = temp(backend, [N, K]);
+  transpose(heap(backend, filter), 0, K, N, heap(backend, filterT));
+  if (isPointwise(g)) {
+    const dx = matMul(backend, asMatrix(dy, g.batch * perImage, N), filterT);
+    free(backend, filterT);
+    return { dataId: dx.dataId, shape: inShape, dtype: 'float32' };
+  }
+  const dx = zeroed(backend, inShape);
+  const step = imagesPerChunk(g, K + N);
+  for (let b0 = 0; b0 < g.batch; b0 += step) {
+    const b1 = Math.min(g.batch, b0 + step);
+    const rows = (b1 - b0) * perImage;
+    const whole = b0 === 0 && b1 === g.batch;
+    const dyRows = whole ? asMatrix(dy, rows, N) : rowsOf(backend, dy, b0 * perImage, b0 * perImage + rows, N);
+    const dcol = matMul(backend, dyRows, filterT);
+    if (!whole) free(backend, dyRows);
+    col2im(heap(backend, dcol), g, b0, b1, heap(backend, dx));
+    free(backend, dcol);
+  }
+  free(backend, filterT);
+  return dx;
+}
+
+export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const dy = input(args.inputs, 'dy');
+    const filter = input(args.inputs, 'filter');
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Conv2DBackpropInputAttrs;
+    const info = backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    if (!isNhwcFloat(info, dy, filter)) return fallback(args);
+    const g = geometryOf(info);
+    if (gemm === 'xnnpack') return conv2dInputGradXnnpack(backend, dy, filter, g, info.inShape, matMul);
+    const out = temp(backend, info.inShape);
+    conv2dInputGradJs(heap(backend, dy), heap(backend, filter), g, heap(backend, out));
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Depthwise gradients (TypeScript loops; see depthwise.ts)
+
+export function depthwiseBackpropFilterKernel(fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const x = input(args.inputs, 'x');
+    const dy = input(args.inputs, 'dy');
+    const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      true,
+    );
+    if (!isNhwcFloat(info, x, dy)) return fallback(args);
+    const size = info.filterShape.reduce((a, b) => a * b, 1);
+    const acc = zeroedAccumulator(size);
+    depthwiseFilterGrad(heap(backend, x), heap(backend, dy), geometryOf(info), acc);
+    const out = temp(backend, info.filterShape);
+    const dW = heap(backend, out);
+    for (let i = 0; i < size; i++) dW[i] = acc[i]!;
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+export function depthwiseBackpropInputKernel(fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const dy = input(args.inputs, 'dy');
+    const filter = input(args.inputs, 'filter');
+    const { strides, dilations, pad, dimRoundingMode, inputShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+    const info = backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      true,
+    );
+    if (!isNhwcFloat(info, dy, filter)) return fallback(args);
+    const out = temp(backend, info.inShape);
+    const dx = heap(backend, out);
+    dx.fill(0);
+    depthwiseInputGrad(heap(backend, dy), heap(backend, filter), geometryOf(info), dx);
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// MaxPoolGrad (see pool.ts for why we replace the wasm backend's)
+
+export function maxPoolGradKernel(fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const dy = input(args.inputs, 'dy');
+    const x = input(args.inputs, 'input');
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolGradAttrs;
+    const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    if (!isNhwcFloat(info, x, dy)) return fallback(args);
+    const out = temp(backend, x.shape);
+    const dx = heap(backend, out);
+    dx.fill(0);
+    maxPoolGrad(heap(backend, x), heap(backend, dy), info, dx);
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tile, Sum, Mean (see layout.ts): ours for the layouts BatchNorm training produces, the wasm backend's
+// own kernel for the rest.
+
+const setUp = new WeakMap<KernelConfig, WeakSet<object>>();
+
+/**
+ * Calls a wasm kernel we replaced. tfjs binds a kernel's wasm function in its setup, which it runs only
+ * for kernels registered when the backend is set, so a replaced one is set up here on first use.
+ */
+export function builtin(config: KernelConfig): Fallback {
+  return (args: KernelArgs) => {
+    let done = setUp.get(config);
+    if (!done) setUp.set(config, (done = new WeakSet()));
+    if (!done.has(args.backend)) {
+      config.setupFunc?.(args.backend);
+      done.add(args.backend);
+    }
+    return config.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  };
+}
+
+export function tileKernel(fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const x = input(args.inputs, 'x');
+    if (x.dtype === 'string' || x.dtype === 'complex64') return fallback(args);
+    const { reps } = args.attrs as unknown as TileAttrs;
+    const out = backend.makeOutput(
+      x.shape.map((d, i) => d * reps[i]!),
+      x.dtype,
+    );
+    tile(
+      backend.typedArrayFromHeap(x) as Float32Array | Int32Array | Uint8Array,
+      x.shape,
+      reps,
+      backend.typedArrayFromHeap(out) as Float32Array | Int32Array | Uint8Array,
+    );
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+export function reductionKernel(kind: 'Sum' | 'Mean', fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const x = input(args.inputs, 'x');
+    const { axis, keepDims } = args.attrs as unknown as SumAttrs | MeanAttrs;
+    const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const first = axes[0];
+    const last = axes[axes.length - 1];
+    // Only a contiguous block of axes that is not innermost: there tfjs-backend-wasm transposes first.
+    if (x.dtype !== 'float32' || first === undefined || last === undefined || last - first + 1 !== axes.length) return fallback(args);
+    const outer = x.shape.slice(0, first).reduce((a, b) => a * b, 1);
+    const middle = x.shape.slice(first, last + 1).reduce((a, b) => a * b, 1);
+    const inner = x.shape.slice(last + 1).reduce((a, b) => a * b, 1);
+    if (inner === 1 || middle === 0) return fallback(args);
+    const shape = keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : [...x.shape.slice(0, first), ...x.shape.slice(last + 1)];
+    const out = temp(backend, shape);
+    reduceMiddle(heap(backend, x), outer, middle, inner, kind === 'Mean' ? 1 / middle : 1, heap(backend, out));
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+export type { KernelConfig };

@@ -1,0 +1,343 @@
+import type { Split, TaskName } from '$lib/db/types';
+import { DatasetValidationError } from './errors';
+import { checkLabel, taskLabels } from './labels';
+import { basename, dirname, PathIndex, splitFromPath, splitFromWord, unsafePathReason } from './paths';
+import { field, isTableFile, readTable, readText, type Table, type TableRecord } from './tables';
+import type { Candidate, ImageCandidate, InputEntry, ParseResult, SkippedItem, TextCandidate } from './types';
+
+/** The file a Loupe export carries its manifest in (see export.ts). */
+export const EXPORT_MANIFEST = 'loupe-dataset.json';
+
+const COLUMNS: Record<TaskName, string[]> = {
+  'coin-year': ['front', 'back', 'year'],
+  'car-damage': ['path', 'label'],
+  sentiment: ['text', 'label'],
+};
+
+/** What each task accepts, for error messages and the import panel. */
+export const FORMAT_HELP: Record<TaskName, string> = {
+  'coin-year': 'a CSV or JSONL manifest with columns front, back, year (front/back are image paths inside the upload)',
+  'car-damage': 'one folder per class (minor/, moderate/, major/) or a CSV with columns path,label',
+  sentiment: 'CSV, TSV or JSONL with columns text and label (0/1/2 or negative/neutral/positive), or tweet_eval files (*_text.txt + *_labels.txt)',
+};
+
+/** The split a record names in its `split` column, the manifest's own name, or none. */
+function recordSplit(record: TableRecord, table: Table): { split?: Split; reason?: string } {
+  const raw = field(record, 'split');
+  if (raw === '') return { split: splitFromPath(table.file) };
+  const split = splitFromWord(raw);
+  return split ? { split } : { reason: `unknown split "${raw}"; expected train, val (validation) or test` };
+}
+
+/** The manifests among the tables that have `required` columns, or a `DatasetValidationError` naming what is missing. */
+function manifests(tables: Table[], task: TaskName, required: string[]): Table[] {
+  const usable = tables.filter((t) => required.every((c) => t.columns.includes(c)));
+  if (usable.length > 0) return usable;
+  if (tables.length === 0) {
+    throw new DatasetValidationError(`No manifest found. A ${task} upload needs ${FORMAT_HELP[task]}.`);
+  }
+  const best = [...tables].sort((a, b) => required.filter((c) => b.columns.includes(c)).length - required.filter((c) => a.columns.includes(c)).length)[0]!;
+  const missing = required.filter((c) => !best.columns.includes(c));
+  throw new DatasetValidationError(
+    `${best.file} has no column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} (found: ${best.columns.join(', ') || 'none'}). A ${task} manifest needs the columns ${required.join(', ')}.`,
+    best.file,
+    missing[0],
+  );
+}
+
+async function readTables(entries: InputEntry[]): Promise<{ tables: Table[]; skipped: SkippedItem[] }> {
+  const tables: Table[] = [];
+  const skipped: SkippedItem[] = [];
+  for (const entry of entries.filter((e) => isTableFile(e.path))) {
+    const table = await readTable(entry.path, entry.file);
+    skipped.push(...table.skipped);
+    tables.push(table);
+  }
+  return { tables, skipped };
+}
+
+function reportUnreferenced(entries: InputEntry[], used: Set<string>, manifestNames: string[], skipped: SkippedItem[]): void {
+  for (const entry of entries) {
+    if (used.has(entry.path) || isTableFile(entry.path)) continue;
+    skipped.push({ item: entry.path, reason: `not referenced by ${manifestNames.join(' or ')}` });
+  }
+}
+
+/**
+ * Coin-year: manifests with `front`, `back`, `year` (CSV/TSV/JSONL; paths relative to the manifest or
+ * the upload's root). Optional `split` column; else a manifest named `train.csv`/`val.csv`/`test.csv`
+ * gives its rows that split.
+ */
+export async function parseCoinUpload(entries: InputEntry[]): Promise<ParseResult> {
+  const { tables, skipped } = await readTables(entries);
+  const usable = manifests(tables, 'coin-year', COLUMNS['coin-year']);
+  const index = new PathIndex(entries);
+  const candidates: Candidate[] = [];
+  const used = new Set<string>();
+  for (const table of usable) {
+    for (const record of table.records) {
+      const year = checkLabel('coin-year', record.values.year);
+      const side = (name: 'front' | 'back') => {
+        const ref = field(record, name);
+        if (ref === '') return { reason: `no ${name} image given` };
+        const unsafe = unsafePathReason(ref);
+        if (unsafe) return { reason: `${name} path "${ref}": ${unsafe}` };
+        const entry = index.resolve(ref, table.file);
+        return entry ? { entry } : { reason: `${name} image "${ref}" is not in the upload` };
+      };
+      const front = side('front');
+      const back = side('back');
+      if (front.entry) used.add(front.entry.path);
+      if (back.entry) used.add(back.entry.path);
+      const reasons: string[] = [];
+      if (!front.entry || !back.entry) {
+        const missing = [front.reason, back.reason].filter(Boolean).join('; ');
+        reasons.push(front.entry || back.entry ? `missing pair partner: ${missing}` : `missing both images: ${missing}`);
+      }
+      if (!year.ok) reasons.push(year.reason);
+      const split = recordSplit(record, table);
+      if (split.reason) reasons.push(split.reason);
+      if (reasons.length > 0 || !year.ok) {
+        skipped.push({ item: record.where, reason: reasons.join('; ') });
+        continue;
+      }
+      candidates.push({
+        kind: 'image',
+        item: `${record.where} (${front.entry!.path} + ${back.entry!.path})`,
+        files: [front.entry!, back.entry!],
+        label: year.label,
+        split: split.split,
+        source: table.file,
+      });
+    }
+  }
+  reportUnreferenced(entries, used, usable.map((t) => t.file), skipped);
+  return { task: 'coin-year', candidates, skipped };
+}
+
+/**
+ * Car damage: a CSV with `path,label` (when one exists), else one folder per class — the nearest
+ * enclosing folder named `minor`, `moderate` or `major` is the label; a `train/`, `val/` or `test/`
+ * folder above it gives the split.
+ */
+export async function parseDamageUpload(entries: InputEntry[]): Promise<ParseResult> {
+  const labels = taskLabels('car-damage')!;
+  const { tables, skipped } = await readTables(entries);
+  const files = entries.filter((e) => !isTableFile(e.path));
+  const foldered = files.some((e) => e.path.split('/').slice(0, -1).some((s) => labels.includes(s.toLowerCase())));
+  const withColumns = tables.filter((t) => COLUMNS['car-damage'].every((c) => t.columns.includes(c)));
+  if (withColumns.length === 0 && foldered) {
+    // Manifests that are not `path,label` tables are simply not used in folder mode.
+    for (const table of tables) skipped.push({ item: table.file, reason: 'not used: images are labelled by their class folder' });
+    return { task: 'car-damage', candidates: files.map((e) => folderCandidate(e, labels, skipped)).filter((c) => c !== undefined), skipped };
+  }
+  if (withColumns.length === 0 && tables.length === 0) {
+    throw new DatasetValidationError(`No class folders or manifest found. A car-damage upload needs ${FORMAT_HELP['car-damage']}.`);
+  }
+  const usable = manifests(tables, 'car-damage', COLUMNS['car-damage']);
+  const index = new PathIndex(entries);
+  const candidates: Candidate[] = [];
+  const used = new Set<string>();
+  for (const table of usable) {
+    for (const record of table.records) {
+      const ref = field(record, 'path');
+      const label = checkLabel('car-damage', record.values.label);
+      const reasons: string[] = [];
+      let entry: InputEntry | undefined;
+      if (ref === '') reasons.push('path is empty; expected an image path inside the upload');
+      else if (unsafePathReason(ref)) reasons.push(`path "${ref}": ${unsafePathReason(ref)}`);
+      else {
+        entry = index.resolve(ref, table.file);
+        if (entry) used.add(entry.path);
+        else reasons.push(`image "${ref}" is not in the upload`);
+      }
+      if (!label.ok) reasons.push(label.reason);
+      const split = recordSplit(record, table);
+      if (split.reason) reasons.push(split.reason);
+      if (reasons.length > 0 || !entry || !label.ok) {
+        skipped.push({ item: record.where, reason: reasons.join('; ') });
+        continue;
+      }
+      candidates.push({ kind: 'image', item: `${record.where} (${entry.path})`, files: [entry], label: label.label, split: split.split ?? splitFromPath(entry.path), source: table.file });
+    }
+  }
+  reportUnreferenced(entries, used, usable.map((t) => t.file), skipped);
+  return { task: 'car-damage', candidates, skipped };
+}
+
+function folderCandidate(entry: InputEntry, labels: readonly string[], skipped: SkippedItem[]): ImageCandidate | undefined {
+  const folders = entry.path.split('/').slice(0, -1);
+  const label = [...folders].reverse().find((f) => labels.includes(f.toLowerCase()));
+  if (!label) {
+    const parent = folders.at(-1);
+    skipped.push({
+      item: entry.path,
+      reason: parent && !splitFromWord(parent)
+        ? `unknown label "${parent}" (its folder); expected a folder named ${labels.join(', ')}`
+        : `not inside a class folder; expected it under ${labels.map((l) => `${l}/`).join(', ')}`,
+    });
+    return undefined;
+  }
+  return { kind: 'image', item: entry.path, files: [entry], label: label.toLowerCase(), split: splitFromPath(entry.path), source: dirname(entry.path) || 'upload' };
+}
+
+/**
+ * Sentiment: CSV/TSV/JSONL with `text` and `label`, and the tweet_eval layout (`train_text.txt` +
+ * `train_labels.txt`, line by line; the file prefix names the split).
+ */
+export async function parseSentimentUpload(entries: InputEntry[]): Promise<ParseResult> {
+  const skipped: SkippedItem[] = [];
+  const candidates: Candidate[] = [];
+  const textFiles = entries.filter((e) => /_text\.txt$/i.test(e.path));
+  const labelFiles = new Map(entries.filter((e) => /_labels\.txt$/i.test(e.path)).map((e) => [e.path.toLowerCase(), e]));
+  const paired = new Set<string>();
+  for (const textFile of textFiles) {
+    const labelPath = textFile.path.replace(/_text\.txt$/i, '_labels.txt');
+    const labelFile = labelFiles.get(labelPath.toLowerCase());
+    if (!labelFile) {
+      skipped.push({ item: textFile.path, reason: `no labels file: expected ${basename(labelPath)} beside it (tweet_eval layout)` });
+      continue;
+    }
+    paired.add(textFile.path).add(labelFile.path);
+    const texts = splitLines(await readText(textFile.file));
+    const labels = splitLines(await readText(labelFile.file));
+    const split = splitFromPath(textFile.path);
+    const n = Math.max(texts.length, labels.length);
+    for (let i = 0; i < n; i++) {
+      const where = `${textFile.path} line ${i + 1}`;
+      if (i >= labels.length) {
+        skipped.push({ item: where, reason: `no label: ${labelFile.path} has only ${labels.length} lines` });
+        continue;
+      }
+      if (i >= texts.length) {
+        skipped.push({ item: `${labelFile.path} line ${i + 1}`, reason: `label without text: ${textFile.path} has only ${texts.length} lines` });
+        continue;
+      }
+      const candidate = textCandidate(where, texts[i]!, labels[i]!, split, textFile.path, skipped);
+      if (candidate) candidates.push(candidate);
+    }
+  }
+  for (const labelFile of labelFiles.values()) {
+    if (!paired.has(labelFile.path)) skipped.push({ item: labelFile.path, reason: `no text file: expected ${basename(labelFile.path.replace(/_labels\.txt$/i, '_text.txt'))} beside it` });
+  }
+  const { tables, skipped: tableSkips } = await readTables(entries);
+  skipped.push(...tableSkips);
+  const usable = tables.filter((t) => COLUMNS.sentiment.every((c) => t.columns.includes(c)));
+  // Without tweet_eval files, the upload must have a usable table: `manifests` throws naming the missing column.
+  if (textFiles.length === 0 && labelFiles.size === 0) manifests(tables, 'sentiment', COLUMNS.sentiment);
+  for (const table of tables) {
+    if (!usable.includes(table)) skipped.push({ item: table.file, reason: `not used: it has no columns text and label (found: ${table.columns.join(', ') || 'none'})` });
+  }
+  for (const table of usable) {
+    for (const record of table.records) {
+      const split = recordSplit(record, table);
+      if (split.reason) {
+        skipped.push({ item: record.where, reason: split.reason });
+        continue;
+      }
+      const candidate = textCandidate(record.where, field(record, 'text'), record.values.label, split.split, table.file, skipped);
+      if (candidate) candidates.push(candidate);
+    }
+  }
+  for (const entry of entries) {
+    if (!isTableFile(entry.path) && !paired.has(entry.path) && !/_text\.txt$/i.test(entry.path)) {
+      skipped.push({ item: entry.path, reason: `not used: ${FORMAT_HELP.sentiment}` });
+    }
+  }
+  return { task: 'sentiment', candidates, skipped };
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+function textCandidate(where: string, rawText: string, rawLabel: unknown, split: Split | undefined, source: string, skipped: SkippedItem[]): TextCandidate | undefined {
+  const text = rawText.trim();
+  const label = checkLabel('sentiment', rawLabel);
+  const reasons: string[] = [];
+  if (text === '') reasons.push('empty text');
+  if (!label.ok) reasons.push(label.reason);
+  if (reasons.length > 0 || !label.ok) {
+    skipped.push({ item: where, reason: reasons.join('; ') });
+    return undefined;
+  }
+  return { kind: 'text', item: where, path: where, text, label: label.label, split, source };
+}
+
+interface ExportManifest {
+  format: 'loupe-dataset';
+  formatVersion: number;
+  id: string;
+  name: string;
+  task: TaskName;
+  synthetic?: boolean;
+  parentId?: string;
+  samples: { path: string; files?: string[]; text?: string; label: string | number; split: Split; fold?: number; source?: string }[];
+}
+
+/** A Loupe export (`loupe-dataset.json` + files): keeps its labels, splits and folds so it re-imports to the same version. */
+export async function parseExport(manifestEntry: InputEntry, entries: InputEntry[]): Promise<ParseResult> {
+  let manifest: ExportManifest;
+  try {
+    manifest = JSON.parse(await readText(manifestEntry.file)) as ExportManifest;
+  } catch (error) {
+    throw new DatasetValidationError(`${manifestEntry.path} is not valid JSON (${(error as Error).message})`, manifestEntry.path);
+  }
+  if (manifest?.format !== 'loupe-dataset' || !Array.isArray(manifest.samples) || !(manifest.task in COLUMNS)) {
+    throw new DatasetValidationError(`${manifestEntry.path} is not a Loupe dataset manifest (expected format "loupe-dataset" with task and samples)`, manifestEntry.path, 'format');
+  }
+  const index = new PathIndex(entries);
+  const skipped: SkippedItem[] = [];
+  const candidates: Candidate[] = [];
+  const splits = new Set<Split>(['train', 'val', 'test', 'unassigned']);
+  manifest.samples.forEach((sample, i) => {
+    const where = `${manifestEntry.path} sample ${i + 1} (${sample.path})`;
+    const label = checkLabel(manifest.task, sample.label);
+    if (!label.ok) return skipped.push({ item: where, reason: label.reason });
+    const split = splits.has(sample.split) ? sample.split : undefined;
+    const common = { item: where, label: label.label, split, fold: sample.fold, source: sample.source ?? 'import' };
+    if (manifest.task === 'sentiment') {
+      if (!sample.text?.trim()) return skipped.push({ item: where, reason: 'empty text' });
+      candidates.push({ kind: 'text', ...common, text: sample.text.trim(), path: sample.path });
+      return;
+    }
+    const files = (sample.files ?? []).map((f) => index.resolve(f, manifestEntry.path));
+    const expected = manifest.task === 'coin-year' ? 2 : 1;
+    if (files.length !== expected || files.some((f) => !f)) {
+      const missing = (sample.files ?? []).filter((_, j) => !files[j]);
+      return skipped.push({ item: where, reason: `${manifest.task === 'coin-year' ? 'missing pair partner: ' : ''}${missing.length ? `${missing.join(', ')} not in the upload` : `expected ${expected} image file(s)`}` });
+    }
+    candidates.push({ kind: 'image', ...common, files: files as InputEntry[] });
+  });
+  return { task: manifest.task, candidates, skipped, export: { id: manifest.id, name: manifest.name, synthetic: manifest.synthetic, parentId: manifest.parentId } };
+}
+
+/**
+ * Reads an upload (already unpacked: see `expandUpload`) for a task: finds its manifests or folders,
+ * checks labels and pairs, and returns candidates plus every item skipped so far with its reason.
+ * Throws `DatasetValidationError` when the upload as a whole does not fit the task.
+ */
+export async function parseUpload(task: TaskName, entries: InputEntry[]): Promise<ParseResult> {
+  const manifest = entries.find((e) => basename(e.path) === EXPORT_MANIFEST && e.path.split('/').length <= 2);
+  if (manifest) {
+    const rest = entries.filter((e) => e !== manifest && basename(e.path) !== 'manifest.csv');
+    const result = await parseExport(manifest, rest);
+    if (result.task !== task) {
+      throw new DatasetValidationError(`${manifest.path} is a ${result.task} dataset, but the import is for ${task}; choose the task ${result.task}.`, manifest.path, 'task');
+    }
+    const used = new Set(result.candidates.flatMap((c) => (c.kind === 'image' ? c.files.map((f) => f.path) : [])));
+    if (task !== 'sentiment') reportUnreferenced(rest, used, [manifest.path], result.skipped);
+    return result;
+  }
+  switch (task) {
+    case 'coin-year':
+      return parseCoinUpload(entries);
+    case 'car-damage':
+      return parseDamageUpload(entries);
+    case 'sentiment':
+      return parseSentimentUpload(entries);
+  }
+}
+

@@ -1,0 +1,81 @@
+import type { DatasetRow, TaskName } from '$lib/db/types';
+import { formatNumber } from '$lib/ui/format';
+import { heldOutMetrics } from './gate';
+import type { Lineage } from './types';
+
+const INTENDED_USE: Record<TaskName, string> = {
+  'coin-year':
+    'Estimates the minting year of a coin from two photos (obverse and reverse). It is an aid for cataloguing and triage, not an authentication or valuation tool: have an expert confirm any estimate that matters.',
+  'car-damage':
+    'Grades the severity of visible car damage (minor / moderate / major) from one photo, to help sort claims or inspections. It does not estimate repair costs and must not decide a claim on its own.',
+  sentiment:
+    'Labels the sentiment of a short English text (a tweet) as negative, neutral or positive, with a score. It is meant for aggregate trends, not for judging individual people.',
+};
+
+const LIMITS: Record<TaskName, string[]> = {
+  'coin-year': [
+    'Trained on the coins, mints and photo conditions of its dataset; other countries, eras or lighting may give large errors.',
+    'Worn or cleaned coins, and years with few training examples, are predicted worst (see the error by decade in the run).',
+  ],
+  'car-damage': [
+    'Only sees what the photo shows: hidden or structural damage is invisible to it.',
+    'Classes are ordinal but the model treats them as separate labels; borderline cases are common.',
+  ],
+  sentiment: [
+    'Sarcasm, irony, slang and languages other than English are often misread.',
+    'Scores are not calibrated probabilities unless the run says so.',
+  ],
+};
+
+export interface CardContext {
+  name: string;
+  version: number;
+  task?: TaskName;
+  lineage: Lineage;
+  metrics: Record<string, number>;
+  dataset?: Pick<DatasetRow, 'id' | 'name' | 'sampleCount' | 'splits' | 'labels'>;
+}
+
+/**
+ * The auto-filled model card (Markdown): intended use, data, metrics, limits and lineage. Users
+ * edit it afterwards; Loupe renders it as text, never as HTML.
+ * @example const card = defaultModelCard({ name: 'coin-year', version: 3, task: 'coin-year', lineage, metrics });
+ */
+export function defaultModelCard(ctx: CardContext): string {
+  const { lineage, dataset } = ctx;
+  const task = ctx.task ?? lineage.task;
+  const lines: string[] = [`# ${ctx.name} — version ${ctx.version}`, ''];
+  lines.push('## Intended use', '', task ? INTENDED_USE[task] : 'Describe what this model is for, and for whom.', '');
+  lines.push('## Data', '');
+  if (dataset) {
+    const splits = Object.entries(dataset.splits ?? {})
+      .map(([split, count]) => `${split} ${count}`)
+      .join(', ');
+    lines.push(`- Dataset: **${dataset.name}**, ${dataset.sampleCount} samples${splits ? ` (${splits})` : ''}`);
+    if (dataset.labels?.length) lines.push(`- Classes: ${dataset.labels.join(', ')}`);
+  }
+  lines.push(`- Dataset version: \`${lineage.datasetVersion ?? 'unknown'}\``);
+  if (lineage.seed !== undefined) lines.push(`- Split and training seed: ${lineage.seed}`);
+  lines.push('');
+  lines.push('## Metrics', '');
+  const held = heldOutMetrics(ctx.metrics);
+  const names = Object.keys(held);
+  if (names.length === 0) lines.push('No metrics were recorded.');
+  else {
+    lines.push('Measured on the held-out (validation) split of the dataset version above.', '');
+    for (const name of names) lines.push(`- ${name}: ${formatNumber(held[name]!)}`);
+  }
+  lines.push('');
+  lines.push('## Limits', '');
+  for (const limit of task ? LIMITS[task] : ['Describe where the model is known to fail.']) lines.push(`- ${limit}`);
+  lines.push('- Promotion compares versions on one evaluation set; a model can still degrade on live data (see Monitor).');
+  lines.push('');
+  lines.push('## Lineage', '');
+  if (lineage.runId) lines.push(`- Run: \`${lineage.runId}\``);
+  if (lineage.backend) lines.push(`- Backend: ${lineage.backend}${lineage.adapter ? ` (${lineage.adapter})` : ''}`);
+  if (lineage.appVersion) lines.push(`- Trained with Loupe ${lineage.appVersion}${lineage.gitCommit ? ` (commit ${lineage.gitCommit})` : ''}`);
+  const params = Object.entries(lineage.params ?? {});
+  if (params.length) lines.push(`- Parameters: ${params.map(([k, value]) => `${k}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`).join(', ')}`);
+  lines.push('');
+  return lines.join('\n');
+}

@@ -1,0 +1,134 @@
+import { errorResponse } from './errors';
+import { BRIDGE_MESSAGE, DEFAULT_BRIDGE_TIMINGS, FORWARDED_HEADERS, type BridgeHead, type BridgeTimings, type FromHost } from './protocol';
+
+/**
+ * The service worker's half of the REST bridge: it answers nothing itself, it finds a studio tab that
+ * accepts the request and relays the tab's answer. It never hangs: no tab → 503, a tab that falls
+ * silent or takes too long → 504.
+ */
+
+/** The part of a service worker `Client` the bridge uses (tests pass fakes). */
+export interface BridgeClient {
+  readonly id: string;
+  readonly focused?: boolean;
+  readonly visibilityState?: string;
+  postMessage(message: unknown, transfer: Transferable[]): void;
+}
+
+export interface BridgeOptions extends Partial<BridgeTimings> {
+  /** The window clients to try, e.g. `() => self.clients.matchAll({ type: 'window', includeUncontrolled: true })`. */
+  clients: () => Promise<readonly BridgeClient[]>;
+  /** Bodies above this are refused before reaching a tab (the tab applies the configured, smaller limit). */
+  maxBodyBytes?: number;
+}
+
+/** A ceiling on what the worker copies into a tab; the API's own (configurable) limit is lower. */
+export const MAX_FORWARDED_BYTES = 512 * 1024 * 1024;
+
+export const NO_STUDIO_TAB_MESSAGE = 'No studio tab is open to serve predictions; open Loupe in a tab (with REST serving on) and try again.';
+
+/**
+ * The route of an API request under the service worker's scope: `http://h/app/api/models` with scope
+ * `http://h/app/` → `models`; undefined for anything else.
+ */
+export function apiRouteFor(url: string, scope: string): string | undefined {
+  const base = new URL('api', scope);
+  const target = new URL(url);
+  if (target.origin !== base.origin) return undefined;
+  if (target.pathname === base.pathname) return '';
+  return target.pathname.startsWith(`${base.pathname}/`) ? target.pathname.slice(base.pathname.length + 1) : undefined;
+}
+
+/** Focused tabs first, then visible ones: they answer fastest. */
+function byReadiness(clients: readonly BridgeClient[]): BridgeClient[] {
+  const rank = (c: BridgeClient) => (c.focused ? 0 : c.visibilityState === 'visible' ? 1 : 2);
+  return [...clients].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Offers the request to one tab; resolves with the port if it accepts, undefined if it declines or stays silent. */
+function offer(client: BridgeClient, head: BridgeHead, ackMs: number): Promise<MessagePort | undefined> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const done = (port?: MessagePort) => {
+      clearTimeout(timer);
+      channel.port1.onmessage = null;
+      if (!port) channel.port1.close();
+      resolve(port);
+    };
+    const timer = setTimeout(() => done(), ackMs);
+    channel.port1.onmessage = (event: MessageEvent<FromHost>) => {
+      if (event.data?.kind === 'ack') done(channel.port1);
+      else if (event.data?.kind === 'decline') done();
+    };
+    try {
+      client.postMessage(head, [channel.port2]);
+    } catch {
+      done();
+    }
+  });
+}
+
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+/** Sends the body to the tab that accepted, pings it while it works, and relays its response. */
+function exchange(port: MessagePort, body: ArrayBuffer, timings: BridgeTimings): Promise<Response> {
+  return new Promise((resolve) => {
+    let heard = Date.now();
+    const finish = (response: Response) => {
+      clearInterval(pinger);
+      clearTimeout(deadline);
+      port.onmessage = null;
+      port.close();
+      resolve(response);
+    };
+    port.onmessage = (event: MessageEvent<FromHost>) => {
+      heard = Date.now();
+      const message = event.data;
+      if (message?.kind === 'response') {
+        finish(new Response(NULL_BODY.has(message.status) ? null : message.body, { status: message.status, headers: message.headers }));
+      }
+    };
+    const pinger = setInterval(() => {
+      if (Date.now() - heard > timings.silenceMs) {
+        finish(errorResponse(504, 'studio_timeout', `The studio tab serving this request stopped answering for ${timings.silenceMs / 1000} s (closed or frozen); try again.`));
+      } else {
+        port.postMessage({ kind: 'ping' });
+      }
+    }, timings.pingEveryMs);
+    const deadline = setTimeout(
+      () => finish(errorResponse(504, 'studio_timeout', `The studio did not answer within ${timings.totalMs / 1000} s.`)),
+      timings.totalMs,
+    );
+    port.postMessage({ kind: 'body', body }, [body]);
+  });
+}
+
+/**
+ * Forwards an API request to a studio tab and returns its answer.
+ * @example registerRoute(({ url }) => apiRouteFor(url.href, scope) !== undefined, ({ request }) => forwardToStudio(request, route, { clients }))
+ */
+export async function forwardToStudio(request: Request, route: string, options: BridgeOptions): Promise<Response> {
+  const timings: BridgeTimings = { ...DEFAULT_BRIDGE_TIMINGS, ...options };
+  const maxBody = options.maxBodyBytes ?? MAX_FORWARDED_BYTES;
+  const tooLarge = () => errorResponse(413, 'payload_too_large', `body: the request is larger than ${maxBody} bytes`, 'body');
+  if (Number(request.headers.get('content-length')) > maxBody) return tooLarge();
+  const method = request.method.toUpperCase();
+  const body = method === 'GET' || method === 'HEAD' ? new ArrayBuffer(0) : await request.arrayBuffer();
+  if (body.byteLength > maxBody) return tooLarge();
+  const head: BridgeHead = {
+    type: BRIDGE_MESSAGE,
+    id: Math.random().toString(36).slice(2),
+    method,
+    url: request.url,
+    route,
+    headers: FORWARDED_HEADERS.flatMap((name) => {
+      const value = request.headers.get(name);
+      return value === null ? [] : [[name, value] as [string, string]];
+    }),
+  };
+  for (const client of byReadiness(await options.clients())) {
+    const port = await offer(client, head, timings.ackMs);
+    if (port) return exchange(port, body, timings);
+  }
+  return errorResponse(503, 'no_studio_tab', NO_STUDIO_TAB_MESSAGE, undefined, { 'retry-after': '5' });
+}

@@ -1,0 +1,101 @@
+import type { BackendName, LogSource, ModelVersionRow, TaskName } from '$lib/db/types';
+import type { Prediction } from '$lib/tasks/types';
+
+export type { Prediction };
+
+/** Image formats the studio accepts, recognised by their magic bytes (never by a name or a header). */
+export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif';
+
+/** An encoded image (PNG/JPEG/WebP/GIF bytes), checked to be one; decoding to pixels is the predictor's job. */
+export interface ImageInput {
+  bytes: Uint8Array;
+  type: ImageType;
+}
+
+/** One example, in the shape the predictor of its task takes. */
+export interface TaskInputs {
+  'coin-year': { front: ImageInput; back: ImageInput };
+  'car-damage': { image: ImageInput };
+  sentiment: { text: string };
+}
+
+export type ServingInput = TaskInputs[TaskName];
+
+/**
+ * A loaded model version that predicts: the task plug-in's model plus its pre- and post-processing.
+ * The inference worker holds the real one; the page holds a proxy of the same interface
+ * (`workerPredictorFactory`); tests use fakes.
+ */
+export interface Predictor {
+  readonly task: TaskName;
+  /** The backend the model runs on, logged with every prediction. */
+  readonly backend: BackendName;
+  /** Class names in output order, for classification models. */
+  readonly labels?: readonly string[];
+  /** One prediction per input, in order. */
+  predict(inputs: ServingInput[]): Promise<Prediction[]>;
+  /** Frees the model (tensors, GPU memory). Called once no request uses it any more. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Loads a registered version as a predictor. The studio's default runs it in the inference worker;
+ * the worker itself asks the task plug-in (`src/lib/serving/loaders.ts`).
+ */
+export type PredictorFactory = (version: ModelVersionRow) => Promise<Predictor>;
+
+/** Where the SDK sends each prediction to be logged (the batched `InferenceLogger`). */
+export interface PredictionSink {
+  record(entry: PredictionRecord): void;
+}
+
+export interface PredictionRecord {
+  ts: number;
+  model: string;
+  version: number;
+  task: TaskName;
+  source: LogSource;
+  input: ServingInput;
+  prediction: Prediction;
+  labels?: readonly string[];
+  latencyMs: number;
+  backend: BackendName;
+  /** How many inputs the request carried (latency is the request's, shared evenly). */
+  batchSize: number;
+}
+
+/** Request limits of the SDK and the REST API (settings key `serving`). */
+export interface ServingLimits {
+  /** Largest accepted image, decoded, in bytes. */
+  maxImageBytes: number;
+  /** Largest accepted request body in bytes. */
+  maxBodyBytes: number;
+  /** Most examples in one request. */
+  maxBatch: number;
+  /** Longest accepted text, in characters. */
+  maxTextChars: number;
+}
+
+export const DEFAULT_SERVING_LIMITS: ServingLimits = {
+  maxImageBytes: 10 * 1024 * 1024,
+  maxBodyBytes: 64 * 1024 * 1024,
+  maxBatch: 256,
+  maxTextChars: 10_000,
+};
+
+/** The `serving` setting: limits, and whether this browser answers the same-origin REST API. */
+export interface ServingSettings extends ServingLimits {
+  restEnabled: boolean;
+}
+
+export const DEFAULT_SERVING_SETTINGS: ServingSettings = { ...DEFAULT_SERVING_LIMITS, restEnabled: true };
+
+/** The `logRetention` setting, enforced after log flushes. */
+export interface LogRetention {
+  maxRows: number;
+  maxAgeDays: number;
+  /** Keep request images as blobs (for feedback → dataset); otherwise only their hash and size. */
+  keepImages: boolean;
+}
+
+export const DEFAULT_LOG_RETENTION: LogRetention = { maxRows: 50_000, maxAgeDays: 30, keepImages: false };

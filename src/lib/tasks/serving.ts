@@ -1,0 +1,21 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendName, ModelVersionRow, TaskName } from '$lib/db/types';
+import { registerPredictorLoader } from '$lib/serving/loaders';
+import { loadTrainable, predictInputs } from './loaded';
+
+/** Model versions as predictors, for every task; called once in the inference worker. */
+export function registerTaskPredictors(): void {
+  for (const task of ['coin-year', 'car-damage', 'sentiment'] as TaskName[]) {
+    registerPredictorLoader(task, async (version: ModelVersionRow) => {
+      if (!version.modelJson || !version.shards) throw new Error(`${version.name} v${version.version} has no stored weights`);
+      const trainable = await loadTrainable({ modelJson: version.modelJson, shards: version.shards });
+      return {
+        task,
+        backend: tf.getBackend() as BackendName,
+        labels: trainable.labels,
+        predict: (inputs) => predictInputs(trainable, inputs),
+        dispose: async () => trainable.dispose(),
+      };
+    });
+  }
+}
