@@ -6,6 +6,11 @@ import { existsSync, statSync } from 'node:fs';
 const installed = 'node_modules/.package-lock.json';
 const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lock.json').mtimeMs;
 if (stale) {
-  console.log('Installing dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+  console.log('Installing dependencies…');
+  try {
+    execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+  } catch {
+    // A registry mirror that lacks other platforms' optional packages makes `npm ci` call the lock out of sync.
+    execSync('npm install --no-audit --no-fund', { stdio: 'inherit' });
+  }
 }
