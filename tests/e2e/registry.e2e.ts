@@ -5,6 +5,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveToBlobs } from '../../models/io';
 import { openStudio, seedRows, type Studio } from './harness';
+import { sentimentSamples } from './fixtures';
 
 const DATASET = 'ds-e2e-eval-1';
 const LOCK = 'loupe-registry-coin-year';
@@ -331,27 +332,6 @@ describe('registry', () => {
     expect(studio.errors).toEqual([]);
   });
 });
-
-/** Phrase-built sentences (as in the train e2e): learnable, so a trained model clearly beats an untrained one. */
-function sentimentSamples(datasetId: string) {
-  const words: Record<string, string[]> = {
-    negative: ['awful', 'terrible', 'hate', 'broken', 'worst', 'disappointing', 'angry', 'sad'],
-    neutral: ['okay', 'scheduled', 'announced', 'located', 'average', 'update', 'listed', 'tuesday'],
-    positive: ['great', 'love', 'amazing', 'wonderful', 'best', 'happy', 'excellent', 'beautiful'],
-  };
-  const templates = ['the service was {w}', '{w} day at the park', 'honestly {w} experience', 'this phone is {w}'];
-  return Object.entries(words).flatMap(([label, list]) =>
-    Array.from({ length: 30 }, (_, i) => ({
-      id: `${datasetId}-${label}-${i}`,
-      datasetId,
-      split: i % 5 === 0 ? 'val' : 'train',
-      label,
-      hash: `${label}-${i}`,
-      path: `row ${i}`,
-      text: templates[i % templates.length]!.replace('{w}', list[i % list.length]!),
-    })),
-  );
-}
 
 async function train(studio: Studio, run: { name: string; epochs: number; learningRate: number }): Promise<void> {
   const { page } = studio;

@@ -1,26 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sentimentSamples } from './fixtures';
 import { openStudio, seedRows, type Studio } from './harness';
-
-/** The same phrase-built sentences as the unit factory: learnable, so accuracy must beat chance clearly. */
-function sentimentSamples(datasetId: string) {
-  const words: Record<string, string[]> = {
-    negative: ['awful', 'terrible', 'hate', 'broken', 'worst', 'disappointing', 'angry', 'sad'],
-    neutral: ['okay', 'scheduled', 'announced', 'located', 'average', 'update', 'listed', 'tuesday'],
-    positive: ['great', 'love', 'amazing', 'wonderful', 'best', 'happy', 'excellent', 'beautiful'],
-  };
-  const templates = ['the service was {w}', '{w} day at the park', 'honestly {w} experience', 'this phone is {w}'];
-  return Object.entries(words).flatMap(([label, list]) =>
-    Array.from({ length: 30 }, (_, i) => ({
-      id: `${datasetId}-${label}-${i}`,
-      datasetId,
-      split: i % 5 === 0 ? 'val' : 'train',
-      label,
-      hash: `${label}-${i}`,
-      path: `row ${i}`,
-      text: templates[i % templates.length]!.replace('{w}', list[i % list.length]!),
-    })),
-  );
-}
 
 describe('train page', () => {
   let studio: Studio;
