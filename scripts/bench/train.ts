@@ -51,7 +51,7 @@ export function wasmConfigs(): TrainConfig[] {
     wasm('wasm-ts-gemm', 'wasm + our kernels, TypeScript GEMM', { gemm: 'js', replaceSlowKernels: false }),
     wasm('wasm-xnnpack-gemm', 'wasm + our kernels, TS im2col + XNNPACK GEMM', { gemm: 'xnnpack', replaceSlowKernels: false }),
     wasm('wasm-plus-backprop-input', '  + our Conv2DBackpropInput', { replaceSlowKernels: ['Conv2DBackpropInput'] }),
-    wasm('wasm-all', '  + our Tile, Sum, Mean (default, after)', {}),
+    wasm('wasm-all', '  + our Tile, Sum, Mean = all our kernels (default, after)', {}),
   ];
 }
 
