@@ -79,7 +79,7 @@ export function assignSplits(
  * the deal across strata so fold sizes differ by at most one. Folds are disjoint and cover every item.
  */
 export function assignFolds(items: readonly SplitItem[], k: number, seed: number, yearBin = DEFAULT_YEAR_BIN): Map<string, number> {
-  if (!Number.isInteger(k) || k < 2) throw new RangeError(`k-fold needs an integer k ≥ 2, got ${k}`);
+  if (!Number.isInteger(k) || k < 2) throw new RangeError(`k-fold needs k ≥ 2, got ${k} (k must be a whole number)`);
   if (items.length < k) throw new RangeError(`k-fold with k = ${k} needs at least ${k} samples, got ${items.length}`);
   const out = new Map<string, number>();
   let next = 0;

@@ -1,25 +1,12 @@
-import { deriveSeed, mulberry32, shuffled } from '$lib/random';
+import { assignFolds as assignSampleFolds } from '$lib/datasets/splits';
 
 /**
- * Assigns each sample to one of `k` folds, stratified by label: each label's samples are shuffled
- * (seeded) and dealt round-robin, so every fold has the class mix of the whole. Years are stratified
- * by decade, so every fold spans the eras.
+ * Cross-validation folds of samples by id: the datasets module's stratified, seeded assignment (classes
+ * as they are, years by decade), keyed by sample id.
  * @returns fold index per id
  */
 export function assignFolds(samples: { id: string; label: string | number }[], k: number, seed: number): Map<string, number> {
-  if (!Number.isInteger(k) || k < 2) throw new Error(`k-fold needs k ≥ 2, got ${k}`);
-  if (samples.length < k) throw new Error(`k-fold with k = ${k} needs at least ${k} samples, got ${samples.length}`);
-  const strata = new Map<string, string[]>();
-  for (const { id, label } of [...samples].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    const key = typeof label === 'number' ? String(Math.floor(label / 10)) : label;
-    strata.set(key, [...(strata.get(key) ?? []), id]);
-  }
-  const folds = new Map<string, number>();
-  let next = 0;
-  for (const key of [...strata.keys()].sort()) {
-    for (const id of shuffled(strata.get(key)!, mulberry32(deriveSeed(seed, 'kfold', key)))) folds.set(id, next++ % k);
-  }
-  return folds;
+  return assignSampleFolds(samples.map(({ id, label }) => ({ key: id, label })), k, seed);
 }
 
 /** Mean and (sample) standard deviation of each metric across folds. */
