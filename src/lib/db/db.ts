@@ -2,6 +2,9 @@ import Dexie, { type DexieOptions, type EntityTable, type Table } from 'dexie';
 import { SCHEMA_VERSIONS, type SchemaVersion } from './schema';
 import type {
   AlertRow,
+  AlertRuleRow,
+  EmbeddingRow,
+  EvalPointRow,
   AliasRow,
   CheckpointRow,
   DatasetRow,
@@ -11,9 +14,11 @@ import type {
   ModelVersionRow,
   PipelineRow,
   PipelineRunRow,
+  RollupRow,
   RunRow,
   SampleRow,
   SettingRow,
+  SweepRow,
 } from './types';
 
 export const DB_NAME = 'loupe';
@@ -33,6 +38,11 @@ export class LoupeDb extends Dexie {
   alerts!: EntityTable<AlertRow, 'id'>;
   settings!: EntityTable<SettingRow, 'key'>;
   gateDecisions!: EntityTable<GateDecisionRow, 'id'>;
+  rollups!: Table<RollupRow, [string, number]>;
+  alertRules!: EntityTable<AlertRuleRow, 'id'>;
+  evalPoints!: EntityTable<EvalPointRow, 'id'>;
+  sweeps!: EntityTable<SweepRow, 'id'>;
+  embeddings!: Table<EmbeddingRow, [string, string]>;
 
   /**
    * @param versions the schema history to declare; tests pass a prefix of it to write "old" databases.

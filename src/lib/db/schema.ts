@@ -55,6 +55,20 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
       gateDecisions: 'id, name, [name+ts], ts',
     },
   },
+  {
+    // v4: monitoring answers charts from per-minute rollups and keeps alert rules and periodic
+    // evaluation points; sweeps group trials; the text encoder caches embeddings per (encoder, text hash);
+    // pipeline history is browsed per pipeline in time order. New tables and one new index: nothing to upgrade.
+    version: 4,
+    stores: {
+      rollups: '[model+minute], model, minute',
+      alertRules: 'id, model',
+      evalPoints: '++id, [model+ts], ts',
+      sweeps: 'id, status, createdAt',
+      embeddings: '[encoder+hash], encoder',
+      pipelineRuns: 'id, pipelineId, status, startedAt, [pipelineId+startedAt]',
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1]!.version;

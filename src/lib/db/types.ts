@@ -232,3 +232,36 @@ export interface SettingRow {
   key: string;
   value: unknown;
 }
+
+/** One model's inference log aggregated per minute, kept current as rows are written (monitoring). */
+export interface RollupRow {
+  model: string;
+  /** Start of the minute, epoch ms. */
+  minute: number;
+}
+
+/** A monitoring alert rule; firing instances are recorded in `alerts`. */
+export interface AlertRuleRow {
+  id: string;
+  model: string;
+}
+
+/** One result of the periodic evaluation of a model on a labelled dataset version (monitoring). */
+export interface EvalPointRow {
+  id?: number;
+  model: string;
+  ts: number;
+}
+
+/** A hyper-parameter sweep; its trials are runs with `parentId` = the sweep's id. */
+export interface SweepRow {
+  id: string;
+  status: RunStatus;
+  createdAt: number;
+}
+
+/** A cached text embedding, keyed by the encoder's identity and the text's hash. */
+export interface EmbeddingRow {
+  encoder: string;
+  hash: string;
+}

@@ -3,6 +3,7 @@ export const ROUTES = [
   { path: 'datasets', title: 'Datasets', icon: '▦', blurb: 'Import, validate and version data' },
   { path: 'train', title: 'Train', icon: '◭', blurb: 'Train and fine-tune in a worker' },
   { path: 'runs', title: 'Runs', icon: '≋', blurb: 'Tracked runs and their curves' },
+  { path: 'sweeps', title: 'Sweeps', icon: '⋔', blurb: 'Hyper-parameter search' },
   { path: 'registry', title: 'Registry', icon: '⬡', blurb: 'Versions, aliases, promotion' },
   { path: 'predict', title: 'Predict', icon: '➤', blurb: 'Predictions from production models' },
   { path: 'monitor', title: 'Monitor', icon: '◔', blurb: 'Traffic, latency, drift, alerts' },
