@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createBackbone } from './backbones/index';
 import type { Backbone, BackboneKind } from './backbones/types';
-import { check, checkVisionConfig, type ProjectionConfig, type VisionModelConfig } from './config';
+import { check, checkVisionConfig, type ProjectionConfig, TASK_BATCH_NORM_MOMENTUM, type VisionModelConfig } from './config';
 import { head } from './head';
 
 export type CoinMode = 'dual' | 'shared';
@@ -75,10 +75,10 @@ export function createCoinRegressor(config: CoinRegressorConfig): CoinRegressor 
   const back = tf.input({ shape: [common.inputSize, common.inputSize, 3], name: backName });
   const backbones =
     mode === 'shared'
-      ? [createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed })]
+      ? [createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM })]
       : [
-          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, namePrefix: `${frontName}_` }),
-          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed + 1000, namePrefix: `${backName}_` }),
+          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, namePrefix: `${frontName}_` }),
+          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed + 1000, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, namePrefix: `${backName}_` }),
         ];
   // A backbone is a nested model: applying the same one to both inputs shares its weights.
   const frontFeatures = backbones[0]!.model.apply(front) as tf.SymbolicTensor;

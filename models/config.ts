@@ -44,6 +44,13 @@ export interface VisionModelConfig {
 
 export const DEFAULT_INPUT_SIZE = 224;
 export const DEFAULT_DROPOUT = 0.2;
+/**
+ * BatchNorm momentum (torch convention) of the task models' backbones. They train from scratch in a few
+ * epochs: with torchvision's 0.01 for MobileNetV3 the running statistics would still be mostly their
+ * initial values after a few hundred steps, so evaluation (which uses them) would see a different network
+ * than training did.
+ */
+export const TASK_BATCH_NORM_MOMENTUM = 0.1;
 
 export function check(condition: boolean, field: string, expected: string, got: unknown): void {
   if (!condition) throw new ModelConfigError(field, expected, got);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createBackbone } from './backbones/index';
 import type { Backbone, BackboneKind } from './backbones/types';
-import { check, checkVisionConfig, type ProjectionConfig, type VisionModelConfig } from './config';
+import { check, checkVisionConfig, type ProjectionConfig, TASK_BATCH_NORM_MOMENTUM, type VisionModelConfig } from './config';
 import { head } from './head';
 
 export const DEFAULT_DAMAGE_LABELS = ['minor', 'moderate', 'major'] as const;
@@ -46,7 +46,7 @@ export function createDamageClassifier(config: DamageClassifierConfig): DamageCl
   check(new Set(labels).size === labels.length, 'labels', 'distinct labels', labels);
 
   const image = tf.input({ shape: [common.inputSize, common.inputSize, 3], name: common.inputs[0] });
-  const backbone = createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed });
+  const backbone = createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM });
   const features = backbone.model.apply(image) as tf.SymbolicTensor;
   const probabilities = head(features, { ...common, units: labels.length, activation: 'softmax', name: 'probabilities' });
 

@@ -15,6 +15,11 @@ export interface BackboneOptions {
    * MobileNetV3 with 1e-5, so pass that when importing timm weights.
    */
   batchNormEpsilon?: number;
+  /**
+   * BatchNorm momentum, torch's convention (the weight of each new batch in the running statistics).
+   * Defaults to torchvision's (0.1 for ResNet18, 0.01 for MobileNetV3, tuned for long ImageNet schedules).
+   */
+  batchNormMomentum?: number;
 }
 
 /** Whose parameter names a checkpoint uses. timm's ResNet uses torchvision's names. */

@@ -6,10 +6,13 @@
  *   npm run bench -- --only kernels --reps 5   # kernel table only
  *   npm run bench -- --only train --size 128 --batch 16 --rounds 3 --warmup 1 --backends wasm
  *   npm run bench -- --only before --before-size 64 --before-batch 4
+ *   npm run bench -- --only browser --ingest-images 500 --predict-requests 50
  *
  * Parts: `kernels` (each wasm kernel, ours vs the baseline), `train` (training steps at --size/--batch of
- * every configuration but the naive ones) and `before` (before/after at a small size, where the naive
- * configurations — minutes per step at 128² — finish: one timed step each, no warm-up).
+ * every configuration but the naive ones), `before` (before/after at a small size, where the naive
+ * configurations — minutes per step at 128² — finish: one timed step each, no warm-up) and `browser`
+ * (in headless Chromium: images ingested per second, prediction latency per backend and model, inference
+ * log rows written per second).
  *
  * Prints tables and writes bench-results/bench-<time>.json (git-ignored).
  */
@@ -18,6 +21,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine, printTable, startWasm } from './env';
+import { benchBrowser, type BrowserBenchResult } from './browser';
 import { benchKernels, kernelCases, type KernelResult } from './kernels';
 import { benchTraining, cpuConfigs, wasmConfigs, type TrainResult } from './train';
 
@@ -35,6 +39,10 @@ const { values: args } = parseArgs({
     configs: { type: 'string' },
     profile: { type: 'boolean', default: true },
     'no-profile': { type: 'boolean', default: false },
+    'ingest-images': { type: 'string', default: '500' },
+    'predict-requests': { type: 'string', default: '50' },
+    'predict-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
+    'log-rows': { type: 'string', default: '20000' },
   },
 });
 
@@ -103,9 +111,19 @@ if (args.only === undefined || args.only === 'before') {
   training.push(...(await trainingPart('before', positive('before-size', args['before-size']), positive('before-batch', args['before-batch']))));
 }
 
+let browser: BrowserBenchResult | undefined;
+if (args.only === undefined || args.only === 'browser') {
+  browser = await benchBrowser({
+    ingestImages: positive('ingest-images', args['ingest-images']),
+    predictRequests: positive('predict-requests', args['predict-requests']),
+    predictBackends: args['predict-backends'].split(','),
+    logRows: positive('log-rows', args['log-rows']),
+  });
+}
+
 machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../src/lib/datasets/png';
 import { openStudio, type Studio } from './harness';
@@ -80,11 +81,43 @@ describe('datasets page', () => {
     expect(studio.errors).toEqual([]);
   });
 
+  it('imports a zip dropped on the page: one folder per class, with a non-image and an empty file skipped', async () => {
+    const { page } = studio;
+    await studio.goto('datasets');
+    await page.getByLabel('Task').selectOption('car-damage');
+    const zip = zipSync({
+      'my-cars/minor/a.png': photo(3),
+      'my-cars/minor/b.png': photo(4),
+      'my-cars/moderate/c.png': photo(5),
+      'my-cars/major/d.png': photo(6),
+      'my-cars/major/notes.png': new TextEncoder().encode('not an image at all'),
+      'my-cars/major/empty.png': new Uint8Array(0),
+    });
+    // A synthetic drop carries files only (Chromium gives no folder entries to scripts), which is how a zip arrives.
+    const transfer = await page.evaluateHandle((bytes) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], 'my-cars.zip', { type: 'application/zip' }));
+      return data;
+    }, [...zip]);
+    const dropZone = page.getByRole('group', { name: /drop files, folders or a zip here/ });
+    await dropZone.dispatchEvent('dragover', { dataTransfer: transfer });
+    await dropZone.dispatchEvent('drop', { dataTransfer: transfer });
+    await expect.poll(() => page.getByTestId('chosen-files').textContent()).toMatch(/^1 file/);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const result = page.getByTestId('import-result');
+    await expect.poll(() => result.textContent(), { timeout: 60_000 }).toMatch(/Stored .* 4 samples, 2 skipped/);
+    const skipped = (await page.getByTestId('validation-report').first().locator('tbody tr').allTextContents()).join('\n');
+    expect(skipped).toMatch(/notes\.png.*(not an image|unreadable|corrupt)/i);
+    expect(skipped).toMatch(/empty\.png.*(zero|empty|0 bytes)/i);
+    await studio.screenshot('datasets-drop-zip');
+    expect(studio.errors).toEqual([]);
+  });
+
   it('loads the three synthetic demo datasets in the worker', async () => {
     const { page } = studio;
     await studio.goto('datasets');
     await page.getByRole('button', { name: 'Load demo data' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Datasets"] tbody tr').length === 4, undefined, { timeout: 170_000 });
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Datasets"] tbody tr').length === 5, undefined, { timeout: 170_000 });
     const names = await page.locator('table[aria-label="Datasets"] tbody tr td:first-child a').allTextContents();
     expect(names).toEqual(expect.arrayContaining(['Demo coins (synthetic)', 'Demo car damage (synthetic)', 'Demo tweets (hand-written)']));
     await expect(page.locator('table[aria-label="Datasets"] .badge', { hasText: 'synthetic' }).count()).resolves.toBe(3);

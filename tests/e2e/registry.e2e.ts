@@ -4,11 +4,13 @@ import { strToU8, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveToBlobs } from '../../models/io';
-import { openStudio, seedRows, type Studio } from './harness';
-import { sentimentSamples } from './fixtures';
+import { openStudio, type Studio } from './harness';
+import { openGate, registerRun, seedPhrases, trainSentiment } from './flows';
 
 const DATASET = 'ds-e2e-eval-1';
 const LOCK = 'loupe-registry-coin-year';
+/** These coin models are stand-ins without the task's metadata, so their gate compares recorded metrics. */
+const promote = (page: Page, version: number, evalSet = DATASET, measure: 'recorded' | 'live' = 'recorded') => openGate(page, version, evalSet, measure);
 
 interface SeedRun {
   id: string;
@@ -78,18 +80,6 @@ async function seedRuns(studio: Studio, runs: SeedRun[]): Promise<void> {
   await studio.page.locator('main h1').waitFor();
 }
 
-async function registerRun(page: Page, runName: string, expectedVersion: number, model = 'coin-year'): Promise<void> {
-  await page.goto(page.url().replace(/#.*$/, '#/registry'));
-  await page.locator('main h1').waitFor();
-  const form = page.getByRole('form', { name: 'Register a run' });
-  const option = form.locator('option', { hasText: runName });
-  await form.getByLabel('Completed run').selectOption((await option.getAttribute('value'))!);
-  await form.getByLabel('Model name').fill(model);
-  await form.getByRole('button', { name: 'Register version' }).click();
-  await page.waitForURL(new RegExp(`#/registry/${model}/${expectedVersion}$`));
-  await page.locator('#version-title').filter({ hasText: `v${expectedVersion}` }).waitFor();
-}
-
 const row = (page: Page, version: number) => page.locator(`table[aria-label="Versions of coin-year"] tr[data-version="${version}"]`);
 const statusOf = (page: Page, version: number) => row(page, version).locator('[data-status]').textContent();
 const statusOfModel = (page: Page, model: string, version: number) =>
@@ -117,23 +107,6 @@ async function registryState(page: Page): Promise<{ statuses: Record<number, str
       production: aliases.find((a) => a.name === 'coin-year' && a.alias === 'production')?.version,
     };
   });
-}
-
-const RECORDED = 'recorded held-out metrics (same dataset version)';
-
-/**
- * Opens the gate's dialog for a version. These coin models are stand-ins without the task's metadata,
- * so they are compared on their recorded metrics (same dataset version); the sentiment test below
- * measures real models with the live evaluator.
- */
-async function promote(page: Page, version: number, evalSet = DATASET, measure: 'recorded' | 'live' = 'recorded'): Promise<void> {
-  await page.getByRole('button', { name: `Promote v${version}` }).click();
-  const dialog = page.getByRole('dialog');
-  await dialog.waitFor();
-  await expect(dialog.getByLabel('Evaluation dataset version').inputValue()).resolves.toBe(evalSet);
-  const choice = dialog.getByLabel('Measure with');
-  if (measure === 'recorded') await choice.selectOption({ label: RECORDED });
-  else await expect(choice.locator('option:checked').textContent()).resolves.toMatch(/trainer worker/);
 }
 
 describe('registry', () => {
@@ -333,36 +306,19 @@ describe('registry', () => {
   });
 });
 
-async function train(studio: Studio, run: { name: string; epochs: number; learningRate: number }): Promise<void> {
-  const { page } = studio;
-  await studio.goto('train');
-  await page.getByLabel('Task').selectOption('sentiment');
-  await page.getByLabel('Embedding width').fill('8');
-  await page.getByLabel('Epochs', { exact: true }).fill(String(run.epochs));
-  await page.getByLabel('Batch size').fill('16');
-  await page.getByLabel('Learning rate').fill(String(run.learningRate));
-  await page.getByLabel('Run name').fill(run.name);
-  await page.getByRole('button', { name: 'Start training' }).click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, { timeout: 120_000 });
-}
-
 describe('promotion gate with the live evaluator', () => {
   let studio: Studio;
   beforeAll(async () => {
     studio = await openStudio();
     await studio.goto('train');
-    const samples = sentimentSamples('e2e-phrases');
-    await seedRows(studio, {
-      datasets: [{ id: 'e2e-phrases', name: 'phrases', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
-      samples,
-    });
+    await seedPhrases(studio, 'e2e-phrases');
   });
   afterAll(async () => studio?.close());
 
   it('measures champion and challenger in the trainer worker on the same held-out split: the trained model wins, the untrained one is rejected', async () => {
     const { page } = studio;
-    await train(studio, { name: 'weak run', epochs: 1, learningRate: 0.0001 });
-    await train(studio, { name: 'strong run', epochs: 6, learningRate: 0.05 });
+    await trainSentiment(studio, { name: 'weak run', epochs: 1, learningRate: 0.0001 });
+    await trainSentiment(studio, { name: 'strong run', epochs: 6, learningRate: 0.05 });
     await registerRun(page, 'weak run', 1, 'sentiment');
     await registerRun(page, 'strong run', 2, 'sentiment');
 

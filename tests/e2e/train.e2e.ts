@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sentimentSamples } from './fixtures';
-import { openStudio, seedRows, type Studio } from './harness';
+import { seedPhrases, waitForTrainingDone } from './flows';
+import { openStudio, type Studio } from './harness';
 
 describe('train page', () => {
   let studio: Studio;
   beforeAll(async () => {
     studio = await openStudio();
     await studio.goto('train');
-    const samples = sentimentSamples('e2e-sentiment');
-    await seedRows(studio, {
-      datasets: [{ id: 'e2e-sentiment', name: 'phrases', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
-      samples,
-    });
+    await seedPhrases(studio, 'e2e-sentiment', 'phrases');
   });
   afterAll(async () => studio?.close());
 
@@ -26,9 +22,7 @@ describe('train page', () => {
     await page.getByRole('button', { name: 'Start training' }).click();
     await expect(page.getByTestId('train-state').textContent()).resolves.toMatch(/starting|running|completed/);
     const state = page.getByTestId('train-state');
-    await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, {
-      timeout: 120_000,
-    });
+    await waitForTrainingDone(page);
     await expect(state.textContent()).resolves.toBe('completed');
     const final = await page.getByTestId('final-metrics').textContent();
     const accuracy = Number(/val_accuracy\s*([\d.]+)/.exec(final ?? '')?.[1]);
@@ -58,11 +52,7 @@ describe('cross-validation', () => {
   beforeAll(async () => {
     studio = await openStudio();
     await studio.goto('train');
-    const samples = sentimentSamples('e2e-kfold');
-    await seedRows(studio, {
-      datasets: [{ id: 'e2e-kfold', name: 'phrases for k-fold', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
-      samples,
-    });
+    await seedPhrases(studio, 'e2e-kfold', 'phrases for k-fold');
   });
   afterAll(async () => studio?.close());
 
@@ -73,9 +63,7 @@ describe('cross-validation', () => {
     await page.getByLabel('Cross-validation folds').fill('3');
     await page.getByLabel('Run name').fill('cv');
     await page.getByRole('button', { name: 'Start training' }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, {
-      timeout: 120_000,
-    });
+    await waitForTrainingDone(page);
     await studio.goto('runs');
     await page.getByRole('link', { name: 'cv · 3-fold CV' }).click();
     const folds = page.getByRole('region', { name: 'Folds' });
@@ -91,11 +79,7 @@ describe('resume after reload', () => {
   beforeAll(async () => {
     studio = await openStudio();
     await studio.goto('train');
-    const samples = sentimentSamples('e2e-resume');
-    await seedRows(studio, {
-      datasets: [{ id: 'e2e-resume', name: 'phrases for resume', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
-      samples,
-    });
+    await seedPhrases(studio, 'e2e-resume', 'phrases for resume');
   });
   afterAll(async () => studio?.close());
 
@@ -117,9 +101,7 @@ describe('resume after reload', () => {
     await expect(offer.textContent({ timeout: 30_000 })).resolves.toMatch(/Resume continues after epoch \d+/);
     await studio.screenshot('train-resume-offer');
     await offer.getByRole('button', { name: 'Resume' }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, {
-      timeout: 180_000,
-    });
+    await waitForTrainingDone(page, 180_000);
     await studio.goto('runs');
     const row = page.locator('tr', { hasText: 'interrupted run' });
     await expect(row.locator('.badge').textContent()).resolves.toBe('completed');

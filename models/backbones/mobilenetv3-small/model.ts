@@ -72,7 +72,7 @@ export function createMobileNetV3Small(options: BackboneOptions = {}): Backbone 
   const inputSize = options.inputSize ?? 224;
   checkInputSize(inputSize);
   const prefix = options.namePrefix ?? '';
-  const ctx = blockContext(prefix, options.seed ?? 1, options.batchNormEpsilon ?? MOBILENETV3_BN_EPSILON, MOBILENETV3_BN_TORCH_MOMENTUM);
+  const ctx = blockContext(prefix, options.seed ?? 1, options.batchNormEpsilon ?? MOBILENETV3_BN_EPSILON, options.batchNormMomentum ?? MOBILENETV3_BN_TORCH_MOMENTUM);
 
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: `${prefix}image` });
   let x = conv2d(input, ctx, { path: 'features.0.0', filters: MOBILENETV3_SMALL_STEM_CHANNELS, kernelSize: 3, strides: 2 });

@@ -45,7 +45,7 @@ export function createResNet18(options: BackboneOptions = {}): Backbone {
   const inputSize = options.inputSize ?? 224;
   checkInputSize(inputSize);
   const prefix = options.namePrefix ?? '';
-  const ctx = blockContext(prefix, options.seed ?? 1, options.batchNormEpsilon ?? RESNET18_BN_EPSILON, RESNET18_BN_TORCH_MOMENTUM);
+  const ctx = blockContext(prefix, options.seed ?? 1, options.batchNormEpsilon ?? RESNET18_BN_EPSILON, options.batchNormMomentum ?? RESNET18_BN_TORCH_MOMENTUM);
 
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: `${prefix}image` });
   let x = conv2d(input, ctx, { path: 'conv1', filters: 64, kernelSize: 7, strides: 2 });

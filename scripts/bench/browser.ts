@@ -1,0 +1,97 @@
+/**
+ * Chromium benchmarks: builds scripts/bench/browser/ (the studio's modules in a bare page) with the app's
+ * Vite config, serves it, and drives it in headless Debian Chromium — the same browser and flags as
+ * the e2e tests (WebGPU on SwiftShader, no GPU).
+ */
+import { join } from 'node:path';
+import { build, preview } from 'vite';
+import { launchChromium } from '../../tests/e2e/chromium';
+import { printTable } from './env';
+
+export interface BrowserBenchOptions {
+  ingestImages: number;
+  predictRequests: number;
+  predictBackends: string[];
+  logRows: number;
+}
+
+export interface IngestResult {
+  images: number;
+  stored: number;
+  seconds: number;
+  imagesPerSecond: number;
+  megabytes: number;
+}
+export interface LatencyResult {
+  task: string;
+  backend: string;
+  loadMs: number;
+  p50: number;
+  p95: number;
+  mean: number;
+}
+export interface LogResult {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+export interface BrowserBenchResult {
+  chromium: string;
+  ingest: IngestResult;
+  predict: LatencyResult[];
+  log: LogResult;
+}
+
+interface BenchWindow {
+  loupeBench: {
+    ingest(count: number): Promise<IngestResult>;
+    predictLatency(backends: string[], requests: number): Promise<LatencyResult[]>;
+    logThroughput(rows: number): Promise<LogResult>;
+  };
+}
+
+export async function benchBrowser(options: BrowserBenchOptions): Promise<BrowserBenchResult> {
+  const outDir = join(process.cwd(), 'bench-results', 'browser-dist');
+  await build({
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true, rollupOptions: { input: join(process.cwd(), 'scripts/bench/browser/index.html') } },
+  });
+  const server = await preview({ logLevel: 'warn', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
+  const address = server.httpServer.address();
+  if (!address || typeof address === 'string') throw new Error('preview server has no port');
+  const browser = await launchChromium();
+  try {
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.on('pageerror', (error) => console.error('page error:', error.message));
+    await page.goto(`http://127.0.0.1:${address.port}/scripts/bench/browser/index.html`);
+    await page.waitForFunction(() => 'loupeBench' in window);
+    const chromium = browser.context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
+
+    console.log(`Chromium ${chromium}: ingest of ${options.ingestImages} JPEGs (256×256, one folder per class) through the ingest worker…`);
+    const ingest = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.ingest(n), options.ingestImages);
+    printTable(
+      ['images', 'stored', 'MiB', 'seconds', 'images/s'],
+      [[ingest.images, ingest.stored, ingest.megabytes.toFixed(1), ingest.seconds.toFixed(2), ingest.imagesPerSecond.toFixed(1)]],
+    );
+
+    console.log(`\nPrediction latency, one input per call, in the inference worker (${options.predictRequests} calls after 3 warm-up; models trained 1 epoch on the demo data, 128² images):`);
+    const predict = await page.evaluate(
+      ({ backends, n }) => (window as unknown as BenchWindow).loupeBench.predictLatency(backends, n),
+      { backends: options.predictBackends, n: options.predictRequests },
+    );
+    printTable(
+      ['model', 'backend', 'load ms', 'p50 ms', 'p95 ms', 'mean ms'],
+      predict.map((r) => [r.task, r.backend, r.loadMs.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1), r.mean.toFixed(1)]),
+    );
+
+    console.log(`\nInference log writes (batched bulkAdd, real IndexedDB), ${options.logRows} rows:`);
+    const log = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.logThroughput(n), options.logRows);
+    printTable(['rows', 'seconds', 'rows/s'], [[log.rows, log.seconds.toFixed(2), log.rowsPerSecond.toFixed(0)]]);
+    console.log();
+    return { chromium, ingest, predict, log };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

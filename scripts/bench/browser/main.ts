@@ -1,0 +1,188 @@
+/**
+ * The studio's own modules in a bare page, for the Chromium benchmarks (scripts/bench/browser.ts drives
+ * it with Playwright): the ingest worker's import, the inference worker's predictions per backend, and
+ * the inference log's writer, all on real IndexedDB.
+ */
+import * as Comlink from 'comlink';
+import { getDb } from '$lib/db/db';
+import { findRunModel } from '$lib/registry/evaluators';
+import { ModelRegistry } from '$lib/registry/registry';
+import { InferenceLogger } from '$lib/serving/log';
+import type { TrainJobSpec } from '$lib/training/job';
+import type { InferenceApi, IngestApi, TrainerApi } from '$lib/workers/types';
+import type { ModelVersionRow, TaskName } from '$lib/db/types';
+import type { ServingInput } from '$lib/serving/types';
+
+// Literal `new URL(…)` expressions, so Vite bundles each worker.
+const spawn = {
+  trainer: () => new Worker(new URL('../../../workers/trainer.ts', import.meta.url), { type: 'module' }),
+  inference: () => new Worker(new URL('../../../workers/inference.ts', import.meta.url), { type: 'module' }),
+  ingest: () => new Worker(new URL('../../../workers/ingest.ts', import.meta.url), { type: 'module' }),
+};
+
+const noProgress = Comlink.proxy(() => {});
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Distinct 256×256 JPEGs (noise over a gradient, so the encoder cannot shortcut them). */
+async function jpegs(count: number): Promise<Blob[]> {
+  const canvas = new OffscreenCanvas(256, 256);
+  const context = canvas.getContext('2d')!;
+  const pixels = context.createImageData(256, 256);
+  const out: Blob[] = [];
+  for (let n = 0; n < count; n++) {
+    for (let i = 0; i < pixels.data.length; i += 4) {
+      const p = i / 4;
+      pixels.data[i] = ((p % 256) + n * 7) % 256;
+      pixels.data[i + 1] = ((p >> 8) + n * 13) % 256;
+      pixels.data[i + 2] = (Math.random() * 256) | 0;
+      pixels.data[i + 3] = 255;
+    }
+    context.putImageData(pixels, 0, 0);
+    out.push(await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 }));
+  }
+  return out;
+}
+
+/** Imports `count` 256×256 JPEGs (one folder per class) through the ingest worker, as the Datasets page does. */
+async function ingest(count: number): Promise<{ images: number; stored: number; seconds: number; imagesPerSecond: number; megabytes: number }> {
+  const blobs = await jpegs(count);
+  const classes = ['minor', 'moderate', 'major'];
+  const entries = blobs.map((file, i) => ({ path: `bench/${classes[i % 3]}/img-${i}.jpg`, file }));
+  const worker = spawn.ingest();
+  const api = Comlink.wrap<IngestApi>(worker);
+  try {
+    const started = performance.now();
+    const outcome = await api.importDataset({ jobId: `bench-${Date.now()}`, entries, options: { task: 'car-damage', name: `bench ${count}` } }, noProgress);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      images: count,
+      stored: outcome.dataset.sampleCount,
+      seconds,
+      imagesPerSecond: count / seconds,
+      megabytes: blobs.reduce((sum, b) => sum + b.size, 0) / 2 ** 20,
+    };
+  } finally {
+    worker.terminate();
+  }
+}
+
+/** Small versions of each task's model, trained for one epoch on the demo data and registered. */
+async function prepareModels(backend: string): Promise<Record<TaskName, ModelVersionRow>> {
+  const db = getDb();
+  const ingestWorker = spawn.ingest();
+  await Comlink.wrap<IngestApi>(ingestWorker).installDemoData('bench-demo', noProgress);
+  ingestWorker.terminate();
+  const demo = async (key: string) => (await db.datasets.filter((d) => d.demo === key).first())!.id;
+  const common = { epochs: 1, batchSize: 16, optimizer: 'adam' as const, learningRate: 0.003, seed: 1 };
+  const specs: Record<TaskName, TrainJobSpec> = {
+    sentiment: { ...common, name: 'bench sentiment', task: 'sentiment', datasetId: await demo('tweets'), model: { architecture: 'fasttext', dim: 32 } },
+    'car-damage': {
+      ...common,
+      name: 'bench car-damage',
+      task: 'car-damage',
+      datasetId: await demo('cars'),
+      model: { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 128 },
+    },
+    'coin-year': {
+      ...common,
+      name: 'bench coin-year',
+      task: 'coin-year',
+      datasetId: await demo('coins'),
+      model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 128 },
+    },
+  } as Record<TaskName, TrainJobSpec>;
+  const worker = spawn.trainer();
+  const trainer = Comlink.wrap<TrainerApi>(worker);
+  const registry = new ModelRegistry(db);
+  const versions = {} as Record<TaskName, ModelVersionRow>;
+  try {
+    for (const [task, spec] of Object.entries(specs) as [TaskName, TrainJobSpec][]) {
+      const result = await trainer.train(spec, backend, noProgress, Comlink.proxy(() => {}));
+      const weights = await findRunModel(db, result.runId);
+      if (!weights) throw new Error(`run ${spec.name} saved no model`);
+      versions[task] = await registry.registerFromRun(result.runId, { name: `bench-${task}`, weights });
+    }
+  } finally {
+    worker.terminate();
+  }
+  return versions;
+}
+
+function benchInput(task: TaskName, image: Blob): Promise<ServingInput> {
+  return task === 'sentiment'
+    ? Promise.resolve({ text: 'honestly the best coffee in town, will come back' })
+    : image.arrayBuffer().then((bytes) => {
+        const file = { bytes: new Uint8Array(bytes), type: 'image/jpeg' as const };
+        return task === 'coin-year' ? { front: file, back: file } : { image: file };
+      });
+}
+
+/** p50/p95 of single-input predictions in a fresh inference worker on `backend`, after warm-up. */
+async function predictLatency(
+  backends: string[],
+  requests: number,
+): Promise<{ task: TaskName; backend: string; loadMs: number; p50: number; p95: number; mean: number }[]> {
+  const versions = await prepareModels('wasm');
+  const [image] = await jpegs(1);
+  const out = [];
+  for (const backend of backends) {
+    const worker = spawn.inference();
+    const api = Comlink.wrap<InferenceApi>(worker);
+    try {
+      for (const [task, version] of Object.entries(versions) as [TaskName, ModelVersionRow][]) {
+        const input = await benchInput(task, image!);
+        const loadStart = performance.now();
+        const loaded = await api.loadModel(version, backend);
+        const loadMs = performance.now() - loadStart;
+        for (let i = 0; i < 3; i++) await api.predict(loaded.key, [input]);
+        const times: number[] = [];
+        for (let i = 0; i < requests; i++) {
+          const t = performance.now();
+          await api.predict(loaded.key, [input]);
+          times.push(performance.now() - t);
+        }
+        times.sort((a, b) => a - b);
+        out.push({ task, backend: loaded.backend, loadMs, p50: percentile(times, 50), p95: percentile(times, 95), mean: times.reduce((a, b) => a + b, 0) / times.length });
+        await api.unloadModel(loaded.key);
+      }
+    } finally {
+      worker.terminate();
+    }
+  }
+  return out;
+}
+
+/** Rows per second the inference log's batched writer stores in IndexedDB (its default batches). */
+async function logThroughput(rows: number): Promise<{ rows: number; seconds: number; rowsPerSecond: number }> {
+  const db = getDb();
+  // No retention pruning: the figure is the writer's, not the pruner's.
+  const logger = new InferenceLogger(db, { retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }) });
+  const before = await db.inferenceLog.count();
+  const started = performance.now();
+  for (let i = 0; i < rows; i++) {
+    logger.record({
+      ts: Date.now(),
+      model: 'bench',
+      version: 1,
+      task: 'sentiment',
+      source: 'rest',
+      input: { text: `request number ${i}` },
+      prediction: { kind: 'classification', label: 'positive', index: 2, score: 0.9, probabilities: [0.05, 0.05, 0.9] },
+      labels: ['negative', 'neutral', 'positive'],
+      latencyMs: 5,
+      batchSize: 1,
+      backend: 'wasm',
+    });
+    if (i % 50 === 49) await Promise.resolve(); // let the writer's flushes interleave, as requests would
+  }
+  await logger.flush();
+  const seconds = (performance.now() - started) / 1000;
+  const written = (await db.inferenceLog.count()) - before;
+  if (written !== rows) throw new Error(`the log stored ${written} of ${rows} rows`);
+  return { rows, seconds, rowsPerSecond: rows / seconds };
+}
+
+Object.assign(window, { loupeBench: { ingest, predictLatency, logThroughput } });

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForTrainingDone } from './flows';
+import { openStudio, type Studio } from './harness';
+
+/** Epoch numbers of the points drawn so far, read from the Train page's progress line. */
+async function epochShown(studio: Studio): Promise<number> {
+  const text = (await studio.page.locator('[aria-label="Training progress"] .status').textContent()) ?? '';
+  return Number(/epoch (\d+)\//.exec(text)?.[1] ?? 0);
+}
+
+describe('training the coin regressor on the demo coins', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    studio = await openStudio();
+    await studio.goto('datasets');
+    await studio.page.getByRole('button', { name: 'Load demo data' }).first().click();
+    await studio.page.getByRole('link', { name: 'Demo coins (synthetic)' }).waitFor({ timeout: 170_000 });
+    // WebAssembly: the fastest backend on this CPU-only machine (WebGPU runs on SwiftShader here).
+    await studio.goto('settings');
+    await studio.page.getByLabel('Backend for training and inference').selectOption('wasm');
+  }, 200_000);
+  afterAll(async () => studio?.close());
+
+  it('trains both photos through MobileNetV3 in the worker with live curves, survives a reload mid-run, resumes and finishes', async () => {
+    const { page } = studio;
+    await studio.goto('train');
+    await page.getByLabel('Task').selectOption('coin-year');
+    await expect(page.getByLabel('Dataset version').locator('option:checked').textContent()).resolves.toMatch(/Demo coins/);
+    await page.getByRole('combobox', { name: /^Backbone/ }).selectOption('mobilenetv3-small');
+    await page.getByRole('combobox', { name: /^Sides/ }).selectOption('dual');
+    await page.getByLabel('Input size').selectOption('64');
+    await page.getByLabel('Projection units').fill('32');
+    await page.getByLabel('Epochs', { exact: true }).fill('4');
+    await page.getByLabel('Batch size').fill('16');
+    await page.getByLabel('Learning rate').fill('0.003');
+    await page.getByLabel(/Early stopping/).uncheck();
+    await page.getByLabel('Run name').fill('demo coins');
+    await page.getByRole('button', { name: 'Start training' }).click();
+
+    // The loss curve draws batch by batch; once an epoch is checkpointed, the validation point appears too.
+    const loss = page.getByRole('img', { name: 'Loss: train (running mean), validation' });
+    await loss.locator('canvas').waitFor({ timeout: 120_000 });
+    await expect.poll(() => epochShown(studio), { timeout: 300_000, intervals: [1000] }).toBeGreaterThanOrEqual(2);
+    await page.getByRole('img', { name: /^val_mae/ }).locator('canvas').waitFor();
+    await studio.screenshot('train-coins-running');
+
+    await page.reload();
+    const offer = page.getByRole('status').filter({ hasText: 'demo coins — Interrupted' });
+    await expect(offer.textContent({ timeout: 30_000 })).resolves.toMatch(/Resume continues after epoch [1-3]/);
+    await offer.getByRole('button', { name: 'Resume' }).click();
+    await waitForTrainingDone(page, 400_000);
+    const final = (await page.getByTestId('final-metrics').textContent()) ?? '';
+    const mae = Number(/val_mae\s*([\d.]+)/.exec(final)?.[1]);
+    // Years span 1850–2020; a model that learned nothing but the mean misses by about 40 years.
+    expect(mae).toBeGreaterThan(0);
+    expect(mae).toBeLessThan(60);
+    await studio.screenshot('train-coins-completed');
+
+    await studio.goto('runs');
+    const row = page.locator('tr', { hasText: 'demo coins' });
+    await expect(row.locator('.badge').textContent()).resolves.toBe('completed');
+    await expect(row.textContent()).resolves.toMatch(/coin-year.*wasm/);
+    expect(studio.errors).toEqual([]);
+  }, 900_000);
+});
