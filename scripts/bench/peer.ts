@@ -1,0 +1,111 @@
+/**
+ * `npm run bench:peer`: the coin-year regressor's training step in tfjs (Node, wasm backend with Loupe's
+ * training kernels) next to the identical model and step in PyTorch (Debian's python3-torch, CPU), in the
+ * same run, configuration by configuration, with the ratio tfjs / PyTorch.
+ *
+ *   npm run bench:peer
+ *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3
+ *
+ * Prints a table and writes bench-results/peer-<time>.json (git-ignored).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from '../../src/lib/backends/wasm-kernels/index';
+import { coinYearLoss, createModel } from '../../models/index';
+import type { BackboneKind } from '../../models/backbones/types';
+import { describeMachine, median, printTable, startWasm } from './env';
+
+const { values: args } = parseArgs({
+  options: {
+    configs: { type: 'string', default: 'mobilenetv3-small:dual:128,mobilenetv3-small:shared:128,resnet18:dual:128,mobilenetv3-small:dual:224,resnet18:dual:224' },
+    batch: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+  },
+});
+
+interface PeerConfig {
+  backbone: BackboneKind;
+  mode: 'dual' | 'shared';
+  size: number;
+  batch: number;
+}
+
+const batch = Number(args.batch);
+const rounds = Number(args.rounds);
+const warmup = Number(args.warmup);
+const configs: PeerConfig[] = args.configs.split(',').map((spec) => {
+  const [backbone, mode, size] = spec.split(':');
+  if ((backbone !== 'mobilenetv3-small' && backbone !== 'resnet18') || (mode !== 'dual' && mode !== 'shared') || !Number(size)) {
+    throw new RangeError(`--configs: "${spec}" is not backbone:mode:size (e.g. mobilenetv3-small:dual:128)`);
+  }
+  return { backbone, mode, size: Number(size), batch };
+});
+
+/** Median training step of the studio's coin regressor on the current tfjs backend. */
+function tfjsStep(config: PeerConfig): { stepsMs: number[]; medianMs: number } {
+  const { model } = createModel({ task: 'coin-year', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
+  const loss = coinYearLoss('huber');
+  const optimizer = tf.train.adam(1e-3);
+  const shape: [number, number, number, number] = [config.batch, config.size, config.size, 3];
+  const [front, back, years] = [tf.randomNormal(shape), tf.randomNormal(shape), tf.randomNormal([config.batch, 1])];
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmup + rounds; i++) {
+      const start = performance.now();
+      const value = optimizer.minimize(() => loss(years!, model.apply([front!, back!], { training: true }) as tf.Tensor), true)!;
+      value.dataSync();
+      value.dispose();
+      if (i >= warmup) times.push(performance.now() - start);
+    }
+  } finally {
+    tf.dispose([front!, back!, years!]);
+    optimizer.dispose();
+    model.dispose();
+  }
+  return { stepsMs: times.map(Math.round), medianMs: median(times) };
+}
+
+function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; torch: string; threads: number } {
+  const out = execFileSync(args.python, [join(import.meta.dirname, 'peer.py'), JSON.stringify({ configs: [config], warmup, rounds })], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+await startWasm();
+registerWasmTrainingKernels({});
+const machine = describeMachine();
+console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, threads ${machine.wasmThreads}); load average ${machine.loadStart.toFixed(2)}`);
+console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, median:\n`);
+
+const results = [];
+for (const config of configs) {
+  const name = `${config.backbone} ${config.mode} ${config.size}²`;
+  const tfjs = tfjsStep(config);
+  console.log(`  ${name}: tfjs wasm ${Math.round(tfjs.medianMs)} ms`);
+  const torch = torchStep(config);
+  console.log(`  ${name}: PyTorch ${torch.torch} (${torch.threads} threads) ${Math.round(torch.medianMs)} ms`);
+  results.push({ ...config, tfjs, torch, ratio: tfjs.medianMs / torch.medianMs });
+}
+console.log();
+printTable(
+  ['configuration', 'tfjs wasm ms', 'PyTorch ms', 'tfjs/PyTorch', 'tfjs samples/s', 'PyTorch samples/s'],
+  results.map((r) => [
+    `${r.backbone} ${r.mode} ${r.size}²`,
+    Math.round(r.tfjs.medianMs),
+    Math.round(r.torch.medianMs),
+    `${r.ratio.toFixed(1)}×`,
+    (r.batch / (r.tfjs.medianMs / 1000)).toFixed(1),
+    (r.batch / (r.torch.medianMs / 1000)).toFixed(1),
+  ]),
+);
+machine.loadEnd = os.loadavg()[0]!;
+const dir = join(process.cwd(), 'bench-results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `peer-${new Date().toISOString().replaceAll(':', '-')}.json`);
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, batch, rounds, warmup, results }, null, 2));
+console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);
