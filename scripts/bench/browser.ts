@@ -13,6 +13,24 @@ export interface BrowserBenchOptions {
   predictRequests: number;
   predictBackends: string[];
   logRows: number;
+  trainBackends: string[];
+  trainConfigs: TrainStepConfig[];
+  trainWarmup: number;
+  trainRounds: number;
+}
+
+export interface TrainStepConfig {
+  backbone: 'mobilenetv3-small' | 'resnet18';
+  mode: 'dual' | 'shared';
+  size: number;
+  batch: number;
+}
+export interface TrainStepResult {
+  backend: string;
+  adapter: string;
+  stepsMs: number[];
+  medianMs: number;
+  tensorsLeaked: number;
 }
 
 export interface IngestResult {
@@ -41,6 +59,7 @@ export interface BrowserBenchResult {
   ingest: IngestResult;
   predict: LatencyResult[];
   log: LogResult;
+  training: (TrainStepConfig & TrainStepResult)[];
 }
 
 interface BenchWindow {
@@ -48,6 +67,7 @@ interface BenchWindow {
     ingest(count: number): Promise<IngestResult>;
     predictLatency(backends: string[], requests: number): Promise<LatencyResult[]>;
     logThroughput(rows: number): Promise<LogResult>;
+    trainSteps(backend: string, config: TrainStepConfig, warmup: number, rounds: number): Promise<TrainStepResult>;
   };
 }
 
@@ -88,8 +108,25 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
     console.log(`\nInference log writes (batched bulkAdd, real IndexedDB), ${options.logRows} rows:`);
     const log = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.logThroughput(n), options.logRows);
     printTable(['rows', 'seconds', 'rows/s'], [[log.rows, log.seconds.toFixed(2), log.rowsPerSecond.toFixed(0)]]);
+
+    console.log(`\nCoin regressor training steps in the page (Adam, Huber), ${options.trainWarmup} warm-up + ${options.trainRounds} timed, median:`);
+    const training: BrowserBenchResult['training'] = [];
+    for (const config of options.trainConfigs) {
+      for (const backend of options.trainBackends) {
+        const result = await page.evaluate(
+          ({ backend, config, warmup, rounds }) => (window as unknown as BenchWindow).loupeBench.trainSteps(backend, config, warmup, rounds),
+          { backend, config, warmup: options.trainWarmup, rounds: options.trainRounds },
+        );
+        console.log(`  ${config.backbone} ${config.mode} ${config.size}² b${config.batch} on ${result.backend}: ${result.stepsMs.join(', ')} ms`);
+        training.push({ ...config, ...result });
+      }
+    }
+    printTable(
+      ['configuration', 'backend', 'device', 'median step ms', 'samples/s', 'tensors leaked'],
+      training.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}`, r.backend, r.adapter.slice(0, 40), Math.round(r.medianMs), (r.batch / (r.medianMs / 1000)).toFixed(2), r.tensorsLeaked]),
+    );
     console.log();
-    return { chromium, ingest, predict, log };
+    return { chromium, ingest, predict, log, training };
   } finally {
     await browser.close();
     await server.close();

@@ -7,12 +7,14 @@
  *   npm run bench -- --only train --size 128 --batch 16 --rounds 3 --warmup 1 --backends wasm
  *   npm run bench -- --only before --before-size 64 --before-batch 4
  *   npm run bench -- --only browser --ingest-images 500 --predict-requests 50
+ *   npm run bench -- --only monitoring --monitor-rows 1000000 --monitor-writes 100000
  *
  * Parts: `kernels` (each wasm kernel, ours vs the baseline), `train` (training steps at --size/--batch of
  * every configuration but the naive ones), `before` (before/after at a small size, where the naive
  * configurations — minutes per step at 128² — finish: one timed step each, no warm-up) and `browser`
  * (in headless Chromium: images ingested per second, prediction latency per backend and model, inference
- * log rows written per second).
+ * log rows written per second) and `monitoring` (inference-log writes with rollups, and every Monitor chart's
+ * data over 1,000,000 log rows from rollups vs from raw rows; scripts/bench/monitoring.ts).
  *
  * Prints tables and writes bench-results/bench-<time>.json (git-ignored).
  */
@@ -23,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { describeMachine, printTable, startWasm } from './env';
 import { benchBrowser, type BrowserBenchResult } from './browser';
 import { benchKernels, kernelCases, type KernelResult } from './kernels';
+import { benchMonitoring, type MonitoringBenchResult } from './monitoring';
 import { benchTraining, cpuConfigs, wasmConfigs, type TrainResult } from './train';
 
 const { values: args } = parseArgs({
@@ -43,6 +46,10 @@ const { values: args } = parseArgs({
     'predict-requests': { type: 'string', default: '50' },
     'predict-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
     'log-rows': { type: 'string', default: '20000' },
+    'browser-train-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
+    'browser-train-configs': { type: 'string', default: 'mobilenetv3-small:dual:128' },
+    'monitor-rows': { type: 'string', default: '1000000' },
+    'monitor-writes': { type: 'string', default: '100000' },
   },
 });
 
@@ -111,6 +118,11 @@ if (args.only === undefined || args.only === 'before') {
   training.push(...(await trainingPart('before', positive('before-size', args['before-size']), positive('before-batch', args['before-batch']))));
 }
 
+let monitoring: MonitoringBenchResult | undefined;
+if (args.only === undefined || args.only === 'monitoring') {
+  monitoring = await benchMonitoring({ rows: positive('monitor-rows', args['monitor-rows']), writes: positive('monitor-writes', args['monitor-writes']) });
+}
+
 let browser: BrowserBenchResult | undefined;
 if (args.only === undefined || args.only === 'browser') {
   browser = await benchBrowser({
@@ -118,6 +130,16 @@ if (args.only === undefined || args.only === 'browser') {
     predictRequests: positive('predict-requests', args['predict-requests']),
     predictBackends: args['predict-backends'].split(','),
     logRows: positive('log-rows', args['log-rows']),
+    trainBackends: args['browser-train-backends'].split(','),
+    trainConfigs: args['browser-train-configs'].split(',').map((spec) => {
+      const [backbone, mode, size] = spec.split(':');
+      if ((backbone !== 'mobilenetv3-small' && backbone !== 'resnet18') || (mode !== 'dual' && mode !== 'shared')) {
+        throw new RangeError(`--browser-train-configs: "${spec}" is not backbone:mode:size (e.g. mobilenetv3-small:dual:128)`);
+      }
+      return { backbone, mode, size: positive('browser-train-configs size', size), batch: positive('batch', args.batch) };
+    }),
+    trainWarmup: positive('warmup', args.warmup),
+    trainRounds: Math.max(1, Math.min(2, positive('rounds', args.rounds))),
   });
 }
 
@@ -125,5 +147,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

@@ -3,7 +3,10 @@
  * it with Playwright): the ingest worker's import, the inference worker's predictions per backend, and
  * the inference log's writer, all on real IndexedDB.
  */
+import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
+import { coinYearLoss, createModel } from '$models/index';
+import { useBackend } from '$lib/backends/tfjs';
 import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
@@ -185,4 +188,48 @@ async function logThroughput(rows: number): Promise<{ rows: number; seconds: num
   return { rows, seconds, rowsPerSecond: rows / seconds };
 }
 
-Object.assign(window, { loupeBench: { ingest, predictLatency, logThroughput } });
+export interface TrainStepConfig {
+  backbone: 'mobilenetv3-small' | 'resnet18';
+  mode: 'dual' | 'shared';
+  size: number;
+  batch: number;
+}
+
+/**
+ * Median training step (forward, Huber loss, backward, Adam, loss read back with `await data()`) of the
+ * coin regressor on `backend` in this page. One model per configuration, disposed afterwards.
+ */
+async function trainSteps(
+  backend: string,
+  config: TrainStepConfig,
+  warmup: number,
+  rounds: number,
+): Promise<{ backend: string; adapter: string; stepsMs: number[]; medianMs: number; tensorsLeaked: number }> {
+  const info = await useBackend(backend);
+  const tensorsBefore = tf.memory().numTensors;
+  const { model } = createModel({ task: 'coin-year', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
+  const loss = coinYearLoss('huber');
+  const optimizer = tf.train.adam(1e-3);
+  const shape: [number, number, number, number] = [config.batch, config.size, config.size, 3];
+  const front = tf.randomNormal(shape);
+  const back = tf.randomNormal(shape);
+  const years = tf.randomNormal([config.batch, 1]);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmup + rounds; i++) {
+      const start = performance.now();
+      const value = optimizer.minimize(() => loss(years, model.apply([front, back], { training: true }) as tf.Tensor), true)!;
+      await value.data();
+      value.dispose();
+      if (i >= warmup) times.push(performance.now() - start);
+    }
+  } finally {
+    tf.dispose([front, back, years]);
+    optimizer.dispose();
+    model.dispose();
+  }
+  times.sort((a, b) => a - b);
+  return { backend: info.backend, adapter: info.adapter, stepsMs: times.map(Math.round), medianMs: percentile(times, 50), tensorsLeaked: tf.memory().numTensors - tensorsBefore };
+}
+
+Object.assign(window, { loupeBench: { ingest, predictLatency, logThroughput, trainSteps } });
