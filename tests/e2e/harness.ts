@@ -95,6 +95,26 @@ export async function waitForServiceWorker(page: Page): Promise<void> {
   });
 }
 
+/** Every row of one of the studio's IndexedDB tables, read in the page (what the studio stored, not what it shows). */
+export async function readTable<T = Record<string, unknown>>(page: Page, table: string): Promise<T[]> {
+  return page.evaluate(
+    (name) =>
+      new Promise<T[]>((resolve, reject) => {
+        const open = indexedDB.open('loupe');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const request = open.result.transaction(name).objectStore(name).getAll();
+          request.onsuccess = () => {
+            open.result.close();
+            resolve(request.result as T[]);
+          };
+          request.onerror = () => reject(request.error);
+        };
+      }),
+    table,
+  );
+}
+
 /**
  * Writes rows straight into the studio's IndexedDB (as a worker would), then reloads so live queries
  * read them. The page must have opened the database once already.

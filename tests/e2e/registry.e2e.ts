@@ -4,7 +4,7 @@ import { strToU8, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveToBlobs } from '../../models/io';
-import { openStudio, type Studio } from './harness';
+import { openStudio, readTable, type Studio } from './harness';
 import { openGate, registerRun, seedPhrases, trainSentiment } from './flows';
 
 const DATASET = 'ds-e2e-eval-1';
@@ -85,28 +85,14 @@ const statusOf = (page: Page, version: number) => row(page, version).locator('[d
 const statusOfModel = (page: Page, model: string, version: number) =>
   page.locator(`table[aria-label="Versions of ${model}"] tr[data-version="${version}"] [data-status]`).textContent();
 
-/** Statuses and the production alias, read from IndexedDB. */
+/** Statuses and the production alias of coin-year, as stored. */
 async function registryState(page: Page): Promise<{ statuses: Record<number, string>; production?: number }> {
-  return page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('loupe');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const all = <T,>(store: string) =>
-      new Promise<T[]>((resolve, reject) => {
-        const request = db.transaction(store).objectStore(store).getAll();
-        request.onsuccess = () => resolve(request.result as T[]);
-        request.onerror = () => reject(request.error);
-      });
-    const versions = await all<{ name: string; version: number; status: string }>('modelVersions');
-    const aliases = await all<{ name: string; alias: string; version: number }>('aliases');
-    db.close();
-    return {
-      statuses: Object.fromEntries(versions.filter((v) => v.name === 'coin-year').map((v) => [v.version, v.status])),
-      production: aliases.find((a) => a.name === 'coin-year' && a.alias === 'production')?.version,
-    };
-  });
+  const versions = await readTable<{ name: string; version: number; status: string }>(page, 'modelVersions');
+  const aliases = await readTable<{ name: string; alias: string; version: number }>(page, 'aliases');
+  return {
+    statuses: Object.fromEntries(versions.filter((v) => v.name === 'coin-year').map((v) => [v.version, v.status])),
+    production: aliases.find((a) => a.name === 'coin-year' && a.alias === 'production')?.version,
+  };
 }
 
 describe('registry', () => {

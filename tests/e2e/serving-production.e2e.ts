@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGate, registerRun, seedPhrases, trainSentiment } from './flows';
-import { openStudio, waitForServiceWorker, type Studio } from './harness';
+import { openStudio, readTable, waitForServiceWorker, type Studio } from './harness';
 
 interface Answer {
   status: number;
@@ -8,24 +8,8 @@ interface Answer {
   label?: string;
 }
 
-/** Reads the rows the inference log holds, straight from IndexedDB. */
-async function loggedRows(studio: Studio): Promise<{ version: number; source: string; model: string }[]> {
-  return studio.page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('loupe');
-        open.onsuccess = () => {
-          const request = open.result.transaction('inferenceLog').objectStore('inferenceLog').getAll();
-          request.onsuccess = () => {
-            resolve((request.result as { version: number; source: string; model: string }[]).map(({ version, source, model }) => ({ version, source, model })));
-            open.result.close();
-          };
-          request.onerror = () => reject(request.error);
-        };
-        open.onerror = () => reject(open.error);
-      }),
-  );
-}
+/** The inference log's rows, as stored. */
+const loggedRows = (studio: Studio) => readTable<{ version: number; source: string; model: string }>(studio.page, 'inferenceLog');
 
 /**
  * Starts `clients` loops in the page that POST `api/predict` back to back until `window.stopStream()`,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStudio, seedRows, waitForServiceWorker, type Studio } from './harness';
+import { openStudio, readTable, seedRows, waitForServiceWorker, type Studio } from './harness';
 
 /** A real 1×1 PNG. */
 const PNG_B64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
@@ -203,17 +203,7 @@ describe('serving: the inference log', () => {
     const select = rows.first().locator('select');
     await select.selectOption('negative');
     await rows.first().getByText('✓').waitFor();
-    const stored = await page.evaluate(
-      () =>
-        new Promise<unknown>((resolve, reject) => {
-          const open = indexedDB.open('loupe');
-          open.onsuccess = () => {
-            const request = open.result.transaction('inferenceLog').objectStore('inferenceLog').getAll();
-            request.onsuccess = () => resolve((request.result as { feedback?: string }[]).filter((r) => r.feedback).map((r) => r.feedback));
-            request.onerror = () => reject(request.error);
-          };
-        }),
-    );
+    const stored = (await readTable<{ feedback?: string }>(page, 'inferenceLog')).filter((r) => r.feedback).map((r) => r.feedback);
     expect(stored).toEqual(['negative']);
 
     const download = page.waitForEvent('download');

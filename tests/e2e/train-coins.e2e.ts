@@ -51,9 +51,11 @@ describe('training the coin regressor on the demo coins', () => {
     await waitForTrainingDone(page, 400_000);
     const final = (await page.getByTestId('final-metrics').textContent()) ?? '';
     const mae = Number(/val_mae\s*([\d.]+)/.exec(final)?.[1]);
-    // Years span 1850–2020; a model that learned nothing but the mean misses by about 40 years.
-    expect(mae).toBeGreaterThan(0);
-    expect(mae).toBeLessThan(60);
+    const r2 = Number(/val_r2\s*(-?[\d.]+)/.exec(final)?.[1]);
+    // Years span 1850–2020: always answering the mean year misses by about 42 years (R² 0). Four epochs
+    // from scratch at 64 px already read the year from the coins' look (about 22 years, R² 0.6 here).
+    expect(mae).toBeLessThan(35);
+    expect(r2).toBeGreaterThan(0.2);
     await studio.screenshot('train-coins-completed');
 
     await studio.goto('runs');
