@@ -4,7 +4,7 @@ import globals from 'globals';
 import ts from 'typescript-eslint';
 
 export default ts.config(
-  { ignores: ['dist/', 'node_modules/', '.artifacts/', 'coverage/', 'dev-dist/'] },
+  { ignores: ['dist/', 'node_modules/', '.artifacts/', 'coverage/', 'dev-dist/', 'bench-results/'] },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs.recommended,

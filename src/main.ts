@@ -5,8 +5,10 @@ import { getDb } from '$lib/db/db';
 import { openStudioDb } from '$lib/db/open';
 import { markInterruptedRuns } from '$lib/training/job';
 import { startRestHost } from '$lib/serving/rest-host';
+import { startMonitoring } from '$lib/monitoring/service';
 import { registerGateEvaluators } from '$lib/tasks/gate';
 import { registerServiceWorker } from '$lib/pwa';
+import { startPipelines } from '$lib/pipelines/studio';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html lacks the #app element');
@@ -16,5 +18,11 @@ mount(App, { target });
 registerServiceWorker();
 // This tab answers the same-origin REST API the service worker forwards (src/lib/serving).
 void startRestHost();
+// Alert rules, periodic evaluations and drift references run while a studio tab is open (src/lib/monitoring).
+startMonitoring();
+// One tab (elected with a Web Lock) runs pipeline schedules and triggers; queued and interrupted runs continue (src/lib/pipelines).
+startPipelines();
 // Runs left "running" by a tab that closed mid-training become resumable (the Train page offers it).
 markInterruptedRuns(getDb()).catch((error: unknown) => console.warn('could not check for interrupted runs', error));
+// Sweeps left running by a tab that closed continue here, without repeating finished trials (src/lib/sweeps).
+import('$lib/sweeps/session.svelte').then((m) => m.resumeUnfinishedSweeps()).catch((error: unknown) => console.warn('could not resume sweeps', error));

@@ -5,6 +5,7 @@
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { apiRouteFor, forwardToStudio } from './lib/serving/bridge';
+import { PERIODIC_SYNC_TAG, WAKE_MESSAGE, type WakeMessage } from './lib/pipelines/wake';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -31,3 +32,19 @@ registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html')));
 // A new version takes over at once: the studio keeps no state in the service worker.
 self.addEventListener('install', () => void self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+// Periodic Background Sync (installed app): wake the studio tabs so the elected one evaluates its
+// pipeline schedules (src/lib/pipelines/background.ts). Training needs a tab; with none open the
+// missed schedule runs once on the next open.
+interface PeriodicSyncEvent extends ExtendableEvent {
+  readonly tag: string;
+}
+self.addEventListener('periodicsync', ((event: PeriodicSyncEvent) => {
+  if (event.tag !== PERIODIC_SYNC_TAG) return;
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((tabs) => {
+      const message: WakeMessage = { type: WAKE_MESSAGE, at: Date.now() };
+      for (const tab of tabs) tab.postMessage(message);
+    }),
+  );
+}) as EventListener);

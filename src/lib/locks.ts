@@ -29,3 +29,16 @@ export async function isLockHeld(name: string): Promise<boolean> {
   const { held = [] } = await manager.query();
   return held.some((lock) => lock.name === name);
 }
+
+/**
+ * Runs `body` holding the exclusive lock `name` only if nobody holds it now (Web Locks `ifAvailable`);
+ * otherwise returns `{ acquired: false }` at once without running it.
+ */
+export async function tryWithLock<T>(name: string, body: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }> {
+  const manager = locks();
+  if (manager) {
+    return manager.request(name, { ifAvailable: true }, async (lock) => (lock ? { acquired: true as const, value: await body() } : { acquired: false as const }));
+  }
+  if (localHeld.has(name)) return { acquired: false };
+  return { acquired: true, value: await withLock(name, body) };
+}

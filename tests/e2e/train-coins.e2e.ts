@@ -40,7 +40,7 @@ describe('training the coin regressor on the demo coins', () => {
     // The loss curve draws batch by batch; once an epoch is checkpointed, the validation point appears too.
     const loss = page.getByRole('img', { name: 'Loss: train (running mean), validation' });
     await loss.locator('canvas').waitFor({ timeout: 120_000 });
-    await expect.poll(() => epochShown(studio), { timeout: 300_000, intervals: [1000] }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => epochShown(studio), { timeout: 300_000, interval: 1000 }).toBeGreaterThanOrEqual(2);
     await page.getByRole('img', { name: /^val_mae/ }).locator('canvas').waitFor();
     await studio.screenshot('train-coins-running');
 

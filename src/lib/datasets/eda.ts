@@ -38,7 +38,9 @@ export function labelDistribution(samples: readonly EdaSample[], task: TaskName,
     for (const s of samples) tally(bars, `${Math.floor(Number(s.label) / yearBin) * yearBin}`, s.split);
     return [...bars.values()];
   }
-  for (const label of taskLabels(task) ?? []) bars.set(label, { label, value: 0, bySplit: {} });
+  // A preset's empty classes are shown as zero bars; a dataset with its own classes shows only those.
+  const preset = taskLabels(task) ?? [];
+  if (samples.every((s) => preset.includes(String(s.label)))) for (const label of preset) bars.set(label, { label, value: 0, bySplit: {} });
   for (const s of samples) tally(bars, String(s.label), s.split);
   return [...bars.values()];
 }

@@ -215,7 +215,7 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       synthetic: options.synthetic ?? parsed.export?.synthetic,
       description: options.description,
       demo: options.demo,
-      labels: taskLabels(task) ? [...taskLabels(task)!] : undefined,
+      labels: parsed.labels ? [...parsed.labels] : taskLabels(task) ? [...taskLabels(task)!] : undefined,
       seed: options.seed ?? 42,
       report,
     });

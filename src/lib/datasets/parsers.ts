@@ -1,6 +1,8 @@
 import type { Split, TaskName } from '$lib/db/types';
 import { DatasetValidationError } from './errors';
+import { hasIdxFiles, parseIdxUpload } from './idx';
 import { checkLabel, taskLabels } from './labels';
+import { BINARY_SENTIMENT, classSetOf, declaredClassSet, type ClassSet } from './label-sets';
 import { basename, dirname, PathIndex, splitFromPath, splitFromWord, unsafePathReason } from './paths';
 import { field, isTableFile, readTable, readText, type Table, type TableRecord } from './tables';
 import type { Candidate, ImageCandidate, InputEntry, ParseResult, SkippedItem, TextCandidate } from './types';
@@ -17,8 +19,8 @@ const COLUMNS: Record<TaskName, string[]> = {
 /** What each task accepts, for error messages and the import panel. */
 export const FORMAT_HELP: Record<TaskName, string> = {
   'coin-year': 'a CSV or JSONL manifest with columns front, back, year (front/back are image paths inside the upload)',
-  'car-damage': 'one folder per class (minor/, moderate/, major/) or a CSV with columns path,label',
-  sentiment: 'CSV, TSV or JSONL with columns text and label (0/1/2 or negative/neutral/positive), or tweet_eval files (*_text.txt + *_labels.txt)',
+  'car-damage': 'one folder per class (any class names; preset minor/, moderate/, major/), a CSV with columns path,label, or IDX files (*-images-idx3-ubyte[.gz] + *-labels-idx1-ubyte[.gz], optional classes.txt)',
+  sentiment: 'CSV, TSV, JSON or JSONL with columns text and label or class (0/1/2 or negative/neutral/positive; 0/1 only: negative/positive; or any class names), or tweet_eval files (*_text.txt + *_labels.txt)',
 };
 
 /** The split a record names in its `split` column, the manifest's own name, or none. */
@@ -121,27 +123,32 @@ export async function parseCoinUpload(entries: InputEntry[]): Promise<ParseResul
  * folder above it gives the split.
  */
 export async function parseDamageUpload(entries: InputEntry[]): Promise<ParseResult> {
-  const labels = taskLabels('car-damage')!;
+  if (hasIdxFiles(entries)) return { task: 'car-damage', ...(await parseIdxUpload(entries)) };
+  const preset = taskLabels('car-damage')!;
   const { tables, skipped } = await readTables(entries);
   const files = entries.filter((e) => !isTableFile(e.path));
-  const foldered = files.some((e) => e.path.split('/').slice(0, -1).some((s) => labels.includes(s.toLowerCase())));
+  const foldered = files.some((e) => e.path.split('/').slice(0, -1).some((s) => preset.includes(s.toLowerCase())));
   const withColumns = tables.filter((t) => COLUMNS['car-damage'].every((c) => t.columns.includes(c)));
-  if (withColumns.length === 0 && foldered) {
+  // No preset folder and no manifest: each image's class is its nearest folder that is not a split.
+  const customFolders = !foldered && withColumns.length === 0 && tables.length === 0 ? files.map(classFolder).filter((f) => f !== undefined) : [];
+  if (withColumns.length === 0 && (foldered || customFolders.length > 0)) {
+    const labels = foldered ? [...preset] : classSetOf(customFolders, []).labels;
     // Manifests that are not `path,label` tables are simply not used in folder mode.
     for (const table of tables) skipped.push({ item: table.file, reason: 'not used: images are labelled by their class folder' });
-    return { task: 'car-damage', candidates: files.map((e) => folderCandidate(e, labels, skipped)).filter((c) => c !== undefined), skipped };
+    return { task: 'car-damage', candidates: files.map((e) => folderCandidate(e, labels, skipped)).filter((c) => c !== undefined), skipped, labels };
   }
   if (withColumns.length === 0 && tables.length === 0) {
     throw new DatasetValidationError(`No class folders or manifest found. A car-damage upload needs ${FORMAT_HELP['car-damage']}.`);
   }
   const usable = manifests(tables, 'car-damage', COLUMNS['car-damage']);
+  const classes = classSetOf(usable.flatMap((t) => t.records.map((r) => r.values.label)), preset);
   const index = new PathIndex(entries);
   const candidates: Candidate[] = [];
   const used = new Set<string>();
   for (const table of usable) {
     for (const record of table.records) {
       const ref = field(record, 'path');
-      const label = checkLabel('car-damage', record.values.label);
+      const label = classes.check(record.values.label);
       const reasons: string[] = [];
       let entry: InputEntry | undefined;
       if (ref === '') reasons.push('path is empty; expected an image path inside the upload');
@@ -162,12 +169,17 @@ export async function parseDamageUpload(entries: InputEntry[]): Promise<ParseRes
     }
   }
   reportUnreferenced(entries, used, usable.map((t) => t.file), skipped);
-  return { task: 'car-damage', candidates, skipped };
+  return { task: 'car-damage', candidates, skipped, labels: classes.labels };
+}
+
+/** The nearest enclosing folder that is not a split folder (`train/`, `val/`, `test/`): a custom class. */
+function classFolder(entry: InputEntry): string | undefined {
+  return entry.path.split('/').slice(0, -1).reverse().find((f) => !splitFromWord(f));
 }
 
 function folderCandidate(entry: InputEntry, labels: readonly string[], skipped: SkippedItem[]): ImageCandidate | undefined {
   const folders = entry.path.split('/').slice(0, -1);
-  const label = [...folders].reverse().find((f) => labels.includes(f.toLowerCase()));
+  const label = [...folders].reverse().find((f) => labels.includes(f) || labels.includes(f.toLowerCase()));
   if (!label) {
     const parent = folders.at(-1);
     skipped.push({
@@ -178,7 +190,7 @@ function folderCandidate(entry: InputEntry, labels: readonly string[], skipped: 
     });
     return undefined;
   }
-  return { kind: 'image', item: entry.path, files: [entry], label: label.toLowerCase(), split: splitFromPath(entry.path), source: dirname(entry.path) || 'upload' };
+  return { kind: 'image', item: entry.path, files: [entry], label: labels.includes(label) ? label : label.toLowerCase(), split: splitFromPath(entry.path), source: dirname(entry.path) || 'upload' };
 }
 
 /**
@@ -187,7 +199,8 @@ function folderCandidate(entry: InputEntry, labels: readonly string[], skipped: 
  */
 export async function parseSentimentUpload(entries: InputEntry[]): Promise<ParseResult> {
   const skipped: SkippedItem[] = [];
-  const candidates: Candidate[] = [];
+  // Labels are checked once all are read: the upload's class set depends on all of them (label-sets.ts).
+  const pending: { where: string; text: string; label: unknown; split: Split | undefined; source: string }[] = [];
   const textFiles = entries.filter((e) => /_text\.txt$/i.test(e.path));
   const labelFiles = new Map(entries.filter((e) => /_labels\.txt$/i.test(e.path)).map((e) => [e.path.toLowerCase(), e]));
   const paired = new Set<string>();
@@ -213,8 +226,7 @@ export async function parseSentimentUpload(entries: InputEntry[]): Promise<Parse
         skipped.push({ item: `${labelFile.path} line ${i + 1}`, reason: `label without text: ${textFile.path} has only ${texts.length} lines` });
         continue;
       }
-      const candidate = textCandidate(where, texts[i]!, labels[i]!, split, textFile.path, skipped);
-      if (candidate) candidates.push(candidate);
+      pending.push({ where, text: texts[i]!, label: labels[i]!, split, source: textFile.path });
     }
   }
   for (const labelFile of labelFiles.values()) {
@@ -222,9 +234,11 @@ export async function parseSentimentUpload(entries: InputEntry[]): Promise<Parse
   }
   const { tables, skipped: tableSkips } = await readTables(entries);
   skipped.push(...tableSkips);
-  const usable = tables.filter((t) => COLUMNS.sentiment.every((c) => t.columns.includes(c)));
+  // `class` is the label column of the UCI Sentiment Labelled Sentences' {text, class} records.
+  const labelColumn = (t: Table) => (t.columns.includes('label') ? 'label' : t.columns.includes('class') ? 'class' : undefined);
+  const usable = tables.filter((t) => t.columns.includes('text') && labelColumn(t));
   // Without tweet_eval files, the upload must have a usable table: `manifests` throws naming the missing column.
-  if (textFiles.length === 0 && labelFiles.size === 0) manifests(tables, 'sentiment', COLUMNS.sentiment);
+  if (textFiles.length === 0 && labelFiles.size === 0 && usable.length === 0) manifests(tables, 'sentiment', COLUMNS.sentiment);
   for (const table of tables) {
     if (!usable.includes(table)) skipped.push({ item: table.file, reason: `not used: it has no columns text and label (found: ${table.columns.join(', ') || 'none'})` });
   }
@@ -235,16 +249,21 @@ export async function parseSentimentUpload(entries: InputEntry[]): Promise<Parse
         skipped.push({ item: record.where, reason: split.reason });
         continue;
       }
-      const candidate = textCandidate(record.where, field(record, 'text'), record.values.label, split.split, table.file, skipped);
-      if (candidate) candidates.push(candidate);
+      pending.push({ where: record.where, text: field(record, 'text'), label: record.values[labelColumn(table)!], split: split.split, source: table.file });
     }
+  }
+  const classes = classSetOf(pending.map((p) => p.label), taskLabels('sentiment')!, { binaryNames: BINARY_SENTIMENT });
+  const candidates: Candidate[] = [];
+  for (const p of pending) {
+    const candidate = textCandidate(p.where, p.text, p.label, p.split, p.source, skipped, classes);
+    if (candidate) candidates.push(candidate);
   }
   for (const entry of entries) {
     if (!isTableFile(entry.path) && !paired.has(entry.path) && !/_text\.txt$/i.test(entry.path)) {
       skipped.push({ item: entry.path, reason: `not used: ${FORMAT_HELP.sentiment}` });
     }
   }
-  return { task: 'sentiment', candidates, skipped };
+  return { task: 'sentiment', candidates, skipped, labels: classes.labels };
 }
 
 function splitLines(text: string): string[] {
@@ -253,9 +272,9 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-function textCandidate(where: string, rawText: string, rawLabel: unknown, split: Split | undefined, source: string, skipped: SkippedItem[]): TextCandidate | undefined {
+function textCandidate(where: string, rawText: string, rawLabel: unknown, split: Split | undefined, source: string, skipped: SkippedItem[], classes: ClassSet): TextCandidate | undefined {
   const text = rawText.trim();
-  const label = checkLabel('sentiment', rawLabel);
+  const label = classes.check(rawLabel);
   const reasons: string[] = [];
   if (text === '') reasons.push('empty text');
   if (!label.ok) reasons.push(label.reason);
@@ -274,6 +293,8 @@ interface ExportManifest {
   task: TaskName;
   synthetic?: boolean;
   parentId?: string;
+  /** Class names of a classification dataset (exports before label sets lack them: the task's preset). */
+  labels?: string[];
   samples: { path: string; files?: string[]; text?: string; label: string | number; split: Split; fold?: number; source?: string }[];
 }
 
@@ -292,9 +313,10 @@ export async function parseExport(manifestEntry: InputEntry, entries: InputEntry
   const skipped: SkippedItem[] = [];
   const candidates: Candidate[] = [];
   const splits = new Set<Split>(['train', 'val', 'test', 'unassigned']);
+  const classes = manifest.task !== 'coin-year' && Array.isArray(manifest.labels) ? declaredClassSet(manifest.labels.map(String)) : undefined;
   manifest.samples.forEach((sample, i) => {
     const where = `${manifestEntry.path} sample ${i + 1} (${sample.path})`;
-    const label = checkLabel(manifest.task, sample.label);
+    const label = classes ? classes.check(sample.label) : checkLabel(manifest.task, sample.label);
     if (!label.ok) return skipped.push({ item: where, reason: label.reason });
     const split = splits.has(sample.split) ? sample.split : undefined;
     const common = { item: where, label: label.label, split, fold: sample.fold, source: sample.source ?? 'import' };
@@ -311,7 +333,7 @@ export async function parseExport(manifestEntry: InputEntry, entries: InputEntry
     }
     candidates.push({ kind: 'image', ...common, files: files as InputEntry[] });
   });
-  return { task: manifest.task, candidates, skipped, export: { id: manifest.id, name: manifest.name, synthetic: manifest.synthetic, parentId: manifest.parentId } };
+  return { task: manifest.task, candidates, skipped, ...(classes ? { labels: classes.labels } : {}), export: { id: manifest.id, name: manifest.name, synthetic: manifest.synthetic, parentId: manifest.parentId } };
 }
 
 /**

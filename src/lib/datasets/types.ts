@@ -48,6 +48,8 @@ export interface ParseResult {
   task: TaskName;
   candidates: Candidate[];
   skipped: SkippedItem[];
+  /** Classification: the upload's class names in output order (a preset, or the classes it brings). */
+  labels?: string[];
   /** Set when the upload is a Loupe export: its recorded version id, name and flags. */
   export?: { id: string; name: string; synthetic?: boolean; parentId?: string };
 }

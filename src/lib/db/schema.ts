@@ -66,7 +66,7 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
       evalPoints: '++id, [model+ts], ts',
       sweeps: 'id, status, createdAt',
       embeddings: '[encoder+hash], encoder',
-      pipelineRuns: 'id, pipelineId, status, startedAt, [pipelineId+startedAt]',
+      pipelineRuns: 'id, pipelineId, status, startedAt, [pipelineId+startedAt], model',
     },
   },
 ];

@@ -197,25 +197,51 @@ export interface InferenceLogRow {
   backend: BackendName;
   feedback?: string | number;
   feedbackAt?: number;
+  /** Simple statistics of the input for drift (text length, OOV rate, image brightness and size); see monitoring. */
+  stats?: Partial<Record<import('$lib/monitoring/bins').InputStatName, number>>;
 }
 
+/** A model's retraining pipeline (see src/lib/pipelines). Rows written before `task`/`state` existed get defaults on read. */
 export interface PipelineRow {
   id: string;
+  /** The registry model it retrains (one run per model at a time). */
   model: string;
+  task: TaskName;
   name: string;
-  config: Record<string, unknown>;
+  config: import('$lib/pipelines/types').PipelineConfig;
   paused: boolean;
   createdAt: number;
+  updatedAt?: number;
+  state?: import('$lib/pipelines/types').PipelineState;
 }
 
+export type PipelineRunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'skipped';
+
+/** One execution of a pipeline, with a record per step; queued and skipped triggers are rows too. */
 export interface PipelineRunRow {
   id: string;
   pipelineId: string;
-  status: RunStatus;
+  model: string;
+  status: PipelineRunStatus;
+  trigger: import('$lib/pipelines/types').RunTrigger;
+  /** When it was requested (queued rows wait from here). */
+  queuedAt: number;
+  /** When it started running (equal to `queuedAt` until then, so history sorts by it). */
   startedAt: number;
   endedAt?: number;
-  steps: { name: string; status: RunStatus; startedAt?: number; endedAt?: number; log?: string[] }[];
-  artifacts?: Record<string, string>;
+  /** Data arriving up to this time belongs to this run (fixed when it starts, so a resumed run takes the same data). */
+  dataUntil?: number;
+  steps: import('$lib/pipelines/types').StepRecord[];
+  artifacts: import('$lib/pipelines/types').RunArtifacts;
+  /** Why it failed or was skipped; notes such as merged triggers. */
+  error?: string;
+  notes?: string[];
+  /** How many times it resumed after an interruption. */
+  resumes?: number;
+  /** The tab (its random id) that executed it last. */
+  runner?: string;
+  /** For skipped rows: how many consecutive triggers were skipped for the same reason. */
+  repeats?: number;
 }
 
 export interface AlertRow {
@@ -224,8 +250,11 @@ export interface AlertRow {
   state: 'pending' | 'firing' | 'resolved';
   since: number;
   firedAt?: number;
+  resolvedAt?: number;
   labels?: Record<string, string>;
   summary?: string;
+  /** The metric's value when the alert last changed state. */
+  value?: number;
 }
 
 export interface SettingRow {
@@ -233,17 +262,57 @@ export interface SettingRow {
   value: unknown;
 }
 
-/** One model's inference log aggregated per minute, kept current as rows are written (monitoring). */
+/**
+ * One model's inference log aggregated per minute, kept current as rows are written (monitoring).
+ * Every distribution counts into the fixed bins of `src/lib/monitoring/bins.ts`, so minutes add up.
+ */
 export interface RollupRow {
+  /** The model's name; hourly rollups use `hourKey(model)` (see monitoring/rollups.ts). */
   model: string;
-  /** Start of the minute, epoch ms. */
+  /** Start of the minute (or of the hour, for hourly rollups), epoch ms. */
   minute: number;
+  /** 60 for hourly rollups; minute rollups leave it out. */
+  span?: 60;
+  task?: TaskName;
+  /** Predictions logged in the minute. */
+  count: number;
+  /** Requests that failed after reaching the model (load or predict errors). */
+  errors: number;
+  /** Predictions per version that served them (keys are version numbers). */
+  versions: Record<string, number>;
+  /** Latency of each prediction's request: sum in ms and counts per `LATENCY_EDGES_MS` bin. */
+  latency: { sum: number; bins: number[] };
+  /** Classifier confidence: sum, count and counts per `SCORE_EDGES` bin. */
+  score: { sum: number; count: number; bins: number[] };
+  /** Predictions per class label, or per decade of a regression value (`"1850"`). */
+  outputs: Record<string, number>;
+  /** Counts per bin of each input statistic (see `INPUT_STATS`). */
+  inputs: Partial<Record<import('$lib/monitoring/bins').InputStatName, number[]>>;
+  /** Feedback-labelled predictions: how many, how many were right (classes), summed |error| (regression). */
+  feedback: { count: number; correct: number; absError: number };
 }
 
-/** A monitoring alert rule; firing instances are recorded in `alerts`. */
+export type AlertComparison = '>' | '>=' | '<' | '<=';
+
+/**
+ * A monitoring alert rule, shaped like a Prometheus alerting rule: the condition (`metric comparison
+ * threshold` over the last `windowMinutes`) must hold for `forMinutes` (pending) before it fires.
+ * Firing instances are recorded in `alerts`; `action: 'retrain'` asks the Pipelines side to retrain.
+ */
 export interface AlertRuleRow {
   id: string;
   model: string;
+  /** The alert's name (Prometheus `alert`). */
+  name: string;
+  metric: import('$lib/monitoring/metrics').AlertMetric;
+  comparison: AlertComparison;
+  threshold: number;
+  windowMinutes: number;
+  forMinutes: number;
+  severity: 'warning' | 'critical';
+  action: 'notify' | 'retrain';
+  enabled: boolean;
+  createdAt: number;
 }
 
 /** One result of the periodic evaluation of a model on a labelled dataset version (monitoring). */
@@ -251,17 +320,41 @@ export interface EvalPointRow {
   id?: number;
   model: string;
   ts: number;
+  version: number;
+  datasetId: string;
+  /** Metrics without the `val_` prefix (accuracy, macro_f1, mae, …); empty when the evaluation failed. */
+  metrics: Record<string, number>;
+  /** Why the evaluation failed, when it did. */
+  error?: string;
 }
 
-/** A hyper-parameter sweep; its trials are runs with `parentId` = the sweep's id. */
+/** A hyper-parameter sweep (src/lib/sweeps); its trials are runs with `parentId` = the sweep's id. */
 export interface SweepRow {
   id: string;
+  name: string;
+  task: TaskName;
+  /** The dataset version every trial trains and validates on. */
+  datasetId: string;
   status: RunStatus;
   createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  /** The definition as the user wrote it (YAML or JSON), and as validated (Weights & Biases' sweep schema). */
+  source: string;
+  definition: import('$lib/sweeps/definition').SweepDefinition;
+  /** Every trial proposed so far, in order; a resumed sweep continues after the last finished one. */
+  trials: import('$lib/sweeps/definition').SweepTrial[];
+  failureReason?: string;
+  /** The last "register best": the version it made and what the promotion gate decided. */
+  registered?: import('$lib/sweeps/definition').SweepRegistration;
 }
 
 /** A cached text embedding, keyed by the encoder's identity and the text's hash. */
 export interface EmbeddingRow {
+  /** `modelKey` of the encoder (source, weights, pooling): another encoder never reuses a vector. */
   encoder: string;
+  /** Hex SHA-256 of the preprocessed text. */
   hash: string;
+  vector: Float32Array;
+  createdAt: number;
 }

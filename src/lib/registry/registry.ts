@@ -1,6 +1,7 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { AliasRow, GateDecisionRow, ModelVersionRow, TaskName } from '$lib/db/types';
 import { withLock } from '$lib/locks';
+import { savedModelLabels } from '$lib/tasks/labels';
 import { taskOfVersion } from '$lib/serving/models';
 import { APP_VERSION, GIT_COMMIT } from '$lib/version';
 import * as v from 'valibot';
@@ -131,7 +132,7 @@ export class ModelRegistry {
       } catch (error) {
         throw new InvalidRegistryInput((error as Error).message);
       }
-    } else if (task) signature = defaultSignature(task, lineage.params);
+    } else if (task) signature = defaultSignature(task, lineage.params, savedModelLabels(input.modelJson));
     const tags = { ...(task ? { task } : {}), ...input.tags };
     for (const [key, value] of Object.entries(tags)) checkTag(key, value);
     const dataset = lineage.datasetVersion ? await this.db.datasets.get(lineage.datasetVersion) : undefined;

@@ -1,6 +1,9 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
+import { referenceVocabulary } from '$lib/monitoring/reference';
+import { applyFeedbackChange, applyToRollups, type PredictionFailure } from '$lib/monitoring/rollups';
+import { inputStatistics } from '$lib/monitoring/stats';
 import { readLogRetention } from './config';
 import type { ImageInput, LogRetention, PredictionRecord, PredictionSink, ServingInput } from './types';
 
@@ -30,6 +33,8 @@ export interface InferenceLoggerOptions {
   now?: () => number;
   timers?: Timers;
   onError?: (error: unknown) => void;
+  /** The vocabulary a version's inputs are checked against (OOV rate); by default its monitoring reference's. */
+  vocabulary?: (model: string, version: number) => Promise<ReadonlySet<string> | undefined>;
 }
 
 /** Images of one input, in field order (front, back for coins). */
@@ -48,7 +53,7 @@ export async function logInput(input: ServingInput, keepImages: boolean): Promis
   return keepImages ? { ...reference, images: images.map((image) => new Blob([image.bytes as Uint8Array<ArrayBuffer>], { type: image.type })) } : reference;
 }
 
-export async function toLogRow(entry: PredictionRecord, keepImages: boolean): Promise<InferenceLogRow> {
+export async function toLogRow(entry: PredictionRecord, keepImages: boolean, vocabulary?: ReadonlySet<string>): Promise<InferenceLogRow> {
   const { prediction } = entry;
   return {
     ts: entry.ts,
@@ -63,6 +68,7 @@ export async function toLogRow(entry: PredictionRecord, keepImages: boolean): Pr
     latencyMs: entry.latencyMs,
     batchSize: entry.batchSize,
     backend: entry.backend,
+    stats: await inputStatistics(entry.input, vocabulary),
   };
 }
 
@@ -75,6 +81,8 @@ export async function toLogRow(entry: PredictionRecord, keepImages: boolean): Pr
 export class InferenceLogger implements PredictionSink {
   #db: () => LoupeDb;
   #buffer: PredictionRecord[] = [];
+  /** Failed requests wait with the predictions and are counted in the same write (monitoring's error rate). */
+  #failures: PredictionFailure[] = [];
   #bufferedBytes = 0;
   #timer: unknown;
   #chain: Promise<void> = Promise.resolve();
@@ -94,6 +102,7 @@ export class InferenceLogger implements PredictionSink {
       now: Date.now,
       timers: realTimers,
       onError: (error) => console.warn('Loupe could not write the inference log:', error),
+      vocabulary: (model, version) => referenceVocabulary(this.#db(), model, version),
       ...options,
     };
   }
@@ -114,6 +123,14 @@ export class InferenceLogger implements PredictionSink {
         void this.flush();
       }, this.#options.delayMs);
     }
+  }
+
+  recordFailure(failure: PredictionFailure): void {
+    this.#failures.push(failure);
+    this.#timer ??= this.#options.timers.set(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, this.#options.delayMs);
   }
 
   /** Writes everything buffered now (flushes run one after another); resolves when written. */
@@ -145,13 +162,19 @@ export class InferenceLogger implements PredictionSink {
       this.#timer = undefined;
     }
     const batch = this.#buffer.splice(0);
+    const failures = this.#failures.splice(0);
     this.#bufferedBytes = 0;
-    if (batch.length === 0) return;
+    if (batch.length === 0 && failures.length === 0) return;
     const db = this.#db();
     try {
       const retention = await this.#options.retention();
-      const rows = await Promise.all(batch.map((entry) => toLogRow(entry, retention.keepImages)));
-      await db.inferenceLog.bulkAdd(rows);
+      const vocabulary = (entry: PredictionRecord) => (entry.task === 'sentiment' ? this.#options.vocabulary(entry.model, entry.version).catch(() => undefined) : undefined);
+      const rows = await Promise.all(batch.map(async (entry) => toLogRow(entry, retention.keepImages, await vocabulary(entry))));
+      // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the other.
+      await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
+        await db.inferenceLog.bulkAdd(rows);
+        await applyToRollups(db, rows, failures);
+      });
       if (retention.keepImages) this.#imagesMayExist = true;
       const now = this.#options.now();
       if (now - this.#lastPrune >= this.#options.pruneEveryMs) {
@@ -212,7 +235,10 @@ export async function setFeedback(db: LoupeDb, id: number, value: string | numbe
   const row = await db.inferenceLog.get(id);
   if (!row) throw new FeedbackError(`log row ${id} does not exist (it may have been pruned)`);
   if (value === undefined || value === '') {
-    await db.inferenceLog.update(id, { feedback: undefined, feedbackAt: undefined });
+    await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
+      await db.inferenceLog.update(id, { feedback: undefined, feedbackAt: undefined });
+      await applyFeedbackChange(db, row, undefined);
+    });
     return;
   }
   const kind = (row.output as { kind?: string } | undefined)?.kind;
@@ -226,7 +252,10 @@ export async function setFeedback(db: LoupeDb, id: number, value: string | numbe
     feedback = String(value).trim();
     if (feedback === '') throw new FeedbackError(`feedback for ${row.model} must be a label`);
   }
-  await db.inferenceLog.update(id, { feedback, feedbackAt: now });
+  await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
+    await db.inferenceLog.update(id, { feedback, feedbackAt: now });
+    await applyFeedbackChange(db, row, feedback);
+  });
 }
 
 export type FeedbackInput = { text: string } | { images: Blob[] } | { hash: string; bytes: number };

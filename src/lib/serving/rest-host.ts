@@ -1,4 +1,5 @@
 import { getDb } from '$lib/db/db';
+import { prometheusText } from '$lib/monitoring/prometheus';
 import { serveBridgeRequest } from './bridge-host';
 import { readServingSettings } from './config';
 import { isBridgeHead } from './protocol';
@@ -21,7 +22,7 @@ export function startRestHost(): () => void {
   const onMessage = (event: MessageEvent) => {
     const port = event.ports[0];
     if (!isBridgeHead(event.data) || !port) return;
-    handler ??= createRestHandler({ sdk: studioServing(), limits: () => readServingSettings(getDb()) });
+    handler ??= createRestHandler({ sdk: studioServing(), limits: () => readServingSettings(getDb()), metrics: () => prometheusText(getDb()) });
     void serveBridgeRequest(event.data, port, { handler, enabled: async () => (await readServingSettings(getDb())).restEnabled });
   };
   container.addEventListener('message', onMessage);

@@ -14,12 +14,15 @@ import { parseInvocation, parseJsonBody, parseTextPredict } from './validate';
  * | GET | `models`, `models/{name}` | names, production versions, signatures |
  * | POST | `models/{name}/invocations` | MLflow scoring protocol → `{"predictions": […]}` |
  * | POST | `predict` | sentiment: `{"text"}` → `{"label","score","latency_ms"}` |
+ * | GET | `metrics` | Prometheus text exposition of monitoring's figures |
  */
 export interface RestHandlerOptions {
   sdk: Pick<ServingSdk, 'modelTask' | 'productionVersion' | 'predictInputs' | 'listModels' | 'loaded'>;
   limits: () => Promise<ServingLimits>;
   /** The model `POST /api/predict` answers with. */
   sentimentModel?: string;
+  /** Prometheus exposition text for `GET /api/metrics` (monitoring); the route is 404 without it. */
+  metrics?: () => Promise<string>;
 }
 
 export type RestHandler = (request: Request, route?: string) => Promise<Response>;
@@ -105,6 +108,10 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
       return get(async () => jsonResponse(200, { status: 'ok', loaded: sdk.loaded().map(({ model, version }) => ({ model, version })) }));
     }
     if (segments.length === 1 && head === 'predict') return post(() => predictText(request));
+    if (segments.length === 1 && head === 'metrics' && options.metrics) {
+      const metrics = options.metrics;
+      return get(async () => new Response(await metrics(), { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
+    }
     if (head === 'models' && segments.length === 1) return get(async () => jsonResponse(200, { models: (await sdk.listModels()).map(summaryJson) }));
     if (head === 'models' && name !== undefined && action === undefined) {
       return get(async () => {

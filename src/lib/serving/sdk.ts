@@ -216,6 +216,7 @@ export class ServingSdk {
       return { model, version, task: predictor.task, backend: predictor.backend, labels: predictor.labels, latencyMs, predictions };
     } catch (error) {
       if (GONE.has((error as Error | undefined)?.name ?? '')) this.#forget(entry);
+      this.#sink?.recordFailure?.({ ts: this.#clock(), model, version, source: options.source ?? 'sdk', error: (error as Error | undefined)?.name ?? 'Error' });
       throw error;
     } finally {
       this.#release(entry);

@@ -47,6 +47,8 @@ export type PredictorFactory = (version: ModelVersionRow) => Promise<Predictor>;
 /** Where the SDK sends each prediction to be logged (the batched `InferenceLogger`). */
 export interface PredictionSink {
   record(entry: PredictionRecord): void;
+  /** A request that failed after reaching the model (monitoring counts these for the error rate). */
+  recordFailure?(failure: import('$lib/monitoring/rollups').PredictionFailure): void;
 }
 
 export interface PredictionRecord {

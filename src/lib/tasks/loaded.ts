@@ -5,8 +5,9 @@ import type { FastTextConfig } from '$models/text/fasttext';
 import { loadFromBlobs } from '$models/io';
 import { TASKS } from './registry';
 import { fastTextClassifier } from './text-classification';
+import { loadEncoderModel } from './text-encoder-models';
 import type { Prediction, TrainableModel } from './types';
-import { coinYearTrainable, damageTrainable } from './vision';
+import { coinYearTrainable, damageTrainable, smallCnnTrainable } from './vision';
 import '$models/text/embedding-bag'; // registers the custom layer before any model.json is read
 
 export class UnknownModelError extends Error {
@@ -24,9 +25,14 @@ export async function loadTrainable(saved: { modelJson: string; shards: Blob[] }
     case 'coin-year':
       return coinYearTrainable({ backbone: 'mobilenetv3-small' }, [], undefined, model);
     case 'car-damage':
+      if (metadata?.architecture === 'small-cnn') return smallCnnTrainable({ labels: [] }, 'none', model);
       return damageTrainable({ backbone: 'mobilenetv3-small' }, undefined, model);
     case 'sentiment':
       if (metadata?.architecture === 'fasttext') return fastTextClassifier(metadata as unknown as FastTextConfig, TASKS.sentiment, model);
+      if (metadata) {
+        const encoderModel = loadEncoderModel(metadata, model, TASKS.sentiment);
+        if (encoderModel) return encoderModel;
+      }
       break;
   }
   model.dispose();

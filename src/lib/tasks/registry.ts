@@ -1,19 +1,24 @@
 import type { TaskName } from '$lib/db/types';
 import type { CoinRegressorConfig, DamageClassifierConfig } from '$models/index';
+import type { SmallCnnConfig } from '$models/small-cnn';
 import { DEFAULT_FASTTEXT, fastTextClassifier, SENTIMENT } from './text-classification';
+import { encoderHeadClassifier, transformerClassifier, type EncoderHeadSpec, type TransformerSpec } from './text-encoder-models';
 import type { TaskDefinition, TrainableModel } from './types';
-import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable } from './vision';
+import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable, smallCnnTrainable, type SmallCnnAugmentation } from './vision';
 
 /** Model choices per task; stored with every run. */
 export type ModelSpec =
   | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
   | ({ architecture: 'coin-regressor' } & Omit<CoinRegressorConfig, 'seed' | 'yearScale'>)
-  | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>);
+  | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>)
+  | ({ architecture: 'small-cnn'; augmentation?: SmallCnnAugmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)
+  | TransformerSpec
+  | EncoderHeadSpec;
 
 /** What building a model may need from the training data. */
 export interface TrainableContext {
   seed: number;
-  /** Class names (classification); defaults to the task's. */
+  /** Class names (classification): the dataset's; defaults to the task's preset. */
   labels?: string[];
   /** Training years (coin-year), to fit the target's normalisation. */
   trainingYears?: number[];
@@ -55,9 +60,23 @@ export function createTrainable(task: TaskName, spec: ModelSpec, context: Traina
       const { architecture: _, ...config } = spec;
       return damageTrainable({ ...config, labels, seed: context.seed });
     }
+    case 'small-cnn': {
+      if (task !== 'car-damage') throw mismatch(spec.architecture, 'car-damage');
+      const { architecture: _, augmentation, ...config } = spec;
+      return smallCnnTrainable({ ...config, labels, seed: context.seed }, augmentation);
+    }
+    case 'transformer':
+    case 'encoder-head': {
+      if (definition.kind !== 'classification') {
+        throw new UnsupportedModelError(`model.architecture "${spec.architecture}" classifies text; task ${task} needs ${definition.kind}`);
+      }
+      if (spec.architecture === 'transformer') return transformerClassifier(spec.model, labels, definition);
+      const { architecture: _, ...config } = spec;
+      return encoderHeadClassifier({ ...config, labels, seed: context.seed }, definition);
+    }
     default:
       throw new UnsupportedModelError(
-        `model.architecture ${JSON.stringify((spec as { architecture: unknown }).architecture)} is not supported; valid: fasttext, coin-regressor, damage-classifier`,
+        `model.architecture ${JSON.stringify((spec as { architecture: unknown }).architecture)} is not supported; valid: fasttext, coin-regressor, damage-classifier, small-cnn, transformer, encoder-head`,
       );
   }
 }

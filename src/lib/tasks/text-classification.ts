@@ -6,9 +6,13 @@ import { featurize } from '$models/text/features';
 import { createFastText, DEFAULT_FASTTEXT, type FastTextConfig } from '$models/text/fasttext';
 import type { Prediction, TaskDefinition, TrainableModel } from './types';
 
+/**
+ * Text classification. Its class names come from each dataset (stored on the dataset version and in
+ * the model's metadata): 3-class tweet sentiment is the preset, binary review sentiment works as well.
+ */
 export const SENTIMENT: TaskDefinition = {
   name: 'sentiment',
-  title: 'Tweet sentiment',
+  title: 'Text classification (sentiment preset)',
   kind: 'classification',
   primaryMetric: 'accuracy',
   greaterIsBetter: true,
@@ -20,9 +24,10 @@ export class LabelError extends Error {
   override name = 'LabelError';
 }
 
-/** Index of a stored label among `labels`: accepts the label itself or its index (0/1/2). */
+/** Index of a stored label among `labels`: the label itself (exact, else ignoring case) or its index (0/1/2). */
 export function labelIndex(label: string | number, labels: readonly string[], where: string): number {
-  const index = typeof label === 'number' ? label : labels.indexOf(label.toLowerCase());
+  const exact = typeof label === 'number' ? label : labels.indexOf(label);
+  const index = exact >= 0 || typeof label === 'number' ? exact : labels.findIndex((l) => l.toLowerCase() === label.toLowerCase());
   if (!Number.isInteger(index) || index < 0 || index >= labels.length) {
     throw new LabelError(`${where}: unknown label ${JSON.stringify(label)}; expected one of ${labels.join(', ')} or 0…${labels.length - 1}`);
   }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SampleRow } from '$lib/db/types';
-import { augmentRgb, type AugmentOptions } from '$lib/images/augment';
+import { augmentRgb, NO_AUGMENTATION, type AugmentOptions } from '$lib/images/augment';
 import { decodeRgb } from '$lib/images/decode';
 import { regressionMetrics } from '$lib/training/metrics';
 import {
@@ -16,6 +16,7 @@ import {
   type CoinRegressorConfig,
   type DamageClassifierConfig,
 } from '$models/index';
+import { createSmallCnn, smallCnnMetadata, type SmallCnnConfig } from '$models/small-cnn';
 import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets } from './text-classification';
 import type { Prediction, TaskDefinition, TrainableModel } from './types';
 
@@ -28,9 +29,13 @@ export const COIN_YEAR: TaskDefinition = {
   guardMetrics: ['rmse'],
 };
 
+/**
+ * Image classification. Its class names come from each dataset (stored on the dataset version and in
+ * the model's metadata); car-damage severity is the preset label set.
+ */
 export const CAR_DAMAGE: TaskDefinition = {
   name: 'car-damage',
-  title: 'Car-damage severity',
+  title: 'Image classification (car-damage preset)',
   kind: 'classification',
   primaryMetric: 'accuracy',
   greaterIsBetter: true,
@@ -146,5 +151,69 @@ export function damageTrainable(config: DamageClassifierConfig, augment = DAMAGE
     target,
     metrics: (rows, predictions) => classificationScores(rows.map(target), predictions, labels),
     dispose: () => disposeWithBackbones(model, backbone ? [backbone] : []),
+  };
+}
+
+/** How a small CNN's training images are augmented: not at all, mirrored only, or the damage policy. */
+export type SmallCnnAugmentation = 'none' | 'flip' | 'default';
+
+export const SMALL_CNN_AUGMENTATION: Record<SmallCnnAugmentation, AugmentOptions> = {
+  none: NO_AUGMENTATION,
+  flip: { ...NO_AUGMENTATION, flip: true },
+  default: DAMAGE_AUGMENTATION,
+};
+
+/**
+ * RGB pixels (size × size × 3 bytes per image) → the small CNN's input [n, size, size, channels] in
+ * [0, 1], augmented when `augment` and `random` are given. Grey (channels 1) is the mean of R, G and B:
+ * exact for grey sources, which decoders hand back as R = G = B.
+ */
+export function smallCnnInput(images: readonly Uint8Array[], size: number, channels: 1 | 3, augment?: AugmentOptions, random?: () => number): tf.Tensor4D {
+  const area = size * size;
+  const pixels = new Float32Array(images.length * area * channels);
+  images.forEach((data, i) => {
+    if (data.length !== area * 3) throw new RangeError(`image ${i + 1} has ${data.length} bytes; ${size}×${size} RGB needs ${area * 3}`);
+    const rgb = augment && random ? augmentRgb(data, size, random, augment) : data;
+    const offset = i * area * channels;
+    if (channels === 3) {
+      for (let j = 0; j < area * 3; j++) pixels[offset + j] = rgb[j]! / 255;
+    } else {
+      for (let j = 0; j < area; j++) pixels[offset + j] = (rgb[3 * j]! + rgb[3 * j + 1]! + rgb[3 * j + 2]!) / 765;
+    }
+  });
+  return tf.tensor4d(pixels, [images.length, size, size, channels]);
+}
+
+async function smallCnnBatch(rows: SampleRow[], size: number, channels: 1 | 3, augment: AugmentOptions | undefined, random: (() => number) | undefined): Promise<tf.Tensor4D> {
+  const images: Uint8Array[] = [];
+  for (const row of rows) {
+    const blob = row.blobs?.[0];
+    if (!blob) throw new Error(`sample ${row.path} has no image`);
+    images.push((await decodeRgb(blob, size, row.path)).data);
+  }
+  return smallCnnInput(images, size, channels, augment, random);
+}
+
+/**
+ * The small CNN (any label set, grey or RGB input) as a trainable model of image classification.
+ * @example const trainable = smallCnnTrainable({ labels: ['shirt', 'shoe'], inputSize: 28, channels: 1 });
+ */
+export function smallCnnTrainable(config: SmallCnnConfig, augmentation: SmallCnnAugmentation = 'default', loaded?: tf.LayersModel): TrainableModel {
+  const { model, metadata } = loaded ? { model: loaded, metadata: smallCnnMetadata(loaded) } : createSmallCnn(config);
+  const { inputSize, channels, labels } = metadata;
+  const augment = SMALL_CNN_AUGMENTATION[augmentation];
+  const target = (row: SampleRow) => labelIndex(row.label, labels, `sample ${row.path}`);
+  return {
+    task: CAR_DAMAGE,
+    model,
+    metadata: { ...metadata },
+    labels: [...labels],
+    loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
+    toInputs: (rows, { training, random }) => smallCnnBatch(rows, inputSize, channels, training ? augment : undefined, random),
+    toTargets: (rows) => oneHotTargets(rows.map(target), labels.length),
+    decode: (output) => decodeProbabilities(output, labels),
+    target,
+    metrics: (rows, predictions) => classificationScores(rows.map(target), predictions, labels),
+    dispose: () => model.dispose(),
   };
 }

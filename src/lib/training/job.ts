@@ -10,9 +10,9 @@ import { analyzeErrors } from './analysis';
 import { classifyFailure, DeviceLostError, failureReason } from './failures';
 import { assignFolds, summarizeFolds } from './kfold';
 import { evaluateSamples, sampleChunks } from './evaluate';
-import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type TrainLoopOptions } from './loop';
+import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type StopCheck, type TrainLoopOptions } from './loop';
 import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, saveFinalModel, type CheckpointData } from './checkpoints';
-import { isLockHeld, withLock } from '$lib/locks';
+import { withLock } from '$lib/locks';
 import { RunTracker } from './run-tracker';
 
 /** Everything that defines a training run; stored as the run's params. */
@@ -43,6 +43,8 @@ export interface TrainJobContext {
   onRunCreated?: (runId: string) => void;
   /** Groups the run under a parent (k-fold, sweeps). */
   parentId?: string;
+  /** Asked after each epoch whether to end the run there (a sweep's hyperband); see `TrainLoopOptions.shouldStop`. */
+  shouldStop?: StopCheck;
 }
 
 export interface TrainJobResult {
@@ -221,20 +223,26 @@ export async function resumeTrainJob(db: LoupeDb, runId: string, context: TrainJ
  * tab or worker is running them. Returns the runs it marked.
  */
 export async function markInterruptedRuns(db: LoupeDb): Promise<string[]> {
-  const marked: string[] = [];
-  for (const run of await db.runs.where('status').equals('running').toArray()) {
-    if (await isLockHeld(runLockName(run.id))) continue;
-    const checkpoint = await latestCheckpoint(db, run.id);
-    await db.runs.update(run.id, {
-      status: 'failed',
-      resumable: true,
-      failureReason: checkpoint
-        ? `Interrupted: the tab closed during epoch ${checkpoint.epoch + 1}. Resume continues after epoch ${checkpoint.epoch}.`
-        : 'Interrupted: the tab closed during the first epoch. Resume starts it again.',
-    });
-    marked.push(run.id);
-  }
-  return marked;
+  const running = await db.runs.where('status').equals('running').toArray();
+  // Each run's lock is awaited, not just tested: right after a reload the closing document's worker can
+  // still hold it for a moment, and a run another tab is really training ends with its own status.
+  const marked = await Promise.all(
+    running.map((run) =>
+      withLock(runLockName(run.id), async () => {
+        if ((await db.runs.get(run.id))?.status !== 'running') return undefined;
+        const checkpoint = await latestCheckpoint(db, run.id);
+        await db.runs.update(run.id, {
+          status: 'failed',
+          resumable: true,
+          failureReason: checkpoint
+            ? `Interrupted: the tab closed during epoch ${checkpoint.epoch + 1}. Resume continues after epoch ${checkpoint.epoch}.`
+            : 'Interrupted: the tab closed during the first epoch. Resume starts it again.',
+        });
+        return run.id;
+      }),
+    ),
+  );
+  return marked.filter((id): id is string => id !== undefined);
 }
 
 async function executeRun(
@@ -256,6 +264,8 @@ async function executeRun(
     if (valIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
     trainable = createTrainable(spec.task, spec.model, {
       seed: spec.seed,
+      // A classifier's classes are its dataset's (any label set; the task's preset when none is stored).
+      labels: (await db.datasets.get(spec.datasetId))?.labels,
       trainingYears: spec.task === 'coin-year' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
     });
     const model = trainable;
@@ -296,6 +306,7 @@ async function executeRun(
       onProgress: context.onProgress,
       signal: context.signal,
       readEvery: spec.readEvery,
+      shouldStop: context.shouldStop,
     });
     // With early stopping the best epoch's weights were restored: report that epoch's metrics.
     const reported = result.history.find((h) => h.epoch === (result.bestEpoch ?? result.lastEpoch)) ?? result.history.at(-1);

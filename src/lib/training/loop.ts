@@ -34,7 +34,15 @@ export interface TrainLoopOptions {
   signal?: AbortSignal;
   /** Read the loss back every this many batches: each read waits for the GPU. */
   readEvery?: number;
+  /**
+   * Asked after each epoch (once it is checkpointed) whether to end the run there, e.g. by a sweep's
+   * hyperband; a run stopped this way completes normally with that epoch's metrics.
+   */
+  shouldStop?: StopCheck;
 }
+
+/** Decides after an epoch whether the run should end there (may cross to the page through comlink). */
+export type StopCheck = (epoch: number, metrics: Record<string, number>) => boolean | Promise<boolean>;
 
 export interface TrainLoopResult {
   epochsRun: number;
@@ -101,6 +109,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
         stop = decision.stop;
       }
       await options.onEpochEnd?.(epoch, metrics, { history, bestWeights: best });
+      if (!stop && epoch < epochs && options.shouldStop) stop = await options.shouldStop(epoch, metrics);
       if (stop) {
         stoppedEarly = true;
         break;

@@ -5,6 +5,10 @@ import { versionKey } from '$lib/serving/models';
 import type { Predictor, PredictorFactory, ServingInput } from '$lib/serving/types';
 import { APP_VERSION } from '$lib/version';
 import type { InferenceApi, LoadedModel, WorkerHello } from './types';
+import { prepareTextModel, type TextModelRole } from '$lib/text/encoder/service';
+import type { ModelRef } from '$lib/text/encoder/source';
+import { releaseRemote } from './client';
+import type { ProgressCallback } from './progress';
 
 export class ModelNotLoadedError extends Error {
   override name = 'ModelNotLoadedError';
@@ -51,6 +55,14 @@ export class InferenceService implements InferenceApi {
     const loading = this.#models.get(key);
     if (!loading) throw new ModelNotLoadedError(`${key} is not loaded in the inference worker (it may have restarted); load it again`);
     return (await loading).predict(inputs);
+  }
+
+  async prepareTextModel(ref: ModelRef, role: TextModelRole, sample: string, onProgress: ProgressCallback) {
+    try {
+      return await prepareTextModel(ref, role, sample, onProgress);
+    } finally {
+      releaseRemote(onProgress);
+    }
   }
 
   async unloadModel(key: string): Promise<void> {

@@ -10,8 +10,10 @@ import type { TrainableModel } from '$lib/tasks/types';
 import { resumeTrainJob, runKFold, runTrainJob, type TrainJobContext, type TrainJobSpec } from '$lib/training/job';
 import { releaseRemote } from './client';
 import type { ProgressCallback } from './progress';
-import type { TrainerApi, TrainingCheckResult, TrainJobOutcome, WorkerHello } from './types';
+import type { SweepTrialRequest, TrainerApi, TrainingCheckResult, TrainJobOutcome, WorkerHello } from './types';
+import type { StopCheck } from '$lib/training/loop';
 import { APP_VERSION } from '$lib/version';
+import { quickTrainSentiment, registerTransformerBaseline, type BaselineRequest, type QuickTrainRequest } from '$lib/tasks/sentiment-workflows';
 
 /** The trainer worker's implementation; `workers/trainer.ts` exposes it with comlink. */
 export class TrainerService implements TrainerApi {
@@ -62,15 +64,40 @@ export class TrainerService implements TrainerApi {
     return this.#run(backendChoice, onProgress, () => {}, (context) => resumeTrainJob(getDb(), runId, context));
   }
 
+  async sweepTrial(
+    trial: SweepTrialRequest,
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+    shouldStop: StopCheck,
+  ): Promise<TrainJobOutcome> {
+    try {
+      return await this.#run(
+        backendChoice,
+        onProgress,
+        onRunCreated,
+        (context) =>
+          trial.kind === 'start'
+            ? runTrainJob(getDb(), trial.spec, { ...context, parentId: trial.sweepId })
+            : resumeTrainJob(getDb(), trial.runId, context),
+        { shouldStop },
+      );
+    } finally {
+      releaseRemote(shouldStop);
+    }
+  }
+
   async #run(
     backendChoice: string,
     onProgress: ProgressCallback,
     onRunCreated: (runId: string) => void,
     job: (context: TrainJobContext) => Promise<{ runId: string; metrics: Record<string, number>; trainable?: TrainableModel }>,
+    extra: Pick<TrainJobContext, 'shouldStop'> = {},
   ): Promise<TrainJobOutcome> {
     const controller = new AbortController();
     let runId: string | undefined;
     const context = (backend: BackendInfo): TrainJobContext => ({
+      ...extra,
       backend,
       onProgress,
       signal: controller.signal,
@@ -117,6 +144,37 @@ export class TrainerService implements TrainerApi {
       return await evaluateHeldOut(getDb(), trainable, datasetId);
     } finally {
       trainable.dispose();
+    }
+  }
+
+  async registerSentimentBaseline(request: BaselineRequest, backendChoice: string, onProgress: ProgressCallback) {
+    try {
+      const backend = await useBackend(backendChoice);
+      return await registerTransformerBaseline(getDb(), request, { backend, onProgress });
+    } finally {
+      releaseRemote(onProgress);
+    }
+  }
+
+  async quickTrainSentiment(request: QuickTrainRequest, backendChoice: string, onProgress: ProgressCallback, onRunCreated: (runId: string) => void) {
+    const controller = new AbortController();
+    const runIds: string[] = [];
+    try {
+      const backend = await useBackend(backendChoice);
+      return await quickTrainSentiment(getDb(), request, {
+        backend,
+        onProgress,
+        signal: controller.signal,
+        onRunCreated: (runId) => {
+          runIds.push(runId);
+          this.#running.set(runId, controller);
+          onRunCreated(runId);
+        },
+      });
+    } finally {
+      for (const runId of runIds) this.#running.delete(runId);
+      releaseRemote(onProgress);
+      releaseRemote(onRunCreated);
     }
   }
 

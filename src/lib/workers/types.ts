@@ -2,8 +2,12 @@ import type { BackendInfo, BackendStatus } from '$lib/backends/tfjs';
 import type { BackendName, ModelVersionRow, TaskName } from '$lib/db/types';
 import type { Prediction, ServingInput } from '$lib/serving/types';
 import type { TrainJobSpec } from '$lib/training/job';
+import type { StopCheck } from '$lib/training/loop';
 import type { DatasetRow, DemoInstallResult, ImportOutcome, ImportRequest, SubsetOptions } from '$lib/datasets/api';
 import type { ProgressCallback } from './progress';
+import type { BaselineRequest, QuickTrainOutcome, QuickTrainRequest, RegisteredOutcome } from '$lib/tasks/sentiment-workflows';
+import type { TextModelInfo, TextModelRole } from '$lib/text/encoder/service';
+import type { ModelRef } from '$lib/text/encoder/source';
 
 /**
  * The APIs of Loupe's workers, defined once. The real classes (`src/lib/workers/*-service.ts`) run in
@@ -41,6 +45,9 @@ export interface TrainJobOutcome {
   metrics: Record<string, number>;
 }
 
+/** What a sweep trial trains: a new run under the sweep, or the interrupted run of a trial. */
+export type SweepTrialRequest = { kind: 'start'; spec: TrainJobSpec; sweepId: string } | { kind: 'resume'; runId: string };
+
 export interface TrainerApi extends ComputeWorker {
   /** Fits a tiny linear model on the chosen backend to prove gradients flow; reports each step. */
   checkTraining(choice: string, steps: number, onProgress: ProgressCallback): Promise<TrainingCheckResult>;
@@ -65,10 +72,34 @@ export interface TrainerApi extends ComputeWorker {
   /** Continues an interrupted run from its last checkpoint. */
   resume(runId: string, backendChoice: string, onProgress: ProgressCallback): Promise<TrainJobOutcome>;
   /**
+   * One trial of a hyper-parameter sweep (src/lib/sweeps): trains a new run grouped under the sweep, or
+   * continues an interrupted trial run. `shouldStop` is asked after every epoch (hyperband); a trial
+   * stopped that way completes with that epoch's metrics.
+   */
+  sweepTrial(
+    trial: SweepTrialRequest,
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+    shouldStop: StopCheck,
+  ): Promise<TrainJobOutcome>;
+  /**
    * Measures a registered version on the held-out split of a dataset version (its `test` split, else
    * `val`), as the promotion gate needs: metrics named without the `val_` prefix.
    */
   evaluateVersion(version: ModelVersionRow, datasetId: string, backendChoice: string): Promise<Record<string, number>>;
+  /**
+   * Measures the transformers.js sentiment classifier as-is on a dataset's held-out split and registers
+   * it as a version (with a run for its lineage).
+   */
+  registerSentimentBaseline(request: BaselineRequest, backendChoice: string, onProgress: ProgressCallback): Promise<RegisteredOutcome>;
+  /** The sentiment quick-train: reproducible subset → train (or measure the baseline) → register → promotion gate. */
+  quickTrainSentiment(
+    request: QuickTrainRequest,
+    backendChoice: string,
+    onProgress: ProgressCallback,
+    onRunCreated: (runId: string) => void,
+  ): Promise<QuickTrainOutcome>;
   /** Stops a running job at its next batch; the run is recorded as cancelled. */
   cancel(runId: string): Promise<void>;
 }
@@ -90,6 +121,11 @@ export interface InferenceApi extends ComputeWorker {
   predict(key: string, inputs: ServingInput[]): Promise<Prediction[]>;
   /** Frees a loaded version; unknown keys are ignored. */
   unloadModel(key: string): Promise<void>;
+  /**
+   * Loads a transformers.js text model (downloading it into the offline cache when needed, reporting
+   * each file's bytes) and runs it once on `sample`: the classifier's probabilities, or the encoder's width.
+   */
+  prepareTextModel(ref: ModelRef, role: TextModelRole, sample: string, onProgress: ProgressCallback): Promise<TextModelInfo>;
 }
 
 export interface HashedBytes {

@@ -16,8 +16,8 @@ describe('routes', () => {
   it('falls back to the default for unknown routes and says so', () => {
     expect(parseHash('#/nope')).toEqual({ route: DEFAULT_ROUTE, rest: [], known: false });
   });
-  it('covers the eight studio areas', () => {
-    expect(ROUTES.map((r) => r.title)).toEqual(['Datasets', 'Train', 'Runs', 'Registry', 'Predict', 'Monitor', 'Pipelines', 'Settings']);
+  it('covers the nine studio areas', () => {
+    expect(ROUTES.map((r) => r.title)).toEqual(['Datasets', 'Train', 'Runs', 'Sweeps', 'Registry', 'Predict', 'Monitor', 'Pipelines', 'Settings']);
   });
 });
 

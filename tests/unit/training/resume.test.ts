@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTrainable, predictInputs } from '../../../src/lib/tasks/loaded';
 import { latestCheckpoint } from '../../../src/lib/training/checkpoints';
-import { markInterruptedRuns, resumeTrainJob, runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
-import { makeDb, seedSentimentDataset } from '../factories';
+import { markInterruptedRuns, resumeTrainJob, runLockName, runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
+import { withLock } from '../../../src/lib/locks';
+import { makeDb, makeRun, seedSentimentDataset } from '../factories';
 
 const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
 const spec = (datasetId: string): TrainJobSpec => ({
@@ -106,6 +107,22 @@ describe('checkpoint and resume', () => {
     const { runId, trainable } = await runTrainJob(db, { ...spec(await seedSentimentDataset(db)), epochs: 1 }, { backend });
     trainable.dispose();
     await expect(resumeTrainJob(db, runId, { backend })).rejects.toThrow('is completed and cannot be resumed');
+    db.close();
+  });
+
+  it('waits for each run lock instead of skipping it: a closing tab lock marks the run once released, a live run keeps its own ending', async () => {
+    const db = makeDb();
+    await db.runs.bulkAdd([makeRun({ id: 'closing', status: 'running' }), makeRun({ id: 'live', status: 'running' })]);
+    let release!: () => void;
+    const closing = withLock(runLockName('closing'), () => new Promise<void>((resolve) => setTimeout(resolve, 50)));
+    const live = withLock(runLockName('live'), () => new Promise<void>((resolve) => (release = resolve)).then(() => db.runs.update('live', { status: 'completed' })));
+    const marking = markInterruptedRuns(db);
+    await closing;
+    release();
+    await live;
+    await expect(marking).resolves.toEqual(['closing']);
+    await expect(db.runs.get('closing')).resolves.toMatchObject({ status: 'failed', resumable: true });
+    await expect(db.runs.get('live')).resolves.toMatchObject({ status: 'completed' });
     db.close();
   });
 });

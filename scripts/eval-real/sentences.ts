@@ -1,0 +1,162 @@
+/**
+ * UCI Sentiment Labelled Sentences, leave one source out: fastText (Loupe's text-classification task,
+ * trained by `trainLoop`) against the lexicon scorers users would otherwise pick, AFINN (`sentiment`)
+ * and VADER (`vader-sentiment`), on exactly the same held-out sentences.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { parseSentimentUpload } from '../../src/lib/datasets/parsers';
+import type { TextCandidate } from '../../src/lib/datasets/types';
+import type { SampleRow } from '../../src/lib/db/types';
+import { deriveSeed, mulberry32, shuffled } from '../../src/lib/random';
+import { createTrainable, type ModelSpec } from '../../src/lib/tasks/registry';
+import { toBatch } from '../../src/lib/tasks/types';
+import { classificationMetrics } from '../../src/lib/training/metrics';
+import { trainLoop, type Batch } from '../../src/lib/training/loop';
+import type { SentenceSplit, SentencesResult } from './report';
+
+const require = createRequire(import.meta.url);
+
+export const SENTENCE_SOURCES = ['amazon', 'imdb', 'yelp'] as const;
+
+/** Where the `sentiment` package keeps the three sources (its test fixtures). */
+export function sentencesDir(): string {
+  return join(dirname(require.resolve('sentiment/package.json')), 'test', 'fixtures');
+}
+
+export interface SentenceSource {
+  name: string;
+  /** Records in the file. */
+  records: number;
+  labels: string[];
+  candidates: TextCandidate[];
+  dropped: { item: string; reason: string }[];
+}
+
+/** Reads each source through Loupe's `{text, class}` importer (the same code as an upload in the studio). */
+export async function readSentences(dir = sentencesDir()): Promise<SentenceSource[]> {
+  const sources: SentenceSource[] = [];
+  for (const name of SENTENCE_SOURCES) {
+    const path = join(dir, `${name}.json`);
+    const bytes = readFileSync(path);
+    const records = (JSON.parse(bytes.toString('utf8')) as unknown[]).length;
+    const parsed = await parseSentimentUpload([{ path: `${name}.json`, file: new Blob([bytes]) }]);
+    sources.push({ name, records, labels: parsed.labels ?? [], candidates: parsed.candidates.filter((c) => c.kind === 'text'), dropped: parsed.skipped });
+  }
+  return sources;
+}
+
+export interface SentenceOptions {
+  spec: Extract<ModelSpec, { architecture: 'fasttext' }>;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+}
+
+export const SENTENCE_SETTINGS: SentenceOptions = {
+  spec: { architecture: 'fasttext', dim: 32 },
+  epochs: 10,
+  batchSize: 32,
+  learningRate: 0.02,
+  seed: 42,
+};
+
+const rowOf = (c: TextCandidate, i: number): SampleRow => ({ id: `${c.source}-${i}`, datasetId: 'sentences', split: 'train', label: c.label, hash: '', path: c.item, text: c.text });
+
+interface Lexicons {
+  vader: (text: string) => number;
+  afinn: (text: string) => number;
+}
+
+function lexicons(): Lexicons {
+  const vader = require('vader-sentiment') as { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } };
+  const Sentiment = require('sentiment') as new () => { analyze(text: string): { comparative: number } };
+  const afinn = new Sentiment();
+  return {
+    // VADER's authors' rule: compound ≥ 0.05 is positive; neutral and negative both count as negative here.
+    vader: (text) => (vader.SentimentIntensityAnalyzer.polarity_scores(text).compound >= 0.05 ? 1 : 0),
+    // AFINN: a positive comparative score (sum of word valences / tokens) is positive.
+    afinn: (text) => (afinn.analyze(text).comparative > 0 ? 1 : 0),
+  };
+}
+
+/** fastText trained on `train`, predictions on `test` (class indices). */
+async function fastTextPredictions(train: TextCandidate[], test: TextCandidate[], labels: string[], options: SentenceOptions): Promise<number[]> {
+  const trainable = createTrainable('sentiment', options.spec, { seed: options.seed, labels });
+  const optimizer = tf.train.adam(options.learningRate);
+  const rows = train.map(rowOf);
+  try {
+    await trainLoop({
+      model: trainable.model,
+      optimizer,
+      loss: trainable.loss,
+      batchesPerEpoch: Math.ceil(rows.length / options.batchSize),
+      epochs: options.epochs,
+      train: async function* (epoch): AsyncIterable<Batch> {
+        const order = shuffled(rows, mulberry32(deriveSeed(options.seed, 'shuffle', epoch)));
+        for (let start = 0; start < order.length; start += options.batchSize) {
+          yield await toBatch(trainable, order.slice(start, start + options.batchSize), { training: true });
+        }
+      },
+      validate: async () => ({}),
+    });
+    const xs = await trainable.toInputs(test.map(rowOf), { training: false });
+    const output = tf.tidy(() => trainable.model.predict(xs) as tf.Tensor);
+    try {
+      return (await trainable.decode(output)).map((p) => (p.kind === 'classification' ? p.index : -1));
+    } finally {
+      tf.dispose([xs, output]);
+    }
+  } finally {
+    optimizer.dispose();
+    trainable.dispose();
+  }
+}
+
+/**
+ * Leave one source out over the three sources: fastText, VADER and AFINN on each held-out source.
+ * @example const result = await evaluateSentences(await readSentences());
+ */
+export async function evaluateSentences(sources: SentenceSource[], options: SentenceOptions = SENTENCE_SETTINGS, heldOut: readonly string[] = SENTENCE_SOURCES): Promise<SentencesResult> {
+  const labels = sources[0]?.labels ?? [];
+  for (const s of sources) {
+    if (s.labels.join() !== labels.join()) throw new Error(`source ${s.name} has classes ${s.labels.join(', ')}, ${sources[0]!.name} has ${labels.join(', ')}`);
+  }
+  const positive = labels.indexOf('positive');
+  if (labels.length !== 2 || positive < 0) throw new Error(`expected the binary classes negative, positive; got ${labels.join(', ')}`);
+  const lexicon = lexicons();
+  const splits: SentenceSplit[] = [];
+  for (const held of sources.filter((s) => heldOut.includes(s.name))) {
+    const rest = sources.filter((s) => s !== held);
+    const train = rest.flatMap((s) => s.candidates);
+    const test = held.candidates;
+    const targets = test.map((c) => labels.indexOf(String(c.label)));
+    const started = performance.now();
+    const predicted = await fastTextPredictions(train, test, labels, options);
+    const trainSeconds = (performance.now() - started) / 1000;
+    // The lexicons say 1 for positive: map to the dataset's class index.
+    const asIndex = (p: number) => (p === 1 ? positive : 1 - positive);
+    const score = (p: number[]) => {
+      const m = classificationMetrics(targets, p, labels);
+      return { accuracy: m.accuracy, macroF1: m.macroF1 };
+    };
+    splits.push({
+      train: rest.map((s) => s.name),
+      test: held.name,
+      trainCount: train.length,
+      testCount: test.length,
+      fastText: score(predicted),
+      vader: score(test.map((c) => asIndex(lexicon.vader(c.text)))),
+      afinn: score(test.map((c) => asIndex(lexicon.afinn(c.text)))),
+      trainSeconds,
+    });
+  }
+  return {
+    sources: sources.map((s) => ({ name: s.name, records: s.records, kept: s.candidates.length, dropped: s.dropped })),
+    splits,
+    settings: { ...options.spec, epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, seed: options.seed },
+  };
+}

@@ -1,0 +1,67 @@
+import { parseArgs } from 'node:util';
+import type { TaskName } from '$lib/db/types';
+import { BUILTIN_TASKS, isTaskName } from '$lib/serving/models';
+import { UsageError } from './errors';
+import type { CliIo } from './progress';
+
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: false };
+export type Values = Record<string, string | boolean | undefined>;
+
+/** One `loupe <name>` command: its options (for `util.parseArgs`), its `--help` text, and what it does. */
+export interface Command {
+  name: string;
+  summary: string;
+  help: string;
+  options: Record<string, OptionSpec>;
+  /** Returns the exit code; throws a `CliError` (or a studio error) on failure. */
+  run(values: Values, io: CliIo): Promise<number>;
+}
+
+/** Parses a command's arguments strictly: unknown options, missing values and stray words are usage errors. */
+export function parseCommandArgs(command: Command, argv: string[]): Values {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (positionals.length > 0 && !values.help) {
+      throw new UsageError(`unexpected argument "${positionals[0]}"; every value follows its option (e.g. --text "…")`);
+    }
+    return values as Values;
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`loupe ${command.name}: ${error.message}\nRun "loupe ${command.name} --help" for its options.`);
+    // parseArgs's messages name the option ("Unknown option '--foo'", "Option '--model <value>' argument missing").
+    throw new UsageError(`loupe ${command.name}: ${(error as Error).message.split('. ')[0]}\nRun "loupe ${command.name} --help" for its options.`);
+  }
+}
+
+/** A string option's value, or a usage error naming it when it is required and missing. */
+export function required(values: Values, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+export function optional(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** A numeric option (`integer` ⇒ whole numbers only), or undefined when absent. */
+export function numberOption(values: Values, name: string, { integer = false, min = -Infinity } = {}): number | undefined {
+  const raw = optional(values, name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min) {
+    throw new UsageError(`--${name} must be ${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function taskOption(values: Values, name = 'task'): TaskName {
+  const value = required(values, name);
+  if (!isTaskName(value)) throw new UsageError(`--${name} "${value}" is not a task; choose ${BUILTIN_TASKS.join(', ')}`);
+  return value;
+}

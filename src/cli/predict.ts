@@ -1,0 +1,165 @@
+import { dirname, resolve } from 'node:path';
+import type { TaskName } from '$lib/db/types';
+import { formatPrediction } from '$lib/serving/rest';
+import { checkImageBytes } from '$lib/serving/image';
+import { normalizeInput } from '$lib/serving/sdk';
+import { DEFAULT_SERVING_LIMITS, type ServingInput } from '$lib/serving/types';
+import { parseInvocation, TASK_FIELDS } from '$lib/serving/validate';
+import { predictInputs } from '$lib/tasks/loaded';
+import type { Prediction } from '$lib/tasks/types';
+import { optional, required, type Command, type Values } from './args';
+import { loadBundleModel, readBundleFile } from './bundles';
+import { BadFormatError, EXIT, UsageError, WrongTaskError } from './errors';
+import { readInputFile } from './files';
+import { startBackend } from './runtime';
+
+const LIMITS = DEFAULT_SERVING_LIMITS;
+/** Examples per forward pass: bounds memory for long `--input` files. */
+const CHUNK = 64;
+
+/** What each task's single-example options are, for messages. */
+const TASK_OPTIONS: Record<TaskName, string> = {
+  sentiment: '--text "…"',
+  'car-damage': '--image photo.jpg',
+  'coin-year': '--front obverse.jpg --back reverse.jpg',
+};
+
+function wrongTask(option: string, task: TaskName, path: string): WrongTaskError {
+  return new WrongTaskError(`${option} does not fit ${path}: it is a ${task} model, which takes ${TASK_OPTIONS[task]}`);
+}
+
+async function imageFile(path: string, option: string) {
+  return checkImageBytes(await readInputFile(path, option), `${option} ${path}`, LIMITS.maxImageBytes);
+}
+
+/** The task whose request fields a JSON line uses, when they all belong to one task. */
+function taskOfFields(keys: string[]): TaskName | undefined {
+  const files: Record<TaskName, string[]> = { sentiment: ['text'], 'car-damage': ['image'], 'coin-year': ['front', 'back'] };
+  for (const task of Object.keys(TASK_FIELDS) as TaskName[]) {
+    const names = new Set([...TASK_FIELDS[task].map((f) => f.name), ...files[task]]);
+    if (keys.length > 0 && keys.every((k) => names.has(k))) return task;
+  }
+  return undefined;
+}
+
+/**
+ * One line of an `--input` file: the REST API's fields (`text`, `image_base64`, `front_image_base64` +
+ * `back_image_base64`) or image paths relative to the file (`image`, `front` + `back`).
+ */
+async function lineInput(task: TaskName, value: unknown, where: string, base: string, model: string): Promise<ServingInput> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BadFormatError(`${where}: expected a JSON object like ${task === 'sentiment' ? '{"text": "…"}' : task === 'car-damage' ? '{"image": "photo.jpg"}' : '{"front": "a.jpg", "back": "b.jpg"}'}`);
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const fieldsTask = taskOfFields(keys);
+  if (fieldsTask && fieldsTask !== task) throw new WrongTaskError(`${where}: fields ${keys.join(', ')} are ${fieldsTask} inputs, but ${model} is a ${task} model`);
+  const paths = task === 'car-damage' ? ['image'] : task === 'coin-year' ? ['front', 'back'] : [];
+  if (paths.length > 0 && paths.every((k) => typeof record[k] === 'string')) {
+    if (keys.some((k) => !paths.includes(k))) throw new BadFormatError(`${where}: give either ${paths.join(' and ')} (file paths) or the base64 fields, not both`);
+    const images = await Promise.all(paths.map((k) => imageFile(resolve(base, record[k] as string), `${where} ${k}`)));
+    return task === 'car-damage' ? { image: images[0]! } : { front: images[0]!, back: images[1]! };
+  }
+  try {
+    return parseInvocation({ inputs: [record] }, task, LIMITS).inputs[0]!;
+  } catch (error) {
+    throw new BadFormatError(`${where}: ${(error as Error).message.replace(/^inputs\[0\]\.?/, '')}`);
+  }
+}
+
+/** Reads a JSON Lines batch file (blank lines skipped). */
+async function fileInputs(path: string, task: TaskName, model: string): Promise<ServingInput[]> {
+  const text = new TextDecoder().decode(await readInputFile(path, '--input'));
+  const inputs: ServingInput[] = [];
+  const lines = text.split(/\r?\n/);
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    const where = `${path} line ${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new BadFormatError(`${where}: not valid JSON (${(error as Error).message}); each line must be one JSON object`);
+    }
+    inputs.push(await lineInput(task, value, where, dirname(resolve(path)), model));
+  }
+  if (inputs.length === 0) throw new BadFormatError(`--input ${path} holds no examples (one JSON object per line)`);
+  return inputs;
+}
+
+/** The examples the options name, checked against the model's task. */
+async function inputsOf(values: Values, task: TaskName, model: string): Promise<ServingInput[]> {
+  const given = ['text', 'image', 'front', 'back', 'input'].filter((k) => optional(values, k) !== undefined);
+  const chosen = new Set(given.map((k) => (k === 'front' || k === 'back' ? 'coin' : k)));
+  if (chosen.size === 0) throw new UsageError(`give the input: ${TASK_OPTIONS[task]}, or --input examples.jsonl`);
+  if (chosen.size > 1) throw new UsageError(`give one kind of input, not ${given.map((k) => `--${k}`).join(' and ')}`);
+  if (optional(values, 'input')) return fileInputs(required(values, 'input'), task, model);
+  if (optional(values, 'text') !== undefined) {
+    if (task !== 'sentiment') throw wrongTask('--text', task, model);
+    try {
+      return [await normalizeInput('sentiment', required(values, 'text'), LIMITS, '--text')];
+    } catch (error) {
+      throw new BadFormatError((error as Error).message);
+    }
+  }
+  if (optional(values, 'image')) {
+    if (task !== 'car-damage') throw wrongTask('--image', task, model);
+    return [{ image: await imageFile(required(values, 'image'), '--image') }];
+  }
+  if (task !== 'coin-year') throw wrongTask('--front/--back', task, model);
+  if (!optional(values, 'front') || !optional(values, 'back')) throw new UsageError('a coin needs both sides: --front obverse.jpg --back reverse.jpg');
+  return [{ front: await imageFile(required(values, 'front'), '--front'), back: await imageFile(required(values, 'back'), '--back') }];
+}
+
+export const predictCommand: Command = {
+  name: 'predict',
+  summary: 'predict with a model bundle; prints {"predictions": […]} like the REST API',
+  options: {
+    model: { type: 'string', short: 'm' },
+    text: { type: 'string', short: 't' },
+    image: { type: 'string' },
+    front: { type: 'string' },
+    back: { type: 'string' },
+    input: { type: 'string', short: 'i' },
+    backend: { type: 'string' },
+  },
+  help: `Usage:
+  loupe predict --model bundle.zip --text "Beautiful post!!!"
+  loupe predict --model bundle.zip --image damage.jpg
+  loupe predict --model bundle.zip --front obverse.jpg --back reverse.jpg
+  loupe predict --model bundle.zip --input examples.jsonl
+
+Predicts with a model bundle (a zip exported by the studio's Registry or written by "loupe train") and
+prints the answer of POST /api/models/{name}/invocations to stdout: {"predictions": [...]}, a year per
+coin, or {"label", "score", "probabilities"} per image or text.
+
+Options:
+  -m, --model <zip>     the model bundle (required)
+  -t, --text <text>     one text (sentiment models)
+      --image <file>    one image (car-damage models): PNG, JPEG, WebP or GIF
+      --front <file>    a coin's obverse, with --back (coin-year models)
+      --back <file>     a coin's reverse
+  -i, --input <jsonl>   a batch: one JSON object per line, with the REST API's fields
+                        ({"text"}, {"image_base64"}, {"front_image_base64","back_image_base64"})
+                        or image paths relative to the file ({"image"}, {"front","back"})
+      --backend <name>  wasm (default), cpu or auto
+  -h, --help            this help`,
+  async run(values, io) {
+    const path = required(values, 'model');
+    const file = await readBundleFile(path, '--model');
+    const inputs = await inputsOf(values, file.task, path);
+    const backend = await startBackend(optional(values, 'backend') ?? 'wasm');
+    const trainable = await loadBundleModel(file);
+    try {
+      const started = performance.now();
+      const predictions: Prediction[] = [];
+      for (let i = 0; i < inputs.length; i += CHUNK) predictions.push(...(await predictInputs(trainable, inputs.slice(i, i + CHUNK))));
+      const ms = performance.now() - started;
+      io.out(`${JSON.stringify({ predictions: predictions.map((p) => formatPrediction(p, trainable.labels)) })}\n`);
+      io.err(`${file.bundle.name} v${file.bundle.version} (${file.task}) on ${backend.backend}: ${predictions.length} prediction(s) in ${ms.toFixed(1)} ms\n`);
+      return EXIT.ok;
+    } finally {
+      trainable.dispose();
+    }
+  },
+};

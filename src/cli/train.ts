@@ -1,0 +1,109 @@
+import { dirname, join } from 'node:path';
+import { exportBundle } from '$lib/registry/bundle';
+import { findRunModel } from '$lib/registry/evaluators';
+import { heldOutMetrics } from '$lib/registry/gate';
+import { checkModelName, ModelRegistry } from '$lib/registry/registry';
+import { runTrainJob } from '$lib/training/job';
+import { numberOption, optional, required, taskOption, type Command } from './args';
+import { checkConfigTask, jobSpec, parseTrainConfig, type TrainConfig } from './config';
+import { importData } from './data';
+import { BadFormatError, CliError, EXIT } from './errors';
+import { jsonText, readInputFile, writeOutput } from './files';
+import { ProgressPrinter } from './progress';
+import { memoryDb, startBackend } from './runtime';
+
+async function readConfig(path: string | undefined): Promise<TrainConfig> {
+  if (!path) return {};
+  const text = new TextDecoder().decode(await readInputFile(path, '--config'));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BadFormatError(`--config ${path} is not valid JSON (${(error as Error).message})`);
+  }
+  return parseTrainConfig(value, path);
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'import a dataset, train a model and write its bundle and metrics.json',
+  options: {
+    task: { type: 'string' },
+    data: { type: 'string', short: 'd' },
+    config: { type: 'string', short: 'c' },
+    out: { type: 'string', short: 'o' },
+    name: { type: 'string' },
+    metrics: { type: 'string' },
+    epochs: { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+  },
+  help: `Usage:
+  loupe train --task sentiment --data tweets.csv --out sentiment.zip
+  loupe train --task car-damage --data cars/ --config train.json --out cars.zip
+  loupe train --task coin-year --data coins.zip --out coins.zip --epochs 5
+
+Imports the data exactly as the studio's Datasets page does (same formats, checks and seeded splits),
+trains on the train split with the studio's training loop (validation after every epoch, early
+stopping, best weights kept), registers the result and writes it as a model bundle — the zip the
+studio's Registry imports. Prints a JSON summary to stdout and progress to stderr.
+
+Options:
+      --task <task>        coin-year, car-damage or sentiment (required)
+  -d, --data <path>        a folder, a zip, or a manifest (CSV/TSV/JSONL) (required):
+                             coin-year   manifest with front, back, year (+ the images)
+                             car-damage  folders minor/ moderate/ major/, or a path,label CSV
+                             sentiment   CSV/TSV/JSONL with text,label, or tweet_eval files
+  -c, --config <json>      training settings (all optional): {"model": {"architecture": …},
+                           "epochs", "batchSize", "optimizer", "learningRate", "seed",
+                           "earlyStopping": {"monitor","patience"} | false, "splits": {"train","val","test"},
+                           "imageMaxSide", "name"}
+  -o, --out <zip>          where to write the model bundle (required)
+      --name <name>        the model's registry name (default: the task)
+      --metrics <json>     where to write the held-out metrics (default: metrics.json beside --out)
+      --epochs <n>         overrides the config's epochs
+      --seed <n>           overrides the config's seed (splits, initialisation, shuffling)
+      --backend <name>     wasm (default), cpu or auto
+  -h, --help               this help`,
+  async run(values, io) {
+    const task = taskOption(values);
+    const dataPath = required(values, 'data');
+    const out = required(values, 'out');
+    const config = await readConfig(optional(values, 'config'));
+    checkConfigTask(config, task, optional(values, 'config') ?? '');
+    const modelName = optional(values, 'name') ?? config.name ?? task;
+    checkModelName(modelName);
+    const overrides = { epochs: numberOption(values, 'epochs', { integer: true, min: 1 }), seed: numberOption(values, 'seed', { integer: true }) };
+    const backend = await startBackend(optional(values, 'backend') ?? 'wasm');
+    const db = memoryDb();
+    try {
+      const seed = overrides.seed ?? config.seed;
+      const dataset = await importData(db, io, dataPath, task, { option: '--data', seed, fractions: config.splits, imageMaxSide: config.imageMaxSide });
+      const spec = jobSpec(task, dataset.id, config, { ...overrides, name: modelName });
+      io.err(`training ${spec.model.architecture} for ${spec.epochs} epoch(s) on ${backend.backend} (${backend.adapter})\n`);
+      const progress = new ProgressPrinter(io, spec.epochs);
+      let result;
+      try {
+        result = await runTrainJob(db, spec, { backend, onProgress: progress.onEvent });
+      } catch (error) {
+        progress.finish();
+        const message = error instanceof Error ? error.message : String(error);
+        // The model spec does not fit (unknown architecture, wrong task): the config is at fault, not the run.
+        if (error instanceof Error && error.name === 'UnsupportedModelError') throw new BadFormatError(`${optional(values, 'config') ?? 'the model'}: ${message}`);
+        throw new CliError(`training failed: ${message}`, EXIT.failed);
+      }
+      result.trainable.dispose();
+      const weights = await findRunModel(db, result.runId);
+      if (!weights) throw new CliError('training finished but saved no final model', EXIT.internal);
+      const row = await new ModelRegistry(db).registerFromRun(result.runId, { name: modelName, weights });
+      await writeOutput(out, await exportBundle(row));
+      const metrics = heldOutMetrics(row.metrics);
+      const metricsPath = optional(values, 'metrics') ?? join(dirname(out), 'metrics.json');
+      await writeOutput(metricsPath, jsonText(metrics));
+      io.out(jsonText({ bundle: out, metricsFile: metricsPath, model: row.name, version: row.version, task, datasetVersion: dataset.id, backend: backend.backend, epochs: result.metrics.epochs, metrics }));
+      return EXIT.ok;
+    } finally {
+      db.close();
+    }
+  },
+};

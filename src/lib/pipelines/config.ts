@@ -1,0 +1,110 @@
+import type { PipelineRow, TaskName } from '$lib/db/types';
+import { checkModelName } from '$lib/registry/registry';
+import { TASKS, type ModelSpec } from '$lib/tasks/registry';
+import { ScheduleError, validateSchedule } from './schedule';
+import type { PipelineConfig, PipelineState, TrainRecipe } from './types';
+
+export class PipelineConfigError extends Error {
+  override name = 'PipelineConfigError';
+}
+
+/** Small, quick models per task: a pipeline retrains often, and the gate decides whether it was worth it. */
+const DEFAULT_MODELS: Record<TaskName, ModelSpec> = {
+  sentiment: { architecture: 'fasttext', dim: 16, charNgrams: [3, 5] },
+  'coin-year': { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 64, projection: null, dropout: 0.2, loss: 'huber' },
+  'car-damage': { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 64, projection: null, dropout: 0.2 },
+};
+
+/** The default training recipe of a task (the Train page's defaults, with fewer epochs for images). */
+export function defaultRecipe(task: TaskName): TrainRecipe {
+  const text = task === 'sentiment';
+  return {
+    model: structuredClone(DEFAULT_MODELS[task]),
+    epochs: text ? 10 : 5,
+    batchSize: text ? 32 : 16,
+    optimizer: 'adam',
+    learningRate: text ? 0.02 : 0.001,
+    seed: 42,
+    earlyStopping: { monitor: `val_${TASKS[task].primaryMetric}`, patience: text ? 3 : 2 },
+    readEvery: 5,
+  };
+}
+
+/**
+ * A new pipeline's config: every step on, retrain daily, after 50 new labelled samples, and when a
+ * retrain alert fires; a trigger during a run queues one more run.
+ */
+export function defaultConfig(task: TaskName): PipelineConfig {
+  return {
+    steps: { data: true, evaluate: true, register: true, gate: true, deploy: true },
+    train: { kind: 'train', recipe: defaultRecipe(task) },
+    triggers: { schedule: { kind: 'interval', every: 1, unit: 'days' }, minNewSamples: 50, onAlert: true },
+    overlap: 'queue',
+  };
+}
+
+/** A new pipeline row for a model (not yet stored). */
+export function newPipeline(model: string, task: TaskName, now = Date.now(), config = defaultConfig(task)): PipelineRow {
+  return { id: `pl-${now.toString(36)}-${crypto.randomUUID().slice(0, 8)}`, model, task, name: `Retrain ${model}`, config, paused: false, createdAt: now, updatedAt: now, state: { lastScheduledAt: now } };
+}
+
+/** Architectures that serve each task (the task plug-ins refuse the rest when training starts; this says so earlier). */
+const ARCHITECTURES: Record<TaskName, ModelSpec['architecture'][]> = {
+  sentiment: ['fasttext', 'transformer', 'encoder-head'],
+  'coin-year': ['coin-regressor'],
+  'car-damage': ['damage-classifier', 'small-cnn'],
+};
+
+/**
+ * Checks a config before it is stored, naming the field and what is expected.
+ * @throws PipelineConfigError
+ */
+export function validateConfig(config: PipelineConfig, task: TaskName): PipelineConfig {
+  const fail = (field: string, expected: string, got: unknown) => {
+    throw new PipelineConfigError(`${field} must be ${expected}, got ${JSON.stringify(got)}`);
+  };
+  const { recipe } = config.train;
+  if (config.train.kind !== 'train') fail('train.kind', '"train"', config.train.kind);
+  if (!Number.isInteger(recipe.epochs) || recipe.epochs < 1) fail('train.recipe.epochs', 'a whole number ≥ 1', recipe.epochs);
+  if (!Number.isInteger(recipe.batchSize) || recipe.batchSize < 1) fail('train.recipe.batchSize', 'a whole number ≥ 1', recipe.batchSize);
+  if (!(recipe.learningRate > 0 && Number.isFinite(recipe.learningRate))) fail('train.recipe.learningRate', 'a positive number', recipe.learningRate);
+  if (!Number.isInteger(recipe.seed)) fail('train.recipe.seed', 'an integer', recipe.seed);
+  if (recipe.optimizer !== 'adam' && recipe.optimizer !== 'sgd') fail('train.recipe.optimizer', 'adam or sgd', recipe.optimizer);
+  if (!ARCHITECTURES[task].includes(recipe.model?.architecture)) {
+    fail('train.recipe.model.architecture', `one of ${ARCHITECTURES[task].map((a) => `"${a}"`).join(', ')} for ${task}`, recipe.model?.architecture);
+  }
+  const inputSize = (recipe.model as { inputSize?: unknown }).inputSize;
+  if (inputSize !== undefined && (typeof inputSize !== 'number' || !Number.isInteger(inputSize) || inputSize < 32 || inputSize % 32 !== 0)) {
+    fail('train.recipe.model.inputSize', 'a multiple of 32, at least 32', inputSize);
+  }
+  const { minNewSamples } = config.triggers;
+  if (!Number.isInteger(minNewSamples) || minNewSamples < 0) fail('triggers.minNewSamples', 'a whole number ≥ 0 (0 turns the data trigger off)', minNewSamples);
+  if (config.overlap !== 'queue' && config.overlap !== 'skip') fail('overlap', 'queue or skip', config.overlap);
+  if (config.steps.deploy && !config.steps.gate) fail('steps.deploy', 'off when the gate is off (only the gate moves production)', true);
+  if (config.steps.gate && !config.steps.register) fail('steps.gate', 'off when register is off (the gate judges a registered version)', true);
+  try {
+    validateSchedule(config.triggers.schedule);
+  } catch (error) {
+    if (error instanceof ScheduleError) throw new PipelineConfigError(`triggers.${error.message}`);
+    throw error;
+  }
+  return config;
+}
+
+/** Checks a whole pipeline row (name, model) and its config. */
+export function validatePipeline(row: PipelineRow): PipelineRow {
+  if (!row.name.trim()) throw new PipelineConfigError('name must not be empty');
+  try {
+    checkModelName(row.model);
+  } catch (error) {
+    throw new PipelineConfigError(`model: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!(row.task in TASKS)) throw new PipelineConfigError(`task must be one of ${Object.keys(TASKS).join(', ')}, got ${JSON.stringify(row.task)}`);
+  validateConfig(row.config, row.task);
+  return row;
+}
+
+/** The scheduler's memory of a row, with defaults for rows stored before it existed. */
+export function stateOf(row: PipelineRow): PipelineState {
+  return row.state ?? { lastScheduledAt: row.createdAt };
+}

@@ -1,0 +1,129 @@
+import type { TaskName } from '$lib/db/types';
+import { TASKS, type ModelSpec } from '$lib/tasks/registry';
+import type { TrainJobSpec } from '$lib/training/job';
+
+/**
+ * The training settings a sweep parameter may set, per task, and how each one lands in a `TrainJobSpec`.
+ * Names are the Train page's (camelCase), so a sweep's parameters read like a run's params.
+ */
+
+export type ParamValue = string | number | boolean | null | ParamValue[];
+
+export interface Setting {
+  name: string;
+  /** What values fit, in words (for error messages and the docs). */
+  expects: string;
+  /** `int`/`number` settings may take min/max distributions; `choice` settings only take values. */
+  kind: 'int' | 'number' | 'choice';
+  valid: (value: ParamValue) => boolean;
+  apply: (spec: TrainJobSpec, value: ParamValue) => void;
+}
+
+const isInt = (v: ParamValue, min: number, max = Number.MAX_SAFE_INTEGER): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const isNumber = (v: ParamValue, min: number, max: number, openMin = false): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && (openMin ? v > min : v >= min) && v <= max;
+const oneOf = (v: ParamValue, options: readonly string[]): v is string => typeof v === 'string' && options.includes(v);
+
+/** The model part of the spec, as a writable record (each task's model spec is a flat object). */
+const model = (spec: TrainJobSpec) => spec.model as unknown as Record<string, unknown>;
+
+const COMMON: Setting[] = [
+  { name: 'epochs', expects: 'a whole number from 1 to 1000', kind: 'int', valid: (v) => isInt(v, 1, 1000), apply: (s, v) => void (s.epochs = v as number) },
+  { name: 'batchSize', expects: 'a whole number from 1 to 4096', kind: 'int', valid: (v) => isInt(v, 1, 4096), apply: (s, v) => void (s.batchSize = v as number) },
+  { name: 'learningRate', expects: 'a number in (0, 10]', kind: 'number', valid: (v) => isNumber(v, 0, 10, true), apply: (s, v) => void (s.learningRate = v as number) },
+  { name: 'optimizer', expects: '"adam" or "sgd"', kind: 'choice', valid: (v) => oneOf(v, ['adam', 'sgd']), apply: (s, v) => void (s.optimizer = v as 'adam' | 'sgd') },
+  { name: 'seed', expects: 'an integer', kind: 'int', valid: (v) => isInt(v, -(2 ** 31), 2 ** 31 - 1), apply: (s, v) => void (s.seed = v as number) },
+  {
+    name: 'patience',
+    expects: 'a whole number of epochs (0 turns early stopping off)',
+    kind: 'int',
+    valid: (v) => isInt(v, 0, 1000),
+    apply: (s, v) => {
+      s.earlyStopping = v === 0 ? undefined : { monitor: `val_${TASKS[s.task].primaryMetric}`, patience: v as number };
+    },
+  },
+];
+
+const FASTTEXT: Setting[] = [
+  { name: 'dim', expects: 'a whole number from 2 to 512 (embedding width)', kind: 'int', valid: (v) => isInt(v, 2, 512), apply: (s, v) => void (model(s).dim = v) },
+  { name: 'buckets', expects: 'a whole number from 64 to 2000000 (hash buckets)', kind: 'int', valid: (v) => isInt(v, 64, 2_000_000), apply: (s, v) => void (model(s).buckets = v) },
+  { name: 'wordNgrams', expects: 'a whole number from 1 to 5', kind: 'int', valid: (v) => isInt(v, 1, 5), apply: (s, v) => void (model(s).wordNgrams = v) },
+  {
+    name: 'charNgrams',
+    expects: '[min, max] with 1 ≤ min ≤ max ≤ 8, or [0, 0] for none',
+    kind: 'choice',
+    valid: (v) => Array.isArray(v) && v.length === 2 && isInt(v[0]!, 0, 8) && isInt(v[1]!, 0, 8) && (v[0] === 0 ? v[1] === 0 : v[0] <= v[1]),
+    apply: (s, v) => void (model(s).charNgrams = [...(v as number[])]),
+  },
+];
+
+const VISION: Setting[] = [
+  { name: 'backbone', expects: '"mobilenetv3-small" or "resnet18"', kind: 'choice', valid: (v) => oneOf(v, ['mobilenetv3-small', 'resnet18']), apply: (s, v) => void (model(s).backbone = v) },
+  { name: 'inputSize', expects: 'a multiple of 32 from 32 to 512 (pixels)', kind: 'int', valid: (v) => isInt(v, 32, 512) && v % 32 === 0, apply: (s, v) => void (model(s).inputSize = v) },
+  {
+    name: 'projectionUnits',
+    expects: 'a whole number from 0 to 4096 (0: no projection layer)',
+    kind: 'int',
+    valid: (v) => isInt(v, 0, 4096),
+    apply: (s, v) => void (model(s).projection = v === 0 ? null : { units: v as number }),
+  },
+  { name: 'dropout', expects: 'a number in [0, 0.9]', kind: 'number', valid: (v) => isNumber(v, 0, 0.9), apply: (s, v) => void (model(s).dropout = v) },
+];
+
+const COIN: Setting[] = [
+  { name: 'mode', expects: '"dual" or "shared"', kind: 'choice', valid: (v) => oneOf(v, ['dual', 'shared']), apply: (s, v) => void (model(s).mode = v) },
+  { name: 'loss', expects: '"huber" or "mse"', kind: 'choice', valid: (v) => oneOf(v, ['huber', 'mse']), apply: (s, v) => void (model(s).loss = v) },
+  { name: 'huberDelta', expects: 'a number in (0, 10]', kind: 'number', valid: (v) => isNumber(v, 0, 10, true), apply: (s, v) => void (model(s).huberDelta = v) },
+];
+
+/** Every setting a sweep may vary for a task, by name. */
+export function settingsFor(task: TaskName): Map<string, Setting> {
+  const list = task === 'sentiment' ? [...COMMON, ...FASTTEXT] : task === 'coin-year' ? [...COMMON, ...VISION, ...COIN] : [...COMMON, ...VISION];
+  return new Map(list.map((s) => [s.name, s]));
+}
+
+/** The spec a trial starts from before its parameters apply: the Train page's defaults for the task. */
+export function baseSpec(task: TaskName, datasetId: string): TrainJobSpec {
+  const vision = task !== 'sentiment';
+  let modelSpec: ModelSpec;
+  if (task === 'sentiment') modelSpec = { architecture: 'fasttext', dim: 32, charNgrams: [3, 5] };
+  else if (task === 'coin-year') modelSpec = { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 128, projection: null, dropout: 0.2, loss: 'huber' };
+  else modelSpec = { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 128, projection: null, dropout: 0.2 };
+  return {
+    task,
+    datasetId,
+    model: modelSpec,
+    epochs: 10,
+    batchSize: vision ? 16 : 32,
+    optimizer: 'adam',
+    learningRate: vision ? 0.001 : 0.02,
+    seed: 42,
+    readEvery: 5,
+  };
+}
+
+/**
+ * The training spec of one trial: the task's defaults with the trial's parameter values applied.
+ * @example trialSpec('sentiment', 'ds1', { learningRate: 0.05, dim: 16 }, 'lr sweep · trial 3')
+ */
+export function trialSpec(task: TaskName, datasetId: string, values: Record<string, ParamValue>, name?: string): TrainJobSpec {
+  const spec = baseSpec(task, datasetId);
+  spec.model = { ...spec.model };
+  const settings = settingsFor(task);
+  for (const [key, value] of Object.entries(values)) {
+    const setting = settings.get(key);
+    if (!setting) throw new Error(`parameters.${key}: not a setting of ${task}`);
+    setting.apply(spec, value);
+  }
+  if (name) spec.name = name;
+  return spec;
+}
+
+/** The metrics a run of the task records after each epoch, with whether greater is better. */
+export function metricsFor(task: TaskName): Map<string, boolean> {
+  const names = TASKS[task].kind === 'classification' ? ['accuracy', 'macroF1'] : ['mae', 'rmse', 'r2', 'medianAe'];
+  const metrics = new Map<string, boolean>([['loss', false], ['val_loss', false]]);
+  for (const name of names) metrics.set(`val_${name}`, name === 'accuracy' || name === 'macroF1' || name === 'r2');
+  return metrics;
+}

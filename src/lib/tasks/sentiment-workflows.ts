@@ -1,0 +1,176 @@
+import type { LoupeDb } from '$lib/db/db';
+import type { GateDecisionRow, ModelVersionRow } from '$lib/db/types';
+import { createSubset } from '$lib/datasets/store';
+import { DEFAULT_SUBSET, type SubsetOptions } from '$lib/datasets/splits';
+import { PromotionRejected } from '$lib/registry/errors';
+import { ModelRegistry } from '$lib/registry/registry';
+import type { GateEvaluator } from '$lib/registry/types';
+import { describeSource, type ModelRef } from '$lib/text/encoder/source';
+import { evaluateHeldOut } from '$lib/training/evaluate';
+import { runTrainJob, type TrainJobContext } from '$lib/training/job';
+import { RunTracker } from '$lib/training/run-tracker';
+import { saveToBlobs } from '$models/io';
+import { loadTrainable } from './loaded';
+import type { ModelSpec } from './registry';
+import { SENTIMENT } from './text-classification';
+import { transformerClassifier } from './text-encoder-models';
+
+/**
+ * Sentiment workflows that run in the trainer worker: registering the transformers.js baseline with its
+ * measured accuracy, and the quick-train of the sentiment seed (subset → train → register → gate).
+ */
+
+export class SentimentWorkflowError extends Error {
+  override name = 'SentimentWorkflowError';
+}
+
+export interface BaselineRequest {
+  /** Dataset version whose held-out split (test, else val) measures the baseline. */
+  datasetId: string;
+  model: ModelRef;
+  /** Registry name; `sentiment` by default. */
+  name?: string;
+}
+
+export interface RegisteredOutcome {
+  runId: string;
+  version: number;
+  metrics: Record<string, number>;
+}
+
+const prefixed = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
+
+async function sentimentDataset(db: LoupeDb, datasetId: string) {
+  const dataset = await db.datasets.get(datasetId);
+  if (!dataset) throw new SentimentWorkflowError(`dataset version ${datasetId} does not exist`);
+  if (dataset.task !== 'sentiment') throw new SentimentWorkflowError(`dataset "${dataset.name}" is for ${dataset.task}, not sentiment`);
+  return dataset;
+}
+
+/**
+ * Measures the transformers.js classifier as-is on a dataset's held-out split and registers it as a
+ * version (a run records the measurement, so the version has lineage like a trained one).
+ */
+export async function registerTransformerBaseline(db: LoupeDb, request: BaselineRequest, context: TrainJobContext): Promise<RegisteredOutcome> {
+  const dataset = await sentimentDataset(db, request.datasetId);
+  const labels = dataset.labels ?? [...SENTIMENT.defaultLabels!];
+  const spec: ModelSpec = { architecture: 'transformer', model: request.model };
+  const tracker = await RunTracker.create(db, {
+    name: `sentiment baseline · ${describeSource(request.model)}`,
+    task: 'sentiment',
+    params: { task: 'sentiment', datasetId: dataset.id, model: spec },
+    seed: 0,
+    datasetVersion: dataset.id,
+  });
+  context.onRunCreated?.(tracker.id);
+  const trainable = transformerClassifier(request.model, labels);
+  try {
+    await tracker.start(context.backend.backend, context.backend.adapter);
+    context.onProgress?.({ kind: 'log', level: 'info', message: `measuring ${describeSource(request.model)} on "${dataset.name}"` });
+    const metrics = prefixed(await evaluateHeldOut(db, trainable, dataset.id));
+    await tracker.complete(metrics);
+    const version = await new ModelRegistry(db).registerFromRun(tracker.id, {
+      name: request.name ?? 'sentiment',
+      weights: await saveToBlobs(trainable.model),
+      tags: { architecture: 'transformer' },
+    });
+    context.onProgress?.({ kind: 'done', summary: metrics });
+    return { runId: tracker.id, version: version.version, metrics };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    await tracker.fail(reason);
+    context.onProgress?.({ kind: 'failed', reason });
+    throw error;
+  } finally {
+    trainable.dispose();
+  }
+}
+
+/** The gate's evaluator inside the worker: load each version and measure it on the held-out split. */
+export function heldOutEvaluator(db: LoupeDb): GateEvaluator {
+  return async (version: ModelVersionRow, evalDataVersion: string) => {
+    if (!version.modelJson || !version.shards) throw new SentimentWorkflowError(`${version.name} v${version.version} has no stored weights`);
+    const trainable = await loadTrainable({ modelJson: version.modelJson, shards: version.shards });
+    try {
+      return await evaluateHeldOut(db, trainable, evalDataVersion);
+    } finally {
+      trainable.dispose();
+    }
+  };
+}
+
+export interface QuickTrainRequest {
+  /** The sentiment dataset version to draw from (e.g. tweet_eval, or the demo tweets). */
+  sourceDatasetId: string;
+  /** Train size, eval size and seed of the random reproducible subset (1000 / 200 / 42 by default). */
+  subset?: Partial<SubsetOptions>;
+  model: ModelSpec;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Registry name; `sentiment` by default. */
+  name?: string;
+}
+
+export interface QuickTrainOutcome extends RegisteredOutcome {
+  /** The subset's dataset version (its `val` split is the gate's evaluation set). */
+  datasetId: string;
+  /** The promotion gate's decision against production. */
+  decision: Pick<GateDecisionRow, 'outcome' | 'reason' | 'productionBefore' | 'productionAfter' | 'candidateMetrics' | 'championMetrics'>;
+}
+
+/**
+ * The sentiment seed's quick-train: a random reproducible subset, a model trained (or, for the
+ * transformer baseline, measured) on it, accuracy and macro-F1, registration, and the promotion gate
+ * against production on the subset's evaluation split.
+ */
+export async function quickTrainSentiment(db: LoupeDb, request: QuickTrainRequest, context: TrainJobContext): Promise<QuickTrainOutcome> {
+  await sentimentDataset(db, request.sourceDatasetId);
+  const subset = { ...DEFAULT_SUBSET, ...request.subset };
+  const name = request.name ?? 'sentiment';
+  context.onProgress?.({ kind: 'log', level: 'info', message: `drawing a subset: ${subset.trainSize} train, ${subset.evalSize} eval, seed ${subset.seed}` });
+  const { dataset } = await createSubset(db, request.sourceDatasetId, subset);
+  let registered: RegisteredOutcome;
+  if (request.model.architecture === 'transformer') {
+    registered = await registerTransformerBaseline(db, { datasetId: dataset.id, model: request.model.model, name }, context);
+  } else {
+    const result = await runTrainJob(
+      db,
+      {
+        name: `${name} quick-train`,
+        task: 'sentiment',
+        datasetId: dataset.id,
+        model: request.model,
+        epochs: request.epochs ?? 10,
+        batchSize: request.batchSize ?? 32,
+        optimizer: 'adam',
+        learningRate: request.learningRate ?? 0.01,
+        seed: subset.seed,
+      },
+      context,
+    );
+    try {
+      const version = await new ModelRegistry(db).registerFromRun(result.runId, { name, weights: await saveToBlobs(result.trainable.model) });
+      registered = { runId: result.runId, version: version.version, metrics: result.metrics };
+    } finally {
+      result.trainable.dispose();
+    }
+  }
+  let decision: GateDecisionRow;
+  try {
+    decision = await new ModelRegistry(db).promote({
+      name,
+      version: registered.version,
+      evalDataVersion: dataset.id,
+      evaluate: heldOutEvaluator(db),
+      evaluator: 'trainer worker, held-out split of the quick-train subset',
+    });
+  } catch (error) {
+    // A rejection is an outcome of the quick-train, not a failure: the decision is in the audit trail.
+    if (!(error instanceof PromotionRejected)) throw error;
+    decision = error.decision;
+  }
+  const { outcome, reason, productionBefore, productionAfter, candidateMetrics, championMetrics } = decision;
+  context.onProgress?.({ kind: 'log', level: outcome === 'promoted' ? 'info' : 'warn', message: reason });
+  return { ...registered, datasetId: dataset.id, decision: { outcome, reason, productionBefore, productionAfter, candidateMetrics, championMetrics } };
+}

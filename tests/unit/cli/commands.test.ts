@@ -1,0 +1,306 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportDataset } from '../../../src/lib/datasets/export';
+import { importUpload } from '../../../src/lib/datasets/ingest';
+import { readBundle } from '../../../src/lib/registry/bundle';
+import { heldOutMetrics } from '../../../src/lib/registry/gate';
+import { EXIT } from '../../../src/cli/errors';
+import { COMMANDS } from '../../../src/cli/main';
+import { makeDb } from '../factories';
+import { removeTempDirs, runCli, tempDir, writeCarsFolder, writeCoinsFolder, writeJson, writeTweetsCsv } from './fixtures';
+
+type Classification = { label: string; score: number; probabilities: Record<string, number> };
+
+const dir = tempDir();
+let tweets: string;
+/** Two sentiment bundles of different quality: `weak` (1 epoch) and `strong` (8 epochs). */
+let weak: string;
+let strong: string;
+
+beforeAll(async () => {
+  tweets = writeTweetsCsv(dir);
+  const config = writeJson(join(dir, 'train.json'), { earlyStopping: false, model: { architecture: 'fasttext', dim: 16 } });
+  weak = join(dir, 'weak', 'sentiment.zip');
+  strong = join(dir, 'strong', 'sentiment.zip');
+  for (const [out, epochs] of [[weak, '1'], [strong, '8']] as const) {
+    const result = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', config, '--epochs', epochs, '--out', out);
+    expect(result.code, result.err).toBe(EXIT.ok);
+  }
+}, 120_000);
+afterAll(removeTempDirs);
+
+describe('loupe --help', () => {
+  it('lists every command, and every command has its own --help', async () => {
+    const overview = await runCli('--help');
+    expect(overview.code).toBe(EXIT.ok);
+    for (const command of COMMANDS) {
+      expect(overview.out).toContain(command.name);
+      const help = await runCli(command.name, '--help');
+      expect(help.code).toBe(EXIT.ok);
+      expect(help.out).toMatch(/^Usage:/);
+      for (const option of Object.keys(command.options)) expect(help.out).toContain(`--${option}`);
+      expect((await runCli('help', command.name)).out).toBe(help.out);
+    }
+  });
+
+  it('refuses no command, unknown commands, unknown options and stray words with exit 2', async () => {
+    expect((await runCli()).code).toBe(EXIT.usage);
+    const unknown = await runCli('serve');
+    expect(unknown.code).toBe(EXIT.usage);
+    expect(unknown.err).toContain('unknown command "serve"');
+    const option = await runCli('predict', '--modle', 'x.zip');
+    expect(option.code).toBe(EXIT.usage);
+    expect(option.err).toContain("'--modle'");
+    expect((await runCli('predict', 'x.zip')).code).toBe(EXIT.usage);
+  });
+
+  it('prints the version', async () => {
+    const version = await runCli('--version');
+    expect(version.code).toBe(EXIT.ok);
+    expect(version.out).toMatch(/^loupe \d+\.\d+\.\d+/);
+  });
+});
+
+describe('loupe train', () => {
+  it('writes a bundle the registry reads and metrics.json with its held-out metrics', async () => {
+    const bundle = await readBundle(new Uint8Array(readFileSync(strong)));
+    expect(bundle).toMatchObject({ name: 'sentiment', version: 1, lineage: { task: 'sentiment', backend: 'wasm' } });
+    expect(bundle.lineage.params).toMatchObject({ epochs: 8, model: { architecture: 'fasttext', dim: 16 } });
+    const metrics = JSON.parse(readFileSync(join(dir, 'strong', 'metrics.json'), 'utf8'));
+    expect(metrics).toEqual(heldOutMetrics(bundle.metrics));
+    expect(Object.keys(metrics).sort()).toEqual(['accuracy', 'loss', 'macroF1']);
+  });
+
+  it('prints a JSON summary and reports progress on stderr', async () => {
+    const out = join(dir, 'named', 'm.zip');
+    const result = await runCli('train', '--task', 'sentiment', '--data', tweets, '--out', out, '--epochs', '1', '--name', 'tweets-ft', '--metrics', join(dir, 'named', 'm.json'));
+    expect(result.code, result.err).toBe(EXIT.ok);
+    expect(result.json()).toMatchObject({ bundle: out, model: 'tweets-ft', version: 1, task: 'sentiment', backend: 'wasm', epochs: 1 });
+    expect(result.err).toMatch(/150 sentiment samples \(train 120, /);
+    expect(result.err).toMatch(/\[#+\] 100% epoch 1\/1 batch 4\/4/);
+    expect(existsSync(join(dir, 'named', 'm.json'))).toBe(true);
+  });
+
+  it('fails with distinct exit codes for missing files, bad formats, bad configs and wrong tasks', async () => {
+    const out = join(dir, 'never.zip');
+    const missing = await runCli('train', '--task', 'sentiment', '--data', join(dir, 'nope.csv'), '--out', out);
+    expect(missing.code).toBe(EXIT.missingFile);
+    expect(missing.err).toContain('nope.csv: no such file or folder');
+
+    const noColumns = await runCli('train', '--task', 'car-damage', '--data', tweets, '--out', out);
+    expect(noColumns.code).toBe(EXIT.badFormat);
+    expect(noColumns.err).toContain('tweets.csv has no column "path" (found: text, label)');
+
+    const config = writeJson(join(dir, 'bad.json'), { epochs: 0 });
+    const badConfig = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', config, '--out', out);
+    expect(badConfig.code).toBe(EXIT.badFormat);
+    expect(badConfig.err).toContain('bad.json: epochs: must be ≥ 1');
+
+    const wrongModel = writeJson(join(dir, 'wrong-model.json'), { model: { architecture: 'coin-regressor' } });
+    const mismatch = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', wrongModel, '--out', out);
+    expect(mismatch.code).toBe(EXIT.wrongTask);
+    expect(mismatch.err).toContain('wrong-model.json: model.architecture "coin-regressor" is a coin-year model, but --task is sentiment');
+
+    const unknownModel = writeJson(join(dir, 'unknown-model.json'), { model: { architecture: 'perceptron' } });
+    const unsupported = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', unknownModel, '--out', out);
+    expect(unsupported.code).toBe(EXIT.badFormat);
+    expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid: fasttext/);
+
+    // A Loupe dataset export says its task: importing it for another task is a wrong-task error.
+    const db = makeDb();
+    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'sentiment', name: 'tweets' });
+    const exported = join(dir, 'tweets-export.zip');
+    writeFileSync(exported, new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
+    db.close();
+    const wrongData = await runCli('train', '--task', 'car-damage', '--data', exported, '--out', out);
+    expect(wrongData.code).toBe(EXIT.wrongTask);
+    expect(wrongData.err).toMatch(/is a sentiment dataset, but the import is for car-damage/);
+
+    expect((await runCli('train', '--task', 'cars', '--data', tweets, '--out', out)).code).toBe(EXIT.usage);
+    expect((await runCli('train', '--task', 'sentiment', '--data', tweets)).err).toContain('--out is required');
+    expect((await runCli('train', '--task', 'sentiment', '--data', tweets, '--out', out, '--epochs', '1.5')).code).toBe(EXIT.usage);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('loupe predict', () => {
+  it('prints {"predictions": […]} for a text, and the same values for it in an --input batch', async () => {
+    const single = await runCli('predict', '--model', strong, '--text', 'I love this, what a wonderful day');
+    expect(single.code, single.err).toBe(EXIT.ok);
+    const { predictions } = single.json() as { predictions: Classification[] };
+    expect(predictions).toHaveLength(1);
+    expect(Object.keys(predictions[0]!.probabilities)).toEqual(['negative', 'neutral', 'positive']);
+    expect(predictions[0]!.score).toBe(Math.max(...Object.values(predictions[0]!.probabilities)));
+
+    const input = join(dir, 'batch.jsonl');
+    writeFileSync(input, '{"text": "worst flight ever"}\n\n{"text": "I love this, what a wonderful day"}\n');
+    const batch = await runCli('predict', '--model', strong, '--input', input);
+    expect(batch.code, batch.err).toBe(EXIT.ok);
+    const many = (batch.json() as { predictions: Classification[] }).predictions;
+    expect(many).toHaveLength(2);
+    expect(many[1]!.label).toBe(predictions[0]!.label);
+    expect(many[1]!.score).toBeCloseTo(predictions[0]!.score, 6);
+  });
+
+  it('fails with distinct exit codes for missing files, bad bundles, bad input lines and wrong tasks', async () => {
+    expect((await runCli('predict', '--model', join(dir, 'none.zip'), '--text', 'x')).code).toBe(EXIT.missingFile);
+    const notZip = await runCli('predict', '--model', tweets, '--text', 'x');
+    expect(notZip.code).toBe(EXIT.badFormat);
+    expect(notZip.err).toContain('is not a usable Loupe model bundle');
+
+    const input = join(dir, 'broken.jsonl');
+    writeFileSync(input, '{"text": "fine"}\n{"text": 3}\n');
+    const badLine = await runCli('predict', '--model', strong, '--input', input);
+    expect(badLine.code).toBe(EXIT.badFormat);
+    expect(badLine.err).toContain('broken.jsonl line 2: text: must be a string');
+    writeFileSync(input, '{"text": "fine"}\nnot json\n');
+    expect((await runCli('predict', '--model', strong, '--input', input)).err).toContain('broken.jsonl line 2: not valid JSON');
+
+    const wrong = await runCli('predict', '--model', strong, '--image', tweets);
+    expect(wrong.code).toBe(EXIT.wrongTask);
+    expect(wrong.err).toContain('it is a sentiment model, which takes --text');
+    writeFileSync(input, '{"front_image_base64": "iVBO", "back_image_base64": "iVBO"}\n');
+    expect((await runCli('predict', '--model', strong, '--input', input)).code).toBe(EXIT.wrongTask);
+
+    expect((await runCli('predict', '--model', strong)).code).toBe(EXIT.usage);
+    expect((await runCli('predict', '--model', strong, '--text', 'a', '--input', input)).code).toBe(EXIT.usage);
+    expect((await runCli('predict', '--model', strong, '--text', '   ')).code).toBe(EXIT.badFormat);
+    expect((await runCli('predict', '--model', strong, '--text', 'a', '--backend', 'webgpu')).code).toBe(EXIT.usage);
+  });
+});
+
+describe('loupe gate', () => {
+  it('exits 0 and writes the decision when the candidate beats production on the same data', async () => {
+    const out = join(dir, 'gate-promote');
+    const result = await runCli('gate', '--candidate', strong, '--production', weak, '--eval', tweets, '--out-dir', out);
+    expect(result.code, result.err).toBe(EXIT.ok);
+    const decision = JSON.parse(readFileSync(join(out, 'decision.json'), 'utf8'));
+    expect(decision).toMatchObject({ decision: 'promote', passed: true, task: 'sentiment', evalData: { samples: 150, splits: { test: 150 } } });
+    expect(decision.candidate.metrics.accuracy).toBeGreaterThan(decision.production.metrics.accuracy);
+    expect(decision.reason).toMatch(/^Promoted: accuracy beats production/);
+    expect(JSON.parse(readFileSync(join(out, 'best_metrics.json'), 'utf8'))).toEqual(decision.candidate.metrics);
+  });
+
+  it('exits 10 and keeps production’s metrics as the best when the candidate is worse', async () => {
+    const out = join(dir, 'gate-reject');
+    const result = await runCli('gate', '--candidate', weak, '--production', strong, '--eval', tweets, '--out-dir', out);
+    expect(result.code).toBe(EXIT.rejected);
+    const decision = JSON.parse(readFileSync(join(out, 'decision.json'), 'utf8'));
+    expect(decision).toMatchObject({ decision: 'reject', passed: false });
+    expect(decision.reason).toContain('is not better than production');
+    expect(JSON.parse(readFileSync(join(out, 'best_metrics.json'), 'utf8'))).toEqual(decision.production.metrics);
+  });
+
+  it('applies --min-delta and --rule, and judges a first version by the thresholds alone', async () => {
+    const strict = await runCli('gate', '--candidate', strong, '--production', weak, '--eval', tweets, '--min-delta', '0.9', '--out-dir', join(dir, 'g1'));
+    expect(strict.code).toBe(EXIT.rejected);
+    expect(strict.err).toContain('less than the minimum absolute change 0.9');
+
+    const first = await runCli('gate', '--candidate', strong, '--eval', tweets, '--out-dir', join(dir, 'g2'));
+    expect(first.code).toBe(EXIT.ok);
+    expect((first.json() as { production: unknown }).production).toBeNull();
+    const rule = writeJson(join(dir, 'rule.json'), { primary: 'accuracy', metrics: { accuracy: { greaterIsBetter: true, threshold: 0.999 } } });
+    expect((await runCli('gate', '--candidate', strong, '--eval', tweets, '--rule', rule, '--out-dir', join(dir, 'g3'))).code).toBe(EXIT.rejected);
+    const badRule = writeJson(join(dir, 'bad-rule.json'), { primary: 'accuracy', metrics: {} });
+    const refused = await runCli('gate', '--candidate', strong, '--eval', tweets, '--rule', badRule);
+    expect(refused.code).toBe(EXIT.badFormat);
+    expect(refused.err).toContain('metrics.accuracy: the primary metric needs its thresholds');
+  });
+
+  it('refuses evaluation data of another task, and missing or broken bundles', async () => {
+    const cars = writeCarsFolder(tempDir(), 6);
+    const wrongData = await runCli('gate', '--candidate', strong, '--eval', cars, '--out-dir', join(dir, 'g4'));
+    expect(wrongData.code).toBe(EXIT.badFormat);
+    expect((await runCli('gate', '--candidate', strong, '--production', join(dir, 'none.zip'), '--eval', tweets)).code).toBe(EXIT.missingFile);
+    expect((await runCli('gate', '--candidate', tweets, '--eval', tweets)).code).toBe(EXIT.badFormat);
+    expect((await runCli('gate', '--candidate', strong, '--eval', tweets, '--min-delta', '-1')).code).toBe(EXIT.usage);
+  });
+});
+
+describe('loupe import-bundle and export', () => {
+  it('moves bundles into a studio backup and back out unchanged', async () => {
+    const first = join(dir, 'backup-1.zip');
+    const second = join(dir, 'backup-2.zip');
+    expect((await runCli('import-bundle', '--bundle', weak, '--out', first)).code).toBe(EXIT.ok);
+    const added = await runCli('import-bundle', '--bundle', strong, '--backup', first, '--out', second);
+    expect(added.code, added.err).toBe(EXIT.ok);
+    expect(added.json()).toMatchObject({ model: 'sentiment', version: 2, status: 'candidate' });
+
+    const exported = join(dir, 'exported.zip');
+    const result = await runCli('export', '--backup', second, '--version', '1', '--out', exported);
+    expect(result.code, result.err).toBe(EXIT.ok);
+    const read = (p: string) => readBundle(new Uint8Array(readFileSync(p)));
+    const [original, roundTrip] = [await read(weak), await read(exported)];
+    expect(roundTrip.modelJson).toBe(original.modelJson);
+    expect(roundTrip.metrics).toEqual(original.metrics);
+    const bytes = await Promise.all(roundTrip.shards.map((s) => s.arrayBuffer()));
+    const expected = await Promise.all(original.shards.map((s) => s.arrayBuffer()));
+    expect(bytes.map((b) => Buffer.from(b).toString('base64'))).toEqual(expected.map((b) => Buffer.from(b).toString('base64')));
+
+    // Without --version: the latest (no production alias in this backup).
+    const latest = await runCli('export', '--backup', second, '--out', join(dir, 'latest.zip'));
+    expect(latest.json()).toMatchObject({ version: 2 });
+    const text = (p: string) => runCli('predict', '--model', p, '--text', 'the service was great');
+    expect((await text(join(dir, 'latest.zip'))).out).toBe((await text(strong)).out);
+  });
+
+  it('fails clearly on backups that are not backups, unknown models and versions', async () => {
+    const notBackup = await runCli('export', '--backup', weak, '--out', join(dir, 'x.zip'));
+    expect(notBackup.code).toBe(EXIT.badFormat);
+    expect(notBackup.err).toContain('has no backup.json');
+    const backup = join(dir, 'backup-3.zip');
+    await runCli('import-bundle', '--bundle', weak, '--out', backup);
+    await runCli('import-bundle', '--bundle', weak, '--backup', backup, '--name', 'other', '--out', backup);
+    expect((await runCli('export', '--backup', backup, '--out', join(dir, 'x.zip'))).code).toBe(EXIT.usage);
+    expect((await runCli('export', '--backup', backup, '--model', 'nope', '--out', join(dir, 'x.zip'))).code).toBe(EXIT.badFormat);
+    expect((await runCli('export', '--backup', backup, '--model', 'other', '--version', '7', '--out', join(dir, 'x.zip'))).err).toContain('other has no version 7');
+    expect((await runCli('import-bundle', '--bundle', tweets, '--out', join(dir, 'y.zip'))).code).toBe(EXIT.badFormat);
+  });
+});
+
+describe('image tasks', () => {
+  it('trains car-damage from class folders and predicts an --image', async () => {
+    const work = tempDir();
+    const cars = writeCarsFolder(work);
+    const config = writeJson(join(work, 'train.json'), { model: { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 32 }, batchSize: 8, earlyStopping: false });
+    const out = join(work, 'cars.zip');
+    const trained = await runCli('train', '--task', 'car-damage', '--data', cars, '--config', config, '--epochs', '1', '--out', out);
+    expect(trained.code, trained.err).toBe(EXIT.ok);
+    expect(trained.err).toMatch(/18 car-damage samples/);
+    const result = await runCli('predict', '--model', out, '--image', join(cars, 'major', 'car-0002.png'));
+    expect(result.code, result.err).toBe(EXIT.ok);
+    const [prediction] = (result.json() as { predictions: Classification[] }).predictions;
+    expect(['minor', 'moderate', 'major']).toContain(prediction!.label);
+    expect((await runCli('predict', '--model', out, '--image', config)).code).toBe(EXIT.badFormat);
+    expect((await runCli('predict', '--model', out, '--text', 'hello')).code).toBe(EXIT.wrongTask);
+    const mixed = await runCli('gate', '--candidate', strong, '--production', out, '--eval', tweets);
+    expect(mixed.code).toBe(EXIT.wrongTask);
+    expect(mixed.err).toContain('--candidate is a sentiment model but --production is a car-damage model');
+  });
+
+  it('trains coin-year from a manifest and predicts a year from --front and --back, also in a batch', async () => {
+    const work = tempDir();
+    const coins = writeCoinsFolder(work);
+    const config = writeJson(join(work, 'train.json'), { model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 32 }, batchSize: 8, earlyStopping: false });
+    const out = join(work, 'coins.zip');
+    const trained = await runCli('train', '--task', 'coin-year', '--data', coins, '--config', config, '--epochs', '1', '--out', out);
+    expect(trained.code, trained.err).toBe(EXIT.ok);
+    const front = join(coins, 'images', 'coin-0000_front.png');
+    const back = join(coins, 'images', 'coin-0000_back.png');
+    const single = await runCli('predict', '--model', out, '--front', front, '--back', back);
+    expect(single.code, single.err).toBe(EXIT.ok);
+    const [year] = (single.json() as { predictions: number[] }).predictions;
+    expect(Number.isFinite(year)).toBe(true);
+    const input = join(coins, 'batch.jsonl');
+    const b64 = (p: string) => readFileSync(p).toString('base64');
+    writeFileSync(input, `{"front": "images/coin-0000_front.png", "back": "images/coin-0000_back.png"}\n{"front_image_base64": "${b64(front)}", "back_image_base64": "${b64(back)}"}\n`);
+    const batch = await runCli('predict', '--model', out, '--input', input);
+    expect(batch.code, batch.err).toBe(EXIT.ok);
+    const years = (batch.json() as { predictions: number[] }).predictions;
+    expect(years).toHaveLength(2);
+    expect(years[0]).toBeCloseTo(year!, 3);
+    expect(years[1]).toBeCloseTo(year!, 3);
+    expect((await runCli('predict', '--model', out, '--front', front)).code).toBe(EXIT.usage);
+  });
+});

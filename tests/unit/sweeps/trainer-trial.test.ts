@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getDb, setDb } from '../../../src/lib/db/db';
+import { trialSpec } from '../../../src/lib/sweeps/parameters';
+import { TrainerService } from '../../../src/lib/workers/trainer-service';
+import { makeDb, seedSentimentDataset } from '../factories';
+
+afterAll(() => getDb().close());
+
+describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
+  it('trains a trial as a run under the sweep and ends it where shouldStop says, without leaking tensors', async () => {
+    const db = makeDb();
+    setDb(db);
+    const datasetId = await seedSentimentDataset(db);
+    const trainer = new TrainerService();
+    await trainer.useBackend('cpu');
+    const spec = trialSpec('sentiment', datasetId, { dim: 4, buckets: 1024, epochs: 3, learningRate: 0.05 }, 'trial 1');
+    const asked: number[] = [];
+    const created: string[] = [];
+    const before = tf.memory().numTensors;
+    const outcome = await trainer.sweepTrial(
+      { kind: 'start', spec, sweepId: 'sweep-1' },
+      'cpu',
+      () => {},
+      (id) => void created.push(id),
+      (epoch) => (asked.push(epoch), epoch === 2),
+    );
+    expect(asked).toEqual([1, 2]);
+    expect(created).toEqual([outcome.runId]);
+    expect(outcome.metrics.epochs).toBe(2);
+    expect(await db.runs.get(outcome.runId)).toMatchObject({ parentId: 'sweep-1', status: 'completed', name: 'trial 1' });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
