@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStudio, type Studio } from './harness';
+import { openStudio, readTable, type Studio } from './harness';
 
 interface RunSummary {
   id: string;
@@ -15,41 +15,27 @@ interface RunSummary {
   at?: string;
 }
 
-/** Pipeline runs (oldest first), versions and the production alias of a model, read from IndexedDB. */
+/** Pipeline runs (oldest first), versions and the production alias of a model, as stored. */
 async function pipelineState(page: Page, model: string) {
-  return page.evaluate(async (name) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('loupe');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const all = <T,>(store: string) =>
-      new Promise<T[]>((resolve, reject) => {
-        const request = db.transaction(store).objectStore(store).getAll();
-        request.onsuccess = () => resolve(request.result as T[]);
-        request.onerror = () => reject(request.error);
-      });
-    type Run = {
-      id: string;
-      model: string;
-      status: string;
-      queuedAt: number;
-      trigger: { kind: string };
-      runner?: string;
-      error?: string;
-      artifacts: { gate?: string; modelVersion?: number; gateReason?: string };
-      steps: { name: string; status: string }[];
-    };
-    const runs = (await all<Run>('pipelineRuns')).filter((r) => r.model === name).sort((a, b) => a.queuedAt - b.queuedAt);
-    const versions = (await all<{ name: string; version: number; status: string }>('modelVersions')).filter((v) => v.name === name);
-    const production = (await all<{ name: string; alias: string; version: number }>('aliases')).find((a) => a.name === name && a.alias === 'production')?.version;
-    db.close();
-    return {
-      runs: runs.map((r) => ({ id: r.id, status: r.status, trigger: r.trigger.kind, runner: r.runner, gate: r.artifacts.gate, modelVersion: r.artifacts.modelVersion, gateReason: r.artifacts.gateReason, error: r.error, at: r.steps.find((step) => step.status === 'running')?.name })) as RunSummary[],
-      statuses: Object.fromEntries(versions.map((v) => [v.version, v.status])) as Record<number, string>,
-      production,
-    };
-  }, model);
+  type Run = {
+    id: string;
+    model: string;
+    status: string;
+    queuedAt: number;
+    trigger: { kind: string };
+    runner?: string;
+    error?: string;
+    artifacts: { gate?: string; modelVersion?: number; gateReason?: string };
+    steps: { name: string; status: string }[];
+  };
+  const runs = (await readTable<Run>(page, 'pipelineRuns')).filter((r) => r.model === model).sort((a, b) => a.queuedAt - b.queuedAt);
+  const versions = (await readTable<{ name: string; version: number; status: string }>(page, 'modelVersions')).filter((v) => v.name === model);
+  const production = (await readTable<{ name: string; alias: string; version: number }>(page, 'aliases')).find((a) => a.name === model && a.alias === 'production')?.version;
+  return {
+    runs: runs.map((r) => ({ id: r.id, status: r.status, trigger: r.trigger.kind, runner: r.runner, gate: r.artifacts.gate, modelVersion: r.artifacts.modelVersion, gateReason: r.artifacts.gateReason, error: r.error, at: r.steps.find((step) => step.status === 'running')?.name })) as RunSummary[],
+    statuses: Object.fromEntries(versions.map((v) => [v.version, v.status])) as Record<number, string>,
+    production,
+  };
 }
 
 /** Console errors of the pages, for failure messages. */

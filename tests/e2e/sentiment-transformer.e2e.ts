@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedPhrases } from './flows';
-import { openStudio, seedRows, waitForServiceWorker, type Studio } from './harness';
+import { openStudio, readTable, seedRows, waitForServiceWorker, type Studio } from './harness';
 
 /** The tiny RoBERTa fixture in the Xenova layout (scripts/fixtures/make_tiny_roberta.py). */
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-roberta', import.meta.url));
@@ -18,22 +18,7 @@ interface LoggedRow {
   output: unknown;
 }
 
-async function loggedRows(studio: Studio): Promise<LoggedRow[]> {
-  return studio.page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('loupe');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const rows = await new Promise<unknown[]>((resolve, reject) => {
-      const request = db.transaction('inferenceLog').objectStore('inferenceLog').getAll();
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    db.close();
-    return rows as LoggedRow[];
-  });
-}
+const loggedRows = (studio: Studio) => readTable<LoggedRow>(studio.page, 'inferenceLog');
 
 describe('sentiment through transformers.js: a local RoBERTa folder, registered, served and logged', () => {
   let studio: Studio;

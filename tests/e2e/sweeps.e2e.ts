@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedPhrases } from './flows';
-import { openStudio, type Studio } from './harness';
+import { openStudio, readTable, type Studio } from './harness';
 
 /** A 4-trial grid (learning rate × width) on the phrase set, 2 epochs each, with hyperband. */
 const GRID = `name: e2e grid
@@ -35,20 +35,8 @@ async function waitForStatus(page: Page, status: string, timeout = 180_000): Pro
 
 /** Runs grouped under a sweep, read from IndexedDB. */
 async function trialRuns(page: Page, sweepId: string): Promise<{ id: string; name: string; status: string }[]> {
-  return page.evaluate(async (id) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('loupe');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const runs = await new Promise<{ id: string; name: string; status: string; parentId?: string }[]>((resolve, reject) => {
-      const request = db.transaction('runs').objectStore('runs').getAll();
-      request.onsuccess = () => resolve(request.result as never);
-      request.onerror = () => reject(request.error);
-    });
-    db.close();
-    return runs.filter((r) => r.parentId === id).map(({ id, name, status }) => ({ id, name, status }));
-  }, sweepId);
+  const runs = await readTable<{ id: string; name: string; status: string; parentId?: string }>(page, 'runs');
+  return runs.filter((r) => r.parentId === sweepId).map(({ id, name, status }) => ({ id, name, status }));
 }
 
 describe('sweeps', () => {
@@ -123,7 +111,7 @@ describe('sweeps', () => {
 
   it('survives a reload mid-sweep: it continues by itself and repeats no finished trial', async () => {
     const { page } = studio;
-    const sweepId = await startSweep(studio, GRID.replace('EPOCHS', '3').replace('e2e grid', 'reload grid'));
+    const sweepId = await startSweep(studio, GRID.replace('EPOCHS', '40').replace('e2e grid', 'reload grid'));
     const table = page.getByRole('table', { name: 'Trials' });
     await table.locator('tr[data-trial="2"][data-status="running"]').waitFor({ timeout: 120_000 });
     const before = await trialRuns(page, sweepId);

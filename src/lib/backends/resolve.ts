@@ -33,6 +33,15 @@ export interface ResolvedBackend {
   skipped: BackendAttempt[];
 }
 
+/**
+ * Whether a GPU backend's device (as `describeAdapter` words it) is a software rasteriser. On those a
+ * training step is 15–30× slower than on WebAssembly (docs/benchmarks.md), so `auto` passes them over;
+ * choosing the backend by name still uses it.
+ */
+export function isSoftwareRenderer(device: string): boolean {
+  return /swiftshader|llvmpipe|softpipe|software fallback|microsoft basic render/i.test(device);
+}
+
 export function isBackendName(value: string): value is BackendName {
   return (BACKEND_ORDER as readonly string[]).includes(value);
 }

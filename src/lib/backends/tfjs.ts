@@ -6,7 +6,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName } from '$lib/db/types';
 import { registerFastCpuKernels } from './kernels/register';
-import { BACKEND_ORDER, resolveBackend, type ResolvedBackend } from './resolve';
+import { BACKEND_ORDER, isSoftwareRenderer, resolveBackend, type ResolvedBackend } from './resolve';
 import { registerWasmTrainingKernels } from './wasm-kernels/index';
 
 // The wasm binaries are bundled assets of the app itself (no CDN), so they are precached for offline use.
@@ -43,6 +43,17 @@ async function activate(backend: BackendName): Promise<boolean> {
   return value === 3;
 }
 
+/** `activate` for `auto`: a GPU backend on a software rasteriser counts as unavailable, with the reason. */
+async function activateForAuto(backend: BackendName): Promise<boolean> {
+  if (!(await activate(backend))) return false;
+  if (backend !== 'webgpu' && backend !== 'webgl') return true;
+  const device = await describeAdapter(backend);
+  if (isSoftwareRenderer(device)) {
+    throw new Error(`runs on a software renderer (${device}), slower than WebAssembly here; choose it in Settings to use it anyway`);
+  }
+  return true;
+}
+
 const resolving: Partial<Record<string, Promise<BackendInfo>>> = {};
 
 /**
@@ -51,7 +62,7 @@ const resolving: Partial<Record<string, Promise<BackendInfo>>> = {};
  * @example const { backend, adapter } = await useBackend('auto');
  */
 export async function useBackend(choice: string): Promise<BackendInfo> {
-  resolving[choice] ??= resolveBackend(choice, activate)
+  resolving[choice] ??= resolveBackend(choice, choice === 'auto' ? activateForAuto : activate)
     .then(async (resolved) => ({ ...resolved, adapter: await describeAdapter(resolved.backend) }))
     .catch((error: unknown) => {
       delete resolving[choice];

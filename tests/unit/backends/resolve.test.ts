@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  isSoftwareRenderer,
   BACKEND_ORDER,
   NoBackendAvailableError,
   UnknownBackendError,
@@ -58,5 +59,16 @@ describe('resolveBackend', () => {
     let calls = 0;
     await expect(resolveBackend('tpu', async () => (calls++, true))).rejects.toThrow(UnknownBackendError);
     expect(calls).toBe(0);
+  });
+});
+
+describe('isSoftwareRenderer', () => {
+  it('names SwiftShader, llvmpipe and WebGPU fallback adapters as software, real GPUs not', () => {
+    for (const device of ['google · swiftshader', 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)', 'llvmpipe (LLVM 15.0.6, 256 bits)', 'intel · gen-12lp (software fallback)']) {
+      expect(isSoftwareRenderer(device), device).toBe(true);
+    }
+    for (const device of ['nvidia · hopper · NVIDIA H100 80GB HBM3', 'ANGLE (NVIDIA, NVIDIA GeForce RTX 4090 Direct3D11 vs_5_0 ps_5_0, D3D11)', 'apple · metal-3', 'WebAssembly (SIMD, single thread)']) {
+      expect(isSoftwareRenderer(device), device).toBe(false);
+    }
   });
 });
