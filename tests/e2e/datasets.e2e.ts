@@ -57,7 +57,7 @@ describe('datasets page', () => {
 
     const report = page.getByTestId('validation-report').first();
     const rows = report.locator('tbody tr');
-    await expect(rows.count()).resolves.toBe(2);
+    await expect.poll(() => rows.count()).toBe(2);
     const text = (await rows.allTextContents()).join('\n');
     expect(text).toMatch(/manifest\.csv row 6.*missing pair partner: back image "img\/e_back\.png" is not in the upload/);
     expect(text).toMatch(/manifest\.csv row 5 .*front image my-coins\/img\/d_front\.png: corrupt PNG/);
@@ -69,15 +69,15 @@ describe('datasets page', () => {
     await eda.getByRole('img', { name: /Year histogram/ }).waitFor();
     await expect(eda.getByRole('img', { name: /Image size/ }).getAttribute('aria-label')).resolves.toMatch(/256 px 6/); // 3 pairs, resized to 256 px
     const fronts = page.getByRole('img', { name: /^front of my-coins\/img\/[abc]_front\.png/ });
-    await expect(fronts.count()).resolves.toBe(3);
+    await expect.poll(() => fronts.count()).toBe(3);
     await page.waitForFunction(() => [...document.querySelectorAll('main img[alt^="front of"], main img[alt^="back of"]')].every((i) => (i as HTMLImageElement).naturalWidth === 256));
     await studio.screenshot('datasets-detail');
 
     await page.reload();
     await page.getByTestId('eda').waitFor();
-    await expect(page.locator('table[aria-label="Datasets"] tbody tr').count()).resolves.toBe(1);
+    await expect.poll(() => page.locator('table[aria-label="Datasets"] tbody tr').count()).toBe(1);
     await expect(page.getByRole('heading', { name: 'my-coins' }).isVisible()).resolves.toBe(true);
-    await expect(page.getByRole('table', { name: 'Skipped at import' }).locator('tbody tr').count()).resolves.toBe(2);
+    await expect.poll(() => page.getByRole('table', { name: 'Skipped at import' }).locator('tbody tr').count()).toBe(2);
     expect(studio.errors).toEqual([]);
   });
 
@@ -120,7 +120,7 @@ describe('datasets page', () => {
     await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Datasets"] tbody tr').length === 5, undefined, { timeout: 170_000 });
     const names = await page.locator('table[aria-label="Datasets"] tbody tr td:first-child a').allTextContents();
     expect(names).toEqual(expect.arrayContaining(['Demo coins (synthetic)', 'Demo car damage (synthetic)', 'Demo tweets (hand-written)']));
-    await expect(page.locator('table[aria-label="Datasets"] .badge', { hasText: 'synthetic' }).count()).resolves.toBe(3);
+    await expect.poll(() => page.locator('table[aria-label="Datasets"] .badge', { hasText: 'synthetic' }).count()).toBe(3);
     await page.getByRole('link', { name: 'Demo car damage (synthetic)' }).click();
     await page.getByTestId('eda').getByRole('img', { name: /Label distribution: minor 100, moderate 100, major 100/ }).waitFor();
     await studio.screenshot('datasets-demo-cars');

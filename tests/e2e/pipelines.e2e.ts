@@ -118,7 +118,7 @@ describe('pipelines', () => {
     expect(first!.gateReason).toMatch(/^Promoted: no production version yet, and mae clears the absolute threshold/);
     await page.locator(`tr[data-run-id="${first!.id}"]`).getByRole('button', { name: 'Steps' }).click();
     const timeline = page.getByRole('list', { name: `Steps of run ${first!.id}` });
-    await expect(timeline.locator('li[data-step-status="completed"]').count()).resolves.toBe(8);
+    await expect.poll(() => timeline.locator('li[data-step-status="completed"]').count()).toBe(8);
     await expect(timeline.locator('li[data-step="deploy"] pre').textContent()).resolves.toMatch(/coin-year v1 loaded in the inference worker/);
     await studio.screenshot('pipelines-run-promoted');
 

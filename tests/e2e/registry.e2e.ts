@@ -114,13 +114,13 @@ describe('registry', () => {
     await registerRun(page, 'resnet lr 1e-3', 1);
     await expect(page.locator('[data-status]').first().textContent()).resolves.toBe('candidate');
     const card = page.getByRole('article', { name: 'Model card of v1' });
-    await expect(card.locator('h4', { hasText: 'Intended use' }).count()).resolves.toBe(1);
+    await expect.poll(() => card.locator('h4', { hasText: 'Intended use' }).count()).toBe(1);
     await expect(card.textContent()).resolves.toContain(DATASET);
     await expect(page.locator('.facts').textContent()).resolves.toContain(DATASET);
     await studio.screenshot('registry-version');
     await registerRun(page, 'resnet lr 3e-4', 2);
     await studio.goto('registry');
-    await expect(page.getByRole('table', { name: 'Models' }).locator('tbody tr').count()).resolves.toBe(1);
+    await expect.poll(() => page.getByRole('table', { name: 'Models' }).locator('tbody tr').count()).toBe(1);
     await studio.screenshot('registry-models');
   });
 
@@ -141,8 +141,8 @@ describe('registry', () => {
     expect(await registryState(page)).toEqual({ statuses: { 1: 'rejected', 2: 'production' }, production: 2 });
 
     const audit = page.getByRole('table', { name: 'Audit trail' });
-    await expect(audit.locator('tr[data-outcome="rejected"]').count()).resolves.toBe(1);
-    await expect(audit.locator('tr[data-outcome="promoted"]').count()).resolves.toBe(1);
+    await expect.poll(() => audit.locator('tr[data-outcome="rejected"]').count()).toBe(1);
+    await expect.poll(() => audit.locator('tr[data-outcome="promoted"]').count()).toBe(1);
     await audit.locator('tr[data-outcome="rejected"]').getByRole('button', { name: 'Show metrics and rule' }).click();
     await expect(audit.getByRole('table', { name: 'Gate metrics of v1' }).locator('tbody tr').first().textContent()).resolves.toMatch(/mae \(primary\)\s*14\.2\s*11\.8/);
     await studio.screenshot('registry-gate');
@@ -263,7 +263,7 @@ describe('registry', () => {
       await form.getByRole('button', { name: 'Import' }).click();
       await form.getByRole('alert').filter({ hasText: file.message }).waitFor();
     }
-    await expect(models.count()).resolves.toBe(1);
+    await expect.poll(() => models.count()).toBe(1);
     await studio.screenshot('registry-import-refused');
 
     await form.getByLabel('Bundle (.zip exported by Loupe)').setInputFiles({ name: 'coin-year-v2.zip', mimeType: 'application/zip', buffer: bytes });
@@ -271,7 +271,7 @@ describe('registry', () => {
     await form.getByRole('button', { name: 'Import' }).click();
     await page.waitForURL(/#\/registry\/coin-year-copy\/1$/);
     await expect(page.getByRole('table', { name: 'Metrics of v1' }).textContent()).resolves.toMatch(/val_mae\s*11\.8/);
-    await expect(page.locator('.muted', { hasText: 'imported from a bundle of coin-year v2' }).count()).resolves.toBe(1);
+    await expect.poll(() => page.locator('.muted', { hasText: 'imported from a bundle of coin-year v2' }).count()).toBe(1);
   });
 
   it('renders an edited card as text: HTML and script links never become markup', async () => {
@@ -282,7 +282,7 @@ describe('registry', () => {
     await page.getByRole('button', { name: 'Save card' }).click();
     const card = page.getByRole('article', { name: 'Model card of v1' });
     await card.waitFor();
-    await expect(card.locator('img, script').count()).resolves.toBe(0);
+    await expect.poll(() => card.locator('img, script').count()).toBe(0);
     await expect(card.locator('strong').textContent()).resolves.toBe('bold');
     await expect(card.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).resolves.toEqual(['https://example.org']);
     await expect(card.textContent()).resolves.toContain('<img src=x onerror="window.pwned=1">');

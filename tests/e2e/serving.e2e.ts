@@ -183,7 +183,7 @@ describe('serving: the inference log', () => {
     const { page } = studio;
     const rows = page.getByTestId('log-row');
     await rows.first().waitFor();
-    await expect(rows.count()).resolves.toBe(50);
+    await expect.poll(() => rows.count()).toBe(50);
     await studio.screenshot('predict-log');
 
     await page.getByLabel('Filter by model').selectOption('sentiment');

@@ -59,10 +59,11 @@ describe('settings', () => {
     });
     await studio.page.reload();
     await studio.page.locator('main h1').waitFor();
-    await expect(studio.page.getByRole('alert').filter({ hasText: 'keeps your work in memory' }).count()).resolves.toBe(1);
-    await expect(studio.page.getByRole('status').filter({ hasText: 'no WebGPU' }).count()).resolves.toBe(1);
+    const { page } = studio;
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'keeps your work in memory' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'no WebGPU' }).count()).toBe(1);
     await studio.goto('runs');
-    await expect(studio.page.getByText('No runs yet').count()).resolves.toBe(1);
+    await expect.poll(() => page.getByText('No runs yet').count()).toBe(1);
     await studio.screenshot('fallback-no-storage');
   });
 

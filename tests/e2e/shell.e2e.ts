@@ -47,7 +47,7 @@ describe('studio shell', () => {
 
   it('shows an unknown address as a notice, not a blank page', async () => {
     await studio.page.goto(`${studio.baseUrl}#/no-such-page`);
-    await expect(studio.page.getByRole('status').filter({ hasText: 'not a page of Loupe' }).count()).resolves.toBe(1);
+    await expect.poll(() => studio.page.getByRole('status').filter({ hasText: 'not a page of Loupe' }).count()).toBe(1);
     await expect(studio.page.locator('main h1').textContent()).resolves.toBe('Datasets');
   });
 

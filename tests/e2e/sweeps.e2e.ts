@@ -50,7 +50,7 @@ describe('sweeps', () => {
 
   it('names the offending key of a bad definition before anything runs', async () => {
     const { page } = studio;
-    await expect(page.getByRole('heading', { name: 'No sweeps yet' }).count()).resolves.toBe(1);
+    await expect.poll(() => page.getByRole('heading', { name: 'No sweeps yet' }).count()).toBe(1);
     await studio.screenshot('sweeps-empty');
     await studio.goto('sweeps/new');
     await page.getByRole('textbox', { name: /^Definition/ }).fill(GRID.replace('EPOCHS', '2').replace('learningRate', 'learning_rate'));
@@ -71,11 +71,11 @@ describe('sweeps', () => {
     await expect(page.getByTestId('sweep-progress').textContent()).resolves.toBe('4 of 4 trials finished');
 
     const chart = page.getByRole('img', { name: /^Trials of e2e grid: 4 trials across dim, learningRate, val_accuracy$/ });
-    await expect(chart.locator('path.line').count()).resolves.toBe(4);
-    await expect(chart.locator('path.line.best').count()).resolves.toBe(1);
+    await expect.poll(() => chart.locator('path.line').count()).toBe(4);
+    await expect.poll(() => chart.locator('path.line.best').count()).toBe(1);
 
     const table = page.getByRole('table', { name: 'Trials' });
-    await expect(table.locator('tbody tr').count()).resolves.toBe(4);
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(4);
     const metrics = async () => (await table.locator('td.metric').allTextContents()).map(Number);
     const best = await metrics();
     expect(best).toEqual([...best].sort((a, b) => b - a)); // best first

@@ -40,8 +40,8 @@ describe('train page', () => {
     const analysis = page.getByRole('region', { name: 'Error analysis' });
     await expect(analysis.textContent()).resolves.toMatch(/Accuracy [\d.]+ \(95 % CI [\d.]+–[\d.]+\)/);
     const matrix = analysis.locator('table.matrix tbody tr');
-    await expect(matrix.count()).resolves.toBe(3);
-    await expect(analysis.getByRole('table', { name: 'Per-class precision and recall' }).locator('tbody tr').count()).resolves.toBe(3);
+    await expect.poll(() => matrix.count()).toBe(3);
+    await expect.poll(() => analysis.getByRole('table', { name: 'Per-class precision and recall' }).locator('tbody tr').count()).toBe(3);
     await studio.screenshot('run-detail-classification');
     expect(studio.errors).toEqual([]);
   });
@@ -67,7 +67,7 @@ describe('cross-validation', () => {
     await studio.goto('runs');
     await page.getByRole('link', { name: 'cv · 3-fold CV' }).click();
     const folds = page.getByRole('region', { name: 'Folds' });
-    await expect(folds.locator('tbody tr').count()).resolves.toBe(4);
+    await expect.poll(() => folds.locator('tbody tr').count()).toBe(4);
     await expect(folds.locator('tr.summary').textContent()).resolves.toMatch(/mean ± std.*[\d.]+ ± [\d.]+/);
     await studio.screenshot('run-detail-kfold');
     expect(studio.errors).toEqual([]);
