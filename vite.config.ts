@@ -4,6 +4,9 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
 import pkg from './package.json' with { type: 'json' };
+import { connectSrcFromEnv, cspPlugin, noEvalProbePlugin } from './scripts/vite/csp';
+import { tfjsWasmThreadsPlugin } from './scripts/vite/tfjs-wasm-threads';
+import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/lib/cross-origin-isolation';
 
 const alias = {
   $lib: fileURLToPath(new URL('./src/lib', import.meta.url)),
@@ -28,8 +31,15 @@ export default defineConfig({
     __APP_VERSION__: JSON.stringify(pkg.version),
     __GIT_COMMIT__: JSON.stringify(gitCommit()),
   },
+  // Cross-origin isolation lets tfjs's wasm backend use threads (src/lib/cross-origin-isolation.ts).
+  server: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } },
+  preview: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } },
   plugins: [
     svelte(),
+    tfjsWasmThreadsPlugin(),
+    // Content-Security-Policy as a <meta> in production builds (scripts/vite/csp.ts, docs/security.md).
+    cspPlugin({ connectSrc: connectSrcFromEnv() }),
+    noEvalProbePlugin(),
     VitePWA({
       strategies: 'injectManifest',
       srcDir: 'src',
@@ -61,7 +71,8 @@ export default defineConfig({
       devOptions: { enabled: false },
     }),
   ],
-  worker: { format: 'es' },
+  // Worker bundles get their own plugin list: tfjs runs in the trainer and inference workers.
+  worker: { format: 'es', plugins: () => [tfjsWasmThreadsPlugin(), noEvalProbePlugin()] },
   build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
   test: {
     projects: [

@@ -156,10 +156,35 @@ function specBytes(spec: tf.io.WeightsManifestEntry): number {
 
 /**
  * Loads a model saved with `saveToBlobs` (custom layers of models/ must be imported, as they are here).
+ * What `tf.loadLayersModel` does, except that a model whose weights do not fit frees what it allocated:
+ * tfjs keeps the network's variables and the decoded weights when `loadWeights` throws.
  * @example const model = await loadFromBlobs({ modelJson: row.modelJson, shards: row.shards });
  */
 export async function loadFromBlobs(saved: SavedModelBlobs, options: { strict?: boolean } = {}): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(blobsLoadHandler(saved), { strict: options.strict ?? true });
+  const artifacts = await blobsLoadHandler(saved).load!();
+  const model = await tf.models.modelFromJSON({ modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'] });
+  try {
+    // tfjs-core and tfjs-layers each declare TrainingConfig; tf.loadLayersModel passes one as the other too.
+    if (artifacts.trainingConfig) model.loadTrainingConfig(artifacts.trainingConfig as Parameters<tf.LayersModel['loadTrainingConfig']>[0]);
+    if (artifacts.userDefinedMetadata) model.setUserDefinedMetadata(artifacts.userDefinedMetadata);
+    if (artifacts.weightData && artifacts.weightSpecs) {
+      // Optimizer slots (saved with `includeOptimizer`) go to the optimizer, the rest to the layers.
+      const weights = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
+      const groupOf = (optimizer: boolean) =>
+        artifacts.weightSpecs!.filter((spec) => (spec.group === 'optimizer') === optimizer).map((spec) => ({ name: spec.name, tensor: weights[spec.name]! }));
+      try {
+        model.loadWeights(Object.fromEntries(groupOf(false).map((w) => [w.name, w.tensor])), options.strict ?? true);
+        const slots = groupOf(true);
+        if (model.optimizer && slots.length > 0) await model.optimizer.setWeights(slots);
+      } finally {
+        tf.dispose(Object.values(weights));
+      }
+    }
+    return model;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
 }
 
 /**

@@ -2,13 +2,16 @@
 // The service worker: precaches the app (shell, workers, wasm runtimes) so Loupe works offline after
 // one visit, and bridges the same-origin REST API to a studio tab. Later features add their routes here
 // (model weight caching).
-import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
+import { addPlugins, cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { apiRouteFor, forwardToStudio } from './lib/serving/bridge';
+import { withIsolationHeaders } from './lib/cross-origin-isolation';
 import { PERIODIC_SYNC_TAG, WAKE_MESSAGE, type WakeMessage } from './lib/pipelines/wake';
 
 declare const self: ServiceWorkerGlobalScope;
 
+// Everything served from the precache is cross-origin isolated (src/lib/cross-origin-isolation.ts).
+addPlugins([{ handlerWillRespond: async ({ response }) => withIsolationHeaders(response) }]);
 precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 

@@ -17,6 +17,8 @@ export interface BrowserBenchOptions {
   trainConfigs: TrainStepConfig[];
   trainWarmup: number;
   trainRounds: number;
+  /** Serve the page cross-origin isolated, as the studio is (wasm threads); false measures one thread. */
+  isolated: boolean;
 }
 
 export interface TrainStepConfig {
@@ -31,6 +33,10 @@ export interface TrainStepResult {
   stepsMs: number[];
   medianMs: number;
   tensorsLeaked: number;
+  /** Examples per gradient computation when the batch would not fit the backend's memory. */
+  microBatch?: number;
+  /** Writes to and reads from the backend per step (scripts/bench/browser/main.ts). */
+  transfers: { writes: number; reads: number; syncReads: number };
 }
 
 export interface IngestResult {
@@ -77,7 +83,8 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true, rollupOptions: { input: join(process.cwd(), 'scripts/bench/browser/index.html') } },
   });
-  const server = await preview({ logLevel: 'warn', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
+  // Without the app's config the preview server sends no COOP/COEP: the page is not isolated, wasm has one thread.
+  const server = await preview({ logLevel: 'warn', configFile: options.isolated ? undefined : false, build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('preview server has no port');
   const browser = await launchChromium();
@@ -122,8 +129,8 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
       }
     }
     printTable(
-      ['configuration', 'backend', 'device', 'median step ms', 'samples/s', 'tensors leaked'],
-      training.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}`, r.backend, r.adapter.slice(0, 40), Math.round(r.medianMs), (r.batch / (r.medianMs / 1000)).toFixed(2), r.tensorsLeaked]),
+      ['configuration', 'backend', 'device', 'median step ms', 'samples/s', 'tensors leaked', 'writes/step', 'reads/step', 'sync reads/step'],
+      training.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}${r.microBatch ? ` (micro ${r.microBatch})` : ''}`, r.backend, r.adapter.slice(0, 40), Math.round(r.medianMs), (r.batch / (r.medianMs / 1000)).toFixed(2), r.tensorsLeaked, r.transfers.writes, r.transfers.reads, r.transfers.syncReads]),
     );
     console.log();
     return { chromium, ingest, predict, log, training };

@@ -7,13 +7,14 @@
  *   npm run bench -- --only train --size 128 --batch 16 --rounds 3 --warmup 1 --backends wasm
  *   npm run bench -- --only before --before-size 64 --before-batch 4
  *   npm run bench -- --only browser --ingest-images 500 --predict-requests 50
+ *   npm run bench -- --only browser --browser-train-backends wasm --no-isolation   # wasm on one thread
  *   npm run bench -- --only monitoring --monitor-rows 1000000 --monitor-writes 100000
  *
  * Parts: `kernels` (each wasm kernel, ours vs the baseline), `train` (training steps at --size/--batch of
  * every configuration but the naive ones), `before` (before/after at a small size, where the naive
  * configurations — minutes per step at 128² — finish: one timed step each, no warm-up) and `browser`
  * (in headless Chromium: images ingested per second, prediction latency per backend and model, inference
- * log rows written per second) and `monitoring` (inference-log writes with rollups, and every Monitor chart's
+ * log rows written per second, training steps per backend with the data each step writes and reads back) and `monitoring` (inference-log writes with rollups, and every Monitor chart's
  * data over 1,000,000 log rows from rollups vs from raw rows; scripts/bench/monitoring.ts).
  *
  * Prints tables and writes bench-results/bench-<time>.json (git-ignored).
@@ -47,6 +48,8 @@ const { values: args } = parseArgs({
     'predict-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
     'log-rows': { type: 'string', default: '20000' },
     'browser-train-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
+    // The page without cross-origin isolation: WebAssembly on one thread (to measure what threads bring).
+    'no-isolation': { type: 'boolean', default: false },
     'browser-train-configs': { type: 'string', default: 'mobilenetv3-small:dual:128' },
     'monitor-rows': { type: 'string', default: '1000000' },
     'monitor-writes': { type: 'string', default: '100000' },
@@ -140,6 +143,7 @@ if (args.only === undefined || args.only === 'browser') {
     }),
     trainWarmup: positive('warmup', args.warmup),
     trainRounds: Math.max(1, Math.min(2, positive('rounds', args.rounds))),
+    isolated: !args['no-isolation'],
   });
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels, type WasmTrainingKernelOptions } from '../../src/lib/backends/wasm-kernels/index';
+import { adam } from '../../src/lib/training/adam';
 import { benchModel } from './model';
 import { median } from './env';
 
@@ -88,7 +89,7 @@ export async function benchTraining(configs: TrainConfig[], options: TrainOption
     if (group.length === 0) continue;
     await tf.setBackend(backend);
     const { name, model, loss } = await benchModel(options.inputSize);
-    const optimizer = tf.train.adam(1e-3);
+    const optimizer = adam(1e-3);
     const shape: [number, number, number, number] = [options.batch, options.inputSize, options.inputSize, 3];
     const front = tf.randomNormal(shape, 0, 1, 'float32', 1);
     const back = tf.randomNormal(shape, 0, 1, 'float32', 2);

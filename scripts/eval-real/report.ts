@@ -1,4 +1,5 @@
 import { DEFAULT_FASTTEXT } from '../../models/text/fasttext';
+import { LEXICON_FEATURE_COUNT, LEXICON_FEATURE_NAMES } from '../../src/lib/text/lexicon/features';
 import type { FashionOptions, FashionPublished, FashionResult } from './fashion';
 
 /** One leave-one-source-out split's scores (accuracy and macro-F1 on the held-out source). */
@@ -13,9 +14,22 @@ export interface SentenceSplit {
   trainCount: number;
   testCount: number;
   fastText: SplitScores;
+  /** The lexicon-aware model (`lexicon-fasttext`) with the settings chosen on the training sources. */
+  lexicon?: SplitScores;
+  lexiconSpec?: Record<string, unknown>;
+  lexiconSelection?: LexiconSelection[];
   vader: SplitScores;
   afinn: SplitScores;
   trainSeconds: number;
+  lexiconSeconds?: number;
+  selectionSeconds?: number;
+}
+
+/** One candidate setting's validation accuracies on the training sources (`fit→check`) and their mean. */
+export interface LexiconSelection {
+  spec: Record<string, unknown>;
+  validation: Record<string, number>;
+  mean: number;
 }
 
 export interface SentencesResult {
@@ -23,6 +37,7 @@ export interface SentencesResult {
   sources: { name: string; records: number; kept: number; dropped: { item: string; reason: string }[] }[];
   splits: SentenceSplit[];
   settings: Record<string, unknown>;
+  lexiconCandidates?: Record<string, unknown>[];
 }
 
 interface RunInfo {
@@ -94,43 +109,79 @@ function fashionSection(f: NonNullable<QualityReport['fashion']>): string[] {
   ];
 }
 
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const specText = (spec: Record<string, unknown>) =>
+  Object.entries(spec)
+    .filter(([k]) => k !== 'architecture')
+    .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+    .join(', ');
+
 function sentencesSection(s: NonNullable<QualityReport['sentences']>): string[] {
+  const splits = s.splits;
+  const header = ['model', ...splits.map((x) => `${x.test} (train: ${x.train.join(' + ')})`)];
+  const align = ['---', ...splits.map(() => '---:')];
+  const cell = (scores: SplitScores | undefined) => (scores ? `${pct(scores.accuracy)} (${pct(scores.macroF1)})` : 'not run');
+  const lexiconDelta = (x: SentenceSplit) => (x.lexicon ? 100 * (x.lexicon.accuracy - x.vader.accuracy) : undefined);
   const lines = [
     '## UCI Sentiment Labelled Sentences (Kotzias et al., KDD 2015, CC BY 4.0)',
     '',
     `Data: the npm package \`sentiment\`'s test fixtures, read by Loupe's \`{text, class}\` JSON importer (\`parseSentimentUpload\`): ${s.sources.map((x) => `${x.name} ${x.records} records, ${x.kept} kept (${x.dropped.map((d) => `${d.item}: ${d.reason}`).join('; ') || 'none dropped'})`).join('; ')}. Class 0 is negative, 1 positive.`,
     '',
-    `Protocol: leave one source out — train fastText on the other two sources, test on the held-out one. AFINN (\`sentiment\`, comparative score > 0 → positive, else negative) and VADER (\`vader-sentiment\`, compound ≥ 0.05 → positive — its authors' threshold — else negative) score exactly the same test sentences. fastText settings (the task's defaults; two smaller variants tried on the same splits scored lower, see below): ${Object.entries({ ...DEFAULT_FASTTEXT, ...s.settings }).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')} (Adam; the task's tweet preprocessing and hashed word/bigram/character n-gram features).`,
+    `Protocol: leave one source out — train each Loupe model on the other two sources (${splits[0]?.trainCount ?? 2000} sentences), test on the held-out one (${splits[0]?.testCount ?? 1000}). AFINN (\`sentiment\`, comparative score > 0 → positive, else negative) and VADER (\`vader-sentiment\`, compound ≥ 0.05 → positive — its authors' threshold — else negative) score exactly the same test sentences. Issue #15's target: the Loupe text model beats VADER by ≥ 3 accuracy points on each split.`,
     '',
-    '| test source | n | fastText acc | VADER acc | AFINN acc | fastText − VADER | target (≥ +3 points) | fastText macro-F1 | VADER macro-F1 | AFINN macro-F1 | training |',
-    '|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
+    `- **fastText** (\`fasttext\`): ${Object.entries({ ...DEFAULT_FASTTEXT, ...s.settings }).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')} (Adam; the task's tweet preprocessing and hashed word/bigram/character n-gram features; the task's defaults).`,
+    `- **lexicon-aware fastText** (\`lexicon-fasttext\`, \`models/text/lexicon-fasttext.ts\`): the same n-gram average concatenated with ${LEXICON_FEATURE_COUNT} lexicon features of the text (\`src/lib/text/lexicon/features.ts\`: ${LEXICON_FEATURE_NAMES.join(', ')}), then one softmax layer, so the model learns how much to trust the lexicons against the n-grams and sets its own threshold. *N-gram dropout* hides the whole n-gram vector of that share of training examples, so the classifier also learns to decide from the lexicons alone instead of leaning on n-grams that memorise 2,000 sentences. Same optimiser, epochs, batch and seed as fastText.`,
+    '',
+    'Accuracy in % (macro-F1 in parentheses):',
+    '',
+    row(header),
+    row(align),
+    row(['fastText', ...splits.map((x) => cell(x.fastText))]),
+    row(['lexicon-aware fastText', ...splits.map((x) => cell(x.lexicon))]),
+    row(['VADER', ...splits.map((x) => cell(x.vader))]),
+    row(['AFINN', ...splits.map((x) => cell(x.afinn))]),
+    row(['lexicon-aware − VADER (points)', ...splits.map((x) => (lexiconDelta(x) === undefined ? 'not run' : signed(lexiconDelta(x)!)))]),
+    row(['fastText − VADER (points)', ...splits.map((x) => signed(100 * (x.fastText.accuracy - x.vader.accuracy)))]),
+    row(['target: lexicon-aware ≥ VADER + 3', ...splits.map((x) => (lexiconDelta(x) === undefined ? 'not run' : lexiconDelta(x)! >= 3 ? '**reached**' : '**not reached**'))]),
+    row(['training time (fastText / lexicon-aware)', ...splits.map((x) => `${x.trainSeconds.toFixed(0)} s / ${x.lexiconSeconds?.toFixed(0) ?? '–'} s`)]),
+    '',
   ];
-  for (const split of s.splits) {
-    const delta = 100 * (split.fastText.accuracy - split.vader.accuracy);
+  const selected = splits.filter((x) => x.lexiconSelection?.length);
+  if (selected.length > 0) {
+    const candidates = selected[0]!.lexiconSelection!;
     lines.push(
-      row([
-        `${split.test} (train: ${split.train.join(' + ')})`,
-        split.testCount,
-        pct(split.fastText.accuracy),
-        pct(split.vader.accuracy),
-        pct(split.afinn.accuracy),
-        `${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`,
-        delta >= 3 ? 'reached' : '**not reached**',
-        pct(split.fastText.macroF1),
-        pct(split.vader.macroF1),
-        pct(split.afinn.macroF1),
-        `${split.trainSeconds.toFixed(1)} s`,
-      ]),
-    );
-  }
-  lines.push('', 'Accuracies in %.', '');
-  const missed = s.splits.filter((x) => 100 * (x.fastText.accuracy - x.vader.accuracy) < 3);
-  if (missed.length > 0) {
-    lines.push(
-      `**The target is not reached** on ${missed.map((x) => x.test).join(', ')}: fastText trails VADER there. What limits it: fastText learns every word's polarity from 2,000 training sentences of two other domains (products, restaurants or films), so most words of the held-out domain were never seen with a label, and it has no pretrained word vectors here (none can be downloaded). VADER and AFINN bring ~7,500 and ~3,300 words rated by people, plus (VADER) rules for negation, intensifiers and "but". Tuning the model's size did not close the gap (measured while choosing the settings: buckets 2¹⁴–2¹⁶, dimension 16–32, with and without character n-grams: 0.68–0.77 on the three splits against VADER's 0.79–0.83). What would: pretrained word vectors or a sentence encoder (the transformers.js encoder + head that the studio also offers), or lexicon-initialised embeddings — not measured here.`,
+      '### How the lexicon-aware model\'s settings were chosen',
+      '',
+      `For each split, only from its two training sources: every candidate was trained on one training source and validated on the other, both ways, and the best mean validation accuracy was kept (the held-out source was not looked at). Candidates: ${candidates.map((c) => specText(c.spec)).join('; ')}; everything else at the defaults above. Selection took ${selected.map((x) => `${x.selectionSeconds?.toFixed(0)} s (${x.test})`).join(', ')}.`,
+      '',
+      row(['split', ...candidates.map((c) => specText(c.spec)), 'chosen']),
+      row(['---', ...candidates.map(() => '---:'), '---']),
+      ...selected.map((x) =>
+        row([
+          `${x.test} (validated ${Object.keys(x.lexiconSelection![0]!.validation).join(', ')})`,
+          ...x.lexiconSelection!.map((c) => `${pct(c.mean)} (${Object.values(c.validation).map(pct).join(' / ')})`),
+          specText(x.lexiconSpec ?? {}),
+        ]),
+      ),
+      '',
+      'Validation accuracy in %: the mean, then each direction.',
       '',
     );
   }
+  const missed = splits.filter((x) => (lexiconDelta(x) ?? -Infinity) < 3);
+  const reached = splits.filter((x) => !missed.includes(x));
+  if (missed.length === 0) {
+    lines.push('**The target is reached** on every split: the lexicon-aware model beats VADER by at least 3 accuracy points on each held-out source.', '');
+  } else {
+    lines.push(
+      `**The target is ${reached.length > 0 ? `reached on ${reached.map((x) => x.test).join(', ')} and not` : 'not'} reached on ${missed.map((x) => x.test).join(', ')}** (lexicon-aware − VADER: ${missed.map((x) => `${x.test} ${lexiconDelta(x) === undefined ? 'not run' : signed(lexiconDelta(x)!)}`).join(', ')} points). What limits it: the model starts from VADER's and AFINN's own judgements, so it gains over VADER only where the 2,000 training sentences of two *other* domains teach something that transfers — how far to trust each lexicon, sentences the lexicons have no word for, "but"/negation/"!" patterns, and n-grams shared across domains (e.g. "waste", "recommend", "disappointed"). Domain words of the held-out source (film vocabulary for imdb, food for yelp) were never seen with a label and are not in the lexicons, and there are no pretrained word vectors offline. Plain fastText, which learns every word from those 2,000 sentences, trails VADER on every split; tuning its size did not close that gap (buckets 2¹⁴–2¹⁶, dimension 16–32, with and without character n-grams: 0.68–0.77 on the three splits against VADER's 0.79–0.83).`,
+      '',
+    );
+  }
+  lines.push(
+    'Also measured while building the lexicon-aware model (validation on the training sources only, amazon → yelp and yelp → amazon, n-gram dropout 0.5 and 0.8): lexicon-initialised embeddings — each rated word\'s n-gram embedding starting with its AFINN valence in one dimension, so words unseen in training keep their polarity — changed validation accuracy by at most 0.1 point (the valence is diluted in the average over a sentence\'s ~100 word, bigram and character n-gram features), so the option was not kept. The 5 sentence-shape features (but, negation, "!", "?", length) added about 0.5 point to a lexicon-only logistic regression on the same validation pairs. With n-gram dropout 0.8 on the same pairs (mean validation 84.5 % as chosen), neither less n-gram capacity (no character n-grams 84.2, dimension 16 84.4, words without bigrams 84.7) nor a 16-unit ReLU layer before the softmax (84.2) changed the mean by more than 0.3 point, so the model stays linear with fastText\'s defaults (these capacity checks ran after the run reported here, and changed nothing in it). These design decisions were made on amazon ↔ yelp, which are training sources only for the imdb split (for the other two splits one of them is the held-out source); one development run with the first 10 features also printed imdb\'s test accuracy (80.0). Nothing else was looked at on a test source.',
+    '',
+  );
   return lines;
 }
 
@@ -148,8 +199,9 @@ export function qualityMarkdown(report: QualityReport): string {
     '## Reproduce',
     '',
     '```sh',
-    'apt-get install dataset-fashion-mnist   # Debian; the sentences come with npm ci (devDependency `sentiment`)',
-    'npm run eval:real',
+    'apt-get install dataset-fashion-mnist   # Debian; the sentences come with npm ci (package `sentiment`)',
+    'npm run eval:real                       # both parts (Fashion-MNIST takes about 15 minutes)',
+    'npm run eval:real -- --only sentences   # the sentences only; the Fashion-MNIST figures already in docs/quality.json are kept',
     '```',
     '',
     'The CI runs a shortened version as a unit test (`tests/unit/quality/real-data.test.ts`): every record read by the importers, a subset and few epochs, quality clearly above chance.',

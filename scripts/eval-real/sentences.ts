@@ -1,6 +1,6 @@
 /**
- * UCI Sentiment Labelled Sentences, leave one source out: fastText (Loupe's text-classification task,
- * trained by `trainLoop`) against the lexicon scorers users would otherwise pick, AFINN (`sentiment`)
+ * UCI Sentiment Labelled Sentences, leave one source out: fastText and the lexicon-aware fastText (Loupe's
+ * text-classification task, trained by `trainLoop`) against the lexicon scorers users would otherwise pick, AFINN (`sentiment`)
  * and VADER (`vader-sentiment`), on exactly the same held-out sentences.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { createTrainable, type ModelSpec } from '../../src/lib/tasks/registry';
 import { toBatch } from '../../src/lib/tasks/types';
 import { classificationMetrics } from '../../src/lib/training/metrics';
 import { trainLoop, type Batch } from '../../src/lib/training/loop';
-import type { SentenceSplit, SentencesResult } from './report';
+import type { LexiconSelection, SentenceSplit, SentencesResult } from './report';
 
 const require = createRequire(import.meta.url);
 
@@ -48,8 +48,16 @@ export async function readSentences(dir = sentencesDir()): Promise<SentenceSourc
   return sources;
 }
 
+export type FastTextSpec = Extract<ModelSpec, { architecture: 'fasttext' }>;
+export type LexiconSpec = Extract<ModelSpec, { architecture: 'lexicon-fasttext' }>;
+
 export interface SentenceOptions {
-  spec: Extract<ModelSpec, { architecture: 'fasttext' }>;
+  spec: FastTextSpec;
+  /**
+   * Settings of the lexicon-aware model to choose from. With more than one, each split picks by
+   * cross-validation on its two training sources only (train on one, validate on the other, both ways).
+   */
+  lexiconCandidates: LexiconSpec[];
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -58,6 +66,7 @@ export interface SentenceOptions {
 
 export const SENTENCE_SETTINGS: SentenceOptions = {
   spec: { architecture: 'fasttext', dim: 32 },
+  lexiconCandidates: [0, 0.5, 0.8, 0.9].map((ngramDropout): LexiconSpec => ({ architecture: 'lexicon-fasttext', dim: 32, ngramDropout })),
   epochs: 10,
   batchSize: 32,
   learningRate: 0.02,
@@ -83,9 +92,9 @@ function lexicons(): Lexicons {
   };
 }
 
-/** fastText trained on `train`, predictions on `test` (class indices). */
-async function fastTextPredictions(train: TextCandidate[], test: TextCandidate[], labels: string[], options: SentenceOptions): Promise<number[]> {
-  const trainable = createTrainable('sentiment', options.spec, { seed: options.seed, labels });
+/** A text model of `spec` trained on `train` by Loupe's loop, and its predictions on `test` (class indices). */
+async function modelPredictions(spec: ModelSpec, train: TextCandidate[], test: TextCandidate[], labels: string[], options: SentenceOptions): Promise<number[]> {
+  const trainable = createTrainable('sentiment', spec, { seed: options.seed, labels });
   const optimizer = tf.train.adam(options.learningRate);
   const rows = train.map(rowOf);
   try {
@@ -116,8 +125,37 @@ async function fastTextPredictions(train: TextCandidate[], test: TextCandidate[]
   }
 }
 
+const accuracyOf = (targets: number[], predicted: number[]) => targets.filter((t, i) => t === predicted[i]).length / targets.length;
+
 /**
- * Leave one source out over the three sources: fastText, VADER and AFINN on each held-out source.
+ * Picks the lexicon-aware model's settings for one split from its training sources alone: each candidate
+ * is trained on one source and validated on the other, both ways; the best mean accuracy wins (the first
+ * listed on a tie). The held-out source is never looked at.
+ */
+export async function chooseLexiconSpec(trainSources: SentenceSource[], labels: string[], options: SentenceOptions): Promise<{ chosen: LexiconSpec; selection: LexiconSelection[] }> {
+  const [first] = options.lexiconCandidates;
+  if (!first) throw new Error('lexiconCandidates is empty: give at least one lexicon-fasttext spec');
+  if (options.lexiconCandidates.length === 1 || trainSources.length < 2) return { chosen: first, selection: [] };
+  const selection: LexiconSelection[] = [];
+  for (const spec of options.lexiconCandidates) {
+    const validation: Record<string, number> = {};
+    for (const fit of trainSources) {
+      for (const check of trainSources.filter((s) => s !== fit)) {
+        const predicted = await modelPredictions(spec, fit.candidates, check.candidates, labels, options);
+        validation[`${fit.name}→${check.name}`] = accuracyOf(check.candidates.map((c) => labels.indexOf(String(c.label))), predicted);
+      }
+    }
+    const values = Object.values(validation);
+    selection.push({ spec, validation, mean: values.reduce((a, b) => a + b, 0) / values.length });
+    console.log(`    ${JSON.stringify(spec)}: ${Object.entries(validation).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  }
+  const best = selection.reduce((a, b) => (b.mean > a.mean ? b : a));
+  return { chosen: options.lexiconCandidates[selection.indexOf(best)]!, selection };
+}
+
+/**
+ * Leave one source out over the three sources: fastText, the lexicon-aware model, VADER and AFINN on each
+ * held-out source.
  * @example const result = await evaluateSentences(await readSentences());
  */
 export async function evaluateSentences(sources: SentenceSource[], options: SentenceOptions = SENTENCE_SETTINGS, heldOut: readonly string[] = SENTENCE_SOURCES): Promise<SentencesResult> {
@@ -135,8 +173,14 @@ export async function evaluateSentences(sources: SentenceSource[], options: Sent
     const test = held.candidates;
     const targets = test.map((c) => labels.indexOf(String(c.label)));
     const started = performance.now();
-    const predicted = await fastTextPredictions(train, test, labels, options);
+    const predicted = await modelPredictions(options.spec, train, test, labels, options);
     const trainSeconds = (performance.now() - started) / 1000;
+    const choosing = performance.now();
+    const { chosen, selection } = await chooseLexiconSpec(rest, labels, options);
+    const lexiconStarted = performance.now();
+    const lexiconPredicted = await modelPredictions(chosen, train, test, labels, options);
+    const lexiconSeconds = (performance.now() - lexiconStarted) / 1000;
+    const selectionSeconds = (lexiconStarted - choosing) / 1000;
     // The lexicons say 1 for positive: map to the dataset's class index.
     const asIndex = (p: number) => (p === 1 ? positive : 1 - positive);
     const score = (p: number[]) => {
@@ -149,14 +193,20 @@ export async function evaluateSentences(sources: SentenceSource[], options: Sent
       trainCount: train.length,
       testCount: test.length,
       fastText: score(predicted),
+      lexicon: score(lexiconPredicted),
+      lexiconSpec: chosen,
+      lexiconSelection: selection,
       vader: score(test.map((c) => asIndex(lexicon.vader(c.text)))),
       afinn: score(test.map((c) => asIndex(lexicon.afinn(c.text)))),
       trainSeconds,
+      lexiconSeconds,
+      selectionSeconds,
     });
   }
   return {
     sources: sources.map((s) => ({ name: s.name, records: s.records, kept: s.candidates.length, dropped: s.dropped })),
     splits,
     settings: { ...options.spec, epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, seed: options.seed },
+    lexiconCandidates: options.lexiconCandidates,
   };
 }

@@ -62,7 +62,7 @@ export function parseTrainConfig(value: unknown, file: string): TrainConfig {
 }
 
 /** The task of the architectures that serve exactly one (others are checked by `createTrainable`). */
-const ARCHITECTURE_TASK: Partial<Record<ModelSpec['architecture'], TaskName>> = { fasttext: 'sentiment', 'coin-regressor': 'coin-year', 'damage-classifier': 'car-damage' };
+const ARCHITECTURE_TASK: Partial<Record<ModelSpec['architecture'], TaskName>> = { fasttext: 'sentiment', 'lexicon-fasttext': 'sentiment', 'coin-regressor': 'coin-year', 'damage-classifier': 'car-damage' };
 
 /** Refuses, before any data is read, a config whose model is for another task, naming the file and the field. */
 export function checkConfigTask(config: TrainConfig, task: TaskName, file: string): void {

@@ -64,6 +64,11 @@ describe('studio shell', () => {
       await studio.goto('settings');
       await studio.page.getByRole('button', { name: 'Run a training check' }).click();
       await expect(studio.page.getByTestId('training-check').textContent({ timeout: 120_000 })).resolves.toContain('passed');
+      // The service worker serves the app cross-origin isolated, so WebAssembly trains on every core.
+      const { isolated, cores } = await studio.page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+      expect(isolated).toBe(true);
+      const threads = Math.min(cores, 8);
+      await expect(studio.page.getByTestId('training-check').textContent()).resolves.toContain(threads > 1 ? `${threads} threads` : 'single thread');
       await studio.screenshot('offline-settings');
     } finally {
       await studio.startServer();

@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import { coinYearLoss, createModel } from '$models/index';
 import { useBackend } from '$lib/backends/tfjs';
+import { adam } from '$lib/training/adam';
+import { microBatchFor } from '$lib/training/memory';
+import { minimizeInMicroBatches } from '$lib/training/micro-batches';
 import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
@@ -195,41 +198,85 @@ export interface TrainStepConfig {
   batch: number;
 }
 
+/** Data crossing between JavaScript and the backend per training step (what a GPU backend waits on). */
+export interface StepTransfers {
+  /** Tensors made from JavaScript values (inputs, and scalars an op or the optimizer creates). */
+  writes: number;
+  /** Asynchronous reads back (`data()`). */
+  reads: number;
+  /** Blocking reads back (`dataSync()`), each a pipeline stall on a GPU. */
+  syncReads: number;
+}
+
+/** Counts the backend's writes and reads while `counting` is on; `restore` puts its methods back. */
+function transferCounter(backend: tf.KernelBackend): { totals: StepTransfers; counting: { on: boolean }; restore(): void } {
+  const totals: StepTransfers = { writes: 0, reads: 0, syncReads: 0 };
+  const counting = { on: false };
+  const methods = { write: backend.write, read: backend.read, readSync: backend.readSync };
+  const wrap = <K extends keyof typeof methods>(name: K, field: keyof StepTransfers) => {
+    const original = methods[name] as (...args: unknown[]) => unknown;
+    (backend as unknown as Record<K, unknown>)[name] = (...args: unknown[]) => {
+      if (counting.on) totals[field]++;
+      return original.apply(backend, args);
+    };
+  };
+  wrap('write', 'writes');
+  wrap('read', 'reads');
+  wrap('readSync', 'syncReads');
+  return { totals, counting, restore: () => Object.assign(backend, methods) };
+}
+
 /**
  * Median training step (forward, Huber loss, backward, Adam, loss read back with `await data()`) of the
- * coin regressor on `backend` in this page. One model per configuration, disposed afterwards.
+ * coin regressor on `backend` in this page, and the transfers per timed step. One model per
+ * configuration, disposed afterwards.
  */
 async function trainSteps(
   backend: string,
   config: TrainStepConfig,
   warmup: number,
   rounds: number,
-): Promise<{ backend: string; adapter: string; stepsMs: number[]; medianMs: number; tensorsLeaked: number }> {
+): Promise<{ backend: string; adapter: string; stepsMs: number[]; medianMs: number; tensorsLeaked: number; microBatch?: number; transfers: StepTransfers }> {
   const info = await useBackend(backend);
   const tensorsBefore = tf.memory().numTensors;
   const { model } = createModel({ task: 'coin-year', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
   const loss = coinYearLoss('huber');
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam(1e-3);
   const shape: [number, number, number, number] = [config.batch, config.size, config.size, 3];
   const front = tf.randomNormal(shape);
   const back = tf.randomNormal(shape);
   const years = tf.randomNormal([config.batch, 1]);
+  // As the studio's training loop takes a step: in micro-batches when the batch would not fit the wasm heap.
+  const microBatch = microBatchFor(model, info.backend, config.batch);
+  const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
   const times: number[] = [];
+  const transfers = transferCounter(tf.backend());
   try {
     for (let i = 0; i < warmup + rounds; i++) {
+      transfers.counting.on = i >= warmup;
       const start = performance.now();
-      const value = optimizer.minimize(() => loss(years, model.apply([front, back], { training: true }) as tf.Tensor), true)!;
+      const value = minimizeInMicroBatches(optimizer, lossOf, [front, back], years, microBatch ?? config.batch);
       await value.data();
       value.dispose();
       if (i >= warmup) times.push(performance.now() - start);
     }
   } finally {
+    transfers.restore();
     tf.dispose([front, back, years]);
     optimizer.dispose();
     model.dispose();
   }
   times.sort((a, b) => a - b);
-  return { backend: info.backend, adapter: info.adapter, stepsMs: times.map(Math.round), medianMs: percentile(times, 50), tensorsLeaked: tf.memory().numTensors - tensorsBefore };
+  const perStep = (n: number) => Math.round((n / rounds) * 10) / 10;
+  return {
+    backend: info.backend,
+    adapter: info.adapter,
+    stepsMs: times.map(Math.round),
+    medianMs: percentile(times, 50),
+    tensorsLeaked: tf.memory().numTensors - tensorsBefore,
+    microBatch,
+    transfers: { writes: perStep(transfers.totals.writes), reads: perStep(transfers.totals.reads), syncReads: perStep(transfers.totals.syncReads) },
+  };
 }
 
 Object.assign(window, { loupeBench: { ingest, predictLatency, logThroughput, trainSteps } });

@@ -1,4 +1,5 @@
 import type { LoupeDb } from '$lib/db/db';
+import { asStorageFull } from '$lib/db/quota';
 import type { DatasetRow, SampleRow, TaskName } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
 import type { ProgressCallback } from '$lib/workers/progress';
@@ -39,7 +40,18 @@ export interface ImportOptions {
   /** Images decoded at the same time (default 4): a decoded 12-megapixel photo takes ~48 MB. */
   concurrency?: number;
   zipLimits?: Partial<ZipLimits>;
+  imageLimits?: Partial<ImageLimits>;
 }
+
+/** Limits that keep one image from exhausting a tab's memory; a file over them is skipped with the reason. */
+export interface ImageLimits {
+  /** Largest image file read (default 64 MiB, the same as a zip entry's cap). */
+  maxBytes: number;
+  /** Most pixels decoded (default 50 megapixels: ~200 MB as RGBA; the models use at most a few hundred px a side). */
+  maxPixels: number;
+}
+
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: 64 * 2 ** 20, maxPixels: 50_000_000 };
 
 export interface ImportContext {
   processor?: ImageProcessor;
@@ -91,9 +103,22 @@ interface Checked {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-async function checkImage(entry: InputEntry, processor: ImageProcessor, image: ImageStoreOptions) {
+const mebibytes = (n: number) => `${(n / 2 ** 20).toFixed(1).replace(/\.0$/, '')} MiB`;
+
+async function checkImage(entry: InputEntry, processor: ImageProcessor, image: ImageStoreOptions, limits: ImageLimits) {
+  // Refused before reading: a huge file is never loaded, let alone decoded.
+  if (entry.file.size > limits.maxBytes) {
+    throw new ImageFormatError(`too large: ${mebibytes(entry.file.size)}, more than the ${mebibytes(limits.maxBytes)} an image may have; downscale or re-encode it first`);
+  }
   const bytes = new Uint8Array(await entry.file.arrayBuffer());
   const info = inspectImage(bytes); // throws ImageFormatError with the reason
+  // The header's size decides the decoder's allocation: a small file may declare a gigapixel (an image bomb).
+  if (info.width * info.height > limits.maxPixels) {
+    const megapixels = (n: number) => `${(n / 1e6).toFixed(1).replace(/\.0$/, '')} megapixels`;
+    throw new ImageFormatError(
+      `too many pixels: ${info.width}×${info.height} (${megapixels(info.width * info.height)}), more than the ${megapixels(limits.maxPixels)} Loupe decodes; downscale it first`,
+    );
+  }
   const processed = await processor.process(bytes, info, image);
   const hash = processed.resized ? await sha256Hex(await processed.blob.arrayBuffer()) : await sha256Hex(bytes);
   return { entry, processed, hash, bytes: processed.blob.size, originalBytes: bytes.length };
@@ -111,7 +136,7 @@ async function checkCandidate(candidate: Candidate, processor: ImageProcessor, o
   const images = [];
   for (const [i, entry] of candidate.files.entries()) {
     try {
-      images.push(await checkImage(entry, processor, image));
+      images.push(await checkImage(entry, processor, image, { ...DEFAULT_IMAGE_LIMITS, ...options.imageLimits }));
     } catch (error) {
       const what = sides[i] ? `${sides[i]} image ${entry.path}` : entry.path;
       const reason = error instanceof ImageFormatError || (error instanceof Error && error.name === 'ImageDecodeError') ? error.message : `unreadable (${describe(error)})`;
@@ -222,8 +247,10 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
     onProgress?.({ kind: 'progress', label: 'Saving the dataset version', done: 1, total: 1 });
     return { dataset, existed, report, exportedId: parsed.export?.id };
   } catch (error) {
-    await discardStaging(db, token.datasetId);
-    throw error;
+    // Deleting the staged rows frees space, so it works even when storage is full; a failure here must
+    // not hide why the import stopped (`sweepStaleStaging` removes what is left).
+    await discardStaging(db, token.datasetId).catch(() => {});
+    throw asStorageFull(error, `dataset "${options.name}"`);
   }
 }
 

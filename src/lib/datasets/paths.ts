@@ -13,9 +13,14 @@ export function unsafePathReason(raw: string): string | undefined {
   return undefined;
 }
 
-/** `a\\b/./c` → `a/b/c`; leading `./` and duplicate slashes dropped. Call only on safe paths. */
+/**
+ * `a\\b/./c` → `a/b/c`; leading `./` and duplicate slashes dropped, and Unicode composed (NFC): macOS
+ * writes names decomposed (`e` + combining accent) where a typed manifest has them composed, and the
+ * two must name the same file and the same class folder. Call only on safe paths.
+ */
 export function normalizePath(raw: string): string {
   return raw
+    .normalize('NFC')
     .replace(/\\/g, '/')
     .split('/')
     .filter((segment) => segment !== '' && segment !== '.')

@@ -50,7 +50,7 @@ export function newPipeline(model: string, task: TaskName, now = Date.now(), con
 
 /** Architectures that serve each task (the task plug-ins refuse the rest when training starts; this says so earlier). */
 const ARCHITECTURES: Record<TaskName, ModelSpec['architecture'][]> = {
-  sentiment: ['fasttext', 'transformer', 'encoder-head'],
+  sentiment: ['fasttext', 'lexicon-fasttext', 'transformer', 'encoder-head'],
   'coin-year': ['coin-regressor'],
   'car-damage': ['damage-classifier', 'small-cnn'],
 };

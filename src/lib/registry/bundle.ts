@@ -6,6 +6,7 @@ import { APP_VERSION } from '$lib/version';
 import { checkShards, formatBytes, inspectModelJson, MetricsSchema, parseJson, parseWith, SignatureSchema } from './artifacts';
 import { InvalidBundleError } from './errors';
 import { MODEL_NAME, type ModelRegistry } from './registry';
+import { checkWeightsFitTopology } from './topology';
 import type { Lineage, ModelSignature } from './types';
 import { listZip, readZipEntry, unsafeNameReason, type ZipLimits } from './zip';
 
@@ -194,6 +195,7 @@ export async function readBundle(file: Blob | Uint8Array, limits: Partial<Bundle
 
   const modelJson = text('model.json');
   const summary = inspectModelJson(modelJson, caps.maxTotalBytes);
+  checkWeightsFitTopology(JSON.parse(modelJson) as Parameters<typeof checkWeightsFitTopology>[0]);
   const known = new Set<string>([...REQUIRED, ...OPTIONAL]);
   for (const [i, path] of summary.paths.entries()) {
     if (known.has(path)) throw new InvalidBundleError(`names a weight shard "${path}", which is a bundle file`, 'model.json', `weightsManifest paths[${i}]`);

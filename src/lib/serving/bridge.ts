@@ -20,12 +20,27 @@ export interface BridgeOptions extends Partial<BridgeTimings> {
   clients: () => Promise<readonly BridgeClient[]>;
   /** Bodies above this are refused before reaching a tab (the tab applies the configured, smaller limit). */
   maxBodyBytes?: number;
+  /** Acknowledgement time added per request already being relayed (see `ACK_MS_PER_REQUEST_IN_FLIGHT`). */
+  ackMsPerRequestInFlight?: number;
 }
+
+/**
+ * A tab works through the requests it already holds before it reads the next one's head: with 1,000
+ * sent at once, a fixed 2 s window ran out for ~40% of them (and all of 2,000), though the tab served
+ * them at ~100 a second. So each request in flight widens the window by this much.
+ */
+export const ACK_MS_PER_REQUEST_IN_FLIGHT = 20;
+
+/** Requests this service worker is relaying now. */
+let relaying = 0;
 
 /** A ceiling on what the worker copies into a tab; the API's own (configurable) limit is lower. */
 export const MAX_FORWARDED_BYTES = 512 * 1024 * 1024;
 
 export const NO_STUDIO_TAB_MESSAGE = 'No studio tab is open to serve predictions; open Loupe in a tab (with REST serving on) and try again.';
+
+const busyTabsMessage = (tabs: number, ackMs: number) =>
+  `${tabs === 1 ? 'The studio tab' : `${tabs} studio tabs`} did not accept the request within ${ackMs / 1000} s (busy with other requests, frozen, or still loading); try again, or open Loupe in a tab with REST serving on.`;
 
 /**
  * The route of an API request under the service worker's scope: `http://h/app/api/models` with scope
@@ -45,25 +60,35 @@ function byReadiness(clients: readonly BridgeClient[]): BridgeClient[] {
   return [...clients].sort((a, b) => rank(a) - rank(b));
 }
 
-/** Offers the request to one tab; resolves with the port if it accepts, undefined if it declines or stays silent. */
-function offer(client: BridgeClient, head: BridgeHead, ackMs: number): Promise<MessagePort | undefined> {
+/**
+ * Offers the request to one tab; resolves with the port if it accepts, else whether it declined or stayed
+ * silent for `ackWindow()` ms (read again when it runs out: requests arriving meanwhile widen it).
+ */
+function offer(client: BridgeClient, head: BridgeHead, ackWindow: () => number): Promise<MessagePort | 'declined' | 'silent'> {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
-    const done = (port?: MessagePort) => {
+    const started = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (answer: MessagePort | 'declined' | 'silent') => {
       clearTimeout(timer);
       channel.port1.onmessage = null;
-      if (!port) channel.port1.close();
-      resolve(port);
+      if (typeof answer === 'string') channel.port1.close();
+      resolve(answer);
     };
-    const timer = setTimeout(() => done(), ackMs);
+    const wait = () => {
+      const left = started + ackWindow() - Date.now();
+      if (left > 0) timer = setTimeout(wait, left);
+      else done('silent');
+    };
+    wait();
     channel.port1.onmessage = (event: MessageEvent<FromHost>) => {
       if (event.data?.kind === 'ack') done(channel.port1);
-      else if (event.data?.kind === 'decline') done();
+      else if (event.data?.kind === 'decline') done('declined');
     };
     try {
       client.postMessage(head, [channel.port2]);
     } catch {
-      done();
+      done('declined');
     }
   });
 }
@@ -108,6 +133,16 @@ function exchange(port: MessagePort, body: ArrayBuffer, timings: BridgeTimings):
  * @example registerRoute(({ url }) => apiRouteFor(url.href, scope) !== undefined, ({ request }) => forwardToStudio(request, route, { clients }))
  */
 export async function forwardToStudio(request: Request, route: string, options: BridgeOptions): Promise<Response> {
+  // Counted from the fetch event on: the worker's own backlog delays the tabs' acknowledgements too.
+  relaying++;
+  try {
+    return await relay(request, route, options);
+  } finally {
+    relaying--;
+  }
+}
+
+async function relay(request: Request, route: string, options: BridgeOptions): Promise<Response> {
   const timings: BridgeTimings = { ...DEFAULT_BRIDGE_TIMINGS, ...options };
   const maxBody = options.maxBodyBytes ?? MAX_FORWARDED_BYTES;
   const tooLarge = () => errorResponse(413, 'payload_too_large', `body: the request is larger than ${maxBody} bytes`, 'body');
@@ -126,9 +161,14 @@ export async function forwardToStudio(request: Request, route: string, options: 
       return value === null ? [] : [[name, value] as [string, string]];
     }),
   };
+  const ackWindow = () => timings.ackMs + (relaying - 1) * (options.ackMsPerRequestInFlight ?? ACK_MS_PER_REQUEST_IN_FLIGHT);
+  let silent = 0;
   for (const client of byReadiness(await options.clients())) {
-    const port = await offer(client, head, timings.ackMs);
-    if (port) return exchange(port, body, timings);
+    const answer = await offer(client, head, ackWindow);
+    if (answer === 'silent') silent++;
+    else if (answer !== 'declined') return exchange(answer, body, timings);
   }
-  return errorResponse(503, 'no_studio_tab', NO_STUDIO_TAB_MESSAGE, undefined, { 'retry-after': '5' });
+  // Open tabs that stayed silent are busy (a burst of requests), frozen or still loading: "no tab" would mislead.
+  const message = silent > 0 ? busyTabsMessage(silent, ackWindow()) : NO_STUDIO_TAB_MESSAGE;
+  return errorResponse(503, 'no_studio_tab', message, undefined, { 'retry-after': '5' });
 }

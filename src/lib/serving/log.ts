@@ -1,5 +1,6 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow } from '$lib/db/types';
+import { isQuotaError, StorageFullError } from '$lib/db/quota';
 import { sha256Hex } from '$lib/hash';
 import { referenceVocabulary } from '$lib/monitoring/reference';
 import { applyFeedbackChange, applyToRollups, type PredictionFailure } from '$lib/monitoring/rollups';
@@ -8,6 +9,12 @@ import { readLogRetention } from './config';
 import type { ImageInput, LogRetention, PredictionRecord, PredictionSink, ServingInput } from './types';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Share of `maxRows` a log may outgrow its limit by between two retention passes. */
+const PRUNE_SLACK = 0.1;
+
+/** A retention limit is on when positive and finite; 0 (or anything else) means "no limit". */
+const isLimit = (n: number) => Number.isFinite(n) && n > 0;
 
 export interface Timers {
   set(fn: () => void, ms: number): unknown;
@@ -28,11 +35,19 @@ export interface InferenceLoggerOptions {
   maxBufferedBytes?: number;
   /** Retention policy, read at every flush; defaults to the `logRetention` setting. */
   retention?: () => Promise<LogRetention>;
-  /** Retention is enforced after a flush at most this often. */
+  /**
+   * Retention is enforced after a flush this often, and also once max(batchSize, 10% of maxRows) rows
+   * were written since the last pass, so a busy log stays near maxRows whatever the request rate.
+   */
   pruneEveryMs?: number;
   now?: () => number;
   timers?: Timers;
+  /** Called when a write fails; a full storage arrives as a `StorageFullError`. */
   onError?: (error: unknown) => void;
+  /** When storage is full, predictions wait in memory and the write is tried again after this long. */
+  retryWhenFullMs?: number;
+  /** …keeping at most this many (the oldest are dropped beyond it, and the next error says how many). */
+  maxHeldRows?: number;
   /** The vocabulary a version's inputs are checked against (OOV rate); by default its monitoring reference's. */
   vocabulary?: (model: string, version: number) => Promise<ReadonlySet<string> | undefined>;
 }
@@ -87,6 +102,11 @@ export class InferenceLogger implements PredictionSink {
   #timer: unknown;
   #chain: Promise<void> = Promise.resolve();
   #lastPrune = -Infinity;
+  #writtenSincePrune = 0;
+  /** While storage is full, new predictions do not trigger writes before this time (see `#holdForRetry`). */
+  #fullUntil = -Infinity;
+  /** Predictions dropped while storage was full, not yet reported. */
+  #dropped = 0;
   /** Rows with images may exist until a pass with `keepImages` off has dropped them. */
   #imagesMayExist = true;
   readonly #options: Required<InferenceLoggerOptions>;
@@ -102,6 +122,8 @@ export class InferenceLogger implements PredictionSink {
       now: Date.now,
       timers: realTimers,
       onError: (error) => console.warn('Loupe could not write the inference log:', error),
+      retryWhenFullMs: 10_000,
+      maxHeldRows: 10_000,
       vocabulary: (model, version) => referenceVocabulary(this.#db(), model, version),
       ...options,
     };
@@ -114,8 +136,11 @@ export class InferenceLogger implements PredictionSink {
 
   record(entry: PredictionRecord): void {
     this.#buffer.push(entry);
-    this.#bufferedBytes += imagesOf(entry.input).reduce((sum, image) => sum + image.bytes.byteLength, 0);
-    if (this.#buffer.length >= this.#options.batchSize || this.#bufferedBytes >= this.#options.maxBufferedBytes) {
+    this.#bufferedBytes += bytesOf(entry);
+    const due = this.#buffer.length >= this.#options.batchSize || this.#bufferedBytes >= this.#options.maxBufferedBytes;
+    if (this.#options.now() < this.#fullUntil) {
+      this.#bound(); // storage is full: wait for the retry already scheduled
+    } else if (due) {
       void this.flush();
     } else {
       this.#timer ??= this.#options.timers.set(() => {
@@ -171,14 +196,23 @@ export class InferenceLogger implements PredictionSink {
       const vocabulary = (entry: PredictionRecord) => (entry.task === 'sentiment' ? this.#options.vocabulary(entry.model, entry.version).catch(() => undefined) : undefined);
       const rows = await Promise.all(batch.map(async (entry) => toLogRow(entry, retention.keepImages, await vocabulary(entry))));
       // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the other.
-      await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
-        await db.inferenceLog.bulkAdd(rows);
-        await applyToRollups(db, rows, failures);
-      });
+      try {
+        await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
+          await db.inferenceLog.bulkAdd(rows);
+          await applyToRollups(db, rows, failures);
+        });
+      } catch (error) {
+        if (!isQuotaError(error)) throw error;
+        throw this.#holdForRetry(batch, failures, error);
+      }
+      this.#fullUntil = -Infinity;
       if (retention.keepImages) this.#imagesMayExist = true;
+      this.#writtenSincePrune += rows.length;
       const now = this.#options.now();
-      if (now - this.#lastPrune >= this.#options.pruneEveryMs) {
+      const grown = isLimit(retention.maxRows) && this.#writtenSincePrune >= Math.max(this.#options.batchSize, Math.ceil(retention.maxRows * PRUNE_SLACK));
+      if (grown || now - this.#lastPrune >= this.#options.pruneEveryMs) {
         this.#lastPrune = now;
+        this.#writtenSincePrune = 0;
         await pruneLog(db, retention, now, { images: this.#imagesMayExist });
         if (!retention.keepImages) this.#imagesMayExist = false;
       }
@@ -186,7 +220,39 @@ export class InferenceLogger implements PredictionSink {
       this.#options.onError(error);
     }
   }
+
+  /**
+   * Storage is full and the transaction aborted whole: the predictions go back to the front of the
+   * buffer (bounded, newest kept) and are written once there is space, so freeing space loses nothing
+   * already answered. New predictions wait for the retry instead of each trying a write that must fail.
+   */
+  #holdForRetry(batch: PredictionRecord[], failures: PredictionFailure[], error: unknown): StorageFullError {
+    this.#buffer.unshift(...batch);
+    this.#failures.unshift(...failures);
+    this.#bufferedBytes = this.#buffer.reduce((sum, entry) => sum + bytesOf(entry), 0);
+    this.#bound();
+    this.#fullUntil = this.#options.now() + this.#options.retryWhenFullMs;
+    this.#timer ??= this.#options.timers.set(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, this.#options.retryWhenFullMs);
+    const dropped = this.#dropped ? ` (${this.#dropped} older one(s) were dropped to bound memory)` : '';
+    this.#dropped = 0;
+    const waiting = `${this.#buffer.length} prediction(s) for the inference log${dropped}`;
+    return new StorageFullError(waiting, { cause: error, then: 'they wait in this tab and are written once there is space' });
+  }
+
+  /** Drops the oldest held predictions beyond `maxHeldRows` or `maxBufferedBytes` of images. */
+  #bound(): void {
+    while (this.#buffer.length > 1 && (this.#buffer.length > this.#options.maxHeldRows || this.#bufferedBytes > this.#options.maxBufferedBytes)) {
+      this.#bufferedBytes -= bytesOf(this.#buffer.shift()!);
+      this.#dropped++;
+    }
+    this.#failures.splice(0, Math.max(0, this.#failures.length - this.#options.maxHeldRows));
+  }
 }
+
+const bytesOf = (entry: PredictionRecord) => imagesOf(entry.input).reduce((sum, image) => sum + image.bytes.byteLength, 0);
 
 export interface PruneResult {
   byAge: number;
@@ -201,10 +267,9 @@ export interface PruneResult {
  * A non-positive or non-finite limit means "no limit".
  */
 export async function pruneLog(db: LoupeDb, retention: LogRetention, now: number, pass: { images?: boolean } = {}): Promise<PruneResult> {
-  const limited = (n: number) => Number.isFinite(n) && n > 0;
-  const byAge = limited(retention.maxAgeDays) ? await db.inferenceLog.where('ts').below(now - retention.maxAgeDays * DAY_MS).delete() : 0;
+  const byAge = isLimit(retention.maxAgeDays) ? await db.inferenceLog.where('ts').below(now - retention.maxAgeDays * DAY_MS).delete() : 0;
   let byCount = 0;
-  if (limited(retention.maxRows)) {
+  if (isLimit(retention.maxRows)) {
     const excess = (await db.inferenceLog.count()) - retention.maxRows;
     if (excess > 0) {
       const oldest = await db.inferenceLog.orderBy('ts').limit(excess).primaryKeys();

@@ -1,12 +1,43 @@
+import { liveQuery } from 'dexie';
 import { getDb } from '$lib/db/db';
 import { prometheusText } from '$lib/monitoring/prometheus';
+import { workers } from '$lib/workers';
 import { serveBridgeRequest } from './bridge-host';
 import { readServingSettings } from './config';
 import { isBridgeHead } from './protocol';
 import { createRestHandler, type RestHandler } from './rest';
+import { inferenceMemoryText } from './runtime-metrics';
 import { studioServing } from './studio';
+import type { ServingSettings } from './types';
 
 let stop: (() => void) | undefined;
+
+/** Monitoring's figures, then the inference worker's memory while it serves a model. */
+async function studioMetrics(): Promise<string> {
+  const memory = await inferenceMemoryText(
+    () => studioServing().loaded().length > 0,
+    () => workers().inference.api().memory(),
+  );
+  return (await prometheusText(getDb())) + memory;
+}
+
+/**
+ * The `serving` setting, kept current by a live query (changes from any tab arrive within
+ * milliseconds). Every forwarded request asks it before acknowledging: read from IndexedDB each time, a
+ * burst of 1,000 requests queued 1,000 reads and outlasted the service worker's 2 s acknowledgement
+ * window, so every one was answered 503 "no studio tab" while the tab was open.
+ */
+function liveServingSettings(): { current: () => Promise<ServingSettings>; stop: () => void } {
+  let latest: ServingSettings | undefined;
+  const subscription = liveQuery(() => readServingSettings(getDb())).subscribe({
+    next: (value) => (latest = value),
+    error: () => (latest = undefined),
+  });
+  return {
+    current: () => (latest ? Promise.resolve(latest) : readServingSettings(getDb())),
+    stop: () => subscription.unsubscribe(),
+  };
+}
 
 /**
  * Makes this tab answer the same-origin REST API that the service worker forwards (`/api/*` under
@@ -19,17 +50,19 @@ export function startRestHost(): () => void {
   const container = typeof navigator === 'undefined' ? undefined : navigator.serviceWorker;
   if (!container) return () => {};
   let handler: RestHandler | undefined;
+  const settings = liveServingSettings();
   const onMessage = (event: MessageEvent) => {
     const port = event.ports[0];
     if (!isBridgeHead(event.data) || !port) return;
-    handler ??= createRestHandler({ sdk: studioServing(), limits: () => readServingSettings(getDb()), metrics: () => prometheusText(getDb()) });
-    void serveBridgeRequest(event.data, port, { handler, enabled: async () => (await readServingSettings(getDb())).restEnabled });
+    handler ??= createRestHandler({ sdk: studioServing(), limits: settings.current, metrics: studioMetrics });
+    void serveBridgeRequest(event.data, port, { handler, enabled: async () => (await settings.current()).restEnabled });
   };
   container.addEventListener('message', onMessage);
   // Messages from the worker queue until the page starts them (an `onmessage` setter would too).
   container.startMessages();
   stop = () => {
     container.removeEventListener('message', onMessage);
+    settings.stop();
     stop = undefined;
   };
   return stop;

@@ -1,5 +1,7 @@
 import { getDb } from '$lib/db/db';
+import { isQuotaError } from '$lib/db/quota';
 import { getSetting } from '$lib/settings';
+import { notifications, notify } from '$lib/ui/notifications.svelte';
 import { workers } from '$lib/workers';
 import { readServingSettings } from './config';
 import { InferenceLogger } from './log';
@@ -9,10 +11,22 @@ import { workerPredictorFactory } from './worker-predictor';
 let sdk: ServingSdk | undefined;
 let logger: InferenceLogger | undefined;
 
+let storageFullNotice: number | undefined;
+
+/** A full storage is shown (once while its toast is up, not on every retry); other write errors are logged. */
+function reportLogError(error: unknown): void {
+  if (!isQuotaError(error)) {
+    console.warn('Loupe could not write the inference log:', error);
+    return;
+  }
+  if (notifications.items.some((n) => n.id === storageFullNotice)) return;
+  storageFullNotice = notify('error', error instanceof Error ? error.message : String(error));
+}
+
 /** The tab's inference log writer (flushes when the tab is hidden). */
 export function studioLogger(): InferenceLogger {
   if (!logger) {
-    logger = new InferenceLogger(getDb);
+    logger = new InferenceLogger(getDb, { onError: reportLogError });
     logger.attach(document, window);
   }
   return logger;

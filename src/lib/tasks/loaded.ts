@@ -4,6 +4,7 @@ import type { ServingInput } from '$lib/serving/types';
 import type { FastTextConfig } from '$models/text/fasttext';
 import { loadFromBlobs } from '$models/io';
 import { TASKS } from './registry';
+import { lexiconClassifier, type LexiconClassifierConfig } from './lexicon-text';
 import { fastTextClassifier } from './text-classification';
 import { loadEncoderModel } from './text-encoder-models';
 import type { Prediction, TrainableModel } from './types';
@@ -29,6 +30,7 @@ export async function loadTrainable(saved: { modelJson: string; shards: Blob[] }
       return damageTrainable({ backbone: 'mobilenetv3-small' }, undefined, model);
     case 'sentiment':
       if (metadata?.architecture === 'fasttext') return fastTextClassifier(metadata as unknown as FastTextConfig, TASKS.sentiment, model);
+      if (metadata?.architecture === 'lexicon-fasttext') return lexiconClassifier(metadata as unknown as LexiconClassifierConfig, TASKS.sentiment, model);
       if (metadata) {
         const encoderModel = loadEncoderModel(metadata, model, TASKS.sentiment);
         if (encoderModel) return encoderModel;

@@ -2,6 +2,7 @@ import type { TaskName } from '$lib/db/types';
 import type { CoinRegressorConfig, DamageClassifierConfig } from '$models/index';
 import type { SmallCnnConfig } from '$models/small-cnn';
 import { DEFAULT_FASTTEXT, fastTextClassifier, SENTIMENT } from './text-classification';
+import { DEFAULT_LEXICON_FASTTEXT, lexiconClassifier } from './lexicon-text';
 import { encoderHeadClassifier, transformerClassifier, type EncoderHeadSpec, type TransformerSpec } from './text-encoder-models';
 import type { TaskDefinition, TrainableModel } from './types';
 import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable, smallCnnTrainable, type SmallCnnAugmentation } from './vision';
@@ -9,6 +10,15 @@ import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable, smallCnnTrai
 /** Model choices per task; stored with every run. */
 export type ModelSpec =
   | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
+  | {
+      /** fastText n-grams + VADER/AFINN lexicon features (models/text/lexicon-fasttext.ts). */
+      architecture: 'lexicon-fasttext';
+      dim?: number;
+      buckets?: number;
+      wordNgrams?: number;
+      charNgrams?: [number, number];
+      ngramDropout?: number;
+    }
   | ({ architecture: 'coin-regressor' } & Omit<CoinRegressorConfig, 'seed' | 'yearScale'>)
   | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>)
   | ({ architecture: 'small-cnn'; augmentation?: SmallCnnAugmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)
@@ -49,6 +59,13 @@ export function createTrainable(task: TaskName, spec: ModelSpec, context: Traina
       const { architecture: _, ...settings } = spec;
       return fastTextClassifier({ ...DEFAULT_FASTTEXT, ...settings, labels, seed: context.seed }, definition);
     }
+    case 'lexicon-fasttext': {
+      if (definition.kind !== 'classification') {
+        throw new UnsupportedModelError(`model.architecture "lexicon-fasttext" classifies text; task ${task} needs ${definition.kind}`);
+      }
+      const { architecture: _, ...settings } = spec;
+      return lexiconClassifier({ ...DEFAULT_LEXICON_FASTTEXT, ...settings, labels, seed: context.seed }, definition);
+    }
     case 'coin-regressor': {
       if (task !== 'coin-year') throw mismatch(spec.architecture, 'coin-year');
       const { architecture: _, ...config } = spec;
@@ -76,7 +93,7 @@ export function createTrainable(task: TaskName, spec: ModelSpec, context: Traina
     }
     default:
       throw new UnsupportedModelError(
-        `model.architecture ${JSON.stringify((spec as { architecture: unknown }).architecture)} is not supported; valid: fasttext, coin-regressor, damage-classifier, small-cnn, transformer, encoder-head`,
+        `model.architecture ${JSON.stringify((spec as { architecture: unknown }).architecture)} is not supported; valid: fasttext, lexicon-fasttext, coin-regressor, damage-classifier, small-cnn, transformer, encoder-head`,
       );
   }
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoupeDb } from '$lib/db/db';
+import { guardQuota } from '$lib/db/quota';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
 import type { CheckpointRow } from '$lib/db/types';
 import { saveToBlobs } from '$models/io';
@@ -89,10 +90,13 @@ export async function saveCheckpoint(
     optimizerSpecs: optimizerWeights.specs,
     loopState,
   };
-  await db.transaction('rw', db.checkpoints, async () => {
-    await db.checkpoints.put(row);
-    await db.checkpoints.where('runId').equals(runId).and((c) => c.epoch < epoch).delete();
-  });
+  // One transaction: when storage is full it aborts whole, and the previous checkpoint stays the latest.
+  await guardQuota(`the checkpoint of epoch ${epoch}`, () =>
+    db.transaction('rw', db.checkpoints, async () => {
+      await db.checkpoints.put(row);
+      await db.checkpoints.where('runId').equals(runId).and((c) => c.epoch < epoch).delete();
+    }),
+  );
   return row.id;
 }
 
@@ -134,8 +138,10 @@ export async function saveFinalModel(db: LoupeDb, runId: string, epoch: number, 
     optimizerSpecs: [],
     loopState: { history: [] },
   };
-  await db.transaction('rw', db.checkpoints, async () => {
-    await db.checkpoints.where('runId').equals(runId).delete();
-    await db.checkpoints.put(row);
-  });
+  await guardQuota('the trained model', () =>
+    db.transaction('rw', db.checkpoints, async () => {
+      await db.checkpoints.where('runId').equals(runId).delete();
+      await db.checkpoints.put(row);
+    }),
+  );
 }

@@ -39,8 +39,9 @@ export async function evaluateSamples(
       const output = tf.tidy(() => trainable.model.predict(xs) as tf.Tensor);
       const loss = tf.tidy(() => trainable.loss(ys, output));
       try {
-        predictions.push(...(await trainable.decode(output)));
-        const [value = Number.NaN] = await loss.data();
+        // Both reads in flight at once: on a GPU backend that is one wait for the device, not two.
+        const [decoded, [value = Number.NaN]] = await Promise.all([trainable.decode(output), loss.data()]);
+        predictions.push(...decoded);
         lossSum += value * size;
       } finally {
         tf.dispose([output, loss]);

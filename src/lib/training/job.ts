@@ -3,6 +3,8 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, Split, TaskName } from '$lib/db/types';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
 import { createTrainable, type ModelSpec } from '$lib/tasks/registry';
+import { adam } from './adam';
+import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
 import type { ProgressCallback } from '$lib/workers/progress';
 import { EarlyStopping, type EarlyStoppingConfig } from './early-stopping';
@@ -12,6 +14,7 @@ import { assignFolds, summarizeFolds } from './kfold';
 import { evaluateSamples, sampleChunks } from './evaluate';
 import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type StopCheck, type TrainLoopOptions } from './loop';
 import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, saveFinalModel, type CheckpointData } from './checkpoints';
+import { asStorageFull, isQuotaError, type StorageFullError } from '$lib/db/quota';
 import { withLock } from '$lib/locks';
 import { RunTracker } from './run-tracker';
 
@@ -118,7 +121,7 @@ function batchSource(db: LoupeDb, trainable: TrainableModel, ids: string[], spec
 function makeOptimizer(spec: TrainJobSpec): tf.Optimizer {
   switch (spec.optimizer) {
     case 'adam':
-      return tf.train.adam(spec.learningRate);
+      return adam(spec.learningRate);
     case 'sgd':
       return tf.train.momentum(spec.learningRate, 0.9);
     default:
@@ -219,10 +222,10 @@ export async function resumeTrainJob(db: LoupeDb, runId: string, context: TrainJ
 }
 
 /**
- * Marks runs left "running" by a closed tab as interrupted and resumable: their lock is free, so no
- * tab or worker is running them. Returns the runs it marked.
+ * Marks runs left "running" by a closed tab (or a crashed trainer worker: `cause`) as interrupted and
+ * resumable: their lock is free, so no tab or worker is running them. Returns the runs it marked.
  */
-export async function markInterruptedRuns(db: LoupeDb): Promise<string[]> {
+export async function markInterruptedRuns(db: LoupeDb, cause = 'the tab closed'): Promise<string[]> {
   const running = await db.runs.where('status').equals('running').toArray();
   // Each run's lock is awaited, not just tested: right after a reload the closing document's worker can
   // still hold it for a moment, and a run another tab is really training ends with its own status.
@@ -235,8 +238,8 @@ export async function markInterruptedRuns(db: LoupeDb): Promise<string[]> {
           status: 'failed',
           resumable: true,
           failureReason: checkpoint
-            ? `Interrupted: the tab closed during epoch ${checkpoint.epoch + 1}. Resume continues after epoch ${checkpoint.epoch}.`
-            : 'Interrupted: the tab closed during the first epoch. Resume starts it again.',
+            ? `Interrupted: ${cause} during epoch ${checkpoint.epoch + 1}. Resume continues after epoch ${checkpoint.epoch}.`
+            : `Interrupted: ${cause} during the first epoch. Resume starts it again.`,
         });
         return run.id;
       }),
@@ -307,6 +310,7 @@ async function executeRun(
       signal: context.signal,
       readEvery: spec.readEvery,
       shouldStop: context.shouldStop,
+      microBatch: microBatchFor(model.model, context.backend.backend, spec.batchSize),
     });
     // With early stopping the best epoch's weights were restored: report that epoch's metrics.
     const reported = result.history.find((h) => h.epoch === (result.bestEpoch ?? result.lastEpoch)) ?? result.history.at(-1);
@@ -324,6 +328,7 @@ async function executeRun(
       await tracker.cancel();
       throw error;
     }
+    if (isQuotaError(error)) return failForStorage(db, tracker, error, context);
     const inputSize = 'inputSize' in spec.model ? spec.model.inputSize : undefined;
     const reason = failureReason(error, { batchSize: spec.batchSize, inputSize, backend: context.backend.backend });
     await tracker.fail(reason);
@@ -336,5 +341,24 @@ async function executeRun(
     throw error instanceof Error ? Object.assign(error, { message: reason }) : new Error(reason);
   } finally {
     optimizer.dispose();
+    // tfjs's MomentumOptimizer.dispose skips its parent's, leaving the learning-rate scalar behind (one
+    // tensor per SGD run).
+    if (optimizer instanceof tf.MomentumOptimizer) (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
   }
+}
+
+/**
+ * Storage filled up during a run (a checkpoint, metric points): the run is failed with a reason that says
+ * so, and is resumable from its last checkpoint, which the aborted write left intact. The row update is
+ * small, so it usually fits where the checkpoint did not; if even that is refused, the run stays
+ * "running" and `markInterruptedRuns` offers to resume it on the next load.
+ */
+async function failForStorage(db: LoupeDb, tracker: RunTracker, error: unknown, context: TrainJobContext): Promise<never> {
+  const full = asStorageFull(error, 'the training run') as StorageFullError;
+  const checkpoint = await latestCheckpoint(db, tracker.id).catch(() => undefined);
+  const reason = `${full.message} Resume ${checkpoint ? `continues after epoch ${checkpoint.epoch}` : 'starts the first epoch again'}.`;
+  context.onProgress?.({ kind: 'failed', reason });
+  await tracker.fail(reason);
+  await db.runs.update(tracker.id, { resumable: true });
+  throw Object.assign(full, { message: reason });
 }

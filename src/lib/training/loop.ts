@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ProgressCallback } from '$lib/workers/progress';
 import type { EarlyStopping } from './early-stopping';
+import { minimizeInMicroBatches } from './micro-batches';
 
 /** One batch; the loop disposes its tensors once the step is done. */
 export interface Batch {
@@ -39,6 +40,8 @@ export interface TrainLoopOptions {
    * hyperband; a run stopped this way completes normally with that epoch's metrics.
    */
   shouldStop?: StopCheck;
+  /** Examples per gradient computation when a batch is too big for the backend's memory (micro-batches.ts). */
+  microBatch?: number;
 }
 
 /** Decides after an epoch whether the run should end there (may cross to the page through comlink). */
@@ -139,10 +142,8 @@ async function runEpoch(options: TrainLoopOptions, epoch: number, readEvery: num
     for await (const { xs, ys, size } of options.train(epoch)) {
       try {
         if (signal?.aborted) throw new TrainingCancelledError();
-        const stepLoss = optimizer.minimize(() => {
-          const predicted = model.apply(xs, { training: true }) as tf.Tensor;
-          return loss(ys, predicted);
-        }, true)!;
+        const lossOf = (x: typeof xs, y: tf.Tensor) => loss(y, model.apply(x, { training: true }) as tf.Tensor);
+        const stepLoss = minimizeInMicroBatches(optimizer, lossOf, xs, ys, options.microBatch ?? size);
         const weighted = tf.tidy(() => tf.add(lossSum, tf.mul(stepLoss, size)));
         tf.dispose([stepLoss, lossSum]);
         lossSum = weighted as tf.Scalar;

@@ -1,9 +1,10 @@
 import * as Comlink from 'comlink';
 import { getDb } from '$lib/db/db';
 import type { RunRow } from '$lib/db/types';
-import type { TrainJobSpec } from '$lib/training/job';
+import { markInterruptedRuns, type TrainJobSpec } from '$lib/training/job';
 import { metricSeries } from '$lib/training/run-tracker';
 import { workers } from '$lib/workers';
+import { WorkerCrashedError } from '$lib/workers/client';
 import type { ProgressCallback, ProgressEvent } from '$lib/workers/progress';
 import type { TrainJobOutcome } from '$lib/workers/types';
 
@@ -92,6 +93,8 @@ export class TrainingSession {
       const message = error instanceof Error ? error.message : String(error);
       this.state = /cancelled/i.test(message) ? 'cancelled' : 'failed';
       this.error = message;
+      // The worker died with its run: the run's lock went with it, so offer Resume now, not after a reload.
+      if (error instanceof WorkerCrashedError) await markInterruptedRuns(getDb(), 'the trainer worker stopped').catch(() => {});
     }
   }
 

@@ -1,10 +1,11 @@
+import * as tf from '@tensorflow/tfjs';
 import { probeAllBackends, useBackend } from '$lib/backends/tfjs';
 import type { ModelVersionRow } from '$lib/db/types';
 import { loadPredictor } from '$lib/serving/loaders';
 import { versionKey } from '$lib/serving/models';
 import type { Predictor, PredictorFactory, ServingInput } from '$lib/serving/types';
 import { APP_VERSION } from '$lib/version';
-import type { InferenceApi, LoadedModel, WorkerHello } from './types';
+import type { InferenceApi, InferenceMemory, LoadedModel, WorkerHello } from './types';
 import { prepareTextModel, type TextModelRole } from '$lib/text/encoder/service';
 import type { ModelRef } from '$lib/text/encoder/source';
 import { releaseRemote } from './client';
@@ -63,6 +64,11 @@ export class InferenceService implements InferenceApi {
     } finally {
       releaseRemote(onProgress);
     }
+  }
+
+  async memory(): Promise<InferenceMemory> {
+    const { numTensors, numBytes } = tf.memory();
+    return { numTensors, numBytes, models: this.#models.size };
   }
 
   async unloadModel(key: string): Promise<void> {

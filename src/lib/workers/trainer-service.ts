@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_ORDER } from '$lib/backends/resolve';
+import { BACKEND_ORDER, isSoftwareRenderer } from '$lib/backends/resolve';
 import { useBackend, type BackendInfo } from '$lib/backends/tfjs';
 import { DeviceLostError } from '$lib/training/failures';
 import { evaluateHeldOut } from '$lib/training/evaluate';
 import { loadTrainable } from '$lib/tasks/loaded';
-import type { ModelVersionRow } from '$lib/db/types';
+import type { BackendName, ModelVersionRow } from '$lib/db/types';
 import { getDb } from '$lib/db/db';
 import type { TrainableModel } from '$lib/tasks/types';
 import { resumeTrainJob, runKFold, runTrainJob, type TrainJobContext, type TrainJobSpec } from '$lib/training/job';
@@ -14,6 +14,19 @@ import type { SweepTrialRequest, TrainerApi, TrainingCheckResult, TrainJobOutcom
 import type { StopCheck } from '$lib/training/loop';
 import { APP_VERSION } from '$lib/version';
 import { quickTrainSentiment, registerTransformerBaseline, type BaselineRequest, type QuickTrainRequest } from '$lib/tasks/sentiment-workflows';
+
+/**
+ * Where a run whose device was lost continues: the next backend in order that starts, passing over a GPU
+ * backend on a software renderer as `auto` does (WebGL on SwiftShader trains 15–30× slower than wasm),
+ * and the cpu as the last resort.
+ */
+async function fallbackAfter(lost: BackendName): Promise<BackendInfo> {
+  for (const candidate of BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(lost) + 1)) {
+    const info = await useBackend(candidate).catch(() => undefined);
+    if (info && !((candidate === 'webgpu' || candidate === 'webgl') && isSoftwareRenderer(info.adapter))) return info;
+  }
+  return useBackend('cpu');
+}
 
 /** The trainer worker's implementation; `workers/trainer.ts` exposes it with comlink. */
 export class TrainerService implements TrainerApi {
@@ -118,10 +131,9 @@ export class TrainerService implements TrainerApi {
         } catch (error) {
           // A lost GPU device is not the run's fault: continue from the checkpoint on the next backend.
           if (!(error instanceof DeviceLostError) || !runId) throw error;
-          const next = BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(error.backend) + 1);
-          if (next.length === 0) throw error;
+          if (error.backend === 'cpu') throw error;
           const lost = error.backend;
-          backend = await useBackend(next[0]!).catch(() => useBackend(next.at(-1)!));
+          backend = await fallbackAfter(lost);
           onProgress({ kind: 'log', level: 'warn', message: `${error.message} Continuing on ${backend.backend}.` });
           const resumedRun = runId;
           const before = (await getDb().runs.get(resumedRun))?.fallbacks ?? [];

@@ -126,6 +126,14 @@ export interface InferenceApi extends ComputeWorker {
    * each file's bytes) and runs it once on `sample`: the classifier's probabilities, or the encoder's width.
    */
   prepareTextModel(ref: ModelRef, role: TextModelRole, sample: string, onProgress: ProgressCallback): Promise<TextModelInfo>;
+  /** tfjs's memory in this worker (read-only, for `GET api/metrics` and soak tests): tensors alive, their bytes, models loaded. */
+  memory(): Promise<InferenceMemory>;
+}
+
+export interface InferenceMemory {
+  numTensors: number;
+  numBytes: number;
+  models: number;
 }
 
 export interface HashedBytes {

@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** The parts of tfjs 4.22's AdamOptimizer state that `applyGradients` updates (private in its typings). */
+interface AdamState {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  accumulatedSecondMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+}
+
+interface Constants {
+  one: tf.Scalar;
+  beta1: tf.Scalar;
+  beta2: tf.Scalar;
+  oneMinusBeta1: tf.Scalar;
+  oneMinusBeta2: tf.Scalar;
+  epsilon: tf.Scalar;
+  negativeLearningRate: tf.Scalar;
+}
+
+/**
+ * tfjs's Adam, same arithmetic and state (checkpoints and `getWeights` are unchanged), with its constants
+ * made once. tfjs's `applyGradients` turns β₁, 1 − β₁, β₂, 1 − β₂, ε and −lr into new scalar tensors for
+ * every variable at every step: ~2,000 tensors written from JavaScript per step for the dual
+ * MobileNetV3-Small, each an upload on a GPU backend (docs/benchmarks.md, "Transfers per step").
+ */
+export class ConstantsAdam extends tf.AdamOptimizer {
+  private constants?: Constants;
+
+  override applyGradients(variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
+    const c = (this.constants ??= {
+      one: tf.scalar(1),
+      beta1: tf.scalar(this.beta1),
+      beta2: tf.scalar(this.beta2),
+      oneMinusBeta1: tf.scalar(1 - this.beta1),
+      oneMinusBeta2: tf.scalar(1 - this.beta2),
+      epsilon: tf.scalar(this.epsilon),
+      negativeLearningRate: tf.scalar(-this.learningRate),
+    });
+    const state = this as unknown as AdamState;
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    tf.tidy(() => {
+      const oneMinusAccBeta1 = tf.sub(c.one, state.accBeta1);
+      const oneMinusAccBeta2 = tf.sub(c.one, state.accBeta2);
+      names.forEach((name, i) => {
+        const value = tf.engine().registeredVariables[name]!;
+        state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
+        if (gradient == null) return;
+        const firstMoment = state.accumulatedFirstMoment[i].variable;
+        const secondMoment = state.accumulatedSecondMoment[i].variable;
+        const newFirstMoment = tf.add(tf.mul(firstMoment, c.beta1), tf.mul(gradient, c.oneMinusBeta1));
+        const newSecondMoment = tf.add(tf.mul(secondMoment, c.beta2), tf.mul(tf.square(gradient), c.oneMinusBeta2));
+        const corrected1 = tf.div(newFirstMoment, oneMinusAccBeta1);
+        const corrected2 = tf.div(newSecondMoment, oneMinusAccBeta2);
+        firstMoment.assign(newFirstMoment);
+        secondMoment.assign(newSecondMoment);
+        value.assign(tf.add(tf.mul(tf.div(corrected1, tf.add(tf.sqrt(corrected2), c.epsilon)), c.negativeLearningRate), value));
+      });
+      state.accBeta1.assign(tf.mul(state.accBeta1, c.beta1));
+      state.accBeta2.assign(tf.mul(state.accBeta2, c.beta2));
+    });
+    this.incrementIterations();
+  }
+
+  override dispose(): void {
+    super.dispose();
+    if (this.constants) tf.dispose(Object.values(this.constants));
+    this.constants = undefined;
+  }
+}
+
+/** `tf.train.adam(learningRate)` with constants made once (see ConstantsAdam). */
+export function adam(learningRate: number): tf.Optimizer {
+  return new ConstantsAdam(learningRate, 0.9, 0.999);
+}

@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { activationFloatsPerExample, microBatchFor } from '../../../src/lib/training/memory';
+import { minimizeInMicroBatches, type BatchLoss } from '../../../src/lib/training/micro-batches';
+import { trainLoop, type BatchSource } from '../../../src/lib/training/loop';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Two image inputs through a small conv net without BatchNorm: every example is independent. */
+function twoInputNet(seed: number): tf.LayersModel {
+  const init = () => tf.initializers.glorotUniform({ seed: seed++ });
+  const a = tf.input({ shape: [6, 6, 2] });
+  const b = tf.input({ shape: [6, 6, 2] });
+  const features = (x: tf.SymbolicTensor) =>
+    tf.layers.flatten().apply(tf.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', kernelInitializer: init() }).apply(x)) as tf.SymbolicTensor;
+  const joined = tf.layers.concatenate().apply([features(a), features(b)]) as tf.SymbolicTensor;
+  return tf.model({ inputs: [a, b], outputs: tf.layers.dense({ units: 1, kernelInitializer: init() }).apply(joined) as tf.SymbolicTensor });
+}
+
+function batch(n: number): { xs: tf.Tensor[]; ys: tf.Tensor } {
+  return {
+    xs: [tf.randomNormal([n, 6, 6, 2], 0, 1, 'float32', 1), tf.randomNormal([n, 6, 6, 2], 0, 1, 'float32', 2)],
+    ys: tf.randomNormal([n, 1], 0, 1, 'float32', 3),
+  };
+}
+
+const lossFor = (model: tf.LayersModel): BatchLoss => (xs, ys) => tf.losses.huberLoss(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar;
+
+async function weightsOf(model: tf.LayersModel): Promise<Float32Array[]> {
+  return Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
+}
+
+describe('minimizeInMicroBatches', () => {
+  it('makes the same update and reports the same loss as one step over the whole batch', async () => {
+    const { xs, ys } = batch(10);
+    const whole = twoInputNet(7);
+    const sliced = twoInputNet(7);
+    const [wholeOptimizer, slicedOptimizer] = [tf.train.adam(0.01), tf.train.adam(0.01)];
+    for (let step = 0; step < 3; step++) {
+      const a = minimizeInMicroBatches(wholeOptimizer, lossFor(whole), xs, ys, 10);
+      const b = minimizeInMicroBatches(slicedOptimizer, lossFor(sliced), xs, ys, 3); // slices of 3, 3, 3, 1
+      expect((await b.data())[0]).toBeCloseTo((await a.data())[0]!, 5);
+      tf.dispose([a, b]);
+    }
+    const [expected, actual] = [await weightsOf(whole), await weightsOf(sliced)];
+    expect(actual.length).toBe(expected.length);
+    actual.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(expected[i]![j]!, 5)));
+    tf.dispose([...xs, ys]);
+    whole.dispose();
+    sliced.dispose();
+  });
+
+  it("leaves no tensor behind, and passes a failing slice's error on", () => {
+    const { xs, ys } = batch(8);
+    const model = twoInputNet(3);
+    const optimizer = tf.train.sgd(0.1);
+    minimizeInMicroBatches(optimizer, lossFor(model), xs, ys, 3).dispose(); // optimizer state created
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) minimizeInMicroBatches(optimizer, lossFor(model), xs, ys, 3).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    let calls = 0;
+    const failing: BatchLoss = (x, y) => {
+      if (++calls === 2) throw new Error('slice two failed');
+      return lossFor(model)(x, y);
+    };
+    // (tfjs itself keeps the tensors a loss function made on the tape before it threw, so the count is not checked here.)
+    expect(() => minimizeInMicroBatches(optimizer, failing, xs, ys, 3)).toThrow('slice two failed');
+    tf.dispose([...xs, ys]);
+    model.dispose();
+  });
+
+  it('trains through the loop to the same losses with and without micro-batches', async () => {
+    const { xs, ys } = batch(16);
+    const source: BatchSource = async function* () {
+      for (let i = 0; i < 16; i += 8) yield { xs: xs.map((x) => x.slice(i, 8)), ys: ys.slice(i, 8), size: 8 };
+    };
+    const histories: number[][] = [];
+    for (const microBatch of [undefined, 3]) {
+      const model = twoInputNet(11);
+      const result = await trainLoop({
+        model,
+        optimizer: tf.train.adam(0.01),
+        loss: (y, p) => tf.losses.huberLoss(y, p) as tf.Scalar,
+        train: source,
+        batchesPerEpoch: 2,
+        epochs: 3,
+        validate: async () => ({}),
+        microBatch,
+      });
+      histories.push(result.history.map((h) => h.metrics.loss!));
+      model.dispose();
+    }
+    histories[1]!.forEach((loss, i) => expect(loss).toBeCloseTo(histories[0]![i]!, 5));
+    tf.dispose([...xs, ys]);
+  });
+});
+
+describe('training memory', () => {
+  it('counts every layer output per example, a shared sub-model once per call', () => {
+    const inner = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 3, kernelSize: 3, padding: 'same' }), tf.layers.flatten()] });
+    // inner: conv 4·4·3 = 48, flatten 48 → 96 per call.
+    const a = tf.input({ shape: [4, 4, 2] });
+    const b = tf.input({ shape: [4, 4, 2] });
+    const joined = tf.layers.concatenate().apply([inner.apply(a), inner.apply(b)] as tf.SymbolicTensor[]) as tf.SymbolicTensor;
+    const shared = tf.model({ inputs: [a, b], outputs: tf.layers.dense({ units: 5 }).apply(joined) as tf.SymbolicTensor });
+    // two inputs 2·32, the shared model twice 2·96, concatenate 96, dense 5
+    expect(activationFloatsPerExample(shared)).toBe(64 + 192 + 96 + 5);
+    shared.dispose();
+  });
+
+  it('splits a batch on wasm only when a step would not fit the heap, into the fewest even slices', () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 4_000_000 })] }); // ~4 M floats per example
+    try {
+      // 4 M floats · 32 B ≈ 128 MB per example; 2 GiB holds 16.
+      expect(microBatchFor(model, 'wasm', 16)).toBeUndefined();
+      expect(microBatchFor(model, 'wasm', 40)).toBe(14); // 16 fit → 3 slices of 14, 14, 12
+      expect(microBatchFor(model, 'webgpu', 40)).toBeUndefined();
+      expect(microBatchFor(model, 'cpu', 40)).toBeUndefined();
+    } finally {
+      model.dispose();
+    }
+  });
+});
