@@ -10,15 +10,13 @@ import type { Plugin } from 'vite';
  * pthread and the backend never starts. Declaring `_scriptDir` inside the factory makes it self-contained
  * (in a worker there is no `document.currentScript`, so the value is the same: undefined).
  *
- * It also gives XNNPACK one thread per logical core. tfjs sizes its pool as half of
- * `navigator.hardwareConcurrency`, assuming two hyper-threads per core, which leaves a 2-core machine
- * with one thread: isolation would buy nothing there. The factory's view of the core count is doubled, so
- * tfjs's halving yields every logical core (tfjs still caps the pool at 8).
+ * tfjs sizes XNNPACK's pool as half of `navigator.hardwareConcurrency` (it assumes two hyper-threads per
+ * core), capped at 8. That is kept: on this project's 2-core machine a pool of two was measured slower than
+ * one (docs/benchmarks.md, "SIMD and threads").
  */
 export function tfjsWasmThreadsPlugin(): Plugin {
   const file = /tfjs-backend-wasm[\\/]wasm-out[\\/]tfjs-backend-wasm-threaded-simd\.js$/;
   const factoryStart = 'function(WasmBackendModuleThreadedSimd) {';
-  const coreCount = 'return navigator["hardwareConcurrency"]}';
   return {
     name: 'loupe:tfjs-wasm-threads',
     enforce: 'pre',
@@ -27,10 +25,8 @@ export function tfjsWasmThreadsPlugin(): Plugin {
       const at = code.indexOf(factoryStart);
       if (at < 0) this.error(`tfjs-backend-wasm changed: "${factoryStart}" not found in ${id}; the threaded wasm backend would break when bundled`);
       const local = "var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;";
-      if (!code.includes(coreCount)) this.error(`tfjs-backend-wasm changed: "${coreCount}" not found in ${id}`);
       const end = at + factoryStart.length;
-      const patched = `${code.slice(0, end)}\n${local}${code.slice(end)}`.replace(coreCount, 'return 2 * navigator["hardwareConcurrency"]}');
-      return { code: patched, map: null };
+      return { code: `${code.slice(0, end)}\n${local}${code.slice(end)}`, map: null };
     },
   };
 }

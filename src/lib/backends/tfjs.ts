@@ -82,9 +82,11 @@ export async function describeAdapter(backend: BackendName): Promise<string> {
     case 'webgl':
       return describeWebGlRenderer();
     case 'wasm': {
-      // Threads need a cross-origin isolated page (src/lib/cross-origin-isolation.ts).
-      const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? getThreadsCount() : 1;
-      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, ${threads === 1 ? 'single thread' : `${threads} threads`})`;
+      // The threaded build needs cross-origin isolation (src/lib/cross-origin-isolation.ts); tfjs then
+      // gives XNNPACK half the logical cores.
+      const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? getThreadsCount() : undefined;
+      const threading = threads === undefined ? 'one thread, not cross-origin isolated' : `${threads} thread${threads === 1 ? '' : 's'}`;
+      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, ${threading})`;
     }
     case 'cpu':
       return 'JavaScript CPU kernels';
