@@ -2,6 +2,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { LoupeDb } from '../../src/lib/db/db';
 import type { SchemaVersion } from '../../src/lib/db/schema';
 import type { InferenceLogRow, RunRow } from '../../src/lib/db/types';
+import type { PredictionRecord } from '../../src/lib/serving/types';
 
 let dbCounter = 0;
 
@@ -36,6 +37,23 @@ export function makeLogRow(overrides: Partial<InferenceLogRow> = {}): InferenceL
     score: 0.99,
     latencyMs: 16.3,
     backend: 'wasm',
+    ...overrides,
+  };
+}
+
+/** The i-th of a stream of sentiment predictions, as the serving layer hands them to the inference log. */
+export function makePredictionRecord(i: number, overrides: Partial<PredictionRecord> = {}): PredictionRecord {
+  return {
+    ts: 1_700_000_000_000 + i,
+    model: 'sentiment',
+    version: 1,
+    task: 'sentiment',
+    source: 'rest',
+    input: { text: `text ${i}` },
+    prediction: { kind: 'classification', label: 'neutral', index: 1, score: 0.6, probabilities: [0.2, 0.6, 0.2] },
+    latencyMs: 12,
+    backend: 'cpu',
+    batchSize: 1,
     ...overrides,
   };
 }

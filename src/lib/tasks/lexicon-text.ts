@@ -6,6 +6,7 @@ import { featurize } from '$models/text/features';
 import { createLexiconFastText, DEFAULT_LEXICON_FASTTEXT, type LexiconFastTextConfig } from '$models/text/lexicon-fasttext';
 import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets, SENTIMENT } from './text-classification';
 import type { TaskDefinition, TrainableModel } from './types';
+import { probabilityCrossEntropy } from './losses';
 
 export class LexiconFeaturesMismatchError extends Error {
   override name = 'LexiconFeaturesMismatchError';
@@ -43,7 +44,7 @@ export function lexiconClassifier(config: LexiconClassifierConfig, task: TaskDef
     model,
     metadata,
     labels: [...labels],
-    loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
+    loss: probabilityCrossEntropy,
     async toInputs(rows) {
       const n = rows.length;
       const ids = new Int32Array(n * maxFeatures);

@@ -5,6 +5,7 @@ import { classificationMetrics } from '$lib/training/metrics';
 import { featurize } from '$models/text/features';
 import { createFastText, DEFAULT_FASTTEXT, type FastTextConfig } from '$models/text/fasttext';
 import type { Prediction, TaskDefinition, TrainableModel } from './types';
+import { probabilityCrossEntropy } from './losses';
 
 /**
  * Text classification. Its class names come from each dataset (stored on the dataset version and in
@@ -70,7 +71,7 @@ export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition 
     model,
     metadata,
     labels: [...labels],
-    loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
+    loss: probabilityCrossEntropy,
     async toInputs(rows) {
       const n = rows.length;
       const ids = new Int32Array(n * config.maxFeatures);

@@ -6,6 +6,7 @@ import { modelKey, ModelSourceError, type EncoderRef, type ModelRef } from '$lib
 import { preprocessTweet } from '$lib/text/preprocess';
 import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets, SENTIMENT } from './text-classification';
 import type { TaskDefinition, TrainableModel } from './types';
+import { probabilityCrossEntropy } from './losses';
 
 /**
  * The two transformers.js sentiment models as task plug-ins:
@@ -44,7 +45,6 @@ export interface EncoderDeps {
 }
 
 const texts = (rows: SampleRow[]) => rows.map((row) => preprocessTweet(row.text ?? ''));
-const crossEntropy = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar;
 
 async function defaultDb(deps: EncoderDeps): Promise<LoupeDb> {
   return deps.db ?? (await import('$lib/db/db')).getDb();
@@ -59,7 +59,7 @@ function classifierParts(labels: string[], task: TaskDefinition) {
   return {
     task,
     labels: [...labels],
-    loss: crossEntropy,
+    loss: probabilityCrossEntropy,
     toTargets: (rows: SampleRow[]) => oneHotTargets(rows.map(target), labels.length),
     decode: (output: tf.Tensor) => decodeProbabilities(output, labels),
     target,

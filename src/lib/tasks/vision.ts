@@ -19,6 +19,7 @@ import {
 import { createSmallCnn, smallCnnMetadata, type SmallCnnConfig } from '$models/small-cnn';
 import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets } from './text-classification';
 import type { Prediction, TaskDefinition, TrainableModel } from './types';
+import { probabilityCrossEntropy } from './losses';
 
 export const COIN_YEAR: TaskDefinition = {
   name: 'coin-year',
@@ -144,7 +145,7 @@ export function damageTrainable(config: DamageClassifierConfig, augment = DAMAGE
     model,
     metadata: { architecture: 'damage-classifier', ...metadata },
     labels,
-    loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
+    loss: probabilityCrossEntropy,
     toInputs: (rows, { training, random }) => imageBatch(rows, 0, inputSize, training ? augment : undefined, random),
     toTargets: (rows) => oneHotTargets(rows.map(target), labels.length),
     decode: (output) => decodeProbabilities(output, labels),
@@ -208,7 +209,7 @@ export function smallCnnTrainable(config: SmallCnnConfig, augmentation: SmallCnn
     model,
     metadata: { ...metadata },
     labels: [...labels],
-    loss: (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, tf.log(tf.clipByValue(yPred, 1e-7, 1))) as tf.Scalar,
+    loss: probabilityCrossEntropy,
     toInputs: (rows, { training, random }) => smallCnnBatch(rows, inputSize, channels, training ? augment : undefined, random),
     toTargets: (rows) => oneHotTargets(rows.map(target), labels.length),
     decode: (output) => decodeProbabilities(output, labels),

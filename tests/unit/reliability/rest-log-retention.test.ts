@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InferenceLogger } from '../../../src/lib/serving/log';
-import type { LogRetention, PredictionRecord } from '../../../src/lib/serving/types';
-import { makeDb, makeLogRow } from '../factories';
+import type { LogRetention } from '../../../src/lib/serving/types';
+import { makeDb, makeLogRow, makePredictionRecord } from '../factories';
 
-function record(i: number): PredictionRecord {
-  return {
-    ts: 1_700_000_000_000 + i,
-    model: 'sentiment',
-    version: 1,
-    task: 'sentiment',
-    source: 'rest',
-    input: { text: `text ${i}` },
-    prediction: { kind: 'classification', label: 'neutral', index: 1, score: 0.6, probabilities: [0.2, 0.6, 0.2] },
-    latencyMs: 3,
-    backend: 'wasm',
-    batchSize: 1,
-  };
-}
+const record = (i: number) => makePredictionRecord(i, { latencyMs: 3, backend: 'wasm' });
 
 /**
  * Issue #13, soak: with retention on, a busy log stays near its limit. Retention ran at most once a

@@ -4,11 +4,11 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importUpload } from '../../../src/lib/datasets/ingest';
 import { asStorageFull, isQuotaError, StorageFullError } from '../../../src/lib/db/quota';
 import { InferenceLogger, type Timers } from '../../../src/lib/serving/log';
-import type { LogRetention, PredictionRecord } from '../../../src/lib/serving/types';
+import type { LogRetention } from '../../../src/lib/serving/types';
 import { decodeTensors, latestCheckpoint } from '../../../src/lib/training/checkpoints';
 import { resumeTrainJob, runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
 import { entry } from '../datasets/factories';
-import { makeDb, makeLogRow, seedSentimentDataset } from '../factories';
+import { makeDb, makeLogRow, makePredictionRecord, seedSentimentDataset } from '../factories';
 import { installFakeQuota, type FakeQuota } from './storage-quota-fake';
 
 const quotaDom = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
@@ -133,18 +133,8 @@ describe('storage full', () => {
 
   describe('in the inference log', () => {
     const keepAll: LogRetention = { maxRows: 0, maxAgeDays: 0, keepImages: true };
-    const record = (i: number): PredictionRecord => ({
-      ts: 1_700_000_000_000 + i,
-      model: 'sentiment',
-      version: 1,
-      task: 'sentiment',
-      source: 'rest',
-      input: { text: `text ${i}` },
-      prediction: { kind: 'classification', label: 'neutral', index: 1, score: 0.6, probabilities: [0.2, 0.6, 0.2] },
-      latencyMs: 12,
-      backend: 'cpu',
-      batchSize: 1,
-    });
+    const record = makePredictionRecord;
+
     function clock() {
       const pending = new Map<number, { fn: () => void; at: number }>();
       let next = 0;

@@ -2,28 +2,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../../../src/lib/hash';
 import { updateLogRetention } from '../../../src/lib/serving/config';
 import { feedbackToDataset, InferenceLogger, pruneLog, setFeedback, type Timers } from '../../../src/lib/serving/log';
-import type { LogRetention, PredictionRecord } from '../../../src/lib/serving/types';
-import { makeDb, makeLogRow } from '../factories';
+import type { LogRetention } from '../../../src/lib/serving/types';
+import { makeDb, makeLogRow, makePredictionRecord } from '../factories';
 import { JPEG, PNG } from './fakes';
 
 const DAY = 24 * 60 * 60 * 1000;
 const keepAll: LogRetention = { maxRows: 0, maxAgeDays: 0, keepImages: true };
 
-function record(i: number, overrides: Partial<PredictionRecord> = {}): PredictionRecord {
-  return {
-    ts: 1_700_000_000_000 + i,
-    model: 'sentiment',
-    version: 1,
-    task: 'sentiment',
-    source: 'rest',
-    input: { text: `text ${i}` },
-    prediction: { kind: 'classification', label: 'neutral', index: 1, score: 0.6, probabilities: [0.2, 0.6, 0.2] },
-    latencyMs: 12,
-    backend: 'cpu',
-    batchSize: 1,
-    ...overrides,
-  };
-}
+const record = makePredictionRecord;
 
 /** Timers the test fires by hand. */
 function manualTimers() {
