@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { SampleRow } from '$lib/db/types';
 import { cachedLexiconFeatures, LEXICON_FEATURE_COUNT, LEXICON_FEATURE_NAMES, LEXICON_FEATURES_VERSION } from '$lib/text/lexicon/features';
 import { preprocessTweet } from '$lib/text/preprocess';
 import { featurize } from '$models/text/features';
 import { createLexiconFastText, DEFAULT_LEXICON_FASTTEXT, type LexiconFastTextConfig } from '$models/text/lexicon-fasttext';
-import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets, SENTIMENT } from './text-classification';
+import { SENTIMENT, softmaxTextClassifier } from './text-classification';
 import type { TaskDefinition, TrainableModel } from './types';
-import { probabilityCrossEntropy } from './losses';
 
 export class LexiconFeaturesMismatchError extends Error {
   override name = 'LexiconFeaturesMismatchError';
@@ -33,18 +31,13 @@ export function lexiconClassifier(config: LexiconClassifierConfig, task: TaskDef
       );
     }
   }
-  const model = loaded ?? createLexiconFastText(full);
-  const metadata = { task: task.name, architecture: 'lexicon-fasttext', ...full, lexiconFeatureNames: [...LEXICON_FEATURE_NAMES], lexiconFeaturesVersion: LEXICON_FEATURES_VERSION };
-  model.setUserDefinedMetadata({ loupe: metadata });
-  const { labels, maxFeatures } = config;
+  const { maxFeatures } = config;
   const lexicon = cachedLexiconFeatures();
-  const target = (row: SampleRow) => labelIndex(row.label, labels, `sample ${row.path}`);
-  return {
+  return softmaxTextClassifier({
     task,
-    model,
-    metadata,
-    labels: [...labels],
-    loss: probabilityCrossEntropy,
+    model: loaded ?? createLexiconFastText(full),
+    metadata: { task: task.name, architecture: 'lexicon-fasttext', ...full, lexiconFeatureNames: [...LEXICON_FEATURE_NAMES], lexiconFeaturesVersion: LEXICON_FEATURES_VERSION },
+    labels: config.labels,
     async toInputs(rows) {
       const n = rows.length;
       const ids = new Int32Array(n * maxFeatures);
@@ -59,12 +52,7 @@ export function lexiconClassifier(config: LexiconClassifierConfig, task: TaskDef
       });
       return [tf.tensor2d(ids, [n, maxFeatures], 'int32'), tf.tensor2d(weights, [n, maxFeatures]), tf.tensor2d(scores, [n, LEXICON_FEATURE_COUNT])];
     },
-    toTargets: (rows) => oneHotTargets(rows.map(target), labels.length),
-    decode: (output) => decodeProbabilities(output, labels),
-    target,
-    metrics: (rows, predictions) => classificationScores(rows.map(target), predictions, labels),
-    dispose: () => model.dispose(),
-  };
+  });
 }
 
 export { DEFAULT_LEXICON_FASTTEXT };

@@ -61,10 +61,40 @@ export function classificationScores(targets: number[], predictions: Prediction[
  * @example const trainable = fastTextClassifier({ ...DEFAULT_FASTTEXT, labels: ['negative', 'neutral', 'positive'] });
  */
 export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition = SENTIMENT, loaded?: tf.LayersModel): TrainableModel {
-  const model = loaded ?? createFastText(config);
-  const metadata = { task: task.name, architecture: 'fasttext', ...config };
+  const { maxFeatures } = config;
+  return softmaxTextClassifier({
+    task,
+    model: loaded ?? createFastText(config),
+    metadata: { task: task.name, architecture: 'fasttext', ...config },
+    labels: config.labels,
+    async toInputs(rows) {
+      const n = rows.length;
+      const ids = new Int32Array(n * maxFeatures);
+      const weights = new Float32Array(n * maxFeatures);
+      rows.forEach((row, i) => {
+        const features = featurize(preprocessTweet(row.text ?? ''), config);
+        ids.set(features.ids, i * maxFeatures);
+        weights.set(features.weights, i * maxFeatures);
+      });
+      return [tf.tensor2d(ids, [n, maxFeatures], 'int32'), tf.tensor2d(weights, [n, maxFeatures])];
+    },
+  });
+}
+
+/**
+ * A text classifier whose model ends in a softmax over `labels`: everything but how texts become inputs
+ * (fastText's n-grams, with or without lexicon features). Stores `metadata` in the model for reloading.
+ */
+export function softmaxTextClassifier(parts: {
+  task: TaskDefinition;
+  model: tf.LayersModel;
+  metadata: Record<string, unknown>;
+  labels: readonly string[];
+  toInputs: TrainableModel['toInputs'];
+}): TrainableModel {
+  const { task, model, metadata, toInputs } = parts;
+  const labels = [...parts.labels];
   model.setUserDefinedMetadata({ loupe: metadata });
-  const { labels } = config;
   const target = (row: SampleRow) => labelIndex(row.label, labels, `sample ${row.path}`);
   return {
     task,
@@ -72,17 +102,7 @@ export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition 
     metadata,
     labels: [...labels],
     loss: probabilityCrossEntropy,
-    async toInputs(rows) {
-      const n = rows.length;
-      const ids = new Int32Array(n * config.maxFeatures);
-      const weights = new Float32Array(n * config.maxFeatures);
-      rows.forEach((row, i) => {
-        const features = featurize(preprocessTweet(row.text ?? ''), config);
-        ids.set(features.ids, i * config.maxFeatures);
-        weights.set(features.weights, i * config.maxFeatures);
-      });
-      return [tf.tensor2d(ids, [n, config.maxFeatures], 'int32'), tf.tensor2d(weights, [n, config.maxFeatures])];
-    },
+    toInputs,
     toTargets: (rows) => oneHotTargets(rows.map(target), labels.length),
     decode: (output) => decodeProbabilities(output, labels),
     target,
