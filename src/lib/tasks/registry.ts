@@ -11,7 +11,7 @@ import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable, smallCnnTrai
 export type ModelSpec =
   | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
   | {
-      /** fastText n-grams + VADER/AFINN lexicon features (models/text/lexicon-fasttext.ts). */
+      /** fastText n-grams + lexicon features: VADER, AFINN, opinion words, induced valences (models/text/lexicon-fasttext.ts). */
       architecture: 'lexicon-fasttext';
       dim?: number;
       buckets?: number;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SampleRow } from '../../../src/lib/db/types';
-import { LEXICON_FEATURE_COUNT } from '../../../src/lib/text/lexicon/features';
+import { LEXICON_FEATURE_COUNT, LEXICON_FEATURE_SETS, lexiconFeatures } from '../../../src/lib/text/lexicon/features';
+import { preprocessTweet } from '../../../src/lib/text/preprocess';
 import { loadTrainable } from '../../../src/lib/tasks/loaded';
 import { LexiconFeaturesMismatchError, lexiconClassifier } from '../../../src/lib/tasks/lexicon-text';
 import { createTrainable } from '../../../src/lib/tasks/registry';
@@ -112,12 +113,28 @@ describe('lexicon-fasttext trainable', () => {
     trainable.dispose();
 
     const narrow = createLexiconFastText({ ...small, lexiconFeatures: 3 });
-    expect(() => lexiconClassifier(small, undefined, narrow)).toThrow(LexiconFeaturesMismatchError);
-    expect(() => lexiconClassifier(small, undefined, narrow)).toThrow(`was trained on 3 lexicon features (version 1); this version of Loupe computes ${LEXICON_FEATURE_COUNT}`);
+    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, undefined, narrow)).toThrow(LexiconFeaturesMismatchError);
+    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, undefined, narrow)).toThrow('this model takes 3 lexicon features, but lexicon features version 1 has 15');
     narrow.dispose();
     const later = createLexiconFastText({ ...small, lexiconFeatures: LEXICON_FEATURE_COUNT });
-    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 99 } as typeof small, undefined, later)).toThrow('(version 99)');
+    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 99 } as typeof small, undefined, later)).toThrow('version 99, which this version of Loupe does not know');
     later.dispose();
+  });
+
+  it('keeps feeding a model saved with version-1 features the 15 it was trained on', async () => {
+    const first = createLexiconFastText({ ...small, lexiconFeatures: LEXICON_FEATURE_SETS[1].length });
+    const old = lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, undefined, first);
+    expect(old.metadata).toMatchObject({ lexiconFeaturesVersion: 1, lexiconFeatures: 15, lexiconFeatureNames: [...LEXICON_FEATURE_SETS[1]] });
+    const inputs = await old.toInputs([row('not good at all', 'negative')], { training: false });
+    const scores = (inputs as tf.Tensor[])[2];
+    expect(scores!.shape).toEqual([1, 15]);
+    expect(Array.from(await scores!.data())).toEqual(Array.from(lexiconFeatures(preprocessTweet('not good at all'), 1)));
+    expect((await predict(old, ['not good at all'])).probabilities[0]).toHaveLength(2);
+    tf.dispose(inputs);
+    old.dispose();
+    const fresh = lexiconClassifier(small);
+    expect(fresh.metadata).toMatchObject({ lexiconFeaturesVersion: 2, lexiconFeatures: LEXICON_FEATURE_COUNT });
+    fresh.dispose();
   });
 
   it('leaks no tensors while training, predicting and disposing', async () => {

