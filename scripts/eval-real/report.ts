@@ -121,7 +121,8 @@ function sentencesSection(s: NonNullable<QualityReport['sentences']>): string[] 
   const header = ['model', ...splits.map((x) => `${x.test} (train: ${x.train.join(' + ')})`)];
   const align = ['---', ...splits.map(() => '---:')];
   const cell = (scores: SplitScores | undefined) => (scores ? `${pct(scores.accuracy)} (${pct(scores.macroF1)})` : 'not run');
-  const lexiconDelta = (x: SentenceSplit) => (x.lexicon ? 100 * (x.lexicon.accuracy - x.vader.accuracy) : undefined);
+  // In points, from whole sentences: 0.82 − 0.79 is 2.9999… in floating point, yet 30 sentences of 1,000 are 3.0.
+  const lexiconDelta = (x: SentenceSplit) => (x.lexicon ? (100 * Math.round((x.lexicon.accuracy - x.vader.accuracy) * x.testCount)) / x.testCount : undefined);
   const lines = [
     '## UCI Sentiment Labelled Sentences (Kotzias et al., KDD 2015, CC BY 4.0)',
     '',
@@ -171,7 +172,11 @@ function sentencesSection(s: NonNullable<QualityReport['sentences']>): string[] 
   const missed = splits.filter((x) => (lexiconDelta(x) ?? -Infinity) < 3);
   const reached = splits.filter((x) => !missed.includes(x));
   if (missed.length === 0) {
-    lines.push('**The target is reached** on every split: the lexicon-aware model beats VADER by at least 3 accuracy points on each held-out source.', '');
+    const margins = splits.map((x) => ({ test: x.test, sentences: Math.round(((lexiconDelta(x)! - 3) / 100) * x.testCount) }));
+    lines.push(
+      `**The target is reached** on every split: the lexicon-aware model beats VADER by at least 3 accuracy points on each held-out source. Margins above the target, in test sentences: ${margins.map((m) => `${m.test} ${m.sentences}`).join(', ')}${margins.some((m) => m.sentences <= 2) ? ' — narrow where it is 0–2 sentences: one run with one seed, and a few sentences either way move a split across the line' : ''}.`,
+      '',
+    );
   } else {
     lines.push(
       `**The target is ${reached.length > 0 ? `reached on ${reached.map((x) => x.test).join(', ')} and not` : 'not'} reached on ${missed.map((x) => x.test).join(', ')}** (lexicon-aware − VADER: ${missed.map((x) => `${x.test} ${lexiconDelta(x) === undefined ? 'not run' : signed(lexiconDelta(x)!)}`).join(', ')} points). What limits it: the model starts from VADER's and AFINN's own judgements, so it gains over VADER only where the 2,000 training sentences of two *other* domains teach something that transfers — how far to trust each lexicon, sentences the lexicons have no word for, "but"/negation/"!" patterns, and n-grams shared across domains (e.g. "waste", "recommend", "disappointed"). Domain words of the held-out source (film vocabulary for imdb, food for yelp) were never seen with a label; the induced valences reach them only as far as GloVe's neighbourhoods carry polarity, and they are noisy ("gripping" comes out negative, next to "grip" and "grim"). Plain fastText, which learns every word from those 2,000 sentences, trails VADER on every split; tuning its size did not close that gap (buckets 2¹⁴–2¹⁶, dimension 16–32, with and without character n-grams: 0.68–0.77 on the three splits against VADER's 0.79–0.83).`,
