@@ -253,7 +253,7 @@ describe('training faults', () => {
     expect(await recordedEpochs(run.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1)); // each epoch once
   }, 300_000);
 
-  it('a WebGPU device destroyed mid-run: the run continues from its checkpoint on the next backend that is not a software renderer, and records the move', async () => {
+  it('a WebGPU device destroyed mid-run: the run continues from its checkpoint on the next backend that is not a software renderer, and records the move; the next WebGPU run gets a fresh device', async () => {
     const { page } = studio;
     await studio.goto('settings');
     await page.getByLabel('Backend for training and inference').selectOption('webgpu');
@@ -276,10 +276,14 @@ describe('training faults', () => {
     const run = await runNamed('lost device run');
     expect(run).toMatchObject({ status: 'completed', backend: 'wasm', fallbacks: [{ from: 'webgpu', to: 'wasm' }] });
     expect(await recordedEpochs(run.id)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The same worker forgot the dead backend: the next run that names WebGPU gets a fresh device.
+    await startRun('run after the lost device', 1, 8);
+    await waitForTrainingDone(page, 180_000);
+    expect(await runNamed('run after the lost device')).toMatchObject({ status: 'completed', backend: 'webgpu' });
     expect(studio.errors).toEqual([]);
     await studio.goto('settings');
     await page.getByLabel('Backend for training and inference').selectOption('auto');
-  }, 300_000);
+  }, 400_000);
 
   it('a tab closed in the middle of a promotion: the other tab still sees exactly one production version and can promote', async () => {
     const { page } = studio;

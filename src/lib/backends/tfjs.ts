@@ -74,6 +74,27 @@ export async function useBackend(choice: string): Promise<BackendInfo> {
   return info;
 }
 
+/**
+ * Forgets a backend whose device was lost. tfjs keeps the broken instance registered, and `useBackend` its
+ * memo, so a later job that chose it would fail on the dead device again; after this, the next use creates
+ * the backend afresh, on a new device if the browser gives one.
+ */
+export async function forgetBackend(name: string): Promise<void> {
+  for (const [choice, pending] of Object.entries(resolving)) {
+    const info = await pending?.catch(() => undefined);
+    if (info?.backend === name) delete resolving[choice];
+  }
+  const factory = tf.findBackendFactory(name);
+  if (!factory) return;
+  // tfjs removes the factory with the instance: put it back, with its priority, for the next setBackend.
+  const { priority } = (tf.engine() as unknown as { registryFactory: Record<string, { priority: number }> }).registryFactory[name]!;
+  try {
+    tf.removeBackend(name); // disposes the old instance, which may throw on a dead device
+  } finally {
+    tf.registerBackend(name, factory, priority);
+  }
+}
+
 /** What the device behind a backend is, in words. */
 export async function describeAdapter(backend: BackendName): Promise<string> {
   switch (backend) {

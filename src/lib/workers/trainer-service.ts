@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_ORDER, isSoftwareRenderer } from '$lib/backends/resolve';
-import { useBackend, type BackendInfo } from '$lib/backends/tfjs';
+import { forgetBackend, useBackend, type BackendInfo } from '$lib/backends/tfjs';
 import { DeviceLostError } from '$lib/training/failures';
 import { evaluateHeldOut } from '$lib/training/evaluate';
 import { loadTrainable } from '$lib/tasks/loaded';
@@ -133,6 +133,7 @@ export class TrainerService implements TrainerApi {
           if (!(error instanceof DeviceLostError) || !runId) throw error;
           if (error.backend === 'cpu') throw error;
           const lost = error.backend;
+          await forgetBackend(lost);
           backend = await fallbackAfter(lost);
           onProgress({ kind: 'log', level: 'warn', message: `${error.message} Continuing on ${backend.backend}.` });
           const resumedRun = runId;
