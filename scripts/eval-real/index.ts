@@ -8,6 +8,7 @@
  *   npm run eval:real -- --only sentences    # the sentences only (minutes; Fashion-MNIST takes ~15)
  *   npm run eval:real -- --only sentences --test imdb --out /tmp/q   # one held-out source, written elsewhere
  *   npm run eval:real -- --epochs 2          # fewer Fashion-MNIST epochs (a quicker, weaker run)
+ *   npm run eval:real -- --only seeds        # only the lexicon-aware model's seed spread (--seeds 1,2,3)
  *   npm run eval:real -- --only report       # rewrite docs/quality.md from docs/quality.json, no training
  *
  * Every figure comes from this run (fixed seeds); docs/quality.json keeps them and docs/quality.md is
@@ -27,9 +28,13 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'docs' },
     // Held-out sources to run (comma-separated; all three when omitted): a quicker look while developing.
     test: { type: 'string' },
+    // Seeds of the lexicon-aware model's seed spread (comma-separated; none: --seeds '').
+    seeds: { type: 'string', default: '1,2,3,4,5' },
   },
 });
-if (args.only && !['fashion', 'sentences', 'report'].includes(args.only)) throw new Error(`--only must be fashion, sentences or report, got ${args.only}`);
+if (args.only && !['fashion', 'sentences', 'seeds', 'report'].includes(args.only)) throw new Error(`--only must be fashion, sentences, seeds or report, got ${args.only}`);
+const seeds = args.seeds.split(',').filter(Boolean).map(Number);
+if (seeds.some((seed) => !Number.isInteger(seed))) throw new Error(`--seeds must be whole numbers separated by commas, got ${args.seeds}`);
 if (args.test && args.out === 'docs') throw new Error('--test runs only some held-out sources: give --out <folder> so docs/quality.md keeps all three splits');
 if (args.backend !== 'wasm' && args.backend !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${args.backend}`);
 
@@ -68,10 +73,20 @@ if (!args.only || args.only === 'sentences') {
   console.log();
 }
 
+if ((!args.only || args.only === 'sentences' || args.only === 'seeds') && seeds.length > 0 && !args.test) {
+  if (!report.sentences) throw new Error('--only seeds needs a sentences run first: npm run eval:real -- --only sentences');
+  const { lexiconSeedSpread, readSentences, SEED_SPREAD_SPEC } = await import('./sentences');
+  console.log(`Seed spread: ${JSON.stringify(SEED_SPREAD_SPEC)}, seeds ${seeds.join(', ')}`);
+  const spread = await lexiconSeedSpread(await readSentences(), seeds, SEED_SPREAD_SPEC);
+  for (const run of spread.runs) console.log(`  seed ${run.seed}: ${Object.entries(run.accuracy).map(([test, a]) => `${test} ${a.toFixed(3)} (VADER ${spread.vader[test]!.toFixed(3)})`).join('  ')}`);
+  report.sentences.seedSpread = { ...spread, backend, machine: describeMachine(), ranAt: new Date().toISOString() };
+  console.log();
+}
+
 // Another part may have finished while this one ran: keep its figures.
 const latest: QualityReport = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as QualityReport) : {};
 if (args.only === 'fashion') report.sentences = latest.sentences ?? report.sentences;
-if (args.only === 'sentences') report.fashion = latest.fashion ?? report.fashion;
+if (args.only === 'sentences' || args.only === 'seeds') report.fashion = latest.fashion ?? report.fashion;
 writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${args.out}/quality.md`, qualityMarkdown(report));
 console.log(`wrote ${jsonPath} and ${args.out}/quality.md`);

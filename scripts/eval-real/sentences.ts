@@ -15,7 +15,7 @@ import { createTrainable, type ModelSpec } from '../../src/lib/tasks/registry';
 import { toBatch } from '../../src/lib/tasks/types';
 import { classificationMetrics } from '../../src/lib/training/metrics';
 import { trainLoop, type Batch } from '../../src/lib/training/loop';
-import type { LexiconSelection, SentenceSplit, SentencesResult } from './report';
+import type { LexiconSelection, SeedSpread, SentenceSplit, SentencesResult } from './report';
 
 const require = createRequire(import.meta.url);
 
@@ -72,6 +72,9 @@ export const SENTENCE_SETTINGS: SentenceOptions = {
   learningRate: 0.02,
   seed: 42,
 };
+
+/** The seed spread's fixed settings: the n-gram dropout that the selection picks most often. */
+export const SEED_SPREAD_SPEC: LexiconSpec = { architecture: 'lexicon-fasttext', dim: 32, ngramDropout: 0.8 };
 
 const rowOf = (c: TextCandidate, i: number): SampleRow => ({ id: `${c.source}-${i}`, datasetId: 'sentences', split: 'train', label: c.label, hash: '', path: c.item, text: c.text });
 
@@ -209,4 +212,28 @@ export async function evaluateSentences(sources: SentenceSource[], options: Sent
     settings: { ...options.spec, epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, seed: options.seed },
     lexiconCandidates: options.lexiconCandidates,
   };
+}
+
+/**
+ * How much the lexicon-aware model's margin over VADER depends on the seed (initialisation, dropout and
+ * shuffling): the same leave-one-source-out splits, with the settings fixed to `spec` (no selection, so each
+ * seed costs three trainings), for each seed.
+ */
+export async function lexiconSeedSpread(sources: SentenceSource[], seeds: readonly number[], spec: LexiconSpec, options: SentenceOptions = SENTENCE_SETTINGS): Promise<SeedSpread> {
+  const labels = sources[0]?.labels ?? [];
+  const positive = labels.indexOf('positive');
+  const lexicon = lexicons();
+  const vader: Record<string, number> = {};
+  const runs: SeedSpread['runs'] = [];
+  for (const seed of seeds) {
+    const accuracy: Record<string, number> = {};
+    for (const held of sources) {
+      const train = sources.filter((s) => s !== held).flatMap((s) => s.candidates);
+      const targets = held.candidates.map((c) => labels.indexOf(String(c.label)));
+      accuracy[held.name] = accuracyOf(targets, await modelPredictions(spec, train, held.candidates, labels, { ...options, seed }));
+      vader[held.name] ??= accuracyOf(targets, held.candidates.map((c) => (lexicon.vader(c.text) === 1 ? positive : 1 - positive)));
+    }
+    runs.push({ seed, accuracy });
+  }
+  return { spec, testCounts: Object.fromEntries(sources.map((s) => [s.name, s.candidates.length])), vader, runs };
 }
