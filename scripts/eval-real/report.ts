@@ -225,7 +225,7 @@ function seedSpreadSection(spread: SeedSpread & RunInfo): string[] {
     row(['mean', ...margins.map((m) => signed(mean(m)))]),
     row(['seeds at ≥ +3', ...margins.map((m) => `${m.filter((x) => x >= 3).length} of ${m.length}`)]),
     '',
-    `From seed to seed the margin moves by up to ${widest.toFixed(1)} points on one split, so a single run's +3 is not a guarantee: on average over these seeds the target holds on ${holds.length > 0 ? holds.join(', ') : 'no split'}${holds.length < sources.length ? ` and not on ${sources.filter((x) => !holds.includes(x)).join(', ')}` : ''}. The variation comes from the n-gram half of the model (2,000 training sentences, 80 % of their n-gram vectors dropped at random); the lexicon features are the same in every run.`,
+    `From seed to seed the margin moves by up to ${widest.toFixed(1)} points on one split, so a single run's +3 is not a guarantee: on average over these seeds the target holds on ${holds.length > 0 ? holds.join(', ') : 'no split'}${holds.length < sources.length ? ` and not on ${sources.filter((x) => !holds.includes(x)).join(', ')}` : ''}. The lexicon features are the same in every run; what the seed changes is the initial weights, which examples' n-gram vectors are dropped (80 %) and the order of the 2,000 training sentences.`,
     '',
   ];
 }
