@@ -9,7 +9,10 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { batchNormKernel, type ChannelAffine } from './batch-norm';
+import { COMPARISON_KERNELS, comparisonKernel, type Comparison } from './compare';
 import { runOnCpu } from './cpu-routed';
+import { depthwiseInputGradKernel, type DepthwiseForward } from './depthwise-xnnpack';
 import {
   builtin,
   conv2dBackpropFilterKernel,
@@ -24,6 +27,8 @@ import {
   type KernelArgs,
   type MatMul,
 } from './kernels';
+import { castKernel, identityKernel } from './share';
+import { padKernel, sliceKernel } from './slice-pad';
 
 export type { GemmEngine } from './kernels';
 export { runOnCpu } from './cpu-routed';
@@ -39,9 +44,24 @@ export const MISSING_WASM_TRAINING_KERNELS = [
 /**
  * Kernels tfjs-backend-wasm 4.22 has but that are slow where training needs them (docs/benchmarks.md):
  * Conv2DBackpropInput is a naive loop (~0.6 GFLOP/s); Tile works element by element and Sum/Mean over
- * non-trailing axes transpose the whole tensor first (BatchNorm's gradient does both on every layer).
+ * non-trailing axes transpose the whole tensor first (BatchNorm's gradient does both on every layer);
+ * Identity and same-dtype Cast copy (the engine clones every tensor saved for a gradient); comparisons
+ * with a scalar take the generic broadcasting loop (ReLU6's gradient); FusedBatchNorm wraps an index per
+ * parameter per element; Slice copies its whole input out of the heap (padded convolutions' gradients)
+ * and PadV2 is slow for few channels.
  */
-export const SLOW_WASM_TRAINING_KERNELS = ['Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'] as const;
+export const SLOW_WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropInput',
+  'Tile',
+  'Sum',
+  'Mean',
+  'Identity',
+  'Cast',
+  'FusedBatchNorm',
+  'Slice',
+  'PadV2',
+  ...COMPARISON_KERNELS,
+] as const;
 export type SlowWasmKernel = (typeof SLOW_WASM_TRAINING_KERNELS)[number];
 
 /**
@@ -58,6 +78,12 @@ export interface WasmTrainingKernelOptions {
   mode?: 'fast' | 'cpu-routed';
   /** Where conv2d gradients multiply: the wasm backend's XNNPACK GEMM (default) or TypeScript loops. */
   gemm?: GemmEngine;
+  /**
+   * Where the input gradient of a stride-1 depthwise convolution runs: as XNNPACK's forward depthwise
+   * convolution of dy with the turned filter, or in TypeScript loops (other strides always are).
+   * Default: the same as `gemm`.
+   */
+  depthwiseInputGradient?: GemmEngine;
   /**
    * Also replace the slow kernels of tfjs-backend-wasm (all of SLOW_WASM_TRAINING_KERNELS, or those
    * listed). Default true; mode `fast` only.
@@ -82,6 +108,19 @@ const plainMatMul: MatMul = (backend: BackendWasm, a: TensorInfo, b: TensorInfo)
   return kernel.kernelFunc({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
 };
 
+const channelAffine: ChannelAffine = (backend, x, filter, bias) => {
+  const kernel = original('FusedDepthwiseConv2D');
+  if (!kernel) throw new Error('tfjs-backend-wasm has no FusedDepthwiseConv2D kernel: register with replaceSlowKernels without FusedBatchNorm.');
+  const attrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], activation: 'linear' };
+  return builtin(kernel)({ inputs: { x, filter, bias }, backend, attrs });
+};
+
+const depthwiseForward: DepthwiseForward = (backend, x, filter, pad) => {
+  const kernel = original('DepthwiseConv2dNative');
+  if (!kernel) throw new Error("tfjs-backend-wasm has no DepthwiseConv2dNative kernel: use registerWasmTrainingKernels({ depthwiseInputGradient: 'js' }).");
+  return builtin(kernel)({ inputs: { x, filter }, backend, attrs: { strides: [1, 1], pad, dilations: [1, 1], dataFormat: 'NHWC' } });
+};
+
 function cpuFallback(kernelName: string): Fallback {
   return (args: KernelArgs) => runOnCpu(kernelName, args.inputs, args.backend, args.attrs);
 }
@@ -94,8 +133,15 @@ function install(kernelName: string, kernelFunc: KernelFunc): void {
   ours.add(kernelName);
 }
 
+/** Ours for the cases `make` handles, the wasm backend's own kernel (which must exist) for the rest. */
+function wasmOwn(kernelName: string, make: (fallback: Fallback) => KernelFunc): KernelFunc {
+  const own = original(kernelName);
+  if (!own) throw new Error(`tfjs-backend-wasm has no ${kernelName} kernel to fall back on`);
+  return make(builtin(own));
+}
+
 /** The kernel serving `kernelName` for given options: ours, or a run of the cpu backend's kernel. */
-function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine): KernelFunc {
+function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine, depthwiseInput: GemmEngine): KernelFunc {
   const fallback = cpuFallback(kernelName);
   if (mode === 'cpu-routed') return fallback as unknown as KernelFunc;
   switch (kernelName) {
@@ -106,7 +152,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case 'DepthwiseConv2dNativeBackpropFilter':
       return depthwiseBackpropFilterKernel(fallback);
     case 'DepthwiseConv2dNativeBackpropInput':
-      return depthwiseBackpropInputKernel(fallback);
+      return depthwiseInput === 'xnnpack' ? depthwiseInputGradKernel(depthwiseForward, depthwiseBackpropInputKernel(fallback) as unknown as Fallback) : depthwiseBackpropInputKernel(fallback);
     case 'MaxPoolGrad':
       return maxPoolGradKernel(fallback);
     case 'Tile':
@@ -116,6 +162,23 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
       if (!own) throw new Error(`tfjs-backend-wasm has no ${kernelName} kernel to fall back on`);
       return kernelName === 'Tile' ? tileKernel(builtin(own)) : reductionKernel(kernelName, builtin(own));
     }
+    case 'Identity':
+      return wasmOwn(kernelName, identityKernel);
+    case 'Cast':
+      return wasmOwn(kernelName, castKernel);
+    case 'FusedBatchNorm':
+      return wasmOwn(kernelName, (fallback) => batchNormKernel(channelAffine, fallback));
+    case 'Slice':
+      return wasmOwn(kernelName, sliceKernel);
+    case 'PadV2':
+      return wasmOwn(kernelName, padKernel);
+    case 'Less':
+    case 'LessEqual':
+    case 'Greater':
+    case 'GreaterEqual':
+    case 'Equal':
+    case 'NotEqual':
+      return wasmOwn(kernelName, (fallback) => comparisonKernel(kernelName as Comparison, fallback));
     default:
       throw new Error(`no wasm training kernel for '${kernelName}'`);
   }
@@ -132,9 +195,10 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
 export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions = {}): string[] {
   const mode = options.mode ?? 'fast';
   const gemm = options.gemm ?? 'xnnpack';
+  const depthwiseInput = options.depthwiseInputGradient ?? gemm;
   const slowOption = options.replaceSlowKernels ?? true;
   const slow: readonly string[] = mode !== 'fast' ? [] : slowOption === true ? SLOW_WASM_TRAINING_KERNELS : slowOption === false ? [] : slowOption;
-  const key = `${mode}/${gemm}/${slow.join(',')}`;
+  const key = `${mode}/${gemm}/${depthwiseInput}/${slow.join(',')}`;
   if (key === current) return [...ours];
   unregisterWasmTrainingKernels();
   const names: string[] = [
@@ -142,7 +206,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
     ...BROKEN_WASM_TRAINING_KERNELS,
   ];
   names.push(...slow);
-  for (const name of names) install(name, kernelFor(name, mode, gemm));
+  for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput));
   current = key;
   return [...ours];
 }

@@ -43,7 +43,7 @@ export interface KernelArgs {
 /** The wasm backend's plain `a · b` (no transposes: tfjs-backend-wasm 4.22 runs only that case on XNNPACK). */
 export type MatMul = (backend: BackendWasm, a: TensorInfo, b: TensorInfo) => TensorInfo;
 
-function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
+export function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
   const t = inputs[name];
   if (!t) throw new Error(`missing input '${name}'`);
   return t;
