@@ -11,7 +11,7 @@ export function registerTaskPredictors(): void {
       const trainable = await loadTrainable({ modelJson: version.modelJson, shards: version.shards });
       return {
         task,
-        backend: tf.getBackend() as BackendName,
+        backend: trainable.runtime ?? (tf.getBackend() as BackendName),
         labels: trainable.labels,
         predict: (inputs) => predictInputs(trainable, inputs),
         dispose: async () => trainable.dispose(),

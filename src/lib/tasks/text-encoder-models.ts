@@ -90,6 +90,7 @@ export function transformerClassifier(ref: ModelRef, labels: string[], task: Tas
     ...classifierParts(labels, task),
     model,
     metadata,
+    runtime: 'wasm', // the whole classifier runs in ONNX Runtime's WebAssembly
     async toInputs(rows) {
       const { labels: modelLabels, probabilities } = await (await inference()).classifyTexts(ref, texts(rows));
       const columns = labelColumns(modelLabels, labels, modelKey(ref));
@@ -132,6 +133,7 @@ export function encoderHeadClassifier(config: EncoderHeadConfig, task: TaskDefin
     ...classifierParts(config.labels, task),
     model,
     metadata,
+    runtime: 'wasm', // the encoder, where the time goes, runs in ONNX Runtime's WebAssembly (the head on tfjs)
     async toInputs(rows) {
       const db = await defaultDb(deps);
       const { encodeTexts } = await inference();

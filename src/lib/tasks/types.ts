@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { SampleRow, TaskName } from '$lib/db/types';
+import type { BackendName, SampleRow, TaskName } from '$lib/db/types';
 import type { Batch, LossFn } from '$lib/training/loop';
 
 /** Inputs and targets of labelled samples: the batch the training loop and evaluation consume. */
@@ -62,4 +62,9 @@ export interface TrainableModel {
   metrics(rows: SampleRow[], predictions: Prediction[]): Record<string, number>;
   /** Frees every weight, nested backbones included. */
   dispose(): void;
+  /**
+   * Where the model's predictions are computed when that is not tfjs's active backend: transformers.js
+   * models run in ONNX Runtime's WebAssembly build whatever tfjs uses. Logged with every prediction.
+   */
+  runtime?: BackendName;
 }

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '$lib/backends/tfjs';
 import { loadTrainable } from '$lib/tasks/loaded';
+import { registerTaskPredictors } from '$lib/tasks/serving';
+import { loadPredictor } from '$lib/serving/loaders';
 import { quickTrainSentiment, registerTransformerBaseline } from '$lib/tasks/sentiment-workflows';
 import { ModelRegistry } from '$lib/registry/registry';
 import { makeDb, seedSentimentDataset } from '../factories';
@@ -31,6 +33,14 @@ describe('sentiment workflows', () => {
       expect(trainable.metadata).toMatchObject({ architecture: 'transformer', labels: ['negative', 'neutral', 'positive'] });
     } finally {
       trainable.dispose();
+    }
+    // Served, it says where it runs: ONNX Runtime's WebAssembly, although tfjs is on cpu here.
+    registerTaskPredictors();
+    const predictor = await loadPredictor(version);
+    try {
+      expect(predictor).toMatchObject({ task: 'sentiment', backend: 'wasm' });
+    } finally {
+      await predictor.dispose();
     }
   });
 
