@@ -42,6 +42,20 @@ export const SWEEP_EXAMPLES: Record<TaskName, SweepExample[]> = {
       },
     },
     {
+      title: 'Grid: fastText against the lexicon-aware model',
+      definition: {
+        name: 'text model grid',
+        task: 'sentiment',
+        method: 'grid',
+        metric: { name: 'val_accuracy', goal: 'maximize' },
+        parameters: {
+          architecture: { values: ['fasttext', 'lexicon-fasttext'] },
+          ngramDropout: { value: 0.8 }, // the lexicon-aware model's; fastText has none
+          epochs: { value: 4 },
+        },
+      },
+    },
+    {
       title: 'Bayesian (TPE): rate, width, n-grams',
       definition: {
         name: 'fastText bayes',

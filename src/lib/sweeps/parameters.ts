@@ -58,6 +58,25 @@ const FASTTEXT: Setting[] = [
   },
 ];
 
+// The text model itself: plain fastText or the lexicon-aware one (src/lib/tasks/lexicon-text.ts), and the
+// latter's n-gram dropout. `trialSpec` leaves `ngramDropout` out of a fastText trial, which has no such knob.
+const TEXT_MODEL: Setting[] = [
+  {
+    name: 'architecture',
+    expects: '"fasttext" or "lexicon-fasttext"',
+    kind: 'choice',
+    valid: (v) => oneOf(v, ['fasttext', 'lexicon-fasttext']),
+    apply: (s, v) => void (model(s).architecture = v),
+  },
+  {
+    name: 'ngramDropout',
+    expects: 'a number in [0, 0.95] (lexicon-fasttext only)',
+    kind: 'number',
+    valid: (v) => isNumber(v, 0, 0.95),
+    apply: (s, v) => void (model(s).ngramDropout = v),
+  },
+];
+
 const VISION: Setting[] = [
   { name: 'backbone', expects: '"mobilenetv3-small" or "resnet18"', kind: 'choice', valid: (v) => oneOf(v, ['mobilenetv3-small', 'resnet18']), apply: (s, v) => void (model(s).backbone = v) },
   { name: 'inputSize', expects: 'a multiple of 32 from 32 to 512 (pixels)', kind: 'int', valid: (v) => isInt(v, 32, 512) && v % 32 === 0, apply: (s, v) => void (model(s).inputSize = v) },
@@ -79,7 +98,7 @@ const COIN: Setting[] = [
 
 /** Every setting a sweep may vary for a task, by name. */
 export function settingsFor(task: TaskName): Map<string, Setting> {
-  const list = task === 'sentiment' ? [...COMMON, ...FASTTEXT] : task === 'coin-year' ? [...COMMON, ...VISION, ...COIN] : [...COMMON, ...VISION];
+  const list = task === 'sentiment' ? [...COMMON, ...FASTTEXT, ...TEXT_MODEL] : task === 'coin-year' ? [...COMMON, ...VISION, ...COIN] : [...COMMON, ...VISION];
   return new Map(list.map((s) => [s.name, s]));
 }
 
@@ -116,6 +135,7 @@ export function trialSpec(task: TaskName, datasetId: string, values: Record<stri
     if (!setting) throw new Error(`parameters.${key}: not a setting of ${task}`);
     setting.apply(spec, value);
   }
+  if (spec.model.architecture === 'fasttext') delete model(spec).ngramDropout;
   if (name) spec.name = name;
   return spec;
 }

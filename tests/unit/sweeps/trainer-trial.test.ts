@@ -31,4 +31,15 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     expect(await db.runs.get(outcome.runId)).toMatchObject({ parentId: 'sweep-1', status: 'completed', name: 'trial 1' });
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('trains a lexicon-aware trial when the sweep picks that architecture', async () => {
+    const db = getDb();
+    const datasetId = await seedSentimentDataset(db, 'lexicon trial');
+    const trainer = new TrainerService();
+    const spec = trialSpec('sentiment', datasetId, { architecture: 'lexicon-fasttext', ngramDropout: 0.5, dim: 4, buckets: 1024, epochs: 1 }, 'trial 2');
+    const outcome = await trainer.sweepTrial({ kind: 'start', spec, sweepId: 'sweep-2' }, 'cpu', () => {}, () => {}, () => false);
+    const run = await db.runs.get(outcome.runId);
+    expect(run).toMatchObject({ parentId: 'sweep-2', status: 'completed' });
+    expect(run?.params).toMatchObject({ model: { architecture: 'lexicon-fasttext', ngramDropout: 0.5 } });
+  });
 });
