@@ -278,8 +278,9 @@ describe('training faults', () => {
     expect(await recordedEpochs(run.id)).toEqual([1, 2, 3, 4, 5, 6]);
     // The same worker forgot the dead backend: the next run that names WebGPU gets a fresh device.
     await startRun('run after the lost device', 1, 8);
-    await waitForTrainingDone(page, 180_000);
-    expect(await runNamed('run after the lost device')).toMatchObject({ status: 'completed', backend: 'webgpu' });
+    // The Train page still shows the last run as completed until this one starts: wait for this run's record.
+    await expect.poll(async () => (await runNamed('run after the lost device'))?.status, { timeout: 180_000, interval: 500 }).toBe('completed');
+    expect(await runNamed('run after the lost device')).toMatchObject({ backend: 'webgpu' });
     expect(studio.errors).toEqual([]);
     await studio.goto('settings');
     await page.getByLabel('Backend for training and inference').selectOption('auto');
