@@ -13,8 +13,15 @@ export async function seedPhrases(studio: Studio, datasetId: string, name = 'phr
 }
 
 /** Resolves when the Train page shows the run as completed. */
-export async function waitForTrainingDone(page: Page, timeout = 120_000): Promise<void> {
-  await page.waitForFunction(() => document.querySelector('[data-testid="train-state"]')?.textContent === 'completed', undefined, { timeout });
+export async function waitForTrainingDone(page: Page, timeout = 120_000, runName?: string): Promise<void> {
+  // With a name, wait for that run: until it starts, the page still shows the previous run as completed.
+  await page.waitForFunction(
+    (name) =>
+      document.querySelector('[data-testid="train-state"]')?.textContent === 'completed' &&
+      (name === undefined || (document.querySelector('.run-title')?.textContent ?? '').startsWith(`${name} · `)),
+    runName,
+    { timeout },
+  );
 }
 
 /** Trains a small fastText sentiment model from the Train page and waits for it to complete. */
@@ -28,7 +35,7 @@ export async function trainSentiment(studio: Studio, run: { name: string; epochs
   await page.getByLabel('Learning rate').fill(String(run.learningRate));
   await page.getByLabel('Run name').fill(run.name);
   await page.getByRole('button', { name: 'Start training' }).click();
-  await waitForTrainingDone(page);
+  await waitForTrainingDone(page, undefined, run.name);
 }
 
 /** Registers a completed run from the Registry page's form and waits for the new version's page. */
