@@ -3,7 +3,6 @@ import { LoupeDb } from '../../src/lib/db/db';
 import type { SchemaVersion } from '../../src/lib/db/schema';
 import type { InferenceLogRow, RunRow } from '../../src/lib/db/types';
 import type { PredictionRecord } from '../../src/lib/serving/types';
-import type { TrainJobSpec } from '../../src/lib/training/job';
 
 let dbCounter = 0;
 
@@ -63,23 +62,6 @@ export function makePredictionRecord(i: number, overrides: Partial<PredictionRec
  * A small labelled text set built from word lists (positive / neutral / negative phrases in varied
  * templates), stored as a sentiment dataset with train and val splits.
  */
-/**
- * A small fastText sentiment training job (3 epochs, batch 16, Adam) on `datasetId`; tests override
- * what they are about.
- */
-export function makeSentimentJob(datasetId: string, overrides: Partial<TrainJobSpec> = {}): TrainJobSpec {
-  return {
-    task: 'sentiment',
-    datasetId,
-    model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
-    epochs: 3,
-    batchSize: 16,
-    optimizer: 'adam',
-    learningRate: 0.05,
-    ...overrides,
-  };
-}
-
 export async function seedSentimentDataset(db: LoupeDb, id = 'sentiment-test', perClass = 30): Promise<string> {
   const words = {
     negative: ['awful', 'terrible', 'hate', 'broken', 'worst', 'disappointing', 'angry', 'sad'],

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import Dexie from 'dexie';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { PRODUCTION } from '../../../src/lib/registry/registry';
-import { runTrainJob } from '../../../src/lib/training/job';
-import { makeDb, makeSentimentJob, seedSentimentDataset } from '../factories';
+import { runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
+import { makeDb, seedSentimentDataset } from '../factories';
 import { makeRegistry, registerInput, tableEvaluator } from '../registry/helpers';
 
 const EVAL = 'eval-ds-1';
@@ -54,13 +54,17 @@ describe('a tab closed in the middle of a promotion', () => {
 describe('a loss that becomes NaN', () => {
   it('fails the run, recorded with the reason and what to change', async () => {
     const db = makeDb();
-    const spec = makeSentimentJob(await seedSentimentDataset(db), {
+    const spec: TrainJobSpec = {
+      task: 'sentiment',
+      datasetId: await seedSentimentDataset(db),
       model: { architecture: 'fasttext', dim: 8, buckets: 512 },
+      epochs: 3,
+      batchSize: 16,
       optimizer: 'sgd',
       learningRate: 1e30, // diverges in the first steps
       seed: 3,
       readEvery: 1,
-    });
+    };
     let runId = '';
     const before = tf.memory().numTensors;
     const error = await runTrainJob(db, spec, { backend: { backend: 'cpu', adapter: 'cpu' }, onRunCreated: (id) => (runId = id) }).catch((e: unknown) => e);

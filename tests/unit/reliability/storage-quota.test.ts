@@ -6,9 +6,9 @@ import { asStorageFull, isQuotaError, StorageFullError } from '../../../src/lib/
 import { InferenceLogger, type Timers } from '../../../src/lib/serving/log';
 import type { LogRetention } from '../../../src/lib/serving/types';
 import { decodeTensors, latestCheckpoint } from '../../../src/lib/training/checkpoints';
-import { resumeTrainJob, runTrainJob } from '../../../src/lib/training/job';
+import { resumeTrainJob, runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
 import { entry } from '../datasets/factories';
-import { makeDb, makeLogRow, makePredictionRecord, makeSentimentJob, seedSentimentDataset } from '../factories';
+import { makeDb, makeLogRow, makePredictionRecord, seedSentimentDataset } from '../factories';
 import { installFakeQuota, type FakeQuota } from './storage-quota-fake';
 
 const quotaDom = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
@@ -87,7 +87,16 @@ describe('storage full', () => {
   it('at a checkpoint: the run fails with the reason, resumable; the previous checkpoint stays the latest and loads; resume finishes the run', async () => {
     const db = makeDb();
     const datasetId = await seedSentimentDataset(db);
-    const spec = makeSentimentJob(datasetId, { learningRate: 0.03, seed: 5 });
+    const spec: TrainJobSpec = {
+      task: 'sentiment',
+      datasetId,
+      model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
+      epochs: 3,
+      batchSize: 16,
+      optimizer: 'adam',
+      learningRate: 0.03,
+      seed: 5,
+    };
     let runId = '';
     const events: string[] = [];
     const failed = await runTrainJob(db, spec, {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { setDb } from '../../../src/lib/db/db';
 import { classifyFailure, failureReason } from '../../../src/lib/training/failures';
+import type { TrainJobSpec } from '../../../src/lib/training/job';
 import type { ProgressEvent } from '../../../src/lib/workers/progress';
 import { TrainerService } from '../../../src/lib/workers/trainer-service';
-import { makeDb, makeSentimentJob, seedSentimentDataset } from '../factories';
+import { makeDb, seedSentimentDataset } from '../factories';
 
 describe('classifyFailure', () => {
   it('recognises out-of-memory and lost-device errors from the backends', () => {
@@ -26,7 +27,16 @@ describe('lost GPU device', () => {
     const db = makeDb();
     setDb(db);
     const datasetId = await seedSentimentDataset(db);
-    const spec = makeSentimentJob(datasetId, { model: { architecture: 'fasttext', dim: 8, buckets: 1024 }, seed: 4 });
+    const spec: TrainJobSpec = {
+      task: 'sentiment',
+      datasetId,
+      model: { architecture: 'fasttext', dim: 8, buckets: 1024 },
+      epochs: 3,
+      batchSize: 16,
+      optimizer: 'adam',
+      learningRate: 0.05,
+      seed: 4,
+    };
     const events: ProgressEvent[] = [];
     let lost = false;
     // The device goes away right after epoch 1 is checkpointed. In Node the run starts on wasm (standing

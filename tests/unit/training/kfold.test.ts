@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runKFold } from '../../../src/lib/training/job';
+import { runKFold, type TrainJobSpec } from '../../../src/lib/training/job';
 import { assignFolds, summarizeFolds } from '../../../src/lib/training/kfold';
-import { makeDb, makeSentimentJob, seedSentimentDataset } from '../factories';
+import { makeDb, seedSentimentDataset } from '../factories';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -54,7 +54,16 @@ describe('runKFold', () => {
   it('runs k child runs with disjoint validation folds under one parent with mean ± std', async () => {
     const db = makeDb();
     const datasetId = await seedSentimentDataset(db);
-    const spec = makeSentimentJob(datasetId, { seed: 5 });
+    const spec: TrainJobSpec = {
+      task: 'sentiment',
+      datasetId,
+      model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
+      epochs: 3,
+      batchSize: 16,
+      optimizer: 'adam',
+      learningRate: 0.05,
+      seed: 5,
+    };
     const { runId, metrics, folds } = await runKFold(db, spec, 3, { backend: { backend: 'cpu', adapter: '' } });
     expect(folds).toHaveLength(3);
     const runs = await db.runs.toArray();
