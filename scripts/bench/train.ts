@@ -53,7 +53,8 @@ export function wasmConfigs(): TrainConfig[] {
     wasm('wasm-xnnpack-gemm', 'wasm + our kernels, TS im2col + XNNPACK GEMM', { gemm: 'xnnpack', replaceSlowKernels: false }),
     wasm('wasm-plus-backprop-input', '  + our Conv2DBackpropInput', { replaceSlowKernels: ['Conv2DBackpropInput'] }),
     wasm('wasm-stop18', '  + our Tile, Sum, Mean (the stop-18 default)', { replaceSlowKernels: ['Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'], depthwiseInputGradient: 'js' }),
-    wasm('wasm-all', '  + shared Identity/Cast, comparisons, BatchNorm, Slice/Pad, XNNPACK depthwise input gradient = all our kernels (default, after)', {}),
+    wasm('wasm-stop19', '  + shared Identity/Cast, comparisons, BatchNorm, Slice/Pad, XNNPACK depthwise input gradient (the stop-19 default)', { simd: false }),
+    wasm('wasm-all', '  + our wasm SIMD kernels (simd/kernels.wat) = all our kernels (default, after)', {}),
   ];
 }
 

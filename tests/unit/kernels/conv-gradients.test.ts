@@ -225,9 +225,9 @@ describe.each(['xnnpack', 'js'] as GemmEngine[])('conv2d gradients on wasm (%s G
   });
 });
 
-describe('depthwise gradients on wasm match the cpu backend', () => {
+describe.each([true, false])('depthwise gradients on wasm match the cpu backend (SIMD kernels: %s)', (simd) => {
   beforeAll(() => {
-    registerWasmTrainingKernels();
+    registerWasmTrainingKernels({ simd });
   });
 
   const cases = [
@@ -238,6 +238,10 @@ describe('depthwise gradients on wasm match the cpu backend', () => {
     { batch: 2, inH: 8, inW: 6, inC: 6, outC: 1, filterH: 3, filterW: 3, strides: [2, 1], dilations: [1, 1], pad: [[0, 0], [1, 1], [0, 2], [0, 0]], rounding: undefined },
     { batch: 2, inH: 9, inW: 11, inC: 12, outC: 1, filterH: 3, filterW: 5, strides: [2, 2], dilations: [1, 1], pad: 'same', rounding: undefined },
     { batch: 1, inH: 7, inW: 6, inC: 20, outC: 1, filterH: 3, filterW: 3, strides: [1, 1], dilations: [2, 2], pad: 'same', rounding: undefined },
+    // Channel counts of MobileNetV3 (sixteen at a time, then fours) on rows long enough to sum along.
+    { batch: 2, inH: 12, inW: 17, inC: 72, outC: 1, filterH: 3, filterW: 3, strides: [2, 2], dilations: [1, 1], pad: 'same', rounding: undefined },
+    { batch: 2, inH: 9, inW: 10, inC: 88, outC: 1, filterH: 5, filterW: 5, strides: [1, 1], dilations: [1, 1], pad: 'same', rounding: undefined },
+    { batch: 1, inH: 6, inW: 7, inC: 36, outC: 1, filterH: 5, filterW: 3, strides: [1, 2], dilations: [1, 1], pad: 'valid', rounding: undefined },
     ...randomCases(23, 40, true),
   ] as ConvCase[];
 

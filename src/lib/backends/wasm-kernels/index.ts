@@ -85,6 +85,12 @@ export interface WasmTrainingKernelOptions {
    */
   depthwiseInputGradient?: GemmEngine;
   /**
+   * Run the loops that have one on Loupe's own wasm SIMD kernels (simd/kernels.wat) on the backend's
+   * heap; false keeps them in TypeScript (for comparison). Default true; without wasm SIMD the
+   * TypeScript loops serve anyway.
+   */
+  simd?: boolean;
+  /**
    * Also replace the slow kernels of tfjs-backend-wasm (all of SLOW_WASM_TRAINING_KERNELS, or those
    * listed). Default true; mode `fast` only.
    */
@@ -141,7 +147,7 @@ function wasmOwn(kernelName: string, make: (fallback: Fallback) => KernelFunc): 
 }
 
 /** The kernel serving `kernelName` for given options: ours, or a run of the cpu backend's kernel. */
-function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine, depthwiseInput: GemmEngine): KernelFunc {
+function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine, depthwiseInput: GemmEngine, simd: boolean): KernelFunc {
   const fallback = cpuFallback(kernelName);
   if (mode === 'cpu-routed') return fallback as unknown as KernelFunc;
   switch (kernelName) {
@@ -150,7 +156,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case 'Conv2DBackpropInput':
       return conv2dBackpropInputKernel(gemm, plainMatMul, fallback);
     case 'DepthwiseConv2dNativeBackpropFilter':
-      return depthwiseBackpropFilterKernel(fallback);
+      return depthwiseBackpropFilterKernel(fallback, simd);
     case 'DepthwiseConv2dNativeBackpropInput':
       return depthwiseInput === 'xnnpack' ? depthwiseInputGradKernel(depthwiseForward, depthwiseBackpropInputKernel(fallback) as unknown as Fallback) : depthwiseBackpropInputKernel(fallback);
     case 'MaxPoolGrad':
@@ -198,7 +204,8 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   const depthwiseInput = options.depthwiseInputGradient ?? gemm;
   const slowOption = options.replaceSlowKernels ?? true;
   const slow: readonly string[] = mode !== 'fast' ? [] : slowOption === true ? SLOW_WASM_TRAINING_KERNELS : slowOption === false ? [] : slowOption;
-  const key = `${mode}/${gemm}/${depthwiseInput}/${slow.join(',')}`;
+  const simd = options.simd ?? true;
+  const key = `${mode}/${gemm}/${depthwiseInput}/${simd}/${slow.join(',')}`;
   if (key === current) return [...ours];
   unregisterWasmTrainingKernels();
   const names: string[] = [
@@ -206,7 +213,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
     ...BROKEN_WASM_TRAINING_KERNELS,
   ];
   names.push(...slow);
-  for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput));
+  for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd));
   current = key;
   return [...ours];
 }

@@ -22,6 +22,7 @@ import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
 import { col2im, im2col, im2colTransposed, transpose } from './im2col';
 import { reduceMiddle, tile } from './layout';
 import { maxPoolGrad } from './pool';
+import { simdKernels } from './simd/module';
 
 /**
  * Where the conv2d gradients do their multiply-adds:
@@ -228,7 +229,7 @@ export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fall
 // ---------------------------------------------------------------------------------------------------
 // Depthwise gradients (TypeScript loops; see depthwise.ts)
 
-export function depthwiseBackpropFilterKernel(fallback: Fallback): KernelFunc {
+export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const x = input(args.inputs, 'x');
@@ -244,10 +245,26 @@ export function depthwiseBackpropFilterKernel(fallback: Fallback): KernelFunc {
       true,
     );
     if (!isNhwcFloat(info, x, dy)) return fallback(args);
+    const g = geometryOf(info);
     const size = info.filterShape.reduce((a, b) => a * b, 1);
-    const acc = zeroedAccumulator(size);
-    depthwiseFilterGrad(heap(backend, x), heap(backend, dy), geometryOf(info), acc);
     const out = temp(backend, info.filterShape);
+    const kernels = simd ? simdKernels(backend) : null;
+    if (kernels && g.outC === g.inC && g.inC % 4 === 0) {
+      // Double accumulators in the heap (2 floats each), summed by the SIMD kernel, then rounded once.
+      const acc = temp(backend, [2 * size]);
+      const accBytes = heap(backend, acc).byteOffset;
+      new Float64Array(heap(backend, acc).buffer, accBytes, size).fill(0);
+      kernels.depthwise_filter_grad(
+        heap(backend, x).byteOffset, heap(backend, dy).byteOffset, accBytes,
+        g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW,
+        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
+      );
+      heap(backend, out).set(new Float64Array(heap(backend, acc).buffer, accBytes, size));
+      free(backend, acc);
+      return out;
+    }
+    const acc = zeroedAccumulator(size);
+    depthwiseFilterGrad(heap(backend, x), heap(backend, dy), g, acc);
     const dW = heap(backend, out);
     for (let i = 0; i < size; i++) dW[i] = acc[i]!;
     return out;

@@ -1,0 +1,118 @@
+;; Loupe's SIMD training kernels for tfjs-backend-wasm. They run on the wasm backend's own memory
+;; (imported), so they read and write tensors in place: every pointer is a byte offset into that heap.
+;; Built by `npm run wasm:build` into kernels.generated.ts (a shared-memory variant for the threaded build).
+;; f32x4 lanes, no relaxed SIMD (no FMA): results round like tfjs's own scalar float32 kernels do per op.
+(module
+  (import "env" "memory" (memory 1 65536 @SHARED@))
+
+  ;; acc[0..4] (f64) += v (f32x4): four float32 partial sums added to double accumulators.
+  (func $add_to_f64 (param $acc i32) (param $v v128)
+    (v128.store (local.get $acc)
+      (f64x2.add (v128.load (local.get $acc)) (f64x2.promote_low_f32x4 (local.get $v))))
+    (v128.store offset=16 (local.get $acc)
+      (f64x2.add (v128.load offset=16 (local.get $acc))
+        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
+
+  ;; Depthwise filter gradient, channel multiplier 1, C a multiple of 4:
+  ;;   acc[(kh·fW + kw)·C + c] (f64) += Σ_{b, oh, ow} x[b, oh·sH − padTop + kh·dH, ow·sW − padLeft + kw·dW, c] · dy[b, oh, ow, c]
+  ;; Each tap's valid output columns are computed once per row; the sum along a row stays in registers
+  ;; (16 channels at a time) and is added to the double accumulators once per row.
+  (func (export "depthwise_filter_grad")
+    (param $x i32) (param $dy i32) (param $acc i32)
+    (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
+    (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $padTop i32) (param $padLeft i32)
+    (local $b i32) (local $oh i32) (local $kh i32) (local $kw i32) (local $ih i32) (local $offset i32)
+    (local $owStart i32) (local $owEnd i32) (local $start i32) (local $limit i32)
+    (local $xs i32) (local $ys i32) (local $accRow i32) (local $xStep i32) (local $yStep i32)
+    (local $c i32) (local $n i32) (local $xi i32) (local $yi i32) (local $i i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $xStep (i32.mul (local.get $sW) (i32.shl (local.get $C) (i32.const 2))))
+    (local.set $yStep (i32.shl (local.get $C) (i32.const 2)))
+    (block $done_b (loop $loop_b
+      (br_if $done_b (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $oh (i32.const 0))
+      (block $done_oh (loop $loop_oh
+        (br_if $done_oh (i32.ge_u (local.get $oh) (local.get $outH)))
+        (local.set $kh (i32.const 0))
+        (block $done_kh (loop $loop_kh
+          (br_if $done_kh (i32.ge_u (local.get $kh) (local.get $fH)))
+          (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padTop))
+                                  (i32.mul (local.get $kh) (local.get $dH))))
+          (if (i32.and (i32.ge_s (local.get $ih) (i32.const 0)) (i32.lt_s (local.get $ih) (local.get $inH))) (then
+            (local.set $kw (i32.const 0))
+            (block $done_kw (loop $loop_kw
+              (br_if $done_kw (i32.ge_u (local.get $kw) (local.get $fW)))
+              (local.set $offset (i32.mul (local.get $kw) (local.get $dW)))
+              ;; owStart = first ow with ow·sW − padLeft + offset ≥ 0; owEnd = one past the last < inW.
+              (local.set $start (i32.sub (local.get $padLeft) (local.get $offset)))
+              (local.set $owStart (select (i32.const 0)
+                (i32.div_s (i32.sub (i32.add (local.get $start) (local.get $sW)) (i32.const 1)) (local.get $sW))
+                (i32.le_s (local.get $start) (i32.const 0))))
+              (local.set $limit (i32.sub (i32.add (local.get $inW) (local.get $padLeft)) (local.get $offset)))
+              (local.set $owEnd (select (i32.const 0)
+                (i32.div_s (i32.sub (i32.add (local.get $limit) (local.get $sW)) (i32.const 1)) (local.get $sW))
+                (i32.le_s (local.get $limit) (i32.const 0))))
+              (if (i32.gt_s (local.get $owEnd) (local.get $outW)) (then (local.set $owEnd (local.get $outW))))
+              (local.set $n (i32.sub (local.get $owEnd) (local.get $owStart)))
+              (if (i32.gt_s (local.get $n) (i32.const 0)) (then
+                (local.set $xs (i32.add (local.get $x) (i32.shl (i32.mul
+                  (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $ih)) (local.get $inW))
+                           (i32.add (i32.sub (i32.mul (local.get $owStart) (local.get $sW)) (local.get $padLeft)) (local.get $offset)))
+                  (local.get $C)) (i32.const 2))))
+                (local.set $ys (i32.add (local.get $dy) (i32.shl (i32.mul
+                  (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $oh)) (local.get $outW)) (local.get $owStart))
+                  (local.get $C)) (i32.const 2))))
+                (local.set $accRow (i32.add (local.get $acc) (i32.shl (i32.mul
+                  (i32.add (i32.mul (local.get $kh) (local.get $fW)) (local.get $kw)) (local.get $C)) (i32.const 3))))
+                ;; Sixteen channels at a time.
+                (local.set $c (i32.const 0))
+                (block $done_c16 (loop $loop_c16
+                  (br_if $done_c16 (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $C)))
+                  (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+                  (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+                  (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
+                  (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+                  (local.set $i (local.get $n))
+                  (loop $loop_row16
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $xi)) (v128.load (local.get $yi)))))
+                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (local.get $xi)) (v128.load offset=16 (local.get $yi)))))
+                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (local.get $xi)) (v128.load offset=32 (local.get $yi)))))
+                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (local.get $xi)) (v128.load offset=48 (local.get $yi)))))
+                    (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
+                    (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+                    (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+                    (br_if $loop_row16 (local.get $i)))
+                  (local.set $xi (i32.add (local.get $accRow) (i32.shl (local.get $c) (i32.const 3))))
+                  (call $add_to_f64 (local.get $xi) (local.get $a0))
+                  (call $add_to_f64 (i32.add (local.get $xi) (i32.const 32)) (local.get $a1))
+                  (call $add_to_f64 (i32.add (local.get $xi) (i32.const 64)) (local.get $a2))
+                  (call $add_to_f64 (i32.add (local.get $xi) (i32.const 96)) (local.get $a3))
+                  (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                  (br $loop_c16)))
+                ;; Then four at a time.
+                (block $done_c4 (loop $loop_c4
+                  (br_if $done_c4 (i32.ge_u (local.get $c) (local.get $C)))
+                  (local.set $a0 (v128.const i64x2 0 0))
+                  (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
+                  (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+                  (local.set $i (local.get $n))
+                  (loop $loop_row4
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $xi)) (v128.load (local.get $yi)))))
+                    (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
+                    (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+                    (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+                    (br_if $loop_row4 (local.get $i)))
+                  (call $add_to_f64 (i32.add (local.get $accRow) (i32.shl (local.get $c) (i32.const 3))) (local.get $a0))
+                  (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                  (br $loop_c4)))))
+              (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+              (br $loop_kw)))))
+          (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+          (br $loop_kh)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $loop_oh)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $loop_b)))
+  )
+)
