@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { simdKernels } from '../../../src/lib/backends/wasm-kernels/simd/module';
-import { compileSimdKernels, generatedSource } from '../../../scripts/wasm/compile';
+import { generatedSource, readSimdSources } from '../../../scripts/wasm/compile';
 import { startWasm } from './wasm';
 
-const dir = new URL('../../../src/lib/backends/wasm-kernels/simd/', import.meta.url);
+const dir = fileURLToPath(new URL('../../../src/lib/backends/wasm-kernels/simd/', import.meta.url));
 
-describe('the SIMD kernels module', () => {
-  it('is what kernels.wat compiles to (npm run wasm:build regenerates it)', async () => {
-    const wat = readFileSync(new URL('kernels.wat', dir), 'utf8');
-    const generated = readFileSync(new URL('kernels.generated.ts', dir), 'utf8');
-    expect(generated).toBe(generatedSource(await compileSimdKernels(wat)));
+describe('the SIMD kernel modules', () => {
+  it('are what the .wat files compile to (npm run wasm:build regenerates them)', async () => {
+    const generated = readFileSync(`${dir}modules.generated.ts`, 'utf8');
+    expect(generated).toBe(await generatedSource(readSimdSources(dir)));
   });
 
-  it("instantiates on the wasm backend's own memory in Node (so the kernel tests exercise it)", async () => {
+  it("instantiate on the wasm backend's own memory in Node (so the kernel tests exercise them)", async () => {
     const backend = await startWasm();
     const kernels = simdKernels(backend);
     expect(kernels).not.toBeNull();

@@ -1,8 +1,16 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { PLAIN_MEMORY_WASM, SHARED_MEMORY_WASM } from './kernels.generated';
+import { SIMD_MODULES } from './modules.generated';
 
-/** The exports of kernels.wat: every pointer is a byte offset into the wasm backend's heap. */
+// Loupe's SIMD kernels: hand-written WebAssembly text (the .wat files beside this one), compiled by
+// `npm run wasm:build` with wabt. Each module imports the wasm backend's own memory, so a kernel reads
+// and writes tensors where they are: every pointer is a byte offset into that heap, and nothing is
+// copied. f32x4 lanes without relaxed SIMD (no fused multiply-add), so each operation rounds as tfjs's
+// own float32 kernels do. Each module is built twice, for the plain memory of tfjs's simd build and the
+// shared memory of its threaded build (a cross-origin isolated page).
+
+/** The exports of every module: pointers are byte offsets into the wasm backend's heap. */
 export interface SimdKernels {
+  /** depthwise.wat: a depthwise filter gradient (multiplier 1, channels a multiple of 4) into double accumulators. */
   depthwise_filter_grad(
     x: number, dy: number, acc: number,
     batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
@@ -25,7 +33,7 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 /**
  * Loupe's SIMD kernels bound to this backend's memory, instantiated on first use; null where they cannot
  * run (no wasm SIMD, a backend build whose memory is not reachable): the TypeScript kernels serve then.
- * Synchronous compilation is fine for a module this small (a few KiB), also on a page's main thread.
+ * Synchronous compilation is fine for modules this small (a few KiB), also on a page's main thread.
  */
 export function simdKernels(backend: BackendWasm): SimdKernels | null {
   if (instances.has(backend)) return instances.get(backend)!;
@@ -35,8 +43,12 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
     const memory = emscripten.wasmMemory ?? emscripten.asm?.memory;
     if (memory instanceof WebAssembly.Memory) {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const module = new WebAssembly.Module(decode(shared ? SHARED_MEMORY_WASM : PLAIN_MEMORY_WASM));
-      kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+      const exports = {};
+      for (const binaries of Object.values(SIMD_MODULES)) {
+        const module = new WebAssembly.Module(decode(shared ? binaries.shared : binaries.plain));
+        Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);
+      }
+      kernels = exports as SimdKernels;
     }
   } catch {
     kernels = null; // No wasm SIMD here (or a memory it cannot import): the TypeScript kernels serve.

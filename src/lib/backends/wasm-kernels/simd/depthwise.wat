@@ -1,7 +1,4 @@
-;; Loupe's SIMD training kernels for tfjs-backend-wasm. They run on the wasm backend's own memory
-;; (imported), so they read and write tensors in place: every pointer is a byte offset into that heap.
-;; Built by `npm run wasm:build` into kernels.generated.ts (a shared-memory variant for the threaded build).
-;; f32x4 lanes, no relaxed SIMD (no FMA): results round like tfjs's own scalar float32 kernels do per op.
+;; Depthwise convolution gradients in wasm SIMD, on the wasm backend's own memory (see module.ts).
 (module
   (import "env" "memory" (memory 1 65536 @SHARED@))
 
