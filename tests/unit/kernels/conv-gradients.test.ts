@@ -89,6 +89,10 @@ const namedCases: ConvCase[] = [
   { batch: 2, inH: 9, inW: 8, inC: 6, outC: 5, filterH: 5, filterW: 5, strides: [2, 2], dilations: [1, 1], pad: 'same', rounding: undefined },
   { batch: 1, inH: 8, inW: 11, inC: 4, outC: 6, filterH: 3, filterW: 2, strides: [1, 2], dilations: [1, 1], pad: [[0, 0], [2, 0], [1, 1], [0, 0]], rounding: undefined },
   { batch: 2, inH: 7, inW: 7, inC: 5, outC: 9, filterH: 1, filterW: 1, strides: [2, 2], dilations: [1, 1], pad: 'valid', rounding: undefined },
+  // MobileNetV3's 1×1 layers (4×8 and 4×4 blocks of the SIMD GEMM, rows in more than one chunk) and its stem.
+  { batch: 4, inH: 16, inW: 16, inC: 16, outC: 72, filterH: 1, filterW: 1, strides: [1, 1], dilations: [1, 1], pad: 'same', rounding: undefined },
+  { batch: 2, inH: 8, inW: 8, inC: 96, outC: 20, filterH: 1, filterW: 1, strides: [1, 1], dilations: [1, 1], pad: 'valid', rounding: undefined },
+  { batch: 2, inH: 18, inW: 18, inC: 3, outC: 16, filterH: 3, filterW: 3, strides: [2, 2], dilations: [1, 1], pad: 'valid', rounding: undefined },
 ];
 
 function filterGradInputs(c: ConvCase, depthwise: boolean, seed: number): { x: KernelInput; dy: KernelInput; filterShape: number[] } {
@@ -166,12 +170,16 @@ describe('wasm backend without these kernels (the bug they fix)', () => {
   });
 });
 
-describe.each(['xnnpack', 'js'] as GemmEngine[])('conv2d gradients on wasm (%s GEMM) match the cpu backend', (gemm) => {
+describe.each([
+  { gemm: 'xnnpack' as GemmEngine, simd: true, seed: 7 },
+  { gemm: 'xnnpack' as GemmEngine, simd: false, seed: 13 },
+  { gemm: 'js' as GemmEngine, simd: false, seed: 11 },
+])('conv2d gradients on wasm ($gemm GEMM, SIMD kernels: $simd) match the cpu backend', ({ gemm, simd, seed }) => {
   beforeAll(() => {
-    registerWasmTrainingKernels({ gemm });
+    registerWasmTrainingKernels({ gemm, simd });
   });
 
-  const cases = [...namedCases, ...randomCases(gemm === 'js' ? 11 : 7, 40, false)];
+  const cases = [...namedCases, ...randomCases(seed, 40, false)];
 
   it.each(cases.map((c, i) => [describeCase(c), c, i] as const))('Conv2DBackpropFilter: %s', async (_, c, i) => {
     const { x, dy, filterShape } = filterGradInputs(c, false, 100 + i);

@@ -7,9 +7,13 @@ import type { ConvGeometry } from './geometry';
 //          y = col · W  with W viewed as a K×outC matrix.
 // Loops write and read channels innermost, where NHWC keeps them contiguous.
 
-/** Writes im2col rows of images `b0 ≤ b < b1` into `col` (rows × K, row-major). */
-export function im2col(x: Float32Array, g: ConvGeometry, b0: number, b1: number, col: Float32Array): void {
+/**
+ * Writes im2col rows of images `b0 ≤ b < b1` into `col` (rows × K, row-major, leading dimension `ld` ≥ K;
+ * columns K..ld of each row are zeroed).
+ */
+export function im2col(x: Float32Array, g: ConvGeometry, b0: number, b1: number, col: Float32Array, ld = g.filterH * g.filterW * g.inC): void {
   const { inH, inW, inC, outH, outW, filterH, filterW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = g;
+  const padding = ld - filterH * filterW * inC;
   const rowStride = inW * inC;
   const tapRow = filterW * inC;
   let dst = 0;
@@ -38,6 +42,7 @@ export function im2col(x: Float32Array, g: ConvGeometry, b0: number, b1: number,
             dst += inC;
           }
         }
+        for (let p = 0; p < padding; p++) col[dst++] = 0;
       }
     }
   }

@@ -152,7 +152,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
   if (mode === 'cpu-routed') return fallback as unknown as KernelFunc;
   switch (kernelName) {
     case 'Conv2DBackpropFilter':
-      return conv2dBackpropFilterKernel(gemm, plainMatMul, fallback);
+      return conv2dBackpropFilterKernel(gemm, plainMatMul, fallback, simd);
     case 'Conv2DBackpropInput':
       return conv2dBackpropInputKernel(gemm, plainMatMul, fallback);
     case 'DepthwiseConv2dNativeBackpropFilter':

@@ -22,7 +22,7 @@ import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
 import { col2im, im2col, im2colTransposed, transpose } from './im2col';
 import { reduceMiddle, tile } from './layout';
 import { maxPoolGrad } from './pool';
-import { simdKernels } from './simd/module';
+import { simdKernels, type SimdKernels } from './simd/module';
 
 /**
  * Where the conv2d gradients do their multiply-adds:
@@ -140,13 +140,47 @@ function conv2dFilterGradXnnpack(backend: BackendWasm, x: TensorInfo, dy: Tensor
   return out;
 }
 
+/**
+ * dW = im2col(x)ᵀ · dy on the SIMD GEMM (simd/gemm.wat): x and dy used in place for a 1×1 convolution;
+ * otherwise im2col in chunks with K padded to a multiple of 4 (zero columns), summed into a padded dW.
+ */
+function conv2dFilterGradSimd(backend: BackendWasm, kernels: SimdKernels, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: number[]): TensorInfo {
+  const K = g.filterH * g.filterW * g.inC;
+  const N = g.outC;
+  const perImage = g.outH * g.outW;
+  if (isPointwise(g) && K % 4 === 0) {
+    const out = zeroed(backend, filterShape);
+    kernels.gemm_atb(pointer(backend, x), K, pointer(backend, dy), N, g.batch * perImage, K, N, pointer(backend, out));
+    return out;
+  }
+  const paddedK = Math.ceil(K / 4) * 4;
+  const step = imagesPerChunk(g, paddedK);
+  const sum = zeroed(backend, [paddedK * N]);
+  const col = temp(backend, [step * perImage * paddedK]);
+  for (let b0 = 0; b0 < g.batch; b0 += step) {
+    const b1 = Math.min(g.batch, b0 + step);
+    im2col(heap(backend, x), g, b0, b1, heap(backend, col), paddedK);
+    kernels.gemm_atb(pointer(backend, col), paddedK, pointer(backend, dy) + b0 * perImage * N * 4, N, (b1 - b0) * perImage, paddedK, N, pointer(backend, sum));
+  }
+  free(backend, col);
+  const out = temp(backend, filterShape);
+  heap(backend, out).set(heap(backend, sum).subarray(0, K * N));
+  free(backend, sum);
+  return out;
+}
+
+/** A tensor's byte offset in the wasm heap (what the SIMD kernels take as a pointer). */
+function pointer(backend: BackendWasm, t: TensorInfo): number {
+  return heap(backend, t).byteOffset;
+}
+
 function zeroed(backend: BackendWasm, shape: number[]): TensorInfo {
   const t = temp(backend, shape);
   heap(backend, t).fill(0);
   return t;
 }
 
-export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback): KernelFunc {
+export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const x = input(args.inputs, 'x');
@@ -164,6 +198,8 @@ export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fal
     );
     if (!isNhwcFloat(info, x, dy)) return fallback(args);
     const g = geometryOf(info);
+    const kernels = simd && gemm === 'xnnpack' ? simdKernels(backend) : null;
+    if (kernels && g.outC % 4 === 0) return conv2dFilterGradSimd(backend, kernels, x, dy, g, info.filterShape);
     if (gemm === 'xnnpack') return conv2dFilterGradXnnpack(backend, x, dy, g, info.filterShape, matMul);
     const out = temp(backend, info.filterShape);
     conv2dFilterGradJs(heap(backend, x), heap(backend, dy), g, heap(backend, out));
@@ -255,7 +291,7 @@ export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean)
       const accBytes = heap(backend, acc).byteOffset;
       new Float64Array(heap(backend, acc).buffer, accBytes, size).fill(0);
       kernels.depthwise_filter_grad(
-        heap(backend, x).byteOffset, heap(backend, dy).byteOffset, accBytes,
+        pointer(backend, x), pointer(backend, dy), accBytes,
         g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW,
         g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
       );

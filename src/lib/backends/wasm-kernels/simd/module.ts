@@ -16,6 +16,8 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
     fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
   ): void;
+  /** gemm.wat: `C[K×N] += Aᵀ·B` for A rows × K (leading dimension lda floats), B rows × N (ldb); K, N multiples of 4. */
+  gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
 }
 
 /** The Emscripten module inside tfjs-backend-wasm: its memory is `asm.memory`, or `wasmMemory` (threaded build). */
