@@ -49,12 +49,12 @@ export function wasmConfigs(): TrainConfig[] {
   });
   return [
     { ...wasm('wasm-cpu-routed', 'wasm, missing kernels routed through tfjs cpu kernels (before)', { mode: 'cpu-routed' }), slow: true, once: true },
-    wasm('wasm-ts-gemm', 'wasm + our kernels, TypeScript GEMM', { gemm: 'js', replaceSlowKernels: false }),
-    wasm('wasm-xnnpack-gemm', 'wasm + our kernels, TS im2col + XNNPACK GEMM', { gemm: 'xnnpack', replaceSlowKernels: false }),
-    wasm('wasm-plus-backprop-input', '  + our Conv2DBackpropInput', { replaceSlowKernels: ['Conv2DBackpropInput'] }),
-    wasm('wasm-stop18', '  + our Tile, Sum, Mean (the stop-18 default)', { replaceSlowKernels: ['Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'], depthwiseInputGradient: 'js' }),
+    wasm('wasm-ts-gemm', 'wasm + our kernels, TypeScript GEMM', { gemm: 'js', replaceSlowKernels: false, simd: false }),
+    wasm('wasm-xnnpack-gemm', 'wasm + our kernels, TS im2col + XNNPACK GEMM', { gemm: 'xnnpack', replaceSlowKernels: false, simd: false }),
+    wasm('wasm-plus-backprop-input', '  + our Conv2DBackpropInput', { replaceSlowKernels: ['Conv2DBackpropInput'], simd: false }),
+    wasm('wasm-stop18', '  + our Tile, Sum, Mean (the stop-18 default)', { replaceSlowKernels: ['Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'], depthwiseInputGradient: 'js', simd: false }),
     wasm('wasm-stop19', '  + shared Identity/Cast, comparisons, BatchNorm, Slice/Pad, XNNPACK depthwise input gradient (the stop-19 default)', { simd: false }),
-    wasm('wasm-all', '  + our wasm SIMD kernels (simd/kernels.wat) = all our kernels (default, after)', {}),
+    wasm('wasm-all', '  + wasm SIMD kernels (simd/*.wat: depthwise and conv filter gradients, per-channel Multiply/Sub, Sum/Mean, Adam) = all (default, after)', {}),
   ];
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAM_STEP_KERNEL, adamStepAvailable, adamStepTakes, type AdamStepAttrs } from '../backends/wasm-kernels/adam';
 
 /** The parts of tfjs 4.22's AdamOptimizer state that `applyGradients` updates (private in its typings). */
 interface AdamState {
@@ -23,9 +24,13 @@ interface Constants {
  * made once. tfjs's `applyGradients` turns β₁, 1 − β₁, β₂, 1 − β₂, ε and −lr into new scalar tensors for
  * every variable at every step: ~2,000 tensors written from JavaScript per step for the dual
  * MobileNetV3-Small, each an upload on a GPU backend (docs/benchmarks.md, "Transfers per step").
+ * On the wasm backend with Loupe's kernels registered, each variable takes one fused kernel call
+ * (`LoupeAdamStep`, same float32 operations in the same order, so bit-identical) instead of ~12.
  */
 export class ConstantsAdam extends tf.AdamOptimizer {
   private constants?: Constants;
+  /** The constants as numbers, for the fused kernel; read once from `constants`. */
+  private fusedConstants?: Omit<AdamStepAttrs, 'oneMinusAccBeta1' | 'oneMinusAccBeta2'>;
 
   override applyGradients(variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
     const c = (this.constants ??= {
@@ -42,6 +47,7 @@ export class ConstantsAdam extends tf.AdamOptimizer {
     tf.tidy(() => {
       const oneMinusAccBeta1 = tf.sub(c.one, state.accBeta1);
       const oneMinusAccBeta2 = tf.sub(c.one, state.accBeta2);
+      const fused = adamStepAvailable() ? this.fusedAttrs(c, oneMinusAccBeta1, oneMinusAccBeta2) : undefined;
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name]!;
         state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
@@ -50,6 +56,14 @@ export class ConstantsAdam extends tf.AdamOptimizer {
         if (gradient == null) return;
         const firstMoment = state.accumulatedFirstMoment[i].variable;
         const secondMoment = state.accumulatedSecondMoment[i].variable;
+        if (fused && adamStepTakes(value, firstMoment, secondMoment, gradient)) {
+          const inputs = { value, m: firstMoment, v: secondMoment, gradient };
+          const [newValue, newM, newV] = tf.engine().runKernel(ADAM_STEP_KERNEL, inputs, fused as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          firstMoment.assign(newM!);
+          secondMoment.assign(newV!);
+          value.assign(newValue!);
+          return;
+        }
         const newFirstMoment = tf.add(tf.mul(firstMoment, c.beta1), tf.mul(gradient, c.oneMinusBeta1));
         const newSecondMoment = tf.add(tf.mul(secondMoment, c.beta2), tf.mul(tf.square(gradient), c.oneMinusBeta2));
         const corrected1 = tf.div(newFirstMoment, oneMinusAccBeta1);
@@ -64,10 +78,31 @@ export class ConstantsAdam extends tf.AdamOptimizer {
     this.incrementIterations();
   }
 
+  /**
+   * The fused kernel's constants: the very float32 values the op-by-op path multiplies by (read once from
+   * its scalars, so a later change of `learningRate` is ignored by both paths alike). 1 − βᵗ is read at
+   * every step from the tensors the op-by-op path divides by, so it follows `setWeights` and checkpoint
+   * restores. These `dataSync`s are scalar reads from the wasm heap (CPU memory, no GPU sync: this path
+   * runs only on the wasm backend): two per step.
+   */
+  private fusedAttrs(c: Constants, oneMinusAccBeta1: tf.Tensor, oneMinusAccBeta2: tf.Tensor): AdamStepAttrs {
+    const read = (t: tf.Tensor) => t.dataSync()[0]!;
+    this.fusedConstants ??= {
+      beta1: read(c.beta1),
+      oneMinusBeta1: read(c.oneMinusBeta1),
+      beta2: read(c.beta2),
+      oneMinusBeta2: read(c.oneMinusBeta2),
+      epsilon: read(c.epsilon),
+      negativeLearningRate: read(c.negativeLearningRate),
+    };
+    return { ...this.fusedConstants, oneMinusAccBeta1: read(oneMinusAccBeta1), oneMinusAccBeta2: read(oneMinusAccBeta2) };
+  }
+
   override dispose(): void {
     super.dispose();
     if (this.constants) tf.dispose(Object.values(this.constants));
     this.constants = undefined;
+    this.fusedConstants = undefined;
   }
 }
 

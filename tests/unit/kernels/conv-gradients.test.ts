@@ -233,9 +233,13 @@ describe.each([
   });
 });
 
-describe.each([true, false])('depthwise gradients on wasm match the cpu backend (SIMD kernels: %s)', (simd) => {
+describe.each([
+  { simd: true, depthwiseInputGradient: 'xnnpack' as GemmEngine },
+  { simd: true, depthwiseInputGradient: 'js' as GemmEngine }, // stride 1 on the SIMD loops too
+  { simd: false, depthwiseInputGradient: 'xnnpack' as GemmEngine },
+])('depthwise gradients on wasm match the cpu backend (SIMD kernels: $simd, stride-1 input gradient: $depthwiseInputGradient)', (options) => {
   beforeAll(() => {
-    registerWasmTrainingKernels({ simd });
+    registerWasmTrainingKernels(options);
   });
 
   const cases = [

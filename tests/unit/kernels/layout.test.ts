@@ -58,7 +58,11 @@ describe('Tile on wasm matches the cpu backend', () => {
   });
 });
 
-describe('Sum and Mean on wasm match the cpu backend', () => {
+describe.each([true, false])('Sum and Mean on wasm match the cpu backend (SIMD kernels: %s)', (simd) => {
+  beforeAll(() => {
+    registerWasmTrainingKernels({ simd });
+  });
+
   const r = mulberry32(9);
   const cases: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
     { shape: [4, 8, 8, 16], axis: [0, 1, 2], keepDims: false },
@@ -70,6 +74,9 @@ describe('Sum and Mean on wasm match the cpu backend', () => {
     { shape: [6, 4], axis: [0, 1], keepDims: true },
     { shape: [2, 3, 5, 12], axis: [1, 2], keepDims: false },
     { shape: [3, 7, 21], axis: [0, 1], keepDims: true },
+    // Channels in sixteens and fours, rows in more than one block of 32.
+    { shape: [3, 50, 20], axis: [1], keepDims: false },
+    { shape: [2, 9, 9, 72], axis: [0, 1, 2], keepDims: true },
   ];
   for (let i = 0; i < 12; i++) {
     const rank = 2 + Math.floor(r() * 3);

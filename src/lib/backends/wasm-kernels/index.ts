@@ -9,7 +9,9 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ADAM_STEP_KERNEL, adamStepKernel } from './adam';
 import { batchNormKernel, type ChannelAffine } from './batch-norm';
+import { channelBinaryKernel } from './channels';
 import { COMPARISON_KERNELS, comparisonKernel, type Comparison } from './compare';
 import { runOnCpu } from './cpu-routed';
 import { depthwiseInputGradKernel, type DepthwiseForward } from './depthwise-xnnpack';
@@ -33,6 +35,7 @@ import { padKernel, sliceKernel } from './slice-pad';
 export type { GemmEngine } from './kernels';
 export { runOnCpu } from './cpu-routed';
 export { setIm2colBudget } from './conv2d';
+export { ADAM_STEP_KERNEL, adamStepAvailable, adamStepTakes, type AdamStepAttrs } from './adam';
 
 /** Gradient kernels that tfjs-backend-wasm 4.22 lacks, so conv/depthwise training fails on wasm without them. */
 export const MISSING_WASM_TRAINING_KERNELS = [
@@ -65,6 +68,12 @@ export const SLOW_WASM_TRAINING_KERNELS = [
 export type SlowWasmKernel = (typeof SLOW_WASM_TRAINING_KERNELS)[number];
 
 /**
+ * Kernels replaced only with the SIMD kernels on (option `simd`): Multiply and Sub of a tensor by a vector
+ * of its channels, which tfjs-backend-wasm 4.22 broadcasts element by element (channels.ts).
+ */
+export const SIMD_WASM_TRAINING_KERNELS = ['Multiply', 'Sub'] as const;
+
+/**
  * Kernels tfjs-backend-wasm 4.22 has but computes wrongly: MaxPoolGrad loses the gradient of windows whose
  * values are all negative. Replaced in every mode (in `cpu-routed` mode by the cpu kernel).
  */
@@ -85,9 +94,9 @@ export interface WasmTrainingKernelOptions {
    */
   depthwiseInputGradient?: GemmEngine;
   /**
-   * Run the loops that have one on Loupe's own wasm SIMD kernels (simd/kernels.wat) on the backend's
-   * heap; false keeps them in TypeScript (for comparison). Default true; without wasm SIMD the
-   * TypeScript loops serve anyway.
+   * Run the loops that have one on Loupe's own wasm SIMD kernels (simd/*.wat) on the backend's
+   * heap, and ConstantsAdam's update in one kernel per variable (adam.ts); false keeps them in TypeScript
+   * and Adam op by op (for comparison). Default true; without wasm SIMD the TypeScript loops serve anyway.
    */
   simd?: boolean;
   /**
@@ -158,7 +167,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case 'DepthwiseConv2dNativeBackpropFilter':
       return depthwiseBackpropFilterKernel(fallback, simd);
     case 'DepthwiseConv2dNativeBackpropInput':
-      return depthwiseInput === 'xnnpack' ? depthwiseInputGradKernel(depthwiseForward, depthwiseBackpropInputKernel(fallback) as unknown as Fallback) : depthwiseBackpropInputKernel(fallback);
+      return depthwiseInput === 'xnnpack' ? depthwiseInputGradKernel(depthwiseForward, depthwiseBackpropInputKernel(fallback, simd) as unknown as Fallback) : depthwiseBackpropInputKernel(fallback, simd);
     case 'MaxPoolGrad':
       return maxPoolGradKernel(fallback);
     case 'Tile':
@@ -166,7 +175,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case 'Mean': {
       const own = getKernel(kernelName, 'wasm');
       if (!own) throw new Error(`tfjs-backend-wasm has no ${kernelName} kernel to fall back on`);
-      return kernelName === 'Tile' ? tileKernel(builtin(own)) : reductionKernel(kernelName, builtin(own));
+      return kernelName === 'Tile' ? tileKernel(builtin(own)) : reductionKernel(kernelName, builtin(own), simd);
     }
     case 'Identity':
       return wasmOwn(kernelName, identityKernel);
@@ -185,6 +194,11 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case 'Equal':
     case 'NotEqual':
       return wasmOwn(kernelName, (fallback) => comparisonKernel(kernelName as Comparison, fallback));
+    case 'Multiply':
+    case 'Sub':
+      return wasmOwn(kernelName, (fallback) => channelBinaryKernel(kernelName, fallback));
+    case ADAM_STEP_KERNEL:
+      return adamStepKernel();
     default:
       throw new Error(`no wasm training kernel for '${kernelName}'`);
   }
@@ -213,6 +227,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
     ...BROKEN_WASM_TRAINING_KERNELS,
   ];
   names.push(...slow);
+  if (mode === 'fast' && simd) names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL); // ADAM_STEP_KERNEL: ConstantsAdam's one-call update (adam.ts)
   for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd));
   current = key;
   return [...ours];

@@ -263,7 +263,7 @@ export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fall
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Depthwise gradients (TypeScript loops; see depthwise.ts)
+// Depthwise gradients (SIMD kernels, simd/depthwise.wat; TypeScript loops, depthwise.ts, for the rest)
 
 export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
@@ -307,7 +307,7 @@ export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean)
   }) as unknown as KernelFunc;
 }
 
-export function depthwiseBackpropInputKernel(fallback: Fallback): KernelFunc {
+export function depthwiseBackpropInputKernel(fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const dy = input(args.inputs, 'dy');
@@ -323,10 +323,19 @@ export function depthwiseBackpropInputKernel(fallback: Fallback): KernelFunc {
       true,
     );
     if (!isNhwcFloat(info, dy, filter)) return fallback(args);
+    const g = geometryOf(info);
     const out = temp(backend, info.inShape);
-    const dx = heap(backend, out);
-    dx.fill(0);
-    depthwiseInputGrad(heap(backend, dy), heap(backend, filter), geometryOf(info), dx);
+    heap(backend, out).fill(0);
+    const kernels = simd ? simdKernels(backend) : null;
+    if (kernels && g.outC === g.inC && g.inC % 4 === 0) {
+      kernels.depthwise_input_grad(
+        pointer(backend, dy), pointer(backend, filter), pointer(backend, out),
+        g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW,
+        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
+      );
+    } else {
+      depthwiseInputGrad(heap(backend, dy), heap(backend, filter), g, heap(backend, out));
+    }
     return out;
   }) as unknown as KernelFunc;
 }
@@ -392,7 +401,7 @@ export function tileKernel(fallback: Fallback): KernelFunc {
   }) as unknown as KernelFunc;
 }
 
-export function reductionKernel(kind: 'Sum' | 'Mean', fallback: Fallback): KernelFunc {
+export function reductionKernel(kind: 'Sum' | 'Mean', fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const x = input(args.inputs, 'x');
@@ -408,7 +417,18 @@ export function reductionKernel(kind: 'Sum' | 'Mean', fallback: Fallback): Kerne
     if (inner === 1 || middle === 0) return fallback(args);
     const shape = keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : [...x.shape.slice(0, first), ...x.shape.slice(last + 1)];
     const out = temp(backend, shape);
-    reduceMiddle(heap(backend, x), outer, middle, inner, kind === 'Mean' ? 1 / middle : 1, heap(backend, out));
+    const scale = kind === 'Mean' ? 1 / middle : 1;
+    const kernels = simd && inner % 4 === 0 ? simdKernels(backend) : null;
+    if (kernels) {
+      const acc = temp(backend, [2 * outer * inner]); // double accumulators
+      const sums = new Float64Array(heap(backend, acc).buffer, pointer(backend, acc), outer * inner).fill(0);
+      kernels.sum_middle(pointer(backend, x), sums.byteOffset, outer, middle, inner);
+      const dst = heap(backend, out);
+      for (let i = 0; i < outer * inner; i++) dst[i] = sums[i]! * scale;
+      free(backend, acc);
+    } else {
+      reduceMiddle(heap(backend, x), outer, middle, inner, scale, heap(backend, out));
+    }
     return out;
   }) as unknown as KernelFunc;
 }

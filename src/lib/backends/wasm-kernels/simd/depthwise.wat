@@ -1,4 +1,8 @@
 ;; Depthwise convolution gradients in wasm SIMD, on the wasm backend's own memory (see module.ts).
+;; Channel multiplier 1 and C a multiple of 4 (MobileNet's case; the TypeScript loops take the rest).
+;; Both gradients walk the same pairs of rows: for every image b, output row oh and filter tap (kh, kw),
+;; the output columns whose input column is inside the image (computed once per tap, no bounds test per
+;; element), then one row function runs along them sixteen channels at a time.
 (module
   (import "env" "memory" (memory 1 65536 @SHARED@))
 
@@ -10,20 +14,98 @@
       (f64x2.add (v128.load offset=16 (local.get $acc))
         (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
 
-  ;; Depthwise filter gradient, channel multiplier 1, C a multiple of 4:
-  ;;   acc[(kh·fW + kw)·C + c] (f64) += Σ_{b, oh, ow} x[b, oh·sH − padTop + kh·dH, ow·sW − padLeft + kw·dW, c] · dy[b, oh, ow, c]
-  ;; Each tap's valid output columns are computed once per row; the sum along a row stays in registers
-  ;; (16 channels at a time) and is added to the double accumulators once per row.
-  (func (export "depthwise_filter_grad")
-    (param $x i32) (param $dy i32) (param $acc i32)
+  ;; Filter gradient along one row: acc[c] (f64) += Σ_{i < n} x[xs + i·xStep][c] · dy[ys + i·yStep][c],
+  ;; summed in registers along the row and added to the doubles once.
+  (func $filter_row (param $xs i32) (param $ys i32) (param $acc i32) (param $n i32) (param $xStep i32) (param $yStep i32) (param $C i32)
+    (local $c i32) (local $xi i32) (local $yi i32) (local $i i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (block $done16 (loop $c16
+      (br_if $done16 (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $C)))
+      (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+      (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+      (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $i (local.get $n))
+      (loop $row
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $xi)) (v128.load (local.get $yi)))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (local.get $xi)) (v128.load offset=16 (local.get $yi)))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (local.get $xi)) (v128.load offset=32 (local.get $yi)))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (local.get $xi)) (v128.load offset=48 (local.get $yi)))))
+        (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
+        (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br_if $row (local.get $i)))
+      (local.set $xi (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+      (call $add_to_f64 (local.get $xi) (local.get $a0))
+      (call $add_to_f64 (i32.add (local.get $xi) (i32.const 32)) (local.get $a1))
+      (call $add_to_f64 (i32.add (local.get $xi) (i32.const 64)) (local.get $a2))
+      (call $add_to_f64 (i32.add (local.get $xi) (i32.const 96)) (local.get $a3))
+      (local.set $c (i32.add (local.get $c) (i32.const 16)))
+      (br $c16)))
+    (block $done4 (loop $c4
+      (br_if $done4 (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $a0 (v128.const i64x2 0 0))
+      (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $i (local.get $n))
+      (loop $row
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $xi)) (v128.load (local.get $yi)))))
+        (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
+        (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br_if $row (local.get $i)))
+      (call $add_to_f64 (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))) (local.get $a0))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $c4))))
+
+  ;; Input gradient along one row: dx[xs + i·xStep][c] += dy[ys + i·yStep][c] · filter[c] for i < n,
+  ;; with sixteen channels of the tap held in registers.
+  (func $input_row (param $xs i32) (param $ys i32) (param $filter i32) (param $n i32) (param $xStep i32) (param $yStep i32) (param $C i32)
+    (local $c i32) (local $xi i32) (local $yi i32) (local $i i32)
+    (local $f0 v128) (local $f1 v128) (local $f2 v128) (local $f3 v128)
+    (block $done16 (loop $c16
+      (br_if $done16 (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $C)))
+      (local.set $xi (i32.add (local.get $filter) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $f0 (v128.load (local.get $xi))) (local.set $f1 (v128.load offset=16 (local.get $xi)))
+      (local.set $f2 (v128.load offset=32 (local.get $xi))) (local.set $f3 (v128.load offset=48 (local.get $xi)))
+      (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $i (local.get $n))
+      (loop $row
+        (v128.store (local.get $xi) (f32x4.add (v128.load (local.get $xi)) (f32x4.mul (v128.load (local.get $yi)) (local.get $f0))))
+        (v128.store offset=16 (local.get $xi) (f32x4.add (v128.load offset=16 (local.get $xi)) (f32x4.mul (v128.load offset=16 (local.get $yi)) (local.get $f1))))
+        (v128.store offset=32 (local.get $xi) (f32x4.add (v128.load offset=32 (local.get $xi)) (f32x4.mul (v128.load offset=32 (local.get $yi)) (local.get $f2))))
+        (v128.store offset=48 (local.get $xi) (f32x4.add (v128.load offset=48 (local.get $xi)) (f32x4.mul (v128.load offset=48 (local.get $yi)) (local.get $f3))))
+        (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
+        (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br_if $row (local.get $i)))
+      (local.set $c (i32.add (local.get $c) (i32.const 16)))
+      (br $c16)))
+    (block $done4 (loop $c4
+      (br_if $done4 (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $f0 (v128.load (i32.add (local.get $filter) (i32.shl (local.get $c) (i32.const 2)))))
+      (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $i (local.get $n))
+      (loop $row
+        (v128.store (local.get $xi) (f32x4.add (v128.load (local.get $xi)) (f32x4.mul (v128.load (local.get $yi)) (local.get $f0))))
+        (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
+        (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br_if $row (local.get $i)))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $c4))))
+
+  ;; Walks every (b, oh, kh, kw) row pair of the convolution x (or dx) ⋆ filter → dy and runs $filter_row
+  ;; (tap points at f64 accumulators) or $input_row (tap points at the filter) on it.
+  (func $walk (param $input i32) (param $x i32) (param $dy i32) (param $tap i32)
     (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
     (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
     (param $padTop i32) (param $padLeft i32)
     (local $b i32) (local $oh i32) (local $kh i32) (local $kw i32) (local $ih i32) (local $offset i32)
     (local $owStart i32) (local $owEnd i32) (local $start i32) (local $limit i32)
-    (local $xs i32) (local $ys i32) (local $accRow i32) (local $xStep i32) (local $yStep i32)
-    (local $c i32) (local $n i32) (local $xi i32) (local $yi i32) (local $i i32)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $xs i32) (local $ys i32) (local $tapRow i32) (local $xStep i32) (local $yStep i32) (local $n i32)
     (local.set $xStep (i32.mul (local.get $sW) (i32.shl (local.get $C) (i32.const 2))))
     (local.set $yStep (i32.shl (local.get $C) (i32.const 2)))
     (block $done_b (loop $loop_b
@@ -60,49 +142,12 @@
                 (local.set $ys (i32.add (local.get $dy) (i32.shl (i32.mul
                   (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $oh)) (local.get $outW)) (local.get $owStart))
                   (local.get $C)) (i32.const 2))))
-                (local.set $accRow (i32.add (local.get $acc) (i32.shl (i32.mul
-                  (i32.add (i32.mul (local.get $kh) (local.get $fW)) (local.get $kw)) (local.get $C)) (i32.const 3))))
-                ;; Sixteen channels at a time.
-                (local.set $c (i32.const 0))
-                (block $done_c16 (loop $loop_c16
-                  (br_if $done_c16 (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $C)))
-                  (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
-                  (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
-                  (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
-                  (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
-                  (local.set $i (local.get $n))
-                  (loop $loop_row16
-                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $xi)) (v128.load (local.get $yi)))))
-                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (local.get $xi)) (v128.load offset=16 (local.get $yi)))))
-                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (local.get $xi)) (v128.load offset=32 (local.get $yi)))))
-                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (local.get $xi)) (v128.load offset=48 (local.get $yi)))))
-                    (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
-                    (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
-                    (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-                    (br_if $loop_row16 (local.get $i)))
-                  (local.set $xi (i32.add (local.get $accRow) (i32.shl (local.get $c) (i32.const 3))))
-                  (call $add_to_f64 (local.get $xi) (local.get $a0))
-                  (call $add_to_f64 (i32.add (local.get $xi) (i32.const 32)) (local.get $a1))
-                  (call $add_to_f64 (i32.add (local.get $xi) (i32.const 64)) (local.get $a2))
-                  (call $add_to_f64 (i32.add (local.get $xi) (i32.const 96)) (local.get $a3))
-                  (local.set $c (i32.add (local.get $c) (i32.const 16)))
-                  (br $loop_c16)))
-                ;; Then four at a time.
-                (block $done_c4 (loop $loop_c4
-                  (br_if $done_c4 (i32.ge_u (local.get $c) (local.get $C)))
-                  (local.set $a0 (v128.const i64x2 0 0))
-                  (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
-                  (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
-                  (local.set $i (local.get $n))
-                  (loop $loop_row4
-                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $xi)) (v128.load (local.get $yi)))))
-                    (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
-                    (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
-                    (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-                    (br_if $loop_row4 (local.get $i)))
-                  (call $add_to_f64 (i32.add (local.get $accRow) (i32.shl (local.get $c) (i32.const 3))) (local.get $a0))
-                  (local.set $c (i32.add (local.get $c) (i32.const 4)))
-                  (br $loop_c4)))))
+                (local.set $tapRow (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $fW)) (local.get $kw)) (local.get $C)))
+                (if (local.get $input)
+                  (then (call $input_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 2)))
+                    (local.get $n) (local.get $xStep) (local.get $yStep) (local.get $C)))
+                  (else (call $filter_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 3)))
+                    (local.get $n) (local.get $xStep) (local.get $yStep) (local.get $C))))))
               (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
               (br $loop_kw)))))
           (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
@@ -110,6 +155,27 @@
         (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
         (br $loop_oh)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $loop_b)))
-  )
+      (br $loop_b))))
+
+  ;; acc[(kh·fW + kw)·C + c] (f64, zeroed by the caller) += Σ_{b, oh, ow} x[b, ih, iw, c] · dy[b, oh, ow, c]
+  (func (export "depthwise_filter_grad")
+    (param $x i32) (param $dy i32) (param $acc i32)
+    (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
+    (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $padTop i32) (param $padLeft i32)
+    (call $walk (i32.const 0) (local.get $x) (local.get $dy) (local.get $acc)
+      (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
+      (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
+      (local.get $padTop) (local.get $padLeft)))
+
+  ;; dx[b, ih, iw, c] (zeroed by the caller) += Σ dy[b, oh, ow, c] · filter[kh, kw, c] over the taps reaching it
+  (func (export "depthwise_input_grad")
+    (param $dy i32) (param $filter i32) (param $dx i32)
+    (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
+    (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $padTop i32) (param $padLeft i32)
+    (call $walk (i32.const 1) (local.get $dx) (local.get $dy) (local.get $filter)
+      (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
+      (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
+      (local.get $padTop) (local.get $padLeft)))
 )

@@ -16,8 +16,26 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
     fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
   ): void;
+  /** depthwise.wat: a depthwise input gradient (multiplier 1, channels a multiple of 4) added into a zeroed dx. */
+  depthwise_input_grad(
+    dy: number, filter: number, dx: number,
+    batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
+    fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
+  ): void;
+  /** channels.wat: `out = x · s` with s one channel vector (sStride 0) or one per outer index; C a multiple of 4. */
+  mul_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
+  /** channels.wat: `out = x − s`, the same broadcast as mul_channels. */
+  sub_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
+  /** channels.wat: `acc[o, i] (f64) += Σ_m x[o, m, i]`; inner a multiple of 4. */
+  sum_middle(x: number, acc: number, outer: number, middle: number, inner: number): void;
   /** gemm.wat: `C[K×N] += Aᵀ·B` for A rows × K (leading dimension lda floats), B rows × N (ldb); K, N multiples of 4. */
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
+  /** adam.wat: one Adam step of `count` floats (value, m, v, gradient in; new value, m, v out), as tfjs rounds it. */
+  adam_step(
+    value: number, m: number, v: number, gradient: number, outValue: number, outM: number, outV: number, count: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
+    oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, negativeLearningRate: number,
+  ): void;
 }
 
 /** The Emscripten module inside tfjs-backend-wasm: its memory is `asm.memory`, or `wasmMemory` (threaded build). */
