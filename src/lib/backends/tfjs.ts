@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -8,6 +8,7 @@ import type { BackendName } from '$lib/db/types';
 import { registerFastCpuKernels } from './kernels/register';
 import { BACKEND_ORDER, isSoftwareRenderer, resolveBackend, type ResolvedBackend } from './resolve';
 import { registerWasmTrainingKernels } from './wasm-kernels/index';
+import { simdKernels } from './wasm-kernels/simd/module';
 
 // The wasm binaries are bundled assets of the app itself (no CDN), so they are precached for offline use.
 // Under Node (unit tests) the same imports are paths from the project root: read them from disk.
@@ -107,7 +108,10 @@ export async function describeAdapter(backend: BackendName): Promise<string> {
       // gives XNNPACK half the logical cores.
       const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? getThreadsCount() : undefined;
       const threading = threads === undefined ? 'one thread, not cross-origin isolated' : `${threads} thread${threads === 1 ? '' : 's'}`;
-      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, ${threading})`;
+      // Loupe's SIMD kernels (wasm-kernels/simd) bind to the backend's memory; say whether they could here.
+      const wasm = tf.engine().findBackend('wasm') as BackendWasm | null;
+      const loupeKernels = wasm && simdKernels(wasm) ? ', Loupe kernels' : '';
+      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}${loupeKernels}, ${threading})`;
     }
     case 'cpu':
       return 'JavaScript CPU kernels';
