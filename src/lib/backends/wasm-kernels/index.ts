@@ -9,6 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ACTIVATION_KERNELS, activationKernel } from './activations';
 import { ADAM_STEP_KERNEL, adamStepKernel } from './adam';
 import { batchNormKernel, type ChannelAffine } from './batch-norm';
 import { channelBinaryKernel } from './channels';
@@ -200,6 +201,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case ADAM_STEP_KERNEL:
       return adamStepKernel();
     default:
+      if (ACTIVATION_KERNELS.includes(kernelName)) return activationKernel(kernelName);
       throw new Error(`no wasm training kernel for '${kernelName}'`);
   }
 }
@@ -227,7 +229,9 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
     ...BROKEN_WASM_TRAINING_KERNELS,
   ];
   names.push(...slow);
-  if (mode === 'fast' && simd) names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL); // ADAM_STEP_KERNEL: ConstantsAdam's one-call update (adam.ts)
+  // Loupe's own kernels beside tfjs's: ConstantsAdam's one-call update (adam.ts) and MobileNetV3's
+  // hard-swish/hard-sigmoid each way (activations.ts); their callers use them where registered.
+  if (mode === 'fast' && simd) names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS);
   for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd));
   current = key;
   return [...ours];

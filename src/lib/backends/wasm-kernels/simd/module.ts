@@ -22,6 +22,12 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
     fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
   ): void;
+  /** activations.wat: hard-swish / hard-sigmoid of `count` floats (a multiple of 4). */
+  hard_swish(x: number, out: number, count: number): void;
+  hard_sigmoid(x: number, out: number, count: number): void;
+  /** activations.wat: their input gradients given dy, `count` floats (a multiple of 4). */
+  hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
+  hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
   /** channels.wat: `out = x · s` with s one channel vector (sStride 0) or one per outer index; C a multiple of 4. */
   mul_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
   /** channels.wat: `out = x − s`, the same broadcast as mul_channels. */
