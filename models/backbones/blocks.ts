@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { HardSigmoid, HardSwish } from './activations';
+import { LoupeBatchNormalization } from './batch-norm';
 import { BACKBONE_KINDS } from './types';
 
 /** What every layer of one backbone shares: its name prefix, BatchNorm settings and a seed sequence. */
@@ -94,9 +95,9 @@ export function depthwiseConv2d(x: tf.SymbolicTensor, ctx: BlockContext, args: O
 
 /** `nn.BatchNorm2d` with the backbone's epsilon and momentum. */
 export function batchNorm(x: tf.SymbolicTensor, ctx: BlockContext, path: string): tf.SymbolicTensor {
-  return tf.layers
-    .batchNormalization({ axis: -1, epsilon: ctx.epsilon, momentum: 1 - ctx.torchMomentum, name: layerName(ctx.prefix, path) })
-    .apply(x) as tf.SymbolicTensor;
+  return new LoupeBatchNormalization({ axis: -1, epsilon: ctx.epsilon, momentum: 1 - ctx.torchMomentum, name: layerName(ctx.prefix, path) }).apply(
+    x,
+  ) as tf.SymbolicTensor;
 }
 
 export type ActivationKind = 'relu' | 'hardswish' | 'hardsigmoid';

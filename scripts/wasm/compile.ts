@@ -35,7 +35,7 @@ export async function generatedSource(sources: Record<string, string>): Promise<
   ];
   for (const name of Object.keys(sources).sort()) {
     const { plain, shared } = await compileSimdModule(name, sources[name]!);
-    lines.push(`  ${name}: {`, `    plain: '${base64(plain)}',`, `    shared: '${base64(shared)}',`, '  },');
+    lines.push(`  '${name}': {`, `    plain: '${base64(plain)}',`, `    shared: '${base64(shared)}',`, '  },');
   }
   lines.push('};', '');
   return lines.join('\n');

@@ -11,7 +11,9 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ACTIVATION_KERNELS, activationKernel } from './activations';
 import { ADAM_STEP_KERNEL, adamStepKernel } from './adam';
+import { BATCH_NORM_TRAINING_GRAD_KERNEL, BATCH_NORM_TRAINING_KERNEL } from '../../../../models/backbones/batch-norm';
 import { batchNormKernel, type ChannelAffine } from './batch-norm';
+import { batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training';
 import { channelBinaryKernel } from './channels';
 import { COMPARISON_KERNELS, comparisonKernel, type Comparison } from './compare';
 import { runOnCpu } from './cpu-routed';
@@ -200,6 +202,10 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
       return wasmOwn(kernelName, (fallback) => channelBinaryKernel(kernelName, fallback));
     case ADAM_STEP_KERNEL:
       return adamStepKernel();
+    case BATCH_NORM_TRAINING_KERNEL:
+      return batchNormTrainingKernel(kernelName);
+    case BATCH_NORM_TRAINING_GRAD_KERNEL:
+      return batchNormTrainingGradKernel(kernelName);
     default:
       if (ACTIVATION_KERNELS.includes(kernelName)) return activationKernel(kernelName);
       throw new Error(`no wasm training kernel for '${kernelName}'`);
@@ -229,9 +235,12 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
     ...BROKEN_WASM_TRAINING_KERNELS,
   ];
   names.push(...slow);
-  // Loupe's own kernels beside tfjs's: ConstantsAdam's one-call update (adam.ts) and MobileNetV3's
-  // hard-swish/hard-sigmoid each way (activations.ts); their callers use them where registered.
-  if (mode === 'fast' && simd) names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS);
+  // Loupe's own kernels beside tfjs's: ConstantsAdam's one-call update (adam.ts), MobileNetV3's
+  // hard-swish/hard-sigmoid (activations.ts) and BatchNorm's training step (batch-norm-training.ts) each
+  // way; their callers use them where registered.
+  if (mode === 'fast' && simd) {
+    names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS, BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL);
+  }
   for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd));
   current = key;
   return [...ours];

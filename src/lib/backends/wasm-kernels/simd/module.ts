@@ -28,6 +28,12 @@ export interface SimdKernels {
   /** activations.wat: their input gradients given dy, `count` floats (a multiple of 4). */
   hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
   hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
+  /** batch-norm.wat: `sq[c] (f64) += Σ (x − mean[c])²` over `pixels` rows of C. */
+  bn_squared_deviations(x: number, mean: number, sq: number, pixels: number, C: number): void;
+  /** batch-norm.wat: `sumDy[c] (f64) += Σ dy`, `sumDyDev[c] (f64) += Σ dy · (x − mean[c])`. */
+  bn_gradient_sums(x: number, dy: number, mean: number, sumDy: number, sumDyDev: number, pixels: number, C: number): void;
+  /** batch-norm.wat: `out = (x − mean)·scale + shift (+ dy·dyScale when dy ≠ 0)`, per channel. */
+  bn_apply(x: number, mean: number, scale: number, shift: number, dy: number, dyScale: number, out: number, pixels: number, C: number): void;
   /** channels.wat: `out = x · s` with s one channel vector (sStride 0) or one per outer index; C a multiple of 4. */
   mul_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
   /** channels.wat: `out = x − s`, the same broadcast as mul_channels. */

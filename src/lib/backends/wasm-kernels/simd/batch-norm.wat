@@ -1,0 +1,89 @@
+;; BatchNorm in training (batch statistics) forward and backward as a few SIMD passes over an NHWC tensor,
+;; on the wasm backend's own memory (see module.ts). Composed from tfjs ops it is ~10 kernels forward and
+;; ~25 backward per layer. The per-channel arithmetic (mean, 1/σ, the gradient's coefficients) is left to
+;; the caller in doubles; these loops do the passes. C must be a multiple of 4; vectors are float32 [C].
+(module
+  (import "env" "memory" (memory 1 65536 @SHARED@))
+
+  ;; acc[0..4] (f64) += v (f32x4).
+  (func $add_to_f64 (param $acc i32) (param $v v128)
+    (v128.store (local.get $acc)
+      (f64x2.add (v128.load (local.get $acc)) (f64x2.promote_low_f32x4 (local.get $v))))
+    (v128.store offset=16 (local.get $acc)
+      (f64x2.add (v128.load offset=16 (local.get $acc))
+        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
+
+  ;; Per channel c over `pixels` rows of C (f64 sums, pointers sumA/sumB): mode 0: sumA += Σ (x − m)²;
+  ;; mode 1: sumA += Σ dy and sumB += Σ dy · (x − m). Blocks of 32 rows are summed in float32 registers,
+  ;; then added to the double sums.
+  (func $reduce (param $mode i32) (param $x i32) (param $dy i32) (param $m i32) (param $sumA i32) (param $sumB i32)
+    (param $pixels i32) (param $C i32)
+    (local $rowBytes i32) (local $p0 i32) (local $rows i32) (local $c i32) (local $i i32) (local $off i32)
+    (local $mean v128) (local $d v128) (local $g v128) (local $a v128) (local $b v128)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (block $done (loop $blocks
+      (br_if $done (i32.ge_u (local.get $p0) (local.get $pixels)))
+      (local.set $rows (i32.sub (local.get $pixels) (local.get $p0)))
+      (if (i32.gt_u (local.get $rows) (i32.const 32)) (then (local.set $rows (i32.const 32))))
+      (local.set $c (i32.const 0))
+      (loop $channels
+        (local.set $mean (v128.load (i32.add (local.get $m) (local.get $c))))
+        (local.set $a (v128.const i64x2 0 0))
+        (local.set $b (v128.const i64x2 0 0))
+        (local.set $off (i32.add (i32.mul (local.get $p0) (local.get $rowBytes)) (local.get $c)))
+        (local.set $i (local.get $rows))
+        (loop $row
+          (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $off))) (local.get $mean)))
+          (if (local.get $mode)
+            (then
+              (local.set $g (v128.load (i32.add (local.get $dy) (local.get $off))))
+              (local.set $a (f32x4.add (local.get $a) (local.get $g)))
+              (local.set $b (f32x4.add (local.get $b) (f32x4.mul (local.get $g) (local.get $d)))))
+            (else
+              (local.set $a (f32x4.add (local.get $a) (f32x4.mul (local.get $d) (local.get $d))))))
+          (local.set $off (i32.add (local.get $off) (local.get $rowBytes)))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (br_if $row (local.get $i)))
+        (call $add_to_f64 (i32.add (local.get $sumA) (i32.shl (local.get $c) (i32.const 1))) (local.get $a))
+        (if (local.get $mode) (then
+          (call $add_to_f64 (i32.add (local.get $sumB) (i32.shl (local.get $c) (i32.const 1))) (local.get $b))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $channels (i32.lt_u (local.get $c) (local.get $rowBytes))))
+      (local.set $p0 (i32.add (local.get $p0) (local.get $rows)))
+      (br $blocks))))
+
+  ;; sq[c] (f64, zeroed) += Σ_p (x[p, c] − mean[c])²  (the variance's sum, two-pass as tfjs's moments)
+  (func (export "bn_squared_deviations") (param $x i32) (param $mean i32) (param $sq i32) (param $pixels i32) (param $C i32)
+    (call $reduce (i32.const 0) (local.get $x) (i32.const 0) (local.get $mean) (local.get $sq) (i32.const 0) (local.get $pixels) (local.get $C)))
+
+  ;; sumDy[c] (f64, zeroed) += Σ_p dy[p, c];  sumDyDev[c] (f64, zeroed) += Σ_p dy[p, c] · (x[p, c] − mean[c])
+  (func (export "bn_gradient_sums") (param $x i32) (param $dy i32) (param $mean i32) (param $sumDy i32) (param $sumDyDev i32)
+    (param $pixels i32) (param $C i32)
+    (call $reduce (i32.const 1) (local.get $x) (local.get $dy) (local.get $mean) (local.get $sumDy) (local.get $sumDyDev) (local.get $pixels) (local.get $C)))
+
+  ;; out[p, c] = (x[p, c] − mean[c]) · scale[c] + shift[c] + (dy ≠ 0: dy[p, c] · dyScale[c])
+  ;; Forward: scale = γ/σ, shift = β, dy = 0. Backward: scale = −γ·Σdy(x−m)/(Nσ³), shift = −γ·Σdy/(Nσ), dyScale = γ/σ.
+  (func (export "bn_apply") (param $x i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $dy i32) (param $dyScale i32)
+    (param $out i32) (param $pixels i32) (param $C i32)
+    (local $rowBytes i32) (local $p i32) (local $c i32) (local $v v128)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (block $done (loop $pixel
+      (br_if $done (i32.ge_u (local.get $p) (local.get $pixels)))
+      (local.set $c (i32.const 0))
+      (loop $channels
+        (local.set $v (f32x4.add
+          (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $mean) (local.get $c))))
+                     (v128.load (i32.add (local.get $scale) (local.get $c))))
+          (v128.load (i32.add (local.get $shift) (local.get $c)))))
+        (if (local.get $dy) (then
+          (local.set $v (f32x4.add (local.get $v)
+            (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $c))) (v128.load (i32.add (local.get $dyScale) (local.get $c))))))))
+        (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $v))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $channels (i32.lt_u (local.get $c) (local.get $rowBytes))))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (if (local.get $dy) (then (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pixel))))
+)

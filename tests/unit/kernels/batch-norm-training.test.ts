@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BATCH_NORM_TRAINING_KERNEL, LoupeBatchNormalization } from '../../../models/backbones/batch-norm';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../../src/lib/backends/wasm-kernels/index';
+import { liveData, maxScaledError, randomValues, sizeOf, startWasm } from './wasm';
+
+beforeAll(async () => {
+  await startWasm();
+});
+
+afterAll(() => {
+  unregisterWasmTrainingKernels();
+});
+
+interface Step {
+  y: Float32Array;
+  dx: Float32Array;
+  dGamma: Float32Array;
+  dBeta: Float32Array;
+  movingMean: Float32Array;
+  movingVariance: Float32Array;
+}
+
+/** A fresh layer's output in training mode, the gradients of Σ y · w (w fixed per element) and its moving statistics. */
+async function trainingStep(shape: number[], seed: number): Promise<Step> {
+  const layer = new LoupeBatchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.9 });
+  const channels = shape[shape.length - 1]!;
+  layer.build(shape);
+  const weights = [randomValues(channels, seed + 2, 0), randomValues(channels, seed + 3, 0), new Float32Array(channels), new Float32Array(channels).fill(1)];
+  const initial = weights.map((v) => tf.tensor1d(v));
+  layer.setWeights(initial);
+  tf.dispose(initial);
+  const x = tf.tensor(randomValues(sizeOf(shape), seed, 0).map((v) => 3 * v + 1.5), shape);
+  const w = tf.tensor(randomValues(sizeOf(shape), seed + 1, 0), shape);
+  const loss = (input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input, { training: true }) as tf.Tensor, w)) as tf.Scalar;
+  // Three applications in training mode (y, dx, dγ/dβ), each moving the averages once, on either path.
+  const y = layer.apply(x, { training: true }) as tf.Tensor;
+  const dx = tf.grad(loss)(x);
+  const [gamma, beta] = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => loss(x), [gamma!, beta!]);
+  const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+  const [, , movingMean, movingVariance] = layer.weights.map((v) => v.read());
+  const step = {
+    y: await read(y),
+    dx: await read(dx),
+    dGamma: await read(grads[gamma!.name]!),
+    dBeta: await read(grads[beta!.name]!),
+    movingMean: await read(movingMean!),
+    movingVariance: await read(movingVariance!),
+  };
+  tf.dispose([x, w, y, dx, value, ...Object.values(grads)]);
+  for (const weight of layer.weights) weight.dispose();
+  return step;
+}
+
+describe('BatchNorm training on wasm as one kernel each way', () => {
+  // Channels a multiple of 4 run on the SIMD passes, others on the TypeScript ones; more than 32 pixels
+  // per channel crosses the SIMD reductions' blocks.
+  it.each([
+    [[2, 5, 6, 8]],
+    [[4, 7, 9, 12]],
+    [[2, 3, 3, 40]],
+    [[3, 4, 4, 6]],
+    [[5, 3]],
+  ])('matches the composed tfjs ops for x %j: y, dx, dγ, dβ and the moving statistics', async (shape) => {
+    registerWasmTrainingKernels({ simd: false }); // tfjs's composed ops
+    const composed = await trainingStep(shape, sizeOf(shape));
+    registerWasmTrainingKernels();
+    const before = liveData();
+    const fused = await trainingStep(shape, sizeOf(shape));
+    expect(liveData()).toEqual(before);
+    for (const key of Object.keys(fused) as (keyof Step)[]) {
+      expect(maxScaledError(fused[key], composed[key]), key).toBeLessThan(1e-5);
+    }
+  });
+
+  it('runs the fused kernels in training and the base class in inference', async () => {
+    registerWasmTrainingKernels();
+    const layer = new LoupeBatchNormalization({ axis: -1 });
+    const x = tf.randomNormal([2, 4, 4, 8], 0, 1, 'float32', 3);
+    const training = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(layer.apply(t, { training: true }) as tf.Tensor))(x));
+    const names = training.kernels.map((k) => k.name);
+    expect(names).toContain(BATCH_NORM_TRAINING_KERNEL);
+    expect(names).toContain(`${BATCH_NORM_TRAINING_KERNEL}Grad`);
+    expect(names).not.toContain('Mean');
+    const inference = await tf.profile(() => layer.apply(x) as tf.Tensor);
+    expect(inference.kernels.map((k) => k.name)).not.toContain(BATCH_NORM_TRAINING_KERNEL);
+    tf.dispose([x, training.result as tf.Tensor, inference.result as tf.Tensor]);
+    for (const weight of layer.weights) weight.dispose();
+  });
+
+  it("saves as tfjs's BatchNormalization and loads back into this class", () => {
+    const input = tf.input({ shape: [4, 4, 8] });
+    const model = tf.model({ inputs: input, outputs: new LoupeBatchNormalization({ name: 'bn' }).apply(input) as tf.SymbolicTensor });
+    const json = JSON.stringify(model.toJSON(null, false));
+    expect(json).toContain('"class_name":"BatchNormalization"');
+    const loaded = tf.models.modelFromJSON(JSON.parse(json) as tf.io.ModelJSON['modelTopology'] & object);
+    return loaded.then((m) => {
+      expect(m.getLayer('bn')).toBeInstanceOf(LoupeBatchNormalization);
+      m.dispose();
+      model.dispose();
+    });
+  });
+});
