@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { HardSigmoid, HardSwish } from './activations';
 import { LoupeBatchNormalization } from './batch-norm';
+import { LoupeConv2D } from './conv';
 import { BACKBONE_KINDS } from './types';
 
 /** What every layer of one backbone shares: its name prefix, BatchNorm settings and a seed sequence. */
@@ -63,17 +64,16 @@ export interface ConvArgs {
 export function conv2d(x: tf.SymbolicTensor, ctx: BlockContext, args: ConvArgs): tf.SymbolicTensor {
   const strides = args.strides ?? 1;
   const padded = torchPadding(x, ctx, args.path, args.kernelSize, strides);
-  return tf.layers
-    .conv2d({
-      filters: args.filters,
-      kernelSize: args.kernelSize,
-      strides,
-      padding: padded.padding,
-      useBias: args.useBias ?? false,
-      kernelInitializer: heNormalFanOut(ctx),
-      name: layerName(ctx.prefix, args.path),
-    })
-    .apply(padded.x) as tf.SymbolicTensor;
+  const layer = new LoupeConv2D({
+    filters: args.filters,
+    kernelSize: args.kernelSize,
+    strides,
+    padding: padded.padding,
+    useBias: args.useBias ?? false,
+    kernelInitializer: heNormalFanOut(ctx),
+    name: layerName(ctx.prefix, args.path),
+  });
+  return layer.apply(padded.x) as tf.SymbolicTensor;
 }
 
 /** `nn.Conv2d(c, c, k, stride=s, padding=k // 2, groups=c, bias=False)`. */
@@ -95,9 +95,8 @@ export function depthwiseConv2d(x: tf.SymbolicTensor, ctx: BlockContext, args: O
 
 /** `nn.BatchNorm2d` with the backbone's epsilon and momentum. */
 export function batchNorm(x: tf.SymbolicTensor, ctx: BlockContext, path: string): tf.SymbolicTensor {
-  return new LoupeBatchNormalization({ axis: -1, epsilon: ctx.epsilon, momentum: 1 - ctx.torchMomentum, name: layerName(ctx.prefix, path) }).apply(
-    x,
-  ) as tf.SymbolicTensor;
+  const layer = new LoupeBatchNormalization({ axis: -1, epsilon: ctx.epsilon, momentum: 1 - ctx.torchMomentum, name: layerName(ctx.prefix, path) });
+  return layer.apply(x) as tf.SymbolicTensor;
 }
 
 export type ActivationKind = 'relu' | 'hardswish' | 'hardsigmoid';

@@ -94,7 +94,7 @@ describe('BatchNorm training on wasm as one kernel each way', () => {
     const model = tf.model({ inputs: input, outputs: new LoupeBatchNormalization({ name: 'bn' }).apply(input) as tf.SymbolicTensor });
     const json = JSON.stringify(model.toJSON(null, false));
     expect(json).toContain('"class_name":"BatchNormalization"');
-    const loaded = tf.models.modelFromJSON(JSON.parse(json) as tf.io.ModelJSON['modelTopology'] & object);
+    const loaded = tf.models.modelFromJSON(JSON.parse(json) as Parameters<typeof tf.models.modelFromJSON>[0]);
     return loaded.then((m) => {
       expect(m.getLayer('bn')).toBeInstanceOf(LoupeBatchNormalization);
       m.dispose();
