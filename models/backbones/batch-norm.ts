@@ -6,9 +6,11 @@ import type { BatchNormalization, BatchNormalizationLayerArgs } from '@tensorflo
 /**
  * Kernels a backend may register to run BatchNorm's training step as one kernel each way instead of ~10
  * forward and ~25 backward (Loupe's wasm kernels do: src/lib/backends/wasm-kernels/batch-norm-training.ts).
- * Forward: inputs `x` (channels last), `gamma`, `beta`; attr `epsilon`; outputs y, the batch mean and the
- * (biased) batch variance. Gradient: inputs `x`, `dy`, `gamma`, `mean`, `variance`; attr `epsilon`;
- * outputs dx, dgamma, dbeta — the gradient through the batch statistics too, as tfjs's composed ops give.
+ * Forward: inputs `x` (channels last), `gamma`, `beta`, `movingMean`, `movingVariance`; attrs `epsilon`,
+ * `momentum`; outputs y, the batch mean, the (biased) batch variance, and the moving mean and variance
+ * moved towards them as Keras does, v − (v − batch)·(1 − momentum), each step rounded to float32.
+ * Gradient: inputs `x`, `dy`, `gamma`, `mean`, `variance`; attr `epsilon`; outputs dx, dgamma, dbeta —
+ * the gradient through the batch statistics too, as tfjs's composed ops give.
  */
 export const BATCH_NORM_TRAINING_KERNEL = 'LoupeBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD_KERNEL = 'LoupeBatchNormTrainingGrad';
@@ -55,34 +57,41 @@ export class LoupeBatchNormalization extends BatchNormalizationBase {
       tf.getKernel(BATCH_NORM_TRAINING_GRAD_KERNEL, backend) !== undefined;
     if (!fused) return super.call(inputs, kwargs);
     return tf.tidy(() => {
-      const { y, mean, variance } = trainingBatchNorm(x, state.gamma.read(), state.beta.read(), state.epsilon);
-      // The base class's moving averages, op for op: v ← v − (v − batch)·(1 − momentum).
-      for (const [moving, batch] of [[state.movingMean, mean], [state.movingVariance, variance]] as const) {
-        const value = moving.read();
-        moving.write(tf.sub(value, tf.mul(tf.sub(value, batch), 1 - state.momentum)));
-      }
-      tf.dispose([mean, variance]);
+      const moving = [state.movingMean, state.movingVariance] as const;
+      const { y, moved } = trainingBatchNorm(x, state.gamma.read(), state.beta.read(), moving[0].read(), moving[1].read(), state.epsilon, state.momentum);
+      moving.forEach((variable, i) => variable.write(moved[i]!));
+      tf.dispose(moved);
       return y;
     });
   }
 }
 
-/** y = BatchNorm(x) with batch statistics, differentiable in x, γ and β; mean and variance are the caller's to dispose. */
-function trainingBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
-  const attrs = { epsilon };
-  let stats: tf.Tensor[] = [];
+/**
+ * y = BatchNorm(x) with batch statistics, differentiable in x, γ and β, and the moving mean and variance
+ * moved (the caller's to write and dispose).
+ */
+function trainingBatchNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  movingMean: tf.Tensor,
+  movingVariance: tf.Tensor,
+  epsilon: number,
+  momentum: number,
+): { y: tf.Tensor; moved: tf.Tensor[] } {
+  let moved: tf.Tensor[] = [];
   const op = tf.customGrad(((input: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING_KERNEL, { x: input, gamma: g, beta: b }, attrs) as tf.Tensor[];
+    const inputs = { x: input, gamma: g, beta: b, movingMean, movingVariance };
+    const [y, mean, variance, newMean, newVariance] = tf.engine().runKernel(BATCH_NORM_TRAINING_KERNEL, inputs, { epsilon, momentum }) as tf.Tensor[];
     save([input, g, mean!, variance!]);
-    stats = [tf.keep(mean!), tf.keep(variance!)]; // outlive the op's own scope, for the moving averages
+    moved = [tf.keep(newMean!), tf.keep(newVariance!)]; // outlive the op's own scope
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, [sx, sg, sm, sv]: tf.Tensor[]) =>
-        tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD_KERNEL, { x: sx!, dy, gamma: sg!, mean: sm!, variance: sv! }, attrs) as tf.Tensor[],
+        tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD_KERNEL, { x: sx!, dy, gamma: sg!, mean: sm!, variance: sv! }, { epsilon }) as tf.Tensor[],
     };
   }) as CustomGradientFunc<tf.Tensor>);
-  const y = op(x, gamma, beta);
-  return { y, mean: stats[0]!, variance: stats[1]! };
+  return { y: op(x, gamma, beta), moved };
 }
 
 // Under tfjs-layers' own name: every BatchNormalization deserialized from now on (saved models included) is

@@ -102,18 +102,27 @@ function checkFloat32(name: string, tensors: TensorInfo[]): void {
   if (other) throw new Error(`${name} takes float32 tensors, got ${other.dtype}`);
 }
 
-/** Forward: inputs x, gamma, beta; attr epsilon; outputs y, mean, variance (biased). */
+/**
+ * Forward: inputs x, gamma, beta, movingMean, movingVariance; attrs epsilon, momentum; outputs y, mean,
+ * variance (biased), and the moving mean and variance moved: v − (v − batch)·(1 − momentum), rounded to
+ * float32 at each step as Keras's three ops round it.
+ */
 export function batchNormTrainingKernel(name: string): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
-    const [x, gamma, beta] = ['x', 'gamma', 'beta'].map((n) => input(args.inputs, n)) as [TensorInfo, TensorInfo, TensorInfo];
-    checkFloat32(name, [x, gamma, beta]);
-    const epsilon = Number((args.attrs as { epsilon?: number } | undefined)?.epsilon ?? 1e-3);
+    const [x, gamma, beta, movingMean, movingVariance] = ['x', 'gamma', 'beta', 'movingMean', 'movingVariance'].map((n) => input(args.inputs, n)) as [
+      TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo,
+    ];
+    checkFloat32(name, [x, gamma, beta, movingMean, movingVariance]);
+    const attrs = args.attrs as { epsilon?: number; momentum?: number } | undefined;
+    const epsilon = Number(attrs?.epsilon ?? 1e-3);
+    const decay = Math.fround(1 - Number(attrs?.momentum ?? 0.99));
     const layout = layoutOf(x);
     const C = layout.channels;
     const y = backend.makeOutput([...x.shape], 'float32');
     const mean = backend.makeOutput([C], 'float32');
     const variance = backend.makeOutput([C], 'float32');
+    const moved = [backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
     const work = scratch(backend, C, 1, 1);
     const passes = passesFor(backend, layout);
     const { f64: [sums], f32: [scale] } = work.views();
@@ -129,7 +138,11 @@ export function batchNormTrainingKernel(name: string): KernelFunc {
     }
     passes.apply(x, mean, scale!, float32Vector(backend, beta), y);
     backend.disposeData(work.buffer.dataId);
-    return [y, mean, variance];
+    [[movingMean, meanValues], [movingVariance, varianceValues]].forEach(([moving, batch], i) => {
+      const [v, b, out] = [float32Vector(backend, moving as TensorInfo), batch as Float32Array, float32Vector(backend, moved[i]!)];
+      for (let c = 0; c < C; c++) out[c] = Math.fround(v[c]! - Math.fround(Math.fround(v[c]! - b[c]!) * decay));
+    });
+    return [y, mean, variance, ...moved];
   }) as unknown as KernelFunc;
 }
 
