@@ -53,7 +53,8 @@ def bench(config, warmup, rounds):
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(os.cpu_count() or 1)
     request = json.loads(sys.argv[1])
+    # All cores unless asked (`--torch-threads 1` compares one core with tfjs's one wasm thread in Node).
+    torch.set_num_threads(request.get("threads") or os.cpu_count() or 1)
     for config in request["configs"]:
         print(json.dumps(bench(config, request["warmup"], request["rounds"])), flush=True)

@@ -5,6 +5,7 @@
  *
  *   npm run bench:peer
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3
+ *   npm run bench:peer -- --configs mobilenetv3-small:dual:128 --torch-threads 1   # per core: PyTorch on one thread
  *
  * Prints a table and writes bench-results/peer-<time>.json (git-ignored).
  */
@@ -29,6 +30,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    // PyTorch's intra-op threads: all cores by default; 1 for a per-core comparison (tfjs's wasm runs on one in Node).
+    'torch-threads': { type: 'string' },
   },
 });
 
@@ -80,7 +83,8 @@ function tfjsStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; mi
 }
 
 function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; torch: string; threads: number } {
-  const out = execFileSync(args.python, [join(import.meta.dirname, 'peer.py'), JSON.stringify({ configs: [config], warmup, rounds })], { encoding: 'utf8' });
+  const threads = args['torch-threads'] === undefined ? undefined : Number(args['torch-threads']);
+  const out = execFileSync(args.python, [join(import.meta.dirname, 'peer.py'), JSON.stringify({ configs: [config], warmup, rounds, threads })], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
@@ -96,7 +100,7 @@ for (const config of configs) {
   const tfjs = tfjsStep(config);
   console.log(`  ${name}: tfjs wasm ${Math.round(tfjs.medianMs)} ms${tfjs.microBatch ? ` (micro-batches of ${tfjs.microBatch})` : ''}`);
   const torch = torchStep(config);
-  console.log(`  ${name}: PyTorch ${torch.torch} (${torch.threads} threads) ${Math.round(torch.medianMs)} ms`);
+  console.log(`  ${name}: PyTorch ${torch.torch} (${torch.threads} thread${torch.threads === 1 ? "" : "s"}) ${Math.round(torch.medianMs)} ms`);
   results.push({ ...config, tfjs, torch, ratio: tfjs.medianMs / torch.medianMs });
 }
 console.log();
