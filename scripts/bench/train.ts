@@ -53,8 +53,8 @@ export function wasmConfigs(): TrainConfig[] {
     wasm('wasm-xnnpack-gemm', 'wasm + our kernels, TS im2col + XNNPACK GEMM', { gemm: 'xnnpack', replaceSlowKernels: false, simd: false }),
     wasm('wasm-plus-backprop-input', '  + our Conv2DBackpropInput', { replaceSlowKernels: ['Conv2DBackpropInput'], simd: false }),
     wasm('wasm-stop18', '  + our Tile, Sum, Mean (the stop-18 default)', { replaceSlowKernels: ['Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'], depthwiseInputGradient: 'js', simd: false }),
-    wasm('wasm-stop19', '  + shared Identity/Cast, comparisons, BatchNorm, Slice/Pad, XNNPACK depthwise input gradient (the stop-19 default)', { simd: false }),
-    wasm('wasm-all', '  + wasm SIMD kernels (simd/*.wat: depthwise and conv filter gradients, per-channel Multiply/Sub, Sum/Mean, Adam) = all (default, after)', {}),
+    wasm('wasm-stop19', '  + shared Identity/Cast, comparisons, BatchNorm, Slice/Pad, XNNPACK depthwise input gradient (the stop-19 kernels)', { simd: false }),
+    wasm('wasm-all', '  + wasm SIMD kernels (simd/*.wat): conv/depthwise gradients, per-channel Multiply/Sub, Sum/Mean; fused hard-swish, BatchNorm, Adam (default, after)', {}),
   ];
 }
 
