@@ -103,7 +103,9 @@ describe('pipelines', () => {
       model: 'coin-year',
       name: 'Coins every 5 s',
       every: 5,
-      modelJson: '{"architecture":"coin-regressor","backbone":"mobilenetv3-small","mode":"shared","inputSize":32,"projection":null,"dropout":0,"loss":"huber"}',
+      // 64 px so that a run outlasts the 5 s schedule and ticks overlap it (at 32 px a run has finished within
+      // the 5 s since the wasm SIMD kernels).
+      modelJson: '{"architecture":"coin-regressor","backbone":"mobilenetv3-small","mode":"shared","inputSize":64,"projection":null,"dropout":0,"loss":"huber"}',
       epochs: 1,
       learningRate: '0.003',
       overlap: 'skip',
@@ -138,7 +140,7 @@ describe('pipelines', () => {
 
     // The same recipe on the same data cannot beat production by the gate's minimum change (0.5 years of MAE):
     // the new version is registered, rejected, and production stays. (An untrained recipe is no sure loser on
-    // coins: predicting about the mean year scores as well as one epoch at 32 px, so the sure-worse recipe is
+    // coins: predicting about the mean year scores as well as one epoch at 64 px, so the sure-worse recipe is
     // tested on the tweets below.)
     await page.getByRole('button', { name: 'Run now' }).click();
     const finished = await waitForFinishedRuns(page, 'coin-year', state.runs.filter((r) => r.status === 'completed').length + 1, 300_000);

@@ -4,7 +4,7 @@
 // gradient and writes the new three in one SIMD pass (simd/adam.wat), rounding as the op-by-op path does.
 import { engine, getBackend, getKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { input, type KernelArgs } from './kernels';
+import { input, pointer, type KernelArgs } from './kernels';
 import { simdKernels } from './simd/module';
 
 /** A Loupe kernel (no tfjs op has this name), registered for 'wasm' by `registerWasmTrainingKernels`. */
@@ -66,7 +66,7 @@ export function adamStepKernel(): KernelFunc {
     const outM = backend.makeOutput([...value.shape], 'float32');
     const outV = backend.makeOutput([...value.shape], 'float32');
     // Heap views only after every allocation: malloc can grow the heap, which detaches earlier views.
-    const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+    const at = (t: TensorInfo) => pointer(backend, t);
     kernels.adam_step(
       at(value), at(m), at(v), at(gradient), at(outValue), at(outM), at(outV), sizeOf(value),
       a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, a.negativeLearningRate,

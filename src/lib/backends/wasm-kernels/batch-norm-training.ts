@@ -7,7 +7,7 @@
 // TypeScript loops below; per-channel arithmetic in doubles.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { input, type KernelArgs } from './kernels';
+import { input, pointer, type KernelArgs } from './kernels';
 import { simdKernels, type SimdKernels } from './simd/module';
 
 interface Layout {
@@ -25,7 +25,7 @@ interface Passes {
 }
 
 function simdPasses(backend: BackendWasm, kernels: SimdKernels, { pixels, channels }: Layout): Passes {
-  const at = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+  const at = (t: TensorInfo) => pointer(backend, t);
   return {
     sum: (x, sums) => kernels.sum_middle(at(x), sums.byteOffset, 1, pixels, channels),
     squaredDeviations: (x, mean, sums) => kernels.bn_squared_deviations(at(x), at(mean), sums.byteOffset, pixels, channels),

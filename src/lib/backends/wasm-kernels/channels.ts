@@ -3,7 +3,7 @@
 // 3–7 ns an element against ~1 for same-shape operands; BatchNorm's gradient and squeeze-and-excite do
 // this on every layer. IEEE float32 arithmetic either way, so results (NaN and ±∞ included) are the same.
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
-import { input, type Fallback, type KernelArgs } from './kernels';
+import { input, pointer, type Fallback, type KernelArgs } from './kernels';
 import { simdKernels } from './simd/module';
 
 /** How a small operand spreads over a full NHWC-like shape: one channel vector, or one per outer index. */
@@ -51,9 +51,8 @@ export function channelBinaryKernel(kind: 'Multiply' | 'Sub', fallback: Fallback
     const spread = sameShape(full.shape, shape) ? channelBroadcast(shape, vector.shape) : null;
     if (!spread) return fallback(args);
     const out = backend.makeOutput(shape, 'float32');
-    const pointer = (t: TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
     const run = kind === 'Multiply' ? kernels.mul_channels : kernels.sub_channels;
-    run(pointer(full), pointer(vector), pointer(out), spread.outer, spread.pixels, spread.channels, spread.stride);
+    run(pointer(backend, full), pointer(backend, vector), pointer(backend, out), spread.outer, spread.pixels, spread.channels, spread.stride);
     return out;
   }) as unknown as KernelFunc;
 }

@@ -170,7 +170,7 @@ function conv2dFilterGradSimd(backend: BackendWasm, kernels: SimdKernels, x: Ten
 }
 
 /** A tensor's byte offset in the wasm heap (what the SIMD kernels take as a pointer). */
-function pointer(backend: BackendWasm, t: TensorInfo): number {
+export function pointer(backend: BackendWasm, t: TensorInfo): number {
   return heap(backend, t).byteOffset;
 }
 
@@ -288,7 +288,7 @@ export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean)
     if (kernels && g.outC === g.inC && g.inC % 4 === 0) {
       // Double accumulators in the heap (2 floats each), summed by the SIMD kernel, then rounded once.
       const acc = temp(backend, [2 * size]);
-      const accBytes = heap(backend, acc).byteOffset;
+      const accBytes = pointer(backend, acc);
       new Float64Array(heap(backend, acc).buffer, accBytes, size).fill(0);
       kernels.depthwise_filter_grad(
         pointer(backend, x), pointer(backend, dy), accBytes,
