@@ -97,9 +97,11 @@ export interface WasmTrainingKernelOptions {
    */
   depthwiseInputGradient?: GemmEngine;
   /**
-   * Run the loops that have one on Loupe's own wasm SIMD kernels (simd/*.wat) on the backend's
-   * heap, and ConstantsAdam's update in one kernel per variable (adam.ts); false keeps them in TypeScript
-   * and Adam op by op (for comparison). Default true; without wasm SIMD the TypeScript loops serve anyway.
+   * Run the loops that have one on Loupe's own wasm SIMD kernels (simd/*.wat) on the backend's heap, and
+   * register Loupe's fused kernels — ConstantsAdam's update (adam.ts), hard-swish/hard-sigmoid
+   * (activations.ts), BatchNorm's training step (batch-norm-training.ts) — which their callers use where
+   * registered. false keeps the stop-19 set: TypeScript loops, composed ops (for comparison). Default true;
+   * without wasm SIMD the TypeScript loops serve anyway.
    */
   simd?: boolean;
   /**
