@@ -29,15 +29,17 @@ export interface KernelResult {
 
 const CPU_ROUTED: Variant = { id: 'cpu-routed', options: { mode: 'cpu-routed' } };
 const WASM_BUILTIN: Variant = { id: 'tfjs-wasm builtin', options: { replaceSlowKernels: false } };
-const TS: Variant = { id: 'ours, TS', options: { gemm: 'js' } };
-const XNNPACK: Variant = { id: 'ours, TS + XNNPACK GEMM', options: { gemm: 'xnnpack' } };
+const TS: Variant = { id: 'ours, TS', options: { gemm: 'js', simd: false } };
+const XNNPACK: Variant = { id: 'ours, TS + XNNPACK GEMM', options: { gemm: 'xnnpack', simd: false } };
+/** Loupe's wasm SIMD kernels (simd/*.wat) where they apply: the default. */
+const SIMD: Variant = { id: 'ours, wasm SIMD', options: {} };
 
 function conv(kernel: 'Conv2DBackpropFilter' | 'Conv2DBackpropInput', layer: string, x: number[], filter: number[], strides: number, pad: 'same' | 'valid'): KernelCase {
   const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], filter as [number, number, number, number], strides, 1, pad);
   const macs = info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
   const common = { strides, pad, dataFormat: 'NHWC' };
   return kernel === 'Conv2DBackpropFilter'
-    ? { kernel, layer, inputs: { x, dy: info.outShape }, attrs: { ...common, filterShape: filter }, macs, variants: [CPU_ROUTED, TS, XNNPACK] }
+    ? { kernel, layer, inputs: { x, dy: info.outShape }, attrs: { ...common, filterShape: filter }, macs, variants: [CPU_ROUTED, TS, XNNPACK, SIMD] }
     : { kernel, layer, inputs: { dy: info.outShape, filter }, attrs: { ...common, inputShape: x }, macs, variants: [WASM_BUILTIN, TS, XNNPACK] };
 }
 
@@ -46,8 +48,8 @@ function depthwise(kernel: 'DepthwiseConv2dNativeBackpropFilter' | 'DepthwiseCon
   const macs = info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.outChannels;
   const common = { strides, pad, dilations: 1 };
   return kernel === 'DepthwiseConv2dNativeBackpropFilter'
-    ? { kernel, layer, inputs: { x, dy: info.outShape }, attrs: { ...common, filterShape: filter }, macs, variants: [CPU_ROUTED, TS] }
-    : { kernel, layer, inputs: { dy: info.outShape, filter }, attrs: { ...common, inputShape: x }, macs, variants: [CPU_ROUTED, TS] };
+    ? { kernel, layer, inputs: { x, dy: info.outShape }, attrs: { ...common, filterShape: filter }, macs, variants: [CPU_ROUTED, TS, SIMD] }
+    : { kernel, layer, inputs: { dy: info.outShape, filter }, attrs: { ...common, inputShape: x }, macs, variants: [CPU_ROUTED, TS, SIMD] };
 }
 
 function forward(kernel: 'Conv2D' | 'DepthwiseConv2dNative', layer: string, x: number[], filter: number[], strides: number, pad: 'same' | 'valid'): KernelCase {
@@ -77,9 +79,9 @@ export function kernelCases(batch = 16): KernelCase[] {
     forward('Conv2D', 'expand 1×1, 16→72 @32² (forward)', [b, 32, 32, 16], [1, 1, 16, 72], 1, 'valid'),
     forward('DepthwiseConv2dNative', 'dw 5×5/1, 240 @8² (forward)', [b, 8, 8, 240], [5, 5, 240, 1], 1, 'same'),
     { kernel: 'Tile', layer: 'BN grad: [1,1,1,16] → [16,64,64,16]', inputs: { x: [1, 1, 1, 16] }, attrs: { reps: [b, 64, 64, 1] }, macs: 0, variants: [WASM_BUILTIN, TS] },
-    { kernel: 'Sum', layer: 'BN grad: [16,64,64,16] over [0,1,2]', inputs: { x: [b, 64, 64, 16] }, attrs: { axis: [0, 1, 2], keepDims: false }, macs: 0, variants: [WASM_BUILTIN, TS] },
-    { kernel: 'Mean', layer: 'BN moments: [16,64,64,16] over [0,1,2]', inputs: { x: [b, 64, 64, 16] }, attrs: { axis: [0, 1, 2], keepDims: true }, macs: 0, variants: [WASM_BUILTIN, TS] },
-    { kernel: 'Mean', layer: 'global pool: [16,4,4,576] over [1,2]', inputs: { x: [b, 4, 4, 576] }, attrs: { axis: [1, 2], keepDims: false }, macs: 0, variants: [WASM_BUILTIN, TS] },
+    { kernel: 'Sum', layer: 'BN grad: [16,64,64,16] over [0,1,2]', inputs: { x: [b, 64, 64, 16] }, attrs: { axis: [0, 1, 2], keepDims: false }, macs: 0, variants: [WASM_BUILTIN, TS, SIMD] },
+    { kernel: 'Mean', layer: 'BN moments: [16,64,64,16] over [0,1,2]', inputs: { x: [b, 64, 64, 16] }, attrs: { axis: [0, 1, 2], keepDims: true }, macs: 0, variants: [WASM_BUILTIN, TS, SIMD] },
+    { kernel: 'Mean', layer: 'global pool: [16,4,4,576] over [1,2]', inputs: { x: [b, 4, 4, 576] }, attrs: { axis: [1, 2], keepDims: false }, macs: 0, variants: [WASM_BUILTIN, TS, SIMD] },
   ];
 }
 
