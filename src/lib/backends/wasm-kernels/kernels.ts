@@ -169,6 +169,15 @@ function conv2dFilterGradSimd(backend: BackendWasm, kernels: SimdKernels, x: Ten
   return out;
 }
 
+/**
+ * `n` zeroed float64 accumulators in a temporary heap buffer (the SIMD kernels sum into them; free `buffer`
+ * after reading `sums`). Take it after the kernel's other allocations: the view detaches if the heap grows.
+ */
+function heapAccumulators(backend: BackendWasm, n: number): { buffer: TensorInfo; sums: Float64Array } {
+  const buffer = temp(backend, [2 * n]);
+  return { buffer, sums: new Float64Array(heap(backend, buffer).buffer, pointer(backend, buffer), n).fill(0) };
+}
+
 /** A tensor's byte offset in the wasm heap (what the SIMD kernels take as a pointer). */
 export function pointer(backend: BackendWasm, t: TensorInfo): number {
   return heap(backend, t).byteOffset;
@@ -286,17 +295,15 @@ export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean)
     const out = temp(backend, info.filterShape);
     const kernels = simd ? simdKernels(backend) : null;
     if (kernels && g.outC === g.inC && g.inC % 4 === 0) {
-      // Double accumulators in the heap (2 floats each), summed by the SIMD kernel, then rounded once.
-      const acc = temp(backend, [2 * size]);
-      const accBytes = pointer(backend, acc);
-      new Float64Array(heap(backend, acc).buffer, accBytes, size).fill(0);
+      // Summed in doubles by the SIMD kernel, then rounded once.
+      const acc = heapAccumulators(backend, size);
       kernels.depthwise_filter_grad(
-        pointer(backend, x), pointer(backend, dy), accBytes,
+        pointer(backend, x), pointer(backend, dy), acc.sums.byteOffset,
         g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW,
         g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
       );
-      heap(backend, out).set(new Float64Array(heap(backend, acc).buffer, accBytes, size));
-      free(backend, acc);
+      heap(backend, out).set(acc.sums);
+      free(backend, acc.buffer);
       return out;
     }
     const acc = zeroedAccumulator(size);
@@ -421,12 +428,11 @@ export function reductionKernel(kind: 'Sum' | 'Mean', fallback: Fallback, simd: 
     // Short columns (a global pool's 16 pixels) sum faster in TypeScript than through the double accumulators.
     const kernels = simd && inner % 4 === 0 && middle >= 32 ? simdKernels(backend) : null;
     if (kernels) {
-      const acc = temp(backend, [2 * outer * inner]); // double accumulators
-      const sums = new Float64Array(heap(backend, acc).buffer, pointer(backend, acc), outer * inner).fill(0);
+      const { buffer, sums } = heapAccumulators(backend, outer * inner);
       kernels.sum_middle(pointer(backend, x), sums.byteOffset, outer, middle, inner);
       const dst = heap(backend, out);
       for (let i = 0; i < outer * inner; i++) dst[i] = sums[i]! * scale;
-      free(backend, acc);
+      free(backend, buffer);
     } else {
       reduceMiddle(heap(backend, x), outer, middle, inner, scale, heap(backend, out));
     }
