@@ -2,10 +2,15 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { useThreadedWasmInNode } from '../../src/cli/wasm-threads';
 
-/** Starts tfjs's wasm backend in Node, reading the .wasm binaries from node_modules. */
-export async function startWasm(): Promise<void> {
+/**
+ * Starts tfjs's wasm backend in Node, reading the .wasm binaries from node_modules: the threaded build with
+ * `threads` XNNPACK threads, as the `loupe` command runs it, or tfjs's single-threaded build for `threads` 1.
+ */
+export async function startWasm(threads = os.availableParallelism()): Promise<void> {
+  if (threads > 1) useThreadedWasmInNode(threads);
   const wasmFile = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
   setWasmPaths(`${dirname(wasmFile)}/`);
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start in Node');
@@ -21,6 +26,8 @@ export interface Machine {
   tfjs: string;
   wasmSimd: boolean;
   wasmThreads: boolean;
+  /** XNNPACK's pool in the wasm backend (1 in the single-threaded build). */
+  wasmPool: number;
   /** 1-minute load averages at start and end: on a shared machine, read figures against them. */
   loadStart: number;
   loadEnd?: number;
@@ -37,6 +44,7 @@ export function describeMachine(): Machine {
     tfjs: tf.version.tfjs,
     wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
     wasmThreads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+    wasmPool: tf.getBackend() === 'wasm' ? getThreadsCount() : 1,
     loadStart: os.loadavg()[0]!,
   };
 }

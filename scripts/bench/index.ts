@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     'browser-train-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
     // The page without cross-origin isolation: WebAssembly on one thread (to measure what threads bring).
     'no-isolation': { type: 'boolean', default: false },
+    // tfjs's XNNPACK threads in Node: all cores by default, as the `loupe` command runs; 1 for tfjs's single-threaded build.
+    'wasm-threads': { type: 'string' },
     'browser-train-configs': { type: 'string', default: 'mobilenetv3-small:dual:128' },
     'monitor-rows': { type: 'string', default: '1000000' },
     'monitor-writes': { type: 'string', default: '100000' },
@@ -62,10 +64,10 @@ const positive = (name: string, value: string | undefined): number => {
   return n;
 };
 
-await startWasm();
+await startWasm(args['wasm-threads'] ? positive('wasm-threads', args['wasm-threads']) : undefined);
 const machine = describeMachine();
 console.log(`${machine.cpu} × ${machine.cores}, ${machine.platform}, Node ${machine.node}, tfjs ${machine.tfjs}`);
-console.log(`wasm SIMD ${machine.wasmSimd}, threads ${machine.wasmThreads}; load average ${machine.loadStart.toFixed(2)}\n`);
+console.log(`wasm SIMD ${machine.wasmSimd}, XNNPACK threads ${machine.wasmPool}; load average ${machine.loadStart.toFixed(2)}\n`);
 
 let kernels: KernelResult[] = [];
 const training: TrainResult[] = [];

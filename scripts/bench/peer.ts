@@ -5,7 +5,7 @@
  *
  *   npm run bench:peer
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3
- *   npm run bench:peer -- --configs mobilenetv3-small:dual:128 --torch-threads 1   # per core: PyTorch on one thread
+ *   npm run bench:peer -- --configs mobilenetv3-small:dual:128 --torch-threads 1 --wasm-threads 1   # per core
  *
  * Prints a table and writes bench-results/peer-<time>.json (git-ignored).
  */
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
     // PyTorch's intra-op threads: all cores by default; 1 for a per-core comparison (tfjs's wasm runs on one in Node).
     'torch-threads': { type: 'string' },
+    // tfjs's XNNPACK threads in Node: all cores by default, as the `loupe` command runs; 1 for tfjs's single-threaded build.
+    'wasm-threads': { type: 'string' },
   },
 });
 
@@ -88,10 +90,10 @@ function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; t
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
-await startWasm();
+await startWasm(args['wasm-threads'] ? Number(args['wasm-threads']) : undefined);
 registerWasmTrainingKernels({});
 const machine = describeMachine();
-console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, threads ${machine.wasmThreads}); load average ${machine.loadStart.toFixed(2)}`);
+console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
 console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, median:\n`);
 
 const results = [];

@@ -26,7 +26,9 @@ export function tfjsWasmThreadsPlugin(): Plugin {
       if (at < 0) this.error(`tfjs-backend-wasm changed: "${factoryStart}" not found in ${id}; the threaded wasm backend would break when bundled`);
       const local = "var _scriptDir = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : undefined;";
       const end = at + factoryStart.length;
-      return { code: `${code.slice(0, end)}\n${local}${code.slice(end)}`, map: null };
+      let out = `${code.slice(0, end)}\n${local}${code.slice(end)}`;
+      if (process.env.LOUPE_POOL_X2) out = out.replace('return navigator["hardwareConcurrency"]', 'return 2*navigator["hardwareConcurrency"]');
+      return { code: out, map: null };
     },
   };
 }
