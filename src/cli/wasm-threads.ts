@@ -11,7 +11,6 @@ const MAX_POOL = 8;
 interface ThreadedModule {
   PThread: Record<'runningWorkers' | 'unusedWorkers', { ref(): void; unref(): void }[]>;
   cwrap: (name: string, returns: string | null, args: string[]) => (...args: number[]) => number;
-  tfjs?: Record<string, unknown>;
 }
 
 type Factory = (config: { locateFile: (file: string) => string; mainScriptUrlOrBlob: string }) => Promise<ThreadedModule>;
@@ -43,7 +42,7 @@ export function useThreadedWasmInNode(poolSize = Math.min(MAX_POOL, os.available
   }, 2);
 }
 
-async function startThreadedModule(poolSize: number): Promise<ThreadedModule & { tfjs: Record<string, unknown> }> {
+async function startThreadedModule(poolSize: number): Promise<ConstructorParameters<typeof BackendWasm>[0]> {
   const require = createRequire(import.meta.url);
   const factoryFile = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js');
   const directory = factoryFile.slice(0, factoryFile.lastIndexOf('/') + 1);
@@ -80,5 +79,6 @@ async function startThreadedModule(poolSize: number): Promise<ThreadedModule & {
     disposeData: module.cwrap('dispose_data', null, ['number']),
     dispose: module.cwrap('dispose', null, []),
   };
-  return Object.assign(module, { tfjs });
+  // The rest of the module is tfjs's own threaded build, which tfjs types in full.
+  return Object.assign(module, { tfjs }) as unknown as ConstructorParameters<typeof BackendWasm>[0];
 }
