@@ -4,9 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-
-/** Emscripten creates eight pthread workers up front; a pool larger than that would wait on one that never starts. */
-const MAX_POOL = 8;
+import { MAX_WASM_POOL } from '$lib/backends/wasm-pool';
 
 interface ThreadedModule {
   PThread: Record<'runningWorkers' | 'unusedWorkers', { ref(): void; unref(): void }[]>;
@@ -29,7 +27,7 @@ let installed = false;
  * (Loupe's training kernels) apply unchanged, and bind to the shared memory.
  * @example useThreadedWasmInNode(); await useBackend('wasm');
  */
-export function useThreadedWasmInNode(poolSize = Math.min(MAX_POOL, os.availableParallelism())): void {
+export function useThreadedWasmInNode(poolSize = Math.min(MAX_WASM_POOL, os.availableParallelism())): void {
   if (installed) return;
   installed = true;
   tf.removeBackend('wasm');

@@ -65,10 +65,10 @@ describe('studio shell', () => {
       await studio.page.getByRole('button', { name: 'Run a training check' }).click();
       await expect(studio.page.getByTestId('training-check').textContent({ timeout: 120_000 })).resolves.toContain('passed');
       // The service worker serves the app cross-origin isolated, so tfjs's threaded WebAssembly build runs,
-      // with its pool of half the logical cores (at most 8), and Loupe's SIMD kernels on its shared memory.
+      // the trainer's with a thread per logical core (at most 8), and Loupe's SIMD kernels on its shared memory.
       const { isolated, cores } = await studio.page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
       expect(isolated).toBe(true);
-      const threads = Math.max(1, Math.min(Math.floor(cores / 2), 8));
+      const threads = Math.min(cores, 8);
       await expect(studio.page.getByTestId('training-check').textContent()).resolves.toContain(`WebAssembly (SIMD, Loupe kernels, ${threads} thread`);
       await studio.screenshot('offline-settings');
     } finally {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import { coinYearLoss, createModel } from '$models/index';
 import { useBackend } from '$lib/backends/tfjs';
+import { useEveryCoreForWasm } from '$lib/backends/wasm-pool';
 import { adam } from '$lib/training/adam';
 import { microBatchFor } from '$lib/training/memory';
 import { minimizeInMicroBatches } from '$lib/training/micro-batches';
@@ -25,6 +26,9 @@ const spawn = {
   inference: () => new Worker(new URL('../../../workers/inference.ts', import.meta.url), { type: 'module' }),
   ingest: () => new Worker(new URL('../../../workers/ingest.ts', import.meta.url), { type: 'module' }),
 };
+
+// This page's backends only train (predictions run in the inference worker): size wasm's pool as the trainer does.
+useEveryCoreForWasm();
 
 const noProgress = Comlink.proxy(() => {});
 
