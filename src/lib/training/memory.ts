@@ -1,14 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '$lib/db/types';
+import { BATCH_NORM_TRAINING_KERNEL } from '$models/backbones/batch-norm';
 
 /**
  * Bytes a wasm training step holds per float of the model's layer outputs: tfjs keeps every op's output
- * for the backward pass (a BatchNorm or hard-swish layer is several ops), then the gradients and the
- * heap's growth slack come on top. Measured as the wasm heap after one step (docs/benchmarks.md,
- * "Micro-batches"): 28.2 (dual MobileNetV3-Small, 128² batch 16 and 224² batch 8), 30.5 (the same at 128²
- * batch 4), 30.8 (dual ResNet18 128² batch 8); rounded up.
+ * for the backward pass, then the gradients and the heap's growth slack come on top. Measured as the wasm
+ * heap after two steps (docs/benchmarks.md, "Micro-batches"), rounded up:
+ * - with Loupe's fused layers (BatchNorm and hard-swish one kernel each way, registered with the wasm
+ *   training kernels): 9.2 (dual MobileNetV3-Small, 128² batch 16), 9.7 (224² batch 8), 12.3 (128² batch 4),
+ *   19.0 (dual ResNet18 128² batch 8, whose ReLUs are not fused) → 24;
+ * - without them (a BatchNorm or hard-swish layer is several ops): 28.2–30.8 → 32.
  */
-const WASM_BYTES_PER_ACTIVATION = 32;
+function wasmBytesPerActivation(): number {
+  return tf.getKernel(BATCH_NORM_TRAINING_KERNEL, 'wasm') ? 24 : 32;
+}
 
 /**
  * The wasm heap is 32-bit (4 GiB at most) and an out-of-memory there aborts the whole module, so a step
@@ -38,7 +43,7 @@ export function activationFloatsPerExample(model: tf.LayersModel): number {
  */
 export function microBatchFor(model: tf.LayersModel, backend: BackendName, batchSize: number): number | undefined {
   if (backend !== 'wasm') return undefined;
-  const perExample = activationFloatsPerExample(model) * WASM_BYTES_PER_ACTIVATION;
+  const perExample = activationFloatsPerExample(model) * wasmBytesPerActivation();
   const fits = Math.max(1, Math.floor(WASM_STEP_BUDGET_BYTES / perExample));
   if (fits >= batchSize) return undefined;
   // The fewest slices that fit, as even as possible: 16 examples with room for 7 → 6, 6, 4 (not 7, 7, 2).
