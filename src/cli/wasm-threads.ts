@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendWasm, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { MAX_WASM_POOL } from '$lib/backends/wasm-pool';
 
 interface ThreadedModule {
@@ -46,8 +46,13 @@ async function startThreadedModule(poolSize: number): Promise<ConstructorParamet
   const directory = factoryFile.slice(0, factoryFile.lastIndexOf('/') + 1);
   // The package ships the pthread script as a string (for a Blob); tfjs escapes its newlines the same way.
   const { wasmWorkerContents } = require(`${directory}tfjs-backend-wasm-threaded-simd.worker.js`) as { wasmWorkerContents: string };
-  const workerFile = join(os.tmpdir(), `loupe-tfjs-pthread-${process.pid}.cjs`);
-  writeFileSync(workerFile, wasmWorkerContents.replace(/\n/g, '\\n'));
+  // One file per tfjs version, shared by every command: written beside and renamed, so no command reads it half-written.
+  const workerFile = join(os.tmpdir(), `loupe-tfjs-${version_wasm}-pthread.cjs`);
+  if (!existsSync(workerFile)) {
+    const partial = `${workerFile}.${process.pid}`;
+    writeFileSync(partial, wasmWorkerContents.replace(/\n/g, '\\n'));
+    renameSync(partial, workerFile);
+  }
   const factory = require(factoryFile) as Factory;
   // tfjs's C++ creates XNNPACK's pool while the module starts, sized as half the logical cores Emscripten
   // reports (it assumes two hyper-threads a core), which in Node is `os.cpus().length`: report twice the pool.
