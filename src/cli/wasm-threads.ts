@@ -30,9 +30,18 @@ let installed = false;
 export function useThreadedWasmInNode(poolSize = Math.min(MAX_WASM_POOL, os.availableParallelism())): void {
   if (installed) return;
   installed = true;
+  const singleThreaded = tf.findBackendFactory('wasm');
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', async () => {
-    const backend = new BackendWasm(await startThreadedModule(poolSize));
+    let module: ConstructorParameters<typeof BackendWasm>[0];
+    try {
+      module = await startThreadedModule(poolSize);
+    } catch (error) {
+      // A Node without wasm threads (or a changed tfjs): tfjs's own single-threaded build still trains.
+      console.warn(`loupe: tfjs's threaded wasm build did not start (${error instanceof Error ? error.message : String(error)}); using one thread`);
+      return singleThreaded!();
+    }
+    const backend = new BackendWasm(module);
     // The binary compiled, so both hold; tfjs's own loader would have evaluated them on the way.
     tf.env().set('WASM_HAS_SIMD_SUPPORT', true);
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
