@@ -1,25 +1,10 @@
 import type { BackendName, LogSource, ModelVersionRow, TaskName } from '$lib/db/types';
-import type { Prediction } from '$lib/tasks/types';
+import type { Prediction, ServingInput } from '$lib/tasks/types';
 
 export type { Prediction };
 
-/** Image formats the studio accepts, recognised by their magic bytes (never by a name or a header). */
-export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif';
+export type { ImageInput, ImageType, ServingInput } from '$lib/tasks/types';
 
-/** An encoded image (PNG/JPEG/WebP/GIF bytes), checked to be one; decoding to pixels is the predictor's job. */
-export interface ImageInput {
-  bytes: Uint8Array;
-  type: ImageType;
-}
-
-/** One example, in the shape the predictor of its task takes. */
-export interface TaskInputs {
-  'coin-year': { front: ImageInput; back: ImageInput };
-  'car-damage': { image: ImageInput };
-  sentiment: { text: string };
-}
-
-export type ServingInput = TaskInputs[TaskName];
 
 /**
  * A loaded model version that predicts: the task plug-in's model plus its pre- and post-processing.

@@ -3,7 +3,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, RunRow, Split } from '$lib/db/types';
 import type { TrainJobSpec } from '$lib/db/specs';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
-import { createTrainable } from '$lib/tasks/registry';
+import { createTrainable, TASKS } from '$lib/tasks/registry';
 import { adam } from './adam';
 import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
@@ -264,7 +264,7 @@ async function executeRun(
       seed: spec.seed,
       // A classifier's classes are its dataset's (any label set; the task's preset when none is stored).
       labels: (await db.datasets.get(spec.datasetId))?.labels,
-      trainingYears: spec.task === 'coin-year' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
+      trainingTargets: TASKS[spec.task].kind === 'regression' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
     });
     const model = trainable;
     const earlyStopping = spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined;
