@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { TaskName } from '$lib/db/types';
-import { BUILTIN_TASKS, isTaskName } from '$lib/serving/models';
+import { BUILTIN_TASKS, isTaskName } from '$lib/tasks/names';
 import { UsageError } from './errors';
 import type { CliIo } from './progress';
 

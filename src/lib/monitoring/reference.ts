@@ -1,6 +1,6 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow, ModelVersionRow, RollupRow, SampleRow, Split, TaskName } from '$lib/db/types';
-import { taskOfVersion } from '$lib/serving/models';
+import { taskOfVersion } from '$lib/tasks/names';
 import type { ImageInput, Predictor, ServingInput } from '$lib/serving/types';
 import { addRow, emptyRollup } from './rollups';
 import { sampleStatistics, words } from './stats';

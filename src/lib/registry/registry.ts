@@ -2,7 +2,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { AliasRow, GateDecisionRow, ModelVersionRow, TaskName } from '$lib/db/types';
 import { withLock } from '$lib/locks';
 import { savedModelLabels } from '$lib/tasks/labels';
-import { taskOfVersion } from '$lib/serving/models';
+import { taskOfVersion } from '$lib/tasks/names';
 import { APP_VERSION, GIT_COMMIT } from '$lib/version';
 import * as v from 'valibot';
 import { checkShards, defaultExampleInput, defaultSignature, inspectModelJson, MetricsSchema, validateSignature } from './artifacts';
