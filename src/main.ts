@@ -6,14 +6,18 @@ import { openStudioDb } from '$lib/db/open';
 import { markInterruptedRuns } from '$lib/training/job';
 import { startRestHost } from '$lib/serving/rest-host';
 import { startMonitoring } from '$lib/monitoring/service';
-import { registerGateEvaluators } from '$lib/tasks/gate';
+import { registerGateEvaluators } from '$lib/workflows/gate';
+import { registerRunModelSource } from '$lib/workflows/run-models';
+import { workers } from '$lib/workers';
 import { registerServiceWorker } from '$lib/pwa';
 import { startPipelines } from '$lib/pipelines/studio';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html lacks the #app element');
 await openStudioDb();
-registerGateEvaluators();
+// The promotion gate measures versions in the trainer worker; runs keep their final model as a checkpoint.
+registerGateEvaluators((...args) => workers().trainer.api().evaluateVersion(...args));
+registerRunModelSource();
 mount(App, { target });
 registerServiceWorker();
 // This tab answers the same-origin REST API the service worker forwards (src/lib/serving).

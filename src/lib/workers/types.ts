@@ -5,7 +5,8 @@ import type { TrainJobSpec } from '$lib/training/job';
 import type { StopCheck } from '$lib/training/loop';
 import type { DatasetRow, DemoInstallResult, ImportOutcome, ImportRequest, SubsetOptions } from '$lib/datasets/api';
 import type { ProgressCallback } from './progress';
-import type { BaselineRequest, QuickTrainOutcome, QuickTrainRequest, RegisteredOutcome } from '$lib/tasks/sentiment-workflows';
+import type { BaselineRequest, RegisteredOutcome } from '$lib/workflows/baseline';
+import type { QuickTrainOutcome, QuickTrainRequest } from '$lib/workflows/quick-train';
 import type { TextModelInfo, TextModelRole } from '$lib/text/encoder/service';
 import type { ModelRef } from '$lib/text/encoder/source';
 
