@@ -8,12 +8,15 @@ import { startRestHost } from '$lib/serving/rest-host';
 import { startMonitoring } from '$lib/monitoring/service';
 import { registerGateEvaluators } from '$lib/workflows/gate';
 import { registerRunModelSource } from '$lib/workflows/run-models';
-import { workers } from '$lib/workers';
+import { onWorkerCrash, workers } from '$lib/workers';
+import { notify } from '$lib/ui/notifications.svelte';
 import { registerServiceWorker } from '$lib/pwa';
 import { startPipelines } from '$lib/pipelines/studio';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html lacks the #app element');
+// A crashed worker becomes a visible error toast (the client restarts it on the next call).
+onWorkerCrash((error) => notify('error', error.message));
 await openStudioDb();
 // The promotion gate measures versions in the trainer worker; runs keep their final model as a checkpoint.
 registerGateEvaluators((...args) => workers().trainer.api().evaluateVersion(...args));
