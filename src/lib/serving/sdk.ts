@@ -4,7 +4,6 @@ import { NoProductionVersionError, RequestValidationError, ServingError, Unknown
 import { checkImageBytes, formatBytes } from './image';
 import { BUILTIN_TASKS, isTaskName, taskOfVersion } from '$lib/tasks/names';
 import { versionKey } from './models';
-import type { Timers } from './log';
 import { defaultSignature } from './validate';
 import {
   DEFAULT_SERVING_LIMITS,
@@ -15,6 +14,7 @@ import {
   type PredictorFactory,
   type ServingInput,
   type ServingLimits,
+  type Timers,
 } from './types';
 
 export type ImageSource = Blob | ArrayBuffer | Uint8Array | ImageInput;

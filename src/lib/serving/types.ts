@@ -48,7 +48,23 @@ export type PredictorFactory = (version: ModelVersionRow) => Promise<Predictor>;
 export interface PredictionSink {
   record(entry: PredictionRecord): void;
   /** A request that failed after reaching the model (monitoring counts these for the error rate). */
-  recordFailure?(failure: import('$lib/monitoring/rollups').PredictionFailure): void;
+  recordFailure?(failure: PredictionFailure): void;
+}
+
+/** A request that failed after reaching the model: counted in rollups (error rate), never logged as a row. */
+export interface PredictionFailure {
+  ts: number;
+  model: string;
+  version?: number;
+  source: LogSource;
+  /** The error's name (`WorkerCrashedError`, …). */
+  error: string;
+}
+
+/** setTimeout/clearTimeout, injectable so tests drive the SDK's and the logger's timers. */
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
 }
 
 export interface PredictionRecord {
