@@ -1,6 +1,6 @@
 import type { LoupeDb } from '$lib/db/db';
 import { ModelRegistry } from '$lib/registry/registry';
-import type { ModelSpec } from '$lib/tasks/registry';
+import type { ModelSpec } from '$lib/db/specs';
 import { SENTIMENT } from '$lib/tasks/text-classification';
 import { transformerClassifier } from '$lib/tasks/text-encoder-models';
 import { describeSource, type ModelRef } from '$lib/text/encoder/source';

@@ -6,7 +6,7 @@ import { PromotionRejected } from '$lib/registry/errors';
 import { ModelRegistry } from '$lib/registry/registry';
 import type { GateEvaluator } from '$lib/registry/types';
 import { loadTrainable } from '$lib/tasks/loaded';
-import type { ModelSpec } from '$lib/tasks/registry';
+import type { ModelSpec } from '$lib/db/specs';
 import { evaluateHeldOut } from '$lib/training/evaluate';
 import { runTrainJob, type TrainJobContext } from '$lib/training/job';
 import { saveToBlobs } from '$models/io';
