@@ -14,7 +14,7 @@ import { minimizeInMicroBatches } from '$lib/training/micro-batches';
 import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
-import { InferenceLogger } from '$lib/serving/log';
+import { InferenceLogger } from '$lib/monitoring/log';
 import type { TrainJobSpec } from '$lib/training/job';
 import type { InferenceApi, IngestApi, TrainerApi } from '$lib/workers/types';
 import type { ModelVersionRow, TaskName } from '$lib/db/types';

@@ -1,10 +1,9 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow, ModelVersionRow, RollupRow, SampleRow, Split, TaskName } from '$lib/db/types';
-import { taskOfVersion } from '$lib/serving/models';
 import type { Predictor, ServingInput } from '$lib/serving/types';
 import { MissingInputError } from '$lib/tasks/errors';
 import { sampleToInput } from '$lib/tasks/loaded';
-import { TASKS } from '$lib/tasks/registry';
+import { TASKS, taskOfVersion } from '$lib/tasks/registry';
 import { addRow, emptyRollup } from './rollups';
 import { sampleStatistics, words } from './stats';
 

@@ -2,10 +2,9 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, LogSource, ModelVersionStatus, TaskName } from '$lib/db/types';
 import { NoProductionVersionError, RequestValidationError, ServingError, UnknownModelError, UnknownVersionError } from './errors';
 import { checkImageBytes, formatBytes } from './image';
-import { isTaskName, taskOfVersion, versionKey } from './models';
-import { TASK_NAMES, TASKS } from '$lib/tasks/registry';
+import { isTaskName, TASK_NAMES, TASKS, taskOfVersion } from '$lib/tasks/registry';
 import { signatureOf } from '$lib/tasks/signature';
-import type { Timers } from './log';
+import { versionKey } from './models';
 import {
   DEFAULT_SERVING_LIMITS,
   type ImageInput,
@@ -15,6 +14,7 @@ import {
   type PredictorFactory,
   type ServingInput,
   type ServingLimits,
+  type Timers,
 } from './types';
 
 export type ImageSource = Blob | ArrayBuffer | Uint8Array | ImageInput;

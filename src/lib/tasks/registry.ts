@@ -1,15 +1,17 @@
-import { RENAMED_TASKS, type ModelSpec, type TaskName } from '$lib/db/specs';
+import type { ModelSpec, TaskName } from '$lib/db/specs';
 import { loadFromBlobs } from '$models/io';
 import '$models/text/embedding-bag'; // registers the custom layer before any model.json is read
 import { COIN_YEAR } from './coin-year';
 import { UnknownModelError, UnsupportedModelError } from './errors';
 import { IMAGE_CLASSIFICATION } from './image-classification';
+import { canonicalTask, TASK_NAMES } from './names';
 import { SENTIMENT } from './sentiment';
 import type { TaskDefinition, TrainableContext, TrainableModel } from './types';
 
 export { UnknownModelError, UnsupportedModelError } from './errors';
 export type { ModelSpec } from '$lib/db/specs';
 export type { TrainableContext } from './types';
+export { canonicalTask, isTaskName, TASK_NAMES, taskOfVersion } from './names';
 
 /** Every task of the studio: one line each (a task is its folder under src/lib/tasks and this line). */
 export const TASKS: Record<TaskName, TaskDefinition> = {
@@ -17,19 +19,6 @@ export const TASKS: Record<TaskName, TaskDefinition> = {
   'image-classification': IMAGE_CLASSIFICATION,
   sentiment: SENTIMENT,
 };
-
-export const TASK_NAMES = Object.keys(TASKS) as TaskName[];
-
-/** A task's name as this version calls it, for names read from older data (bundles, model.json); undefined if unknown. */
-export function canonicalTask(name: unknown): TaskName | undefined {
-  if (typeof name !== 'string') return undefined;
-  if (name in TASKS) return name as TaskName;
-  return RENAMED_TASKS[name];
-}
-
-export function isTaskName(value: unknown): value is TaskName {
-  return typeof value === 'string' && value in TASKS;
-}
 
 /**
  * The definition of a task, by its name or an earlier name of it.

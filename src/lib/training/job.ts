@@ -12,7 +12,7 @@ import { EarlyStopping } from './early-stopping';
 import { analyzeErrors } from './analysis';
 import { classifyFailure, DeviceLostError, failureReason } from './failures';
 import { assignFolds, summarizeFolds } from './kfold';
-import { evaluateSamples, sampleChunks } from './evaluate';
+import { evaluateSamples, sampleChunks, valPrefixed } from './evaluate';
 import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type StopCheck, type TrainLoopOptions } from './loop';
 import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, saveFinalModel, type CheckpointData } from './checkpoints';
 import { asStorageFull, isQuotaError, type StorageFullError } from '$lib/db/quota';
@@ -123,8 +123,6 @@ function makeOptimizer(spec: TrainJobSpec): tf.Optimizer {
       throw new TrainJobError(`optimizer must be adam or sgd, got ${JSON.stringify(spec.optimizer)}`);
   }
 }
-
-const prefixed = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
 
 /**
  * K-fold cross-validation: one parent run and k child runs (one per validation fold) run one after
@@ -287,7 +285,7 @@ async function executeRun(
       epochs: spec.epochs,
       startEpoch: (checkpoint?.epoch ?? 0) + 1,
       resumeFrom,
-      validate: async () => prefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics),
+      validate: async () => valPrefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics),
       earlyStopping,
       onEpochEnd: async (epoch, metrics, state) => {
         tracker.log(epoch, metrics, epoch);
