@@ -2,6 +2,7 @@ import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from 'fflate';
 import * as v from 'valibot';
 import type { ModelVersionRow } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
+import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
 import { APP_VERSION } from '$lib/version';
 import { checkShards, formatBytes, inspectModelJson, MetricsSchema, parseJson, parseWith, SignatureSchema } from './artifacts';
 import { InvalidBundleError } from './errors';
@@ -135,7 +136,8 @@ const MlModelSchema = v.looseObject({
 
 const LineageSchema = v.looseObject({
   runId: v.optional(v.string()),
-  task: v.optional(v.picklist(['coin-year', 'car-damage', 'sentiment'], 'is not a Loupe task')),
+  // Bundles exported before image classification was generic say `car-damage`.
+  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.string(`is not a Loupe task (${TASK_NAMES.join(', ')})`))),
   datasetVersion: v.optional(v.string()),
   datasetName: v.optional(v.string()),
   params: v.optional(v.record(v.string(), v.unknown())),
