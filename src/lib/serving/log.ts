@@ -5,7 +5,7 @@ import { sha256Hex } from '$lib/hash';
 import { referenceVocabulary } from '$lib/monitoring/reference';
 import { applyFeedbackChange, applyToRollups, type PredictionFailure } from '$lib/monitoring/rollups';
 import { inputStatistics } from '$lib/monitoring/stats';
-import { readLogRetention } from './config';
+import { readLogRetention, updateLogRetention } from './config';
 import type { ImageInput, LogRetention, PredictionRecord, PredictionSink, ServingInput } from './types';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -286,6 +286,17 @@ export async function pruneLog(db: LoupeDb, retention: LogRetention, now: number
       });
   }
   return { byAge, byCount, imagesDropped };
+}
+
+/**
+ * Changes the retention policy and applies it at once: rows beyond the new limits are deleted now,
+ * and turning "keep images" off drops the images already stored.
+ * @example const { pruned } = await changeLogRetention(db, { maxRows: 10_000 });
+ */
+export async function changeLogRetention(db: LoupeDb, changes: Partial<LogRetention>, now = Date.now()): Promise<{ retention: LogRetention; pruned: PruneResult }> {
+  const retention = await updateLogRetention(db, changes);
+  const pruned = await pruneLog(db, retention, now, { images: !retention.keepImages });
+  return { retention, pruned };
 }
 
 export class FeedbackError extends Error {
