@@ -5,7 +5,7 @@ import { sha256Hex } from '$lib/hash';
 import type { ProgressCallback } from '$lib/workers/progress';
 import { DatasetValidationError, throwIfCancelled } from './errors';
 import { ImageFormatError, inspectImage } from './image-format';
-import { DEFAULT_IMAGE_OPTIONS, defaultImageProcessor, type ImageProcessor, type ImageStoreOptions } from './image-processor';
+import { DEFAULT_IMAGE_OPTIONS, defaultImageProcessor, ImageDecodeError, type ImageProcessor, type ImageStoreOptions } from './image-processor';
 import { taskLabels } from './labels';
 import { parseUpload } from './parsers';
 import { assignFolds, assignSplits, DEFAULT_YEAR_BIN } from './splits';
@@ -139,7 +139,7 @@ async function checkCandidate(candidate: Candidate, processor: ImageProcessor, o
       images.push(await checkImage(entry, processor, image, { ...DEFAULT_IMAGE_LIMITS, ...options.imageLimits }));
     } catch (error) {
       const what = sides[i] ? `${sides[i]} image ${entry.path}` : entry.path;
-      const reason = error instanceof ImageFormatError || (error instanceof Error && error.name === 'ImageDecodeError') ? error.message : `unreadable (${describe(error)})`;
+      const reason = error instanceof ImageFormatError || error instanceof ImageDecodeError ? error.message : `unreadable (${describe(error)})`;
       return { candidate, reason: `${candidate.files.length === 2 ? `${what}: ` : ''}${reason}` };
     }
   }
