@@ -1,3 +1,4 @@
+import { formatBytes } from '$lib/bytes';
 import type { LoupeDb } from '$lib/db/db';
 import { asStorageFull } from '$lib/db/quota';
 import type { DatasetRow, SampleRow, TaskName } from '$lib/db/types';
@@ -103,12 +104,10 @@ interface Checked {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-const mebibytes = (n: number) => `${(n / 2 ** 20).toFixed(1).replace(/\.0$/, '')} MiB`;
-
 async function checkImage(entry: InputEntry, processor: ImageProcessor, image: ImageStoreOptions, limits: ImageLimits) {
   // Refused before reading: a huge file is never loaded, let alone decoded.
   if (entry.file.size > limits.maxBytes) {
-    throw new ImageFormatError(`too large: ${mebibytes(entry.file.size)}, more than the ${mebibytes(limits.maxBytes)} an image may have; downscale or re-encode it first`);
+    throw new ImageFormatError(`too large: ${formatBytes(entry.file.size)}, more than the ${formatBytes(limits.maxBytes)} an image may have; downscale or re-encode it first`);
   }
   const bytes = new Uint8Array(await entry.file.arrayBuffer());
   const info = inspectImage(bytes); // throws ImageFormatError with the reason

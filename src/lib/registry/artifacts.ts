@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { formatBytes } from '$lib/bytes';
 import type { TaskName } from '$lib/db/types';
 import { InvalidBundleError } from './errors';
 import { describeIssue } from './gate';
@@ -180,16 +181,4 @@ export function defaultExampleInput(task: TaskName): unknown {
     default:
       return undefined;
   }
-}
-
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : Number(value.toPrecision(3))} ${units[unit]}`;
 }

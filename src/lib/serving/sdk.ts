@@ -1,7 +1,8 @@
+import { formatBytes } from '$lib/bytes';
 import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, LogSource, ModelVersionStatus, TaskName } from '$lib/db/types';
 import { NoProductionVersionError, RequestValidationError, ServingError, UnknownModelError, UnknownVersionError } from './errors';
-import { checkImageBytes, formatBytes } from './image';
+import { checkImageBytes } from './image';
 import { BUILTIN_TASKS, isTaskName, taskOfVersion, versionKey } from './models';
 import type { Timers } from './log';
 import { defaultSignature } from './validate';
