@@ -3,9 +3,9 @@
  * are indexed; everything else is stored as-is, so adding an unindexed field needs no schema version.
  */
 
-export type TaskName = 'coin-year' | 'car-damage' | 'sentiment';
-export type Split = 'train' | 'val' | 'test' | 'unassigned';
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+import type { BackendName, ModelSignature, RunParams, Split, TaskName } from './specs';
+
+export type { BackendName, Split, TaskName } from './specs';
 
 export interface DatasetRow {
   /** Content hash over (sample hashes, labels, split assignment): the dataset version. */
@@ -29,6 +29,8 @@ export interface DatasetRow {
   description?: string;
   /** Key of a built-in demo dataset (`coins`, `cars`, `tweets`); see src/lib/datasets/demo. */
   demo?: string;
+  /** The task's label preset the data was imported under (`car-damage` for image classification). */
+  preset?: string;
   /** For `origin: 'subset'`: how it was drawn from its parent. */
   subset?: { trainSize: number; evalSize: number; seed: number; evalFrom: Split };
 }
@@ -68,7 +70,7 @@ export interface RunRow {
   createdAt: number;
   startedAt?: number;
   endedAt?: number;
-  params: Record<string, unknown>;
+  params: RunParams;
   seed: number;
   backend?: BackendName;
   adapter?: string;
@@ -119,7 +121,7 @@ export interface ModelVersionRow {
   createdAt: number;
   runId?: string;
   metrics: Record<string, number>;
-  signature?: unknown;
+  signature?: ModelSignature;
   exampleInput?: unknown;
   modelJson?: string;
   shards?: Blob[];

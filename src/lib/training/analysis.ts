@@ -1,6 +1,6 @@
 import type { Prediction, TaskDefinition } from '$lib/tasks/types';
 import { deriveSeed, mulberry32 } from '$lib/random';
-import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics, type ClassMetrics, type ConfidenceInterval } from './metrics';
+import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics, type ClassMetrics, type ConfidenceInterval } from '$lib/tasks/metrics';
 
 /** Error analysis of a model on an evaluation split, stored with the run and drawn as charts. */
 export type ErrorAnalysis =
@@ -44,7 +44,7 @@ export function analyzeErrors(
   targets: number[],
   predictions: Prediction[],
   seed: number,
-  labels: string[] = [...(task.defaultLabels ?? [])],
+  labels: string[] = [...(task.presets[0]?.labels ?? [])],
 ): ErrorAnalysis {
   const random = mulberry32(deriveSeed(seed, 'bootstrap'));
   if (task.kind === 'regression') {

@@ -32,7 +32,7 @@ describe('ImportSession', () => {
   it('shows an import running with its counts and notes, then its outcome and skipped items', async () => {
     const worker = fakeWorker();
     const session = new ImportSession(worker.api);
-    const running = session.importFiles([], { task: 'car-damage', name: 'cars' });
+    const running = session.importFiles([], { task: 'image-classification', name: 'cars' });
     expect(session).toMatchObject({ state: 'running', busy: true, title: 'cars', label: 'Starting' });
     worker.progress({ kind: 'progress', label: 'Checking and storing samples', done: 4, total: 15 });
     worker.progress({ kind: 'log', level: 'info', message: 'found 15 images' });

@@ -153,7 +153,7 @@ describe('importing an upload', () => {
       },
     };
     const files = [entry('minor/a.png', png(3, 3, 1)), entry('minor/b.png', png(4, 3, 2)), entry('major/c.png', png(5, 3, 3)), entry('major/d.png', png(3, 3, 4))];
-    const { report } = await importUpload(makeDb(), files, { task: 'car-damage', name: 'x' }, { processor });
+    const { report } = await importUpload(makeDb(), files, { task: 'image-classification', name: 'x' }, { processor });
     expect(Object.fromEntries(report.map((s) => [s.item, s.reason]))).toEqual({
       'minor/b.png': 'the browser could not decode this PNG (bad pixels)',
       'major/c.png': 'unreadable (out of paint)',
