@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { formatBytes } from '$lib/bytes';
 import type { ModelVersionRow } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
+import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
 import { APP_VERSION } from '$lib/version';
 import { checkShards, inspectModelJson, MetricsSchema, parseJson, parseWith, SignatureSchema } from './artifacts';
 import { InvalidBundleError } from './errors';
@@ -136,7 +137,8 @@ const MlModelSchema = v.looseObject({
 
 const LineageSchema = v.looseObject({
   runId: v.optional(v.string()),
-  task: v.optional(v.picklist(['coin-year', 'car-damage', 'sentiment'], 'is not a Loupe task')),
+  // Bundles exported before image classification was generic say `car-damage`.
+  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.string(`is not a Loupe task (${TASK_NAMES.join(', ')})`))),
   datasetVersion: v.optional(v.string()),
   datasetName: v.optional(v.string()),
   params: v.optional(v.record(v.string(), v.unknown())),
