@@ -14,6 +14,9 @@ const alias = {
   $workers: fileURLToPath(new URL('./workers', import.meta.url)),
 };
 
+/** Svelte's client runtime (Node resolves `svelte` to the server one, where effects never run). */
+const svelteClient = fileURLToPath(new URL('./node_modules/svelte/src/index-client.js', import.meta.url));
+
 /** The commit the build came from, recorded with every run; absent outside a git checkout. */
 function gitCommit(): string {
   try {
@@ -77,7 +80,10 @@ export default defineConfig({
   test: {
     projects: [
       {
-        resolve: { alias },
+        // Runes in `*.svelte.ts` (the state classes and their `*.svelte.test.ts` specs) compile for the
+        // client and run on svelte's client runtime, so `$derived` and `$effect` react in Node as in a page.
+        resolve: { alias: [...Object.entries(alias).map(([find, replacement]) => ({ find, replacement })), { find: /^svelte$/, replacement: svelteClient }] },
+        plugins: [svelte({ dynamicCompileOptions: () => ({ generate: 'client' }) })],
         test: {
           name: 'unit',
           environment: 'node',

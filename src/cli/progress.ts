@@ -53,6 +53,9 @@ export class ProgressPrinter {
       case 'log':
         this.#print(`${event.level === 'info' ? '' : `${event.level}: `}${event.message}`);
         break;
+      case 'fold':
+        this.#print(describeProgress(event));
+        break;
       case 'checkpoint':
         break;
       case 'done':

@@ -1,6 +1,6 @@
 import { getDb } from '$lib/db/db';
 import type { PipelineRow } from '$lib/db/types';
-import { stateOf } from '$lib/pipelines/config';
+import { deletePipeline as deleteStored, togglePipelinePaused } from '$lib/pipelines/store';
 import { studioPipelines } from '$lib/pipelines/studio';
 import { notify } from '$lib/ui/notifications.svelte';
 
@@ -16,23 +16,12 @@ export async function runNow(pipeline: PipelineRow): Promise<void> {
 
 /** Pauses automatic triggers, or resumes them with the schedule counted from now (no burst of missed runs). */
 export async function togglePause(pipeline: PipelineRow): Promise<void> {
-  const now = Date.now();
-  const db = getDb();
-  await db.transaction('rw', db.pipelines, async () => {
-    const current = await db.pipelines.get(pipeline.id);
-    if (!current) return;
-    const paused = !current.paused;
-    await db.pipelines.update(pipeline.id, { paused, updatedAt: now, ...(paused ? {} : { state: { ...stateOf(current), lastScheduledAt: now } }) });
-  });
+  await togglePipelinePaused(getDb(), pipeline.id);
   notify('info', `${pipeline.name} ${pipeline.paused ? 'resumed' : 'paused'}.`);
 }
 
 /** Deletes a pipeline and its history (models, runs and datasets it produced stay). */
 export async function deletePipeline(pipeline: PipelineRow): Promise<void> {
-  const db = getDb();
-  await db.transaction('rw', db.pipelines, db.pipelineRuns, async () => {
-    await db.pipelineRuns.where('pipelineId').equals(pipeline.id).delete();
-    await db.pipelines.delete(pipeline.id);
-  });
+  await deleteStored(getDb(), pipeline.id);
   notify('info', `Deleted ${pipeline.name}.`);
 }

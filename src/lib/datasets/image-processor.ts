@@ -1,3 +1,4 @@
+import { ImageDecodeError } from '$lib/images/decode';
 import { inspectImage, type ImageInfo } from './image-format';
 
 /** How images are stored: the longest side is brought down to `maxSide`; smaller images are kept as they are. */
@@ -51,10 +52,9 @@ export const structuralProcessor: ImageProcessor = {
   },
 };
 
-/** An image the browser could not decode although its structure looked right. */
-export class ImageDecodeError extends Error {
-  override name = 'ImageDecodeError';
-}
+// The processors below throw the one ImageDecodeError (the training decoder's too) for an image whose
+// structure looked right but that no decoder could read.
+export { ImageDecodeError };
 
 /**
  * The browser's decoder (in a worker or page): `createImageBitmap` decodes, an `OffscreenCanvas`

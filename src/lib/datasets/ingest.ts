@@ -1,3 +1,4 @@
+import { formatBytes } from '$lib/bytes';
 import type { LoupeDb } from '$lib/db/db';
 import { asStorageFull } from '$lib/db/quota';
 import type { DatasetRow, SampleRow, TaskName } from '$lib/db/types';
@@ -5,7 +6,7 @@ import { sha256Hex } from '$lib/hash';
 import type { ProgressCallback } from '$lib/workers/progress';
 import { DatasetValidationError, throwIfCancelled } from './errors';
 import { ImageFormatError, inspectImage } from './image-format';
-import { DEFAULT_IMAGE_OPTIONS, defaultImageProcessor, type ImageProcessor, type ImageStoreOptions } from './image-processor';
+import { DEFAULT_IMAGE_OPTIONS, defaultImageProcessor, ImageDecodeError, type ImageProcessor, type ImageStoreOptions } from './image-processor';
 import { taskLabels } from './labels';
 import { parseUpload } from './parsers';
 import { assignFolds, assignSplits, DEFAULT_YEAR_BIN } from './splits';
@@ -105,12 +106,10 @@ interface Checked {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-const mebibytes = (n: number) => `${(n / 2 ** 20).toFixed(1).replace(/\.0$/, '')} MiB`;
-
 async function checkImage(entry: InputEntry, processor: ImageProcessor, image: ImageStoreOptions, limits: ImageLimits) {
   // Refused before reading: a huge file is never loaded, let alone decoded.
   if (entry.file.size > limits.maxBytes) {
-    throw new ImageFormatError(`too large: ${mebibytes(entry.file.size)}, more than the ${mebibytes(limits.maxBytes)} an image may have; downscale or re-encode it first`);
+    throw new ImageFormatError(`too large: ${formatBytes(entry.file.size)}, more than the ${formatBytes(limits.maxBytes)} an image may have; downscale or re-encode it first`);
   }
   const bytes = new Uint8Array(await entry.file.arrayBuffer());
   const info = inspectImage(bytes); // throws ImageFormatError with the reason
@@ -141,7 +140,7 @@ async function checkCandidate(candidate: Candidate, processor: ImageProcessor, o
       images.push(await checkImage(entry, processor, image, { ...DEFAULT_IMAGE_LIMITS, ...options.imageLimits }));
     } catch (error) {
       const what = sides[i] ? `${sides[i]} image ${entry.path}` : entry.path;
-      const reason = error instanceof ImageFormatError || (error instanceof Error && error.name === 'ImageDecodeError') ? error.message : `unreadable (${describe(error)})`;
+      const reason = error instanceof ImageFormatError || error instanceof ImageDecodeError ? error.message : `unreadable (${describe(error)})`;
       return { candidate, reason: `${candidate.files.length === 2 ? `${what}: ` : ''}${reason}` };
     }
   }

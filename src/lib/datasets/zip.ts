@@ -1,4 +1,5 @@
 import { Unzip, UnzipInflate, type UnzipDecoder, type UnzipFile } from 'fflate';
+import { formatBytes } from '$lib/bytes';
 import { DatasetValidationError, throwIfCancelled } from './errors';
 import { extension, isSystemFile, normalizePath, unsafePathReason } from './paths';
 import type { InputEntry, SkippedItem } from './types';
@@ -45,7 +46,6 @@ class StoppableInflate implements UnzipDecoder {
   }
 }
 
-const MiB = (n: number) => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 2 : 0)} MiB`;
 
 /**
  * Unpacks a zip as a stream (it never inflates the whole archive at once), with guards:
@@ -84,7 +84,7 @@ export async function unzipEntries(
       return;
     }
     if (totalExceeded) {
-      skipped.push({ item: label(name), reason: `skipped: the zip inflates to more than the ${MiB(limits.maxTotalBytes)} cap` });
+      skipped.push({ item: label(name), reason: `skipped: the zip inflates to more than the ${formatBytes(limits.maxTotalBytes)} cap` });
       return;
     }
     if (file.compression !== 0 && file.compression !== 8) {
@@ -93,7 +93,7 @@ export async function unzipEntries(
     }
     const declared = file.originalSize;
     if (declared !== undefined && declared > limits.maxEntryBytes) {
-      skipped.push({ item: label(name), reason: `declares ${MiB(declared)}, more than the ${MiB(limits.maxEntryBytes)} per-file cap` });
+      skipped.push({ item: label(name), reason: `declares ${formatBytes(declared)}, more than the ${formatBytes(limits.maxEntryBytes)} per-file cap` });
       return;
     }
     const chunks: Uint8Array[] = [];
@@ -111,10 +111,10 @@ export async function unzipEntries(
       size += data.length;
       total += data.length;
       if (declared !== undefined && size > declared) return fail(`inflates to more than the ${declared} bytes it declares (zip bomb?)`);
-      if (size > limits.maxEntryBytes) return fail(`inflates to more than the ${MiB(limits.maxEntryBytes)} per-file cap`);
+      if (size > limits.maxEntryBytes) return fail(`inflates to more than the ${formatBytes(limits.maxEntryBytes)} per-file cap`);
       if (total > limits.maxTotalBytes) {
         totalExceeded = true;
-        return fail(`the zip inflates to more than the ${MiB(limits.maxTotalBytes)} cap; stopped here`);
+        return fail(`the zip inflates to more than the ${formatBytes(limits.maxTotalBytes)} cap; stopped here`);
       }
       if (data.length) chunks.push(data);
       if (final) {

@@ -4,6 +4,7 @@ export interface RgbImage {
   size: number;
 }
 
+/** An image that could not be decoded although it was handed over as one (the decoder's reason is in the message). */
 export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
 }

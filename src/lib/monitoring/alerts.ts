@@ -82,6 +82,37 @@ export function activeAlert(db: LoupeDb, ruleId: string): Promise<AlertRow | und
     .first();
 }
 
+/**
+ * Validates a rule and stores it.
+ * @throws AlertRuleError naming the field that is wrong
+ * @example await addAlertRule(db, { id, model: 'sentiment', name: 'Drift', metric: 'psi_max', comparison: '>', threshold: 0.2, … });
+ */
+export async function addAlertRule(db: LoupeDb, rule: AlertRuleRow): Promise<AlertRuleRow> {
+  const checked = validateRule(rule);
+  await db.alertRules.add(checked);
+  return checked;
+}
+
+/** Turns a rule on or off; a rule that is off is not evaluated (its alert stays as it was). */
+export async function setAlertRuleEnabled(db: LoupeDb, ruleId: string, enabled: boolean): Promise<void> {
+  await db.alertRules.update(ruleId, { enabled });
+}
+
+/**
+ * Deletes a rule and, in the same transaction, resolves its pending or firing alert: nothing would
+ * evaluate that alert again, so it would otherwise stay active forever. Resolved alerts stay as history.
+ */
+export async function deleteAlertRule(db: LoupeDb, ruleId: string, now = Date.now()): Promise<void> {
+  await db.transaction('rw', db.alertRules, db.alerts, async () => {
+    await db.alertRules.delete(ruleId);
+    await db.alerts
+      .where('rule')
+      .equals(ruleId)
+      .filter((a) => a.state !== 'resolved')
+      .modify({ state: 'resolved', resolvedAt: now });
+  });
+}
+
 export interface AlertEvaluationOptions {
   now?: number;
   /** The version whose reference drift compares with (default: the model's production version). */

@@ -2,7 +2,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow } from '$lib/db/types';
 import { isQuotaError, StorageFullError } from '$lib/db/quota';
 import { sha256Hex } from '$lib/hash';
-import { readLogRetention } from '$lib/serving/config';
+import { readLogRetention, updateLogRetention } from '$lib/serving/config';
 import type { ImageInput, LogRetention, PredictionFailure, PredictionRecord, PredictionSink, ServingInput, Timers } from '$lib/serving/types';
 import { referenceVocabulary } from './reference';
 import { applyFeedbackChange, applyToRollups } from './rollups';
@@ -282,6 +282,17 @@ export async function pruneLog(db: LoupeDb, retention: LogRetention, now: number
       });
   }
   return { byAge, byCount, imagesDropped };
+}
+
+/**
+ * Changes the retention policy and applies it at once: rows beyond the new limits are deleted now,
+ * and turning "keep images" off drops the images already stored.
+ * @example const { pruned } = await changeLogRetention(db, { maxRows: 10_000 });
+ */
+export async function changeLogRetention(db: LoupeDb, changes: Partial<LogRetention>, now = Date.now()): Promise<{ retention: LogRetention; pruned: PruneResult }> {
+  const retention = await updateLogRetention(db, changes);
+  const pruned = await pruneLog(db, retention, now, { images: !retention.keepImages });
+  return { retention, pruned };
 }
 
 export class FeedbackError extends Error {

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { formatBytes } from '$lib/bytes';
 import { InvalidBundleError } from './errors';
 import { describeIssue } from './gate';
 import type { ModelSignature } from './types';
@@ -146,16 +147,4 @@ export const MetricsSchema = v.record(
 /** Validates a signature, naming the field of the first problem. */
 export function validateSignature(signature: unknown, file = 'signature'): ModelSignature {
   return parseWith(SignatureSchema, signature, file) as ModelSignature;
-}
-
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : Number(value.toPrecision(3))} ${units[unit]}`;
 }

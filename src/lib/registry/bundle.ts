@@ -1,10 +1,11 @@
 import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from 'fflate';
 import * as v from 'valibot';
+import { formatBytes } from '$lib/bytes';
 import type { ModelVersionRow } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
 import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
 import { APP_VERSION } from '$lib/version';
-import { checkShards, formatBytes, inspectModelJson, MetricsSchema, parseJson, parseWith, SignatureSchema } from './artifacts';
+import { checkShards, inspectModelJson, MetricsSchema, parseJson, parseWith, SignatureSchema } from './artifacts';
 import { InvalidBundleError } from './errors';
 import { MODEL_NAME, type ModelRegistry } from './registry';
 import { checkWeightsFitTopology } from './topology';

@@ -254,6 +254,16 @@ export class ModelRegistry {
     await this.db.settings.put({ key: gateRuleKey(name), value: validateRule(rule) });
   }
 
+  /** Whether the model has a gate rule of its own (else `gateRule` is its task's default). */
+  async hasOwnGateRule(name: string): Promise<boolean> {
+    return (await this.db.settings.get(gateRuleKey(name))) !== undefined;
+  }
+
+  /** Forgets the model's own gate rule: the gate judges it by its task's default rule again. */
+  async clearGateRule(name: string): Promise<void> {
+    await this.db.settings.delete(gateRuleKey(name));
+  }
+
   /**
    * Runs the promotion gate: under the model's lock, measures the champion (production) and the
    * challenger with the same evaluator on the same evaluation data, decides with the rule, and in one

@@ -1,5 +1,5 @@
 import { inflateSync } from 'fflate';
-import { formatBytes } from './artifacts';
+import { formatBytes } from '$lib/bytes';
 import { InvalidBundleError } from './errors';
 
 /**

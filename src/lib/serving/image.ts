@@ -1,3 +1,4 @@
+import { formatBytes } from '$lib/bytes';
 import { RequestValidationError } from './errors';
 import type { ImageInput, ImageType } from './types';
 
@@ -68,11 +69,4 @@ export function encodeBase64(bytes: Uint8Array): string {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
-}
-
-/** 10485760 → "10 MB" (binary multiples, as the limits are set). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${Number((bytes / 1024).toPrecision(3))} KB`;
-  return `${Number((bytes / 1024 / 1024).toPrecision(3))} MB`;
 }

@@ -1,7 +1,8 @@
+import { formatBytes } from '$lib/bytes';
 import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, LogSource, ModelVersionStatus, TaskName } from '$lib/db/types';
 import { NoProductionVersionError, RequestValidationError, ServingError, UnknownModelError, UnknownVersionError } from './errors';
-import { checkImageBytes, formatBytes } from './image';
+import { checkImageBytes } from './image';
 import { isTaskName, TASK_NAMES, TASKS, taskOfVersion } from '$lib/tasks/registry';
 import { signatureOf } from '$lib/tasks/signature';
 import { versionKey } from './models';

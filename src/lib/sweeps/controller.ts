@@ -2,7 +2,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { RunStatus, SweepRow } from '$lib/db/types';
 import { withLock } from '$lib/locks';
 import { markInterruptedRuns, type TrainJobSpec } from '$lib/training/job';
-import { TrainingCancelledError, type StopCheck } from '$lib/training/loop';
+import { isTrainingCancelled, TrainingCancelledError, type StopCheck } from '$lib/training/loop';
 import type { ProgressCallback, ProgressEvent } from '$lib/workers/progress';
 import { FINAL_SWEEP_STATUSES, validateSweep, type ParamValue, type SweepTrial, type TrialStatus } from './definition';
 import { hyperbandBands, hyperbandVerdict } from './hyperband';
@@ -221,7 +221,7 @@ async function runTrial(db: LoupeDb, sweep: SweepRow, trial: SweepTrial, total: 
     return await update({ runId: outcome.runId, ...endedWith(trial, definition.metric.name, outcome.metrics) });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const cancelled = error instanceof TrainingCancelledError || context.signal?.aborted === true || /cancelled/i.test(message);
+    const cancelled = isTrainingCancelled(error) || context.signal?.aborted === true;
     return update(cancelled ? { status: 'cancelled', reason: 'cancelled' } : { status: 'failed', reason: message });
   } finally {
     context.signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,7 @@
 import { getDb } from '$lib/db/db';
 import { isLockHeld } from '$lib/locks';
 import { getSetting } from '$lib/settings';
+import { isTrainingCancelled } from '$lib/training/loop';
 import { notify } from '$lib/ui/notifications.svelte';
 import { continueSweep, createSweep, sweepLockName, type SweepEvent } from './controller';
 import type { ParamValue } from './definition';
@@ -54,7 +55,7 @@ export class SweepSession {
       if (result.status === 'completed') notify('ok', `Sweep finished: ${result.trials.length} trials.`);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (!/cancelled/i.test(message)) {
+      if (!isTrainingCancelled(error)) {
         this.error = message;
         notify('error', `The sweep failed: ${message}`);
       }

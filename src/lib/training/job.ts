@@ -150,7 +150,7 @@ export async function runKFold(db: LoupeDb, spec: TrainJobSpec, k: number, conte
   const results: KFoldResult['folds'] = [];
   try {
     for (let index = 0; index < k; index++) {
-      context.onProgress?.({ kind: 'log', level: 'info', message: `fold ${index + 1} of ${k}` });
+      context.onProgress?.({ kind: 'fold', index, k });
       const child = await runTrainJob(db, { ...spec, name: `${spec.name ?? spec.task} · fold ${index + 1}/${k}`, fold: { k, index } }, {
         ...context,
         onRunCreated: undefined,

@@ -84,6 +84,15 @@ export class TrainingCancelledError extends Error {
 }
 
 /**
+ * Whether `error` says the training was cancelled, also when it crossed from a worker (comlink keeps an
+ * error's `name`, not its class).
+ * @example catch (error) { state = isTrainingCancelled(error) ? 'cancelled' : 'failed'; }
+ */
+export function isTrainingCancelled(error: unknown): boolean {
+  return error instanceof TrainingCancelledError || (error instanceof Error && error.name === 'TrainingCancelledError');
+}
+
+/**
  * Trains `model` for the given epochs. The hot loop never reads tensors back except every `readEvery`
  * batches (the loss is summed on the device in between), and disposes every tensor it makes, so
  * `tf.memory().numTensors` stays flat across epochs.

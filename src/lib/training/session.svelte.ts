@@ -2,10 +2,11 @@ import * as Comlink from 'comlink';
 import { getDb } from '$lib/db/db';
 import type { RunRow } from '$lib/db/types';
 import { jobSpecOf, markInterruptedRuns, type TrainJobSpec } from '$lib/training/job';
+import { isTrainingCancelled } from '$lib/training/loop';
 import { metricSeries } from '$lib/training/run-tracker';
 import { workers } from '$lib/workers';
 import { WorkerCrashedError } from '$lib/workers/client';
-import type { ProgressCallback, ProgressEvent } from '$lib/workers/progress';
+import { describeProgress, type ProgressCallback, type ProgressEvent } from '$lib/workers/progress';
 import type { TrainJobOutcome } from '$lib/workers/types';
 
 export type SessionState = 'idle' | 'starting' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -30,7 +31,7 @@ export class TrainingSession {
   /** Per-epoch metrics, e.g. { loss: [...], val_loss: [...], val_accuracy: [...] }. */
   epochMetrics = $state.raw<Record<string, { x: number; y: number }[]>>({});
   finalMetrics = $state.raw<Record<string, number>>();
-  /** The latest log line from the worker (e.g. which fold is training). */
+  /** The latest note from the worker: a log line, or which fold is training. */
   note = $state<string>();
 
   readonly progress = $derived(this.epochs ? (this.epoch - 1 + (this.batches ? this.batch / this.batches : 0)) / this.epochs : 0);
@@ -91,7 +92,7 @@ export class TrainingSession {
       this.state = 'completed';
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.state = /cancelled/i.test(message) ? 'cancelled' : 'failed';
+      this.state = isTrainingCancelled(error) ? 'cancelled' : 'failed';
       this.error = message;
       // The worker died with its run: the run's lock went with it, so offer Resume now, not after a reload.
       if (error instanceof WorkerCrashedError) await markInterruptedRuns(getDb(), 'the trainer worker stopped').catch(() => {});
@@ -111,10 +112,12 @@ export class TrainingSession {
     switch (event.kind) {
       case 'log':
         this.note = event.message;
-        if (/^fold \d+ of \d+$/.test(event.message)) {
-          this.batchLoss = [];
-          this.epochMetrics = {};
-        }
+        break;
+      case 'fold':
+        // The curves show the current fold: start them over.
+        this.note = describeProgress(event);
+        this.batchLoss = [];
+        this.epochMetrics = {};
         break;
       case 'batch':
         this.epoch = event.epoch;

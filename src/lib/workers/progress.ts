@@ -6,6 +6,8 @@ export type ProgressEvent =
   | { kind: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   /** Generic counted progress (ingest, evaluation, downloads). */
   | { kind: 'progress'; label: string; done: number; total: number }
+  /** Cross-validation starts fold `index` (0-based) of `k`; the batch and epoch events that follow are that fold's. */
+  | { kind: 'fold'; index: number; k: number }
   | { kind: 'batch'; epoch: number; batch: number; batches: number; loss?: number; samplesPerSec?: number }
   | { kind: 'epoch'; epoch: number; epochs: number; metrics: Record<string, number> }
   | { kind: 'checkpoint'; epoch: number; checkpointId: string }
@@ -27,6 +29,8 @@ export function describeProgress(event: ProgressEvent): string {
       return event.message;
     case 'progress':
       return `${event.label}: ${event.done}/${event.total}`;
+    case 'fold':
+      return `fold ${event.index + 1} of ${event.k}`;
     case 'batch':
       return `epoch ${event.epoch} batch ${event.batch}/${event.batches}${event.loss === undefined ? '' : ` loss ${event.loss.toFixed(4)}`}`;
     case 'epoch':

@@ -34,7 +34,8 @@ describe('ProgressPrinter', () => {
     printer.onEvent({ kind: 'batch', epoch: 1, batch: 2, batches: 3 });
     printer.onEvent({ kind: 'batch', epoch: 1, batch: 3, batches: 3 });
     printer.onEvent({ kind: 'log', level: 'warn', message: 'slow disk' });
-    expect(lines).toEqual([`${bar(1 / 3)} epoch 1/1 batch 1/3\n`, `${bar(1)} epoch 1/1 batch 3/3\n`, 'warn: slow disk\n']);
+    printer.onEvent({ kind: 'fold', index: 0, k: 3 });
+    expect(lines).toEqual([`${bar(1 / 3)} epoch 1/1 batch 1/3\n`, `${bar(1)} epoch 1/1 batch 3/3\n`, 'warn: slow disk\n', 'fold 1 of 3\n']);
   });
 });
 

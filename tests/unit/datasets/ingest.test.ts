@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DatasetValidationError, ImportCancelledError } from '../../../src/lib/datasets/errors';
-import { bytesToBlob, structuralProcessor, type ImageProcessor } from '../../../src/lib/datasets/image-processor';
+import { bytesToBlob, ImageDecodeError, structuralProcessor, type ImageProcessor } from '../../../src/lib/datasets/image-processor';
+import { ImageDecodeError as DecoderError } from '../../../src/lib/images/decode';
 import { importUpload } from '../../../src/lib/datasets/ingest';
 import { encodePng } from '../../../src/lib/datasets/png';
 import { sha256Hex } from '../../../src/lib/hash';
@@ -140,6 +141,23 @@ describe('importing an upload', () => {
     expect(childSamples.map((s) => s.text).sort()).toEqual(['a', 'b', 'c', 'd']);
     for (const s of childSamples) if (s.text !== 'd') expect(s.split).toBe(parentSplits[s.text!]);
     await expect(importUpload(db, [entry('x.csv', 'text,label\nz,0\n')], { task: 'sentiment', name: 'v3', parentId: 'nope' }, context)).rejects.toThrow(/nope does not exist/);
+  });
+
+  it('reports an image no decoder could read with the decoder\'s reason, and any other failure as unreadable', async () => {
+    expect(ImageDecodeError).toBe(DecoderError); // one class, for import and training
+    const processor: ImageProcessor = {
+      async process(bytes, info, options) {
+        if (info.width === 4) throw new ImageDecodeError('the browser could not decode this PNG (bad pixels)');
+        if (info.width === 5) throw new TypeError('out of paint');
+        return structuralProcessor.process(bytes, info, options);
+      },
+    };
+    const files = [entry('minor/a.png', png(3, 3, 1)), entry('minor/b.png', png(4, 3, 2)), entry('major/c.png', png(5, 3, 3)), entry('major/d.png', png(3, 3, 4))];
+    const { report } = await importUpload(makeDb(), files, { task: 'image-classification', name: 'x' }, { processor });
+    expect(Object.fromEntries(report.map((s) => [s.item, s.reason]))).toEqual({
+      'minor/b.png': 'the browser could not decode this PNG (bad pixels)',
+      'major/c.png': 'unreadable (out of paint)',
+    });
   });
 
   it('decodes at most `concurrency` images at once', async () => {

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { probeIndexedDb, probeWebGpu } from '../../../src/lib/capabilities';
 import { sha256Hex } from '../../../src/lib/hash';
 import { getSetting, setSetting } from '../../../src/lib/settings';
-import { formatBytes, storageStatus } from '../../../src/lib/storage';
+import { formatBytes } from '../../../src/lib/bytes';
+import { storageStatus } from '../../../src/lib/storage';
 import { formatDuration, formatNumber } from '../../../src/lib/ui/format';
 import { DEFAULT_ROUTE, ROUTES, parseHash } from '../../../src/lib/ui/routes';
 import { makeDb } from '../factories';
@@ -22,9 +23,10 @@ describe('routes', () => {
 });
 
 describe('storage', () => {
-  it('formats bytes in decimal units', () => {
-    expect([0, 999, 1536, 2_500_000, 12_345_678_901].map(formatBytes)).toEqual(['0 B', '999 B', '1.5 KB', '2.5 MB', '12.3 GB']);
+  it('formats bytes in binary units, labelled KiB, MiB, GiB', () => {
+    expect([0, 999, 1536, 10 * 2 ** 20, 2_500_000, 12_345_678_901].map(formatBytes)).toEqual(['0 B', '999 B', '1.5 KiB', '10 MiB', '2.38 MiB', '11.5 GiB']);
     expect(formatBytes(Number.NaN)).toBe('—');
+    expect(formatBytes(-1)).toBe('—');
   });
   it('reads usage, quota and persistence, or nothing where unsupported', async () => {
     const manager = { estimate: async () => ({ usage: 10, quota: 100 }), persisted: async () => true } as StorageManager;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRuleRow } from '../../../src/lib/db/types';
-import { AlertRuleError, evaluateAlerts, stepAlert, validateRule } from '../../../src/lib/monitoring/alerts';
+import { addAlertRule, AlertRuleError, deleteAlertRule, evaluateAlerts, setAlertRuleEnabled, stepAlert, validateRule } from '../../../src/lib/monitoring/alerts';
 import { evaluateProduction, readSchedules, runDueEvaluations, saveSchedule } from '../../../src/lib/monitoring/evaluation';
 import { saveReference } from '../../../src/lib/monitoring/reference';
 import { rollupsOf, sumRollups } from '../../../src/lib/monitoring/rollups';
@@ -43,6 +43,40 @@ describe('alert rule steps (Prometheus semantics)', () => {
     expect(() => validateRule(rule({ threshold: Number.NaN }))).toThrow(AlertRuleError);
     expect(() => validateRule(rule({ windowMinutes: 0 }))).toThrow(/window must be at least 1 minute, got 0/);
     expect(() => validateRule(rule({ metric: 'vibes' as AlertRuleRow['metric'] }))).toThrow(/metric must be one of accuracy/);
+  });
+});
+
+describe('storing alert rules', () => {
+  it('adds a valid rule and refuses a malformed one without storing it', async () => {
+    const db = makeDb();
+    await expect(addAlertRule(db, rule())).resolves.toMatchObject({ id: 'slow' });
+    await expect(addAlertRule(db, rule({ id: 'bad', windowMinutes: 0 }))).rejects.toThrow(/window must be at least 1 minute/);
+    expect(await db.alertRules.toArray()).toEqual([rule()]);
+  });
+
+  it('turns a rule off and on', async () => {
+    const db = makeDb();
+    await addAlertRule(db, rule());
+    await setAlertRuleEnabled(db, 'slow', false);
+    expect((await db.alertRules.get('slow'))?.enabled).toBe(false);
+    await setAlertRuleEnabled(db, 'slow', true);
+    expect((await db.alertRules.get('slow'))?.enabled).toBe(true);
+  });
+
+  it('deletes a rule and resolves its active alert, keeping its history and other rules\' alerts', async () => {
+    const db = makeDb();
+    await addAlertRule(db, rule());
+    await addAlertRule(db, rule({ id: 'other', name: 'Other' }));
+    await db.alerts.bulkPut([
+      { id: 'a-old', rule: 'slow', state: 'resolved', since: T0 - 60 * MIN, resolvedAt: T0 - 30 * MIN },
+      { id: 'a-now', rule: 'slow', state: 'firing', since: T0, firedAt: T0 },
+      { id: 'b-now', rule: 'other', state: 'pending', since: T0 },
+    ]);
+    await deleteAlertRule(db, 'slow', T0 + 5 * MIN);
+    expect((await db.alertRules.toArray()).map((r) => r.id)).toEqual(['other']);
+    expect(await db.alerts.get('a-now')).toMatchObject({ state: 'resolved', resolvedAt: T0 + 5 * MIN });
+    expect(await db.alerts.get('a-old')).toMatchObject({ state: 'resolved', resolvedAt: T0 - 30 * MIN });
+    expect(await db.alerts.get('b-now')).toMatchObject({ state: 'pending' });
   });
 });
 

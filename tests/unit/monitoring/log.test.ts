@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../../../src/lib/hash';
-import { updateLogRetention } from '../../../src/lib/serving/config';
-import { feedbackToDataset, InferenceLogger, pruneLog, setFeedback } from '../../../src/lib/monitoring/log';
+import { readLogRetention, updateLogRetention } from '../../../src/lib/serving/config';
+import { changeLogRetention, feedbackToDataset, InferenceLogger, pruneLog, setFeedback } from '../../../src/lib/monitoring/log';
 import type { LogRetention, Timers } from '../../../src/lib/serving/types';
 import { makeDb, makeLogRow, makePredictionRecord } from '../factories';
 import { JPEG, PNG } from '../serving/fakes';
@@ -179,6 +179,25 @@ describe('retention', () => {
     await expect(pruneLog(db, { maxRows: 0, maxAgeDays: 0, keepImages: true }, 0)).resolves.toMatchObject({ imagesDropped: 0 });
     await expect(pruneLog(db, { maxRows: 0, maxAgeDays: 0, keepImages: false }, 0)).resolves.toMatchObject({ imagesDropped: 1 });
     expect((await db.inferenceLog.toArray()).map((r) => r.input)).toEqual([{ hash: 'h1', bytes: 16 }, { text: 'hi' }]);
+  });
+
+  it('applies a changed policy at once and stores it', async () => {
+    const db = makeDb();
+    const now = 100 * DAY;
+    const images = [new Blob([PNG], { type: 'image/png' })];
+    await db.inferenceLog.bulkAdd([
+      makeLogRow({ ts: now - 40 * DAY }),
+      ...Array.from({ length: 5 }, (_, i) => makeLogRow({ ts: now - i, input: { hash: `h${i}`, bytes: 16, images } })),
+    ]);
+    await expect(changeLogRetention(db, { maxAgeDays: 30, maxRows: 3, keepImages: true }, now)).resolves.toEqual({
+      retention: { maxAgeDays: 30, maxRows: 3, keepImages: true },
+      pruned: { byAge: 1, byCount: 2, imagesDropped: 0 },
+    });
+    const { retention, pruned } = await changeLogRetention(db, { keepImages: false }, now);
+    expect(retention).toEqual({ maxAgeDays: 30, maxRows: 3, keepImages: false });
+    expect(pruned).toEqual({ byAge: 0, byCount: 0, imagesDropped: 3 });
+    await expect(readLogRetention(db)).resolves.toEqual(retention);
+    expect((await db.inferenceLog.orderBy('ts').toArray()).map((r) => r.input)).toEqual([{ hash: 'h2', bytes: 16 }, { hash: 'h1', bytes: 16 }, { hash: 'h0', bytes: 16 }]);
   });
 
   it('is enforced after flushes, from the stored setting', async () => {

@@ -217,6 +217,17 @@ describe('promotion gate', () => {
     await expect(registry.promote({ name: 'coin-year', version: 1, evalDataVersion: EVAL, evaluate: tableEvaluator({ 1: { mae: 14 } }) })).rejects.toThrow(/at most 10/);
   });
 
+  it('clears a per-model rule: the task default judges again', async () => {
+    const registry = await threeVersions();
+    const own = { primary: 'mae', metrics: { mae: { greaterIsBetter: false, threshold: 10 } } };
+    await registry.setGateRule('coin-year', own);
+    await expect(registry.hasOwnGateRule('coin-year')).resolves.toBe(true);
+    await expect(registry.gateRule('coin-year')).resolves.toEqual(own);
+    await registry.clearGateRule('coin-year');
+    await expect(registry.hasOwnGateRule('coin-year')).resolves.toBe(false);
+    await expect(registry.gateRule('coin-year')).resolves.toEqual(DEFAULT_GATE_RULES['coin-year']);
+  });
+
   it('with the recorded-metrics evaluator, compares only versions measured on the evaluation set', async () => {
     const registry = makeRegistry();
     await registry.register(registerInput({ metrics: { val_mae: 14, val_rmse: 16 } }));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runKFold, type TrainJobSpec } from '../../../src/lib/training/job';
+import { isKind, type ProgressEvent } from '../../../src/lib/workers/progress';
 import { assignFolds, summarizeFolds } from '../../../src/lib/training/kfold';
 import { makeDb, seedSentimentDataset } from '../factories';
 
@@ -64,8 +65,10 @@ describe('runKFold', () => {
       learningRate: 0.05,
       seed: 5,
     };
-    const { runId, metrics, folds } = await runKFold(db, spec, 3, { backend: { backend: 'cpu', adapter: '' } });
+    const events: ProgressEvent[] = [];
+    const { runId, metrics, folds } = await runKFold(db, spec, 3, { backend: { backend: 'cpu', adapter: '' }, onProgress: (e) => events.push(e) });
     expect(folds).toHaveLength(3);
+    expect(events.filter(isKind('fold'))).toEqual([0, 1, 2].map((index) => ({ kind: 'fold', index, k: 3 })));
     const runs = await db.runs.toArray();
     const parent = runs.find((r) => r.id === runId)!;
     expect(parent.params.kFolds).toBe(3);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EarlyStopping } from '../../../src/lib/training/early-stopping';
-import { NonFiniteLossError, TrainingCancelledError, trainLoop, type Batch, type BatchSource } from '../../../src/lib/training/loop';
+import { isTrainingCancelled, NonFiniteLossError, TrainingCancelledError, trainLoop, type Batch, type BatchSource } from '../../../src/lib/training/loop';
 import type { ProgressEvent } from '../../../src/lib/workers/progress';
 
 beforeAll(async () => {
@@ -174,5 +174,15 @@ describe('trainLoop', () => {
       }),
     ).rejects.toBeInstanceOf(TrainingCancelledError);
     model.dispose();
+  });
+});
+
+describe('isTrainingCancelled', () => {
+  it('knows a cancellation by its class, or by its name once it crossed from a worker, and nothing else by its words', () => {
+    expect(isTrainingCancelled(new TrainingCancelledError())).toBe(true);
+    // What comlink hands the page: a plain Error carrying the name and message.
+    expect(isTrainingCancelled(Object.assign(new Error('Training was cancelled.'), { name: 'TrainingCancelledError' }))).toBe(true);
+    expect(isTrainingCancelled(new Error('the upload was cancelled by the server'))).toBe(false);
+    expect(isTrainingCancelled('cancelled')).toBe(false);
   });
 });

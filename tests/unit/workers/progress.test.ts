@@ -4,6 +4,7 @@ import { describeProgress, isKind, type ProgressEvent } from '../../../src/lib/w
 const events: ProgressEvent[] = [
   { kind: 'log', level: 'info', message: 'loading data' },
   { kind: 'progress', label: 'images', done: 3, total: 10 },
+  { kind: 'fold', index: 1, k: 5 },
   { kind: 'batch', epoch: 1, batch: 4, batches: 20, loss: 0.51234 },
   { kind: 'epoch', epoch: 2, epochs: 5, metrics: { val_loss: 0.25, mae: 12.5 } },
   { kind: 'checkpoint', epoch: 2, checkpointId: 'c2' },
@@ -22,6 +23,7 @@ describe('progress events', () => {
     expect(events.map(describeProgress)).toEqual([
       'loading data',
       'images: 3/10',
+      'fold 2 of 5',
       'epoch 1 batch 4/20 loss 0.5123',
       'epoch 2/5 val_loss=0.2500 mae=12.5000',
       'checkpoint saved after epoch 2',
