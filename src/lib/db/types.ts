@@ -1,3 +1,8 @@
+import type { ErrorAnalysis } from './analysis-shapes';
+import type { AlertMetric, InputStatName } from './monitoring-shapes';
+import type { GateRule, Lineage, MetricCheck } from './registry-shapes';
+import type { SweepDefinition, SweepRegistration, SweepTrial } from './sweep-shapes';
+
 /**
  * Row types of Loupe's IndexedDB tables. Only the fields named in the schema strings of `schema.ts`
  * are indexed; everything else is stored as-is, so adding an unindexed field needs no schema version.
@@ -81,8 +86,8 @@ export interface RunRow {
   resumable?: boolean;
   appVersion: string;
   gitCommit?: string;
-  /** Error analysis on the validation split at the end of the run (see training/analysis.ts). */
-  analysis?: import('$lib/training/analysis').ErrorAnalysis;
+  /** Error analysis on the validation split at the end of the run (see analysis-shapes.ts). */
+  analysis?: ErrorAnalysis;
   /** K-fold and sweeps group child runs under a parent. */
   parentId?: string;
 }
@@ -124,7 +129,7 @@ export interface ModelVersionRow {
   modelJson?: string;
   shards?: Blob[];
   card?: string;
-  lineage?: Record<string, unknown>;
+  lineage?: Lineage;
   tags?: Record<string, string>;
   rejectionReason?: string;
   /** When the status last changed (promotion, rejection, rollback, archive). */
@@ -166,10 +171,10 @@ export interface GateDecisionRow {
   evalDataVersion?: string;
   /** How the metrics were obtained (the evaluator's label). */
   evaluator?: string;
-  rule?: import('$lib/registry/types').GateRule;
+  rule?: GateRule;
   candidateMetrics?: Record<string, number>;
   championMetrics?: Record<string, number>;
-  checks?: import('$lib/registry/types').MetricCheck[];
+  checks?: MetricCheck[];
   alias?: string;
   reason: string;
 }
@@ -198,7 +203,7 @@ export interface InferenceLogRow {
   feedback?: string | number;
   feedbackAt?: number;
   /** Simple statistics of the input for drift (text length, OOV rate, image brightness and size); see monitoring. */
-  stats?: Partial<Record<import('$lib/monitoring/bins').InputStatName, number>>;
+  stats?: Partial<Record<InputStatName, number>>;
 }
 
 /** A model's retraining pipeline (see src/lib/pipelines). Rows written before `task`/`state` existed get defaults on read. */
@@ -287,7 +292,7 @@ export interface RollupRow {
   /** Predictions per class label, or per decade of a regression value (`"1850"`). */
   outputs: Record<string, number>;
   /** Counts per bin of each input statistic (see `INPUT_STATS`). */
-  inputs: Partial<Record<import('$lib/monitoring/bins').InputStatName, number[]>>;
+  inputs: Partial<Record<InputStatName, number[]>>;
   /** Feedback-labelled predictions: how many, how many were right (classes), summed |error| (regression). */
   feedback: { count: number; correct: number; absError: number };
 }
@@ -304,7 +309,7 @@ export interface AlertRuleRow {
   model: string;
   /** The alert's name (Prometheus `alert`). */
   name: string;
-  metric: import('$lib/monitoring/metrics').AlertMetric;
+  metric: AlertMetric;
   comparison: AlertComparison;
   threshold: number;
   windowMinutes: number;
@@ -341,12 +346,12 @@ export interface SweepRow {
   endedAt?: number;
   /** The definition as the user wrote it (YAML or JSON), and as validated (Weights & Biases' sweep schema). */
   source: string;
-  definition: import('$lib/sweeps/definition').SweepDefinition;
+  definition: SweepDefinition;
   /** Every trial proposed so far, in order; a resumed sweep continues after the last finished one. */
-  trials: import('$lib/sweeps/definition').SweepTrial[];
+  trials: SweepTrial[];
   failureReason?: string;
   /** The last "register best": the version it made and what the promotion gate decided. */
-  registered?: import('$lib/sweeps/definition').SweepRegistration;
+  registered?: SweepRegistration;
 }
 
 /** A cached text embedding, keyed by the encoder's identity and the text's hash. */

@@ -216,7 +216,7 @@ export async function readBundle(file: Blob | Uint8Array, limits: Partial<Bundle
     signature = parseWith(SignatureSchema, { inputs, ...(outputs !== undefined ? { outputs } : {}) }, 'MLmodel signature') as ModelSignature;
   }
   const metrics = parseWith(MetricsSchema, parseJson(text('metrics.json'), 'metrics.json'), 'metrics.json');
-  const lineage = parseWith(LineageSchema, parseJson(text('lineage.json'), 'lineage.json'), 'lineage.json') as Lineage;
+  const lineage: Lineage = parseWith(LineageSchema, parseJson(text('lineage.json'), 'lineage.json'), 'lineage.json');
   const card = text('README.md');
   if (card.length > 200_000) throw new InvalidBundleError('is longer than 200,000 characters', 'README.md');
   const exampleInput = entries.has('input_example.json') ? parseJson(text('input_example.json'), 'input_example.json') : undefined;
