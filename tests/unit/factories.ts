@@ -18,7 +18,7 @@ export function makeRun(overrides: Partial<RunRow> = {}): RunRow {
     task: 'coin-year',
     status: 'completed',
     createdAt: 1_700_000_000_000,
-    params: { epochs: 3, batchSize: 16 },
+    params: { task: 'coin-year', datasetId: 'abc123', model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small' }, epochs: 3, batchSize: 16 },
     seed: 42,
     datasetVersion: 'abc123',
     appVersion: '0.1.0',

@@ -8,9 +8,9 @@ import type { SweepDefinition, SweepRegistration, SweepTrial } from './sweep-sha
  * are indexed; everything else is stored as-is, so adding an unindexed field needs no schema version.
  */
 
-export type TaskName = 'coin-year' | 'car-damage' | 'sentiment';
-export type Split = 'train' | 'val' | 'test' | 'unassigned';
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+import type { BackendName, RunParams, Split, TaskName } from './specs';
+
+export type { BackendName, Split, TaskName } from './specs';
 
 export interface DatasetRow {
   /** Content hash over (sample hashes, labels, split assignment): the dataset version. */
@@ -73,7 +73,7 @@ export interface RunRow {
   createdAt: number;
   startedAt?: number;
   endedAt?: number;
-  params: Record<string, unknown>;
+  params: RunParams;
   seed: number;
   backend?: BackendName;
   adapter?: string;

@@ -1,29 +1,11 @@
-import type { TaskName } from '$lib/db/types';
-import type { CoinRegressorConfig, DamageClassifierConfig } from '$models/index';
-import type { SmallCnnConfig } from '$models/small-cnn';
+import type { ModelSpec, TaskName } from '$lib/db/specs';
 import { DEFAULT_FASTTEXT, fastTextClassifier, SENTIMENT } from './text-classification';
 import { DEFAULT_LEXICON_FASTTEXT, lexiconClassifier } from './lexicon-text';
-import { encoderHeadClassifier, transformerClassifier, type EncoderHeadSpec, type TransformerSpec } from './text-encoder-models';
+import { encoderHeadClassifier, transformerClassifier } from './text-encoder-models';
 import type { TaskDefinition, TrainableModel } from './types';
-import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable, smallCnnTrainable, type SmallCnnAugmentation } from './vision';
+import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable, smallCnnTrainable } from './vision';
 
-/** Model choices per task; stored with every run. */
-export type ModelSpec =
-  | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
-  | {
-      /** fastText n-grams + lexicon features: VADER, AFINN, opinion words, induced valences (models/text/lexicon-fasttext.ts). */
-      architecture: 'lexicon-fasttext';
-      dim?: number;
-      buckets?: number;
-      wordNgrams?: number;
-      charNgrams?: [number, number];
-      ngramDropout?: number;
-    }
-  | ({ architecture: 'coin-regressor' } & Omit<CoinRegressorConfig, 'seed' | 'yearScale'>)
-  | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>)
-  | ({ architecture: 'small-cnn'; augmentation?: SmallCnnAugmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)
-  | TransformerSpec
-  | EncoderHeadSpec;
+export type { ModelSpec } from '$lib/db/specs';
 
 /** What building a model may need from the training data. */
 export interface TrainableContext {

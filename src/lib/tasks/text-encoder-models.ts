@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoupeDb } from '$lib/db/db';
 import type { SampleRow } from '$lib/db/types';
+import type { EncoderHeadSpec } from '$lib/db/specs';
 import { cachedEmbeddings } from '$lib/text/encoder/embedding-cache';
-import { modelKey, ModelSourceError, type EncoderRef, type ModelRef } from '$lib/text/encoder/source';
+import { modelKey, ModelSourceError, type ModelRef } from '$lib/text/encoder/source';
 import { preprocessTweet } from '$lib/text/preprocess';
 import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets, SENTIMENT } from './text-classification';
 import type { TaskDefinition, TrainableModel } from './types';
@@ -16,23 +17,7 @@ import { probabilityCrossEntropy } from './losses';
  * - `encoder-head`: a frozen encoder's pooled hidden states (cached per text) into a head trained in tfjs.
  */
 
-export interface TransformerSpec {
-  architecture: 'transformer';
-  model: ModelRef;
-}
-
-export type HeadKind = 'linear' | 'mlp';
-
-export interface EncoderHeadSpec {
-  architecture: 'encoder-head';
-  encoder: EncoderRef;
-  /** Width of the encoder's pooled vectors (its `hidden_size`). */
-  dim: number;
-  head: HeadKind;
-  /** Hidden units of the MLP head. */
-  hidden?: number;
-  dropout?: number;
-}
+export type { EncoderHeadSpec, HeadKind, TransformerSpec } from '$lib/db/specs';
 
 export interface EncoderHeadConfig extends Omit<EncoderHeadSpec, 'architecture'> {
   labels: string[];

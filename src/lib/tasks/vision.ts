@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SampleRow } from '$lib/db/types';
+import type { SmallCnnAugmentation } from '$lib/db/specs';
 import { augmentRgb, NO_AUGMENTATION, type AugmentOptions } from '$lib/images/augment';
 import { decodeRgb } from '$lib/images/decode';
 import { regressionMetrics } from '$lib/training/metrics';
@@ -156,7 +157,7 @@ export function damageTrainable(config: DamageClassifierConfig, augment = DAMAGE
 }
 
 /** How a small CNN's training images are augmented: not at all, mirrored only, or the damage policy. */
-export type SmallCnnAugmentation = 'none' | 'flip' | 'default';
+export type { SmallCnnAugmentation } from '$lib/db/specs';
 
 export const SMALL_CNN_AUGMENTATION: Record<SmallCnnAugmentation, AugmentOptions> = {
   none: NO_AUGMENTATION,

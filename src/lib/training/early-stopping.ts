@@ -1,13 +1,8 @@
 import { GREATER_IS_BETTER } from './metrics';
 
-export interface EarlyStoppingConfig {
-  /** The validation metric to watch, e.g. `val_loss` or `val_mae`. */
-  monitor: string;
-  patience: number;
-  minDelta?: number;
-  /** Defaults from the metric's name (loss/errors lower, accuracy/F1/R² higher). */
-  mode?: 'min' | 'max';
-}
+import type { EarlyStoppingConfig } from '$lib/db/specs';
+
+export type { EarlyStoppingConfig } from '$lib/db/specs';
 
 export class EarlyStoppingConfigError extends Error {
   override name = 'EarlyStoppingConfigError';

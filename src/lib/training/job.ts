@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoupeDb } from '$lib/db/db';
-import type { BackendName, Split, TaskName } from '$lib/db/types';
+import type { BackendName, RunRow, Split } from '$lib/db/types';
+import type { TrainJobSpec } from '$lib/db/specs';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
-import { createTrainable, type ModelSpec } from '$lib/tasks/registry';
+import { createTrainable } from '$lib/tasks/registry';
 import { adam } from './adam';
 import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
 import type { ProgressCallback } from '$lib/workers/progress';
-import { EarlyStopping, type EarlyStoppingConfig } from './early-stopping';
+import { EarlyStopping } from './early-stopping';
 import { analyzeErrors } from './analysis';
 import { classifyFailure, DeviceLostError, failureReason } from './failures';
 import { assignFolds, summarizeFolds } from './kfold';
@@ -18,25 +19,7 @@ import { asStorageFull, isQuotaError, type StorageFullError } from '$lib/db/quot
 import { withLock } from '$lib/locks';
 import { RunTracker } from './run-tracker';
 
-/** Everything that defines a training run; stored as the run's params. */
-export interface TrainJobSpec {
-  name?: string;
-  task: TaskName;
-  datasetId: string;
-  model: ModelSpec;
-  epochs: number;
-  batchSize: number;
-  optimizer: 'adam' | 'sgd';
-  learningRate: number;
-  seed: number;
-  earlyStopping?: EarlyStoppingConfig;
-  /** Split used for validation after each epoch. */
-  validationSplit?: Split;
-  /** Cross-validation: train on the other folds of train+val, validate on fold `index` of `k`. */
-  fold?: { k: number; index: number };
-  /** Read the loss back every this many batches. */
-  readEvery?: number;
-}
+export type { TrainJobSpec } from '$lib/db/specs';
 
 export interface TrainJobContext {
   backend: { backend: BackendName; adapter: string };
@@ -58,6 +41,18 @@ export interface TrainJobResult {
 
 export class TrainJobError extends Error {
   override name = 'TrainJobError';
+}
+
+/**
+ * The job spec a run was started with, read back from its params; a baseline evaluated as-is has no
+ * optimiser or schedule, so there is nothing to resume.
+ */
+export function jobSpecOf(run: Pick<RunRow, 'name' | 'params'>): TrainJobSpec {
+  const { epochs, batchSize, optimizer, learningRate, seed, kFolds: _, ...rest } = run.params;
+  if (epochs === undefined || batchSize === undefined || optimizer === undefined || learningRate === undefined || seed === undefined) {
+    throw new TrainJobError(`run "${run.name}" was not trained by Loupe's loop: it records no epochs, batch size, optimizer, learning rate or seed`);
+  }
+  return { ...rest, epochs, batchSize, optimizer, learningRate, seed };
 }
 
 function validateSpec(spec: TrainJobSpec): void {
@@ -148,7 +143,7 @@ export async function runKFold(db: LoupeDb, spec: TrainJobSpec, k: number, conte
   const parent = await RunTracker.create(db, {
     name: `${spec.name ?? spec.task} · ${k}-fold CV`,
     task: spec.task,
-    params: { ...spec, kFolds: k } as unknown as Record<string, unknown>,
+    params: { ...spec, kFolds: k },
     seed: spec.seed,
     datasetVersion: spec.datasetId,
   });
@@ -193,7 +188,7 @@ export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: Trai
   const tracker = await RunTracker.create(db, {
     name: spec.name ?? `${spec.task} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
     task: spec.task,
-    params: { ...spec } as unknown as Record<string, unknown>,
+    params: { ...spec },
     seed: spec.seed,
     datasetVersion: spec.datasetId,
     ...(context.parentId ? { parentId: context.parentId } : {}),
@@ -211,7 +206,7 @@ export async function resumeTrainJob(db: LoupeDb, runId: string, context: TrainJ
   if (!run) throw new TrainJobError(`run ${runId} does not exist`);
   if (!run.resumable) throw new TrainJobError(`run "${run.name}" is ${run.status} and cannot be resumed`);
   const checkpoint = await latestCheckpoint(db, runId);
-  const spec = run.params as unknown as TrainJobSpec;
+  const spec = jobSpecOf(run);
   const dataset = await db.datasets.get(spec.datasetId);
   if (!dataset) throw new TrainJobError(`dataset ${spec.datasetId} of run "${run.name}" no longer exists`);
   const tracker = RunTracker.attach(db, runId);

@@ -1,11 +1,12 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, MetricPointRow, RunRow, RunStatus, TaskName } from '$lib/db/types';
+import type { RunParams } from '$lib/db/specs';
 import { APP_VERSION, GIT_COMMIT } from '$lib/version';
 
 export interface NewRun {
   name: string;
   task: TaskName;
-  params: Record<string, unknown>;
+  params: RunParams;
   seed: number;
   datasetVersion: string;
   parentId?: string;

@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { getDb } from '$lib/db/db';
 import type { RunRow } from '$lib/db/types';
-import { markInterruptedRuns, type TrainJobSpec } from '$lib/training/job';
+import { jobSpecOf, markInterruptedRuns, type TrainJobSpec } from '$lib/training/job';
 import { metricSeries } from '$lib/training/run-tracker';
 import { workers } from '$lib/workers';
 import { WorkerCrashedError } from '$lib/workers/client';
@@ -52,7 +52,7 @@ export class TrainingSession {
 
   /** Continues an interrupted run; its earlier epochs reappear on the curves. */
   resume(run: RunRow, backendChoice: string): Promise<void> {
-    const spec = run.params as unknown as TrainJobSpec;
+    const spec = jobSpecOf(run);
     return this.#follow(
       spec,
       (onProgress) => workers().trainer.api().resume(run.id, backendChoice, onProgress),

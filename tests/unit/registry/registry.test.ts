@@ -67,7 +67,7 @@ describe('registering versions', () => {
   it('fills lineage from a completed run', async () => {
     const db = makeDb();
     const registry = makeRegistry({}, db);
-    const run = makeRun({ id: 'r7', backend: 'wasm', adapter: 'SIMD', gitCommit: '0123abc', metrics: { val_mae: 12.5 }, params: { epochs: 5, backbone: 'resnet18' } });
+    const run = makeRun({ id: 'r7', backend: 'wasm', adapter: 'SIMD', gitCommit: '0123abc', metrics: { val_mae: 12.5 }, params: { task: 'coin-year', datasetId: 'abc123', model: { architecture: 'coin-regressor', backbone: 'resnet18' }, epochs: 5 } });
     await db.runs.add(run);
     await db.datasets.add({ id: 'abc123', name: 'coins 2024', task: 'coin-year', createdAt: 1, sampleCount: 120, splits: { train: 100, val: 20 } });
     const row = await registry.registerFromRun('r7', { weights: fakeArtifacts() });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RunTracker, metricSeries } from '../../../src/lib/training/run-tracker';
 import { makeDb } from '../factories';
 
-const newRun = { name: 'coin baseline', task: 'coin-year' as const, params: { epochs: 2, lr: 0.001 }, seed: 7, datasetVersion: 'ds1' };
+const newRun = { name: 'coin baseline', task: 'coin-year' as const, params: { task: 'coin-year' as const, datasetId: 'ds1', model: { architecture: 'coin-regressor' as const, backbone: 'mobilenetv3-small' as const }, epochs: 2, learningRate: 0.001 }, seed: 7, datasetVersion: 'ds1' };
 
 describe('RunTracker', () => {
   it('records a run from queued to completed with its params, backend and metrics', async () => {

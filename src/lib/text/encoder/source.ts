@@ -1,28 +1,7 @@
 import type { LoupeDb } from '$lib/db/db';
+import type { EncoderRef, ModelRef, ModelSource, Pooling } from '$lib/db/specs';
 
-/**
- * Where a transformers.js model comes from: the Hugging Face hub (by id), a custom host that serves
- * the same layout (`{host}/{model}/resolve/main/…`), a folder the user picked in the browser (its
- * files are kept in Cache Storage under its name), or a folder on disk (Node only: tests, scripts).
- */
-export type ModelSource =
-  | { kind: 'hub'; modelId: string }
-  | { kind: 'host'; host: string; modelId: string; pathTemplate?: string }
-  | { kind: 'folder'; name: string }
-  | { kind: 'path'; path: string };
-
-/** A model and how to run it: `quantized` loads `onnx/model_quantized.onnx`, else `onnx/model.onnx` (fp32). */
-export interface ModelRef {
-  source: ModelSource;
-  quantized: boolean;
-}
-
-/** How the encoder's hidden states become one vector per text. */
-export type Pooling = 'mean' | 'cls';
-
-export interface EncoderRef extends ModelRef {
-  pooling: Pooling;
-}
+export type { EncoderRef, ModelRef, ModelSource, Pooling } from '$lib/db/specs';
 
 /** The "Text encoder source" settings: the baseline classifier and the frozen encoder of head models. */
 export interface TextModelSettings {

@@ -1,0 +1,112 @@
+/**
+ * Persisted specs of training: what a run row stores as its params, and what pipelines and sweeps keep
+ * to start runs. They sit with the row types so the database layer describes everything it stores
+ * without importing the layers that act on it; those layers re-export them.
+ */
+import type { CoinRegressorConfig, DamageClassifierConfig } from '$models/index';
+import type { SmallCnnConfig } from '$models/small-cnn';
+
+/** The studio's tasks (src/lib/tasks has one folder per task). */
+export type TaskName = 'coin-year' | 'car-damage' | 'sentiment';
+export type Split = 'train' | 'val' | 'test' | 'unassigned';
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/**
+ * Where a transformers.js model comes from: the Hugging Face hub (by id), a custom host that serves
+ * the same layout (`{host}/{model}/resolve/main/…`), a folder the user picked in the browser (its
+ * files are kept in Cache Storage under its name), or a folder on disk (Node only: tests, scripts).
+ */
+export type ModelSource =
+  | { kind: 'hub'; modelId: string }
+  | { kind: 'host'; host: string; modelId: string; pathTemplate?: string }
+  | { kind: 'folder'; name: string }
+  | { kind: 'path'; path: string };
+
+/** A model and how to run it: `quantized` loads `onnx/model_quantized.onnx`, else `onnx/model.onnx` (fp32). */
+export interface ModelRef {
+  source: ModelSource;
+  quantized: boolean;
+}
+
+/** How the encoder's hidden states become one vector per text. */
+export type Pooling = 'mean' | 'cls';
+
+export interface EncoderRef extends ModelRef {
+  pooling: Pooling;
+}
+
+/** A transformers.js sequence classifier run as-is (the sentiment baseline). */
+export interface TransformerSpec {
+  architecture: 'transformer';
+  model: ModelRef;
+}
+
+export type HeadKind = 'linear' | 'mlp';
+
+/** A frozen transformers.js encoder's pooled vectors into a head trained in tfjs. */
+export interface EncoderHeadSpec {
+  architecture: 'encoder-head';
+  encoder: EncoderRef;
+  /** Width of the encoder's pooled vectors (its `hidden_size`). */
+  dim: number;
+  head: HeadKind;
+  /** Hidden units of the MLP head. */
+  hidden?: number;
+  dropout?: number;
+}
+
+export type SmallCnnAugmentation = 'none' | 'flip' | 'default';
+
+/** Model choices per task; stored with every run. */
+export type ModelSpec =
+  | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
+  | {
+      /** fastText n-grams + lexicon features: VADER, AFINN, opinion words, induced valences (models/text/lexicon-fasttext.ts). */
+      architecture: 'lexicon-fasttext';
+      dim?: number;
+      buckets?: number;
+      wordNgrams?: number;
+      charNgrams?: [number, number];
+      ngramDropout?: number;
+    }
+  | ({ architecture: 'coin-regressor' } & Omit<CoinRegressorConfig, 'seed' | 'yearScale'>)
+  | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>)
+  | ({ architecture: 'small-cnn'; augmentation?: SmallCnnAugmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)
+  | TransformerSpec
+  | EncoderHeadSpec;
+
+export interface EarlyStoppingConfig {
+  /** The validation metric to watch, e.g. `val_loss` or `val_mae`. */
+  monitor: string;
+  patience: number;
+  minDelta?: number;
+  /** Defaults from the metric's name (loss/errors lower, accuracy/F1/R² higher). */
+  mode?: 'min' | 'max';
+}
+
+/** Everything that defines a training run; stored as the run's params. */
+export interface TrainJobSpec {
+  name?: string;
+  task: TaskName;
+  datasetId: string;
+  model: ModelSpec;
+  epochs: number;
+  batchSize: number;
+  optimizer: 'adam' | 'sgd';
+  learningRate: number;
+  seed: number;
+  earlyStopping?: EarlyStoppingConfig;
+  /** Split used for validation after each epoch. */
+  validationSplit?: Split;
+  /** Cross-validation: train on the other folds of train+val, validate on fold `index` of `k`. */
+  fold?: { k: number; index: number };
+  /** Read the loss back every this many batches. */
+  readEvery?: number;
+}
+
+/**
+ * A run row's params: a training job's spec (k-fold parents add `kFolds`); a baseline evaluated as-is
+ * records only its task, dataset version and model.
+ */
+export type RunParams = Pick<TrainJobSpec, 'task' | 'datasetId' | 'model'> &
+  Partial<Omit<TrainJobSpec, 'task' | 'datasetId' | 'model'>> & { kFolds?: number };
