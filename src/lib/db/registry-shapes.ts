@@ -1,4 +1,4 @@
-import type { BackendName, TaskName } from './types';
+import type { BackendName, RunParams, TaskName } from './specs';
 
 /**
  * Persisted shapes of the model registry: the promotion gate's rule and verdicts (stored in settings
@@ -56,8 +56,8 @@ export interface Lineage {
   datasetVersion?: string;
   /** The dataset version's name when it was registered (filled from `datasetVersion`). */
   datasetName?: string;
-  /** The run's parameters (its training job spec), as stored with the run. */
-  params?: Record<string, unknown>;
+  /** The run's params (its training job spec), copied from the run. */
+  params?: RunParams;
   seed?: number;
   backend?: BackendName;
   adapter?: string;

@@ -1,4 +1,4 @@
-import type { TaskName } from './types';
+import type { TaskName } from './specs';
 
 /**
  * Persisted shapes of hyper-parameter sweeps (`sweeps.definition`, `sweeps.trials`,

@@ -1,5 +1,6 @@
 import type { ErrorAnalysis } from './analysis-shapes';
 import type { AlertMetric, InputStatName } from './monitoring-shapes';
+import type { PipelineConfig, PipelineState, RunArtifacts, RunTrigger, StepRecord } from './pipeline-shapes';
 import type { GateRule, Lineage, MetricCheck } from './registry-shapes';
 import type { SweepDefinition, SweepRegistration, SweepTrial } from './sweep-shapes';
 
@@ -213,11 +214,11 @@ export interface PipelineRow {
   model: string;
   task: TaskName;
   name: string;
-  config: import('$lib/pipelines/types').PipelineConfig;
+  config: PipelineConfig;
   paused: boolean;
   createdAt: number;
   updatedAt?: number;
-  state?: import('$lib/pipelines/types').PipelineState;
+  state?: PipelineState;
 }
 
 export type PipelineRunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'skipped';
@@ -228,7 +229,7 @@ export interface PipelineRunRow {
   pipelineId: string;
   model: string;
   status: PipelineRunStatus;
-  trigger: import('$lib/pipelines/types').RunTrigger;
+  trigger: RunTrigger;
   /** When it was requested (queued rows wait from here). */
   queuedAt: number;
   /** When it started running (equal to `queuedAt` until then, so history sorts by it). */
@@ -236,8 +237,8 @@ export interface PipelineRunRow {
   endedAt?: number;
   /** Data arriving up to this time belongs to this run (fixed when it starts, so a resumed run takes the same data). */
   dataUntil?: number;
-  steps: import('$lib/pipelines/types').StepRecord[];
-  artifacts: import('$lib/pipelines/types').RunArtifacts;
+  steps: StepRecord[];
+  artifacts: RunArtifacts;
   /** Why it failed or was skipped; notes such as merged triggers. */
   error?: string;
   notes?: string[];
