@@ -1,5 +1,5 @@
 import type { DatasetRow, TaskName } from '$lib/db/types';
-import { formatNumber } from '$lib/ui/format';
+import { formatNumber } from '$lib/format';
 import { heldOutMetrics } from './gate';
 import type { Lineage } from './types';
 

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import type { TaskName } from '$lib/db/types';
-import { formatNumber } from '$lib/ui/format';
+import { formatNumber } from '$lib/format';
 import { InvalidRegistryInput } from './errors';
 import type { GateRule, GateVerdict, MetricCheck, MetricThreshold } from './types';
 
