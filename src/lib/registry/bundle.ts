@@ -1,6 +1,5 @@
 import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from 'fflate';
 import * as v from 'valibot';
-import type { RunParams } from '$lib/db/specs';
 import type { ModelVersionRow } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
 import { APP_VERSION } from '$lib/version';
@@ -141,7 +140,7 @@ const LineageSchema = v.looseObject({
   datasetName: v.optional(v.string()),
   // The exporting run's params: checked to be an object, as before, not field by field (older releases'
   // runs stored other fields), and typed as what runs store.
-  params: v.optional(v.custom<RunParams>((value) => typeof value === 'object' && value !== null, 'must be an object')),
+  params: v.optional(v.custom<NonNullable<Lineage['params']>>((value) => typeof value === 'object' && value !== null, 'must be an object')),
   seed: v.optional(v.number()),
   backend: v.optional(v.picklist(['webgpu', 'webgl', 'wasm', 'cpu'], 'is not a backend (webgpu, webgl, wasm, cpu)')),
   adapter: v.optional(v.string()),
