@@ -31,7 +31,7 @@ export interface CoinRegressorConfig extends VisionModelConfig {
 
 /** What `createCoinRegressor` stores in model.json's `userDefinedMetadata.loupe`. */
 export interface CoinRegressorMetadata {
-  task: 'coin-year';
+  architecture: 'coin-regressor';
   backbone: BackboneKind;
   mode: CoinMode;
   inputSize: number;
@@ -88,7 +88,7 @@ export function createCoinRegressor(config: CoinRegressorConfig): CoinRegressor 
 
   const model = tf.model({ inputs: [front, back], outputs: year, name: 'coin_year' });
   const metadata: CoinRegressorMetadata = {
-    task: 'coin-year',
+    architecture: 'coin-regressor',
     backbone: common.backbone,
     mode,
     inputSize: common.inputSize,
@@ -135,9 +135,12 @@ export function denormalizeYears(normalized: tf.Tensor, scale: YearScale): tf.Te
 
 /** The metadata a coin regressor carries (also after `loadFromBlobs`); throws for other models. */
 export function coinRegressorMetadata(model: tf.LayersModel): CoinRegressorMetadata {
-  const metadata = (model.getUserDefinedMetadata() as { loupe?: CoinRegressorMetadata } | undefined)?.loupe;
-  if (metadata?.task !== 'coin-year') throw new Error(`model '${model.name}' carries no coin-year metadata (userDefinedMetadata.loupe)`);
-  return metadata;
+  const metadata = (model.getUserDefinedMetadata() as { loupe?: CoinRegressorMetadata & { task?: string } } | undefined)?.loupe;
+  // Older versions say only `task: 'coin-year'`.
+  if (metadata?.architecture !== 'coin-regressor' && metadata?.task !== 'coin-year') {
+    throw new Error(`model '${model.name}' carries no coin-regressor metadata (userDefinedMetadata.loupe)`);
+  }
+  return { ...metadata, architecture: 'coin-regressor' };
 }
 
 /** Stores a new year scale with the model (e.g. after fitting it on a new training split). */

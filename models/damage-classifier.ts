@@ -16,7 +16,7 @@ export interface DamageClassifierConfig extends VisionModelConfig {
 
 /** What `createDamageClassifier` stores in model.json's `userDefinedMetadata.loupe`. */
 export interface DamageClassifierMetadata {
-  task: 'car-damage';
+  architecture: 'damage-classifier';
   backbone: BackboneKind;
   inputSize: number;
   inputs: string[];
@@ -52,7 +52,7 @@ export function createDamageClassifier(config: DamageClassifierConfig): DamageCl
 
   const model = tf.model({ inputs: image, outputs: probabilities, name: 'car_damage' });
   const metadata: DamageClassifierMetadata = {
-    task: 'car-damage',
+    architecture: 'damage-classifier',
     backbone: common.backbone,
     inputSize: common.inputSize,
     inputs: common.inputs,
@@ -66,9 +66,12 @@ export function createDamageClassifier(config: DamageClassifierConfig): DamageCl
 
 /** The metadata a damage classifier carries (also after `loadFromBlobs`); throws for other models. */
 export function damageClassifierMetadata(model: tf.LayersModel): DamageClassifierMetadata {
-  const metadata = (model.getUserDefinedMetadata() as { loupe?: DamageClassifierMetadata } | undefined)?.loupe;
-  if (metadata?.task !== 'car-damage') throw new Error(`model '${model.name}' carries no car-damage metadata (userDefinedMetadata.loupe)`);
-  return metadata;
+  const metadata = (model.getUserDefinedMetadata() as { loupe?: DamageClassifierMetadata & { task?: string } } | undefined)?.loupe;
+  // Versions saved before image classification was generic say `task: 'car-damage'` instead.
+  if (metadata?.architecture !== 'damage-classifier' && metadata?.task !== 'car-damage') {
+    throw new Error(`model '${model.name}' carries no image-classifier metadata (userDefinedMetadata.loupe)`);
+  }
+  return { ...metadata, architecture: 'damage-classifier' };
 }
 
 export interface DamagePrediction {

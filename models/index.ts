@@ -10,30 +10,31 @@ export { createBackbone, BACKBONE_KINDS, IMAGENET_MEAN, IMAGENET_STD, normalizeI
 export type { Backbone, BackboneKind, BackboneOptions, WeightNaming } from './backbones/index';
 export { countParameters } from './backbones/params';
 
-export const VISION_TASKS = ['coin-year', 'car-damage'] as const;
-export type VisionTask = (typeof VISION_TASKS)[number];
+export const VISION_ARCHITECTURES = ['coin-regressor', 'damage-classifier'] as const;
+export type VisionArchitecture = (typeof VISION_ARCHITECTURES)[number];
 
-/** A task's model configuration, discriminated on `task`. */
-export type TaskModelConfig = ({ task: 'coin-year' } & CoinRegressorConfig) | ({ task: 'car-damage' } & DamageClassifierConfig);
+/** A vision model's configuration, discriminated on `architecture`. */
+export type VisionModelSpec = ({ architecture: 'coin-regressor' } & CoinRegressorConfig) | ({ architecture: 'damage-classifier' } & DamageClassifierConfig);
 
-export type TaskModel = ({ task: 'coin-year' } & CoinRegressor) | ({ task: 'car-damage' } & DamageClassifier);
+export type VisionModel = ({ architecture: 'coin-regressor' } & CoinRegressor) | ({ architecture: 'damage-classifier' } & DamageClassifier);
 
 /**
- * Builds the model of a vision task. Throws `ModelConfigError` naming the field of a bad setting.
+ * Builds a backbone model: the dual-input year regressor or the single-image classifier. Throws
+ * `ModelConfigError` naming the field of a bad setting.
  * @example
- * const built = createModel({ task: 'coin-year', backbone: 'resnet18', mode: 'dual', inputSize: 128 });
- * if (built.task === 'coin-year') built.model.summary();
+ * const built = createModel({ architecture: 'coin-regressor', backbone: 'resnet18', mode: 'dual', inputSize: 128 });
+ * built.model.summary();
  */
-export function createModel(config: TaskModelConfig): TaskModel {
-  if (typeof config !== 'object' || config === null) throw new ModelConfigError('config', 'an object with a task', config);
-  switch (config.task) {
-    case 'coin-year':
-      return { task: 'coin-year', ...createCoinRegressor(config) };
-    case 'car-damage':
-      return { task: 'car-damage', ...createDamageClassifier(config) };
+export function createModel(config: VisionModelSpec): VisionModel {
+  if (typeof config !== 'object' || config === null) throw new ModelConfigError('config', 'an object with an architecture', config);
+  switch (config.architecture) {
+    case 'coin-regressor':
+      return { architecture: 'coin-regressor', ...createCoinRegressor(config) };
+    case 'damage-classifier':
+      return { architecture: 'damage-classifier', ...createDamageClassifier(config) };
     default: {
       const unknown: never = config;
-      throw new ModelConfigError('task', `one of ${VISION_TASKS.join(', ')}`, (unknown as { task: unknown }).task);
+      throw new ModelConfigError('architecture', `one of ${VISION_ARCHITECTURES.join(', ')}`, (unknown as { architecture: unknown }).architecture);
     }
   }
 }

@@ -24,7 +24,6 @@ export interface SmallCnnConfig {
 
 /** What the model carries in model.json's `userDefinedMetadata.loupe`. */
 export interface SmallCnnMetadata {
-  task: 'car-damage';
   architecture: 'small-cnn';
   labels: string[];
   inputSize: number;
@@ -70,7 +69,7 @@ export function createSmallCnn(config: SmallCnnConfig): { model: tf.LayersModel;
     .dense({ units: labels.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 52 }), name: 'probabilities' })
     .apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: output, name: 'small_cnn' });
-  const metadata: SmallCnnMetadata = { task: 'car-damage', architecture: 'small-cnn', labels: [...labels], inputSize, channels, filters: [...filters], dense, dropout };
+  const metadata: SmallCnnMetadata = { architecture: 'small-cnn', labels: [...labels], inputSize, channels, filters: [...filters], dense, dropout };
   model.setUserDefinedMetadata({ loupe: metadata });
   return { model, metadata };
 }

@@ -6,14 +6,21 @@ import { openStudioDb } from '$lib/db/open';
 import { markInterruptedRuns } from '$lib/training/job';
 import { startRestHost } from '$lib/serving/rest-host';
 import { startMonitoring } from '$lib/monitoring/service';
-import { registerGateEvaluators } from '$lib/tasks/gate';
+import { registerGateEvaluators } from '$lib/workflows/gate';
+import { registerRunModelSource } from '$lib/workflows/run-models';
+import { onWorkerCrash, workers } from '$lib/workers';
+import { notify } from '$lib/ui/notifications.svelte';
 import { registerServiceWorker } from '$lib/pwa';
 import { startPipelines } from '$lib/pipelines/studio';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html lacks the #app element');
+// A crashed worker becomes a visible error toast (the client restarts it on the next call).
+onWorkerCrash((error) => notify('error', error.message));
 await openStudioDb();
-registerGateEvaluators();
+// The promotion gate measures versions in the trainer worker; runs keep their final model as a checkpoint.
+registerGateEvaluators((...args) => workers().trainer.api().evaluateVersion(...args));
+registerRunModelSource();
 mount(App, { target });
 registerServiceWorker();
 // This tab answers the same-origin REST API the service worker forwards (src/lib/serving).

@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import { registerTaskPredictors } from '$lib/tasks/serving';
+import { registerTaskPredictors } from '$lib/workflows/predictors';
 import { InferenceService } from '$lib/workers/inference-service';
 
 registerTaskPredictors();

@@ -16,7 +16,7 @@ export interface BenchModel {
 export async function benchModel(inputSize: number, seed = 1): Promise<BenchModel> {
   try {
     const models = await import('../../models/index');
-    const built = models.createModel({ task: 'coin-year', backbone: 'mobilenetv3-small', mode: 'dual', inputSize, seed });
+    const built = models.createModel({ architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize, seed });
     return {
       name: `coin-year regressor, dual MobileNetV3-Small (models/), ${inputSize}²`,
       model: built.model,

@@ -17,7 +17,7 @@ import { driftReport } from '../../src/lib/monitoring/drift';
 import { prometheusText } from '../../src/lib/monitoring/prometheus';
 import type { ReferenceProfile } from '../../src/lib/monitoring/reference';
 import { applyToRollups, HOUR_MS, readRollups, readWindow, rollupsOf, sumRollups } from '../../src/lib/monitoring/rollups';
-import { InferenceLogger } from '../../src/lib/serving/log';
+import { InferenceLogger } from '../../src/lib/monitoring/log';
 import type { PredictionRecord } from '../../src/lib/serving/types';
 import { median, printTable } from './env';
 

@@ -60,7 +60,7 @@ const configs: PeerConfig[] = args.configs.split(',').map((spec) => {
  * takes it: in micro-batches when the whole batch would not fit the wasm heap (src/lib/training/memory.ts).
  */
 function tfjsStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; microBatch?: number } {
-  const { model } = createModel({ task: 'coin-year', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
+  const { model } = createModel({ architecture: 'coin-regressor', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
   const loss = coinYearLoss('huber');
   const optimizer = adam(1e-3);
   const shape: [number, number, number, number] = [config.batch, config.size, config.size, 3];

@@ -14,7 +14,7 @@ import { deriveSeed, mulberry32, shuffled } from '../../src/lib/random';
 import { createTrainable, type ModelSpec } from '../../src/lib/tasks/registry';
 import type { TrainableModel } from '../../src/lib/tasks/types';
 import { smallCnnInput, SMALL_CNN_AUGMENTATION, type SmallCnnAugmentation } from '../../src/lib/tasks/vision';
-import { classificationMetrics, type ClassificationMetrics } from '../../src/lib/training/metrics';
+import { classificationMetrics, type ClassificationMetrics } from '../../src/lib/tasks/metrics';
 import { trainLoop, type Batch } from '../../src/lib/training/loop';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';

@@ -13,7 +13,7 @@ import type { SampleRow } from '../../src/lib/db/types';
 import { deriveSeed, mulberry32, shuffled } from '../../src/lib/random';
 import { createTrainable, type ModelSpec } from '../../src/lib/tasks/registry';
 import { toBatch } from '../../src/lib/tasks/types';
-import { classificationMetrics } from '../../src/lib/training/metrics';
+import { classificationMetrics } from '../../src/lib/tasks/metrics';
 import { trainLoop, type Batch } from '../../src/lib/training/loop';
 import type { LexiconSelection, SeedSpread, SentenceSplit, SentencesResult } from './report';
 

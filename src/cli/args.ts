@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { TaskName } from '$lib/db/types';
-import { BUILTIN_TASKS, isTaskName } from '$lib/serving/models';
+import { TASK_NAMES, isTaskName } from '$lib/tasks/names';
 import { UsageError } from './errors';
 import type { CliIo } from './progress';
 
@@ -62,6 +62,6 @@ export function numberOption(values: Values, name: string, { integer = false, mi
 
 export function taskOption(values: Values, name = 'task'): TaskName {
   const value = required(values, name);
-  if (!isTaskName(value)) throw new UsageError(`--${name} "${value}" is not a task; choose ${BUILTIN_TASKS.join(', ')}`);
+  if (!isTaskName(value)) throw new UsageError(`--${name} "${value}" is not a task; choose ${TASK_NAMES.join(', ')}`);
   return value;
 }

@@ -2,7 +2,7 @@ import type { TaskName } from '$lib/db/types';
 import { readBundle, type ParsedBundle } from '$lib/registry/bundle';
 import { loadTrainable } from '$lib/tasks/loaded';
 import type { TrainableModel } from '$lib/tasks/types';
-import { taskOfVersion } from '$lib/serving/models';
+import { taskOfVersion } from '$lib/tasks/names';
 import { BadFormatError, WrongTaskError } from './errors';
 import { readInputFile } from './files';
 

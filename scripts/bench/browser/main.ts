@@ -14,7 +14,7 @@ import { minimizeInMicroBatches } from '$lib/training/micro-batches';
 import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
-import { InferenceLogger } from '$lib/serving/log';
+import { InferenceLogger } from '$lib/monitoring/log';
 import type { TrainJobSpec } from '$lib/training/job';
 import type { InferenceApi, IngestApi, TrainerApi } from '$lib/workers/types';
 import type { ModelVersionRow, TaskName } from '$lib/db/types';
@@ -243,7 +243,7 @@ async function trainSteps(
 ): Promise<{ backend: string; adapter: string; stepsMs: number[]; medianMs: number; tensorsLeaked: number; microBatch?: number; transfers: StepTransfers }> {
   const info = await useBackend(backend);
   const tensorsBefore = tf.memory().numTensors;
-  const { model } = createModel({ task: 'coin-year', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
+  const { model } = createModel({ architecture: 'coin-regressor', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
   const loss = coinYearLoss('huber');
   const optimizer = adam(1e-3);
   const shape: [number, number, number, number] = [config.batch, config.size, config.size, 3];

@@ -3,7 +3,7 @@ import type { GateDecisionRow, ModelVersionRow } from '$lib/db/types';
 import { PromotionRejected } from '$lib/registry/errors';
 import { gateEvaluatorsFor, recordedEvalSets, type NamedEvaluator } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
-import { taskOfVersion } from '$lib/serving/models';
+import { taskOfVersion } from '$lib/tasks/names';
 import { notify } from '$lib/ui/notifications.svelte';
 
 /** The registry of the page's database. */

@@ -35,6 +35,8 @@ export interface ImportOptions {
   description?: string;
   /** Marks a built-in demo dataset (see demo/install.ts). */
   demo?: string;
+  /** The label preset chosen for the import (`car-damage`): it names and orders the classes. */
+  preset?: string;
   /** Samples checked and stored per transaction (default 32). */
   chunkSize?: number;
   /** Images decoded at the same time (default 4): a decoded 12-megapixel photo takes ~48 MB. */
@@ -240,6 +242,7 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       synthetic: options.synthetic ?? parsed.export?.synthetic,
       description: options.description,
       demo: options.demo,
+      preset: options.preset,
       labels: parsed.labels ? [...parsed.labels] : taskLabels(task) ? [...taskLabels(task)!] : undefined,
       seed: options.seed ?? 42,
       report,

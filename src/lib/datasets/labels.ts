@@ -1,5 +1,5 @@
 import type { TaskName } from '$lib/db/types';
-import { DAMAGE_LABELS, SENTIMENT_LABELS } from './types';
+import { TASKS } from '$lib/tasks/registry';
 
 /** The earliest minting year accepted; the latest is the current year. */
 export const MIN_YEAR = 1500;
@@ -31,19 +31,13 @@ export function checkClass(raw: unknown, labels: readonly string[]): LabelCheck 
   return { ok: false, reason: `unknown label "${String(raw).trim()}"; expected one of ${labels.join(', ')} or 0…${labels.length - 1}` };
 }
 
-/** The label check of a task. */
+/** The label check of a task: a minting year for the year regression, else a class of the task's preset. */
 export function checkLabel(task: TaskName, raw: unknown): LabelCheck {
-  switch (task) {
-    case 'coin-year':
-      return checkYear(raw);
-    case 'car-damage':
-      return checkClass(raw, DAMAGE_LABELS);
-    case 'sentiment':
-      return checkClass(raw, SENTIMENT_LABELS);
-  }
+  const labels = taskLabels(task);
+  return labels ? checkClass(raw, labels) : checkYear(raw);
 }
 
-/** The class names of a task (none for the year regression). */
+/** The preset class names of a task (none for the year regression). */
 export function taskLabels(task: TaskName): readonly string[] | undefined {
-  return task === 'car-damage' ? DAMAGE_LABELS : task === 'sentiment' ? SENTIMENT_LABELS : undefined;
+  return TASKS[task].presets[0]?.labels;
 }

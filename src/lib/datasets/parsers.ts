@@ -1,4 +1,5 @@
 import type { Split, TaskName } from '$lib/db/types';
+import { canonicalTask, TASKS } from '$lib/tasks/registry';
 import { DatasetValidationError } from './errors';
 import { hasIdxFiles, parseIdxUpload } from './idx';
 import { checkLabel, taskLabels } from './labels';
@@ -10,18 +11,8 @@ import type { Candidate, ImageCandidate, InputEntry, ParseResult, SkippedItem, T
 /** The file a Loupe export carries its manifest in (see export.ts). */
 export const EXPORT_MANIFEST = 'loupe-dataset.json';
 
-const COLUMNS: Record<TaskName, string[]> = {
-  'coin-year': ['front', 'back', 'year'],
-  'car-damage': ['path', 'label'],
-  sentiment: ['text', 'label'],
-};
-
-/** What each task accepts, for error messages and the import panel. */
-export const FORMAT_HELP: Record<TaskName, string> = {
-  'coin-year': 'a CSV or JSONL manifest with columns front, back, year (front/back are image paths inside the upload)',
-  'car-damage': 'one folder per class (any class names; preset minor/, moderate/, major/), a CSV with columns path,label, or IDX files (*-images-idx3-ubyte[.gz] + *-labels-idx1-ubyte[.gz], optional classes.txt)',
-  sentiment: 'CSV, TSV, JSON or JSONL with columns text and label or class (0/1/2 or negative/neutral/positive; 0/1 only: negative/positive; or any class names), or tweet_eval files (*_text.txt + *_labels.txt)',
-};
+const columnsOf = (task: TaskName) => [...TASKS[task].dataset.columns];
+const formatsOf = (task: TaskName) => TASKS[task].dataset.formats;
 
 /** The split a record names in its `split` column, the manifest's own name, or none. */
 function recordSplit(record: TableRecord, table: Table): { split?: Split; reason?: string } {
@@ -36,7 +27,7 @@ function manifests(tables: Table[], task: TaskName, required: string[]): Table[]
   const usable = tables.filter((t) => required.every((c) => t.columns.includes(c)));
   if (usable.length > 0) return usable;
   if (tables.length === 0) {
-    throw new DatasetValidationError(`No manifest found. A ${task} upload needs ${FORMAT_HELP[task]}.`);
+    throw new DatasetValidationError(`No manifest found. A ${task} upload needs ${formatsOf(task)}.`);
   }
   const best = [...tables].sort((a, b) => required.filter((c) => b.columns.includes(c)).length - required.filter((c) => a.columns.includes(c)).length)[0]!;
   const missing = required.filter((c) => !best.columns.includes(c));
@@ -66,19 +57,19 @@ function reportUnreferenced(entries: InputEntry[], used: Set<string>, manifestNa
 }
 
 /**
- * Coin-year: manifests with `front`, `back`, `year` (CSV/TSV/JSONL; paths relative to the manifest or
+ * Image pairs (coin-year): manifests with `front`, `back`, `year` (CSV/TSV/JSONL; paths relative to the manifest or
  * the upload's root). Optional `split` column; else a manifest named `train.csv`/`val.csv`/`test.csv`
  * gives its rows that split.
  */
-export async function parseCoinUpload(entries: InputEntry[]): Promise<ParseResult> {
+export async function parsePairUpload(task: TaskName, entries: InputEntry[]): Promise<ParseResult> {
   const { tables, skipped } = await readTables(entries);
-  const usable = manifests(tables, 'coin-year', COLUMNS['coin-year']);
+  const usable = manifests(tables, task, columnsOf(task));
   const index = new PathIndex(entries);
   const candidates: Candidate[] = [];
   const used = new Set<string>();
   for (const table of usable) {
     for (const record of table.records) {
-      const year = checkLabel('coin-year', record.values.year);
+      const year = checkLabel(task, record.values.year);
       const side = (name: 'front' | 'back') => {
         const ref = field(record, name);
         if (ref === '') return { reason: `no ${name} image given` };
@@ -114,33 +105,33 @@ export async function parseCoinUpload(entries: InputEntry[]): Promise<ParseResul
     }
   }
   reportUnreferenced(entries, used, usable.map((t) => t.file), skipped);
-  return { task: 'coin-year', candidates, skipped };
+  return { task, candidates, skipped };
 }
 
 /**
- * Car damage: a CSV with `path,label` (when one exists), else one folder per class — the nearest
- * enclosing folder named `minor`, `moderate` or `major` is the label; a `train/`, `val/` or `test/`
- * folder above it gives the split.
+ * Image classification: a CSV with `path,label` (when one exists), else one folder per class — the
+ * nearest enclosing folder named like a preset class (`minor`, `moderate`, `major`) is the label, or
+ * else each image's nearest folder; a `train/`, `val/` or `test/` folder above it gives the split.
  */
-export async function parseDamageUpload(entries: InputEntry[]): Promise<ParseResult> {
-  if (hasIdxFiles(entries)) return { task: 'car-damage', ...(await parseIdxUpload(entries)) };
-  const preset = taskLabels('car-damage')!;
+export async function parseImageUpload(task: TaskName, entries: InputEntry[]): Promise<ParseResult> {
+  if (hasIdxFiles(entries)) return { task, ...(await parseIdxUpload(entries)) };
+  const preset = taskLabels(task)!;
   const { tables, skipped } = await readTables(entries);
   const files = entries.filter((e) => !isTableFile(e.path));
   const foldered = files.some((e) => e.path.split('/').slice(0, -1).some((s) => preset.includes(s.toLowerCase())));
-  const withColumns = tables.filter((t) => COLUMNS['car-damage'].every((c) => t.columns.includes(c)));
+  const withColumns = tables.filter((t) => columnsOf(task).every((c) => t.columns.includes(c)));
   // No preset folder and no manifest: each image's class is its nearest folder that is not a split.
   const customFolders = !foldered && withColumns.length === 0 && tables.length === 0 ? files.map(classFolder).filter((f) => f !== undefined) : [];
   if (withColumns.length === 0 && (foldered || customFolders.length > 0)) {
     const labels = foldered ? [...preset] : classSetOf(customFolders, []).labels;
     // Manifests that are not `path,label` tables are simply not used in folder mode.
     for (const table of tables) skipped.push({ item: table.file, reason: 'not used: images are labelled by their class folder' });
-    return { task: 'car-damage', candidates: files.map((e) => folderCandidate(e, labels, skipped)).filter((c) => c !== undefined), skipped, labels };
+    return { task, candidates: files.map((e) => folderCandidate(e, labels, skipped)).filter((c) => c !== undefined), skipped, labels };
   }
   if (withColumns.length === 0 && tables.length === 0) {
-    throw new DatasetValidationError(`No class folders or manifest found. A car-damage upload needs ${FORMAT_HELP['car-damage']}.`);
+    throw new DatasetValidationError(`No class folders or manifest found. An image-classification upload needs ${formatsOf(task)}.`);
   }
-  const usable = manifests(tables, 'car-damage', COLUMNS['car-damage']);
+  const usable = manifests(tables, task, columnsOf(task));
   const classes = classSetOf(usable.flatMap((t) => t.records.map((r) => r.values.label)), preset);
   const index = new PathIndex(entries);
   const candidates: Candidate[] = [];
@@ -169,7 +160,7 @@ export async function parseDamageUpload(entries: InputEntry[]): Promise<ParseRes
     }
   }
   reportUnreferenced(entries, used, usable.map((t) => t.file), skipped);
-  return { task: 'car-damage', candidates, skipped, labels: classes.labels };
+  return { task, candidates, skipped, labels: classes.labels };
 }
 
 /** The nearest enclosing folder that is not a split folder (`train/`, `val/`, `test/`): a custom class. */
@@ -194,10 +185,10 @@ function folderCandidate(entry: InputEntry, labels: readonly string[], skipped: 
 }
 
 /**
- * Sentiment: CSV/TSV/JSONL with `text` and `label`, and the tweet_eval layout (`train_text.txt` +
+ * Text (sentiment and any label set): CSV/TSV/JSONL with `text` and `label`, and the tweet_eval layout (`train_text.txt` +
  * `train_labels.txt`, line by line; the file prefix names the split).
  */
-export async function parseSentimentUpload(entries: InputEntry[]): Promise<ParseResult> {
+export async function parseTextUpload(task: TaskName, entries: InputEntry[]): Promise<ParseResult> {
   const skipped: SkippedItem[] = [];
   // Labels are checked once all are read: the upload's class set depends on all of them (label-sets.ts).
   const pending: { where: string; text: string; label: unknown; split: Split | undefined; source: string }[] = [];
@@ -238,7 +229,7 @@ export async function parseSentimentUpload(entries: InputEntry[]): Promise<Parse
   const labelColumn = (t: Table) => (t.columns.includes('label') ? 'label' : t.columns.includes('class') ? 'class' : undefined);
   const usable = tables.filter((t) => t.columns.includes('text') && labelColumn(t));
   // Without tweet_eval files, the upload must have a usable table: `manifests` throws naming the missing column.
-  if (textFiles.length === 0 && labelFiles.size === 0 && usable.length === 0) manifests(tables, 'sentiment', COLUMNS.sentiment);
+  if (textFiles.length === 0 && labelFiles.size === 0 && usable.length === 0) manifests(tables, task, columnsOf(task));
   for (const table of tables) {
     if (!usable.includes(table)) skipped.push({ item: table.file, reason: `not used: it has no columns text and label (found: ${table.columns.join(', ') || 'none'})` });
   }
@@ -252,7 +243,7 @@ export async function parseSentimentUpload(entries: InputEntry[]): Promise<Parse
       pending.push({ where: record.where, text: field(record, 'text'), label: record.values[labelColumn(table)!], split: split.split, source: table.file });
     }
   }
-  const classes = classSetOf(pending.map((p) => p.label), taskLabels('sentiment')!, { binaryNames: BINARY_SENTIMENT });
+  const classes = classSetOf(pending.map((p) => p.label), taskLabels(task) ?? [], { binaryNames: BINARY_SENTIMENT });
   const candidates: Candidate[] = [];
   for (const p of pending) {
     const candidate = textCandidate(p.where, p.text, p.label, p.split, p.source, skipped, classes);
@@ -260,10 +251,10 @@ export async function parseSentimentUpload(entries: InputEntry[]): Promise<Parse
   }
   for (const entry of entries) {
     if (!isTableFile(entry.path) && !paired.has(entry.path) && !/_text\.txt$/i.test(entry.path)) {
-      skipped.push({ item: entry.path, reason: `not used: ${FORMAT_HELP.sentiment}` });
+      skipped.push({ item: entry.path, reason: `not used: ${formatsOf(task)}` });
     }
   }
-  return { task: 'sentiment', candidates, skipped, labels: classes.labels };
+  return { task, candidates, skipped, labels: classes.labels };
 }
 
 function splitLines(text: string): string[] {
@@ -290,7 +281,8 @@ interface ExportManifest {
   formatVersion: number;
   id: string;
   name: string;
-  task: TaskName;
+  /** The task's name when exported (earlier names such as `car-damage` included). */
+  task: string;
   synthetic?: boolean;
   parentId?: string;
   /** Class names of a classification dataset (exports before label sets lack them: the task's preset). */
@@ -306,34 +298,36 @@ export async function parseExport(manifestEntry: InputEntry, entries: InputEntry
   } catch (error) {
     throw new DatasetValidationError(`${manifestEntry.path} is not valid JSON (${(error as Error).message})`, manifestEntry.path);
   }
-  if (manifest?.format !== 'loupe-dataset' || !Array.isArray(manifest.samples) || !(manifest.task in COLUMNS)) {
+  const task = canonicalTask(manifest?.task);
+  if (manifest?.format !== 'loupe-dataset' || !Array.isArray(manifest.samples) || !task) {
     throw new DatasetValidationError(`${manifestEntry.path} is not a Loupe dataset manifest (expected format "loupe-dataset" with task and samples)`, manifestEntry.path, 'format');
   }
+  const { input, kind } = TASKS[task];
   const index = new PathIndex(entries);
   const skipped: SkippedItem[] = [];
   const candidates: Candidate[] = [];
   const splits = new Set<Split>(['train', 'val', 'test', 'unassigned']);
-  const classes = manifest.task !== 'coin-year' && Array.isArray(manifest.labels) ? declaredClassSet(manifest.labels.map(String)) : undefined;
+  const classes = kind === 'classification' && Array.isArray(manifest.labels) ? declaredClassSet(manifest.labels.map(String)) : undefined;
   manifest.samples.forEach((sample, i) => {
     const where = `${manifestEntry.path} sample ${i + 1} (${sample.path})`;
-    const label = classes ? classes.check(sample.label) : checkLabel(manifest.task, sample.label);
+    const label = classes ? classes.check(sample.label) : checkLabel(task, sample.label);
     if (!label.ok) return skipped.push({ item: where, reason: label.reason });
     const split = splits.has(sample.split) ? sample.split : undefined;
     const common = { item: where, label: label.label, split, fold: sample.fold, source: sample.source ?? 'import' };
-    if (manifest.task === 'sentiment') {
+    if (input === 'text') {
       if (!sample.text?.trim()) return skipped.push({ item: where, reason: 'empty text' });
       candidates.push({ kind: 'text', ...common, text: sample.text.trim(), path: sample.path });
       return;
     }
     const files = (sample.files ?? []).map((f) => index.resolve(f, manifestEntry.path));
-    const expected = manifest.task === 'coin-year' ? 2 : 1;
+    const expected = input === 'image-pair' ? 2 : 1;
     if (files.length !== expected || files.some((f) => !f)) {
       const missing = (sample.files ?? []).filter((_, j) => !files[j]);
-      return skipped.push({ item: where, reason: `${manifest.task === 'coin-year' ? 'missing pair partner: ' : ''}${missing.length ? `${missing.join(', ')} not in the upload` : `expected ${expected} image file(s)`}` });
+      return skipped.push({ item: where, reason: `${input === 'image-pair' ? 'missing pair partner: ' : ''}${missing.length ? `${missing.join(', ')} not in the upload` : `expected ${expected} image file(s)`}` });
     }
     candidates.push({ kind: 'image', ...common, files: files as InputEntry[] });
   });
-  return { task: manifest.task, candidates, skipped, ...(classes ? { labels: classes.labels } : {}), export: { id: manifest.id, name: manifest.name, synthetic: manifest.synthetic, parentId: manifest.parentId } };
+  return { task, candidates, skipped, ...(classes ? { labels: classes.labels } : {}), export: { id: manifest.id, name: manifest.name, synthetic: manifest.synthetic, parentId: manifest.parentId } };
 }
 
 /**
@@ -350,16 +344,15 @@ export async function parseUpload(task: TaskName, entries: InputEntry[]): Promis
       throw new DatasetValidationError(`${manifest.path} is a ${result.task} dataset, but the import is for ${task}; choose the task ${result.task}.`, manifest.path, 'task');
     }
     const used = new Set(result.candidates.flatMap((c) => (c.kind === 'image' ? c.files.map((f) => f.path) : [])));
-    if (task !== 'sentiment') reportUnreferenced(rest, used, [manifest.path], result.skipped);
+    if (TASKS[task].input !== 'text') reportUnreferenced(rest, used, [manifest.path], result.skipped);
     return result;
   }
-  switch (task) {
-    case 'coin-year':
-      return parseCoinUpload(entries);
-    case 'car-damage':
-      return parseDamageUpload(entries);
-    case 'sentiment':
-      return parseSentimentUpload(entries);
+  switch (TASKS[task].input) {
+    case 'image-pair':
+      return parsePairUpload(task, entries);
+    case 'image':
+      return parseImageUpload(task, entries);
+    case 'text':
+      return parseTextUpload(task, entries);
   }
 }
-

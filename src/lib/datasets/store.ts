@@ -55,6 +55,8 @@ export interface VersionFields {
   synthetic?: boolean;
   description?: string;
   demo?: string;
+  /** The label preset the data was imported under (`car-damage`), for titles and model names. */
+  preset?: string;
   labels?: string[];
   seed: number;
   report: SkippedItem[];
@@ -123,6 +125,7 @@ export async function finalizeStaged(
       ...(fields.synthetic ? { synthetic: true } : {}),
       ...(fields.description ? { description: fields.description } : {}),
       ...(fields.demo ? { demo: fields.demo } : {}),
+      ...(fields.preset ? { preset: fields.preset } : {}),
       ...(fields.labels ? { labels: fields.labels } : {}),
     };
     await db.datasets.add(dataset);

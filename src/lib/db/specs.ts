@@ -7,7 +7,10 @@ import type { CoinRegressorConfig, DamageClassifierConfig } from '$models/index'
 import type { SmallCnnConfig } from '$models/small-cnn';
 
 /** The studio's tasks (src/lib/tasks has one folder per task). */
-export type TaskName = 'coin-year' | 'car-damage' | 'sentiment';
+export type TaskName = 'coin-year' | 'image-classification' | 'sentiment';
+
+/** Task names of earlier versions, as they may still appear in bundles and saved model.json files. */
+export const RENAMED_TASKS: Readonly<Record<string, TaskName>> = { 'car-damage': 'image-classification' };
 export type Split = 'train' | 'val' | 'test' | 'unassigned';
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -110,3 +113,26 @@ export interface TrainJobSpec {
  */
 export type RunParams = Pick<TrainJobSpec, 'task' | 'datasetId' | 'model'> &
   Partial<Omit<TrainJobSpec, 'task' | 'datasetId' | 'model'>> & { kFolds?: number };
+
+/** An MLflow column spec (`{"name":"text","type":"string"}`). */
+export interface ColumnSpec {
+  name?: string;
+  type: 'string' | 'double' | 'float' | 'long' | 'integer' | 'boolean' | 'binary' | 'datetime';
+  required?: boolean;
+}
+
+/** An MLflow tensor spec (`{"name":"front","type":"tensor","tensor-spec":{"dtype":"float32","shape":[-1,224,224,3]}}`). */
+export interface TensorSpec {
+  name?: string;
+  type: 'tensor';
+  'tensor-spec': { dtype: string; shape: number[] };
+}
+
+/**
+ * An MLflow model signature ("Model Signature" in mlflow.org's docs). Loupe's inputs name the REST
+ * columns a request carries, then the tensors the model takes from them.
+ */
+export interface ModelSignature {
+  inputs: (ColumnSpec | TensorSpec)[];
+  outputs?: (ColumnSpec | TensorSpec)[];
+}

@@ -9,7 +9,7 @@ import type { SweepDefinition, SweepRegistration, SweepTrial } from './sweep-sha
  * are indexed; everything else is stored as-is, so adding an unindexed field needs no schema version.
  */
 
-import type { BackendName, RunParams, Split, TaskName } from './specs';
+import type { BackendName, ModelSignature, RunParams, Split, TaskName } from './specs';
 
 export type { BackendName, Split, TaskName } from './specs';
 
@@ -35,6 +35,8 @@ export interface DatasetRow {
   description?: string;
   /** Key of a built-in demo dataset (`coins`, `cars`, `tweets`); see src/lib/datasets/demo. */
   demo?: string;
+  /** The task's label preset the data was imported under (`car-damage` for image classification). */
+  preset?: string;
   /** For `origin: 'subset'`: how it was drawn from its parent. */
   subset?: { trainSize: number; evalSize: number; seed: number; evalFrom: Split };
 }
@@ -125,7 +127,7 @@ export interface ModelVersionRow {
   createdAt: number;
   runId?: string;
   metrics: Record<string, number>;
-  signature?: unknown;
+  signature?: ModelSignature;
   exampleInput?: unknown;
   modelJson?: string;
   shards?: Blob[];

@@ -1,7 +1,9 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow, ModelVersionRow, RollupRow, SampleRow, Split, TaskName } from '$lib/db/types';
-import { taskOfVersion } from '$lib/serving/models';
-import type { ImageInput, Predictor, ServingInput } from '$lib/serving/types';
+import type { Predictor, ServingInput } from '$lib/serving/types';
+import { MissingInputError } from '$lib/tasks/errors';
+import { sampleToInput } from '$lib/tasks/loaded';
+import { TASKS, taskOfVersion } from '$lib/tasks/registry';
 import { addRow, emptyRollup } from './rollups';
 import { sampleStatistics, words } from './stats';
 
@@ -67,19 +69,12 @@ async function vocabularyOf(db: LoupeDb, datasetId: string): Promise<string[]> {
   return [...vocabulary];
 }
 
-function servingInput(task: TaskName, sample: SampleRow): Promise<ServingInput> {
-  const image = async (blob: Blob | undefined, side: string): Promise<ImageInput> => {
-    if (!blob) throw new ReferenceUnavailableError(`sample ${sample.path} has no ${side} image`);
-    return { bytes: new Uint8Array(await blob.arrayBuffer()), type: (blob.type || 'image/png') as ImageInput['type'] };
-  };
-  switch (task) {
-    case 'sentiment':
-      if (typeof sample.text !== 'string') throw new ReferenceUnavailableError(`sample ${sample.path} has no text`);
-      return Promise.resolve({ text: sample.text });
-    case 'car-damage':
-      return image(sample.blobs?.[0], 'car').then((img) => ({ image: img }));
-    case 'coin-year':
-      return Promise.all([image(sample.blobs?.[0], 'front'), image(sample.blobs?.[1], 'back')]).then(([front, back]) => ({ front, back }));
+async function servingInput(task: TaskName, sample: SampleRow): Promise<ServingInput> {
+  try {
+    return await sampleToInput(TASKS[task], sample);
+  } catch (error) {
+    if (error instanceof MissingInputError) throw new ReferenceUnavailableError(error.message);
+    throw error;
   }
 }
 
@@ -98,7 +93,7 @@ export async function referenceData(db: LoupeDb, version: ModelVersionRow): Prom
   if (typeof datasetId !== 'string' || datasetId === '') {
     throw new ReferenceUnavailableError(`${version.name} v${version.version} has no dataset version in its lineage to take a reference from`);
   }
-  const { split, samples } = await evaluationSamples(db, datasetId, task === 'sentiment' ? REFERENCE_SAMPLES : IMAGE_REFERENCE_SAMPLES);
+  const { split, samples } = await evaluationSamples(db, datasetId, TASKS[task].input === 'text' ? REFERENCE_SAMPLES : IMAGE_REFERENCE_SAMPLES);
   return { task, datasetId, split, samples };
 }
 
@@ -114,7 +109,7 @@ export async function measureReference(
   options: { now?: number; chunk?: number; data?: ReferenceData } = {},
 ): Promise<ReferenceProfile> {
   const { task, datasetId, split, samples } = options.data ?? (await referenceData(db, version));
-  const vocabulary = task === 'sentiment' ? await vocabularyOf(db, datasetId) : [];
+  const vocabulary = TASKS[task].input === 'text' ? await vocabularyOf(db, datasetId) : [];
   const vocabularySet = new Set(vocabulary);
   const summary = emptyRollup(version.name, 0, task);
   const chunk = options.chunk ?? 32;

@@ -1,5 +1,6 @@
 import type { LoupeDb } from '$lib/db/db';
-import type { InferenceLogRow, LogSource, RollupRow, TaskName } from '$lib/db/types';
+import type { InferenceLogRow, RollupRow, TaskName } from '$lib/db/types';
+import type { PredictionFailure } from '$lib/serving/types';
 import { binIndex, emptyBins, INPUT_STATS, INPUT_STAT_NAMES, LATENCY_EDGES_MS, regressionKey, SCORE_EDGES } from './bins';
 
 export const MINUTE_MS = 60_000;
@@ -15,16 +16,6 @@ export const hourOf = (ts: number): number => Math.floor(ts / HOUR_MS) * HOUR_MS
  */
 export const hourKey = (model: string): string => `${model}\u0000h`;
 export const isHourKey = (key: string): boolean => key.endsWith('\u0000h');
-
-/** A request that failed after reaching the model: counted in rollups (error rate), never logged as a row. */
-export interface PredictionFailure {
-  ts: number;
-  model: string;
-  version?: number;
-  source: LogSource;
-  /** The error's name (`WorkerCrashedError`, …). */
-  error: string;
-}
 
 export function emptyRollup(model: string, minute: number, task?: TaskName): RollupRow {
   return {

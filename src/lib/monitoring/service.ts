@@ -2,7 +2,7 @@ import { getDb } from '$lib/db/db';
 import type { ModelVersionRow } from '$lib/db/types';
 import { tryWithLock } from '$lib/locks';
 import { gateEvaluatorFor } from '$lib/registry/evaluators';
-import { taskOfVersion } from '$lib/serving/models';
+import { taskOfVersion } from '$lib/tasks/names';
 import { workerPredictorFactory } from '$lib/serving/worker-predictor';
 import { getSetting } from '$lib/settings';
 import { notify } from '$lib/ui/notifications.svelte';

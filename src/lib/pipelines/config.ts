@@ -1,6 +1,6 @@
 import type { PipelineRow, TaskName } from '$lib/db/types';
 import { checkModelName } from '$lib/registry/registry';
-import { TASKS, type ModelSpec } from '$lib/tasks/registry';
+import { TASKS } from '$lib/tasks/registry';
 import { ScheduleError, validateSchedule } from './schedule';
 import type { PipelineConfig, PipelineState, TrainRecipe } from './types';
 
@@ -8,24 +8,17 @@ export class PipelineConfigError extends Error {
   override name = 'PipelineConfigError';
 }
 
-/** Small, quick models per task: a pipeline retrains often, and the gate decides whether it was worth it. */
-const DEFAULT_MODELS: Record<TaskName, ModelSpec> = {
-  sentiment: { architecture: 'fasttext', dim: 16, charNgrams: [3, 5] },
-  'coin-year': { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 64, projection: null, dropout: 0.2, loss: 'huber' },
-  'car-damage': { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 64, projection: null, dropout: 0.2 },
-};
-
-/** The default training recipe of a task (the Train page's defaults, with fewer epochs for images). */
+/** The default training recipe of a task: its pipeline defaults (smaller and quicker than the Train page's). */
 export function defaultRecipe(task: TaskName): TrainRecipe {
-  const text = task === 'sentiment';
+  const { defaults, primaryMetric } = TASKS[task];
   return {
-    model: structuredClone(DEFAULT_MODELS[task]),
-    epochs: text ? 10 : 5,
-    batchSize: text ? 32 : 16,
+    model: structuredClone(defaults.pipeline.model),
+    epochs: defaults.pipeline.epochs,
+    batchSize: defaults.batchSize,
     optimizer: 'adam',
-    learningRate: text ? 0.02 : 0.001,
+    learningRate: defaults.learningRate,
     seed: 42,
-    earlyStopping: { monitor: `val_${TASKS[task].primaryMetric}`, patience: text ? 3 : 2 },
+    earlyStopping: { monitor: `val_${primaryMetric}`, patience: defaults.pipeline.patience },
     readEvery: 5,
   };
 }
@@ -48,13 +41,6 @@ export function newPipeline(model: string, task: TaskName, now = Date.now(), con
   return { id: `pl-${now.toString(36)}-${crypto.randomUUID().slice(0, 8)}`, model, task, name: `Retrain ${model}`, config, paused: false, createdAt: now, updatedAt: now, state: { lastScheduledAt: now } };
 }
 
-/** Architectures that serve each task (the task plug-ins refuse the rest when training starts; this says so earlier). */
-const ARCHITECTURES: Record<TaskName, ModelSpec['architecture'][]> = {
-  sentiment: ['fasttext', 'lexicon-fasttext', 'transformer', 'encoder-head'],
-  'coin-year': ['coin-regressor'],
-  'car-damage': ['damage-classifier', 'small-cnn'],
-};
-
 /**
  * Checks a config before it is stored, naming the field and what is expected.
  * @throws PipelineConfigError
@@ -70,8 +56,9 @@ export function validateConfig(config: PipelineConfig, task: TaskName): Pipeline
   if (!(recipe.learningRate > 0 && Number.isFinite(recipe.learningRate))) fail('train.recipe.learningRate', 'a positive number', recipe.learningRate);
   if (!Number.isInteger(recipe.seed)) fail('train.recipe.seed', 'an integer', recipe.seed);
   if (recipe.optimizer !== 'adam' && recipe.optimizer !== 'sgd') fail('train.recipe.optimizer', 'adam or sgd', recipe.optimizer);
-  if (!ARCHITECTURES[task].includes(recipe.model?.architecture)) {
-    fail('train.recipe.model.architecture', `one of ${ARCHITECTURES[task].map((a) => `"${a}"`).join(', ')} for ${task}`, recipe.model?.architecture);
+  const { architectures } = TASKS[task];
+  if (!architectures.includes(recipe.model?.architecture)) {
+    fail('train.recipe.model.architecture', `one of ${architectures.map((a) => `"${a}"`).join(', ')} for ${task}`, recipe.model?.architecture);
   }
   const inputSize = (recipe.model as { inputSize?: unknown }).inputSize;
   if (inputSize !== undefined && (typeof inputSize !== 'number' || !Number.isInteger(inputSize) || inputSize < 32 || inputSize % 32 !== 0)) {

@@ -1,5 +1,4 @@
 import * as v from 'valibot';
-import type { TaskName } from '$lib/db/types';
 import { InvalidBundleError } from './errors';
 import { describeIssue } from './gate';
 import type { ModelSignature } from './types';
@@ -147,39 +146,6 @@ export const MetricsSchema = v.record(
 /** Validates a signature, naming the field of the first problem. */
 export function validateSignature(signature: unknown, file = 'signature'): ModelSignature {
   return parseWith(SignatureSchema, signature, file) as ModelSignature;
-}
-
-/**
- * The signature of a task's models when the caller gives none: tensor specs for images (NHWC,
- * float32 in [0, 1]), column specs for text.
- */
-export function defaultSignature(task: TaskName, params: Record<string, unknown> = {}, labels?: readonly string[]): ModelSignature {
-  const size = typeof params.imageSize === 'number' && Number.isInteger(params.imageSize) ? params.imageSize : 224;
-  const image = (name: string) => ({ name, type: 'tensor' as const, 'tensor-spec': { dtype: 'float32', shape: [-1, size, size, 3] } });
-  switch (task) {
-    case 'coin-year':
-      return { inputs: [image('front'), image('back')], outputs: [{ name: 'year', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 1] } }] };
-    case 'car-damage':
-      return { inputs: [image('image')], outputs: [{ name: 'probabilities', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, labels?.length ?? 3] } }] };
-    case 'sentiment':
-      return { inputs: [{ name: 'text', type: 'string' }], outputs: [{ name: 'label', type: 'string' }, { name: 'score', type: 'double' }] };
-    default:
-      throw new Error(`no default signature for task ${String(task)}`);
-  }
-}
-
-/** An MLflow-style request body for a task, to show how to call the model. */
-export function defaultExampleInput(task: TaskName): unknown {
-  switch (task) {
-    case 'coin-year':
-      return { inputs: [{ front_image_base64: '<base64 JPEG or PNG of the obverse>', back_image_base64: '<base64 JPEG or PNG of the reverse>' }] };
-    case 'car-damage':
-      return { inputs: [{ image_base64: '<base64 JPEG or PNG of the car>' }] };
-    case 'sentiment':
-      return { inputs: [{ text: 'Beautiful post!!!' }] };
-    default:
-      return undefined;
-  }
 }
 
 /** 1536 → "1.5 KiB". */

@@ -1,31 +1,8 @@
 import type { DatasetRow, TaskName } from '$lib/db/types';
 import { formatNumber } from '$lib/format';
+import { TASKS } from '$lib/tasks/registry';
 import { heldOutMetrics } from './gate';
 import type { Lineage } from './types';
-
-const INTENDED_USE: Record<TaskName, string> = {
-  'coin-year':
-    'Estimates the minting year of a coin from two photos (obverse and reverse). It is an aid for cataloguing and triage, not an authentication or valuation tool: have an expert confirm any estimate that matters.',
-  'car-damage':
-    'Grades the severity of visible car damage (minor / moderate / major) from one photo, to help sort claims or inspections. It does not estimate repair costs and must not decide a claim on its own.',
-  sentiment:
-    'Labels the sentiment of a short English text (a tweet) as negative, neutral or positive, with a score. It is meant for aggregate trends, not for judging individual people.',
-};
-
-const LIMITS: Record<TaskName, string[]> = {
-  'coin-year': [
-    'Trained on the coins, mints and photo conditions of its dataset; other countries, eras or lighting may give large errors.',
-    'Worn or cleaned coins, and years with few training examples, are predicted worst (see the error by decade in the run).',
-  ],
-  'car-damage': [
-    'Only sees what the photo shows: hidden or structural damage is invisible to it.',
-    'Classes are ordinal but the model treats them as separate labels; borderline cases are common.',
-  ],
-  sentiment: [
-    'Sarcasm, irony, slang and languages other than English are often misread.',
-    'Scores are not calibrated probabilities unless the run says so.',
-  ],
-};
 
 export interface CardContext {
   name: string;
@@ -45,7 +22,7 @@ export function defaultModelCard(ctx: CardContext): string {
   const { lineage, dataset } = ctx;
   const task = ctx.task ?? lineage.task;
   const lines: string[] = [`# ${ctx.name} — version ${ctx.version}`, ''];
-  lines.push('## Intended use', '', task ? INTENDED_USE[task] : 'Describe what this model is for, and for whom.', '');
+  lines.push('## Intended use', '', task ? TASKS[task].card.intendedUse : 'Describe what this model is for, and for whom.', '');
   lines.push('## Data', '');
   if (dataset) {
     const splits = Object.entries(dataset.splits ?? {})
@@ -67,7 +44,7 @@ export function defaultModelCard(ctx: CardContext): string {
   }
   lines.push('');
   lines.push('## Limits', '');
-  for (const limit of task ? LIMITS[task] : ['Describe where the model is known to fail.']) lines.push(`- ${limit}`);
+  for (const limit of task ? TASKS[task].card.limits : ['Describe where the model is known to fail.']) lines.push(`- ${limit}`);
   lines.push('- Promotion compares versions on one evaluation set; a model can still degrade on live data (see Monitor).');
   lines.push('');
   lines.push('## Lineage', '');

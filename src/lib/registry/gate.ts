@@ -1,37 +1,27 @@
 import * as v from 'valibot';
 import type { TaskName } from '$lib/db/types';
 import { formatNumber } from '$lib/format';
+import { TASK_NAMES, TASKS } from '$lib/tasks/registry';
 import { InvalidRegistryInput } from './errors';
 import type { GateRule, GateVerdict, MetricCheck, MetricThreshold } from './types';
 
 /**
- * Default rules per task, matching the task plug-ins' primary and guard metrics (`TASKS` in
- * src/lib/tasks/registry.ts; a unit test keeps the two in step). Thresholds are deliberately lenient
- * bars for a first version; users tune them per model on the Registry page.
+ * A task's default rule, from its definition: the primary metric must clear the task's bar and improve
+ * by its minimum change; guard metrics may regress by at most its tolerance. Thresholds are deliberately
+ * lenient bars for a first version; users tune them per model on the Registry page.
+ * @example defaultRule('coin-year') // mae ≤ 50, better by ≥ 0.5; rmse may regress by ≤ 2
  */
-export const DEFAULT_GATE_RULES: Record<TaskName, GateRule> = {
-  'coin-year': {
-    primary: 'mae',
-    metrics: {
-      mae: { greaterIsBetter: false, threshold: 50, minAbsoluteChange: 0.5 },
-      rmse: { greaterIsBetter: false, tolerance: 2 },
-    },
-  },
-  'car-damage': {
-    primary: 'accuracy',
-    metrics: {
-      accuracy: { greaterIsBetter: true, threshold: 0.5, minAbsoluteChange: 0.005 },
-      macroF1: { greaterIsBetter: true, tolerance: 0.02 },
-    },
-  },
-  sentiment: {
-    primary: 'accuracy',
-    metrics: {
-      accuracy: { greaterIsBetter: true, threshold: 0.5, minAbsoluteChange: 0.005 },
-      macroF1: { greaterIsBetter: true, tolerance: 0.02 },
-    },
-  },
-};
+export function defaultRule(task: TaskName): GateRule {
+  const { primaryMetric, greaterIsBetter, guardMetrics, gate } = TASKS[task];
+  const guards = guardMetrics.map((name) => [name, { greaterIsBetter, tolerance: gate.guardTolerance }] as const);
+  return {
+    primary: primaryMetric,
+    metrics: { [primaryMetric]: { greaterIsBetter, threshold: gate.threshold, minAbsoluteChange: gate.minAbsoluteChange }, ...Object.fromEntries(guards) },
+  };
+}
+
+/** Every task's default rule. */
+export const DEFAULT_GATE_RULES: Record<TaskName, GateRule> = Object.fromEntries(TASK_NAMES.map((task) => [task, defaultRule(task)])) as Record<TaskName, GateRule>;
 
 const finite = v.pipe(v.number(), v.finite());
 const MetricThresholdSchema = v.strictObject({
@@ -164,9 +154,6 @@ function summarize(passed: boolean, checks: MetricCheck[], hadChampion: boolean)
 }
 
 /** The default rule of a task, a fresh copy. */
-export function defaultRule(task: TaskName): GateRule {
-  return structuredClone(DEFAULT_GATE_RULES[task]);
-}
 
 /**
  * The held-out metrics among a version's recorded metrics, named as the gate names them: runs record

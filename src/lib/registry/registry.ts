@@ -2,10 +2,11 @@ import type { LoupeDb } from '$lib/db/db';
 import type { AliasRow, GateDecisionRow, ModelVersionRow, TaskName } from '$lib/db/types';
 import { withLock } from '$lib/locks';
 import { savedModelLabels } from '$lib/tasks/labels';
-import { taskOfVersion } from '$lib/serving/models';
+import { TASKS, taskOfVersion } from '$lib/tasks/registry';
+import { exampleInputOf, signatureOf } from '$lib/tasks/signature';
 import { APP_VERSION, GIT_COMMIT } from '$lib/version';
 import * as v from 'valibot';
-import { checkShards, defaultExampleInput, defaultSignature, inspectModelJson, MetricsSchema, validateSignature } from './artifacts';
+import { checkShards, inspectModelJson, MetricsSchema, validateSignature } from './artifacts';
 import { defaultModelCard } from './card';
 import {
   ConcurrentPromotionError,
@@ -132,7 +133,7 @@ export class ModelRegistry {
       } catch (error) {
         throw new InvalidRegistryInput((error as Error).message);
       }
-    } else if (task) signature = defaultSignature(task, lineage.params, savedModelLabels(input.modelJson));
+    } else if (task) signature = signatureOf(TASKS[task], input.modelJson, savedModelLabels(input.modelJson));
     const tags = { ...(task ? { task } : {}), ...input.tags };
     for (const [key, value] of Object.entries(tags)) checkTag(key, value);
     const dataset = lineage.datasetVersion ? await this.db.datasets.get(lineage.datasetVersion) : undefined;
@@ -152,7 +153,7 @@ export class ModelRegistry {
         ...(lineage.runId ? { runId: lineage.runId } : {}),
         metrics,
         signature,
-        exampleInput: input.exampleInput ?? (task ? defaultExampleInput(task) : undefined),
+        exampleInput: input.exampleInput ?? (task ? exampleInputOf(TASKS[task]) : undefined),
         modelJson: input.modelJson,
         shards: input.shards,
         card: input.card ?? defaultModelCard({ name: input.name, version, task, lineage, metrics, dataset }),

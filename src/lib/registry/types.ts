@@ -1,4 +1,5 @@
 import type { Lineage, MetricCheck } from '$lib/db/registry-shapes';
+import type { ModelSignature } from '$lib/db/specs';
 import type { ModelVersionRow } from '$lib/db/types';
 
 export type { GateRule, Lineage, MetricCheck, MetricThreshold } from '$lib/db/registry-shapes';
@@ -20,25 +21,7 @@ export type GateEvaluator = (version: ModelVersionRow, evalDataVersion: string) 
 /** Runs `body` holding the exclusive lock `name` (Web Locks in browsers; injectable in tests). */
 export type LockFn = <T>(name: string, body: () => Promise<T>) => Promise<T>;
 
-/** An MLflow column spec (`{"name":"text","type":"string"}`). */
-export interface ColumnSpec {
-  name?: string;
-  type: 'string' | 'double' | 'float' | 'long' | 'integer' | 'boolean' | 'binary' | 'datetime';
-  required?: boolean;
-}
-
-/** An MLflow tensor spec (`{"name":"front","type":"tensor","tensor-spec":{"dtype":"float32","shape":[-1,224,224,3]}}`). */
-export interface TensorSpec {
-  name?: string;
-  type: 'tensor';
-  'tensor-spec': { dtype: string; shape: number[] };
-}
-
-/** An MLflow model signature ("Model Signature" in mlflow.org's docs). */
-export interface ModelSignature {
-  inputs: (ColumnSpec | TensorSpec)[];
-  outputs?: (ColumnSpec | TensorSpec)[];
-}
+export type { ColumnSpec, ModelSignature, TensorSpec } from '$lib/db/specs';
 
 /** tfjs artifacts as the registry stores them: model.json text and one Blob per weight shard. */
 export interface ModelArtifacts {

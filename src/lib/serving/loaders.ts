@@ -1,5 +1,5 @@
 import type { ModelVersionRow, TaskName } from '$lib/db/types';
-import { taskOfVersion } from './models';
+import { taskOfVersion } from '$lib/tasks/names';
 import type { Predictor, PredictorFactory } from './types';
 
 /**

@@ -1,4 +1,4 @@
-import type { InferenceMemory } from '$lib/workers/types';
+import type { InferenceMemory } from './types';
 
 /**
  * The inference worker's memory as Prometheus gauges, appended to `GET api/metrics`: a soak (or an

@@ -2,9 +2,9 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, LogSource, ModelVersionStatus, TaskName } from '$lib/db/types';
 import { NoProductionVersionError, RequestValidationError, ServingError, UnknownModelError, UnknownVersionError } from './errors';
 import { checkImageBytes, formatBytes } from './image';
-import { BUILTIN_TASKS, isTaskName, taskOfVersion, versionKey } from './models';
-import type { Timers } from './log';
-import { defaultSignature } from './validate';
+import { isTaskName, TASK_NAMES, TASKS, taskOfVersion } from '$lib/tasks/registry';
+import { signatureOf } from '$lib/tasks/signature';
+import { versionKey } from './models';
 import {
   DEFAULT_SERVING_LIMITS,
   type ImageInput,
@@ -14,6 +14,7 @@ import {
   type PredictorFactory,
   type ServingInput,
   type ServingLimits,
+  type Timers,
 } from './types';
 
 export type ImageSource = Blob | ArrayBuffer | Uint8Array | ImageInput;
@@ -102,8 +103,12 @@ async function imageBytes(source: ImageSource, field: string, maxBytes: number):
 /** Checks an SDK input against its task and turns it into the predictor's input. */
 export async function normalizeInput(task: TaskName, input: PredictInput, limits: ServingLimits, field: string): Promise<ServingInput> {
   const object = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-  switch (task) {
-    case 'sentiment': {
+  const image = (key: string) => imageBytes(object[key] as ImageSource, `${field}.${key}`, limits.maxImageBytes);
+  const require = (keys: string[], why: string) => {
+    for (const key of keys) if (!(key in object)) throw new RequestValidationError(422, 'invalid_request', `${field}.${key}`, `is required${why}`);
+  };
+  switch (TASKS[task].input) {
+    case 'text': {
       const text = typeof input === 'string' ? input : object.text;
       if (typeof text !== 'string') throw new RequestValidationError(422, 'invalid_request', `${field}.text`, 'must be a string');
       if (text.trim() === '') throw new RequestValidationError(422, 'invalid_request', `${field}.text`, 'must not be empty');
@@ -112,17 +117,12 @@ export async function normalizeInput(task: TaskName, input: PredictInput, limits
       }
       return { text };
     }
-    case 'car-damage':
-      if (!('image' in object)) throw new RequestValidationError(422, 'invalid_request', `${field}.image`, 'is required');
-      return { image: await imageBytes(object.image as ImageSource, `${field}.image`, limits.maxImageBytes) };
-    case 'coin-year':
-      for (const side of ['front', 'back']) {
-        if (!(side in object)) throw new RequestValidationError(422, 'invalid_request', `${field}.${side}`, 'is required (a coin needs both sides)');
-      }
-      return {
-        front: await imageBytes(object.front as ImageSource, `${field}.front`, limits.maxImageBytes),
-        back: await imageBytes(object.back as ImageSource, `${field}.back`, limits.maxImageBytes),
-      };
+    case 'image':
+      require(['image'], '');
+      return { image: await image('image') };
+    case 'image-pair':
+      require(['front', 'back'], ` (a ${TASKS[task].dataset.unit.one} needs both sides)`);
+      return { front: await image('front'), back: await image('back') };
   }
 }
 
@@ -247,7 +247,7 @@ export class ServingSdk {
   /** Every servable model: the registry's names and the built-in tasks. */
   async listModels(): Promise<ModelSummary[]> {
     const db = this.#db();
-    const names = new Set<string>([...BUILTIN_TASKS, ...((await db.modelVersions.orderBy('name').uniqueKeys()) as string[])]);
+    const names = new Set<string>([...TASK_NAMES, ...((await db.modelVersions.orderBy('name').uniqueKeys()) as string[])]);
     const summaries: ModelSummary[] = [];
     for (const name of [...names].sort()) {
       const [versions, aliases] = await Promise.all([
@@ -264,7 +264,7 @@ export class ServingSdk {
         productionVersion: production,
         aliases: aliasMap,
         versions: versions.map((v) => ({ version: v.version, status: v.status, createdAt: v.createdAt })),
-        signature: shown?.signature ?? (task ? defaultSignature(task) : undefined),
+        signature: shown?.signature ?? (task ? signatureOf(TASKS[task], '') : undefined),
       });
     }
     return summaries;

@@ -1,10 +1,10 @@
 import { getDb } from '$lib/db/db';
 import { isQuotaError } from '$lib/db/quota';
+import { InferenceLogger } from '$lib/monitoring/log';
 import { getSetting } from '$lib/settings';
 import { notifications, notify } from '$lib/ui/notifications.svelte';
 import { workers } from '$lib/workers';
 import { readServingSettings } from './config';
-import { InferenceLogger } from './log';
 import { ServingSdk } from './sdk';
 import { workerPredictorFactory } from './worker-predictor';
 

@@ -1,25 +1,10 @@
 import type { BackendName, LogSource, ModelVersionRow, TaskName } from '$lib/db/types';
-import type { Prediction } from '$lib/tasks/types';
+import type { Prediction, ServingInput } from '$lib/tasks/types';
 
 export type { Prediction };
 
-/** Image formats the studio accepts, recognised by their magic bytes (never by a name or a header). */
-export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif';
+export type { ImageInput, ImageType, ServingInput } from '$lib/tasks/types';
 
-/** An encoded image (PNG/JPEG/WebP/GIF bytes), checked to be one; decoding to pixels is the predictor's job. */
-export interface ImageInput {
-  bytes: Uint8Array;
-  type: ImageType;
-}
-
-/** One example, in the shape the predictor of its task takes. */
-export interface TaskInputs {
-  'coin-year': { front: ImageInput; back: ImageInput };
-  'car-damage': { image: ImageInput };
-  sentiment: { text: string };
-}
-
-export type ServingInput = TaskInputs[TaskName];
 
 /**
  * A loaded model version that predicts: the task plug-in's model plus its pre- and post-processing.
@@ -44,11 +29,55 @@ export interface Predictor {
  */
 export type PredictorFactory = (version: ModelVersionRow) => Promise<Predictor>;
 
+/** A version loaded in the inference worker, known to the page by its key. */
+export interface LoadedModel {
+  key: string;
+  task: TaskName;
+  backend: BackendName;
+  labels?: string[];
+}
+
+/**
+ * The inference worker's model methods, as serving uses them (a comlink remote of the worker's
+ * `InferenceApi`, which extends this, or the service itself in tests).
+ */
+export interface InferenceModelApi {
+  /** Loads a registered version on the chosen backend (once per name and version; a failed load is forgotten). */
+  loadModel(version: ModelVersionRow, backendChoice: string): Promise<LoadedModel>;
+  /** One prediction per input; `ModelNotLoadedError` when the key is not loaded (e.g. after a restart). */
+  predict(key: string, inputs: ServingInput[]): Promise<Prediction[]>;
+  /** Frees a loaded version; unknown keys are ignored. */
+  unloadModel(key: string): Promise<void>;
+}
+
+/** tfjs's memory in the inference worker: tensors alive, their bytes, models loaded. */
+export interface InferenceMemory {
+  numTensors: number;
+  numBytes: number;
+  models: number;
+}
+
 /** Where the SDK sends each prediction to be logged (the batched `InferenceLogger`). */
 export interface PredictionSink {
   record(entry: PredictionRecord): void;
   /** A request that failed after reaching the model (monitoring counts these for the error rate). */
-  recordFailure?(failure: import('$lib/monitoring/rollups').PredictionFailure): void;
+  recordFailure?(failure: PredictionFailure): void;
+}
+
+/** A request that failed after reaching the model: counted in rollups (error rate), never logged as a row. */
+export interface PredictionFailure {
+  ts: number;
+  model: string;
+  version?: number;
+  source: LogSource;
+  /** The error's name (`WorkerCrashedError`, …). */
+  error: string;
+}
+
+/** setTimeout/clearTimeout, injectable so tests drive the SDK's and the logger's timers. */
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
 }
 
 export interface PredictionRecord {

@@ -1,5 +1,7 @@
 import * as v from 'valibot';
 import type { TaskName } from '$lib/db/types';
+import { TASKS } from '$lib/tasks/registry';
+import type { ServingField } from '$lib/tasks/types';
 import { RequestValidationError } from './errors';
 import { decodeBase64Image } from './image';
 import type { ServingInput, ServingLimits } from './types';
@@ -11,23 +13,8 @@ import type { ServingInput, ServingLimits } from './types';
  * `inputs[0].front_image_base64`, `dataframe_split.data[2][1]`, `params.top_k`.
  */
 
-export type FieldKind = 'image' | 'text';
-
-/** A column of a task's requests and the key of the predictor input it fills. */
-export interface InputField {
-  name: string;
-  kind: FieldKind;
-  key: string;
-}
-
-export const TASK_FIELDS: Record<TaskName, readonly InputField[]> = {
-  'coin-year': [
-    { name: 'front_image_base64', kind: 'image', key: 'front' },
-    { name: 'back_image_base64', kind: 'image', key: 'back' },
-  ],
-  'car-damage': [{ name: 'image_base64', kind: 'image', key: 'image' }],
-  sentiment: [{ name: 'text', kind: 'text', key: 'text' }],
-};
+/** A column of a task's requests and the key of the predictor input it fills (the task definition's). */
+export type InputField = ServingField;
 
 export const INVOCATION_FORMATS = ['inputs', 'instances', 'dataframe_split', 'dataframe_records'] as const;
 export type InvocationFormat = (typeof INVOCATION_FORMATS)[number];
@@ -193,7 +180,7 @@ function inputOfRow(row: Row, fields: readonly InputField[], limits: ServingLimi
  * @example parseInvocation({ inputs: [{ text: 'great!' }] }, 'sentiment', DEFAULT_SERVING_LIMITS)
  */
 export function parseInvocation(body: unknown, task: TaskName, limits: ServingLimits): ParsedInvocation {
-  const fields = TASK_FIELDS[task];
+  const fields = TASKS[task].serving.fields;
   const object = objectAt(body, []);
   const formats = INVOCATION_FORMATS.filter((key) => Object.hasOwn(object, key));
   for (const key of Object.keys(object)) {
@@ -247,10 +234,4 @@ export function parseJsonBody(body: Uint8Array | string, maxBodyBytes: number): 
   } catch (error) {
     throw new RequestValidationError(400, 'malformed_json', 'body', `is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
-}
-
-/** MLflow column-spec signature of a task's requests, for models registered without one. */
-export function defaultSignature(task: TaskName): { inputs: { name: string; type: 'string' }[]; outputs: { type: string }[] } {
-  const outputs = task === 'coin-year' ? [{ type: 'double' }] : [{ type: 'string' }];
-  return { inputs: TASK_FIELDS[task].map((f) => ({ name: f.name, type: 'string' as const })), outputs };
 }

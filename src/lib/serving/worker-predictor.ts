@@ -1,9 +1,5 @@
 import type { ModelVersionRow } from '$lib/db/types';
-import type { InferenceApi } from '$lib/workers/types';
-import type { Predictor, PredictorFactory } from './types';
-
-/** The inference worker's model methods, as the page sees them (a comlink remote, or the service itself in tests). */
-export type InferenceModelApi = Pick<InferenceApi, 'loadModel' | 'predict' | 'unloadModel'>;
+import type { InferenceModelApi, Predictor, PredictorFactory } from './types';
 
 /**
  * Predictors that run in the inference worker: loading sends the version (its weights are Blobs,

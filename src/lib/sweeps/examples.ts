@@ -96,12 +96,12 @@ export const SWEEP_EXAMPLES: Record<TaskName, SweepExample[]> = {
       },
     },
   ],
-  'car-damage': [
+  'image-classification': [
     {
       title: 'Grid: input size × dropout',
       definition: {
-        name: 'car-damage grid',
-        task: 'car-damage',
+        name: 'image classifier grid',
+        task: 'image-classification',
         method: 'grid',
         metric: { name: 'val_accuracy', goal: 'maximize' },
         parameters: {

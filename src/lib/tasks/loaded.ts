@@ -1,45 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import type { SampleRow, TaskName } from '$lib/db/types';
-import type { ServingInput } from '$lib/serving/types';
-import type { FastTextConfig } from '$models/text/fasttext';
-import { loadFromBlobs } from '$models/io';
-import { TASKS } from './registry';
-import { lexiconClassifier, type LexiconClassifierConfig } from './lexicon-text';
-import { fastTextClassifier } from './text-classification';
-import { loadEncoderModel } from './text-encoder-models';
-import type { Prediction, TrainableModel } from './types';
-import { coinYearTrainable, damageTrainable, smallCnnTrainable } from './vision';
-import '$models/text/embedding-bag'; // registers the custom layer before any model.json is read
+import type { SampleRow } from '$lib/db/types';
+import { MissingInputError } from './errors';
+import type { ImageInput, ImageType, Prediction, ServingInput, TaskDefinition, TrainableModel } from './types';
 
-export class UnknownModelError extends Error {
-  override name = 'UnknownModelError';
-}
-
-/**
- * A saved model (model.json + weight shards, as registered or checkpointed) as a trainable model of
- * its task, read from the `loupe` metadata it carries.
- */
-export async function loadTrainable(saved: { modelJson: string; shards: Blob[] }): Promise<TrainableModel> {
-  const model = await loadFromBlobs(saved);
-  const metadata = (model.getUserDefinedMetadata() as { loupe?: Record<string, unknown> } | undefined)?.loupe;
-  switch (metadata?.task as TaskName | undefined) {
-    case 'coin-year':
-      return coinYearTrainable({ backbone: 'mobilenetv3-small' }, [], undefined, model);
-    case 'car-damage':
-      if (metadata?.architecture === 'small-cnn') return smallCnnTrainable({ labels: [] }, 'none', model);
-      return damageTrainable({ backbone: 'mobilenetv3-small' }, undefined, model);
-    case 'sentiment':
-      if (metadata?.architecture === 'fasttext') return fastTextClassifier(metadata as unknown as FastTextConfig, TASKS.sentiment, model);
-      if (metadata?.architecture === 'lexicon-fasttext') return lexiconClassifier(metadata as unknown as LexiconClassifierConfig, TASKS.sentiment, model);
-      if (metadata) {
-        const encoderModel = loadEncoderModel(metadata, model, TASKS.sentiment);
-        if (encoderModel) return encoderModel;
-      }
-      break;
-  }
-  model.dispose();
-  throw new UnknownModelError(`this model carries no Loupe task metadata (userDefinedMetadata.loupe): ${JSON.stringify(metadata)}`);
-}
+export { loadTrainable, UnknownModelError } from './registry';
 
 /** A served request as the sample row the task plug-in reads (its inputs only, no label). */
 export function inputToRow(input: ServingInput, index: number): SampleRow {
@@ -62,5 +26,28 @@ export async function predictInputs(trainable: TrainableModel, inputs: ServingIn
     }
   } finally {
     tf.dispose(xs);
+  }
+}
+
+/**
+ * A stored sample as the request that would serve it (its images' bytes, or its text): what a model is
+ * fed when its predictions are measured the way serving makes them.
+ * @throws MissingInputError naming the sample and the missing input
+ */
+export async function sampleToInput(task: TaskDefinition, sample: SampleRow): Promise<ServingInput> {
+  const image = async (index: number): Promise<ImageInput> => {
+    const blob = sample.blobs?.[index];
+    const field = task.serving.fields.filter((f) => f.kind === 'image')[index];
+    if (!blob) throw new MissingInputError(`sample ${sample.path} has no ${field?.label ?? 'image'} image`);
+    return { bytes: new Uint8Array(await blob.arrayBuffer()), type: (blob.type || 'image/png') as ImageType };
+  };
+  switch (task.input) {
+    case 'text':
+      if (typeof sample.text !== 'string') throw new MissingInputError(`sample ${sample.path} has no text`);
+      return { text: sample.text };
+    case 'image':
+      return { image: await image(0) };
+    case 'image-pair':
+      return { front: await image(0), back: await image(1) };
   }
 }

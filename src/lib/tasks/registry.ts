@@ -1,81 +1,70 @@
 import type { ModelSpec, TaskName } from '$lib/db/specs';
-import { DEFAULT_FASTTEXT, fastTextClassifier, SENTIMENT } from './text-classification';
-import { DEFAULT_LEXICON_FASTTEXT, lexiconClassifier } from './lexicon-text';
-import { encoderHeadClassifier, transformerClassifier } from './text-encoder-models';
-import type { TaskDefinition, TrainableModel } from './types';
-import { CAR_DAMAGE, COIN_YEAR, coinYearTrainable, damageTrainable, smallCnnTrainable } from './vision';
+import { loadFromBlobs } from '$models/io';
+import '$models/text/embedding-bag'; // registers the custom layer before any model.json is read
+import { COIN_YEAR } from './coin-year';
+import { UnknownModelError, UnsupportedModelError } from './errors';
+import { IMAGE_CLASSIFICATION } from './image-classification';
+import { canonicalTask, TASK_NAMES } from './names';
+import { SENTIMENT } from './sentiment';
+import type { TaskDefinition, TrainableContext, TrainableModel } from './types';
 
+export { UnknownModelError, UnsupportedModelError } from './errors';
 export type { ModelSpec } from '$lib/db/specs';
+export type { TrainableContext } from './types';
+export { canonicalTask, isTaskName, TASK_NAMES, taskOfVersion } from './names';
 
-/** What building a model may need from the training data. */
-export interface TrainableContext {
-  seed: number;
-  /** Class names (classification): the dataset's; defaults to the task's preset. */
-  labels?: string[];
-  /** Training years (coin-year), to fit the target's normalisation. */
-  trainingYears?: number[];
-}
-
+/** Every task of the studio: one line each (a task is its folder under src/lib/tasks and this line). */
 export const TASKS: Record<TaskName, TaskDefinition> = {
   'coin-year': COIN_YEAR,
-  'car-damage': CAR_DAMAGE,
+  'image-classification': IMAGE_CLASSIFICATION,
   sentiment: SENTIMENT,
 };
 
-export class UnsupportedModelError extends Error {
-  override name = 'UnsupportedModelError';
+/**
+ * The definition of a task, by its name or an earlier name of it.
+ * @throws UnsupportedModelError naming the valid tasks
+ */
+export function taskDefinition(name: unknown): TaskDefinition {
+  const task = canonicalTask(name);
+  if (!task) throw new UnsupportedModelError(`unknown task ${JSON.stringify(name)}; valid: ${TASK_NAMES.join(', ')}`);
+  return TASKS[task];
+}
+
+/** The task whose architectures include `architecture`, if any. */
+export function taskOfArchitecture(architecture: string): TaskDefinition | undefined {
+  return Object.values(TASKS).find((t) => (t.architectures as readonly string[]).includes(architecture));
 }
 
 /** Builds a fresh trainable model of a task from its spec. */
 export function createTrainable(task: TaskName, spec: ModelSpec, context: TrainableContext): TrainableModel {
-  const definition = TASKS[task];
-  if (!definition) throw new UnsupportedModelError(`unknown task "${task}"; valid: ${Object.keys(TASKS).join(', ')}`);
-  const mismatch = (architecture: string, needs: TaskName) =>
-    new UnsupportedModelError(`model.architecture "${architecture}" is for ${needs}, not ${task}`);
-  const labels = context.labels ?? [...(definition.defaultLabels ?? [])];
-  switch (spec.architecture) {
-    case 'fasttext': {
-      if (definition.kind !== 'classification') {
-        throw new UnsupportedModelError(`model.architecture "fasttext" classifies text; task ${task} needs ${definition.kind}`);
-      }
-      const { architecture: _, ...settings } = spec;
-      return fastTextClassifier({ ...DEFAULT_FASTTEXT, ...settings, labels, seed: context.seed }, definition);
-    }
-    case 'lexicon-fasttext': {
-      if (definition.kind !== 'classification') {
-        throw new UnsupportedModelError(`model.architecture "lexicon-fasttext" classifies text; task ${task} needs ${definition.kind}`);
-      }
-      const { architecture: _, ...settings } = spec;
-      return lexiconClassifier({ ...DEFAULT_LEXICON_FASTTEXT, ...settings, labels, seed: context.seed }, definition);
-    }
-    case 'coin-regressor': {
-      if (task !== 'coin-year') throw mismatch(spec.architecture, 'coin-year');
-      const { architecture: _, ...config } = spec;
-      if (!context.trainingYears?.length) throw new UnsupportedModelError('the coin-year model needs the training years');
-      return coinYearTrainable({ ...config, seed: context.seed }, context.trainingYears);
-    }
-    case 'damage-classifier': {
-      if (task !== 'car-damage') throw mismatch(spec.architecture, 'car-damage');
-      const { architecture: _, ...config } = spec;
-      return damageTrainable({ ...config, labels, seed: context.seed });
-    }
-    case 'small-cnn': {
-      if (task !== 'car-damage') throw mismatch(spec.architecture, 'car-damage');
-      const { architecture: _, augmentation, ...config } = spec;
-      return smallCnnTrainable({ ...config, labels, seed: context.seed }, augmentation);
-    }
-    case 'transformer':
-    case 'encoder-head': {
-      if (definition.kind !== 'classification') {
-        throw new UnsupportedModelError(`model.architecture "${spec.architecture}" classifies text; task ${task} needs ${definition.kind}`);
-      }
-      if (spec.architecture === 'transformer') return transformerClassifier(spec.model, labels, definition);
-      const { architecture: _, ...config } = spec;
-      return encoderHeadClassifier({ ...config, labels, seed: context.seed }, definition);
-    }
-    default:
-      throw new UnsupportedModelError(
-        `model.architecture ${JSON.stringify((spec as { architecture: unknown }).architecture)} is not supported; valid: fasttext, lexicon-fasttext, coin-regressor, damage-classifier, small-cnn, transformer, encoder-head`,
-      );
+  const definition = taskDefinition(task);
+  if (!(definition.architectures as readonly string[]).includes(spec?.architecture)) {
+    const owner = taskOfArchitecture(String(spec?.architecture));
+    throw new UnsupportedModelError(
+      owner
+        ? `model.architecture "${spec.architecture}" is for ${owner.name}, not ${task}`
+        : `model.architecture ${JSON.stringify((spec as { architecture?: unknown })?.architecture)} is not supported; valid for ${task}: ${definition.architectures.join(', ')}`,
+    );
+  }
+  return definition.createTrainable(spec, context);
+}
+
+/**
+ * A saved model (model.json + weight shards, as registered or checkpointed) as a trainable model of
+ * its task, read from the `loupe` metadata it carries.
+ */
+export async function loadTrainable(saved: { modelJson: string; shards: Blob[] }): Promise<TrainableModel> {
+  const model = await loadFromBlobs(saved);
+  const metadata = (model.getUserDefinedMetadata() as { loupe?: Record<string, unknown> } | undefined)?.loupe;
+  const task = canonicalTask(metadata?.task);
+  if (!metadata || !task) {
+    model.dispose();
+    throw new UnknownModelError(`this model carries no Loupe task metadata (userDefinedMetadata.loupe): ${JSON.stringify(metadata)}`);
+  }
+  try {
+    return TASKS[task].loadTrainable(metadata, model);
+  } catch (error) {
+    model.dispose();
+    throw error;
   }
 }

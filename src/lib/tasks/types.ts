@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, SampleRow, TaskName } from '$lib/db/types';
-import type { Batch, LossFn } from '$lib/training/loop';
+import type { ModelSignature, ModelSpec } from '$lib/db/specs';
+
+/** One batch the training loop and evaluation consume. */
+export interface Batch {
+  xs: tf.Tensor | tf.Tensor[];
+  ys: tf.Tensor;
+  size: number;
+}
+
+export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
 
 /** Inputs and targets of labelled samples: the batch the training loop and evaluation consume. */
 export async function toBatch(
@@ -17,17 +26,99 @@ export async function toBatch(
   }
 }
 
-/** What is fixed about a task, for every model of it (DESIGN.md "The three tasks"). */
+/** What one example of a task is: it decides the dataset columns, the REST fields and the Predict form. */
+export type InputKind = 'image' | 'image-pair' | 'text';
+
+/** Image formats the studio accepts, recognised by their magic bytes (never by a name or a header). */
+export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif';
+
+/** An encoded image (PNG/JPEG/WebP/GIF bytes), checked to be one; decoding to pixels is the model's job. */
+export interface ImageInput {
+  bytes: Uint8Array;
+  type: ImageType;
+}
+
+/** One served example, in the shape of its task's input kind. */
+export interface InputsByKind {
+  image: { image: ImageInput };
+  'image-pair': { front: ImageInput; back: ImageInput };
+  text: { text: string };
+}
+
+export type ServingInput = InputsByKind[InputKind];
+
+/**
+ * A field of a task's requests: its REST column (MLflow `inputs` records, `dataframe_split` columns), the
+ * key of the served input it fills, and the word the studio uses for it (CLI flag, Predict form, errors).
+ */
+export interface ServingField {
+  name: string;
+  kind: 'image' | 'text';
+  key: 'image' | 'front' | 'back' | 'text';
+  label: string;
+}
+
+/** A named class list (car-damage severity, tweet sentiment): it names and orders classes, and suggests a model name. */
+export interface LabelPreset {
+  id: string;
+  title: string;
+  labels: readonly string[];
+  /** What the preset's data is about, for dataset forms and model cards. */
+  description: string;
+}
+
+/** A task's training recipe: the one table the Train page, the CLI, sweeps and pipelines start from. */
+export interface TrainingDefaults {
+  model: ModelSpec;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Early-stopping patience in epochs, on the primary validation metric. */
+  patience: number;
+  /** Pipelines retrain often (the gate decides whether it was worth it): a smaller, quicker model. */
+  pipeline: { model: ModelSpec; epochs: number; patience: number };
+}
+
+/** What building a model may need from the training data. */
+export interface TrainableContext {
+  seed: number;
+  /** Class names (classification): the dataset's; defaults to the task's preset. */
+  labels?: string[];
+  /** Training targets of regression tasks, to fit the target's normalisation. */
+  trainingTargets?: number[];
+}
+
+/**
+ * Everything about one task (DESIGN.md "The three tasks"), in its folder under src/lib/tasks: the rest of
+ * the studio asks this instead of comparing task names (as transformers.js's `SUPPORTED_TASKS` does).
+ */
 export interface TaskDefinition {
   name: TaskName;
   title: string;
+  input: InputKind;
   kind: 'regression' | 'classification';
   /** The metric the promotion gate and early stopping judge by. */
   primaryMetric: string;
   greaterIsBetter: boolean;
   /** Also reported, and guarded against regressions by the gate. */
   guardMetrics: string[];
-  defaultLabels?: readonly string[];
+  /** The promotion gate's default bars for the primary metric (lenient: users tune them per model). */
+  gate: { threshold: number; minAbsoluteChange: number; guardTolerance: number };
+  /** Named class lists; the first is the default. Classes of a dataset are the labels in it. */
+  presets: readonly LabelPreset[];
+  /** Architectures that serve the task, the default first. */
+  architectures: readonly ModelSpec['architecture'][];
+  defaults: TrainingDefaults;
+  /** Columns of an import manifest and what an upload may look like (datasets' format help). */
+  dataset: { columns: readonly string[]; formats: string; unit: { one: string; many: string } };
+  /** Request fields and the MLflow output columns. */
+  serving: { fields: readonly ServingField[]; outputs: ModelSignature['outputs']; example: Record<string, string> };
+  /** The model card's intended use and known limits. */
+  card: { intendedUse: string; limits: readonly string[] };
+  /** A fresh trainable model of one of `architectures`. */
+  createTrainable(spec: ModelSpec, context: TrainableContext): TrainableModel;
+  /** A saved model of this task, from the `loupe` metadata its model.json carries. */
+  loadTrainable(metadata: Record<string, unknown>, model: tf.LayersModel): TrainableModel;
 }
 
 /** One example's prediction: a year, or a label with its probabilities. */

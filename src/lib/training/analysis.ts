@@ -1,7 +1,7 @@
 import type { ErrorAnalysis } from '$lib/db/analysis-shapes';
 import type { Prediction, TaskDefinition } from '$lib/tasks/types';
 import { deriveSeed, mulberry32 } from '$lib/random';
-import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics } from './metrics';
+import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics } from '$lib/tasks/metrics';
 
 export type { ErrorAnalysis } from '$lib/db/analysis-shapes';
 
@@ -26,7 +26,7 @@ export function analyzeErrors(
   targets: number[],
   predictions: Prediction[],
   seed: number,
-  labels: string[] = [...(task.defaultLabels ?? [])],
+  labels: string[] = [...(task.presets[0]?.labels ?? [])],
 ): ErrorAnalysis {
   const random = mulberry32(deriveSeed(seed, 'bootstrap'));
   if (task.kind === 'regression') {

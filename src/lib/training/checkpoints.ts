@@ -3,10 +3,7 @@ import type { LoupeDb } from '$lib/db/db';
 import { guardQuota } from '$lib/db/quota';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
 import type { CheckpointRow } from '$lib/db/types';
-import { saveToBlobs } from '$models/io';
-
-/** Shards stay small: one huge ArrayBuffer runs browsers out of memory (tensorflow/tfjs#7702). */
-export const MAX_SHARD_BYTES = 4 * 1024 * 1024;
+import { MAX_SHARD_BYTES, saveToBlobs } from '$models/io';
 
 export interface EncodedTensors {
   specs: tf.io.WeightsManifestEntry[];

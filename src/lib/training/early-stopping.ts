@@ -1,4 +1,4 @@
-import { GREATER_IS_BETTER } from './metrics';
+import { GREATER_IS_BETTER } from '$lib/tasks/metrics';
 
 import type { EarlyStoppingConfig } from '$lib/db/specs';
 

@@ -54,6 +54,13 @@ export async function evaluateSamples(
   return { metrics: { loss: lossSum / rows.length, ...trainable.metrics(rows, predictions) }, rows, predictions };
 }
 
+/**
+ * Metrics under the names runs log for the validation split (Keras's): `accuracy` → `val_accuracy`.
+ * @example valPrefixed({ accuracy: 0.9 }) // { val_accuracy: 0.9 }
+ */
+export const valPrefixed = (metrics: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
+
 /** Metrics of a model on a dataset version's held-out data: its `test` split, else its `val` split. */
 export async function evaluateHeldOut(db: LoupeDb, trainable: TrainableModel, datasetId: string, batchSize = 32): Promise<Record<string, number>> {
   const dataset = await db.datasets.get(datasetId);

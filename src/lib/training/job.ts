@@ -3,7 +3,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, RunRow, Split } from '$lib/db/types';
 import type { TrainJobSpec } from '$lib/db/specs';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
-import { createTrainable } from '$lib/tasks/registry';
+import { createTrainable, TASKS } from '$lib/tasks/registry';
 import { adam } from './adam';
 import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
@@ -12,7 +12,7 @@ import { EarlyStopping } from './early-stopping';
 import { analyzeErrors } from './analysis';
 import { classifyFailure, DeviceLostError, failureReason } from './failures';
 import { assignFolds, summarizeFolds } from './kfold';
-import { evaluateSamples, sampleChunks } from './evaluate';
+import { evaluateSamples, sampleChunks, valPrefixed } from './evaluate';
 import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type StopCheck, type TrainLoopOptions } from './loop';
 import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, saveFinalModel, type CheckpointData } from './checkpoints';
 import { asStorageFull, isQuotaError, type StorageFullError } from '$lib/db/quota';
@@ -123,8 +123,6 @@ function makeOptimizer(spec: TrainJobSpec): tf.Optimizer {
       throw new TrainJobError(`optimizer must be adam or sgd, got ${JSON.stringify(spec.optimizer)}`);
   }
 }
-
-const prefixed = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
 
 /**
  * K-fold cross-validation: one parent run and k child runs (one per validation fold) run one after
@@ -264,7 +262,7 @@ async function executeRun(
       seed: spec.seed,
       // A classifier's classes are its dataset's (any label set; the task's preset when none is stored).
       labels: (await db.datasets.get(spec.datasetId))?.labels,
-      trainingYears: spec.task === 'coin-year' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
+      trainingTargets: TASKS[spec.task].kind === 'regression' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
     });
     const model = trainable;
     const earlyStopping = spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined;
@@ -287,7 +285,7 @@ async function executeRun(
       epochs: spec.epochs,
       startEpoch: (checkpoint?.epoch ?? 0) + 1,
       resumeFrom,
-      validate: async () => prefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics),
+      validate: async () => valPrefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics),
       earlyStopping,
       onEpochEnd: async (epoch, metrics, state) => {
         tracker.log(epoch, metrics, epoch);

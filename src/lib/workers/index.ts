@@ -1,5 +1,4 @@
-import { notify } from '$lib/ui/notifications.svelte';
-import { WorkerClient } from './client';
+import { WorkerClient, type WorkerCrashedError } from './client';
 import type { InferenceApi, IngestApi, TrainerApi } from './types';
 
 // Vite bundles each worker from these literal `new URL(…)` expressions, so they cannot be factored out.
@@ -17,8 +16,19 @@ export interface StudioWorkers {
 }
 
 let clients: StudioWorkers | undefined;
+const crashListeners = new Set<(error: WorkerCrashedError) => void>();
 
-/** The page's three workers, started lazily on first use; a crash becomes a visible error toast. */
+/**
+ * Calls `listener` whenever one of the page's workers crashes (the shell shows it as an error toast).
+ * @example onWorkerCrash((error) => notify('error', error.message));
+ * @returns the function that unsubscribes
+ */
+export function onWorkerCrash(listener: (error: WorkerCrashedError) => void): () => void {
+  crashListeners.add(listener);
+  return () => crashListeners.delete(listener);
+}
+
+/** The page's three workers, started lazily on first use; a crash is told to `onWorkerCrash` listeners. */
 export function workers(): StudioWorkers {
   if (clients) return clients;
   clients = {
@@ -26,6 +36,10 @@ export function workers(): StudioWorkers {
     inference: new WorkerClient<InferenceApi>('inference', spawn.inference),
     ingest: new WorkerClient<IngestApi>('ingest', spawn.ingest),
   };
-  for (const client of [clients.trainer, clients.inference, clients.ingest]) client.onCrash((error) => notify('error', error.message));
+  for (const client of [clients.trainer, clients.inference, clients.ingest]) {
+    client.onCrash((error) => {
+      for (const listener of crashListeners) listener(error);
+    });
+  }
   return clients;
 }

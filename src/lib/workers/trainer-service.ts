@@ -13,7 +13,8 @@ import type { ProgressCallback } from './progress';
 import type { SweepTrialRequest, TrainerApi, TrainingCheckResult, TrainJobOutcome, WorkerHello } from './types';
 import type { StopCheck } from '$lib/training/loop';
 import { APP_VERSION } from '$lib/version';
-import { quickTrainSentiment, registerTransformerBaseline, type BaselineRequest, type QuickTrainRequest } from '$lib/tasks/sentiment-workflows';
+import { registerTransformerBaseline, type BaselineRequest } from '$lib/workflows/baseline';
+import { quickTrainSentiment, type QuickTrainRequest } from '$lib/workflows/quick-train';
 
 /**
  * Where a run whose device was lost continues: the next backend in order that starts, passing over a GPU

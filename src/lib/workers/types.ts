@@ -1,11 +1,12 @@
 import type { BackendInfo, BackendStatus } from '$lib/backends/tfjs';
-import type { BackendName, ModelVersionRow, TaskName } from '$lib/db/types';
-import type { Prediction, ServingInput } from '$lib/serving/types';
+import type { ModelVersionRow } from '$lib/db/types';
+import type { InferenceMemory, InferenceModelApi, LoadedModel } from '$lib/serving/types';
 import type { TrainJobSpec } from '$lib/training/job';
 import type { StopCheck } from '$lib/training/loop';
 import type { DatasetRow, DemoInstallResult, ImportOutcome, ImportRequest, SubsetOptions } from '$lib/datasets/api';
 import type { ProgressCallback } from './progress';
-import type { BaselineRequest, QuickTrainOutcome, QuickTrainRequest, RegisteredOutcome } from '$lib/tasks/sentiment-workflows';
+import type { BaselineRequest, RegisteredOutcome } from '$lib/workflows/baseline';
+import type { QuickTrainOutcome, QuickTrainRequest } from '$lib/workflows/quick-train';
 import type { TextModelInfo, TextModelRole } from '$lib/text/encoder/service';
 import type { ModelRef } from '$lib/text/encoder/source';
 
@@ -104,23 +105,12 @@ export interface TrainerApi extends ComputeWorker {
   cancel(runId: string): Promise<void>;
 }
 
-/** A version loaded in the inference worker, known to the page by its key. */
-export interface LoadedModel {
-  key: string;
-  task: TaskName;
-  backend: BackendName;
-  labels?: string[];
-}
+// Serving defines the model methods it calls and the memory figures it exports; the worker implements them.
+export type { InferenceMemory, LoadedModel };
 
-export interface InferenceApi extends ComputeWorker {
+export interface InferenceApi extends ComputeWorker, InferenceModelApi {
   /** Availability and adapter of every backend in a worker context. */
   probeBackends(): Promise<BackendStatus[]>;
-  /** Loads a registered version on the chosen backend (once per name and version; a failed load is forgotten). */
-  loadModel(version: ModelVersionRow, backendChoice: string): Promise<LoadedModel>;
-  /** One prediction per input; `ModelNotLoadedError` when the key is not loaded (e.g. after a restart). */
-  predict(key: string, inputs: ServingInput[]): Promise<Prediction[]>;
-  /** Frees a loaded version; unknown keys are ignored. */
-  unloadModel(key: string): Promise<void>;
   /**
    * Loads a transformers.js text model (downloading it into the offline cache when needed, reporting
    * each file's bytes) and runs it once on `sample`: the classifier's probabilities, or the encoder's width.
@@ -128,12 +118,6 @@ export interface InferenceApi extends ComputeWorker {
   prepareTextModel(ref: ModelRef, role: TextModelRole, sample: string, onProgress: ProgressCallback): Promise<TextModelInfo>;
   /** tfjs's memory in this worker (read-only, for `GET api/metrics` and soak tests): tensors alive, their bytes, models loaded. */
   memory(): Promise<InferenceMemory>;
-}
-
-export interface InferenceMemory {
-  numTensors: number;
-  numBytes: number;
-  models: number;
 }
 
 export interface HashedBytes {

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, ModelConfigError, type TaskModelConfig } from '../../../models/index';
+import { createModel, ModelConfigError, type VisionModelSpec } from '../../../models/index';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const coin = { task: 'coin-year', backbone: 'mobilenetv3-small', inputSize: 32 } as const;
-const damage = { task: 'car-damage', backbone: 'mobilenetv3-small', inputSize: 32 } as const;
+const coin = { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', inputSize: 32 } as const;
+const damage = { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 32 } as const;
 
 /** Each bad config, the field its error must name, and a fragment of what it expected. */
 const BAD: [string, unknown, string, RegExp][] = [
@@ -32,14 +32,14 @@ const BAD: [string, unknown, string, RegExp][] = [
   ['year std 0', { ...coin, yearScale: { mean: 1900, std: 0 } }, 'yearScale.std', /a positive number, got 0/],
   ['one label', { ...damage, labels: ['damaged'] }, 'labels', /at least 2 labels/],
   ['duplicate labels', { ...damage, labels: ['minor', 'minor'] }, 'labels', /distinct labels/],
-  ['unknown task', { ...coin, task: 'sentiment' }, 'task', /one of coin-year, car-damage, got "sentiment"/],
+  ['unknown architecture', { ...coin, architecture: 'fasttext' }, 'architecture', /one of coin-regressor, damage-classifier, got "fasttext"/],
 ];
 
 describe('createModel', () => {
   it.each(BAD)('rejects %s, naming the field', (_case, config, field, expected) => {
     let error: unknown;
     try {
-      createModel(config as TaskModelConfig);
+      createModel(config as VisionModelSpec);
     } catch (e) {
       error = e;
     }
@@ -50,13 +50,13 @@ describe('createModel', () => {
   });
 
   it('rejects a config that is not an object', () => {
-    expect(() => createModel(null as unknown as TaskModelConfig)).toThrow(ModelConfigError);
+    expect(() => createModel(null as unknown as VisionModelSpec)).toThrow(ModelConfigError);
   });
 
-  it('builds each task from a valid config, discriminated on task', () => {
+  it('builds each architecture from a valid config, discriminated on architecture', () => {
     const built = [createModel({ ...coin, mode: 'shared', projection: { units: 8 } }), createModel({ ...damage, labels: ['a', 'b'] })];
     try {
-      expect(built.map((b) => b.task)).toEqual(['coin-year', 'car-damage']);
+      expect(built.map((b) => b.architecture)).toEqual(['coin-regressor', 'damage-classifier']);
       expect(built[0]!.model.inputNames).toEqual(['front', 'back']);
       expect(built[1]!.model.outputs[0]!.shape).toEqual([null, 2]);
     } finally {

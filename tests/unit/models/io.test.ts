@@ -143,7 +143,7 @@ describe('toDownloadableArtifacts', () => {
       const modelJson = JSON.parse(await files[0]!.blob.text()) as tf.io.ModelJSON;
       expect(modelJson.format).toBe('layers-model');
       expect(modelJson.weightsManifest[0]!.paths).toEqual(files.slice(1).map((f) => f.name));
-      expect((modelJson.userDefinedMetadata as { loupe: { task: string } }).loupe.task).toBe('car-damage');
+      expect((modelJson.userDefinedMetadata as { loupe: { architecture: string } }).loupe.architecture).toBe('damage-classifier');
 
       // Served side by side, tfjs's own http loader reads them back.
       const byName = new Map(files.map((f) => [f.name, f.blob]));

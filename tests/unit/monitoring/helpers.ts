@@ -1,6 +1,6 @@
 import type { LoupeDb } from '../../../src/lib/db/db';
 import type { InferenceLogRow } from '../../../src/lib/db/types';
-import { InferenceLogger } from '../../../src/lib/serving/log';
+import { InferenceLogger } from '../../../src/lib/monitoring/log';
 import type { PredictionRecord } from '../../../src/lib/serving/types';
 
 const LABELS = ['negative', 'neutral', 'positive'];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LATENCY_EDGES_MS, binIndex } from '../../../src/lib/monitoring/bins';
 import { figuresOf, percentile } from '../../../src/lib/monitoring/metrics';
 import { hourKey, minuteOf, readRollups, readWindow, rebuildRollups, rollupsOf, sumRollups } from '../../../src/lib/monitoring/rollups';
-import { setFeedback } from '../../../src/lib/serving/log';
+import { setFeedback } from '../../../src/lib/monitoring/log';
 import type { InferenceLogRow, RollupRow } from '../../../src/lib/db/types';
 import { makeDb } from '../factories';
 import { allRows, traffic, writeThroughLogger } from './helpers';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InferenceLogger } from '../../../src/lib/serving/log';
+import { InferenceLogger } from '../../../src/lib/monitoring/log';
 import type { LogRetention } from '../../../src/lib/serving/types';
 import { makeDb, makeLogRow, makePredictionRecord } from '../factories';
 

@@ -1,6 +1,6 @@
 import type { LoupeDb } from '../../../src/lib/db/db';
 import type { ModelVersionRow, TaskName } from '../../../src/lib/db/types';
-import { taskOfVersion } from '../../../src/lib/serving/models';
+import { taskOfVersion } from '../../../src/lib/tasks/names';
 import type { Prediction, Predictor, PredictorFactory, ServingInput } from '../../../src/lib/serving/types';
 
 /** The smallest byte strings each format is recognised by (serving never decodes pixels itself). */

@@ -12,14 +12,15 @@ import { DEMO_TWEETS } from './tweets';
 
 export type DemoKey = 'coins' | 'cars' | 'tweets';
 
-export const DEMOS: Record<DemoKey, { task: TaskName; name: string; description: string }> = {
+export const DEMOS: Record<DemoKey, { task: TaskName; preset?: string; name: string; description: string }> = {
   coins: {
     task: 'coin-year',
     name: 'Demo coins (synthetic)',
     description: 'Generated coins 1850–2020: the year is struck on the obverse; era sets the design and metal; age darkens and wears them.',
   },
   cars: {
-    task: 'car-damage',
+    task: 'image-classification',
+    preset: 'car-damage',
     name: 'Demo car damage (synthetic)',
     description: 'Generated side views of cars with minor, moderate or major damage (scratches, dents, crumpled corners, broken glass).',
   },
@@ -104,7 +105,7 @@ export async function installDemoData(db: LoupeDb, options: DemoOptions = {}): P
       const outcome = await importCandidates(
         db,
         parsed,
-        { task: demo.task, name: demo.name, description: demo.description, synthetic: true, demo: key, seed: options.seed ?? 42 },
+        { task: demo.task, preset: demo.preset, name: demo.name, description: demo.description, synthetic: true, demo: key, seed: options.seed ?? 42 },
         { processor: options.processor, onProgress: options.onProgress, signal: options.signal },
       );
       (outcome.existed ? existing : installed).push(outcome.dataset);

@@ -5,9 +5,9 @@ import type { EncoderHeadSpec } from '$lib/db/specs';
 import { cachedEmbeddings } from '$lib/text/encoder/embedding-cache';
 import { modelKey, ModelSourceError, type ModelRef } from '$lib/text/encoder/source';
 import { preprocessTweet } from '$lib/text/preprocess';
-import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets, SENTIMENT } from './text-classification';
-import type { TaskDefinition, TrainableModel } from './types';
-import { probabilityCrossEntropy } from './losses';
+import { classificationScores, decodeProbabilities, labelIndex, oneHotTargets } from '../classification';
+import type { TaskDefinition, TrainableModel } from '../types';
+import { probabilityCrossEntropy } from '../losses';
 
 /**
  * The two transformers.js sentiment models as task plug-ins:
@@ -66,7 +66,7 @@ export function labelColumns(modelLabels: string[], labels: string[], model: str
  * nothing to train).
  * @example const baseline = transformerClassifier({ source: { kind: 'hub', modelId: SENTIMENT_BASELINE_ID }, quantized: true }, ['negative', 'neutral', 'positive']);
  */
-export function transformerClassifier(ref: ModelRef, labels: string[], task: TaskDefinition = SENTIMENT, loaded?: tf.LayersModel): TrainableModel {
+export function transformerClassifier(ref: ModelRef, labels: string[], task: TaskDefinition, loaded?: tf.LayersModel): TrainableModel {
   const model =
     loaded ?? tf.sequential({ name: 'transformer_probabilities', layers: [tf.layers.activation({ activation: 'linear', inputShape: [labels.length], name: 'probabilities' })] });
   const metadata = { task: task.name, architecture: 'transformer', model: ref, labels: [...labels] };
@@ -109,7 +109,7 @@ export function createHead(config: EncoderHeadConfig): tf.LayersModel {
  * hidden states, read from the IndexedDB cache keyed by (encoder, text hash) and embedded only when new.
  * @example const trainable = encoderHeadClassifier({ encoder, dim: 384, head: 'linear', labels, seed: 1 });
  */
-export function encoderHeadClassifier(config: EncoderHeadConfig, task: TaskDefinition = SENTIMENT, loaded?: tf.LayersModel, deps: EncoderDeps = {}): TrainableModel {
+export function encoderHeadClassifier(config: EncoderHeadConfig, task: TaskDefinition, loaded?: tf.LayersModel, deps: EncoderDeps = {}): TrainableModel {
   const model = loaded ?? createHead(config);
   const metadata = { task: task.name, architecture: 'encoder-head', ...config, labels: [...config.labels] };
   model.setUserDefinedMetadata({ loupe: metadata });
@@ -137,7 +137,7 @@ export function encoderHeadClassifier(config: EncoderHeadConfig, task: TaskDefin
 }
 
 /** A saved transformer or encoder-head model from its `loupe` metadata; undefined for other architectures. */
-export function loadEncoderModel(metadata: Record<string, unknown>, model: tf.LayersModel, task: TaskDefinition = SENTIMENT): TrainableModel | undefined {
+export function loadEncoderModel(metadata: Record<string, unknown>, model: tf.LayersModel, task: TaskDefinition): TrainableModel | undefined {
   if (metadata.architecture === 'transformer') return transformerClassifier(metadata.model as ModelRef, metadata.labels as string[], task, model);
   if (metadata.architecture === 'encoder-head') return encoderHeadClassifier(metadata as unknown as EncoderHeadConfig, task, model);
   return undefined;

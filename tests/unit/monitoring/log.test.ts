@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../../../src/lib/hash';
 import { updateLogRetention } from '../../../src/lib/serving/config';
-import { feedbackToDataset, InferenceLogger, pruneLog, setFeedback, type Timers } from '../../../src/lib/serving/log';
-import type { LogRetention } from '../../../src/lib/serving/types';
+import { feedbackToDataset, InferenceLogger, pruneLog, setFeedback } from '../../../src/lib/monitoring/log';
+import type { LogRetention, Timers } from '../../../src/lib/serving/types';
 import { makeDb, makeLogRow, makePredictionRecord } from '../factories';
-import { JPEG, PNG } from './fakes';
+import { JPEG, PNG } from '../serving/fakes';
 
 const DAY = 24 * 60 * 60 * 1000;
 const keepAll: LogRetention = { maxRows: 0, maxAgeDays: 0, keepImages: true };

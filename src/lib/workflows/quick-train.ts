@@ -5,86 +5,17 @@ import { DEFAULT_SUBSET, type SubsetOptions } from '$lib/datasets/splits';
 import { PromotionRejected } from '$lib/registry/errors';
 import { ModelRegistry } from '$lib/registry/registry';
 import type { GateEvaluator } from '$lib/registry/types';
-import { describeSource, type ModelRef } from '$lib/text/encoder/source';
+import { loadTrainable } from '$lib/tasks/loaded';
+import type { ModelSpec } from '$lib/db/specs';
 import { evaluateHeldOut } from '$lib/training/evaluate';
 import { runTrainJob, type TrainJobContext } from '$lib/training/job';
-import { RunTracker } from '$lib/training/run-tracker';
 import { saveToBlobs } from '$models/io';
-import { loadTrainable } from './loaded';
-import type { ModelSpec } from './registry';
-import { SENTIMENT } from './text-classification';
-import { transformerClassifier } from './text-encoder-models';
+import { registerTransformerBaseline, SentimentWorkflowError, sentimentDataset, type RegisteredOutcome } from './baseline';
 
 /**
- * Sentiment workflows that run in the trainer worker: registering the transformers.js baseline with its
- * measured accuracy, and the quick-train of the sentiment seed (subset → train → register → gate).
+ * The sentiment seed's quick-train, in the trainer worker: subset → train (or measure the baseline) →
+ * register → promotion gate against production.
  */
-
-export class SentimentWorkflowError extends Error {
-  override name = 'SentimentWorkflowError';
-}
-
-export interface BaselineRequest {
-  /** Dataset version whose held-out split (test, else val) measures the baseline. */
-  datasetId: string;
-  model: ModelRef;
-  /** Registry name; `sentiment` by default. */
-  name?: string;
-}
-
-export interface RegisteredOutcome {
-  runId: string;
-  version: number;
-  metrics: Record<string, number>;
-}
-
-const prefixed = (metrics: Record<string, number>) => Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val_${k}`, v]));
-
-async function sentimentDataset(db: LoupeDb, datasetId: string) {
-  const dataset = await db.datasets.get(datasetId);
-  if (!dataset) throw new SentimentWorkflowError(`dataset version ${datasetId} does not exist`);
-  if (dataset.task !== 'sentiment') throw new SentimentWorkflowError(`dataset "${dataset.name}" is for ${dataset.task}, not sentiment`);
-  return dataset;
-}
-
-/**
- * Measures the transformers.js classifier as-is on a dataset's held-out split and registers it as a
- * version (a run records the measurement, so the version has lineage like a trained one).
- */
-export async function registerTransformerBaseline(db: LoupeDb, request: BaselineRequest, context: TrainJobContext): Promise<RegisteredOutcome> {
-  const dataset = await sentimentDataset(db, request.datasetId);
-  const labels = dataset.labels ?? [...SENTIMENT.defaultLabels!];
-  const spec: ModelSpec = { architecture: 'transformer', model: request.model };
-  const tracker = await RunTracker.create(db, {
-    name: `sentiment baseline · ${describeSource(request.model)}`,
-    task: 'sentiment',
-    params: { task: 'sentiment', datasetId: dataset.id, model: spec },
-    seed: 0,
-    datasetVersion: dataset.id,
-  });
-  context.onRunCreated?.(tracker.id);
-  const trainable = transformerClassifier(request.model, labels);
-  try {
-    await tracker.start(context.backend.backend, context.backend.adapter);
-    context.onProgress?.({ kind: 'log', level: 'info', message: `measuring ${describeSource(request.model)} on "${dataset.name}"` });
-    const metrics = prefixed(await evaluateHeldOut(db, trainable, dataset.id));
-    await tracker.complete(metrics);
-    const version = await new ModelRegistry(db).registerFromRun(tracker.id, {
-      name: request.name ?? 'sentiment',
-      weights: await saveToBlobs(trainable.model),
-      tags: { architecture: 'transformer' },
-    });
-    context.onProgress?.({ kind: 'done', summary: metrics });
-    return { runId: tracker.id, version: version.version, metrics };
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    await tracker.fail(reason);
-    context.onProgress?.({ kind: 'failed', reason });
-    throw error;
-  } finally {
-    trainable.dispose();
-  }
-}
 
 /** The gate's evaluator inside the worker: load each version and measure it on the held-out split. */
 export function heldOutEvaluator(db: LoupeDb): GateEvaluator {

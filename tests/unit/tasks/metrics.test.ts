@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics } from '../../../src/lib/training/metrics';
+import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics } from '../../../src/lib/tasks/metrics';
 
 /** A small deterministic generator so intervals are reproducible in the test. */
 function lcg(seed: number) {

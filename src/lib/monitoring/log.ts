@@ -2,11 +2,11 @@ import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow } from '$lib/db/types';
 import { isQuotaError, StorageFullError } from '$lib/db/quota';
 import { sha256Hex } from '$lib/hash';
-import { referenceVocabulary } from '$lib/monitoring/reference';
-import { applyFeedbackChange, applyToRollups, type PredictionFailure } from '$lib/monitoring/rollups';
-import { inputStatistics } from '$lib/monitoring/stats';
-import { readLogRetention } from './config';
-import type { ImageInput, LogRetention, PredictionRecord, PredictionSink, ServingInput } from './types';
+import { readLogRetention } from '$lib/serving/config';
+import type { ImageInput, LogRetention, PredictionFailure, PredictionRecord, PredictionSink, ServingInput, Timers } from '$lib/serving/types';
+import { referenceVocabulary } from './reference';
+import { applyFeedbackChange, applyToRollups } from './rollups';
+import { inputStatistics } from './stats';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -15,11 +15,6 @@ const PRUNE_SLACK = 0.1;
 
 /** A retention limit is on when positive and finite; 0 (or anything else) means "no limit". */
 const isLimit = (n: number) => Number.isFinite(n) && n > 0;
-
-export interface Timers {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
 
 const realTimers: Timers = {
   set: (fn, ms) => setTimeout(fn, ms),

@@ -3,8 +3,8 @@ import { isLexiconFeaturesVersion, LEXICON_FEATURE_SETS, LEXICON_FEATURES_VERSIO
 import { preprocessTweet } from '$lib/text/preprocess';
 import { featurize } from '$models/text/features';
 import { createLexiconFastText, DEFAULT_LEXICON_FASTTEXT, type LexiconFastTextConfig } from '$models/text/lexicon-fasttext';
-import { SENTIMENT, softmaxTextClassifier } from './text-classification';
-import type { TaskDefinition, TrainableModel } from './types';
+import { softmaxClassifier } from '../classification';
+import type { TaskDefinition, TrainableModel } from '../types';
 
 export class LexiconFeaturesMismatchError extends Error {
   override name = 'LexiconFeaturesMismatchError';
@@ -20,7 +20,7 @@ export type LexiconClassifierConfig = Omit<LexiconFastTextConfig, 'lexiconFeatur
  * with its case and punctuation (VADER reads ALL CAPS and "!"), after the task's tweet preprocessing.
  * @example const trainable = lexiconClassifier({ ...DEFAULT_LEXICON_FASTTEXT, labels: ['negative', 'positive'] });
  */
-export function lexiconClassifier(config: LexiconClassifierConfig, task: TaskDefinition = SENTIMENT, loaded?: tf.LayersModel): TrainableModel {
+export function lexiconClassifier(config: LexiconClassifierConfig, task: TaskDefinition, loaded?: tf.LayersModel): TrainableModel {
   // A saved model keeps the features it was trained with; a new one gets this version's.
   const version = loaded ? savedVersion(config, loaded) : LEXICON_FEATURES_VERSION;
   const names = LEXICON_FEATURE_SETS[version];
@@ -29,7 +29,7 @@ export function lexiconClassifier(config: LexiconClassifierConfig, task: TaskDef
   const { maxFeatures } = config;
   // Loaded on first use: version 2 fetches the induced valences (its own chunk).
   let featurizer: ReturnType<typeof lexiconFeaturizer> | undefined;
-  return softmaxTextClassifier({
+  return softmaxClassifier({
     task,
     model: loaded ?? createLexiconFastText(full),
     metadata: { task: task.name, architecture: 'lexicon-fasttext', ...full, lexiconFeatureNames: [...names], lexiconFeaturesVersion: version },
@@ -66,4 +66,3 @@ function savedVersion(config: LexiconClassifierConfig, loaded: tf.LayersModel): 
   return recorded;
 }
 
-export { DEFAULT_LEXICON_FASTTEXT };

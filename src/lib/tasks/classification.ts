@@ -1,25 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SampleRow } from '$lib/db/types';
-import { preprocessTweet } from '$lib/text/preprocess';
-import { classificationMetrics } from '$lib/training/metrics';
-import { featurize } from '$models/text/features';
-import { createFastText, DEFAULT_FASTTEXT, type FastTextConfig } from '$models/text/fasttext';
+import { classificationMetrics } from './metrics';
 import type { Prediction, TaskDefinition, TrainableModel } from './types';
 import { probabilityCrossEntropy } from './losses';
-
-/**
- * Text classification. Its class names come from each dataset (stored on the dataset version and in
- * the model's metadata): 3-class tweet sentiment is the preset, binary review sentiment works as well.
- */
-export const SENTIMENT: TaskDefinition = {
-  name: 'sentiment',
-  title: 'Text classification (sentiment preset)',
-  kind: 'classification',
-  primaryMetric: 'accuracy',
-  greaterIsBetter: true,
-  guardMetrics: ['macroF1'],
-  defaultLabels: ['negative', 'neutral', 'positive'],
-};
 
 export class LabelError extends Error {
   override name = 'LabelError';
@@ -57,40 +40,17 @@ export function classificationScores(targets: number[], predictions: Prediction[
 }
 
 /**
- * The fastText text classifier as a trainable model (sentiment, or any label set).
- * @example const trainable = fastTextClassifier({ ...DEFAULT_FASTTEXT, labels: ['negative', 'neutral', 'positive'] });
+ * A classifier whose model ends in a softmax over `labels`: everything but how samples become inputs
+ * (images, fastText's n-grams, lexicon features). Stores `metadata` in the model for reloading.
  */
-export function fastTextClassifier(config: FastTextConfig, task: TaskDefinition = SENTIMENT, loaded?: tf.LayersModel): TrainableModel {
-  const { maxFeatures } = config;
-  return softmaxTextClassifier({
-    task,
-    model: loaded ?? createFastText(config),
-    metadata: { task: task.name, architecture: 'fasttext', ...config },
-    labels: config.labels,
-    async toInputs(rows) {
-      const n = rows.length;
-      const ids = new Int32Array(n * maxFeatures);
-      const weights = new Float32Array(n * maxFeatures);
-      rows.forEach((row, i) => {
-        const features = featurize(preprocessTweet(row.text ?? ''), config);
-        ids.set(features.ids, i * maxFeatures);
-        weights.set(features.weights, i * maxFeatures);
-      });
-      return [tf.tensor2d(ids, [n, maxFeatures], 'int32'), tf.tensor2d(weights, [n, maxFeatures])];
-    },
-  });
-}
-
-/**
- * A text classifier whose model ends in a softmax over `labels`: everything but how texts become inputs
- * (fastText's n-grams, with or without lexicon features). Stores `metadata` in the model for reloading.
- */
-export function softmaxTextClassifier(parts: {
+export function softmaxClassifier(parts: {
   task: TaskDefinition;
   model: tf.LayersModel;
   metadata: Record<string, unknown>;
   labels: readonly string[];
   toInputs: TrainableModel['toInputs'];
+  /** Frees the model (and nested backbones); `model.dispose()` by default. */
+  dispose?: () => void;
 }): TrainableModel {
   const { task, model, metadata, toInputs } = parts;
   const labels = [...parts.labels];
@@ -107,7 +67,7 @@ export function softmaxTextClassifier(parts: {
     decode: (output) => decodeProbabilities(output, labels),
     target,
     metrics: (rows, predictions) => classificationScores(rows.map(target), predictions, labels),
-    dispose: () => model.dispose(),
+    dispose: parts.dispose ?? (() => model.dispose()),
   };
 }
 
@@ -116,4 +76,3 @@ export function oneHotTargets(indices: number[], classes: number): tf.Tensor {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(indices, 'int32'), classes));
 }
 
-export { DEFAULT_FASTTEXT };
