@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { TaskName } from '$lib/db/types';
-import { TASK_NAMES, isTaskName } from '$lib/tasks/names';
+import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
 import { UsageError } from './errors';
 import type { CliIo } from './progress';
 
@@ -60,8 +60,10 @@ export function numberOption(values: Values, name: string, { integer = false, mi
   return value;
 }
 
+/** The `--task` option: a task's name, or an earlier name of one (`car-damage` is image-classification). */
 export function taskOption(values: Values, name = 'task'): TaskName {
   const value = required(values, name);
-  if (!isTaskName(value)) throw new UsageError(`--${name} "${value}" is not a task; choose ${TASK_NAMES.join(', ')}`);
-  return value;
+  const task = canonicalTask(value);
+  if (!task) throw new UsageError(`--${name} "${value}" is not a task; choose ${TASK_NAMES.join(', ')}`);
+  return task;
 }

@@ -3,7 +3,7 @@ import type { TaskName } from '$lib/db/types';
 import type { SplitFractions } from '$lib/datasets/types';
 import { describeIssue } from '$lib/registry/gate';
 import type { ModelSpec } from '$lib/tasks/registry';
-import { TASKS } from '$lib/tasks/registry';
+import { TASKS, taskOfArchitecture } from '$lib/tasks/registry';
 import type { TrainJobSpec } from '$lib/training/job';
 import { BadFormatError, WrongTaskError } from './errors';
 
@@ -61,43 +61,33 @@ export function parseTrainConfig(value: unknown, file: string): TrainConfig {
   return parsed.output as TrainConfig;
 }
 
-/** The task of the architectures that serve exactly one (others are checked by `createTrainable`). */
-const ARCHITECTURE_TASK: Partial<Record<ModelSpec['architecture'], TaskName>> = { fasttext: 'sentiment', 'lexicon-fasttext': 'sentiment', 'coin-regressor': 'coin-year', 'damage-classifier': 'car-damage' };
-
 /** Refuses, before any data is read, a config whose model is for another task, naming the file and the field. */
 export function checkConfigTask(config: TrainConfig, task: TaskName, file: string): void {
   const architecture = config.model?.architecture;
-  const owner = architecture ? ARCHITECTURE_TASK[architecture] : undefined;
-  if (architecture && owner && owner !== task) {
-    throw new WrongTaskError(`${file}: model.architecture "${architecture}" is a ${owner} model, but --task is ${task} (use ${defaultModel(task).architecture})`);
+  const owner = architecture ? taskOfArchitecture(architecture) : undefined;
+  if (architecture && owner && owner.name !== task) {
+    throw new WrongTaskError(`${file}: model.architecture "${architecture}" is a ${owner.name} model, but --task is ${task} (use ${TASKS[task].architectures.join(' or ')})`);
   }
 }
 
-/** The Train page's default model per task. */
+/** The Train page's default model of a task. */
 export function defaultModel(task: TaskName): ModelSpec {
-  switch (task) {
-    case 'sentiment':
-      return { architecture: 'fasttext', dim: 32, charNgrams: [3, 5] };
-    case 'coin-year':
-      return { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 128, projection: null, dropout: 0.2, loss: 'huber' };
-    case 'car-damage':
-      return { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 128, projection: null, dropout: 0.2 };
-  }
+  return structuredClone(TASKS[task].defaults.model);
 }
 
 /** The training job for a task and dataset version, from the config and command-line overrides (which win). */
 export function jobSpec(task: TaskName, datasetId: string, config: TrainConfig, overrides: { epochs?: number; seed?: number; name?: string }): TrainJobSpec {
-  const text = task === 'sentiment';
-  const earlyStopping = config.earlyStopping === false ? undefined : (config.earlyStopping ?? { monitor: `val_${TASKS[task].primaryMetric}`, patience: 3 });
+  const { defaults, primaryMetric } = TASKS[task];
+  const earlyStopping = config.earlyStopping === false ? undefined : (config.earlyStopping ?? { monitor: `val_${primaryMetric}`, patience: defaults.patience });
   return {
     name: overrides.name ?? config.name,
     task,
     datasetId,
     model: config.model ?? defaultModel(task),
-    epochs: overrides.epochs ?? config.epochs ?? 10,
-    batchSize: config.batchSize ?? (text ? 32 : 16),
+    epochs: overrides.epochs ?? config.epochs ?? defaults.epochs,
+    batchSize: config.batchSize ?? defaults.batchSize,
     optimizer: config.optimizer ?? 'adam',
-    learningRate: config.learningRate ?? (text ? 0.02 : 0.001),
+    learningRate: config.learningRate ?? defaults.learningRate,
     seed: overrides.seed ?? config.seed ?? 42,
     ...(earlyStopping ? { earlyStopping } : {}),
   };

@@ -3,8 +3,9 @@ import type { TaskName } from '$lib/db/types';
 import { formatPrediction } from '$lib/serving/rest';
 import { checkImageBytes } from '$lib/serving/image';
 import { normalizeInput } from '$lib/serving/sdk';
-import { DEFAULT_SERVING_LIMITS, type ServingInput } from '$lib/serving/types';
-import { parseInvocation, TASK_FIELDS } from '$lib/serving/validate';
+import { DEFAULT_SERVING_LIMITS, type ImageInput, type ServingInput } from '$lib/serving/types';
+import { parseInvocation } from '$lib/serving/validate';
+import { TASKS } from '$lib/tasks/registry';
 import { predictInputs } from '$lib/tasks/loaded';
 import type { Prediction } from '$lib/tasks/types';
 import { optional, required, type Command, type Values } from './args';
@@ -17,27 +18,24 @@ const LIMITS = DEFAULT_SERVING_LIMITS;
 /** Examples per forward pass: bounds memory for long `--input` files. */
 const CHUNK = 64;
 
-/** What each task's single-example options are, for messages. */
-const TASK_OPTIONS: Record<TaskName, string> = {
-  sentiment: '--text "…"',
-  'car-damage': '--image photo.jpg',
-  'coin-year': '--front obverse.jpg --back reverse.jpg',
-};
+/** A task's single-example options, for messages: `--text "…"`, `--front front.jpg --back back.jpg`. */
+function optionsOf(task: TaskName): string {
+  return TASKS[task].serving.fields.map((f) => (f.kind === 'text' ? `--${f.key} "…"` : `--${f.key} ${f.label}.jpg`)).join(' ');
+}
 
 function wrongTask(option: string, task: TaskName, path: string): WrongTaskError {
-  return new WrongTaskError(`${option} does not fit ${path}: it is a ${task} model, which takes ${TASK_OPTIONS[task]}`);
+  return new WrongTaskError(`${option} does not fit ${path}: it is a ${task} model, which takes ${optionsOf(task)}`);
 }
 
 async function imageFile(path: string, option: string) {
   return checkImageBytes(await readInputFile(path, option), `${option} ${path}`, LIMITS.maxImageBytes);
 }
 
-/** The task whose request fields a JSON line uses, when they all belong to one task. */
+/** The task whose request fields (REST names or option keys) a JSON line uses, when they all belong to one task. */
 function taskOfFields(keys: string[]): TaskName | undefined {
-  const files: Record<TaskName, string[]> = { sentiment: ['text'], 'car-damage': ['image'], 'coin-year': ['front', 'back'] };
-  for (const task of Object.keys(TASK_FIELDS) as TaskName[]) {
-    const names = new Set([...TASK_FIELDS[task].map((f) => f.name), ...files[task]]);
-    if (keys.length > 0 && keys.every((k) => names.has(k))) return task;
+  for (const task of Object.values(TASKS)) {
+    const names = new Set(task.serving.fields.flatMap((f) => [f.name, f.key]));
+    if (keys.length > 0 && keys.every((k) => names.has(k))) return task.name;
   }
   return undefined;
 }
@@ -48,17 +46,18 @@ function taskOfFields(keys: string[]): TaskName | undefined {
  */
 async function lineInput(task: TaskName, value: unknown, where: string, base: string, model: string): Promise<ServingInput> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new BadFormatError(`${where}: expected a JSON object like ${task === 'sentiment' ? '{"text": "…"}' : task === 'car-damage' ? '{"image": "photo.jpg"}' : '{"front": "a.jpg", "back": "b.jpg"}'}`);
+    const like = Object.fromEntries(TASKS[task].serving.fields.map((f) => [f.key, f.kind === 'text' ? '…' : `${f.label}.jpg`]));
+    throw new BadFormatError(`${where}: expected a JSON object like ${JSON.stringify(like)}`);
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   const fieldsTask = taskOfFields(keys);
   if (fieldsTask && fieldsTask !== task) throw new WrongTaskError(`${where}: fields ${keys.join(', ')} are ${fieldsTask} inputs, but ${model} is a ${task} model`);
-  const paths = task === 'car-damage' ? ['image'] : task === 'coin-year' ? ['front', 'back'] : [];
+  const paths: string[] = TASKS[task].serving.fields.filter((f) => f.kind === 'image').map((f) => f.key);
   if (paths.length > 0 && paths.every((k) => typeof record[k] === 'string')) {
     if (keys.some((k) => !paths.includes(k))) throw new BadFormatError(`${where}: give either ${paths.join(' and ')} (file paths) or the base64 fields, not both`);
-    const images = await Promise.all(paths.map((k) => imageFile(resolve(base, record[k] as string), `${where} ${k}`)));
-    return task === 'car-damage' ? { image: images[0]! } : { front: images[0]!, back: images[1]! };
+    const images = await Promise.all(paths.map(async (k) => [k, await imageFile(resolve(base, record[k] as string), `${where} ${k}`)] as const));
+    return servingInput(task, Object.fromEntries(images));
   }
   try {
     return parseInvocation({ inputs: [record] }, task, LIMITS).inputs[0]!;
@@ -87,28 +86,37 @@ async function fileInputs(path: string, task: TaskName, model: string): Promise<
   return inputs;
 }
 
+/** Image inputs by key as the served input of a task (`image`, or `front` + `back`). */
+function servingInput(task: TaskName, images: Record<string, ImageInput>): ServingInput {
+  const [image, front, back] = [images.image, images.front, images.back];
+  if (TASKS[task].input === 'image' && image) return { image };
+  if (TASKS[task].input === 'image-pair' && front && back) return { front, back };
+  throw new UsageError(`a ${task} model takes ${optionsOf(task)}`);
+}
+
 /** The examples the options name, checked against the model's task. */
 async function inputsOf(values: Values, task: TaskName, model: string): Promise<ServingInput[]> {
   const given = ['text', 'image', 'front', 'back', 'input'].filter((k) => optional(values, k) !== undefined);
-  const chosen = new Set(given.map((k) => (k === 'front' || k === 'back' ? 'coin' : k)));
-  if (chosen.size === 0) throw new UsageError(`give the input: ${TASK_OPTIONS[task]}, or --input examples.jsonl`);
-  if (chosen.size > 1) throw new UsageError(`give one kind of input, not ${given.map((k) => `--${k}`).join(' and ')}`);
-  if (optional(values, 'input')) return fileInputs(required(values, 'input'), task, model);
-  if (optional(values, 'text') !== undefined) {
-    if (task !== 'sentiment') throw wrongTask('--text', task, model);
+  const keys = TASKS[task].serving.fields.map((f) => f.key as string);
+  if (given.length === 0) throw new UsageError(`give the input: ${optionsOf(task)}, or --input examples.jsonl`);
+  if (given.includes('input')) {
+    if (given.length > 1) throw new UsageError(`give one kind of input, not ${given.map((k) => `--${k}`).join(' and ')}`);
+    return fileInputs(required(values, 'input'), task, model);
+  }
+  const owner = taskOfFields(given);
+  if (!owner) throw new UsageError(`give one kind of input, not ${given.map((k) => `--${k}`).join(' and ')}`);
+  if (owner !== task) throw wrongTask(given.map((k) => `--${k}`).join('/'), task, model);
+  const missing = keys.filter((k) => !given.includes(k));
+  if (missing.length) throw new UsageError(`a ${TASKS[task].dataset.unit.one} needs ${optionsOf(task)} (missing ${missing.map((k) => `--${k}`).join(', ')})`);
+  if (TASKS[task].input === 'text') {
     try {
-      return [await normalizeInput('sentiment', required(values, 'text'), LIMITS, '--text')];
+      return [await normalizeInput(task, required(values, 'text'), LIMITS, '--text')];
     } catch (error) {
       throw new BadFormatError((error as Error).message);
     }
   }
-  if (optional(values, 'image')) {
-    if (task !== 'car-damage') throw wrongTask('--image', task, model);
-    return [{ image: await imageFile(required(values, 'image'), '--image') }];
-  }
-  if (task !== 'coin-year') throw wrongTask('--front/--back', task, model);
-  if (!optional(values, 'front') || !optional(values, 'back')) throw new UsageError('a coin needs both sides: --front obverse.jpg --back reverse.jpg');
-  return [{ front: await imageFile(required(values, 'front'), '--front'), back: await imageFile(required(values, 'back'), '--back') }];
+  const images = await Promise.all(keys.map(async (k) => [k, await imageFile(required(values, k), `--${k}`)] as const));
+  return [servingInput(task, Object.fromEntries(images))];
 }
 
 export const predictCommand: Command = {

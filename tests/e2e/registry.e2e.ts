@@ -53,7 +53,7 @@ async function seedRuns(studio: Studio, runs: SeedRun[]): Promise<void> {
             createdAt: now,
             startedAt: now,
             endedAt: now + 30_000,
-            params: { epochs: 3, learningRate: 0.001, imageSize: 64 },
+            params: { task: 'coin-year', datasetId: dataset, model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 64 }, epochs: 3, learningRate: 0.001 },
             seed: 1,
             backend: 'cpu',
             datasetVersion: dataset,

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForTrainingDone } from './flows';
-import { openStudio, type Studio } from './harness';
+import { registerRun, waitForTrainingDone } from './flows';
+import { openStudio, waitForServiceWorker, type Studio } from './harness';
 
 /** Epoch numbers of the points drawn so far, read from the Train page's progress line. */
 async function epochShown(studio: Studio): Promise<number> {
@@ -64,4 +66,40 @@ describe('training the coin regressor on the demo coins', () => {
     await expect(row.textContent()).resolves.toMatch(/coin-year.*wasm/);
     expect(studio.errors).toEqual([]);
   }, 900_000);
+
+  it('registers the 64 px run with a signature of what the model really takes: the REST columns and [-1, 64, 64, 3] tensors', async () => {
+    const { page } = studio;
+    await registerRun(page, 'demo coins', 1);
+    const inputs = page.getByRole('table', { name: 'Inputs of the signature' });
+    await expect(inputs.locator('tr').allTextContents()).resolves.toEqual([
+      'front_image_base64string',
+      'back_image_base64string',
+      'fronttensor float32 [-1, 64, 64, 3]',
+      'backtensor float32 [-1, 64, 64, 3]',
+    ]);
+    await studio.screenshot('registry-coin-signature');
+
+    // The REST API's model list shows the same signature.
+    await waitForServiceWorker(page);
+    const listed = await page.evaluate(async () => (await fetch(new URL('api/models/coin-year', document.baseURI))).json());
+    expect(listed).toMatchObject({
+      signature: {
+        inputs: [
+          { name: 'front_image_base64', type: 'string' },
+          { name: 'back_image_base64', type: 'string' },
+          { name: 'front', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
+          { name: 'back', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
+        ],
+        outputs: [{ name: 'year', type: 'double' }],
+      },
+    });
+
+    // And so does the exported bundle's MLmodel (MLflow keeps the signature's parts as JSON strings).
+    const saved = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export bundle (.zip)' }).click();
+    const files = unzipSync(readFileSync((await (await saved).path())!));
+    const mlmodel = JSON.parse(strFromU8(files.MLmodel!)) as { signature: { inputs: string; outputs: string } };
+    expect(JSON.parse(mlmodel.signature.inputs)).toEqual(listed.signature.inputs);
+    expect(JSON.parse(mlmodel.signature.outputs)).toEqual([{ name: 'year', type: 'double' }]);
+  }, 120_000);
 });

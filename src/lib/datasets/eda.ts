@@ -1,4 +1,5 @@
 import type { SampleRow, Split, TaskName } from '$lib/db/types';
+import { TASKS } from '$lib/tasks/registry';
 import { taskLabels } from './labels';
 import { DEFAULT_YEAR_BIN } from './splits';
 
@@ -29,7 +30,7 @@ function tally(map: Map<string, Bar>, label: string, split: Split): void {
  */
 export function labelDistribution(samples: readonly EdaSample[], task: TaskName, yearBin = DEFAULT_YEAR_BIN): Bar[] {
   const bars = new Map<string, Bar>();
-  if (task === 'coin-year') {
+  if (TASKS[task].kind === 'regression') {
     const years = samples.map((s) => Number(s.label)).filter(Number.isFinite);
     if (years.length === 0) return [];
     const first = Math.floor(Math.min(...years) / yearBin) * yearBin;

@@ -76,7 +76,7 @@ export interface ImportOutcome {
  * Imports an upload end to end: unpacks zips (with zip-bomb and path guards), parses it for the task,
  * checks every item, stores valid samples chunk by chunk, assigns splits, and creates a content-addressed
  * version — all of it or nothing. Invalid items never block valid ones; each is reported with its reason.
- * @example const { dataset, report } = await importUpload(db, files, { task: 'car-damage', name: 'cars' });
+ * @example const { dataset, report } = await importUpload(db, files, { task: 'image-classification', preset: 'car-damage', name: 'cars' });
  */
 export async function importUpload(db: LoupeDb, input: InputEntry[], options: ImportOptions, context: ImportContext = {}): Promise<ImportOutcome> {
   const { onProgress, signal } = context;

@@ -1,4 +1,5 @@
 import type { Transaction } from 'dexie';
+import { RENAMED_TASKS } from './specs';
 
 /**
  * Every schema Loupe has ever shipped, oldest first. Never edit a released entry: add a new one with an
@@ -67,6 +68,39 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
       sweeps: 'id, status, createdAt',
       embeddings: '[encoder+hash], encoder',
       pipelineRuns: 'id, pipelineId, status, startedAt, [pipelineId+startedAt], model',
+    },
+  },
+  {
+    // v5: car damage became a preset of the generic image-classification task. Rows that name the
+    // task get its new name (datasets also remember the preset, so titles and model names stay);
+    // registered model *names* (`car-damage`) and saved model.json files are left as they are.
+    version: 5,
+    stores: { datasets: 'id, task, createdAt, parentId' },
+    upgrade: async (tx) => {
+      const renamed = (task: unknown) => (typeof task === 'string' && Object.hasOwn(RENAMED_TASKS, task) ? RENAMED_TASKS[task] : undefined);
+      const rename = (row: { task?: unknown }) => {
+        const task = renamed(row.task);
+        if (task) row.task = task;
+        return task !== undefined;
+      };
+      await tx.table('datasets').toCollection().modify((row: { task?: unknown; preset?: string }) => {
+        const old = row.task;
+        if (rename(row) && typeof old === 'string') row.preset ??= old;
+      });
+      await tx.table('runs').toCollection().modify((row: { task?: unknown; params?: { task?: unknown } }) => {
+        rename(row);
+        if (row.params) rename(row.params);
+      });
+      for (const table of ['pipelines', 'inferenceLog', 'rollups']) await tx.table(table).toCollection().modify(rename);
+      await tx.table('sweeps').toCollection().modify((row: { task?: unknown; definition?: { task?: unknown } }) => {
+        rename(row);
+        if (row.definition) rename(row.definition);
+      });
+      await tx.table('modelVersions').toCollection().modify((row: { tags?: { task?: unknown }; lineage?: { task?: unknown; params?: { task?: unknown } } }) => {
+        if (row.tags) rename(row.tags);
+        if (row.lineage) rename(row.lineage);
+        if (row.lineage?.params) rename(row.lineage.params);
+      });
     },
   },
 ];

@@ -1,6 +1,6 @@
 import type { EvalPointRow, GateDecisionRow, RollupRow } from '$lib/db/types';
 import { REGRESSION_BIN_WIDTH } from './bins';
-import { bucketize, figuresOf, primaryMetric, type WindowFigures } from './metrics';
+import { bucketize, figuresOf, isRegression, primaryMetric, type WindowFigures } from './metrics';
 import { MINUTE_MS, sumRollups } from './rollups';
 
 /** Time ranges of the Monitor page, last 15 minutes to 30 days. */
@@ -89,7 +89,7 @@ export function dashboardData(
   const figures = buckets.map((b) => figuresOf(b.rollup));
   const x = buckets.map((b) => b.start);
   const versions = [...new Set(rollups.flatMap((r) => Object.keys(r.versions)))].sort((a, b) => Number(a) - Number(b));
-  const regression = task === 'coin-year';
+  const regression = isRegression(task);
   const metric = primaryMetric(task);
   const evalByBucket = new Map<number, number>();
   for (const point of window.evalPoints ?? []) {

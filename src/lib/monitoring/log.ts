@@ -7,6 +7,7 @@ import type { ImageInput, LogRetention, PredictionFailure, PredictionRecord, Pre
 import { referenceVocabulary } from './reference';
 import { applyFeedbackChange, applyToRollups } from './rollups';
 import { inputStatistics } from './stats';
+import { TASKS } from '$lib/tasks/registry';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -188,7 +189,7 @@ export class InferenceLogger implements PredictionSink {
     const db = this.#db();
     try {
       const retention = await this.#options.retention();
-      const vocabulary = (entry: PredictionRecord) => (entry.task === 'sentiment' ? this.#options.vocabulary(entry.model, entry.version).catch(() => undefined) : undefined);
+      const vocabulary = (entry: PredictionRecord) => (entry.task && TASKS[entry.task]?.input === 'text' ? this.#options.vocabulary(entry.model, entry.version).catch(() => undefined) : undefined);
       const rows = await Promise.all(batch.map(async (entry) => toLogRow(entry, retention.keepImages, await vocabulary(entry))));
       // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the other.
       try {

@@ -1,5 +1,6 @@
 import type { AlertMetric } from '$lib/db/monitoring-shapes';
 import type { EvalPointRow, RollupRow, TaskName } from '$lib/db/types';
+import { TASKS } from '$lib/tasks/registry';
 import { LATENCY_EDGES_MS } from './bins';
 import type { DriftReport } from './drift';
 import { emptyRollup, mergeInto } from './rollups';
@@ -28,7 +29,13 @@ export function percentile(bins: readonly number[], edges: readonly number[], q:
 
 /** The primary metric of a task's evaluations, and whether higher is better. */
 export function primaryMetric(task: TaskName | undefined): { name: string; higherIsBetter: boolean } {
-  return task === 'coin-year' ? { name: 'mae', higherIsBetter: false } : { name: 'accuracy', higherIsBetter: true };
+  const definition = task ? TASKS[task] : undefined;
+  return definition ? { name: definition.primaryMetric, higherIsBetter: definition.greaterIsBetter } : { name: 'accuracy', higherIsBetter: true };
+}
+
+/** Whether a model's outputs are values (regression) rather than classes; rows without a task are classifiers'. */
+export function isRegression(task: TaskName | undefined): boolean {
+  return task !== undefined && TASKS[task]?.kind === 'regression';
 }
 
 /** Figures of one time bucket (or a whole window), computed from the sum of its rollups. */
@@ -50,7 +57,7 @@ export interface WindowFigures {
 
 export function figuresOf(rollup: RollupRow): WindowFigures {
   const attempts = rollup.count + rollup.errors;
-  const regression = rollup.task === 'coin-year';
+  const regression = isRegression(rollup.task);
   return {
     count: rollup.count,
     errors: rollup.errors,

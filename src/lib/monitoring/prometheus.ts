@@ -2,6 +2,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { RollupRow } from '$lib/db/types';
 import { binIndex, LATENCY_EDGES_MS, PROMETHEUS_LATENCY_BUCKETS_S, SCORE_EDGES } from './bins';
 import { driftReport } from './drift';
+import { isRegression } from './metrics';
 import { loadReference } from './reference';
 import { emptyRollup, hourKey, mergeInto, MINUTE_MS, monitoredModels, readRollups, sumRollups } from './rollups';
 
@@ -111,7 +112,7 @@ export function formatExposition(input: ExpositionInput): string {
     'loupe_feedback_correct_total',
     'counter',
     'Feedback-labelled classifier predictions that were right.',
-    totals.filter((t) => t.task !== 'coin-year').map((t) => ['', { model: t.model }, t.feedback.correct]),
+    totals.filter((t) => !isRegression(t.task)).map((t) => ['', { model: t.model }, t.feedback.correct]),
   );
   out.family(
     'loupe_production_version',

@@ -5,6 +5,7 @@ import { importCandidates } from '$lib/datasets/ingest';
 import { checkLabel } from '$lib/datasets/labels';
 import type { Candidate, SkippedItem } from '$lib/datasets/types';
 import { shortVersion } from '$lib/datasets/version';
+import { TASKS } from '$lib/tasks/registry';
 import type { ProgressCallback } from '$lib/workers/progress';
 
 /**
@@ -102,19 +103,19 @@ export async function countNewLabelled(db: LoupeDb, pipeline: PipelineRow, since
   return count;
 }
 
-const SIDES = ['front', 'back'];
-
 /** Checks one log row as a training example: a label the task accepts, and its input kept by retention. */
 function logCandidate(task: TaskName, row: InferenceLogRow): Candidate | SkippedItem {
   const item = `inference log row ${row.id} (${row.model} v${row.version})`;
   const label = checkLabel(task, row.feedback);
   if (!label.ok) return { item, reason: `feedback: ${label.reason}` };
   const source = `feedback:${row.id}`;
-  if (task === 'sentiment') {
+  const { input, serving } = TASKS[task];
+  if (input === 'text') {
     if (typeof row.input.text !== 'string' || row.input.text.trim() === '') return { item, reason: 'input: the logged request has no text' };
     return { kind: 'text', item, path: `log/${row.id}`, text: row.input.text, label: label.label, source };
   }
-  const wanted = task === 'coin-year' ? 2 : 1;
+  const sides = serving.fields.filter((f) => f.kind === 'image').map((f) => f.label);
+  const wanted = sides.length;
   const images = row.input.images ?? [];
   if (images.length !== wanted) {
     return {
@@ -124,7 +125,7 @@ function logCandidate(task: TaskName, row: InferenceLogRow): Candidate | Skipped
         : `input: expected ${wanted} image(s), the log kept ${images.length}`,
     };
   }
-  const files = images.map((file, i) => ({ path: `log/${row.id}${wanted === 2 ? `_${SIDES[i]}` : ''}.${file.type === 'image/jpeg' ? 'jpg' : 'png'}`, file }));
+  const files = images.map((file, i) => ({ path: `log/${row.id}${wanted > 1 ? `_${sides[i]}` : ''}.${file.type === 'image/jpeg' ? 'jpg' : 'png'}`, file }));
   return { kind: 'image', item, files, label: label.label, source };
 }
 

@@ -2,7 +2,7 @@ import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from 'fflate';
 import * as v from 'valibot';
 import type { ModelVersionRow, TaskName } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
-import { canonicalTask } from '$lib/tasks/names';
+import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
 import { APP_VERSION } from '$lib/version';
 import { checkShards, formatBytes, inspectModelJson, MetricsSchema, parseJson, parseWith, SignatureSchema } from './artifacts';
 import { InvalidBundleError } from './errors';
@@ -136,8 +136,8 @@ const MlModelSchema = v.looseObject({
 
 const LineageSchema = v.looseObject({
   runId: v.optional(v.string()),
-  // Earlier names (car-damage) read as the task's current one, as the database upgrade renames them.
-  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.custom<TaskName>((task) => task !== undefined, 'is not a Loupe task'))),
+  // Bundles exported before image classification was generic say `car-damage`.
+  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.custom<TaskName>((task) => task !== undefined, `is not a Loupe task (${TASK_NAMES.join(', ')})`))),
   datasetVersion: v.optional(v.string()),
   datasetName: v.optional(v.string()),
   // The exporting run's params: checked to be an object, as before, not field by field (older releases'

@@ -195,8 +195,10 @@ export class ModelRegistry {
       appVersion: run.appVersion,
       ...(run.gitCommit ? { gitCommit: run.gitCommit } : {}),
     };
+    // A run on a preset's data (car damage) registers under the preset's name unless told otherwise.
+    const preset = (await this.db.datasets.get(run.datasetVersion))?.preset;
     return this.register({
-      name: options.name ?? run.task,
+      name: options.name ?? preset ?? run.task,
       ...options.weights,
       metrics: run.metrics ?? {},
       signature: options.signature,

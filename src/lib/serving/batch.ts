@@ -125,7 +125,7 @@ export interface ChunkOutcome<T, R> {
  * Predicts many items a chunk at a time (one model call per chunk). A chunk that fails is retried item
  * by item, so one unreadable file costs its own row, not its neighbours'. Stops between chunks when
  * `signal` aborts.
- * @example await predictInChunks(files, 16, (chunk) => sdk.predictBatch('car-damage', chunk.map(toInput)).then((r) => r.predictions))
+ * @example await predictInChunks(files, 16, (chunk) => sdk.predictBatch('my-classifier', chunk.map(toInput)).then((r) => r.predictions))
  */
 export async function predictInChunks<T, R>(
   items: readonly T[],

@@ -1,3 +1,4 @@
+import { TASKS } from '$lib/tasks/registry';
 import { APP_VERSION, GIT_COMMIT } from '$lib/version';
 import { errorResponse, jsonResponse, RequestValidationError, responseForError, ServingError } from './errors';
 import type { BatchPrediction, ServingSdk } from './sdk';
@@ -89,7 +90,7 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
     const task = await sdk.modelTask(sentimentModel);
     const currentLimits = await limits();
     const { text } = parseTextPredict(await readBody(request, currentLimits), currentLimits);
-    if (task !== 'sentiment') throw new ServingError(500, 'prediction_failed', `Model "${sentimentModel}" serves ${task}, not sentiment.`);
+    if (TASKS[task].input !== 'text') throw new ServingError(500, 'prediction_failed', `Model "${sentimentModel}" serves ${task}, which does not take text.`);
     const result = await sdk.predictInputs(sentimentModel, [{ text }], { source: 'rest' });
     const prediction = result.predictions[0]!;
     if (prediction.kind !== 'classification') throw new ServingError(500, 'prediction_failed', `Model "${sentimentModel}" did not return a label.`);

@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { Hyperband, ParameterSpec, ParamValue, SearchMethod, SweepDefinition } from '$lib/db/sweep-shapes';
 import type { RunStatus, TaskName } from '$lib/db/types';
-import { TASKS } from '$lib/tasks/registry';
+import { canonicalTask, TASK_NAMES, TASKS } from '$lib/tasks/registry';
 import { hyperbandBands } from './hyperband';
 import { baseSpec, metricsFor, settingsFor } from './parameters';
 
@@ -75,8 +75,9 @@ export function validateSweep(input: unknown): { definition: SweepDefinition; wa
     else if (!TOP_LEVEL.has(key)) fail(key, `unknown key; valid: ${[...TOP_LEVEL].join(', ')}`);
   }
 
-  const task = raw.task;
-  if (typeof task !== 'string' || !(task in TASKS)) fail('task', `must be one of ${Object.keys(TASKS).join(', ')}, got ${show(task)}`);
+  // Earlier names of a task (`car-damage`) still name it.
+  const validTask = canonicalTask(raw.task);
+  if (!validTask) fail('task', `must be one of ${TASK_NAMES.join(', ')}, got ${show(raw.task)}`);
   const method = raw.method;
   if (method !== 'grid' && method !== 'random' && method !== 'bayes') fail('method', `must be grid, random or bayes, got ${show(method)}`);
   for (const key of ['name', 'description'] as const) {
@@ -91,7 +92,6 @@ export function validateSweep(input: unknown): { definition: SweepDefinition; wa
     fail('run_cap', `a ${method} sweep needs run_cap: how many trials to train (it would otherwise never end)`);
   }
 
-  const validTask = typeof task === 'string' && task in TASKS ? (task as TaskName) : undefined;
   const metric = validateMetric(raw.metric, validTask, fail, warnings);
   const parameters = validateParameters(raw.parameters, validTask, method === 'grid', fail);
   const earlyTerminate = raw.early_terminate === undefined ? undefined : validateHyperband(raw.early_terminate, fail);

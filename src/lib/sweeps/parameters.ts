@@ -97,27 +97,30 @@ const COIN: Setting[] = [
   { name: 'huberDelta', expects: 'a number in (0, 10]', kind: 'number', valid: (v) => isNumber(v, 0, 10, true), apply: (s, v) => void (model(s).huberDelta = v) },
 ];
 
+/** The model settings a sweep may vary, by the architecture a task's trials start from. */
+const MODEL_SETTINGS: Partial<Record<ModelSpec['architecture'], Setting[]>> = {
+  fasttext: [...FASTTEXT, ...TEXT_MODEL],
+  'coin-regressor': [...VISION, ...COIN],
+  'damage-classifier': VISION,
+};
+
 /** Every setting a sweep may vary for a task, by name. */
 export function settingsFor(task: TaskName): Map<string, Setting> {
-  const list = task === 'sentiment' ? [...COMMON, ...FASTTEXT, ...TEXT_MODEL] : task === 'coin-year' ? [...COMMON, ...VISION, ...COIN] : [...COMMON, ...VISION];
+  const list = [...COMMON, ...(MODEL_SETTINGS[TASKS[task].defaults.model.architecture] ?? [])];
   return new Map(list.map((s) => [s.name, s]));
 }
 
 /** The spec a trial starts from before its parameters apply: the Train page's defaults for the task. */
 export function baseSpec(task: TaskName, datasetId: string): TrainJobSpec {
-  const vision = task !== 'sentiment';
-  let modelSpec: ModelSpec;
-  if (task === 'sentiment') modelSpec = { architecture: 'fasttext', dim: 32, charNgrams: [3, 5] };
-  else if (task === 'coin-year') modelSpec = { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 128, projection: null, dropout: 0.2, loss: 'huber' };
-  else modelSpec = { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 128, projection: null, dropout: 0.2 };
+  const { defaults } = TASKS[task];
   return {
     task,
     datasetId,
-    model: modelSpec,
-    epochs: 10,
-    batchSize: vision ? 16 : 32,
+    model: structuredClone(defaults.model),
+    epochs: defaults.epochs,
+    batchSize: defaults.batchSize,
     optimizer: 'adam',
-    learningRate: vision ? 0.001 : 0.02,
+    learningRate: defaults.learningRate,
     seed: 42,
     readEvery: 5,
   };

@@ -68,3 +68,27 @@ export async function loadTrainable(saved: { modelJson: string; shards: Blob[] }
     throw error;
   }
 }
+
+/** What a form offers as "Task": each task, and each preset of it that is not the task itself (`car-damage`). */
+export interface TaskChoice {
+  id: string;
+  task: TaskName;
+  preset?: string;
+  label: string;
+}
+
+/**
+ * Every task and named preset, as forms list them.
+ * @example taskChoices().map((c) => c.id) // ['coin-year', 'image-classification', 'car-damage', 'sentiment']
+ */
+export function taskChoices(): TaskChoice[] {
+  return Object.values(TASKS).flatMap((task) => [
+    { id: task.name, task: task.name, label: `${task.title} (${task.summary})` },
+    ...task.presets.filter((p) => p.id !== task.name).map((p) => ({ id: p.id, task: task.name, preset: p.id, label: `${p.title} (${p.summary})` })),
+  ]);
+}
+
+/** The choice of an id from `taskChoices`, else undefined. */
+export function taskChoice(id: string): TaskChoice | undefined {
+  return taskChoices().find((c) => c.id === id);
+}

@@ -56,6 +56,8 @@ export interface ServingField {
   kind: 'image' | 'text';
   key: 'image' | 'front' | 'back' | 'text';
   label: string;
+  /** What the Predict form asks for. */
+  prompt: string;
 }
 
 /** A named class list (car-damage severity, tweet sentiment): it names and orders classes, and suggests a model name. */
@@ -63,8 +65,8 @@ export interface LabelPreset {
   id: string;
   title: string;
   labels: readonly string[];
-  /** What the preset's data is about, for dataset forms and model cards. */
-  description: string;
+  /** What goes in and comes out, for task pickers: `photo → minor / moderate / major`. */
+  summary: string;
 }
 
 /** A task's training recipe: the one table the Train page, the CLI, sweeps and pipelines start from. */
@@ -95,6 +97,8 @@ export interface TrainableContext {
 export interface TaskDefinition {
   name: TaskName;
   title: string;
+  /** What goes in and comes out, for task pickers: `front + back photo → year`. */
+  summary: string;
   input: InputKind;
   kind: 'regression' | 'classification';
   /** The metric the promotion gate and early stopping judge by. */

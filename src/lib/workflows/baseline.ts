@@ -36,7 +36,7 @@ export interface RegisteredOutcome {
 export async function sentimentDataset(db: LoupeDb, datasetId: string) {
   const dataset = await db.datasets.get(datasetId);
   if (!dataset) throw new SentimentWorkflowError(`dataset version ${datasetId} does not exist`);
-  if (dataset.task !== 'sentiment') throw new SentimentWorkflowError(`dataset "${dataset.name}" is for ${dataset.task}, not sentiment`);
+  if (dataset.task !== SENTIMENT.name) throw new SentimentWorkflowError(`dataset "${dataset.name}" is for ${dataset.task}, not ${SENTIMENT.name}`);
   return dataset;
 }
 
@@ -47,7 +47,7 @@ export async function sentimentDataset(db: LoupeDb, datasetId: string) {
  */
 export async function registerTransformerBaseline(db: LoupeDb, request: BaselineRequest, context: TrainJobContext): Promise<RegisteredOutcome> {
   const dataset = await sentimentDataset(db, request.datasetId);
-  const labels = dataset.labels ?? [...SENTIMENT.defaultLabels!];
+  const labels = dataset.labels ?? [...(SENTIMENT.presets[0]?.labels ?? [])];
   const spec: ModelSpec = { architecture: 'transformer', model: request.model };
   const tracker = await RunTracker.create(db, {
     name: `sentiment baseline · ${describeSource(request.model)}`,
@@ -57,7 +57,7 @@ export async function registerTransformerBaseline(db: LoupeDb, request: Baseline
     datasetVersion: dataset.id,
   });
   context.onRunCreated?.(tracker.id);
-  const trainable = transformerClassifier(request.model, labels);
+  const trainable = transformerClassifier(request.model, labels, SENTIMENT);
   try {
     await tracker.start(context.backend.backend, context.backend.adapter);
     context.onProgress?.({ kind: 'log', level: 'info', message: `measuring ${describeSource(request.model)} on "${dataset.name}"` });

@@ -81,6 +81,29 @@ describe('schema upgrades', () => {
     latest.close();
   });
 
+  it('renames the car-damage task to image classification under v5, keeping the preset, model names and ids', async () => {
+    const factory = new IDBFactory();
+    const v4 = makeDb(SCHEMA_VERSIONS.filter((v) => v.version <= 4), factory, 'upgrade-v5');
+    const legacy = 'car-damage' as never;
+    await v4.datasets.add({ id: 'd-cars', name: 'cars', task: legacy, createdAt: 1, sampleCount: 3, labels: ['minor', 'moderate', 'major'] });
+    await v4.runs.add(makeRun({ id: 'r-cars', task: legacy, datasetVersion: 'd-cars', params: { task: legacy, datasetId: 'd-cars', model: { architecture: 'damage-classifier', backbone: 'mobilenetv3-small' } } }));
+    await v4.modelVersions.add({ id: 'car-damage@1', name: 'car-damage', version: 1, status: 'production', createdAt: 1, metrics: {}, tags: { task: 'car-damage' }, lineage: { task: legacy, runId: 'r-cars' } });
+    await v4.inferenceLog.add({ ...makeLogRow(), model: 'car-damage', task: legacy });
+    await v4.datasets.add({ id: 'd-coins', name: 'coins', task: 'coin-year', createdAt: 2, sampleCount: 3 });
+    v4.close();
+
+    const latest = makeDb(SCHEMA_VERSIONS, factory, 'upgrade-v5');
+    await latest.open();
+    await expect(latest.datasets.get('d-cars')).resolves.toMatchObject({ id: 'd-cars', task: 'image-classification', preset: 'car-damage' });
+    await expect(latest.datasets.where('task').equals('image-classification').primaryKeys()).resolves.toEqual(['d-cars']);
+    expect((await latest.datasets.get('d-coins'))?.preset).toBeUndefined();
+    await expect(latest.runs.get('r-cars')).resolves.toMatchObject({ task: 'image-classification', params: { task: 'image-classification' } });
+    await expect(latest.modelVersions.get('car-damage@1')).resolves.toMatchObject({ name: 'car-damage', tags: { task: 'image-classification' }, lineage: { task: 'image-classification' } });
+    const [log] = await latest.inferenceLog.toArray();
+    expect(log).toMatchObject({ model: 'car-damage', task: 'image-classification' });
+    latest.close();
+  });
+
   it('declares versions in increasing order, each adding something', () => {
     const numbers = SCHEMA_VERSIONS.map((v) => v.version);
     expect(numbers).toEqual([...numbers].sort((a, b) => a - b));

@@ -10,6 +10,7 @@ import { coinYearTrainable } from './model';
 export const COIN_YEAR: TaskDefinition = {
   name: 'coin-year',
   title: 'Coin minting year',
+  summary: 'front + back photo → year',
   input: 'image-pair',
   kind: 'regression',
   primaryMetric: 'mae',
@@ -37,8 +38,8 @@ export const COIN_YEAR: TaskDefinition = {
   },
   serving: {
     fields: [
-      { name: 'front_image_base64', kind: 'image', key: 'front', label: 'front' },
-      { name: 'back_image_base64', kind: 'image', key: 'back', label: 'back' },
+      { name: 'front_image_base64', kind: 'image', key: 'front', label: 'front', prompt: 'Front (obverse)' },
+      { name: 'back_image_base64', kind: 'image', key: 'back', label: 'back', prompt: 'Back (reverse)' },
     ],
     outputs: [{ name: 'year', type: 'double' }],
     example: { front_image_base64: '<base64 JPEG or PNG of the obverse>', back_image_base64: '<base64 JPEG or PNG of the reverse>' },

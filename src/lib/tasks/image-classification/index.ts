@@ -8,7 +8,7 @@ export const CAR_DAMAGE_PRESET = {
   id: 'car-damage',
   title: 'Car damage',
   labels: ['minor', 'moderate', 'major'],
-  description: 'the severity of visible car damage (minor / moderate / major) from one photo',
+  summary: 'photo → minor / moderate / major',
 } as const;
 
 /**
@@ -19,6 +19,7 @@ export const CAR_DAMAGE_PRESET = {
 export const IMAGE_CLASSIFICATION: TaskDefinition = {
   name: 'image-classification',
   title: 'Image classification',
+  summary: 'photo → any classes',
   input: 'image',
   kind: 'classification',
   primaryMetric: 'accuracy',
@@ -46,7 +47,7 @@ export const IMAGE_CLASSIFICATION: TaskDefinition = {
     unit: { one: 'photo', many: 'photos' },
   },
   serving: {
-    fields: [{ name: 'image_base64', kind: 'image', key: 'image', label: 'image' }],
+    fields: [{ name: 'image_base64', kind: 'image', key: 'image', label: 'image', prompt: 'Photo' }],
     outputs: [
       { name: 'label', type: 'string' },
       { name: 'score', type: 'double' },

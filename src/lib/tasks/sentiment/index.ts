@@ -11,7 +11,7 @@ export const TWEET_SENTIMENT_PRESET = {
   id: 'sentiment',
   title: 'Tweet sentiment',
   labels: ['negative', 'neutral', 'positive'],
-  description: 'the sentiment of a short English text (a tweet): negative, neutral or positive',
+  summary: 'text → negative / neutral / positive',
 } as const;
 
 /**
@@ -21,6 +21,7 @@ export const TWEET_SENTIMENT_PRESET = {
 export const SENTIMENT: TaskDefinition = {
   name: 'sentiment',
   title: 'Text classification (sentiment preset)',
+  summary: 'text → negative / neutral / positive, or any classes',
   input: 'text',
   kind: 'classification',
   primaryMetric: 'accuracy',
@@ -44,7 +45,7 @@ export const SENTIMENT: TaskDefinition = {
     unit: { one: 'text', many: 'texts' },
   },
   serving: {
-    fields: [{ name: 'text', kind: 'text', key: 'text', label: 'text' }],
+    fields: [{ name: 'text', kind: 'text', key: 'text', label: 'text', prompt: 'Text' }],
     outputs: [
       { name: 'label', type: 'string' },
       { name: 'score', type: 'double' },

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { isLexiconFeaturesVersion, LEXICON_FEATURE_SETS, LEXICON_FEATURES_VERSION, lexiconFeaturizer, type LexiconFeaturesVersion } from '$lib/text/lexicon/features';
 import { preprocessTweet } from '$lib/text/preprocess';
 import { featurize } from '$models/text/features';
-import { createLexiconFastText, DEFAULT_LEXICON_FASTTEXT, type LexiconFastTextConfig } from '$models/text/lexicon-fasttext';
+import { createLexiconFastText, type LexiconFastTextConfig } from '$models/text/lexicon-fasttext';
 import { softmaxClassifier } from '../classification';
 import type { TaskDefinition, TrainableModel } from '../types';
 
