@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { TaskName } from '$lib/db/types';
-import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
+import { taskChoice, taskChoices } from '$lib/tasks/registry';
 import { UsageError } from './errors';
 import type { CliIo } from './progress';
 
@@ -60,10 +60,11 @@ export function numberOption(values: Values, name: string, { integer = false, mi
   return value;
 }
 
-/** The `--task` option: a task's name, or an earlier name of one (`car-damage` is image-classification). */
-export function taskOption(values: Values, name = 'task'): TaskName {
+/** The `--task` option of commands that import data: a task, or a preset of one (`car-damage`). */
+export function taskChoiceOption(values: Values, name = 'task'): { task: TaskName; preset?: string } {
   const value = required(values, name);
-  const task = canonicalTask(value);
-  if (!task) throw new UsageError(`--${name} "${value}" is not a task; choose ${TASK_NAMES.join(', ')}`);
-  return task;
+  const choice = taskChoice(value);
+  if (!choice) throw new UsageError(`--${name} "${value}" is not a task; choose ${taskChoices().map((c) => c.id).join(', ')}`);
+  return choice.preset ? { task: choice.task, preset: choice.preset } : { task: choice.task };
 }
+

@@ -17,7 +17,7 @@ export async function importData(
   io: CliIo,
   path: string,
   task: TaskName,
-  options: { option: string; seed?: number; fractions?: SplitFractions; imageMaxSide?: number },
+  options: { option: string; preset?: string; seed?: number; fractions?: SplitFractions; imageMaxSide?: number },
 ): Promise<DatasetRow> {
   const entries = await uploadEntries(path, options.option);
   const progress = new ProgressPrinter(io, 1);
@@ -25,7 +25,7 @@ export async function importData(
     const { dataset, report } = await importUpload(
       db,
       entries,
-      { task, name: nameOf(path), seed: options.seed, fractions: options.fractions, ...(options.imageMaxSide ? { image: { maxSide: options.imageMaxSide } } : {}) },
+      { task, preset: options.preset, name: nameOf(path), seed: options.seed, fractions: options.fractions, ...(options.imageMaxSide ? { image: { maxSide: options.imageMaxSide } } : {}) },
       { processor: sharpProcessor, onProgress: progress.onEvent },
     );
     progress.finish();

@@ -4,7 +4,7 @@ import { findRunModel } from '$lib/registry/evaluators';
 import { heldOutMetrics } from '$lib/registry/gate';
 import { checkModelName, ModelRegistry } from '$lib/registry/registry';
 import { runTrainJob } from '$lib/training/job';
-import { numberOption, optional, required, taskOption, type Command } from './args';
+import { numberOption, optional, required, taskChoiceOption, type Command } from './args';
 import { checkConfigTask, jobSpec, parseTrainConfig, type TrainConfig } from './config';
 import { importData } from './data';
 import { BadFormatError, CliError, EXIT } from './errors';
@@ -41,6 +41,7 @@ export const trainCommand: Command = {
   help: `Usage:
   loupe train --task sentiment --data tweets.csv --out sentiment.zip
   loupe train --task car-damage --data cars/ --config train.json --out cars.zip
+  loupe train --task image-classification --data fashion-mnist/ --config small-cnn.json --out fashion.zip
   loupe train --task coin-year --data coins.zip --out coins.zip --epochs 5
 
 Imports the data exactly as the studio's Datasets page does (same formats, checks and seeded splits),
@@ -49,36 +50,37 @@ stopping, best weights kept), registers the result and writes it as a model bund
 studio's Registry imports. Prints a JSON summary to stdout and progress to stderr.
 
 Options:
-      --task <task>        coin-year, car-damage or sentiment (required)
+      --task <task>        coin-year, image-classification (car-damage: its preset) or sentiment (required)
   -d, --data <path>        a folder, a zip, or a manifest (CSV/TSV/JSONL) (required):
                              coin-year   manifest with front, back, year (+ the images)
-                             car-damage  folders minor/ moderate/ major/, or a path,label CSV
+                             image-classification  one folder per class, a path,label CSV, or IDX files
+                               (car-damage: the classes minor/ moderate/ major/)
                              sentiment   CSV/TSV/JSONL with text,label, or tweet_eval files
   -c, --config <json>      training settings (all optional): {"model": {"architecture": …},
                            "epochs", "batchSize", "optimizer", "learningRate", "seed",
                            "earlyStopping": {"monitor","patience"} | false, "splits": {"train","val","test"},
                            "imageMaxSide", "name"}
   -o, --out <zip>          where to write the model bundle (required)
-      --name <name>        the model's registry name (default: the task)
+      --name <name>        the model's registry name (default: the preset, else the task)
       --metrics <json>     where to write the held-out metrics (default: metrics.json beside --out)
       --epochs <n>         overrides the config's epochs
       --seed <n>           overrides the config's seed (splits, initialisation, shuffling)
       --backend <name>     wasm (default), cpu or auto
   -h, --help               this help`,
   async run(values, io) {
-    const task = taskOption(values);
+    const { task, preset } = taskChoiceOption(values);
     const dataPath = required(values, 'data');
     const out = required(values, 'out');
     const config = await readConfig(optional(values, 'config'));
     checkConfigTask(config, task, optional(values, 'config') ?? '');
-    const modelName = optional(values, 'name') ?? config.name ?? task;
+    const modelName = optional(values, 'name') ?? config.name ?? preset ?? task;
     checkModelName(modelName);
     const overrides = { epochs: numberOption(values, 'epochs', { integer: true, min: 1 }), seed: numberOption(values, 'seed', { integer: true }) };
     const backend = await startBackend(optional(values, 'backend') ?? 'wasm');
     const db = memoryDb();
     try {
       const seed = overrides.seed ?? config.seed;
-      const dataset = await importData(db, io, dataPath, task, { option: '--data', seed, fractions: config.splits, imageMaxSide: config.imageMaxSide });
+      const dataset = await importData(db, io, dataPath, task, { option: '--data', preset, seed, fractions: config.splits, imageMaxSide: config.imageMaxSide });
       const spec = jobSpec(task, dataset.id, config, { ...overrides, name: modelName });
       io.err(`training ${spec.model.architecture} for ${spec.epochs} epoch(s) on ${backend.backend} (${backend.adapter})\n`);
       const progress = new ProgressPrinter(io, spec.epochs);

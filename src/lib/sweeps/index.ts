@@ -13,4 +13,4 @@ export { inProcessRunner } from './runners';
 export { registerBest } from './register';
 export type { RegisterBestOptions, RegisterBestResult } from './register';
 export { plannedTrials, proposeTrial } from './search';
-export { SWEEP_EXAMPLES, formatDefinition } from './examples';
+export { formatDefinition } from './examples';

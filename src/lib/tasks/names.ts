@@ -1,4 +1,4 @@
-import { RENAMED_TASKS, type TaskName } from '$lib/db/specs';
+import { RENAMED_TASKS, TASK_NAMES, type TaskName } from '$lib/db/specs';
 import type { ModelVersionRow } from '$lib/db/types';
 
 /**
@@ -6,8 +6,7 @@ import type { ModelVersionRow } from '$lib/db/types';
  * need to tell which task a model serves. `TASKS` in ./registry has one entry per name.
  */
 
-/** The studio's tasks; a registered model named like one serves that task. */
-export const TASK_NAMES: readonly TaskName[] = ['coin-year', 'image-classification', 'sentiment'];
+export { TASK_NAMES };
 
 export function isTaskName(value: unknown): value is TaskName {
   return (TASK_NAMES as readonly unknown[]).includes(value);

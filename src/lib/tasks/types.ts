@@ -81,6 +81,12 @@ export interface TrainingDefaults {
   pipeline: { model: ModelSpec; epochs: number; patience: number };
 }
 
+/** A starting point for the sweep editor: a sweep definition in Weights & Biases' schema (src/lib/sweeps). */
+export interface SweepExample {
+  title: string;
+  definition: Record<string, unknown>;
+}
+
 /** What building a model may need from the training data. */
 export interface TrainableContext {
   seed: number;
@@ -117,6 +123,8 @@ export interface TaskDefinition {
   dataset: { columns: readonly string[]; formats: string; unit: { one: string; many: string } };
   /** Request fields and the MLflow output columns. */
   serving: { fields: readonly ServingField[]; outputs: ModelSignature['outputs']; example: Record<string, string> };
+  /** Example sweeps, the first shown by default. */
+  sweepExamples: readonly SweepExample[];
   /** The model card's intended use and known limits. */
   card: { intendedUse: string; limits: readonly string[] };
   /** A fresh trainable model of one of `architectures`. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SweepDefinitionError, validateSweep } from '../../../src/lib/sweeps/definition';
-import { formatDefinition, SWEEP_EXAMPLES } from '../../../src/lib/sweeps/examples';
+import { formatDefinition } from '../../../src/lib/sweeps/examples';
+import { TASKS } from '../../../src/lib/tasks/registry';
 import { trialSpec } from '../../../src/lib/sweeps/parameters';
 
 /** The issues a bad definition raises, as "path: message" lines. */
@@ -73,7 +74,7 @@ early_terminate: {type: hyperband, min_iter: 1}
     expect(issues({ ...base, metric: { name: 'val_mae' } })[0]).toMatch(/^metric\.name: sentiment runs do not record "val_mae"; valid: loss, val_loss, val_accuracy, val_macroF1/);
     expect(issues({ ...base, early_terminate: { type: 'hyperband' } })).toEqual(['early_terminate: hyperband needs min_iter (or max_iter with s)']);
     expect(issues({ ...base, early_terminate: { type: 'median' } })).toEqual(['early_terminate.type: must be hyperband, got "median"']);
-    expect(issues({ ...base, task: 'weather' })[0]).toMatch(/^task: must be one of coin-year, car-damage, sentiment/);
+    expect(issues({ ...base, task: 'weather' })[0]).toMatch(/^task: must be one of coin-year, image-classification, sentiment/);
     expect(issues({ ...base, parallel: 2 })).toEqual([expect.stringMatching(/^parallel: unknown key/)]);
     expect(issues({ ...base, parameters: { learningRate: { distribution: 'log_uniform_values', min: 0, max: 1 } } })[0]).toMatch(/^parameters\.learningRate\.min: log_uniform_values needs min > 0/);
     expect(issues('method: [grid')[0]).toMatch(/^: not valid YAML or JSON/);
@@ -95,9 +96,11 @@ early_terminate: {type: hyperband, min_iter: 1}
     ]);
   });
 
-  it('accepts every built-in example, written as YAML and as JSON', () => {
-    for (const examples of Object.values(SWEEP_EXAMPLES)) {
-      for (const example of examples) {
+  it('accepts every built-in example, written as YAML and as JSON, each for its own task', () => {
+    for (const task of Object.values(TASKS)) {
+      expect(task.sweepExamples.length).toBeGreaterThan(0);
+      for (const example of task.sweepExamples) {
+        expect(example.definition.task).toBe(task.name);
         for (const format of ['yaml', 'json'] as const) {
           const { definition } = validateSweep(formatDefinition(example.definition, format));
           expect(definition.method).toBe(example.definition.method);

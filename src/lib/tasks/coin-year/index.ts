@@ -1,5 +1,6 @@
 import type { CoinRegressorConfig } from '$models/index';
 import { UnsupportedModelError } from '../errors';
+import { SWEEP_EXAMPLES } from './sweep-examples';
 import type { TaskDefinition } from '../types';
 import { coinYearTrainable } from './model';
 
@@ -44,6 +45,7 @@ export const COIN_YEAR: TaskDefinition = {
     outputs: [{ name: 'year', type: 'double' }],
     example: { front_image_base64: '<base64 JPEG or PNG of the obverse>', back_image_base64: '<base64 JPEG or PNG of the reverse>' },
   },
+  sweepExamples: SWEEP_EXAMPLES,
   card: {
     intendedUse:
       'Estimates the minting year of a coin from two photos (obverse and reverse). It is an aid for cataloguing and triage, not an authentication or valuation tool: have an expert confirm any estimate that matters.',

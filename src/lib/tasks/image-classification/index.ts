@@ -1,5 +1,6 @@
 import type { SmallCnnAugmentation } from '$lib/db/specs';
 import { UnsupportedModelError } from '../errors';
+import { SWEEP_EXAMPLES } from './sweep-examples';
 import type { TaskDefinition } from '../types';
 import { backboneClassifier, smallCnnTrainable } from './model';
 
@@ -54,6 +55,7 @@ export const IMAGE_CLASSIFICATION: TaskDefinition = {
     ],
     example: { image_base64: '<base64 JPEG or PNG of the photo>' },
   },
+  sweepExamples: SWEEP_EXAMPLES,
   card: {
     intendedUse:
       'Sorts photos into the classes of its dataset, with a confidence score, to help triage or catalogue images. Where the classes grade something (such as car-damage severity), it must not decide a case on its own.',

@@ -1,6 +1,7 @@
 import { DEFAULT_FASTTEXT, type FastTextConfig } from '$models/text/fasttext';
 import { DEFAULT_LEXICON_FASTTEXT } from '$models/text/lexicon-fasttext';
 import { UnsupportedModelError } from '../errors';
+import { SWEEP_EXAMPLES } from './sweep-examples';
 import type { TaskDefinition, TrainableModel } from '../types';
 import { encoderHeadClassifier, loadEncoderModel, transformerClassifier } from './encoder';
 import { fastTextClassifier } from './fasttext';
@@ -52,6 +53,7 @@ export const SENTIMENT: TaskDefinition = {
     ],
     example: { text: 'Beautiful post!!!' },
   },
+  sweepExamples: SWEEP_EXAMPLES,
   card: {
     intendedUse:
       'Labels the sentiment of a short English text (a tweet) as negative, neutral or positive, with a score. It is meant for aggregate trends, not for judging individual people.',
