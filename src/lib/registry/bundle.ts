@@ -1,6 +1,6 @@
 import { Zip, ZipDeflate, ZipPassThrough, strToU8 } from 'fflate';
 import * as v from 'valibot';
-import type { ModelVersionRow, TaskName } from '$lib/db/types';
+import type { ModelVersionRow } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
 import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
 import { APP_VERSION } from '$lib/version';
@@ -137,7 +137,7 @@ const MlModelSchema = v.looseObject({
 const LineageSchema = v.looseObject({
   runId: v.optional(v.string()),
   // Bundles exported before image classification was generic say `car-damage`.
-  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.custom<TaskName>((task) => task !== undefined, `is not a Loupe task (${TASK_NAMES.join(', ')})`))),
+  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.custom<NonNullable<Lineage['task']>>((task) => task !== undefined, `is not a Loupe task (${TASK_NAMES.join(', ')})`))),
   datasetVersion: v.optional(v.string()),
   datasetName: v.optional(v.string()),
   // The exporting run's params: checked to be an object, as before, not field by field (older releases'
