@@ -2,6 +2,7 @@ import js from '@eslint/js';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import ts from 'typescript-eslint';
+import { layerRules } from './eslint.layers.js';
 
 export default ts.config(
   { ignores: ['dist/', 'node_modules/', '.artifacts/', 'coverage/', 'dev-dist/', 'bench-results/'] },
@@ -18,4 +19,6 @@ export default ts.config(
     files: ['**/*.svelte', '**/*.svelte.ts'],
     languageOptions: { parserOptions: { parser: ts.parser, extraFileExtensions: ['.svelte'] } },
   },
+  // The layer order (top may import below, never upward): the table is in eslint.layers.js.
+  ...layerRules(),
 );

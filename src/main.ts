@@ -22,7 +22,7 @@ await openStudioDb();
 registerGateEvaluators((...args) => workers().trainer.api().evaluateVersion(...args));
 registerRunModelSource();
 mount(App, { target });
-registerServiceWorker();
+registerServiceWorker((message) => notify('warn', message));
 // This tab answers the same-origin REST API the service worker forwards (src/lib/serving).
 void startRestHost();
 // Alert rules, periodic evaluations and drift references run while a studio tab is open (src/lib/monitoring).

@@ -4,7 +4,7 @@ import type { DatasetRow } from '$lib/db/types';
 import { decide, defaultRule, validateRule } from '$lib/registry/gate';
 import type { GateRule } from '$lib/registry/types';
 import { evaluateHeldOut } from '$lib/training/evaluate';
-import { formatNumber } from '$lib/ui/format';
+import { formatNumber } from '$lib/format';
 import { numberOption, optional, required, type Command } from './args';
 import { importData } from './data';
 import { loadBundleModel, readBundleFile, type BundleFile } from './bundles';

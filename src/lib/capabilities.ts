@@ -1,3 +1,5 @@
+import { probeIndexedDb } from '$lib/db/probe';
+
 /** What this browser offers Loupe; the shell shows a banner for each missing piece and its fallback. */
 export interface Capabilities {
   indexedDb: Capability;
@@ -14,33 +16,7 @@ export interface Capability {
 
 const ok: Capability = { ok: true, note: '' };
 
-/**
- * IndexedDB can exist yet refuse to open (private windows in some browsers, storage blocked by policy),
- * so this opens a throwaway database for real.
- */
-export async function probeIndexedDb(factory: IDBFactory | undefined = globalThis.indexedDB): Promise<Capability> {
-  const missing = {
-    ok: false,
-    note: 'This browser refuses to store data here (private window or blocked site data). Loupe keeps your work in memory instead: export it before you close this tab.',
-  };
-  if (!factory) return missing;
-  return new Promise((resolve) => {
-    let request: IDBOpenDBRequest;
-    try {
-      request = factory.open('loupe-probe');
-    } catch {
-      resolve(missing);
-      return;
-    }
-    request.onsuccess = () => {
-      request.result.close();
-      factory.deleteDatabase('loupe-probe');
-      resolve(ok);
-    };
-    request.onerror = () => resolve(missing);
-    request.onblocked = () => resolve(ok);
-  });
-}
+export { probeIndexedDb };
 
 export async function probeWebGpu(gpu: GPU | undefined = (globalThis.navigator as Navigator & { gpu?: GPU })?.gpu): Promise<Capability> {
   const fallback = 'Training and inference run on WebGL, WebAssembly or the CPU instead, more slowly.';

@@ -1,6 +1,6 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { BackendChoice } from '$lib/backends/resolve';
-import { DEFAULT_LOG_RETENTION, DEFAULT_SERVING_SETTINGS, type LogRetention, type ServingSettings } from '$lib/serving/types';
+import { DEFAULT_LOG_RETENTION, DEFAULT_SERVING_SETTINGS, type LogRetention, type ServingSettings } from '$lib/db/settings-shapes';
 
 /** Every setting Loupe stores, with its type and default. */
 export interface SettingValues {

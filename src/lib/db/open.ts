@@ -1,6 +1,6 @@
 import Dexie from 'dexie';
-import { probeIndexedDb } from '$lib/capabilities';
 import { DB_NAME, LoupeDb, setDb } from './db';
+import { probeIndexedDb } from './probe';
 
 /**
  * Opens the studio's database. Where the browser refuses IndexedDB (some private windows), Loupe

@@ -1,3 +1,9 @@
+import type { ErrorAnalysis } from './analysis-shapes';
+import type { AlertMetric, InputStatName } from './monitoring-shapes';
+import type { PipelineConfig, PipelineState, RunArtifacts, RunTrigger, StepRecord } from './pipeline-shapes';
+import type { GateRule, Lineage, MetricCheck } from './registry-shapes';
+import type { SweepDefinition, SweepRegistration, SweepTrial } from './sweep-shapes';
+
 /**
  * Row types of Loupe's IndexedDB tables. Only the fields named in the schema strings of `schema.ts`
  * are indexed; everything else is stored as-is, so adding an unindexed field needs no schema version.
@@ -83,8 +89,8 @@ export interface RunRow {
   resumable?: boolean;
   appVersion: string;
   gitCommit?: string;
-  /** Error analysis on the validation split at the end of the run (see training/analysis.ts). */
-  analysis?: import('$lib/training/analysis').ErrorAnalysis;
+  /** Error analysis on the validation split at the end of the run (see analysis-shapes.ts). */
+  analysis?: ErrorAnalysis;
   /** K-fold and sweeps group child runs under a parent. */
   parentId?: string;
 }
@@ -126,7 +132,7 @@ export interface ModelVersionRow {
   modelJson?: string;
   shards?: Blob[];
   card?: string;
-  lineage?: Record<string, unknown>;
+  lineage?: Lineage;
   tags?: Record<string, string>;
   rejectionReason?: string;
   /** When the status last changed (promotion, rejection, rollback, archive). */
@@ -168,10 +174,10 @@ export interface GateDecisionRow {
   evalDataVersion?: string;
   /** How the metrics were obtained (the evaluator's label). */
   evaluator?: string;
-  rule?: import('$lib/registry/types').GateRule;
+  rule?: GateRule;
   candidateMetrics?: Record<string, number>;
   championMetrics?: Record<string, number>;
-  checks?: import('$lib/registry/types').MetricCheck[];
+  checks?: MetricCheck[];
   alias?: string;
   reason: string;
 }
@@ -200,7 +206,7 @@ export interface InferenceLogRow {
   feedback?: string | number;
   feedbackAt?: number;
   /** Simple statistics of the input for drift (text length, OOV rate, image brightness and size); see monitoring. */
-  stats?: Partial<Record<import('$lib/monitoring/bins').InputStatName, number>>;
+  stats?: Partial<Record<InputStatName, number>>;
 }
 
 /** A model's retraining pipeline (see src/lib/pipelines). Rows written before `task`/`state` existed get defaults on read. */
@@ -210,11 +216,11 @@ export interface PipelineRow {
   model: string;
   task: TaskName;
   name: string;
-  config: import('$lib/pipelines/types').PipelineConfig;
+  config: PipelineConfig;
   paused: boolean;
   createdAt: number;
   updatedAt?: number;
-  state?: import('$lib/pipelines/types').PipelineState;
+  state?: PipelineState;
 }
 
 export type PipelineRunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'skipped';
@@ -225,7 +231,7 @@ export interface PipelineRunRow {
   pipelineId: string;
   model: string;
   status: PipelineRunStatus;
-  trigger: import('$lib/pipelines/types').RunTrigger;
+  trigger: RunTrigger;
   /** When it was requested (queued rows wait from here). */
   queuedAt: number;
   /** When it started running (equal to `queuedAt` until then, so history sorts by it). */
@@ -233,8 +239,8 @@ export interface PipelineRunRow {
   endedAt?: number;
   /** Data arriving up to this time belongs to this run (fixed when it starts, so a resumed run takes the same data). */
   dataUntil?: number;
-  steps: import('$lib/pipelines/types').StepRecord[];
-  artifacts: import('$lib/pipelines/types').RunArtifacts;
+  steps: StepRecord[];
+  artifacts: RunArtifacts;
   /** Why it failed or was skipped; notes such as merged triggers. */
   error?: string;
   notes?: string[];
@@ -289,7 +295,7 @@ export interface RollupRow {
   /** Predictions per class label, or per decade of a regression value (`"1850"`). */
   outputs: Record<string, number>;
   /** Counts per bin of each input statistic (see `INPUT_STATS`). */
-  inputs: Partial<Record<import('$lib/monitoring/bins').InputStatName, number[]>>;
+  inputs: Partial<Record<InputStatName, number[]>>;
   /** Feedback-labelled predictions: how many, how many were right (classes), summed |error| (regression). */
   feedback: { count: number; correct: number; absError: number };
 }
@@ -306,7 +312,7 @@ export interface AlertRuleRow {
   model: string;
   /** The alert's name (Prometheus `alert`). */
   name: string;
-  metric: import('$lib/monitoring/metrics').AlertMetric;
+  metric: AlertMetric;
   comparison: AlertComparison;
   threshold: number;
   windowMinutes: number;
@@ -343,12 +349,12 @@ export interface SweepRow {
   endedAt?: number;
   /** The definition as the user wrote it (YAML or JSON), and as validated (Weights & Biases' sweep schema). */
   source: string;
-  definition: import('$lib/sweeps/definition').SweepDefinition;
+  definition: SweepDefinition;
   /** Every trial proposed so far, in order; a resumed sweep continues after the last finished one. */
-  trials: import('$lib/sweeps/definition').SweepTrial[];
+  trials: SweepTrial[];
   failureReason?: string;
   /** The last "register best": the version it made and what the promotion gate decided. */
-  registered?: import('$lib/sweeps/definition').SweepRegistration;
+  registered?: SweepRegistration;
 }
 
 /** A cached text embedding, keyed by the encoder's identity and the text's hash. */

@@ -1,6 +1,6 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { AlertComparison, AlertRow, AlertRuleRow, EvalPointRow } from '$lib/db/types';
-import { formatNumber } from '$lib/ui/format';
+import { formatNumber } from '$lib/format';
 import { driftReport } from './drift';
 import { ALERT_METRICS, isDriftMetric, metricValue } from './metrics';
 import { loadReference } from './reference';

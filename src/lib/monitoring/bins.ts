@@ -1,3 +1,5 @@
+import type { InputStatName } from '$lib/db/monitoring-shapes';
+
 /**
  * Fixed bin edges of every distribution monitoring keeps. Rollups, reference profiles and Prometheus
  * histograms all count into these same bins, so minutes add up exactly and any two windows compare
@@ -23,8 +25,7 @@ export const SCORE_EDGES: readonly number[] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7
 /** Regression predictions are counted per decade (`1850` holds 1850 ≤ year < 1860). */
 export const REGRESSION_BIN_WIDTH = 10;
 
-/** Simple statistics of an input, kept per log row for drift (DESIGN: a few summary statistics). */
-export type InputStatName = 'textLength' | 'oovRate' | 'brightness' | 'imageSide' | 'imageKb';
+export type { InputStatName } from '$lib/db/monitoring-shapes';
 
 export interface InputStatSpec {
   label: string;

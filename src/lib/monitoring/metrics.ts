@@ -1,3 +1,4 @@
+import type { AlertMetric } from '$lib/db/monitoring-shapes';
 import type { EvalPointRow, RollupRow, TaskName } from '$lib/db/types';
 import { TASKS } from '$lib/tasks/registry';
 import { LATENCY_EDGES_MS } from './bins';
@@ -93,21 +94,7 @@ export function bucketize(model: string, rollups: readonly RollupRow[], from: nu
   return buckets;
 }
 
-/** What an alert rule can watch. */
-export type AlertMetric =
-  | 'accuracy'
-  | 'feedback_mae'
-  | 'evaluation'
-  | 'latency_p50'
-  | 'latency_p95'
-  | 'latency_p99'
-  | 'error_rate'
-  | 'mean_confidence'
-  | 'requests'
-  | 'psi_max'
-  | 'psi_predictions'
-  | 'psi_confidence'
-  | 'psi_inputs';
+export type { AlertMetric } from '$lib/db/monitoring-shapes';
 
 export const ALERT_METRICS: Record<AlertMetric, { label: string; unit: string }> = {
   accuracy: { label: 'accuracy from feedback labels', unit: '0–1' },

@@ -113,7 +113,7 @@ export function bestMetrics(name: string, versions: ModelVersionRow[], aliases: 
             version: bestRow.version,
             status: bestRow.status,
             metrics: heldOutMetrics(bestRow.metrics),
-            ...(typeof bestRow.lineage?.datasetVersion === 'string' ? { datasetVersion: bestRow.lineage.datasetVersion } : {}),
+            ...(bestRow.lineage?.datasetVersion !== undefined ? { datasetVersion: bestRow.lineage.datasetVersion } : {}),
           },
         }
       : {}),

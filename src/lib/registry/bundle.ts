@@ -138,10 +138,12 @@ const MlModelSchema = v.looseObject({
 const LineageSchema = v.looseObject({
   runId: v.optional(v.string()),
   // Bundles exported before image classification was generic say `car-damage`.
-  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.string(`is not a Loupe task (${TASK_NAMES.join(', ')})`))),
+  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.custom<NonNullable<Lineage['task']>>((task) => task !== undefined, `is not a Loupe task (${TASK_NAMES.join(', ')})`))),
   datasetVersion: v.optional(v.string()),
   datasetName: v.optional(v.string()),
-  params: v.optional(v.record(v.string(), v.unknown())),
+  // The exporting run's params: checked to be an object, as before, not field by field (older releases'
+  // runs stored other fields), and typed as what runs store.
+  params: v.optional(v.custom<NonNullable<Lineage['params']>>((value) => typeof value === 'object' && value !== null, 'must be an object')),
   seed: v.optional(v.number()),
   backend: v.optional(v.picklist(['webgpu', 'webgl', 'wasm', 'cpu'], 'is not a backend (webgpu, webgl, wasm, cpu)')),
   adapter: v.optional(v.string()),
@@ -219,7 +221,7 @@ export async function readBundle(file: Blob | Uint8Array, limits: Partial<Bundle
     signature = parseWith(SignatureSchema, { inputs, ...(outputs !== undefined ? { outputs } : {}) }, 'MLmodel signature') as ModelSignature;
   }
   const metrics = parseWith(MetricsSchema, parseJson(text('metrics.json'), 'metrics.json'), 'metrics.json');
-  const lineage = parseWith(LineageSchema, parseJson(text('lineage.json'), 'lineage.json'), 'lineage.json') as Lineage;
+  const lineage: Lineage = parseWith(LineageSchema, parseJson(text('lineage.json'), 'lineage.json'), 'lineage.json');
   const card = text('README.md');
   if (card.length > 200_000) throw new InvalidBundleError('is longer than 200,000 characters', 'README.md');
   const exampleInput = entries.has('input_example.json') ? parseJson(text('input_example.json'), 'input_example.json') : undefined;

@@ -1,6 +1,6 @@
 import type { DatasetRow, TaskName } from '$lib/db/types';
+import { formatNumber } from '$lib/format';
 import { TASKS } from '$lib/tasks/registry';
-import { formatNumber } from '$lib/ui/format';
 import { heldOutMetrics } from './gate';
 import type { Lineage } from './types';
 

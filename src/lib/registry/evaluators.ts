@@ -74,7 +74,7 @@ export const RECORDED_METRICS: NamedEvaluator = {
 /** The evaluation dataset versions the gate can use for a pair of versions without a live evaluator. */
 export function recordedEvalSets(version: Pick<ModelVersionRow, 'lineage' | 'evaluations'>): string[] {
   const sets = new Set(Object.keys(version.evaluations ?? {}));
-  if (typeof version.lineage?.datasetVersion === 'string') sets.add(version.lineage.datasetVersion);
+  if (version.lineage?.datasetVersion !== undefined) sets.add(version.lineage.datasetVersion);
   return [...sets];
 }
 

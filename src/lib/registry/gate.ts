@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import type { TaskName } from '$lib/db/types';
+import { formatNumber } from '$lib/format';
 import { TASK_NAMES, TASKS } from '$lib/tasks/registry';
-import { formatNumber } from '$lib/ui/format';
 import { InvalidRegistryInput } from './errors';
 import type { GateRule, GateVerdict, MetricCheck, MetricThreshold } from './types';
 

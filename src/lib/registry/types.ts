@@ -1,44 +1,8 @@
-import type { BackendName, ModelVersionRow, TaskName } from '$lib/db/types';
+import type { Lineage, MetricCheck } from '$lib/db/registry-shapes';
 import type { ModelSignature } from '$lib/db/specs';
+import type { ModelVersionRow } from '$lib/db/types';
 
-/**
- * The promotion gate's rule for one metric, after MLflow's `MetricThreshold`
- * (`mlflow.models.MetricThreshold`): every criterion that is set must hold. With lower-is-better
- * metrics each comparison is mirrored.
- */
-export interface MetricThreshold {
-  greaterIsBetter: boolean;
-  /** Absolute bar for the candidate: `≥ threshold` (greater is better) or `≤ threshold`. Applies with or without a champion. */
-  threshold?: number;
-  /** The candidate must beat the champion by at least this much (`c ≥ b + Δ`, mirrored: `c ≤ b − Δ`). */
-  minAbsoluteChange?: number;
-  /** …and by at least this fraction of the champion's value (`(c − b)/|b| ≥ r`, mirrored). */
-  minRelativeChange?: number;
-  /** Guard metrics (Loupe's addition): the candidate may be worse than the champion by at most this much. */
-  tolerance?: number;
-}
-
-/**
- * What the gate requires of a challenger: the task's primary metric plus guard metrics, each with its
- * thresholds. The primary metric must also be strictly better than the champion's, and needs a
- * `threshold` so that the first version (no champion) faces an absolute bar.
- */
-export interface GateRule {
-  primary: string;
-  metrics: Record<string, MetricThreshold>;
-}
-
-/** One metric's verdict in a gate run. */
-export interface MetricCheck {
-  metric: string;
-  role: 'primary' | 'guard';
-  greaterIsBetter: boolean;
-  candidate?: number;
-  champion?: number;
-  passed: boolean;
-  /** Why it failed, one sentence per failed criterion (empty when it passed). */
-  failures: string[];
-}
+export type { GateRule, Lineage, MetricCheck, MetricThreshold } from '$lib/db/registry-shapes';
 
 /** The gate's verdict (pure; see `decide`). */
 export interface GateVerdict {
@@ -58,24 +22,6 @@ export type GateEvaluator = (version: ModelVersionRow, evalDataVersion: string) 
 export type LockFn = <T>(name: string, body: () => Promise<T>) => Promise<T>;
 
 export type { ColumnSpec, ModelSignature, TensorSpec } from '$lib/db/specs';
-
-/** Where a version came from: enough to reproduce it. */
-export interface Lineage {
-  runId?: string;
-  task?: TaskName;
-  datasetVersion?: string;
-  datasetName?: string;
-  params?: Record<string, unknown>;
-  seed?: number;
-  backend?: BackendName;
-  adapter?: string;
-  /** Loupe's version and commit that trained the model. */
-  appVersion?: string;
-  gitCommit?: string;
-  /** Loupe's version and commit that registered it. */
-  registeredWith?: { appVersion: string; gitCommit?: string };
-  [key: string]: unknown;
-}
 
 /** tfjs artifacts as the registry stores them: model.json text and one Blob per weight shard. */
 export interface ModelArtifacts {

@@ -95,38 +95,5 @@ export interface PredictionRecord {
   batchSize: number;
 }
 
-/** Request limits of the SDK and the REST API (settings key `serving`). */
-export interface ServingLimits {
-  /** Largest accepted image, decoded, in bytes. */
-  maxImageBytes: number;
-  /** Largest accepted request body in bytes. */
-  maxBodyBytes: number;
-  /** Most examples in one request. */
-  maxBatch: number;
-  /** Longest accepted text, in characters. */
-  maxTextChars: number;
-}
-
-export const DEFAULT_SERVING_LIMITS: ServingLimits = {
-  maxImageBytes: 10 * 1024 * 1024,
-  maxBodyBytes: 64 * 1024 * 1024,
-  maxBatch: 256,
-  maxTextChars: 10_000,
-};
-
-/** The `serving` setting: limits, and whether this browser answers the same-origin REST API. */
-export interface ServingSettings extends ServingLimits {
-  restEnabled: boolean;
-}
-
-export const DEFAULT_SERVING_SETTINGS: ServingSettings = { ...DEFAULT_SERVING_LIMITS, restEnabled: true };
-
-/** The `logRetention` setting, enforced after log flushes. */
-export interface LogRetention {
-  maxRows: number;
-  maxAgeDays: number;
-  /** Keep request images as blobs (for feedback → dataset); otherwise only their hash and size. */
-  keepImages: boolean;
-}
-
-export const DEFAULT_LOG_RETENTION: LogRetention = { maxRows: 50_000, maxAgeDays: 30, keepImages: false };
+export { DEFAULT_LOG_RETENTION, DEFAULT_SERVING_LIMITS, DEFAULT_SERVING_SETTINGS } from '$lib/db/settings-shapes';
+export type { LogRetention, ServingLimits, ServingSettings } from '$lib/db/settings-shapes';

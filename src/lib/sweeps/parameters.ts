@@ -1,3 +1,4 @@
+import type { ParamValue } from '$lib/db/sweep-shapes';
 import type { TaskName } from '$lib/db/types';
 import { TASKS, type ModelSpec } from '$lib/tasks/registry';
 import type { TrainJobSpec } from '$lib/training/job';
@@ -7,7 +8,7 @@ import type { TrainJobSpec } from '$lib/training/job';
  * Names are the Train page's (camelCase), so a sweep's parameters read like a run's params.
  */
 
-export type ParamValue = string | number | boolean | null | ParamValue[];
+export type { ParamValue };
 
 export interface Setting {
   name: string;

@@ -6,7 +6,7 @@ import { notify } from '$lib/ui/notifications.svelte';
 import { continueSweep, createSweep, sweepLockName, type SweepEvent } from './controller';
 import type { ParamValue } from './definition';
 import { trialSpec } from './parameters';
-import { workerTrialRunner } from './worker-runner';
+import { workerTrialRunner } from '$lib/workers/sweep-runner';
 
 /**
  * The page's view of the sweep this tab is running: which trial, and that trial's epoch and batch. The

@@ -1,3 +1,5 @@
+import type { ClassMetrics, ConfidenceInterval } from '$lib/db/analysis-shapes';
+
 /**
  * Evaluation metrics, computed on plain arrays after a model's predictions were read back once.
  * Names follow scikit-learn's, so figures compare with what users already know.
@@ -10,13 +12,7 @@ export interface RegressionMetrics {
   medianAe: number;
 }
 
-export interface ClassMetrics {
-  label: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
+export type { ClassMetrics, ConfidenceInterval };
 
 export interface ClassificationMetrics {
   accuracy: number;
@@ -101,12 +97,6 @@ export function classificationMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike
     perClass,
     confusion,
   };
-}
-
-export interface ConfidenceInterval {
-  estimate: number;
-  low: number;
-  high: number;
 }
 
 /**

@@ -1,27 +1,9 @@
+import type { ErrorAnalysis } from '$lib/db/analysis-shapes';
 import type { Prediction, TaskDefinition } from '$lib/tasks/types';
 import { deriveSeed, mulberry32 } from '$lib/random';
-import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics, type ClassMetrics, type ConfidenceInterval } from '$lib/tasks/metrics';
+import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics } from '$lib/tasks/metrics';
 
-/** Error analysis of a model on an evaluation split, stored with the run and drawn as charts. */
-export type ErrorAnalysis =
-  | {
-      kind: 'regression';
-      count: number;
-      metrics: Record<'mae' | 'rmse' | 'r2' | 'medianAe', ConfidenceInterval>;
-      /** (true, predicted) pairs, at most `MAX_POINTS`, for the scatter plot. */
-      points: [number, number][];
-      residualHistogram: { from: number; to: number; count: number }[];
-      byDecade: { decade: number; mae: number; count: number }[];
-    }
-  | {
-      kind: 'classification';
-      count: number;
-      labels: string[];
-      accuracy: ConfidenceInterval;
-      macroF1: ConfidenceInterval;
-      perClass: ClassMetrics[];
-      confusion: number[][];
-    };
+export type { ErrorAnalysis } from '$lib/db/analysis-shapes';
 
 export const MAX_POINTS = 2000;
 const BOOTSTRAP_ITERATIONS = 500;

@@ -1,3 +1,8 @@
+import { formatNumber } from '$lib/format';
+
+/** Shown in lib, the CLI and the UI alike, so it lives below them; re-exported for the views. */
+export { formatNumber };
+
 /** Local date and time, to the minute. */
 export function formatTime(ts: number): string {
   return new Date(ts).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -12,11 +17,4 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-/** Four significant digits without trailing zeros: 0.001 → "0.001", 12.3456 → "12.35", 1850 → "1850". */
-export function formatNumber(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value)) return String(value);
-  return String(Number(value.toPrecision(4)));
 }

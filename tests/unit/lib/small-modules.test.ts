@@ -1,6 +1,5 @@
-import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { probeIndexedDb, probeWebGpu } from '../../../src/lib/capabilities';
+import { probeWebGpu } from '../../../src/lib/capabilities';
 import { sha256Hex } from '../../../src/lib/hash';
 import { getSetting, setSetting } from '../../../src/lib/settings';
 import { formatBytes } from '../../../src/lib/bytes';
@@ -48,17 +47,6 @@ describe('formatNumber', () => {
 });
 
 describe('capabilities', () => {
-  it('sees a working IndexedDB', async () => {
-    await expect(probeIndexedDb(new IDBFactory())).resolves.toEqual({ ok: true, note: '' });
-  });
-  it('reports a missing or refusing IndexedDB with what Loupe does instead', async () => {
-    const refusing = { open: () => { throw new DOMException('denied', 'SecurityError'); } } as unknown as IDBFactory;
-    for (const factory of [undefined, refusing]) {
-      const result = await probeIndexedDb(factory);
-      expect(result.ok).toBe(false);
-      expect(result.note).toMatch(/in memory/);
-    }
-  });
   it('reports missing WebGPU with the fallback', async () => {
     await expect(probeWebGpu(undefined)).resolves.toMatchObject({ ok: false, note: expect.stringMatching(/WebGL, WebAssembly or the CPU/) });
     const noAdapter = { requestAdapter: async () => null } as unknown as GPU;

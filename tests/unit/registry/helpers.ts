@@ -28,7 +28,7 @@ export function registerInput(overrides: Partial<RegisterInput> = {}): RegisterI
     name: 'coin-year',
     ...fakeArtifacts(),
     metrics: { val_mae: 14, val_rmse: 18, mae: 9 },
-    lineage: { runId: 'run-1', task: 'coin-year', datasetVersion: 'ds-1', params: { epochs: 3 }, seed: 7, backend: 'cpu', appVersion: '0.1.0', gitCommit: 'abc1234' },
+    lineage: { runId: 'run-1', task: 'coin-year', datasetVersion: 'ds-1', params: { task: 'coin-year', datasetId: 'ds-1', model: { architecture: 'coin-regressor', backbone: 'resnet18' }, epochs: 3 }, seed: 7, backend: 'cpu', appVersion: '0.1.0', gitCommit: 'abc1234' },
     ...overrides,
   };
 }

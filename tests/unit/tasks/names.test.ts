@@ -10,8 +10,8 @@ describe('task names', () => {
   });
 
   it('reads a version’s task from its tag, then its lineage, then its name', () => {
-    expect(taskOfVersion({ name: 'sentiment', tags: { task: 'coin-year' }, lineage: { task: 'car-damage' } })).toBe('coin-year');
-    expect(taskOfVersion({ name: 'sentiment', lineage: { task: 'car-damage' } })).toBe('car-damage');
+    expect(taskOfVersion({ name: 'sentiment', tags: { task: 'coin-year' }, lineage: { task: 'image-classification' } })).toBe('coin-year');
+    expect(taskOfVersion({ name: 'sentiment', lineage: { task: 'image-classification' } })).toBe('image-classification');
     expect(taskOfVersion({ name: 'sentiment' })).toBe('sentiment');
     expect(taskOfVersion({ name: 'my-model', tags: { task: 'nope' } })).toBeUndefined();
   });

@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
-import { workers } from '$lib/workers';
-import type { SweepTrialRequest } from '$lib/workers/types';
-import type { TrialHooks, TrialRunner } from './controller';
+import type { TrialHooks, TrialRunner } from '$lib/sweeps/controller';
+import { workers } from './index';
+import type { SweepTrialRequest } from './types';
 
 /**
  * Trains trials in the page's trainer worker on `backendChoice`; hooks cross with `Comlink.proxy` (the
