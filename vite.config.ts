@@ -12,6 +12,7 @@ const alias = {
   $lib: fileURLToPath(new URL('./src/lib', import.meta.url)),
   $models: fileURLToPath(new URL('./models', import.meta.url)),
   $workers: fileURLToPath(new URL('./workers', import.meta.url)),
+  $studio: fileURLToPath(new URL('./src/studio', import.meta.url)),
 };
 
 /** Svelte's client runtime (Node resolves `svelte` to the server one, where effects never run). */

@@ -4,14 +4,14 @@ import './app.css';
 import { getDb } from '$lib/db/db';
 import { openStudioDb } from '$lib/db/open';
 import { markInterruptedRuns } from '$lib/training/job';
-import { startRestHost } from '$lib/serving/rest-host';
-import { startMonitoring } from '$lib/monitoring/service';
+import { startRestHost } from '$studio/rest-host';
+import { startMonitoring } from '$studio/monitoring';
 import { registerGateEvaluators } from '$lib/workflows/gate';
 import { registerRunModelSource } from '$lib/workflows/run-models';
 import { onWorkerCrash, workers } from '$lib/workers';
 import { notify } from '$lib/ui/notifications.svelte';
 import { registerServiceWorker } from '$lib/pwa';
-import { startPipelines } from '$lib/pipelines/studio';
+import { startPipelines } from '$studio/pipelines';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html lacks the #app element');

@@ -1,4 +1,4 @@
-import { describeProgress, type ProgressEvent } from '$lib/workers/progress';
+import { describeProgress, type ProgressEvent } from '$lib/progress';
 
 /** Where a command writes: results to `out` (stdout), progress and messages to `err` (stderr). */
 export interface CliIo {

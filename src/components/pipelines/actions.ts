@@ -1,7 +1,7 @@
 import { getDb } from '$lib/db/db';
 import type { PipelineRow } from '$lib/db/types';
 import { deletePipeline as deleteStored, togglePipelinePaused } from '$lib/pipelines/store';
-import { studioPipelines } from '$lib/pipelines/studio';
+import { studioPipelines } from '$studio/pipelines';
 import { notify } from '$lib/ui/notifications.svelte';
 
 /** "Run now": starts a manual run in this tab, or queues/skips it when the model is busy, and says which. */

@@ -5,7 +5,7 @@ import type { SampleRow } from '$lib/db/types';
 import { sniffImage } from './image-format';
 import { EXPORT_MANIFEST } from './parsers';
 import { shortVersion } from './version';
-import type { ProgressCallback } from '$lib/workers/progress';
+import type { ProgressCallback } from '$lib/progress';
 
 const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp', 'image/bmp': 'bmp' };
 

@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import type { ProgressEvent } from '$lib/workers/progress';
+import type { ProgressEvent } from '$lib/progress';
 import type { IngestApi } from '$lib/workers/types';
 import type { DemoInstallResult, ImportOptions, ImportOutcome } from './api';
 import type { InputEntry, SkippedItem } from './types';

@@ -3,7 +3,7 @@ import type { LoupeDb } from '$lib/db/db';
 import { asStorageFull } from '$lib/db/quota';
 import type { DatasetRow, SampleRow, TaskName } from '$lib/db/types';
 import { sha256Hex } from '$lib/hash';
-import type { ProgressCallback } from '$lib/workers/progress';
+import type { ProgressCallback } from '$lib/progress';
 import { DatasetValidationError, throwIfCancelled } from './errors';
 import { ImageFormatError, inspectImage } from './image-format';
 import { DEFAULT_IMAGE_OPTIONS, defaultImageProcessor, ImageDecodeError, type ImageProcessor, type ImageStoreOptions } from './image-processor';

@@ -6,7 +6,7 @@ import { checkLabel } from '$lib/datasets/labels';
 import type { Candidate, SkippedItem } from '$lib/datasets/types';
 import { shortVersion } from '$lib/datasets/version';
 import { TASKS } from '$lib/tasks/registry';
-import type { ProgressCallback } from '$lib/workers/progress';
+import type { ProgressCallback } from '$lib/progress';
 
 /**
  * The data half of a pipeline: which labelled data is new since the last run (samples of dataset

@@ -4,7 +4,7 @@ import type { NamedEvaluator } from '$lib/registry/evaluators';
 import type { ModelRegistry } from '$lib/registry/registry';
 import type { ModelArtifacts } from '$lib/registry/types';
 import type { TrainJobSpec } from '$lib/training/job';
-import type { ProgressEvent } from '$lib/workers/progress';
+import type { ProgressEvent } from '$lib/progress';
 
 /** What a training call reports back while it runs. */
 export interface TrainHooks {

@@ -1,7 +1,7 @@
 import { shortVersion } from '$lib/datasets/version';
 import { PromotionRejected } from '$lib/registry/errors';
 import { markInterruptedRuns, type TrainJobSpec } from '$lib/training/job';
-import { describeProgress } from '$lib/workers/progress';
+import { describeProgress } from '$lib/progress';
 import { addToBase, baseDataset, collectNewData, validateNewData, type CollectedData, type NewVersion } from './data';
 import type { StepContext, StepDefinition } from './runner';
 import type { TrainHooks } from './services';

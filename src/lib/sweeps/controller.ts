@@ -3,7 +3,7 @@ import type { RunStatus, SweepRow } from '$lib/db/types';
 import { withLock } from '$lib/locks';
 import { markInterruptedRuns, type TrainJobSpec } from '$lib/training/job';
 import { isTrainingCancelled, TrainingCancelledError, type StopCheck } from '$lib/training/loop';
-import type { ProgressCallback, ProgressEvent } from '$lib/workers/progress';
+import type { ProgressCallback, ProgressEvent } from '$lib/progress';
 import { FINAL_SWEEP_STATUSES, validateSweep, type ParamValue, type SweepTrial, type TrialStatus } from './definition';
 import { hyperbandBands, hyperbandVerdict } from './hyperband';
 import { trialSpec } from './parameters';

@@ -7,7 +7,7 @@ import { createTrainable, TASKS } from '$lib/tasks/registry';
 import { adam } from './adam';
 import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
-import type { ProgressCallback } from '$lib/workers/progress';
+import type { ProgressCallback } from '$lib/progress';
 import { EarlyStopping } from './early-stopping';
 import { analyzeErrors } from './analysis';
 import { classifyFailure, DeviceLostError, failureReason } from './failures';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ProgressCallback } from '$lib/workers/progress';
+import type { ProgressCallback } from '$lib/progress';
 import type { EarlyStopping } from './early-stopping';
 import { minimizeInMicroBatches } from './micro-batches';
 

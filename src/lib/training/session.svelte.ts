@@ -6,7 +6,7 @@ import { isTrainingCancelled } from '$lib/training/loop';
 import { metricSeries } from '$lib/training/run-tracker';
 import { workers } from '$lib/workers';
 import { WorkerCrashedError } from '$lib/workers/client';
-import { describeProgress, type ProgressCallback, type ProgressEvent } from '$lib/workers/progress';
+import { describeProgress, type ProgressCallback, type ProgressEvent } from '$lib/progress';
 import type { TrainJobOutcome } from '$lib/workers/types';
 
 export type SessionState = 'idle' | 'starting' | 'running' | 'completed' | 'failed' | 'cancelled';

@@ -9,7 +9,7 @@ import type { InferenceApi, InferenceMemory, LoadedModel, WorkerHello } from './
 import { prepareTextModel, type TextModelRole } from '$lib/text/encoder/service';
 import type { ModelRef } from '$lib/text/encoder/source';
 import { releaseRemote } from './client';
-import type { ProgressCallback } from './progress';
+import type { ProgressCallback } from '$lib/progress';
 
 export class ModelNotLoadedError extends Error {
   override name = 'ModelNotLoadedError';

@@ -8,7 +8,7 @@ import { getDb, type LoupeDb } from '$lib/db/db';
 import { sha256Hex } from '$lib/hash';
 import { APP_VERSION } from '$lib/version';
 import { releaseRemote } from './client';
-import type { ProgressCallback } from './progress';
+import type { ProgressCallback } from '$lib/progress';
 import type { HashedBytes, IngestApi, WorkerHello } from './types';
 
 export interface IngestServiceOptions {

@@ -9,7 +9,7 @@ import { getDb } from '$lib/db/db';
 import type { TrainableModel } from '$lib/tasks/types';
 import { resumeTrainJob, runKFold, runTrainJob, type TrainJobContext, type TrainJobSpec } from '$lib/training/job';
 import { releaseRemote } from './client';
-import type { ProgressCallback } from './progress';
+import type { ProgressCallback } from '$lib/progress';
 import type { SweepTrialRequest, TrainerApi, TrainingCheckResult, TrainJobOutcome, WorkerHello } from './types';
 import type { StopCheck } from '$lib/training/loop';
 import { APP_VERSION } from '$lib/version';

@@ -4,7 +4,7 @@ import type { InferenceMemory, InferenceModelApi, LoadedModel } from '$lib/servi
 import type { TrainJobSpec } from '$lib/training/job';
 import type { StopCheck } from '$lib/training/loop';
 import type { DatasetRow, DemoInstallResult, ImportOutcome, ImportRequest, SubsetOptions } from '$lib/datasets/api';
-import type { ProgressCallback } from './progress';
+import type { ProgressCallback } from '$lib/progress';
 import type { BaselineRequest, RegisteredOutcome } from '$lib/workflows/baseline';
 import type { QuickTrainOutcome, QuickTrainRequest } from '$lib/workflows/quick-train';
 import type { TextModelInfo, TextModelRole } from '$lib/text/encoder/service';

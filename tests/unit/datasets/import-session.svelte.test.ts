@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImportOutcome } from '../../../src/lib/datasets/api';
 import { ImportCancelledError } from '../../../src/lib/datasets/errors';
 import { ImportSession } from '../../../src/lib/datasets/import-session.svelte';
-import type { ProgressCallback } from '../../../src/lib/workers/progress';
+import type { ProgressCallback } from '../../../src/lib/progress';
 
 /** An ingest worker the test drives: each job waits until the test ends it. */
 function fakeWorker() {

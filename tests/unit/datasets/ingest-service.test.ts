@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { structuralProcessor, type ImageProcessor } from '../../../src/lib/datasets/image-processor';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 import { IngestService } from '../../../src/lib/workers/ingest-service';
 import { makeDb } from '../factories';
 import { entry, png } from './factories';

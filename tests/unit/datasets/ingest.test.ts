@@ -5,7 +5,7 @@ import { ImageDecodeError as DecoderError } from '../../../src/lib/images/decode
 import { importUpload } from '../../../src/lib/datasets/ingest';
 import { encodePng } from '../../../src/lib/datasets/png';
 import { sha256Hex } from '../../../src/lib/hash';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 import { makeDb } from '../factories';
 import { corrupt, entry, jpeg, png } from './factories';
 

@@ -5,7 +5,7 @@ import { importUpload } from '../../../src/lib/datasets/ingest';
 import { unzipEntries } from '../../../src/lib/datasets/zip';
 import { encodePng } from '../../../src/lib/datasets/png';
 import type { InputEntry } from '../../../src/lib/datasets/types';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 import { makeDb } from '../factories';
 import { entry } from '../datasets/factories';
 

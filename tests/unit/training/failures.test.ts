@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { setDb } from '../../../src/lib/db/db';
 import { classifyFailure, failureReason } from '../../../src/lib/training/failures';
 import type { TrainJobSpec } from '../../../src/lib/training/job';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 import { TrainerService } from '../../../src/lib/workers/trainer-service';
 import { makeDb, seedSentimentDataset } from '../factories';
 

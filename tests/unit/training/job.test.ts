@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
 import { TrainingCancelledError } from '../../../src/lib/training/loop';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 import { makeDb, seedSentimentDataset } from '../factories';
 
 const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runKFold, type TrainJobSpec } from '../../../src/lib/training/job';
-import { isKind, type ProgressEvent } from '../../../src/lib/workers/progress';
+import { isKind, type ProgressEvent } from '../../../src/lib/progress';
 import { assignFolds, summarizeFolds } from '../../../src/lib/training/kfold';
 import { makeDb, seedSentimentDataset } from '../factories';
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EarlyStopping } from '../../../src/lib/training/early-stopping';
 import { isTrainingCancelled, NonFiniteLossError, TrainingCancelledError, trainLoop, type Batch, type BatchSource } from '../../../src/lib/training/loop';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setDb, type LoupeDb } from '../../../src/lib/db/db';
 import type { TrainJobSpec } from '../../../src/lib/training/job';
 import { TrainingSession } from '../../../src/lib/training/session.svelte';
-import type { ProgressCallback } from '../../../src/lib/workers/progress';
+import type { ProgressCallback } from '../../../src/lib/progress';
 import { makeDb } from '../factories';
 
 /** The trainer worker, driven by the test: a job runs until the test ends it. */

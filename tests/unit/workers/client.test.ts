@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerClient, WorkerCrashedError, releaseRemote, type WorkerLike } from '../../../src/lib/workers/client';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 
 interface EchoApi {
   echo(value: string): Promise<string>;

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { describeProgress, isKind, type ProgressEvent } from '../../../src/lib/workers/progress';
+import { describeProgress, isKind, type ProgressEvent } from '../../../src/lib/progress';
 
 const events: ProgressEvent[] = [
   { kind: 'log', level: 'info', message: 'loading data' },

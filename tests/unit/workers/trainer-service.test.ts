@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { TrainerService } from '../../../src/lib/workers/trainer-service';
-import type { ProgressEvent } from '../../../src/lib/workers/progress';
+import type { ProgressEvent } from '../../../src/lib/progress';
 
 describe('TrainerService.checkTraining', () => {
   it('fits a line on the cpu backend, reporting batches and done, without leaking tensors', async () => {

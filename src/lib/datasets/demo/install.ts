@@ -1,7 +1,7 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { DatasetRow, TaskName } from '$lib/db/types';
 import { withLock } from '$lib/locks';
-import type { ProgressCallback } from '$lib/workers/progress';
+import type { ProgressCallback } from '$lib/progress';
 import { throwIfCancelled } from '../errors';
 import type { ImageProcessor } from '../image-processor';
 import { importCandidates } from '../ingest';

@@ -1,5 +1,5 @@
 import { preprocessTweet } from '$lib/text/preprocess';
-import type { ProgressCallback } from '$lib/workers/progress';
+import type { ProgressCallback } from '$lib/progress';
 import { classifyTexts, encodeTexts } from './inference';
 import type { DownloadProgress } from './runtime';
 import { describeSource, modelKey, type ModelRef, type Pooling } from './source';

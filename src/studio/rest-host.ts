@@ -2,13 +2,13 @@ import { liveQuery } from 'dexie';
 import { getDb } from '$lib/db/db';
 import { prometheusText } from '$lib/monitoring/prometheus';
 import { workers } from '$lib/workers';
-import { serveBridgeRequest } from './bridge-host';
-import { readServingSettings } from './config';
-import { isBridgeHead } from './protocol';
-import { createRestHandler, type RestHandler } from './rest';
-import { inferenceMemoryText } from './runtime-metrics';
-import { studioServing } from './studio';
-import type { ServingSettings } from './types';
+import { serveBridgeRequest } from '$lib/serving/bridge-host';
+import { readServingSettings } from '$lib/serving/config';
+import { isBridgeHead } from '$lib/serving/protocol';
+import { createRestHandler, type RestHandler } from '$lib/serving/rest';
+import { inferenceMemoryText } from '$lib/serving/runtime-metrics';
+import { studioServing } from '$studio/serving';
+import type { ServingSettings } from '$lib/serving/types';
 
 let stop: (() => void) | undefined;
 

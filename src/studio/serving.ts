@@ -4,9 +4,9 @@ import { InferenceLogger } from '$lib/monitoring/log';
 import { getSetting } from '$lib/settings';
 import { notifications, notify } from '$lib/ui/notifications.svelte';
 import { workers } from '$lib/workers';
-import { readServingSettings } from './config';
-import { ServingSdk } from './sdk';
-import { workerPredictorFactory } from './worker-predictor';
+import { readServingSettings } from '$lib/serving/config';
+import { ServingSdk } from '$lib/serving/sdk';
+import { workerPredictorFactory } from '$lib/serving/worker-predictor';
 
 let sdk: ServingSdk | undefined;
 let logger: InferenceLogger | undefined;

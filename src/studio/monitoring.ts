@@ -7,10 +7,10 @@ import { workerPredictorFactory } from '$lib/serving/worker-predictor';
 import { getSetting } from '$lib/settings';
 import { notify } from '$lib/ui/notifications.svelte';
 import { workers } from '$lib/workers';
-import { evaluateAlerts } from './alerts';
-import { runDueEvaluations, type VersionEvaluator } from './evaluation';
-import { loadReference, measureReference, referenceData, saveReference } from './reference';
-import { rebuildRollups } from './rollups';
+import { evaluateAlerts } from '$lib/monitoring/alerts';
+import { runDueEvaluations, type VersionEvaluator } from '$lib/monitoring/evaluation';
+import { loadReference, measureReference, referenceData, saveReference } from '$lib/monitoring/reference';
+import { rebuildRollups } from '$lib/monitoring/rollups';
 
 /** How often the studio evaluates alert rules and due evaluations while it is open. */
 export const MONITOR_TICK_MS = 10_000;

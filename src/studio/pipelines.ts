@@ -3,15 +3,15 @@ import { getDb } from '$lib/db/db';
 import type { ModelVersionRow } from '$lib/db/types';
 import { findRunModel, gateEvaluatorFor } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
-import { studioServing } from '$lib/serving/studio';
+import { studioServing } from '$studio/serving';
 import { getSetting } from '$lib/settings';
 import { notify } from '$lib/ui/notifications.svelte';
 import { workers } from '$lib/workers';
-import type { ProgressEvent } from '$lib/workers/progress';
-import { listenForBackgroundWakeups, registerPeriodicSync } from './background';
-import { PipelineExecutor } from './executor';
-import { PipelineScheduler } from './scheduler';
-import type { PipelineServices, TrainHooks } from './services';
+import type { ProgressEvent } from '$lib/progress';
+import { listenForBackgroundWakeups, registerPeriodicSync } from '$lib/pipelines/background';
+import { PipelineExecutor } from '$lib/pipelines/executor';
+import { PipelineScheduler } from '$lib/pipelines/scheduler';
+import type { PipelineServices, TrainHooks } from '$lib/pipelines/services';
 
 /**
  * The studio tab's pipelines: steps run on the page's own workers (training and evaluation in the
