@@ -13,7 +13,7 @@ import type { SampleRow } from '../../src/lib/db/types';
 import { deriveSeed, mulberry32, shuffled } from '../../src/lib/random';
 import { createTrainable, type ModelSpec } from '../../src/lib/tasks/registry';
 import type { TrainableModel } from '../../src/lib/tasks/types';
-import { smallCnnInput, SMALL_CNN_AUGMENTATION, type SmallCnnAugmentation } from '../../src/lib/tasks/vision';
+import { smallCnnInput, SMALL_CNN_AUGMENTATION, type SmallCnnAugmentation } from '../../src/lib/tasks/image-classification/model';
 import { classificationMetrics, type ClassificationMetrics } from '../../src/lib/tasks/metrics';
 import { trainLoop, type Batch } from '../../src/lib/training/loop';
 
@@ -118,7 +118,7 @@ export async function evaluateFashion(data: FashionData, options: FashionOptions
     dropout: options.dropout,
     augmentation: options.augmentation,
   };
-  const trainable = createTrainable('car-damage', spec, { seed: options.seed, labels: [...FASHION_MNIST_CLASSES] });
+  const trainable = createTrainable('image-classification', spec, { seed: options.seed, labels: [...FASHION_MNIST_CLASSES] });
   const optimizer = tf.train.adam(options.learningRate);
   const augment = SMALL_CNN_AUGMENTATION[options.augmentation];
   const indices = Array.from({ length: trainCount }, (_, i) => i);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { parseSentimentUpload } from '../../src/lib/datasets/parsers';
+import { parseTextUpload } from '../../src/lib/datasets/parsers';
 import type { TextCandidate } from '../../src/lib/datasets/types';
 import type { SampleRow } from '../../src/lib/db/types';
 import { deriveSeed, mulberry32, shuffled } from '../../src/lib/random';
@@ -42,7 +42,7 @@ export async function readSentences(dir = sentencesDir()): Promise<SentenceSourc
     const path = join(dir, `${name}.json`);
     const bytes = readFileSync(path);
     const records = (JSON.parse(bytes.toString('utf8')) as unknown[]).length;
-    const parsed = await parseSentimentUpload([{ path: `${name}.json`, file: new Blob([bytes]) }]);
+    const parsed = await parseTextUpload('sentiment', [{ path: `${name}.json`, file: new Blob([bytes]) }]);
     sources.push({ name, records, labels: parsed.labels ?? [], candidates: parsed.candidates.filter((c) => c.kind === 'text'), dropped: parsed.skipped });
   }
   return sources;

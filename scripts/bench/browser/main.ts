@@ -14,6 +14,7 @@ import { minimizeInMicroBatches } from '$lib/training/micro-batches';
 import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
+import { TASKS } from '$lib/tasks/registry';
 import { InferenceLogger } from '$lib/monitoring/log';
 import type { TrainJobSpec } from '$lib/training/job';
 import type { InferenceApi, IngestApi, TrainerApi } from '$lib/workers/types';
@@ -65,7 +66,7 @@ async function ingest(count: number): Promise<{ images: number; stored: number; 
   const api = Comlink.wrap<IngestApi>(worker);
   try {
     const started = performance.now();
-    const outcome = await api.importDataset({ jobId: `bench-${Date.now()}`, entries, options: { task: 'car-damage', name: `bench ${count}` } }, noProgress);
+    const outcome = await api.importDataset({ jobId: `bench-${Date.now()}`, entries, options: { task: 'image-classification', preset: 'car-damage', name: `bench ${count}` } }, noProgress);
     const seconds = (performance.now() - started) / 1000;
     return {
       images: count,
@@ -89,10 +90,10 @@ async function prepareModels(backend: string): Promise<Record<TaskName, ModelVer
   const common = { epochs: 1, batchSize: 16, optimizer: 'adam' as const, learningRate: 0.003, seed: 1 };
   const specs: Record<TaskName, TrainJobSpec> = {
     sentiment: { ...common, name: 'bench sentiment', task: 'sentiment', datasetId: await demo('tweets'), model: { architecture: 'fasttext', dim: 32 } },
-    'car-damage': {
+    'image-classification': {
       ...common,
-      name: 'bench car-damage',
-      task: 'car-damage',
+      name: 'bench image-classification',
+      task: 'image-classification',
       datasetId: await demo('cars'),
       model: { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 128 },
     },
@@ -121,12 +122,14 @@ async function prepareModels(backend: string): Promise<Record<TaskName, ModelVer
   return versions;
 }
 
+/** One request of the task's input kind: a text, one photo, or the same photo as both sides of a pair. */
 function benchInput(task: TaskName, image: Blob): Promise<ServingInput> {
-  return task === 'sentiment'
+  const { input } = TASKS[task];
+  return input === 'text'
     ? Promise.resolve({ text: 'honestly the best coffee in town, will come back' })
     : image.arrayBuffer().then((bytes) => {
         const file = { bytes: new Uint8Array(bytes), type: 'image/jpeg' as const };
-        return task === 'coin-year' ? { front: file, back: file } : { image: file };
+        return input === 'image-pair' ? { front: file, back: file } : { image: file };
       });
 }
 

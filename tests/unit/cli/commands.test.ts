@@ -2,13 +2,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDataset } from '../../../src/lib/datasets/export';
+import { encodePng } from '../../../src/lib/datasets/png';
 import { importUpload } from '../../../src/lib/datasets/ingest';
 import { readBundle } from '../../../src/lib/registry/bundle';
 import { heldOutMetrics } from '../../../src/lib/registry/gate';
 import { EXIT } from '../../../src/cli/errors';
 import { COMMANDS } from '../../../src/cli/main';
 import { makeDb } from '../factories';
-import { removeTempDirs, runCli, tempDir, writeCarsFolder, writeCoinsFolder, writeJson, writeTweetsCsv } from './fixtures';
+import { removeTempDirs, runCli, tempDir, writeCarsFolder, writeCoinsFolder, writeIdxFolder, writeJson, writeTweetsCsv } from './fixtures';
 
 type Classification = { label: string; score: number; probabilities: Record<string, number> };
 
@@ -88,7 +89,7 @@ describe('loupe train', () => {
     expect(missing.code).toBe(EXIT.missingFile);
     expect(missing.err).toContain('nope.csv: no such file or folder');
 
-    const noColumns = await runCli('train', '--task', 'car-damage', '--data', tweets, '--out', out);
+    const noColumns = await runCli('train', '--task', 'image-classification', '--data', tweets, '--out', out);
     expect(noColumns.code).toBe(EXIT.badFormat);
     expect(noColumns.err).toContain('tweets.csv has no column "path" (found: text, label)');
 
@@ -105,7 +106,7 @@ describe('loupe train', () => {
     const unknownModel = writeJson(join(dir, 'unknown-model.json'), { model: { architecture: 'perceptron' } });
     const unsupported = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', unknownModel, '--out', out);
     expect(unsupported.code).toBe(EXIT.badFormat);
-    expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid: fasttext/);
+    expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid for sentiment: fasttext, lexicon-fasttext/);
 
     // A Loupe dataset export says its task: importing it for another task is a wrong-task error.
     const db = makeDb();
@@ -113,9 +114,13 @@ describe('loupe train', () => {
     const exported = join(dir, 'tweets-export.zip');
     writeFileSync(exported, new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
     db.close();
-    const wrongData = await runCli('train', '--task', 'car-damage', '--data', exported, '--out', out);
+    const wrongData = await runCli('train', '--task', 'image-classification', '--data', exported, '--out', out);
     expect(wrongData.code).toBe(EXIT.wrongTask);
-    expect(wrongData.err).toMatch(/is a sentiment dataset, but the import is for car-damage/);
+    expect(wrongData.err).toMatch(/is a sentiment dataset, but the import is for image-classification/);
+    // --task car-damage, the task's earlier name, still means image classification.
+    const earlierName = await runCli('train', '--task', 'car-damage', '--data', exported, '--out', out);
+    expect(earlierName.code).toBe(EXIT.wrongTask);
+    expect(earlierName.err).toMatch(/is a sentiment dataset, but the import is for image-classification/);
 
     expect((await runCli('train', '--task', 'cars', '--data', tweets, '--out', out)).code).toBe(EXIT.usage);
     expect((await runCli('train', '--task', 'sentiment', '--data', tweets)).err).toContain('--out is required');
@@ -260,14 +265,14 @@ describe('loupe import-bundle and export', () => {
 });
 
 describe('image tasks', () => {
-  it('trains car-damage from class folders and predicts an --image', async () => {
+  it('trains image classification (the car-damage classes) from class folders and predicts an --image', async () => {
     const work = tempDir();
     const cars = writeCarsFolder(work);
     const config = writeJson(join(work, 'train.json'), { model: { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 32 }, batchSize: 8, earlyStopping: false });
     const out = join(work, 'cars.zip');
-    const trained = await runCli('train', '--task', 'car-damage', '--data', cars, '--config', config, '--epochs', '1', '--out', out);
+    const trained = await runCli('train', '--task', 'image-classification', '--data', cars, '--config', config, '--epochs', '1', '--out', out);
     expect(trained.code, trained.err).toBe(EXIT.ok);
-    expect(trained.err).toMatch(/18 car-damage samples/);
+    expect(trained.err).toMatch(/18 image-classification samples/);
     const result = await runCli('predict', '--model', out, '--image', join(cars, 'major', 'car-0002.png'));
     expect(result.code, result.err).toBe(EXIT.ok);
     const [prediction] = (result.json() as { predictions: Classification[] }).predictions;
@@ -276,7 +281,35 @@ describe('image tasks', () => {
     expect((await runCli('predict', '--model', out, '--text', 'hello')).code).toBe(EXIT.wrongTask);
     const mixed = await runCli('gate', '--candidate', strong, '--production', out, '--eval', tweets);
     expect(mixed.code).toBe(EXIT.wrongTask);
-    expect(mixed.err).toContain('--candidate is a sentiment model but --production is a car-damage model');
+    expect(mixed.err).toContain('--candidate is a sentiment model but --production is a image-classification model');
+  });
+
+  it('trains image classification on Fashion-MNIST-style IDX files with their own classes (grey small CNN) and predicts one', async () => {
+    const work = tempDir();
+    const classes = ['T-shirt/top', 'Trouser', 'Bag'];
+    const fashion = writeIdxFolder(work, classes, 30, 8);
+    const config = writeJson(join(work, 'train.json'), {
+      model: { architecture: 'small-cnn', inputSize: 8, channels: 1, filters: [4], dense: 8, dropout: 0, augmentation: 'none' },
+      batchSize: 8,
+      earlyStopping: false,
+    });
+    const out = join(work, 'fashion.zip');
+    const trained = await runCli('train', '--task', 'image-classification', '--data', fashion, '--config', config, '--epochs', '2', '--out', out);
+    expect(trained.code, trained.err).toBe(EXIT.ok);
+    expect(trained.err).toMatch(/30 image-classification samples/);
+    const bundle = await readBundle(readFileSync(out));
+    expect(bundle.tags.task).toBe('image-classification');
+    expect(bundle.signature?.inputs).toEqual([
+      { name: 'image_base64', type: 'string' },
+      { name: 'image', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 8, 8, 1] } },
+    ]);
+    const image = join(work, 'bag.png');
+    writeFileSync(image, encodePng({ width: 8, height: 8, channels: 1, data: new Uint8Array(64).fill(220) }, 1));
+    const result = await runCli('predict', '--model', out, '--image', image);
+    expect(result.code, result.err).toBe(EXIT.ok);
+    const [prediction] = (result.json() as { predictions: Classification[] }).predictions;
+    expect(classes).toContain(prediction!.label);
+    expect(Object.keys(prediction!.probabilities).sort()).toEqual([...classes].sort());
   });
 
   it('trains coin-year from a manifest and predicts a year from --front and --back, also in a batch', async () => {

@@ -52,6 +52,38 @@ export function writeCoinsFolder(dir: string, count = 16, size = 32): string {
   return root;
 }
 
+/** An IDX file of unsigned bytes (as Fashion-MNIST ships): magic 0 0 8 dims, big-endian sizes, values. */
+function idxFile(shape: number[], values: ArrayLike<number>): Uint8Array {
+  const header = new Uint8Array(4 + 4 * shape.length);
+  const view = new DataView(header.buffer);
+  header.set([0, 0, 8, shape.length]);
+  shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  const out = new Uint8Array(header.length + values.length);
+  out.set(header);
+  out.set(Uint8Array.from(values), header.length);
+  return out;
+}
+
+/**
+ * A Fashion-MNIST-like upload: `{prefix}-images-idx3-ubyte` + `{prefix}-labels-idx1-ubyte` + `classes.txt`,
+ * with `count` distinct grey size×size images whose brightness tells the class (class i of n: darkest to
+ * brightest). A prefix that names a split (`train`, `t10k`) gives every image that split.
+ */
+export function writeIdxFolder(dir: string, classes: readonly string[], count = 30, size = 8, prefix = 'fashion'): string {
+  const root = join(dir, 'fashion');
+  mkdirSync(root, { recursive: true });
+  const area = size * size;
+  const pixels = Array.from({ length: count * area }, (_, i) => {
+    const image = Math.floor(i / area);
+    const noise = (((image + 1) * 7919 + (i % area) * 104_729) % 251) % 24;
+    return Math.min(255, Math.round(20 + ((image % classes.length) * 200) / Math.max(1, classes.length - 1) + noise));
+  });
+  writeFileSync(join(root, `${prefix}-images-idx3-ubyte`), idxFile([count, size, size], pixels));
+  writeFileSync(join(root, `${prefix}-labels-idx1-ubyte`), idxFile([count], Array.from({ length: count }, (_, i) => i % classes.length)));
+  writeFileSync(join(root, 'classes.txt'), `${classes.join('\n')}\n`);
+  return root;
+}
+
 export function writeJson(path: string, value: unknown): string {
   writeFileSync(path, JSON.stringify(value));
   return path;

@@ -9,7 +9,7 @@ import { maxScaledError, startWasm } from '../kernels/wasm';
 
 /** The coin regressor's loss and gradients for one batch on the active backend. */
 async function lossAndGradients(): Promise<{ loss: number; gradients: Float32Array[] }> {
-  const { model } = createModel({ task: 'coin-year', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 32, seed: 7 });
+  const { model } = createModel({ architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 32, seed: 7 });
   const [front, back] = [1, 2].map((seed) => tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', seed));
   const years = tf.tensor2d([[1820], [1905], [1950], [2001]]);
   const { value, grads } = tf.variableGrads(() => coinYearLoss('huber')(years, model.apply([front!, back!], { training: true }) as tf.Tensor) as tf.Scalar);

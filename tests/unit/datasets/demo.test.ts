@@ -81,10 +81,10 @@ describe('installDemoData', () => {
     const options = { coins: { count: 12, size: 48 }, cars: { count: 9 }, processor: structuralProcessor };
     const db = makeDb();
     const first = await installDemoData(db, options);
-    expect(first.installed.map((d) => [d.demo, d.task, d.sampleCount, d.synthetic])).toEqual([
-      ['coins', 'coin-year', 12, true],
-      ['cars', 'car-damage', 9, true],
-      ['tweets', 'sentiment', 150, true],
+    expect(first.installed.map((d) => [d.demo, d.task, d.preset, d.sampleCount, d.synthetic])).toEqual([
+      ['coins', 'coin-year', undefined, 12, true],
+      ['cars', 'image-classification', 'car-damage', 9, true],
+      ['tweets', 'sentiment', undefined, 150, true],
     ]);
     const again = await installDemoData(db, options);
     expect(again.installed).toEqual([]);

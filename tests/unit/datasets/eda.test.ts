@@ -5,7 +5,7 @@ const sample = (over: Partial<EdaSample>): EdaSample => ({ label: 'minor', split
 
 describe('EDA', () => {
   it('counts classes in the task order, per split', () => {
-    const bars = labelDistribution([sample({ label: 'major' }), sample({ label: 'minor', split: 'val' }), sample({ label: 'major', split: 'test' })], 'car-damage');
+    const bars = labelDistribution([sample({ label: 'major' }), sample({ label: 'minor', split: 'val' }), sample({ label: 'major', split: 'test' })], 'image-classification');
     expect(bars).toEqual([
       { label: 'minor', value: 1, bySplit: { val: 1 } },
       { label: 'moderate', value: 0, bySplit: {} },

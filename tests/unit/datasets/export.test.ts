@@ -1,4 +1,4 @@
-import { strFromU8, unzipSync } from 'fflate';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { installDemoData } from '../../../src/lib/datasets/demo/install';
 import { exportDataset, exportFileName } from '../../../src/lib/datasets/export';
@@ -36,7 +36,7 @@ describe('export and re-import', () => {
     const { installed } = await installDemoData(db, { only: ['cars'], cars: { count: 3 }, processor: structuralProcessor });
     const files = unzipSync(new Uint8Array(await (await exportDataset(db, installed[0]!.id)).arrayBuffer()));
     const manifest = JSON.parse(strFromU8(files['loupe-dataset.json']!));
-    expect(manifest).toMatchObject({ format: 'loupe-dataset', formatVersion: 1, id: installed[0]!.id, task: 'car-damage', synthetic: true });
+    expect(manifest).toMatchObject({ format: 'loupe-dataset', formatVersion: 1, id: installed[0]!.id, task: 'image-classification', synthetic: true });
     expect(manifest.samples).toHaveLength(3);
     const csv = strFromU8(files['manifest.csv']!).split(/\r?\n/);
     expect(csv[0]).toBe('path,label,split,height,width,bytes,hash,source');
@@ -47,7 +47,22 @@ describe('export and re-import', () => {
     const db = makeDb();
     const { installed } = await installDemoData(db, { only: ['tweets'], processor: structuralProcessor });
     const zip = await exportDataset(db, installed[0]!.id);
-    await expect(importUpload(makeDb(), [{ path: 'x.zip', file: zip }], { task: 'car-damage', name: 'x' }, context)).rejects.toThrow(/is a sentiment dataset, but the import is for car-damage/);
+    await expect(importUpload(makeDb(), [{ path: 'x.zip', file: zip }], { task: 'image-classification', name: 'x' }, context)).rejects.toThrow(/is a sentiment dataset, but the import is for image-classification/);
+  });
+
+  it('re-imports an export written when image classification was the task car-damage, to the same version id', async () => {
+    const db = makeDb();
+    const { installed } = await installDemoData(db, { only: ['cars'], cars: { count: 3 }, processor: structuralProcessor });
+    const dataset = installed[0]!;
+    const files = unzipSync(new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
+    const manifest = JSON.parse(strFromU8(files['loupe-dataset.json']!));
+    const legacy = zipSync({ ...files, 'loupe-dataset.json': strToU8(JSON.stringify({ ...manifest, task: 'car-damage' })) });
+    const upload = [{ path: 'old-cars.zip', file: new Blob([legacy]) }];
+    const fresh = makeDb();
+    const outcome = await importUpload(fresh, upload, { task: 'image-classification', name: 'old cars' }, context);
+    expect(outcome.dataset).toMatchObject({ id: dataset.id, task: 'image-classification', labels: ['minor', 'moderate', 'major'], sampleCount: 3 });
+    expect(outcome.report).toEqual([]);
+    await expect(importUpload(makeDb(), upload, { task: 'coin-year', name: 'x' }, context)).rejects.toThrow(/is an? image-classification dataset, but the import is for coin-year/);
   });
 
   it('draws a reproducible subset as a new version whose parent is the source', async () => {

@@ -94,8 +94,8 @@ describe('IDX importer', () => {
     const db = makeDb();
     const set = imageSet(30, 3);
     const upload = [entry('train-images-idx3-ubyte.gz', gzipSync(set.images)), entry('train-labels-idx1-ubyte.gz', gzipSync(set.labels)), entry('classes.txt', 'coat\nbag\nsandal')];
-    expect((await parseUpload('car-damage', upload)).labels).toEqual(['coat', 'bag', 'sandal']);
-    const { dataset } = await importUpload(db, upload, { task: 'car-damage', name: 'idx', seed: 1 }, { processor: structuralProcessor });
+    expect((await parseUpload('image-classification', upload)).labels).toEqual(['coat', 'bag', 'sandal']);
+    const { dataset } = await importUpload(db, upload, { task: 'image-classification', name: 'idx', seed: 1 }, { processor: structuralProcessor });
     expect(dataset.labels).toEqual(['coat', 'bag', 'sandal']);
     expect(dataset.sampleCount).toBe(30);
     const samples = await db.samples.where('datasetId').equals(dataset.id).toArray();

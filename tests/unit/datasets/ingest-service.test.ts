@@ -11,7 +11,7 @@ describe('IngestService', () => {
     const service = new IngestService({ db: () => db, processor: structuralProcessor });
     const events: ProgressEvent[] = [];
     const outcome = await service.importDataset(
-      { jobId: 'j1', entries: [entry('minor/a.png', png(3, 3, 1)), entry('major/b.png', png(3, 3, 2)), entry('major/c.png', 'x')], options: { task: 'car-damage', name: 'cars' } },
+      { jobId: 'j1', entries: [entry('minor/a.png', png(3, 3, 1)), entry('major/b.png', png(3, 3, 2)), entry('major/c.png', 'x')], options: { task: 'image-classification', name: 'cars' } },
       (e) => void events.push(e),
     );
     expect(outcome.dataset.sampleCount).toBe(2);
@@ -36,7 +36,7 @@ describe('IngestService', () => {
     const service = new IngestService({ db: () => db, processor: slow });
     const events: ProgressEvent[] = [];
     const files = Array.from({ length: 10 }, (_, i) => entry(`minor/${i}.png`, png(2, 2, i)));
-    const job = service.importDataset({ jobId: 'j2', entries: files, options: { task: 'car-damage', name: 'x', chunkSize: 2 } }, (e) => void events.push(e));
+    const job = service.importDataset({ jobId: 'j2', entries: files, options: { task: 'image-classification', name: 'x', chunkSize: 2 } }, (e) => void events.push(e));
     await running;
     await service.cancel('j2');
     release();

@@ -29,7 +29,7 @@ describe('importing an upload', () => {
   it('stores every valid image with its silver-table fields and reports every invalid one', async () => {
     const db = makeDb();
     const events: ProgressEvent[] = [];
-    const outcome = await importUpload(db, damageFolder(), { task: 'car-damage', name: 'cars', chunkSize: 4 }, { ...context, onProgress: (e) => void events.push(e) });
+    const outcome = await importUpload(db, damageFolder(), { task: 'image-classification', name: 'cars', chunkSize: 4 }, { ...context, onProgress: (e) => void events.push(e) });
     const reasons = Object.fromEntries(outcome.report.map((s) => [s.item, s.reason]));
     expect(reasons).toEqual({
       'cars/minor/crc.png': expect.stringMatching(/corrupt PNG: CRC mismatch/),
@@ -39,7 +39,7 @@ describe('importing an upload', () => {
       'cars/moderate/copy.png': expect.stringMatching(/duplicate content: same image\(s\) as cars\/minor\/ok0\.png; labels differ: "minor" there, "moderate" here/),
     });
     const { dataset } = outcome;
-    expect(dataset).toMatchObject({ name: 'cars', task: 'car-damage', sampleCount: 10, labels: ['minor', 'moderate', 'major'], origin: 'import' });
+    expect(dataset).toMatchObject({ name: 'cars', task: 'image-classification', sampleCount: 10, labels: ['minor', 'moderate', 'major'], origin: 'import' });
     expect(dataset.id).toMatch(/^[0-9a-f]{64}$/);
     expect((await db.datasets.get(dataset.id))?.report).toEqual(outcome.report);
     const samples = await db.samples.where('datasetId').equals(dataset.id).toArray();
@@ -54,14 +54,23 @@ describe('importing an upload', () => {
 
   it('imports the same upload twice as one version (content-addressed), in any order', async () => {
     const db = makeDb();
-    const first = await importUpload(db, damageFolder(), { task: 'car-damage', name: 'cars' }, context);
-    const second = await importUpload(db, damageFolder().reverse(), { task: 'car-damage', name: 'again' }, context);
+    const first = await importUpload(db, damageFolder(), { task: 'image-classification', name: 'cars' }, context);
+    const second = await importUpload(db, damageFolder().reverse(), { task: 'image-classification', name: 'again' }, context);
     expect(second.existed).toBe(true);
     expect(second.dataset.id).toBe(first.dataset.id);
     expect(await db.datasets.count()).toBe(1);
     expect(await db.samples.count()).toBe(10);
-    const reseeded = await importUpload(db, damageFolder(), { task: 'car-damage', name: 'cars', seed: 7 }, context);
+    const reseeded = await importUpload(db, damageFolder(), { task: 'image-classification', name: 'cars', seed: 7 }, context);
     expect(reseeded.dataset.id).not.toBe(first.dataset.id); // another split assignment is another version
+  });
+
+  it('records the label preset an image-classification import was made under, without changing its version id', async () => {
+    const plain = await importUpload(makeDb(), damageFolder(), { task: 'image-classification', name: 'cars' }, context);
+    expect(plain.dataset.preset).toBeUndefined();
+    const db = makeDb();
+    const preset = await importUpload(db, damageFolder(), { task: 'image-classification', preset: 'car-damage', name: 'cars' }, context);
+    expect(preset.dataset).toMatchObject({ id: plain.dataset.id, task: 'image-classification', preset: 'car-damage', labels: ['minor', 'moderate', 'major'] });
+    expect((await db.datasets.get(plain.dataset.id))?.preset).toBe('car-damage');
   });
 
   it('pairs coin images, naming the side that is broken and the row whose partner is missing', async () => {
@@ -102,7 +111,7 @@ describe('importing an upload', () => {
 
   it('stores nothing and says why when every item is invalid', async () => {
     const db = makeDb();
-    const error = await importUpload(db, [entry('minor/a.png', 'nope'), entry('major/b.png', new Uint8Array())], { task: 'car-damage', name: 'x' }, context).catch((e: unknown) => e);
+    const error = await importUpload(db, [entry('minor/a.png', 'nope'), entry('major/b.png', new Uint8Array())], { task: 'image-classification', name: 'x' }, context).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatasetValidationError);
     expect((error as Error).message).toMatch(/Nothing to import: all 2 samples were skipped.*major\/b\.png: empty file.*minor\/a\.png: not an image/);
     expect(await db.samples.count()).toBe(0);
@@ -122,7 +131,7 @@ describe('importing an upload', () => {
       },
     };
     const files = Array.from({ length: 12 }, (_, i) => entry(`minor/${i}.png`, png(3, 3, i)));
-    await expect(importUpload(db, files, { task: 'car-damage', name: 'x', chunkSize: 3 }, { processor, signal: controller.signal })).rejects.toBeInstanceOf(ImportCancelledError);
+    await expect(importUpload(db, files, { task: 'image-classification', name: 'x', chunkSize: 3 }, { processor, signal: controller.signal })).rejects.toBeInstanceOf(ImportCancelledError);
     expect(stagedSeen.slice(0, 3)).toEqual([0, 0, 0]);
     expect(stagedSeen.slice(3, 6)).toEqual([3, 3, 3]);
     expect(await db.samples.count()).toBe(0);
@@ -172,7 +181,7 @@ describe('importing an upload', () => {
       },
     };
     const files = Array.from({ length: 20 }, (_, i) => entry(`minor/${i}.png`, png(3, 3, i)));
-    const { dataset } = await importUpload(makeDb(), files, { task: 'car-damage', name: 'x', chunkSize: 10, concurrency: 3 }, { processor });
+    const { dataset } = await importUpload(makeDb(), files, { task: 'image-classification', name: 'x', chunkSize: 10, concurrency: 3 }, { processor });
     expect(dataset.sampleCount).toBe(20);
     expect(peak).toBe(3);
   });
@@ -180,8 +189,8 @@ describe('importing an upload', () => {
   it('assigns k folds when asked, stratified and recorded in the version', async () => {
     const db = makeDb();
     const files = Array.from({ length: 30 }, (_, i) => entry(`${['minor', 'major'][i % 2]}/${i}.png`, png(3, 3, i)));
-    const plain = await importUpload(db, files, { task: 'car-damage', name: 'x' }, context);
-    const folded = await importUpload(db, files, { task: 'car-damage', name: 'x', kFolds: 5 }, context);
+    const plain = await importUpload(db, files, { task: 'image-classification', name: 'x' }, context);
+    const folded = await importUpload(db, files, { task: 'image-classification', name: 'x', kFolds: 5 }, context);
     expect(folded.dataset.id).not.toBe(plain.dataset.id);
     const samples = await db.samples.where('datasetId').equals(folded.dataset.id).toArray();
     const perFold = samples.reduce<Record<number, number>>((acc, s) => ((acc[s.fold!] = (acc[s.fold!] ?? 0) + 1), acc), {});
@@ -197,7 +206,7 @@ describe('importing an upload', () => {
       },
     };
     const original = png(50, 40, 5);
-    const { dataset } = await importUpload(db, [entry('major/big.png', original)], { task: 'car-damage', name: 'r', keepOriginals: true }, { processor: resizer });
+    const { dataset } = await importUpload(db, [entry('major/big.png', original)], { task: 'image-classification', name: 'r', keepOriginals: true }, { processor: resizer });
     const [sample] = await db.samples.where('datasetId').equals(dataset.id).toArray();
     expect(sample).toMatchObject({ width: 2, height: 1, bytes: small.length, hash: await sha256Hex(small), originalSizes: [{ width: 50, height: 40, bytes: original.length }] });
     expect(new Uint8Array(await sample!.originals![0]!.arrayBuffer())).toEqual(original);
@@ -207,7 +216,7 @@ describe('importing an upload', () => {
     const { zipSync, strToU8 } = await import('fflate');
     const zip = zipSync({ 'minor/a.png': png(4, 4, 1), 'major/b.png': png(4, 4, 2), '../c.png': png(4, 4, 3), 'moderate/d.png': strToU8('x') });
     const db = makeDb();
-    const { dataset, report } = await importUpload(db, [entry('cars.zip', zip)], { task: 'car-damage', name: 'zip' }, context);
+    const { dataset, report } = await importUpload(db, [entry('cars.zip', zip)], { task: 'image-classification', name: 'zip' }, context);
     expect(dataset.sampleCount).toBe(2);
     expect(report.map((r) => r.item)).toEqual(['cars.zip: ../c.png', 'moderate/d.png']);
   });

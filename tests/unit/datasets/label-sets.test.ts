@@ -59,7 +59,7 @@ describe('{text, class} JSON and custom classes in uploads', () => {
 
   it('reads one folder per class with any class names, the split from a folder above', async () => {
     const upload = [entry('shop/train/shoe/a.png', png(4, 4, 1)), entry('shop/train/bag/b.png', png(4, 4, 2)), entry('shop/test/bag/c.png', png(4, 4, 3)), entry('loose.png', png(4, 4, 4))];
-    const result = await parseUpload('car-damage', upload);
+    const result = await parseUpload('image-classification', upload);
     expect(result.labels).toEqual(['bag', 'shoe']);
     expect(result.candidates.map((c) => [c.label, c.split])).toEqual([
       ['shoe', 'train'],
@@ -68,7 +68,7 @@ describe('{text, class} JSON and custom classes in uploads', () => {
     ]);
     expect(result.skipped).toEqual([{ item: 'loose.png', reason: expect.stringMatching(/not inside a class folder/) }]);
     const db = makeDb();
-    const { dataset } = await importUpload(db, upload, { task: 'car-damage', name: 'shop', seed: 1 }, { processor: structuralProcessor });
+    const { dataset } = await importUpload(db, upload, { task: 'image-classification', name: 'shop', seed: 1 }, { processor: structuralProcessor });
     expect(dataset.labels).toEqual(['bag', 'shoe']);
   });
 

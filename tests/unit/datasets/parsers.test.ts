@@ -57,7 +57,7 @@ describe('coin-year manifests', () => {
   });
 });
 
-describe('car-damage uploads', () => {
+describe('image-classification uploads (car-damage preset)', () => {
   it('labels by class folder (any depth, any case), with train/val folders as splits', async () => {
     const files = [
       entry('cars/train/minor/1.png', png(2, 2, 1)),
@@ -66,7 +66,7 @@ describe('car-damage uploads', () => {
       entry('cars/severe/4.png', png(2, 2, 4)),
       entry('cars/loose.png', png(2, 2, 5)),
     ];
-    const result = await parseUpload('car-damage', files);
+    const result = await parseUpload('image-classification', files);
     expect(result.candidates.map((c) => [c.item, c.label, c.split])).toEqual([
       ['cars/train/minor/1.png', 'minor', 'train'],
       ['cars/train/Moderate/2.png', 'moderate', 'train'],
@@ -81,7 +81,7 @@ describe('car-damage uploads', () => {
   it('reads a path,label CSV and reports unknown labels and missing files by row', async () => {
     const csv = 'path,label\nimgs/a.png,minor\nimgs/b.png,2\nimgs/c.png,catastrophic\nimgs/missing.png,minor\n';
     const files = ['a', 'b', 'c'].map((n, i) => entry(`imgs/${n}.png`, png(2, 2, i)));
-    const result = await parseUpload('car-damage', [entry('labels.csv', csv), ...files]);
+    const result = await parseUpload('image-classification', [entry('labels.csv', csv), ...files]);
     expect(result.candidates.map((c) => [paths(c)[0], c.label])).toEqual([
       ['imgs/a.png', 'minor'],
       ['imgs/b.png', 'major'],
@@ -91,8 +91,8 @@ describe('car-damage uploads', () => {
   });
 
   it('explains what it expected when there are neither folders nor a manifest', async () => {
-    await expect(parseUpload('car-damage', [entry('a.png', png())])).rejects.toThrow(/one folder per class/);
-    await expect(parseUpload('car-damage', [entry('a.png', png()), entry('l.csv', 'file,class\na.png,minor\n')])).rejects.toThrow(/l\.csv has no columns "path", "label"/);
+    await expect(parseUpload('image-classification', [entry('a.png', png())])).rejects.toThrow(/one folder per class/);
+    await expect(parseUpload('image-classification', [entry('a.png', png()), entry('l.csv', 'file,class\na.png,minor\n')])).rejects.toThrow(/l\.csv has no columns "path", "label"/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assignFolds, assignSplits, pickSubset, stratumOf, type SplitItem } from '../../../src/lib/datasets/splits';
 import { datasetVersionId } from '../../../src/lib/datasets/version';
@@ -117,8 +118,20 @@ describe('dataset version ids', () => {
       samples.slice(1),
     ];
     const ids = await Promise.all(variants.map((v) => datasetVersionId('sentiment', v)));
-    ids.push(await datasetVersionId('car-damage', samples));
+    ids.push(await datasetVersionId('image-classification', samples));
     expect(new Set([id, ...ids]).size).toBe(ids.length + 1);
     expect(await datasetVersionId('coin-year', [{ hash: 'h', label: 1900, split: 'train' }])).not.toBe(await datasetVersionId('coin-year', [{ hash: 'h', label: '1900', split: 'train' }]));
+  });
+
+  it('hashes image classification under its earlier name car-damage, so ids of saved datasets are unchanged', async () => {
+    const images = [
+      { hash: 'h1', label: 'minor', split: 'train' as const },
+      { hash: 'h2', label: 'major', split: 'val' as const, fold: 1 },
+    ];
+    const lines = images.map((s) => `${s.hash}\t${JSON.stringify(s.label)}\t${s.split}\t${s.fold ?? ''}`).sort();
+    const legacy = createHash('sha256').update(`loupe-dataset-version 1\ncar-damage\n${lines.join('\n')}`).digest('hex');
+    expect(await datasetVersionId('image-classification', images)).toBe(legacy);
+    const current = createHash('sha256').update(`loupe-dataset-version 1\nsentiment\n${lines.join('\n')}`).digest('hex');
+    expect(await datasetVersionId('sentiment', images)).toBe(current);
   });
 });

@@ -111,8 +111,8 @@ describe('InferenceLogger: batched writes', () => {
     const clock = manualTimers();
     const logger = new InferenceLogger(db, { batchSize: 50, maxBufferedBytes: 40, timers: clock.timers, retention: async () => keepAll });
     const image = { bytes: new Uint8Array([...PNG, ...PNG]), type: 'image/png' as const };
-    logger.record(record(1, { task: 'car-damage', model: 'car-damage', input: { image } }));
-    logger.record(record(2, { task: 'car-damage', model: 'car-damage', input: { image } }));
+    logger.record(record(1, { task: 'image-classification', model: 'car-damage', input: { image } }));
+    logger.record(record(2, { task: 'image-classification', model: 'car-damage', input: { image } }));
     await logger.flush();
     expect(await db.inferenceLog.count()).toBe(2);
   });

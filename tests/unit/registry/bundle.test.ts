@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFromBlobs, saveToBlobs } from '../../../models/io';
 import { exportBundle, importBundle, readBundle } from '../../../src/lib/registry/bundle';
 import { InvalidBundleError } from '../../../src/lib/registry/errors';
-import { makeRegistry, registerInput, tableCounts } from './helpers';
+import { taskOfVersion } from '../../../src/lib/tasks/names';
+import { fakeArtifacts, imageInputsTopology, makeRegistry, registerInput, tableCounts } from './helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -13,7 +14,7 @@ beforeAll(async () => {
 
 async function exportedBytes(): Promise<{ bytes: Uint8Array; registry: ReturnType<typeof makeRegistry> }> {
   const registry = makeRegistry();
-  await registry.register(registerInput({ tags: { owner: 'ana' } }));
+  await registry.register(registerInput({ ...fakeArtifacts(undefined, imageInputsTopology(64)), tags: { owner: 'ana' } }));
   const row = await registry.get('coin-year', 1);
   return { bytes: new Uint8Array(await (await exportBundle(row)).arrayBuffer()), registry };
 }
@@ -70,7 +71,13 @@ describe('bundle export', () => {
     }
     const mlmodel = JSON.parse(strFromU8(files.MLmodel!)) as { flavors: { tfjs: { model_json: string } }; signature: { inputs: string; outputs: string }; loupe: Record<string, unknown> };
     expect(mlmodel.flavors.tfjs.model_json).toBe('model.json');
-    expect(JSON.parse(mlmodel.signature.inputs)[0]).toEqual({ name: 'front', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 224, 224, 3] } });
+    expect(JSON.parse(mlmodel.signature.inputs)).toEqual([
+      { name: 'front_image_base64', type: 'string' },
+      { name: 'back_image_base64', type: 'string' },
+      { name: 'front', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
+      { name: 'back', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
+    ]);
+    expect(JSON.parse(mlmodel.signature.outputs)).toEqual([{ name: 'year', type: 'double' }]);
     expect(mlmodel.loupe).toMatchObject({ format: 'loupe-model-bundle', formatVersion: 1, name: 'coin-year', version: 1, status: 'candidate', tags: { task: 'coin-year', owner: 'ana' } });
     expect(JSON.parse(strFromU8(files['metrics.json']!))).toEqual({ val_mae: 14, val_rmse: 18, mae: 9 });
     expect(JSON.parse(strFromU8(files['lineage.json']!))).toMatchObject({ runId: 'run-1', datasetVersion: 'ds-1', gitCommit: 'abc1234' });
@@ -118,6 +125,26 @@ describe('bundle round trip', () => {
     model.dispose();
     reloaded.dispose();
     input.dispose();
+  });
+});
+
+describe('bundles exported before image classification was generic', () => {
+  it('imports a car-damage bundle (lineage and tag task car-damage) as a model of image classification', async () => {
+    const registry = makeRegistry();
+    const artifacts = fakeArtifacts(undefined, imageInputsTopology(64, ['image']));
+    const row = await registry.register(registerInput({ name: 'car-damage', ...artifacts, metrics: { val_accuracy: 0.8 }, lineage: { runId: 'run-9', task: 'image-classification' } }));
+    const files = unzipSync(new Uint8Array(await (await exportBundle(row)).arrayBuffer()));
+    const legacy = editJson(
+      editJson(files, 'lineage.json', (j) => (j.task = 'car-damage')),
+      'MLmodel',
+      (j) => ((j.loupe as { tags: Record<string, string> }).tags.task = 'car-damage'),
+    );
+    const target = makeRegistry();
+    const imported = await importBundle(target, rezip(legacy));
+    expect(imported).toMatchObject({ name: 'car-damage', version: 1, lineage: { task: 'image-classification' } });
+    expect(taskOfVersion(imported)).toBe('image-classification');
+    expect(imported.signature).toEqual(row.signature);
+    expect(imported.modelJson).toBe(artifacts.modelJson);
   });
 });
 

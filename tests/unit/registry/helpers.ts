@@ -4,10 +4,36 @@ import { ModelRegistry, type RegistryOptions } from '../../../src/lib/registry/r
 import type { GateEvaluator, RegisterInput } from '../../../src/lib/registry/types';
 import { makeDb } from '../factories';
 
-/** A tiny tfjs layers-model: model.json with a 2×1 kernel and a bias (12 bytes of float32) in one shard. */
-export function fakeArtifacts(values: number[] = [0.5, -0.25, 0.125]): { modelJson: string; shards: Blob[] } {
+/**
+ * The Keras topology tfjs writes for a model with image inputs `names` of `size` px (what `model.toJSON()`
+ * gives for `tf.model({ inputs: [tf.input({ shape: [size, size, 3], name })…] })`), trimmed to the inputs.
+ */
+export function imageInputsTopology(size: number, names: string[] = ['front', 'back']): Record<string, unknown> {
+  return {
+    class_name: 'Model',
+    config: {
+      name: 'images',
+      layers: names.map((name) => ({
+        name,
+        class_name: 'InputLayer',
+        config: { batch_input_shape: [null, size, size, 3], dtype: 'float32', sparse: false, name },
+        inbound_nodes: [],
+      })),
+      input_layers: names.map((name) => [name, 0, 0]),
+      output_layers: [[names[0], 0, 0]],
+    },
+    keras_version: 'tfjs-layers 4.22.0',
+    backend: 'tensor_flow.js',
+  };
+}
+
+/**
+ * A tiny tfjs layers-model: model.json with a 2×1 kernel and a bias (12 bytes of float32) in one shard.
+ * Its topology names no inputs unless one is given (see `imageInputsTopology`).
+ */
+export function fakeArtifacts(values: number[] = [0.5, -0.25, 0.125], topology: Record<string, unknown> = { class_name: 'Sequential', config: { name: 'tiny', layers: [] } }): { modelJson: string; shards: Blob[] } {
   const modelJson = JSON.stringify({
-    modelTopology: { class_name: 'Sequential', config: { name: 'tiny', layers: [] } },
+    modelTopology: topology,
     format: 'layers-model',
     generatedBy: 'test',
     weightsManifest: [

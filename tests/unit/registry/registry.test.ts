@@ -13,7 +13,7 @@ import { DEFAULT_GATE_RULES } from '../../../src/lib/registry/gate';
 import { PRODUCTION, registryLockName } from '../../../src/lib/registry/registry';
 import type { LockFn } from '../../../src/lib/registry/types';
 import { makeDb, makeRun } from '../factories';
-import { fakeArtifacts, makeRegistry, registerInput, tableCounts, tableEvaluator } from './helpers';
+import { fakeArtifacts, imageInputsTopology, makeRegistry, registerInput, tableCounts, tableEvaluator } from './helpers';
 
 const EVAL = 'eval-ds-1';
 
@@ -44,7 +44,7 @@ describe('registering versions', () => {
 
   it('stores weights, signature, example input, metrics, lineage, an auto-filled card and the task tag', async () => {
     const registry = makeRegistry();
-    const artifacts = fakeArtifacts([1, 2, 3]);
+    const artifacts = fakeArtifacts([1, 2, 3], imageInputsTopology(64));
     const row = await registry.register(registerInput(artifacts));
     const stored = await registry.get('coin-year', 1);
     expect(stored.modelJson).toBe(artifacts.modelJson);
@@ -52,16 +52,37 @@ describe('registering versions', () => {
     expect(stored.metrics).toEqual({ val_mae: 14, val_rmse: 18, mae: 9 });
     expect(stored.lineage).toMatchObject({ runId: 'run-1', datasetVersion: 'ds-1', backend: 'cpu', gitCommit: 'abc1234', registeredWith: { appVersion: '9.9.9', gitCommit: 'feedbee' } });
     expect(stored.tags).toEqual({ task: 'coin-year' });
+    // The REST columns a request carries, then the tensors of the saved model's own inputs (64 px here, not a default).
     expect(stored.signature).toEqual({
       inputs: [
-        { name: 'front', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 224, 224, 3] } },
-        { name: 'back', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 224, 224, 3] } },
+        { name: 'front_image_base64', type: 'string' },
+        { name: 'back_image_base64', type: 'string' },
+        { name: 'front', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
+        { name: 'back', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
       ],
-      outputs: [{ name: 'year', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 1] } }],
+      outputs: [{ name: 'year', type: 'double' }],
     });
     expect(stored.exampleInput).toEqual({ inputs: [{ front_image_base64: expect.any(String), back_image_base64: expect.any(String) }] });
     for (const section of ['## Intended use', '## Data', '## Metrics', '## Limits', '- mae: 14', '- rmse: 18', '`ds-1`']) expect(row.card).toContain(section);
     expect(row.card).not.toContain('- mae: 9'); // training metrics are not the held-out ones
+  });
+
+  it('signs each task with its REST columns and the tensor shapes its model.json declares, or columns only when it declares none', async () => {
+    const registry = makeRegistry();
+    const damage = await registry.register(registerInput({ name: 'car-damage', ...fakeArtifacts(undefined, imageInputsTopology(96, ['image'])), lineage: { task: 'image-classification' } }));
+    expect(damage.tags).toEqual({ task: 'image-classification' });
+    expect(damage.signature?.inputs).toEqual([
+      { name: 'image_base64', type: 'string' },
+      { name: 'image', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 96, 96, 3] } },
+    ]);
+    expect(damage.exampleInput).toEqual({ inputs: [{ image_base64: expect.any(String) }] });
+    const text = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'sentiment' } }));
+    expect(text.signature?.inputs).toEqual([{ name: 'text', type: 'string' }]);
+    const unsaid = await registry.register(registerInput());
+    expect(unsaid.signature?.inputs).toEqual([
+      { name: 'front_image_base64', type: 'string' },
+      { name: 'back_image_base64', type: 'string' },
+    ]);
   });
 
   it('fills lineage from a completed run', async () => {

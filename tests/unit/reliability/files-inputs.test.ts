@@ -43,7 +43,7 @@ describe('huge images', () => {
     const processor = recordingProcessor();
     const files = [{ path: 'cars/major/huge.jpg', file: huge }, entry('cars/minor/a.png', png(6, 6, 1)), entry('cars/major/b.png', png(6, 6, 2))];
     const started = performance.now();
-    const { dataset, report } = await importUpload(makeDb(), files, { task: 'car-damage', name: 'cars' }, { processor });
+    const { dataset, report } = await importUpload(makeDb(), files, { task: 'image-classification', name: 'cars' }, { processor });
     expect(performance.now() - started).toBeLessThan(2000);
     expect(dataset.sampleCount).toBe(2);
     expect(report).toEqual([{ item: 'cars/major/huge.jpg', reason: 'too large: 100 MiB, more than the 64 MiB an image may have; downscale or re-encode it first' }]);
@@ -55,7 +55,7 @@ describe('huge images', () => {
     expect(bomb.length).toBeLessThan(100);
     const processor = recordingProcessor();
     const files = [entry('cars/minor/bomb.png', bomb), entry('cars/minor/ok.png', png(4, 4, 9))];
-    const { dataset, report } = await importUpload(makeDb(), files, { task: 'car-damage', name: 'cars' }, { processor });
+    const { dataset, report } = await importUpload(makeDb(), files, { task: 'image-classification', name: 'cars' }, { processor });
     expect(dataset.sampleCount).toBe(1);
     expect(report).toEqual([{ item: 'cars/minor/bomb.png', reason: 'too many pixels: 30000×30000 (900 megapixels), more than the 50 megapixels Loupe decodes; downscale it first' }]);
     expect(processor.seen).toEqual([png(4, 4, 9).length]);
@@ -63,9 +63,9 @@ describe('huge images', () => {
 
   it('takes the limits as options, so a large but legitimate photo can be let in', async () => {
     const photo = pngDeclaring(9000, 8000); // 72 MP
-    const limited = await importUpload(makeDb(), [entry('minor/p.png', photo), entry('minor/q.png', png(2, 2, 1))], { task: 'car-damage', name: 'x' }, { processor: structuralProcessor });
+    const limited = await importUpload(makeDb(), [entry('minor/p.png', photo), entry('minor/q.png', png(2, 2, 1))], { task: 'image-classification', name: 'x' }, { processor: structuralProcessor });
     expect(limited.report[0]?.reason).toMatch(/too many pixels: 9000×8000 \(72 megapixels\)/);
-    const raised = await importUpload(makeDb(), [entry('minor/p.png', photo)], { task: 'car-damage', name: 'x', imageLimits: { maxPixels: 80_000_000 } }, { processor: structuralProcessor });
+    const raised = await importUpload(makeDb(), [entry('minor/p.png', photo)], { task: 'image-classification', name: 'x', imageLimits: { maxPixels: 80_000_000 } }, { processor: structuralProcessor });
     expect(raised.report).toEqual([]);
     expect(raised.dataset.sampleCount).toBe(1);
   });
@@ -79,7 +79,7 @@ describe('names that lie about the content', () => {
       entry('cars/minor/html.jpg', '<html><script>alert(1)</script></html>'),
       entry('cars/major/really-a-png.jpg', png(5, 4, 7)),
     ];
-    const { dataset, report } = await importUpload(db, files, { task: 'car-damage', name: 'cars' }, { processor: structuralProcessor });
+    const { dataset, report } = await importUpload(db, files, { task: 'image-classification', name: 'cars' }, { processor: structuralProcessor });
     expect(Object.fromEntries(report.map((r) => [r.item, r.reason]))).toEqual({
       'cars/minor/photo.jpg': expect.stringMatching(/^not an image/),
       'cars/minor/html.jpg': expect.stringMatching(/^not an image/),
@@ -116,7 +116,7 @@ describe('unicode names in zips', () => {
       [`${'légère'.normalize('NFC')}/b.png`]: png(3, 3, 2),
       'grave/c.png': png(3, 3, 3),
     });
-    const { dataset } = await importUpload(makeDb(), [entry('classes.zip', zip)], { task: 'car-damage', name: 'u' }, { processor: structuralProcessor });
+    const { dataset } = await importUpload(makeDb(), [entry('classes.zip', zip)], { task: 'image-classification', name: 'u' }, { processor: structuralProcessor });
     expect(dataset.labels).toEqual(['grave', 'légère']);
     expect(dataset.sampleCount).toBe(3);
   });
@@ -153,7 +153,7 @@ describe('CSV values out of range', () => {
   it('names the row for a damage class index out of range in a path,label CSV', async () => {
     const csv = 'path,label\na.png,0\nb.png,5\nc.png,major\n';
     const files = ['a', 'b', 'c'].map((n, i) => entry(`${n}.png`, png(2, 2, i)));
-    const { candidates, skipped } = await parseUpload('car-damage', [entry('labels.csv', csv), ...files]);
+    const { candidates, skipped } = await parseUpload('image-classification', [entry('labels.csv', csv), ...files]);
     expect(candidates.map((c) => c.label)).toEqual(['minor', 'major']);
     expect(skipped).toContainEqual({ item: 'labels.csv row 3', reason: 'unknown label "5"; expected one of minor, moderate, major or 0…2' });
   });

@@ -6,7 +6,8 @@ import { decodeBase64Image, encodeBase64 } from '../../../src/lib/serving/image'
 import { createRestHandler, type RestHandler } from '../../../src/lib/serving/rest';
 import { normalizeInput, ServingSdk, type PredictInput } from '../../../src/lib/serving/sdk';
 import type { ImageInput, PredictionRecord, ServingLimits } from '../../../src/lib/serving/types';
-import { formatPath, INVOCATION_FORMATS, parseInvocation, parseJsonBody, parseTextPredict, TASK_FIELDS } from '../../../src/lib/serving/validate';
+import { formatPath, INVOCATION_FORMATS, parseInvocation, parseJsonBody, parseTextPredict } from '../../../src/lib/serving/validate';
+import { TASKS as DEFINITIONS } from '../../../src/lib/tasks/registry';
 import { makeDb } from '../factories';
 import { addVersion, b64, fakePredictors, GIF, JPEG, PNG, promote, WEBP } from '../serving/fakes';
 
@@ -17,7 +18,7 @@ import { addVersion, b64, fakePredictors, GIF, JPEG, PNG, promote, WEBP } from '
  * handler answers any bytes with a JSON 2xx/4xx — never a 500 — that agrees with the validators.
  */
 
-const TASKS: TaskName[] = ['coin-year', 'car-damage', 'sentiment'];
+const TASKS: TaskName[] = ['coin-year', 'image-classification', 'sentiment'];
 const LIMITS: ServingLimits = { maxImageBytes: 256, maxBodyBytes: 8192, maxBatch: 4, maxTextChars: 80 };
 const RUNS = { numRuns: 400 };
 
@@ -94,7 +95,7 @@ const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter
 /** One valid example of a task, with what the predictor must receive for it. */
 function example(task: TaskName): fc.Arbitrary<{ record: Record<string, string>; expected: Record<string, unknown> }> {
   if (task === 'sentiment') return text.map((t) => ({ record: { text: t }, expected: { text: t } }));
-  if (task === 'car-damage') return spelledImage.map((image) => ({ record: { image_base64: image.text }, expected: { image: image.bytes } }));
+  if (task === 'image-classification') return spelledImage.map((image) => ({ record: { image_base64: image.text }, expected: { image: image.bytes } }));
   return fc.tuple(spelledImage, spelledImage).map(([front, back]) => ({
     record: { front_image_base64: front.text, back_image_base64: back.text },
     expected: { front: front.bytes, back: back.bytes },
@@ -106,7 +107,7 @@ const params = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.oneof
 
 /** Any of the MLflow layouts (records, bare strings, columns, split, records frame) for the same examples. */
 function layout(task: TaskName, records: Record<string, string>[]): fc.Arbitrary<Record<string, unknown>> {
-  const columns = TASK_FIELDS[task].map((f) => f.name);
+  const columns = DEFINITIONS[task].serving.fields.map((f) => f.name);
   const choices: fc.Arbitrary<Record<string, unknown>>[] = [
     fc.constantFrom(...(['inputs', 'instances', 'dataframe_records'] as const)).map((key) => ({ [key]: records })),
     fc.constant({ dataframe_split: { columns, data: records.map((r) => columns.map((c) => r[c])) } }),
@@ -312,18 +313,21 @@ describe('SDK inputs: any value is an input of its task or a named rejection', (
 describe('the REST handler under fuzz', () => {
   let handle: RestHandler;
   const logged: PredictionRecord[] = [];
+  /** Registered model names and the task each serves: one per task, and car-damage, a name from before the rename. */
+  const MODELS: [string, TaskName][] = [...TASKS.map((task): [string, TaskName] => [task, task]), ['car-damage', 'image-classification']];
 
   beforeAll(async () => {
     const db = makeDb();
-    for (const task of TASKS) {
-      await addVersion(db, task, 1, { tags: { task } });
-      await promote(db, task, 1);
+    for (const [name, task] of MODELS) {
+      // A model registered before image classification had its name keeps its name and no task tag.
+      await addVersion(db, name, 1, name === task ? { tags: { task } } : {});
+      await promote(db, name, 1);
     }
     const sdk = new ServingSdk({ db, predictors: fakePredictors().factory, sink: { record: (e) => logged.push(e) } });
     handle = createRestHandler({ sdk, limits: async () => LIMITS });
   });
 
-  const routes = [...TASKS.map((task) => `models/${task}/invocations`), 'predict'];
+  const routes = [...MODELS.map(([name]) => `models/${name}/invocations`), 'predict'];
   const bodyBytes = fc.oneof(
     fc.uint8Array({ maxLength: 300 }),
     fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v) ?? 'null')),
@@ -335,7 +339,7 @@ describe('the REST handler under fuzz', () => {
   it('answers any bytes with JSON: 200 exactly when the validators accept, else their 4xx and field', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), bodyBytes, async (route, bytes) => {
-        const task = route === 'predict' ? 'sentiment' : (route.split('/')[1] as TaskName);
+        const task = route === 'predict' ? 'sentiment' : MODELS.find(([name]) => name === route.split('/')[1])![1];
         let expected: { status: number; field?: string; count?: number };
         try {
           const json = parseJsonBody(bytes, LIMITS.maxBodyBytes);

@@ -40,10 +40,11 @@ describe('InferenceService: models in the inference worker', () => {
 describe('predictor loaders', () => {
   it('say clearly when a task has no predictor yet, and use the registered one otherwise', async () => {
     const db = makeDb();
+    // A model named car-damage (as registered before the task was image classification) serves image classification.
     const row = await addVersion(db, 'car-damage', 1);
-    await expect(loadPredictor(row)).rejects.toThrow(/cannot serve car-damage models yet/);
+    await expect(loadPredictor(row)).rejects.toThrow(/cannot serve image-classification models yet/);
     await expect(loadPredictor(await addVersion(db, 'mystery', 1))).rejects.toThrow(/does not say which task/);
-    registerPredictorLoader('car-damage', fakePredictors().factory);
-    await expect(loadPredictor(row)).resolves.toMatchObject({ task: 'car-damage' });
+    registerPredictorLoader('image-classification', fakePredictors().factory);
+    await expect(loadPredictor(row)).resolves.toMatchObject({ task: 'image-classification' });
   });
 });

@@ -86,6 +86,21 @@ describe('POST api/models/{name}/invocations', () => {
     expect(logged).toEqual([expect.objectContaining({ source: 'rest', version: 62, model: 'coin-year' })]);
   });
 
+  it('serves a model registered under the earlier task name car-damage as image classification', async () => {
+    const { db, handle, logged } = setup();
+    await addVersion(db, 'car-damage', 4);
+    await promote(db, 'car-damage', 4);
+    const { status, body, headers } = await answer(await handle(post('models/car-damage/invocations', { inputs: [{ image_base64: b64(PNG) }] })));
+    expect(status).toBe(200);
+    expect(body.predictions).toEqual([expect.objectContaining({ label: expect.any(String), score: expect.any(Number) })]);
+    expect(headers.get('loupe-model-version')).toBe('4');
+    expect(logged).toEqual([expect.objectContaining({ model: 'car-damage', task: 'image-classification', version: 4 })]);
+    const wrong = await answer(await handle(post('models/car-damage/invocations', { inputs: [{ text: 'scratched door' }] })));
+    expect(wrong).toMatchObject({ status: 422, body: { error: { field: 'inputs[0].text', message: expect.stringMatching(/expected image_base64/) } } });
+    const missing = await answer(await handle(post('models/car-damage/invocations', { inputs: [{}] })));
+    expect(missing).toMatchObject({ status: 422, body: { error: { field: 'inputs[0].image_base64' } } });
+  });
+
   it('answers classifiers with label, score and named probabilities, for any of the four formats', async () => {
     const { db, handle } = setup();
     await addVersion(db, 'sentiment', 1);
@@ -111,7 +126,7 @@ describe('POST api/models/{name}/invocations', () => {
     ['malformed JSON', 'coin-year', 400, 'BAD_REQUEST', '{"inputs": [', 'body'],
     ['a wrong schema', 'coin-year', 422, 'INVALID_PARAMETER_VALUE', { inputs: [{ front_image_base64: b64(PNG) }] }, 'inputs[0].back_image_base64'],
     ['invalid base64', 'coin-year', 422, 'INVALID_PARAMETER_VALUE', { inputs: [{ front_image_base64: '!!', back_image_base64: b64(PNG) }] }, 'inputs[0].front_image_base64'],
-    ['bytes that are not an image', 'car-damage', 422, 'INVALID_PARAMETER_VALUE', { inputs: [{ image_base64: b64(new TextEncoder().encode('GIF')) }] }, 'inputs[0].image_base64'],
+    ['bytes that are not an image', 'image-classification', 422, 'INVALID_PARAMETER_VALUE', { inputs: [{ image_base64: b64(new TextEncoder().encode('GIF')) }] }, 'inputs[0].image_base64'],
     ['an unknown model', 'unicorn', 404, 'RESOURCE_DOES_NOT_EXIST', coinBody, undefined],
     ['no production version', 'coin-year', 503, 'TEMPORARILY_UNAVAILABLE', coinBody, undefined],
   ])('answers %s (model %s) with %i', async (_, model, status, errorCode, body, field) => {

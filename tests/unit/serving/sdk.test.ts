@@ -219,15 +219,41 @@ describe('ServingSdk: promotion while requests are in flight', () => {
 describe('ServingSdk: listing', () => {
   it('lists built-in tasks and registered models with production versions and signatures', async () => {
     const { db, sdk } = setup();
+    const coinSignature = {
+      inputs: [
+        { name: 'front_image_base64', type: 'string' as const },
+        { name: 'back_image_base64', type: 'string' as const },
+        { name: 'front', type: 'tensor' as const, 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
+        { name: 'back', type: 'tensor' as const, 'tensor-spec': { dtype: 'float32', shape: [-1, 64, 64, 3] } },
+      ],
+      outputs: [{ name: 'year', type: 'double' as const }],
+    };
     await addVersion(db, 'coin-year', 1);
-    await addVersion(db, 'coin-year', 2, { signature: { inputs: [{ name: 'front', type: 'tensor' }] } });
+    await addVersion(db, 'coin-year', 2, { signature: coinSignature });
     await promote(db, 'coin-year', 2);
     await addVersion(db, 'tweets', 1, { lineage: { task: 'sentiment' } });
+    await addVersion(db, 'car-damage', 1);
     const models = await sdk.listModels();
-    expect(models.map((m) => m.name)).toEqual(['car-damage', 'coin-year', 'sentiment', 'tweets']);
-    expect(models[1]).toMatchObject({ task: 'coin-year', productionVersion: 2, aliases: { production: 2 }, signature: { inputs: [{ name: 'front' }] } });
+    expect(models.map((m) => m.name)).toEqual(['car-damage', 'coin-year', 'image-classification', 'sentiment', 'tweets']);
+    // A model registered as car-damage (the task's earlier name) serves image classification.
+    expect(models[0]).toMatchObject({ task: 'image-classification', productionVersion: undefined, signature: { inputs: [{ name: 'image_base64', type: 'string' }] } });
+    expect(models[1]).toMatchObject({ task: 'coin-year', productionVersion: 2, aliases: { production: 2 }, signature: coinSignature });
     expect(models[1]!.versions.map((v) => v.version)).toEqual([1, 2]);
-    expect(models[3]).toMatchObject({ task: 'sentiment', productionVersion: undefined, signature: { inputs: [{ name: 'text', type: 'string' }] } });
+    expect(models[2]).toMatchObject({ task: 'image-classification', versions: [], signature: { inputs: [{ name: 'image_base64', type: 'string' }] } });
+    expect(models[3]!.signature).toEqual({ inputs: [{ name: 'text', type: 'string' }], outputs: [{ name: 'label', type: 'string' }, { name: 'score', type: 'double' }] });
+    expect(models[4]).toMatchObject({ task: 'sentiment', productionVersion: undefined, signature: { inputs: [{ name: 'text', type: 'string' }] } });
+  });
+
+  it('describes a built-in task without versions by its REST columns only (no model, so no tensor shapes)', async () => {
+    const { sdk } = setup();
+    const coin = (await sdk.listModels()).find((m) => m.name === 'coin-year');
+    expect(coin?.signature).toEqual({
+      inputs: [
+        { name: 'front_image_base64', type: 'string' },
+        { name: 'back_image_base64', type: 'string' },
+      ],
+      outputs: [{ name: 'year', type: 'double' }],
+    });
   });
 });
 
@@ -237,6 +263,8 @@ describe('ServingSdk: limits', () => {
     const sdk = new ServingSdk({ db, predictors: fakePredictors().factory, limits: async () => ({ ...DEFAULT_SERVING_LIMITS, maxImageBytes: 8 }) });
     const blob = new Blob([PNG, PNG]);
     const read = vi.spyOn(blob, 'arrayBuffer');
+    await expect(sdk.predict('image-classification', { image: blob })).rejects.toMatchObject({ status: 413, field: 'input.image' });
+    await addVersion(db, 'car-damage', 1);
     await expect(sdk.predict('car-damage', { image: blob })).rejects.toMatchObject({ status: 413, field: 'input.image' });
     expect(read).not.toHaveBeenCalled();
   });

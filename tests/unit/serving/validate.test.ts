@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { RequestValidationError } from '../../../src/lib/serving/errors';
 import { decodeBase64Image, sniffImageType } from '../../../src/lib/serving/image';
 import { DEFAULT_SERVING_LIMITS, type ServingLimits } from '../../../src/lib/serving/types';
-import { formatPath, parseInvocation, parseJsonBody, parseTextPredict, TASK_FIELDS } from '../../../src/lib/serving/validate';
+import { formatPath, parseInvocation, parseJsonBody, parseTextPredict } from '../../../src/lib/serving/validate';
+import { TASKS as DEFINITIONS } from '../../../src/lib/tasks/registry';
 import type { TaskName } from '../../../src/lib/db/types';
 import { b64, GIF, JPEG, PNG, WEBP } from './fakes';
 
@@ -164,7 +165,7 @@ describe('image fields', () => {
 
   it('answers an image over the limit with 413 before decoding it', () => {
     const small: ServingLimits = { ...limits, maxImageBytes: 12 };
-    const error = failure(() => parseInvocation({ inputs: [{ image_base64: b64(new Uint8Array([...PNG, ...PNG])) }] }, 'car-damage', small));
+    const error = failure(() => parseInvocation({ inputs: [{ image_base64: b64(new Uint8Array([...PNG, ...PNG])) }] }, 'image-classification', small));
     expect(error).toMatchObject({ status: 413, code: 'payload_too_large', field: 'inputs[0].image_base64' });
     expect(error.message).toMatch(/32 B; the limit is 12 B/);
   });
@@ -199,7 +200,7 @@ describe('formatPath', () => {
 // ---------------------------------------------------------------------------------------------------
 // Property-based: whatever arrives, validation answers a typed error that names a field, or succeeds.
 
-const TASKS: TaskName[] = ['coin-year', 'car-damage', 'sentiment'];
+const TASKS: TaskName[] = ['coin-year', 'image-classification', 'sentiment'];
 const tinyLimits: ServingLimits = { maxImageBytes: 64, maxBodyBytes: 4096, maxBatch: 4, maxTextChars: 50 };
 
 /**
@@ -234,7 +235,7 @@ const base64ish = fc.oneof(
 
 /** Bodies that are close to valid: right envelope, random records and cells. */
 function nearValid(task: TaskName) {
-  const names = [...TASK_FIELDS[task].map((f) => f.name), 'extra'];
+  const names = [...DEFINITIONS[task].serving.fields.map((f) => f.name), 'extra'];
   const cell = fc.oneof(base64ish, fc.jsonValue());
   const record = fc.dictionary(fc.constantFrom(...names), cell, { maxKeys: 4 });
   const rows = fc.array(fc.oneof(record, cell), { maxLength: 6 });
@@ -297,7 +298,7 @@ describe('validation properties', () => {
     const example = (task: TaskName): fc.Arbitrary<Record<string, string>> =>
       task === 'coin-year'
         ? fc.record({ front_image_base64: image, back_image_base64: image })
-        : task === 'car-damage'
+        : task === 'image-classification'
           ? fc.record({ image_base64: image })
           : fc.record({ text });
     const wellFormed = fc.constantFrom(...TASKS).chain((task) =>
@@ -305,7 +306,7 @@ describe('validation properties', () => {
     );
     fc.assert(
       fc.property(wellFormed, ([task, examples, format]) => {
-        const columns = TASK_FIELDS[task].map((f) => f.name);
+        const columns = DEFINITIONS[task].serving.fields.map((f) => f.name);
         const body =
           format === 'dataframe_split'
             ? { dataframe_split: { columns, data: examples.map((e) => columns.map((c) => (e as Record<string, string>)[c])) } }

@@ -4,7 +4,7 @@ import { bayesPoint, gridPoint, gridSize, plannedTrials, proposeTrial, randomPoi
 import { mulberry32 } from '../../../src/lib/random';
 import { proposeTpe } from '../../../src/lib/sweeps/tpe';
 
-const define = (input: Record<string, unknown>, task = 'car-damage'): SweepDefinition =>
+const define = (input: Record<string, unknown>, task = 'image-classification'): SweepDefinition =>
   validateSweep({ task, metric: { name: 'val_accuracy', goal: 'maximize' }, ...input }).definition;
 
 describe('grid search', () => {

@@ -5,8 +5,8 @@ import { encodePng } from '../../../src/lib/datasets/png';
 import type { SampleRow } from '../../../src/lib/db/types';
 import { loadTrainable, predictInputs } from '../../../src/lib/tasks/loaded';
 import { createTrainable, UnsupportedModelError } from '../../../src/lib/tasks/registry';
-import { labelIndex } from '../../../src/lib/tasks/text-classification';
-import { smallCnnInput } from '../../../src/lib/tasks/vision';
+import { labelIndex } from '../../../src/lib/tasks/classification';
+import { smallCnnInput } from '../../../src/lib/tasks/image-classification/model';
 import { mulberry32 } from '../../../src/lib/random';
 import { runTrainJob } from '../../../src/lib/training/job';
 import { saveToBlobs } from '../../../models/io';
@@ -45,12 +45,12 @@ describe('classification follows the dataset\'s labels', () => {
       path: `${CLASSES[i % 3]}/${i}.png`,
       blobs: [new Blob([grey(i % 3, i) as BlobPart], { type: 'image/png' })],
     }));
-    await db.datasets.add({ id: 'shop', name: 'shop', task: 'car-damage', createdAt: 1, sampleCount: 24, labels: CLASSES });
+    await db.datasets.add({ id: 'shop', name: 'shop', task: 'image-classification', createdAt: 1, sampleCount: 24, labels: CLASSES });
     await db.samples.bulkAdd(samples);
     const { trainable, metrics } = await runTrainJob(
       db,
       {
-        task: 'car-damage',
+        task: 'image-classification',
         datasetId: 'shop',
         model: { architecture: 'small-cnn', inputSize: 12, channels: 1, filters: [4], dense: 8, dropout: 0, augmentation: 'none' },
         epochs: 8,

@@ -38,7 +38,7 @@ async function seedDamage(db: LoupeDb): Promise<string> {
     const label = labels[i % 3]!;
     samples.push({ id: `d${i}`, datasetId: 'damage', split: i % 4 === 0 ? 'val' : 'train', label, hash: `h${i}`, path: `${label}/${i}.png`, blobs: [await png((i % 3) / 2, i)] });
   }
-  await db.datasets.add({ id: 'damage', name: 'tiny damage', task: 'car-damage', createdAt: 1, sampleCount: samples.length });
+  await db.datasets.add({ id: 'damage', name: 'tiny damage', task: 'image-classification', createdAt: 1, sampleCount: samples.length });
   await db.samples.bulkAdd(samples);
   return 'damage';
 }
@@ -105,7 +105,7 @@ describe('vision training', () => {
     const { metrics, trainable } = await runTrainJob(
       db,
       {
-        task: 'car-damage',
+        task: 'image-classification',
         datasetId,
         model: { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 32, dropout: 0 },
         epochs: 2,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SENTIMENT } from '../../../src/lib/tasks/text-classification';
+import { SENTIMENT } from '../../../src/lib/tasks/sentiment';
 import { TASKS } from '../../../src/lib/tasks/registry';
 import type { Prediction } from '../../../src/lib/tasks/types';
 import { analyzeErrors, MAX_POINTS } from '../../../src/lib/training/analysis';

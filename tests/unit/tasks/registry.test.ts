@@ -1,0 +1,162 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { saveToBlobs, type SavedModelBlobs } from '../../../models/io';
+import { encodePng } from '../../../src/lib/datasets/png';
+import { COIN_YEAR } from '../../../src/lib/tasks/coin-year';
+import { CAR_DAMAGE_PRESET, IMAGE_CLASSIFICATION } from '../../../src/lib/tasks/image-classification';
+import { predictInputs } from '../../../src/lib/tasks/loaded';
+import {
+  createTrainable,
+  loadTrainable,
+  type ModelSpec,
+  TASK_NAMES,
+  taskDefinition,
+  taskOfArchitecture,
+  TASKS,
+  UnknownModelError,
+  UnsupportedModelError,
+} from '../../../src/lib/tasks/registry';
+import { SENTIMENT, TWEET_SENTIMENT_PRESET } from '../../../src/lib/tasks/sentiment';
+import type { ServingInput, TrainableModel } from '../../../src/lib/tasks/types';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** A saved model whose `userDefinedMetadata.loupe` is rewritten, as an earlier version of Loupe wrote it. */
+function withMetadata(saved: SavedModelBlobs, edit: (loupe: Record<string, unknown>) => Record<string, unknown>): SavedModelBlobs {
+  const json = JSON.parse(saved.modelJson) as { userDefinedMetadata: { loupe: Record<string, unknown> } };
+  json.userDefinedMetadata.loupe = edit(json.userDefinedMetadata.loupe);
+  return { ...saved, modelJson: JSON.stringify(json) };
+}
+
+async function saved(trainable: TrainableModel): Promise<SavedModelBlobs> {
+  try {
+    return await saveToBlobs(trainable.model);
+  } finally {
+    trainable.dispose();
+  }
+}
+
+const grey = (level: number) => ({ bytes: encodePng({ width: 8, height: 8, channels: 1, data: new Uint8Array(64).fill(level) }, 1), type: 'image/png' as const });
+
+describe('the task table', () => {
+  it('has one definition per task name, each under its own name', () => {
+    expect(Object.keys(TASKS)).toEqual([...TASK_NAMES]);
+    for (const name of TASK_NAMES) expect(TASKS[name].name).toBe(name);
+    expect([TASKS['coin-year'], TASKS['image-classification'], TASKS.sentiment]).toEqual([COIN_YEAR, IMAGE_CLASSIFICATION, SENTIMENT]);
+  });
+
+  it('keeps each definition consistent: default and pipeline models it can build, fields of its input kind, metrics of its kind', () => {
+    const fieldKeys = { image: ['image'], 'image-pair': ['front', 'back'], text: ['text'] };
+    for (const task of Object.values(TASKS)) {
+      expect(task.architectures).toContain(task.defaults.model.architecture);
+      expect(task.architectures).toContain(task.defaults.pipeline.model.architecture);
+      expect(task.serving.fields.map((f) => f.key)).toEqual(fieldKeys[task.input]);
+      expect(Object.keys(task.serving.example)).toEqual(task.serving.fields.map((f) => f.name));
+      expect(task.guardMetrics).not.toContain(task.primaryMetric);
+      expect(task.greaterIsBetter).toBe(task.kind === 'classification');
+      expect(task.presets.length > 0).toBe(task.kind === 'classification');
+      for (const architecture of task.architectures) expect(taskOfArchitecture(architecture)).toBe(task);
+    }
+  });
+
+  it('knows image classification by its earlier name car-damage, whose classes are now its preset', () => {
+    expect(taskDefinition('car-damage')).toBe(IMAGE_CLASSIFICATION);
+    expect(taskDefinition('image-classification')).toBe(IMAGE_CLASSIFICATION);
+    expect(IMAGE_CLASSIFICATION.presets[0]).toEqual(CAR_DAMAGE_PRESET);
+    expect(CAR_DAMAGE_PRESET).toMatchObject({ id: 'car-damage', labels: ['minor', 'moderate', 'major'] });
+    expect(SENTIMENT.presets[0]).toEqual(TWEET_SENTIMENT_PRESET);
+    expect(() => taskDefinition('weather')).toThrow(UnsupportedModelError);
+    expect(() => taskDefinition('weather')).toThrow('unknown task "weather"; valid: coin-year, image-classification, sentiment');
+    expect(taskOfArchitecture('perceptron')).toBeUndefined();
+  });
+});
+
+describe('createTrainable', () => {
+  it('builds an image classifier over the dataset\'s classes, else the car-damage preset\'s', () => {
+    const spec: ModelSpec = { architecture: 'small-cnn', inputSize: 8, channels: 1, filters: [4], dense: 4 };
+    const own = createTrainable('image-classification', spec, { seed: 1, labels: ['bag', 'shoe'] });
+    expect(own.task).toBe(IMAGE_CLASSIFICATION);
+    expect(own.labels).toEqual(['bag', 'shoe']);
+    expect(own.metadata).toMatchObject({ task: 'image-classification', architecture: 'small-cnn', labels: ['bag', 'shoe'] });
+    own.dispose();
+    const preset = createTrainable('image-classification', spec, { seed: 1 });
+    expect(preset.labels).toEqual(['minor', 'moderate', 'major']);
+    preset.dispose();
+  });
+
+  it('refuses an architecture of another task naming the task it is for, and an unknown one naming the valid ones', () => {
+    expect(() => createTrainable('image-classification', { architecture: 'coin-regressor', backbone: 'mobilenetv3-small' }, { seed: 1 })).toThrow(
+      'model.architecture "coin-regressor" is for coin-year, not image-classification',
+    );
+    expect(() => createTrainable('sentiment', { architecture: 'small-cnn' }, { seed: 1 })).toThrow('model.architecture "small-cnn" is for image-classification, not sentiment');
+    expect(() => createTrainable('coin-year', { architecture: 'perceptron' } as never, { seed: 1 })).toThrow(
+      'model.architecture "perceptron" is not supported; valid for coin-year: coin-regressor',
+    );
+  });
+
+  it('needs the training years to build the coin-year regressor (its target scale is fitted on them)', () => {
+    const spec = { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', inputSize: 32 } as const;
+    expect(() => createTrainable('coin-year', spec, { seed: 1 })).toThrow(UnsupportedModelError);
+    expect(() => createTrainable('coin-year', spec, { seed: 1, trainingTargets: [] })).toThrow('the coin-year model needs the training years');
+  });
+});
+
+describe('loadTrainable: models saved by this and earlier versions', () => {
+  const smallCnn: ModelSpec = { architecture: 'small-cnn', inputSize: 8, channels: 1, filters: [4], dense: 4, augmentation: 'none' };
+  const inputs: ServingInput[] = [{ image: grey(10) }, { image: grey(240) }];
+
+  it('loads an image classifier as image classification with its classes, predicting as before saving', async () => {
+    const trainable = createTrainable('image-classification', smallCnn, { seed: 3, labels: ['coat', 'bag', 'sandal'] });
+    const expected = await predictInputs(trainable, inputs);
+    const loaded = await loadTrainable(await saved(trainable));
+    expect(loaded.task).toBe(IMAGE_CLASSIFICATION);
+    expect(loaded.labels).toEqual(['coat', 'bag', 'sandal']);
+    expect(await predictInputs(loaded, inputs)).toEqual(expected);
+    loaded.dispose();
+  });
+
+  it('loads a small CNN saved when the task was car-damage (loupe.task "car-damage")', async () => {
+    const trainable = createTrainable('image-classification', smallCnn, { seed: 4, labels: ['minor', 'moderate', 'major'] });
+    const expected = await predictInputs(trainable, inputs);
+    const old = withMetadata(await saved(trainable), (loupe) => ({ ...loupe, task: 'car-damage' }));
+    const loaded = await loadTrainable(old);
+    expect(loaded.task.name).toBe('image-classification');
+    expect(loaded.metadata).toMatchObject({ task: 'image-classification', architecture: 'small-cnn' });
+    expect(loaded.labels).toEqual(['minor', 'moderate', 'major']);
+    expect(await predictInputs(loaded, inputs)).toEqual(expected);
+    loaded.dispose();
+  });
+
+  it('loads a backbone classifier whose metadata predates architectures (task "car-damage" only)', async () => {
+    const trainable = createTrainable('image-classification', { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 32 }, { seed: 5 });
+    const old = withMetadata(await saved(trainable), ({ architecture: _, ...loupe }) => ({ ...loupe, task: 'car-damage' }));
+    expect(JSON.parse(old.modelJson).userDefinedMetadata.loupe.architecture).toBeUndefined();
+    const loaded = await loadTrainable(old);
+    expect(loaded.task).toBe(IMAGE_CLASSIFICATION);
+    expect(loaded.labels).toEqual(['minor', 'moderate', 'major']);
+    expect(loaded.metadata).toMatchObject({ task: 'image-classification', architecture: 'damage-classifier', inputSize: 32 });
+    loaded.dispose();
+  });
+
+  it('loads a coin regressor whose metadata says only task "coin-year", keeping its year scale', async () => {
+    const trainable = createTrainable('coin-year', { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 32 }, { seed: 6, trainingTargets: [1850, 1900, 2000] });
+    const { yearScale } = trainable.metadata as { yearScale: unknown };
+    const old = withMetadata(await saved(trainable), ({ architecture: _, ...loupe }) => ({ ...loupe, task: 'coin-year' }));
+    const loaded = await loadTrainable(old);
+    expect(loaded.task).toBe(COIN_YEAR);
+    expect(loaded.metadata).toMatchObject({ task: 'coin-year', architecture: 'coin-regressor', yearScale });
+    loaded.dispose();
+  });
+
+  it('refuses a model without Loupe metadata, or of a task it does not know', async () => {
+    const plain = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1 })] });
+    const blobs = await saveToBlobs(plain);
+    plain.dispose();
+    await expect(loadTrainable(blobs)).rejects.toBeInstanceOf(UnknownModelError);
+    const trainable = createTrainable('sentiment', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1 });
+    const weather = withMetadata(await saved(trainable), (loupe) => ({ ...loupe, task: 'weather' }));
+    await expect(loadTrainable(weather)).rejects.toBeInstanceOf(UnknownModelError);
+  });
+});
