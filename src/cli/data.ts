@@ -22,7 +22,7 @@ export async function importData(
   const entries = await uploadEntries(path, options.option);
   const progress = new ProgressPrinter(io, 1);
   try {
-    const { dataset, report } = await importUpload(
+    const { dataset, report, notes } = await importUpload(
       db,
       entries,
       { task, preset: options.preset, name: nameOf(path), seed: options.seed, fractions: options.fractions, ...(options.imageMaxSide ? { image: { maxSide: options.imageMaxSide } } : {}) },
@@ -31,6 +31,7 @@ export async function importData(
     progress.finish();
     const splits = Object.entries(dataset.splits ?? {}).map(([split, n]) => `${split} ${n}`).join(', ');
     io.err(`${options.option} ${path}: ${dataset.sampleCount} ${task} samples (${splits}), dataset version ${dataset.id.slice(0, 12)}\n`);
+    for (const note of notes) io.err(`${note}\n`);
     if (report.length > 0) {
       io.err(`${report.length} item(s) skipped:\n${report.slice(0, 10).map((s) => `  ${s.item}: ${s.reason}\n`).join('')}${report.length > 10 ? `  … and ${report.length - 10} more\n` : ''}`);
     }

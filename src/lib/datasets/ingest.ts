@@ -9,7 +9,7 @@ import { ImageFormatError, inspectImage } from './image-format';
 import { DEFAULT_IMAGE_OPTIONS, defaultImageProcessor, ImageDecodeError, type ImageProcessor, type ImageStoreOptions } from './image-processor';
 import { taskLabels } from './labels';
 import { parseUpload } from './parsers';
-import { assignFolds, assignSplits, DEFAULT_YEAR_BIN } from './splits';
+import { assignFolds, assignSplits, DEFAULT_FRACTIONS, DEFAULT_YEAR_BIN } from './splits';
 import { discardStaging, finalizeStaged, newStagingToken, type StagedSample } from './store';
 import type { Candidate, InputEntry, ParseResult, SkippedItem, SplitFractions } from './types';
 import { expandUpload, type ZipLimits } from './zip';
@@ -71,6 +71,8 @@ export interface ImportOutcome {
   report: SkippedItem[];
   /** The version id recorded in an imported Loupe export (compare with `dataset.id`). */
   exportedId?: string;
+  /** What the import decided for the user, in words (a validation split carved from train). */
+  notes: string[];
 }
 
 /**
@@ -231,7 +233,7 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       );
     }
 
-    assignNewSplits(staged, options);
+    const notes = assignNewSplits(staged, options);
     onProgress?.({ kind: 'progress', label: 'Saving the dataset version', done: 0, total: 1 });
     const { dataset, existed } = await finalizeStaged(db, token, staged, {
       task,
@@ -247,7 +249,7 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       report,
     });
     onProgress?.({ kind: 'progress', label: 'Saving the dataset version', done: 1, total: 1 });
-    return { dataset, existed, report, exportedId: parsed.export?.id };
+    return { dataset, existed, report, exportedId: parsed.export?.id, notes };
   } catch (error) {
     // Deleting the staged rows frees space, so it works even when storage is full; a failure here must
     // not hide why the import stopped (`sweepStaleStaging` removes what is left).
@@ -271,16 +273,32 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 /** Gives every staged sample without a split one (seeded, stratified), and folds when asked. */
-function assignNewSplits(staged: StagedSample[], options: ImportOptions): void {
+/**
+ * Splits what the upload left open, seeded and stratified. An upload that names train (and test) but
+ * no validation split — Fashion-MNIST's `train-*`/`t10k-*` files, `train/` + `test/` folders — gets one
+ * carved from train, so training can validate; the returned note says so.
+ */
+function assignNewSplits(staged: StagedSample[], options: ImportOptions): string[] {
   const seed = options.seed ?? 42;
   const yearBin = options.yearBin ?? DEFAULT_YEAR_BIN;
   const keep = (options.splitMode ?? 'keep') === 'keep';
   const open = staged.filter((s) => !keep || !s.split);
   const splits = assignSplits(open.map((s) => ({ key: s.hash, label: s.label })), { seed, fractions: options.fractions, yearBin });
   for (const s of open) s.split = splits.get(s.hash)!;
+  const notes: string[] = [];
+  const train = staged.filter((s) => s.split === 'train');
+  const { train: trainShare, val } = options.fractions ?? DEFAULT_FRACTIONS;
+  const share = val > 0 ? val / (trainShare + val) : 0;
+  if (share > 0 && train.length > 1 && !staged.some((s) => s.split === 'val')) {
+    const carved = assignSplits(train.map((s) => ({ key: s.hash, label: s.label })), { seed, fractions: { train: 1 - share, val: share, test: 0 }, yearBin });
+    for (const s of train) s.split = carved.get(s.hash)!;
+    const count = train.filter((s) => s.split === 'val').length;
+    notes.push(`The upload has no validation split: ${count} of its ${train.length} training samples (${Math.round(share * 100)} %, stratified, seed ${seed}) became the val split.`);
+  }
   if (options.kFolds) {
     const folds = assignFolds(staged.map((s) => ({ key: s.hash, label: s.label })), options.kFolds, seed, yearBin);
     for (const s of staged) s.fold = folds.get(s.hash);
   }
+  return notes;
 }
 

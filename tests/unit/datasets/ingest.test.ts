@@ -52,6 +52,23 @@ describe('importing an upload', () => {
     expect(await db.samples.count()).toBe(10); // no staging rows left behind
   });
 
+  it('carves a seeded, stratified validation split from train when the upload names only train and test, and says so', async () => {
+    const classes = ['minor', 'moderate', 'major'];
+    const upload = [
+      ...Array.from({ length: 30 }, (_, i) => entry(`cars/train/${classes[i % 3]}/t${i}.png`, png(6, 4, i))),
+      ...Array.from({ length: 6 }, (_, i) => entry(`cars/test/${classes[i % 3]}/x${i}.png`, png(7, 4, i))),
+    ];
+    const outcome = await importUpload(makeDb(), upload, { task: 'image-classification', name: 'cars' }, context);
+    expect(outcome.dataset.splits).toEqual({ train: 27, val: 3, test: 6 });
+    expect(outcome.notes).toEqual(['The upload has no validation split: 3 of its 30 training samples (11 %, stratified, seed 42) became the val split.']);
+    const again = await importUpload(makeDb(), [...upload].reverse(), { task: 'image-classification', name: 'cars' }, context);
+    expect(again.dataset.id).toBe(outcome.dataset.id);
+    // An upload with its own val split keeps it and needs no note.
+    const withVal = await importUpload(makeDb(), [...upload, entry('cars/val/minor/v.png', png(8, 4, 1))], { task: 'image-classification', name: 'cars' }, context);
+    expect(withVal.dataset.splits).toEqual({ train: 30, val: 1, test: 6 });
+    expect(withVal.notes).toEqual([]);
+  });
+
   it('imports the same upload twice as one version (content-addressed), in any order', async () => {
     const db = makeDb();
     const first = await importUpload(db, damageFolder(), { task: 'image-classification', name: 'cars' }, context);
