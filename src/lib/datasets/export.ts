@@ -105,6 +105,7 @@ export async function exportDataset(db: LoupeDb, datasetId: string, onProgress?:
         ...(dataset.parentId ? { parentId: dataset.parentId } : {}),
         ...(dataset.synthetic ? { synthetic: true } : {}),
         ...(dataset.labels ? { labels: dataset.labels } : {}),
+        ...(dataset.preset ? { preset: dataset.preset } : {}),
         samples: manifestSamples,
       },
       null,

@@ -243,7 +243,7 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       synthetic: options.synthetic ?? parsed.export?.synthetic,
       description: options.description,
       demo: options.demo,
-      preset: options.preset,
+      preset: options.preset ?? parsed.export?.preset,
       labels: parsed.labels ? [...parsed.labels] : taskLabels(task) ? [...taskLabels(task)!] : undefined,
       seed: options.seed ?? 42,
       report,

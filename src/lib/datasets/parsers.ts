@@ -287,7 +287,15 @@ interface ExportManifest {
   parentId?: string;
   /** Class names of a classification dataset (exports before label sets lack them: the task's preset). */
   labels?: string[];
+  /** The label preset it was imported under (`car-damage`; older exports said it as their task). */
+  preset?: string;
   samples: { path: string; files?: string[]; text?: string; label: string | number; split: Split; fold?: number; source?: string }[];
+}
+
+/** An export's label preset; exports made when car damage was a task of its own name it as the task. */
+function exportedPreset(manifest: ExportManifest): string | undefined {
+  if (typeof manifest.preset === 'string') return manifest.preset;
+  return manifest.task !== canonicalTask(manifest.task) ? manifest.task : undefined;
 }
 
 /** A Loupe export (`loupe-dataset.json` + files): keeps its labels, splits and folds so it re-imports to the same version. */
@@ -327,7 +335,7 @@ export async function parseExport(manifestEntry: InputEntry, entries: InputEntry
     }
     candidates.push({ kind: 'image', ...common, files: files as InputEntry[] });
   });
-  return { task, candidates, skipped, ...(classes ? { labels: classes.labels } : {}), export: { id: manifest.id, name: manifest.name, synthetic: manifest.synthetic, parentId: manifest.parentId } };
+  return { task, candidates, skipped, ...(classes ? { labels: classes.labels } : {}), export: { id: manifest.id, name: manifest.name, synthetic: manifest.synthetic, parentId: manifest.parentId, preset: exportedPreset(manifest) } };
 }
 
 /**

@@ -51,7 +51,7 @@ export interface ParseResult {
   /** Classification: the upload's class names in output order (a preset, or the classes it brings). */
   labels?: string[];
   /** Set when the upload is a Loupe export: its recorded version id, name and flags. */
-  export?: { id: string; name: string; synthetic?: boolean; parentId?: string };
+  export?: { id: string; name: string; synthetic?: boolean; parentId?: string; preset?: string };
 }
 
 export interface SplitFractions {

@@ -2,7 +2,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { AliasRow, GateDecisionRow, ModelVersionRow, TaskName } from '$lib/db/types';
 import { withLock } from '$lib/locks';
 import { savedModelLabels } from '$lib/tasks/labels';
-import { TASKS, taskOfVersion } from '$lib/tasks/registry';
+import { canonicalTask, TASKS, taskOfVersion } from '$lib/tasks/registry';
 import { exampleInputOf, signatureOf } from '$lib/tasks/signature';
 import { APP_VERSION, GIT_COMMIT } from '$lib/version';
 import * as v from 'valibot';
@@ -134,7 +134,9 @@ export class ModelRegistry {
         throw new InvalidRegistryInput((error as Error).message);
       }
     } else if (task) signature = signatureOf(TASKS[task], input.modelJson, savedModelLabels(input.modelJson));
-    const tags = { ...(task ? { task } : {}), ...input.tags };
+    // A bundle from before a task was renamed tags it by its earlier name (`car-damage`): store today's.
+    const taggedTask = canonicalTask(input.tags?.task);
+    const tags = { ...(task ? { task } : {}), ...input.tags, ...(taggedTask ? { task: taggedTask } : {}) };
     for (const [key, value] of Object.entries(tags)) checkTag(key, value);
     const dataset = lineage.datasetVersion ? await this.db.datasets.get(lineage.datasetVersion) : undefined;
     if (dataset && !lineage.datasetName) lineage.datasetName = dataset.name;

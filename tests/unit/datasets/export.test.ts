@@ -56,12 +56,17 @@ describe('export and re-import', () => {
     const dataset = installed[0]!;
     const files = unzipSync(new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
     const manifest = JSON.parse(strFromU8(files['loupe-dataset.json']!));
-    const legacy = zipSync({ ...files, 'loupe-dataset.json': strToU8(JSON.stringify({ ...manifest, task: 'car-damage' })) });
+    expect(manifest).toMatchObject({ task: 'image-classification', preset: 'car-damage' });
+    const { preset: _, ...older } = manifest;
+    const legacy = zipSync({ ...files, 'loupe-dataset.json': strToU8(JSON.stringify({ ...older, task: 'car-damage' })) });
     const upload = [{ path: 'old-cars.zip', file: new Blob([legacy]) }];
     const fresh = makeDb();
     const outcome = await importUpload(fresh, upload, { task: 'image-classification', name: 'old cars' }, context);
-    expect(outcome.dataset).toMatchObject({ id: dataset.id, task: 'image-classification', labels: ['minor', 'moderate', 'major'], sampleCount: 3 });
+    expect(outcome.dataset).toMatchObject({ id: dataset.id, task: 'image-classification', preset: 'car-damage', labels: ['minor', 'moderate', 'major'], sampleCount: 3 });
     expect(outcome.report).toEqual([]);
+    // Today's export says its preset, so the round trip keeps it too.
+    const current = await importUpload(makeDb(), [{ path: 'cars.zip', file: new Blob([zipSync(files)]) }], { task: 'image-classification', name: 'cars' }, context);
+    expect(current.dataset).toMatchObject({ id: dataset.id, preset: 'car-damage' });
     await expect(importUpload(makeDb(), upload, { task: 'coin-year', name: 'x' }, context)).rejects.toThrow(/is an? image-classification dataset, but the import is for coin-year/);
   });
 

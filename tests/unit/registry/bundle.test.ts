@@ -141,7 +141,7 @@ describe('bundles exported before image classification was generic', () => {
     );
     const target = makeRegistry();
     const imported = await importBundle(target, rezip(legacy));
-    expect(imported).toMatchObject({ name: 'car-damage', version: 1, lineage: { task: 'image-classification' } });
+    expect(imported).toMatchObject({ name: 'car-damage', version: 1, lineage: { task: 'image-classification' }, tags: { task: 'image-classification' } });
     expect(taskOfVersion(imported)).toBe('image-classification');
     expect(imported.signature).toEqual(row.signature);
     expect(imported.modelJson).toBe(artifacts.modelJson);
