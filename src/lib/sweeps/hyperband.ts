@@ -1,4 +1,4 @@
-import type { Hyperband } from './definition';
+import type { Hyperband } from '$lib/db/sweep-shapes';
 
 /**
  * Hyperband early termination as Weights & Biases runs it (wandb/sweeps `hyperband_stopping.py`, after
