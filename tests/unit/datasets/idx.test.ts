@@ -100,6 +100,8 @@ describe('IDX importer', () => {
     expect(dataset.sampleCount).toBe(30);
     const samples = await db.samples.where('datasetId').equals(dataset.id).toArray();
     expect(new Set(samples.map((s) => s.label))).toEqual(new Set(['coat', 'bag', 'sandal']));
-    expect(samples.every((s) => s.width === 3 && s.height === 4 && s.split === 'train')).toBe(true);
+    expect(samples.every((s) => s.width === 3 && s.height === 4)).toBe(true);
+    // The files name only a train split: a ninth of it, one per class here, becomes the val split.
+    expect(dataset.splits).toEqual({ train: 27, val: 3 });
   });
 });
