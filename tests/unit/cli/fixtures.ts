@@ -6,6 +6,7 @@ import { generateCoins } from '../../../src/lib/datasets/demo/coins';
 import { DEMO_TWEETS } from '../../../src/lib/datasets/demo/tweets';
 import { main } from '../../../src/cli/main';
 import type { CliIo } from '../../../src/cli/progress';
+import { idxFile } from '../datasets/factories';
 
 const made: string[] = [];
 
@@ -50,18 +51,6 @@ export function writeCoinsFolder(dir: string, count = 16, size = 32): string {
   });
   writeFileSync(join(root, 'manifest.csv'), `front,back,year\n${rows.join('\n')}\n`);
   return root;
-}
-
-/** An IDX file of unsigned bytes (as Fashion-MNIST ships): magic 0 0 8 dims, big-endian sizes, values. */
-function idxFile(shape: number[], values: ArrayLike<number>): Uint8Array {
-  const header = new Uint8Array(4 + 4 * shape.length);
-  const view = new DataView(header.buffer);
-  header.set([0, 0, 8, shape.length]);
-  shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
-  const out = new Uint8Array(header.length + values.length);
-  out.set(header);
-  out.set(Uint8Array.from(values), header.length);
-  return out;
 }
 
 /**

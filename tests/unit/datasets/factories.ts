@@ -34,3 +34,15 @@ export function corrupt(bytes: Uint8Array, index: number): Uint8Array {
   out[i] = out[i]! ^ 0xff;
   return out;
 }
+
+/** An IDX file of unsigned bytes (as Fashion-MNIST ships): magic 0 0 8 dims, big-endian sizes, values. */
+export function idxFile(shape: number[], values: ArrayLike<number>): Uint8Array {
+  const header = new Uint8Array(4 + 4 * shape.length);
+  const view = new DataView(header.buffer);
+  header.set([0, 0, 8, shape.length]);
+  shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  const out = new Uint8Array(header.length + values.length);
+  out.set(header);
+  out.set(Uint8Array.from(values), header.length);
+  return out;
+}

@@ -7,26 +7,14 @@ import { importUpload } from '../../../src/lib/datasets/ingest';
 import { parseUpload } from '../../../src/lib/datasets/parsers';
 import { decodePng } from '../../../src/lib/datasets/png';
 import { makeDb } from '../factories';
-import { entry } from './factories';
-
-/** An IDX file of unsigned bytes: magic 0 0 8 dims, big-endian sizes, values. */
-function idx(shape: number[], values: ArrayLike<number>): Uint8Array {
-  const header = new Uint8Array(4 + 4 * shape.length);
-  const view = new DataView(header.buffer);
-  header.set([0, 0, 8, shape.length]);
-  shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
-  const out = new Uint8Array(header.length + values.length);
-  out.set(header);
-  out.set(Uint8Array.from(values), header.length);
-  return out;
-}
+import { entry, idxFile } from './factories';
 
 /** `count` 4×3 grey images whose pixels encode (image, position), and labels cycling over `classes`. */
 function imageSet(count: number, classes: number) {
   const pixels = Array.from({ length: count * 12 }, (_, i) => (i * 7 + Math.floor(i / 12) * 31) % 256);
   return {
-    images: idx([count, 4, 3], pixels),
-    labels: idx([count], Array.from({ length: count }, (_, i) => i % classes)),
+    images: idxFile([count, 4, 3], pixels),
+    labels: idxFile([count], Array.from({ length: count }, (_, i) => i % classes)),
     pixels,
   };
 }
@@ -44,10 +32,10 @@ describe('IDX importer', () => {
   it('names the file and the problem for bad input', () => {
     const { images, labels } = imageSet(5, 3);
     expect(() => parseIdx(Uint8Array.of(1, 2, 3, 4, 5), 'a.idx')).toThrow(/a\.idx: not an IDX file/);
-    expect(() => parseIdx(idx([2], [1, 2]).map((b, i) => (i === 2 ? 0x0d : b)), 'f.idx')).toThrow(/type 0xd; only unsigned bytes/);
+    expect(() => parseIdx(idxFile([2], [1, 2]).map((b, i) => (i === 2 ? 0x0d : b)), 'f.idx')).toThrow(/type 0xd; only unsigned bytes/);
     expect(() => parseIdx(images.slice(0, -1), 'short.idx')).toThrow(/short\.idx: header promises 5 × 4 × 3 = 60 values but the file holds 59/);
     expect(() => parseIdx(Uint8Array.of(0x1f, 0x8b, 1, 2, 3), 'broken.gz')).toThrow(DatasetValidationError);
-    expect(() => readIdxPair(images, idx([4], [0, 1, 2, 0]), 'i', 'l')).toThrow(/i holds 5 images but l holds 4 labels/);
+    expect(() => readIdxPair(images, idxFile([4], [0, 1, 2, 0]), 'i', 'l')).toThrow(/i holds 5 images but l holds 4 labels/);
     expect(() => readIdxPair(labels, labels, 'l1', 'l2')).toThrow(/l1: expected 3 dimensions/);
   });
 
