@@ -1,5 +1,6 @@
 import type { LoupeDb } from '../../../src/lib/db/db';
 import type { ModelVersionRow, TaskName } from '../../../src/lib/db/types';
+import { TASKS } from '../../../src/lib/tasks/registry';
 import { taskOfVersion } from '../../../src/lib/tasks/names';
 import type { Prediction, Predictor, PredictorFactory, ServingInput } from '../../../src/lib/serving/types';
 
@@ -43,7 +44,7 @@ export function deferred(): Deferred {
 
 /** What a fake predictor of a version answers: coin → 1800 + version; text → a label that names the version. */
 function fakePrediction(task: TaskName, version: number, input: ServingInput): Prediction {
-  if (task === 'coin-year') return { kind: 'regression', value: 1800 + version };
+  if (TASKS[task].kind === 'regression') return { kind: 'regression', value: 1800 + version };
   const positive = 'text' in input ? /good|great|love/i.test(input.text) : false;
   const index = positive ? 2 : 0;
   const probabilities = [0.1, 0.1, 0.1];
@@ -68,7 +69,7 @@ export function fakePredictors(options: { gate?: (version: number) => Promise<vo
     const predictor: Predictor = {
       task,
       backend: 'cpu',
-      labels: task === 'coin-year' ? undefined : ['negative', 'neutral', 'positive'],
+      labels: TASKS[task].kind === 'regression' ? undefined : ['negative', 'neutral', 'positive'],
       async predict(inputs) {
         calls.push({ key, inputs });
         await options.gate?.(row.version);
