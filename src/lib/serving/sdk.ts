@@ -3,7 +3,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, LogSource, ModelVersionStatus, TaskName } from '$lib/db/types';
 import { NoProductionVersionError, RequestValidationError, ServingError, UnknownModelError, UnknownVersionError } from './errors';
 import { checkImageBytes } from './image';
-import { isTaskName, TASK_NAMES, TASKS, taskOfVersion } from '$lib/tasks/registry';
+import { builtinModelTask, TASKS, taskChoices, taskOfVersion } from '$lib/tasks/registry';
 import { signatureOf } from '$lib/tasks/signature';
 import { versionKey } from './models';
 import {
@@ -226,7 +226,8 @@ export class ServingSdk {
 
   /** The task of a model: built-in names serve their task; others say it in their versions. */
   async modelTask(model: string): Promise<TaskName> {
-    if (isTaskName(model)) return model;
+    const builtin = builtinModelTask(model);
+    if (builtin) return builtin;
     const cached = this.#tasks.get(model);
     if (cached) return cached;
     const row = await this.#db().modelVersions.where('name').equals(model).last();
@@ -245,10 +246,10 @@ export class ServingSdk {
     throw new NoProductionVersionError(model);
   }
 
-  /** Every servable model: the registry's names and the built-in tasks. */
+  /** Every servable model: the registry's names and the built-in tasks and presets. */
   async listModels(): Promise<ModelSummary[]> {
     const db = this.#db();
-    const names = new Set<string>([...TASK_NAMES, ...((await db.modelVersions.orderBy('name').uniqueKeys()) as string[])]);
+    const names = new Set<string>([...taskChoices().map((c) => c.id), ...((await db.modelVersions.orderBy('name').uniqueKeys()) as string[])]);
     const summaries: ModelSummary[] = [];
     for (const name of [...names].sort()) {
       const [versions, aliases] = await Promise.all([
@@ -258,7 +259,7 @@ export class ServingSdk {
       const aliasMap = Object.fromEntries(aliases.map((a) => [a.alias, a.version]));
       const production = aliasMap.production as number | undefined;
       const shown = versions.find((v) => v.version === production) ?? versions.at(-1);
-      const task = shown ? taskOfVersion(shown) : isTaskName(name) ? name : undefined;
+      const task = shown ? taskOfVersion(shown) : builtinModelTask(name);
       summaries.push({
         name,
         task,

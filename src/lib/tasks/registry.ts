@@ -92,3 +92,11 @@ export function taskChoices(): TaskChoice[] {
 export function taskChoice(id: string): TaskChoice | undefined {
   return taskChoices().find((c) => c.id === id);
 }
+
+/**
+ * The task a model of this name serves before any version says so: every task's name and every preset's
+ * (`car-damage` serves image classification), as the Predict page and `GET api/models` list them.
+ */
+export function builtinModelTask(name: string): TaskName | undefined {
+  return taskChoice(name)?.task;
+}

@@ -25,6 +25,8 @@ export class TrainingSession {
   batch = $state(0);
   batches = $state(0);
   samplesPerSec = $state<number>();
+  /** The last epoch whose checkpoint is stored: closing the tab now resumes after it. */
+  savedEpoch = $state(0);
   startedAt = $state(0);
   /** Batch losses, x = fractional epoch. */
   batchLoss = $state.raw<{ x: number; y: number }[]>([]);
@@ -70,7 +72,7 @@ export class TrainingSession {
     runId?: string,
   ): Promise<void> {
     if (this.busy) throw new Error('a training job is already running');
-    Object.assign(this, { state: 'starting', spec, error: undefined, runId, epoch: 1, epochs: spec.epochs, batch: 0 });
+    Object.assign(this, { state: 'starting', spec, error: undefined, runId, epoch: 1, epochs: spec.epochs, batch: 0, batches: 0, samplesPerSec: undefined, savedEpoch: 0 });
     this.batchLoss = [];
     this.epochMetrics = runId ? await this.#storedCurves(runId) : {};
     this.finalMetrics = undefined;
@@ -134,6 +136,9 @@ export class TrainingSession {
         this.batch = event.epoch < event.epochs ? 0 : this.batch;
         break;
       }
+      case 'checkpoint':
+        this.savedEpoch = event.epoch;
+        break;
       default:
         break;
     }

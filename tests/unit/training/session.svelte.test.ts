@@ -57,10 +57,15 @@ describe('TrainingSession', () => {
     trainer.progress({ kind: 'epoch', epoch: 1, epochs: 2, metrics: { loss: 0.8, val_accuracy: 0.6 } });
     expect(session).toMatchObject({ epoch: 2, batch: 0, progress: 0.5 });
     expect(session.epochMetrics).toEqual({ loss: [{ x: 1, y: 0.8 }], val_accuracy: [{ x: 1, y: 0.6 }] });
+    // An epoch counts as saved (what a reload resumes after) only once its checkpoint is stored.
+    expect(session.savedEpoch).toBe(0);
+    trainer.progress({ kind: 'checkpoint', epoch: 1, checkpointId: 'run-1:1' });
+    expect(session.savedEpoch).toBe(1);
     await expect(session.start(spec, 'cpu')).rejects.toThrow(/already running/);
     trainer.finish({ runId: 'run-1', metrics: { val_accuracy: 0.7, epochs: 2 } });
     await done;
     expect(session).toMatchObject({ state: 'completed', busy: false, progress: 1, finalMetrics: { val_accuracy: 0.7, epochs: 2 } });
+
   });
 
   it('starts the curves over for each cross-validation fold and says which fold is training', async () => {
