@@ -4,9 +4,9 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
 import pkg from './package.json' with { type: 'json' };
-import { connectSrcFromEnv, cspPlugin, noEvalProbePlugin } from './scripts/vite/csp';
-import { tfjsWasmThreadsPlugin } from './scripts/vite/tfjs-wasm-threads';
-import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/lib/cross-origin-isolation';
+import { connectSrcFromEnv, cspPlugin, noEvalProbePlugin } from './scripts/vite/csp.ts';
+import { tfjsWasmThreadsPlugin } from './scripts/vite/tfjs-wasm-threads.ts';
+import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/lib/cross-origin-isolation.ts';
 
 const alias = {
   $lib: fileURLToPath(new URL('./src/lib', import.meta.url)),

@@ -1,5 +1,5 @@
 import type { Plugin } from 'vite';
-import { LOGICAL_CORES_GLOBAL } from '../../src/lib/backends/wasm-pool';
+import { LOGICAL_CORES_GLOBAL } from '../../src/lib/backends/wasm-pool.ts';
 
 /**
  * Makes tfjs-backend-wasm's threaded-SIMD factory survive bundling.
