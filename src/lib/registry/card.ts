@@ -51,7 +51,7 @@ export function defaultModelCard(ctx: CardContext): string {
   if (lineage.runId) lines.push(`- Run: \`${lineage.runId}\``);
   if (lineage.backend) lines.push(`- Backend: ${lineage.backend}${lineage.adapter ? ` (${lineage.adapter})` : ''}`);
   if (lineage.appVersion) lines.push(`- Trained with Loupe ${lineage.appVersion}${lineage.gitCommit ? ` (commit ${lineage.gitCommit})` : ''}`);
-  const params = Object.entries(lineage.params ?? {});
+  const params = Object.entries(lineage.params ?? {}).filter(([, value]) => value !== undefined);
   if (params.length) lines.push(`- Parameters: ${params.map(([k, value]) => `${k}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`).join(', ')}`);
   lines.push('');
   return lines.join('\n');
