@@ -8,6 +8,7 @@ import { DatasetValidationError, throwIfCancelled } from './errors';
 import { ImageFormatError, inspectImage } from './image-format';
 import { DEFAULT_IMAGE_OPTIONS, defaultImageProcessor, ImageDecodeError, type ImageProcessor, type ImageStoreOptions } from './image-processor';
 import { taskLabels } from './labels';
+import { mergeClasses } from './label-sets';
 import { parseUpload } from './parsers';
 import { assignFolds, assignSplits, DEFAULT_FRACTIONS, DEFAULT_YEAR_BIN } from './splits';
 import { discardStaging, finalizeStaged, newStagingToken, type StagedSample } from './store';
@@ -233,7 +234,11 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       );
     }
 
-    const notes = assignNewSplits(staged, options);
+    const notes = [...(parsed.notes ?? []), ...assignNewSplits(staged, options)];
+    const preset = taskLabels(task);
+    const uploaded = parsed.labels ? [...parsed.labels] : preset ? [...preset] : undefined;
+    // An addition keeps the parent's classes (older versions without a stored list have the preset's).
+    const labels = parent && uploaded ? mergeClasses(parent.labels ?? preset ?? [], uploaded, preset ?? []) : uploaded;
     onProgress?.({ kind: 'progress', label: 'Saving the dataset version', done: 0, total: 1 });
     const { dataset, existed } = await finalizeStaged(db, token, staged, {
       task,
@@ -244,8 +249,9 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       description: options.description,
       demo: options.demo,
       preset: options.preset ?? parsed.export?.preset,
-      labels: parsed.labels ? [...parsed.labels] : taskLabels(task) ? [...taskLabels(task)!] : undefined,
+      labels,
       seed: options.seed ?? 42,
+      exportedId: parsed.export?.id,
       report,
     });
     onProgress?.({ kind: 'progress', label: 'Saving the dataset version', done: 1, total: 1 });

@@ -1,37 +1,86 @@
 import { checkClass, type LabelCheck } from './labels';
 
 /**
- * The class list of a classification upload, and the check each of its labels goes through.
- * - **preset**: most labels are the task's preset names or indices (car damage, 3-class sentiment):
- *   the preset is the class list and anything else is skipped as a typo, naming the expected labels.
+ * The class list of a classification upload, and the check each of its labels goes through. The
+ * classes are the labels the data has; a preset only names and orders them.
+ * - **preset**: most labels are the task's preset names or indices (car damage, tweet sentiment): the
+ *   classes are the preset names that occur, in preset order (`negative`/`positive` → 2 classes), and
+ *   anything else is skipped as a typo, naming the expected labels. Numbers are indices into the preset
+ *   (tweet_eval's 0 negative, 1 neutral, 2 positive) only when every number fits it; `note` says so.
  * - **binary**: a sentiment upload labelled only 0/1 (UCI Sentiment Labelled Sentences: 0 negative,
  *   1 positive) — never read as tweet_eval's 0 negative / 1 neutral.
- * - **custom**: otherwise every distinct label is a class (Fashion-MNIST's, a folder per class…), in
- *   natural order, so "2" sorts before "10".
+ * - **custom**: otherwise every distinct label is a class (Fashion-MNIST's, a folder per class, topic
+ *   numbers 0…5), in natural order, so "2" sorts before "10".
  */
 export interface ClassSet {
   mode: 'preset' | 'binary' | 'custom';
   labels: string[];
   check(raw: unknown): LabelCheck;
+  /** How numeric labels were read, for the import's validation report: `labels 0, 1, 2 read as …`. */
+  note?: string;
 }
 
 export const BINARY_SENTIMENT = ['negative', 'positive'] as const;
 
 const collator = new Intl.Collator('en', { numeric: true });
 
+const INDEX = /^\d+$/;
+
+export interface ClassSetOptions {
+  /** The class names of an upload labelled only 0/1 (sentiment: negative, positive). */
+  binaryNames?: readonly string[];
+  /** Who numbers the preset's classes 0, 1, 2 (`tweet_eval`), for the note on numeric labels. */
+  presetName?: string;
+}
+
+/** `labels 0, 1, 2 read as negative, neutral, positive (tweet_eval)`, for the numbers among `texts`. */
+function numberNote(texts: readonly string[], names: readonly string[], source: string | undefined): string | undefined {
+  const numbers = [...new Set(texts.filter((t) => INDEX.test(t)))].sort(collator.compare);
+  if (numbers.length === 0) return undefined;
+  const read = numbers.map((n) => names[Number(n)]!);
+  return `Label${numbers.length > 1 ? 's' : ''} ${numbers.join(', ')} read as ${read.join(', ')}${source ? ` (${source})` : ''}.`;
+}
+
 /**
  * Decides an upload's classes from all its raw labels (see `ClassSet`).
  * @example classSetOf(['0', '1', 1], SENTIMENT_LABELS, { binaryNames: BINARY_SENTIMENT }).labels // ['negative', 'positive']
+ * @example classSetOf(['negative', 'positive'], SENTIMENT_LABELS).labels // ['negative', 'positive']
  */
-export function classSetOf(raws: readonly unknown[], preset: readonly string[], options: { binaryNames?: readonly string[] } = {}): ClassSet {
+export function classSetOf(raws: readonly unknown[], preset: readonly string[], options: ClassSetOptions = {}): ClassSet {
   const texts = raws.map((r) => String(r ?? '').trim()).filter((t) => t !== '');
-  const { binaryNames } = options;
+  const { binaryNames, presetName } = options;
   if (binaryNames && texts.length > 0 && texts.every((t) => t === '0' || t === '1')) {
-    return { mode: 'binary', labels: [...binaryNames], check: (raw) => checkClass(raw, binaryNames) };
+    return { mode: 'binary', labels: [...binaryNames], check: (raw) => checkClass(raw, binaryNames), note: numberNote(texts, binaryNames, undefined) };
   }
-  const known = texts.filter((t) => checkClass(t, preset).ok).length;
-  if (texts.length === 0 || known * 2 >= texts.length) return { mode: 'preset', labels: [...preset], check: (raw) => checkClass(raw, preset) };
-  const labels = [...new Set(texts)].sort(collator.compare);
+  // Numbers are preset indices only when all of them fit the preset: topics 0…5 are not tweet_eval's 0…2.
+  const numbersFit = texts.every((t) => !INDEX.test(t) || Number(t) < preset.length);
+  const presetClass = (text: string) => {
+    const checked = numbersFit || !INDEX.test(text) ? checkClass(text, preset) : undefined;
+    return checked?.ok ? String(checked.label) : undefined;
+  };
+  if (texts.length === 0) return { mode: 'preset', labels: [...preset], check: (raw) => checkClass(raw, preset) };
+  const known = texts.filter((t) => presetClass(t) !== undefined);
+  if (preset.length > 0 && known.length > 0 && known.length * 2 >= texts.length) {
+    const present = new Set(known.map(presetClass));
+    const labels = preset.filter((l) => present.has(l));
+    return {
+      mode: 'preset',
+      labels,
+      note: numberNote(known, preset, presetName),
+      check(raw) {
+        const text = String(raw ?? '').trim();
+        const label = presetClass(text);
+        if (label !== undefined && labels.includes(label)) return { ok: true, label };
+        // Any preset name would have been a class, so the reason names them all.
+        const expected = `expected one of ${preset.join(', ')}${numbersFit ? ` or 0…${preset.length - 1}` : ''}`;
+        return { ok: false, reason: text === '' ? `label is empty; ${expected}` : `unknown label "${text}"; ${expected}` };
+      },
+    };
+  }
+  return customClassSet([...new Set(texts)].sort(collator.compare));
+}
+
+function customClassSet(labels: string[]): ClassSet {
   const set = new Set(labels);
   return {
     mode: 'custom',
@@ -56,4 +105,16 @@ export function declaredClassSet(labels: readonly string[]): ClassSet {
       return checkClass(raw, labels);
     },
   };
+}
+
+/**
+ * The classes of a version that adds samples to `parent`: the parent's, then any the addition brings.
+ * When both are preset names the preset orders them, so adding `neutral` texts to a
+ * negative/positive version gives negative, neutral, positive.
+ * @example mergeClasses(['negative', 'positive'], ['neutral'], SENTIMENT_LABELS) // ['negative', 'neutral', 'positive']
+ */
+export function mergeClasses(parent: readonly string[], added: readonly string[], preset: readonly string[]): string[] {
+  const all = [...new Set([...parent, ...added])];
+  if (all.every((l) => preset.includes(l))) return preset.filter((l) => all.includes(l));
+  return all;
 }

@@ -12,6 +12,11 @@ import type { Candidate, ImageCandidate, InputEntry, ParseResult, SkippedItem, T
 export const EXPORT_MANIFEST = 'loupe-dataset.json';
 
 const columnsOf = (task: TaskName) => [...TASKS[task].dataset.columns];
+/** How a task's preset is named in notes on numeric labels (`tweet_eval`, `Car damage`). */
+const presetNameOf = (task: TaskName) => {
+  const preset = TASKS[task].presets[0];
+  return preset ? (preset.numbering ?? `the ${preset.title} preset`) : undefined;
+};
 const formatsOf = (task: TaskName) => TASKS[task].dataset.formats;
 
 /** The split a record names in its `split` column, the manifest's own name, or none. */
@@ -123,16 +128,19 @@ export async function parseImageUpload(task: TaskName, entries: InputEntry[]): P
   // No preset folder and no manifest: each image's class is its nearest folder that is not a split.
   const customFolders = !foldered && withColumns.length === 0 && tables.length === 0 ? files.map(classFolder).filter((f) => f !== undefined) : [];
   if (withColumns.length === 0 && (foldered || customFolders.length > 0)) {
-    const labels = foldered ? [...preset] : classSetOf(customFolders, []).labels;
+    const names = foldered ? [...preset] : classSetOf(customFolders, []).labels;
     // Manifests that are not `path,label` tables are simply not used in folder mode.
     for (const table of tables) skipped.push({ item: table.file, reason: 'not used: images are labelled by their class folder' });
-    return { task, candidates: files.map((e) => folderCandidate(e, labels, skipped)).filter((c) => c !== undefined), skipped, labels };
+    const candidates = files.map((e) => folderCandidate(e, names, skipped)).filter((c) => c !== undefined);
+    // The classes are the folders there are: minor/ and major/ alone make two classes, in preset order.
+    const labels = foldered ? names.filter((l) => candidates.some((c) => c.label === l)) : names;
+    return { task, candidates, skipped, labels };
   }
   if (withColumns.length === 0 && tables.length === 0) {
     throw new DatasetValidationError(`No class folders or manifest found. An image-classification upload needs ${formatsOf(task)}.`);
   }
   const usable = manifests(tables, task, columnsOf(task));
-  const classes = classSetOf(usable.flatMap((t) => t.records.map((r) => r.values.label)), preset);
+  const classes = classSetOf(usable.flatMap((t) => t.records.map((r) => r.values.label)), preset, { presetName: presetNameOf(task) });
   const index = new PathIndex(entries);
   const candidates: Candidate[] = [];
   const used = new Set<string>();
@@ -160,7 +168,7 @@ export async function parseImageUpload(task: TaskName, entries: InputEntry[]): P
     }
   }
   reportUnreferenced(entries, used, usable.map((t) => t.file), skipped);
-  return { task, candidates, skipped, labels: classes.labels };
+  return { task, candidates, skipped, labels: classes.labels, ...(classes.note ? { notes: [classes.note] } : {}) };
 }
 
 /** The nearest enclosing folder that is not a split folder (`train/`, `val/`, `test/`): a custom class. */
@@ -243,7 +251,7 @@ export async function parseTextUpload(task: TaskName, entries: InputEntry[]): Pr
       pending.push({ where: record.where, text: field(record, 'text'), label: record.values[labelColumn(table)!], split: split.split, source: table.file });
     }
   }
-  const classes = classSetOf(pending.map((p) => p.label), taskLabels(task) ?? [], { binaryNames: BINARY_SENTIMENT });
+  const classes = classSetOf(pending.map((p) => p.label), taskLabels(task) ?? [], { binaryNames: BINARY_SENTIMENT, presetName: presetNameOf(task) });
   const candidates: Candidate[] = [];
   for (const p of pending) {
     const candidate = textCandidate(p.where, p.text, p.label, p.split, p.source, skipped, classes);
@@ -254,7 +262,7 @@ export async function parseTextUpload(task: TaskName, entries: InputEntry[]): Pr
       skipped.push({ item: entry.path, reason: `not used: ${formatsOf(task)}` });
     }
   }
-  return { task, candidates, skipped, labels: classes.labels };
+  return { task, candidates, skipped, labels: classes.labels, ...(classes.note ? { notes: [classes.note] } : {}) };
 }
 
 function splitLines(text: string): string[] {

@@ -2,7 +2,7 @@ import type { LoupeDb } from '$lib/db/db';
 import type { DatasetRow, SampleRow, Split, TaskName } from '$lib/db/types';
 import { pickSubset, type SubsetOptions } from './splits';
 import type { SkippedItem } from './types';
-import { datasetVersionId } from './version';
+import { datasetVersionId, reimportedVersionId } from './version';
 
 /**
  * Dataset storage. An import writes its samples in chunks under a staging dataset id (no dataset row
@@ -58,6 +58,8 @@ export interface VersionFields {
   /** The label preset the data was imported under (`car-damage`), for titles and model names. */
   preset?: string;
   labels?: string[];
+  /** The id a re-imported Loupe export recorded (see `reimportedVersionId`). */
+  exportedId?: string;
   seed: number;
   report: SkippedItem[];
   origin?: DatasetRow['origin'];
@@ -83,7 +85,7 @@ export async function finalizeStaged(
     ? (await db.samples.where('datasetId').equals(fields.parent.id).toArray()).map((s) => ({ id: s.id, hash: s.hash, label: s.label, split: s.split, fold: s.fold }))
     : [];
   const all = [...parentSamples, ...staged.map((s) => ({ ...s, split: s.split ?? 'unassigned' }))];
-  const id = await datasetVersionId(fields.task, all);
+  const id = await reimportedVersionId(fields.task, all, fields.labels, fields.exportedId);
   return db.transaction('rw', db.datasets, db.samples, async () => {
     const existing = await db.datasets.get(id);
     if (existing) {
@@ -161,7 +163,7 @@ export async function createSubset(db: LoupeDb, sourceId: string, options: Subse
   const evalKeys = new Set(chosen.eval);
   const picked = rows.filter((r) => train.has(r.hash) || evalKeys.has(r.hash)).map((r) => ({ ...r, split: (train.has(r.hash) ? 'train' : 'val') as Split, fold: undefined }));
   if (picked.length === 0) throw new Error(`the subset of ${source.name} would be empty (train ${options.trainSize}, eval ${options.evalSize})`);
-  const id = await datasetVersionId(source.task, picked);
+  const id = await datasetVersionId(source.task, picked, source.labels);
   return db.transaction('rw', db.datasets, db.samples, async () => {
     const existing = await db.datasets.get(id);
     if (existing) return { dataset: existing, existed: true };

@@ -50,6 +50,8 @@ export interface ParseResult {
   skipped: SkippedItem[];
   /** Classification: the upload's class names in output order (a preset, or the classes it brings). */
   labels?: string[];
+  /** What the parser decided for the user, in words (how numeric labels were read). */
+  notes?: string[];
   /** Set when the upload is a Loupe export: its recorded version id, name and flags. */
   export?: { id: string; name: string; synthetic?: boolean; parentId?: string; preset?: string };
 }

@@ -67,6 +67,8 @@ export interface LabelPreset {
   labels: readonly string[];
   /** What goes in and comes out, for task pickers: `photo → minor / moderate / major`. */
   summary: string;
+  /** Who numbers the classes 0, 1, 2 in this order (`tweet_eval`), named when an upload's numeric labels are read by it. */
+  numbering?: string;
 }
 
 /** A task's training recipe: the one table the Train page, the CLI, sweeps and pipelines start from. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { installDemoData } from '../../../src/lib/datasets/demo/install';
@@ -68,6 +69,25 @@ describe('export and re-import', () => {
     const current = await importUpload(makeDb(), [{ path: 'cars.zip', file: new Blob([zipSync(files)]) }], { task: 'image-classification', name: 'cars' }, context);
     expect(current.dataset).toMatchObject({ id: dataset.id, preset: 'car-damage' });
     await expect(importUpload(makeDb(), upload, { task: 'coin-year', name: 'x' }, context)).rejects.toThrow(/is an? image-classification dataset, but the import is for coin-year/);
+  });
+
+  it('round-trips a 2-class sentiment set, and re-imports one exported before ids covered classes to its recorded id', async () => {
+    const db = makeDb();
+    const csv = ['text,label', ...Array.from({ length: 10 }, (_, i) => `review ${i},${i % 2}`)].join('\n');
+    const { dataset } = await importUpload(db, [entry('uci.csv', csv)], { task: 'sentiment', name: 'uci', seed: 1 }, context);
+    expect(dataset.labels).toEqual(['negative', 'positive']);
+    const files = unzipSync(new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
+    const again = await importUpload(makeDb(), [{ path: 'uci.zip', file: new Blob([zipSync(files)]) }], { task: 'sentiment', name: 'again' }, context);
+    expect(again).toMatchObject({ exportedId: dataset.id, dataset: { id: dataset.id, labels: ['negative', 'positive'] } });
+    // An export written earlier recorded the id hashed without the class list: it keeps that id.
+    const manifest = JSON.parse(strFromU8(files['loupe-dataset.json']!));
+    const samples = await db.samples.where('datasetId').equals(dataset.id).toArray();
+    const lines = samples.map((s) => `${s.hash}\t${JSON.stringify(s.label)}\t${s.split}\t`).sort();
+    const legacyId = createHash('sha256').update(`loupe-dataset-version 1\nsentiment\n${lines.join('\n')}`).digest('hex');
+    expect(legacyId).not.toBe(dataset.id);
+    const older = zipSync({ ...files, 'loupe-dataset.json': strToU8(JSON.stringify({ ...manifest, id: legacyId })) });
+    const outcome = await importUpload(makeDb(), [{ path: 'old-uci.zip', file: new Blob([older]) }], { task: 'sentiment', name: 'old' }, context);
+    expect(outcome).toMatchObject({ exportedId: legacyId, dataset: { id: legacyId, labels: ['negative', 'positive'] } });
   });
 
   it('draws a reproducible subset as a new version whose parent is the source', async () => {

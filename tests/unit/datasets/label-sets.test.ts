@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classSetOf, BINARY_SENTIMENT } from '../../../src/lib/datasets/label-sets';
+import { classSetOf, BINARY_SENTIMENT, mergeClasses } from '../../../src/lib/datasets/label-sets';
 import { parseUpload } from '../../../src/lib/datasets/parsers';
 import { structuralProcessor } from '../../../src/lib/datasets/image-processor';
 import { importUpload } from '../../../src/lib/datasets/ingest';
@@ -8,21 +8,48 @@ import { makeDb } from '../factories';
 import { entry, png } from './factories';
 
 const SENTIMENT = ['negative', 'neutral', 'positive'];
+const DAMAGE = ['minor', 'moderate', 'major'];
 
 describe('class sets of an upload', () => {
-  it('keeps the preset when most labels are preset names or indices, skipping the rest', () => {
+  it('takes the preset names the labels use, in preset order, skipping the rest with the preset names', () => {
     const set = classSetOf(['negative', '2', 'Positive', 'happy'], SENTIMENT);
     expect(set.mode).toBe('preset');
-    expect(set.labels).toEqual(SENTIMENT);
+    expect(set.labels).toEqual(['negative', 'positive']);
+    expect(set.note).toBe('Label 2 read as positive.');
     expect(set.check('2')).toEqual({ ok: true, label: 'positive' });
-    expect(set.check('happy')).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown label "happy"; expected one of negative, neutral, positive/) });
+    expect(set.check('happy')).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown label "happy"; expected one of negative, neutral, positive or 0…2/) });
+  });
+
+  it('makes negative/positive labels two classes, never the 3-class preset with an empty neutral', () => {
+    const set = classSetOf(['positive', 'negative', 'positive'], SENTIMENT, { binaryNames: BINARY_SENTIMENT, presetName: 'tweet_eval' });
+    expect(set).toMatchObject({ mode: 'preset', labels: ['negative', 'positive'] });
+    expect(set.note).toBeUndefined();
+    expect(classSetOf(['major', 'minor'], DAMAGE).labels).toEqual(['minor', 'major']);
+    expect(classSetOf(['neutral', 'negative', 'positive'], SENTIMENT).labels).toEqual(SENTIMENT);
+  });
+
+  it('reads 0/1/2 as tweet_eval, saying so, and numbers that do not fit the preset as classes of their own', () => {
+    const tweets = classSetOf(['2', '0', '1', 0], SENTIMENT, { binaryNames: BINARY_SENTIMENT, presetName: 'tweet_eval' });
+    expect(tweets).toMatchObject({ mode: 'preset', labels: SENTIMENT, note: 'Labels 0, 1, 2 read as negative, neutral, positive (tweet_eval).' });
+    expect(tweets.check(1)).toEqual({ ok: true, label: 'neutral' });
+    // tweet_eval's emotion subset numbers four classes: 3 is not a typo of the sentiment preset.
+    const topics = classSetOf(['0', '1', '2', '3', '10'], SENTIMENT, { binaryNames: BINARY_SENTIMENT, presetName: 'tweet_eval' });
+    expect(topics).toMatchObject({ mode: 'custom', labels: ['0', '1', '2', '3', '10'] });
+    expect(topics.note).toBeUndefined();
+    expect(topics.check('3')).toEqual({ ok: true, label: '3' });
   });
 
   it('reads 0/1-only sentiment as negative/positive, never as tweet_eval negative/neutral', () => {
     const set = classSetOf([0, 1, '1', '0'], SENTIMENT, { binaryNames: BINARY_SENTIMENT });
-    expect(set).toMatchObject({ mode: 'binary', labels: ['negative', 'positive'] });
+    expect(set).toMatchObject({ mode: 'binary', labels: ['negative', 'positive'], note: 'Labels 0, 1 read as negative, positive.' });
     expect(set.check(1)).toEqual({ ok: true, label: 'positive' });
     expect(classSetOf([0, 1, 2], SENTIMENT, { binaryNames: BINARY_SENTIMENT }).mode).toBe('preset');
+  });
+
+  it('adds to a version without losing its classes, in preset order where they are preset names', () => {
+    expect(mergeClasses(['negative', 'positive'], ['neutral'], SENTIMENT)).toEqual(SENTIMENT);
+    expect(mergeClasses(['negative', 'positive'], ['positive'], SENTIMENT)).toEqual(['negative', 'positive']);
+    expect(mergeClasses(['billing', 'hardware'], ['billing', 'refunds'], SENTIMENT)).toEqual(['billing', 'hardware', 'refunds']);
   });
 
   it('takes any other label set as the classes, in natural order', () => {
@@ -87,5 +114,52 @@ describe('{text, class} JSON and custom classes in uploads', () => {
     expect(again.dataset.id).toBe(dataset.id);
     expect(again.dataset.labels).toEqual(['Billing', 'Hardware']);
     expect(again.report).toEqual([]);
+  });
+});
+
+describe('the classes of an upload are the labels in it', () => {
+  const reviews = (label: (positive: boolean) => string) =>
+    ['text,label', ...Array.from({ length: 12 }, (_, i) => `review number ${i} was ${i % 2 ? 'great' : 'awful'},${label(i % 2 === 1)}`)].join('\n');
+
+  it('imports a negative/positive CSV as two classes, the same version as its 0/1 twin', async () => {
+    const db = makeDb();
+    const named = await importUpload(db, [entry('reviews.csv', reviews((p) => (p ? 'positive' : 'negative')))], { task: 'sentiment', name: 'named', seed: 1 });
+    expect(named.dataset.labels).toEqual(['negative', 'positive']);
+    expect(named.notes).toEqual([]);
+    const numbered = await importUpload(db, [entry('reviews.csv', reviews((p) => (p ? '1' : '0')))], { task: 'sentiment', name: 'numbered', seed: 1 });
+    expect(numbered.notes).toContain('Labels 0, 1 read as negative, positive.');
+    // Same texts, same labels, same classes: one version.
+    expect(numbered).toMatchObject({ existed: true, dataset: { id: named.dataset.id } });
+  });
+
+  it('reads tweet_eval numbers by the preset and says so in the import notes', async () => {
+    const files = [entry('sentiment/train_text.txt', 'good day\nbad day\nok day\n'), entry('sentiment/train_labels.txt', '2\n0\n1\n')];
+    const outcome = await importUpload(makeDb(), files, { task: 'sentiment', name: 'tweets', seed: 1 });
+    expect(outcome.dataset.labels).toEqual(['negative', 'neutral', 'positive']);
+    expect(outcome.notes).toContain('Labels 0, 1, 2 read as negative, neutral, positive (tweet_eval).');
+  });
+
+  it('makes a car-damage folder with only minor/ and major/ a 2-class dataset', async () => {
+    const upload = [entry('cars/minor/a.png', png(4, 4, 1)), entry('cars/major/b.png', png(4, 4, 2)), entry('cars/Major/c.png', png(4, 4, 3))];
+    const result = await parseUpload('image-classification', upload);
+    expect(result.labels).toEqual(['minor', 'major']);
+    const { dataset } = await importUpload(makeDb(), upload, { task: 'image-classification', preset: 'car-damage', name: 'cars', seed: 1 }, { processor: structuralProcessor });
+    expect(dataset).toMatchObject({ preset: 'car-damage', labels: ['minor', 'major'] });
+  });
+
+  it('reads car-damage numbers in a path,label CSV by the preset, saying so', async () => {
+    const upload = [entry('labels.csv', 'path,label\na.png,2\nb.png,0\n'), entry('a.png', png(4, 4, 1)), entry('b.png', png(4, 4, 2))];
+    const result = await parseUpload('image-classification', upload);
+    expect(result.labels).toEqual(['minor', 'major']);
+    expect(result.notes).toEqual(['Labels 0, 2 read as minor, major (the Car damage preset).']);
+  });
+
+  it('keeps the classes of the version it adds to', async () => {
+    const db = makeDb();
+    const { dataset: parent } = await importUpload(db, [entry('reviews.csv', reviews((p) => (p ? 'positive' : 'negative')))], { task: 'sentiment', name: 'reviews', seed: 1 });
+    const positives = await importUpload(db, [entry('more.csv', 'text,label\nlovely,positive\n')], { task: 'sentiment', name: 'more', parentId: parent.id, seed: 1 });
+    expect(positives.dataset.labels).toEqual(['negative', 'positive']);
+    const neutral = await importUpload(db, [entry('more.csv', 'text,label\nit is a phone,neutral\n')], { task: 'sentiment', name: 'more', parentId: parent.id, seed: 1 });
+    expect(neutral.dataset.labels).toEqual(['negative', 'neutral', 'positive']);
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assignFolds, assignSplits, pickSubset, stratumOf, type SplitItem } from '../../../src/lib/datasets/splits';
-import { datasetVersionId } from '../../../src/lib/datasets/version';
+import { datasetVersionId, reimportedVersionId } from '../../../src/lib/datasets/version';
 import { mulberry32, shuffled } from '../../../src/lib/datasets/random';
 
 const classes = (perClass: Record<string, number>): SplitItem[] =>
@@ -133,5 +133,47 @@ describe('dataset version ids', () => {
     expect(await datasetVersionId('image-classification', images)).toBe(legacy);
     const current = createHash('sha256').update(`loupe-dataset-version 1\nsentiment\n${lines.join('\n')}`).digest('hex');
     expect(await datasetVersionId('sentiment', images)).toBe(current);
+  });
+
+  describe('the class list', () => {
+    const reviews = [
+      { hash: 'h1', label: 'positive', split: 'train' as const },
+      { hash: 'h2', label: 'negative', split: 'val' as const },
+    ];
+    const PRESET = ['negative', 'neutral', 'positive'];
+    const legacy = (task: string, samples: typeof reviews) =>
+      createHash('sha256')
+        .update(`loupe-dataset-version 1\n${task}\n${samples.map((s) => `${s.hash}\t${JSON.stringify(s.label)}\t${s.split}\t`).sort().join('\n')}`)
+        .digest('hex');
+
+    it('tells the same labels apart as 2 classes and as the 3-class preset', async () => {
+      const two = await datasetVersionId('sentiment', reviews, ['negative', 'positive']);
+      const three = await datasetVersionId('sentiment', reviews, PRESET);
+      expect(two).not.toBe(three);
+      expect(await datasetVersionId('sentiment', reviews, ['positive', 'negative'])).not.toBe(two); // the order is the output order
+    });
+
+    it('keeps the ids of versions whose classes are what their labels implied before ids covered them', async () => {
+      // Preset-labelled sets had the full preset; sets with their own names had those names, naturally sorted.
+      expect(await datasetVersionId('sentiment', reviews, PRESET)).toBe(legacy('sentiment', reviews));
+      const cars = [{ hash: 'c1', label: 'minor', split: 'train' as const }];
+      expect(await datasetVersionId('image-classification', cars, ['minor', 'moderate', 'major'])).toBe(legacy('car-damage', cars));
+      const support = [
+        { hash: 's1', label: 'Hardware', split: 'train' as const },
+        { hash: 's2', label: 'class10', split: 'train' as const },
+        { hash: 's3', label: 'class2', split: 'val' as const },
+      ];
+      expect(await datasetVersionId('sentiment', support, ['class2', 'class10', 'Hardware'])).toBe(legacy('sentiment', support));
+      expect(await datasetVersionId('sentiment', support, ['Hardware', 'class2', 'class10'])).not.toBe(legacy('sentiment', support));
+    });
+
+    it('re-imports an export written before ids covered classes to its recorded id, and nothing else', async () => {
+      const binary = ['negative', 'positive'];
+      const old = legacy('sentiment', reviews);
+      expect(await reimportedVersionId('sentiment', reviews, binary, old)).toBe(old);
+      expect(await reimportedVersionId('sentiment', reviews, binary, undefined)).toBe(await datasetVersionId('sentiment', reviews, binary));
+      // An export whose content changed since gets the id of what it holds now.
+      expect(await reimportedVersionId('sentiment', reviews.slice(1), binary, old)).toBe(await datasetVersionId('sentiment', reviews.slice(1), binary));
+    });
   });
 });

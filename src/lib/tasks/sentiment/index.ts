@@ -13,6 +13,7 @@ export const TWEET_SENTIMENT_PRESET = {
   title: 'Tweet sentiment',
   labels: ['negative', 'neutral', 'positive'],
   summary: 'text → negative / neutral / positive',
+  numbering: 'tweet_eval',
 } as const;
 
 /**
