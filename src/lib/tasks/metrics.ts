@@ -68,7 +68,11 @@ export function regressionMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<num
   return { mae: absSum / n, rmse: Math.sqrt(sqSum / n), r2, medianAe: median(abs) };
 }
 
-/** Metrics of class predictions given as label indices into `labels`. */
+/**
+ * Metrics of class predictions given as label indices into `labels` (the model's classes): per-class
+ * figures and the confusion matrix cover every one of them; macro-F1 is scikit-learn's.
+ * @example classificationMetrics([0, 0, 1, 1], [0, 1, 1, 1], ['negative', 'positive']).macroF1 // (2/3 + 4/5) / 2
+ */
 export function classificationMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, labels: readonly string[]): ClassificationMetrics {
   checkLengths(yTrue, yPred);
   const k = labels.length;
@@ -91,9 +95,12 @@ export function classificationMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
     return { label, precision, recall, f1, support };
   });
+  // scikit-learn's `f1_score(average='macro')` averages over the labels found in y_true or y_pred: a
+  // class of the model that the data never has and the model never predicts does not count as an F1 of 0.
+  const counted = perClass.filter((c, i) => c.support > 0 || confusion.some((row) => row[i]! > 0));
   return {
     accuracy: correct / yTrue.length,
-    macroF1: perClass.reduce((a, c) => a + c.f1, 0) / k,
+    macroF1: counted.reduce((a, c) => a + c.f1, 0) / counted.length,
     perClass,
     confusion,
   };

@@ -49,6 +49,37 @@ describe('classificationMetrics', () => {
     expect(m.macroF1).toBeCloseTo((f1[0]! + f1[1]! + f1[2]!) / 3, 12);
   });
 
+  it('gives a 2-class macro-F1 equal to scikit-learn f1_score(average="macro") on a hand-checked confusion matrix', () => {
+    // 10 reviews: 4 negative (3 right, 1 called positive), 6 positive (4 right, 2 called negative).
+    const t = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+    const p = [0, 0, 0, 1, 0, 0, 1, 1, 1, 1];
+    const m = classificationMetrics(t, p, ['negative', 'positive']);
+    expect(m.confusion).toEqual([
+      [3, 1],
+      [2, 4],
+    ]);
+    // F1 = 2·TP / (2·TP + FP + FN). negative: TP 3, FP 2 (positives called negative), FN 1 → 6/9 = 2/3.
+    // positive: TP 4, FP 1, FN 2 → 8/11. Macro = (2/3 + 8/11) / 2 = (22/33 + 24/33) / 2 = 23/33 ≈ 0.69697,
+    // what sklearn.metrics.f1_score([0,0,0,0,1,1,1,1,1,1], [0,0,0,1,0,0,1,1,1,1], average='macro') gives.
+    expect(m.macroF1).toBeCloseTo(23 / 33, 12);
+    expect(m.accuracy).toBeCloseTo(7 / 10, 12);
+    expect(m.perClass.map((c) => [c.label, c.support])).toEqual([
+      ['negative', 4],
+      ['positive', 6],
+    ]);
+    expect(m.perClass[0]!.f1).toBeCloseTo(2 / 3, 12);
+    expect(m.perClass[1]!.f1).toBeCloseTo(8 / 11, 12);
+  });
+
+  it('averages macro-F1 over the classes in the data or the predictions, as scikit-learn does', () => {
+    // A 3-class model on data without neutral that never predicts neutral: neutral is not an F1 of 0.
+    const m = classificationMetrics([0, 0, 2, 2], [0, 2, 2, 2], ['negative', 'neutral', 'positive']);
+    expect(m.perClass[1]).toMatchObject({ label: 'neutral', support: 0, f1: 0 });
+    expect(m.macroF1).toBeCloseTo((2 / 3 + 4 / 5) / 2, 12); // negative 2·1/(2+0+1), positive 2·2/(4+1+0)
+    // Predicting a class the data lacks counts it, with F1 0 (sklearn: labels = y_true ∪ y_pred).
+    expect(classificationMetrics([0, 0, 2, 2], [0, 1, 2, 2], ['negative', 'neutral', 'positive']).macroF1).toBeCloseTo((2 / 3 + 0 + 1) / 3, 12);
+  });
+
   it('gives 0 for a class never predicted instead of NaN', () => {
     const m = classificationMetrics([0, 1], [0, 0], ['a', 'b']);
     expect(m.perClass[1]).toMatchObject({ precision: 0, recall: 0, f1: 0 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { importUpload } from '../../../src/lib/datasets/ingest';
 import { runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
 import { TrainingCancelledError } from '../../../src/lib/training/loop';
 import type { ProgressEvent } from '../../../src/lib/progress';
@@ -40,6 +41,38 @@ describe('runTrainJob', () => {
     expect(events.filter((e) => e.kind === 'epoch')).toHaveLength(8);
     expect(events.at(-1)?.kind).toBe('done');
     expect(run?.analysis).toMatchObject({ kind: 'classification', count: 18, labels: ['negative', 'neutral', 'positive'] });
+    db.close();
+  });
+
+  it('trains a 2-class model on a negative/positive CSV, its macro-F1 scikit-learn\'s over those two classes', async () => {
+    const db = makeDb();
+    const good = ['great', 'love', 'amazing', 'wonderful', 'excellent'];
+    const bad = ['awful', 'terrible', 'hate', 'broken', 'worst'];
+    const rows = Array.from({ length: 40 }, (_, i) => `the phone is ${(i % 2 ? good : bad)[i % 5]} ${i},${i % 2 ? 'positive' : 'negative'},train`);
+    // Held-out texts share few words with training, so the model makes mistakes of both kinds.
+    const held = ['great but broken', 'love the worst', 'just a phone', 'an ordinary day', 'amazing', 'awful', 'terrible and wonderful', 'excellent hate', 'nothing much', 'a plain box'];
+    const labels = ['positive', 'negative', 'positive', 'negative', 'positive', 'negative', 'negative', 'positive', 'positive', 'negative'];
+    const csv = ['text,label,split', ...rows, ...held.map((t, i) => `${t},${labels[i]},val`)].join('\n');
+    const { dataset } = await importUpload(db, [{ path: 'reviews.csv', file: new Blob([csv]) }], { task: 'sentiment', name: 'reviews' });
+    expect(dataset.labels).toEqual(['negative', 'positive']);
+
+    const { runId, metrics, trainable } = await runTrainJob(db, spec(dataset.id, { epochs: 3 }), { backend });
+    expect(trainable.labels).toEqual(['negative', 'positive']);
+    trainable.dispose();
+    const analysis = (await db.runs.get(runId))!.analysis!;
+    if (analysis.kind !== 'classification') throw new Error('expected a classification analysis');
+    expect(analysis.labels).toEqual(['negative', 'positive']);
+    expect(analysis.confusion).toHaveLength(2);
+    // By hand from the confusion matrix [[TN, FP], [FN, TP]] (rows: true negative, true positive):
+    // F1(c) = 2·TP(c) / (2·TP(c) + FP(c) + FN(c)), macro-F1 = their mean over the 2 classes — scikit-learn's
+    // f1_score(average='macro'); a phantom third class would divide by 3.
+    const [[tn, fp], [fn, tp]] = analysis.confusion as [[number, number], [number, number]];
+    expect(tn + fp + fn + tp).toBe(10);
+    const f1 = (hits: number, wrong: number) => (hits ? (2 * hits) / (2 * hits + wrong) : 0);
+    const macroF1 = (f1(tn, fn + fp) + f1(tp, fp + fn)) / 2;
+    expect(metrics.val_macroF1).toBeCloseTo(macroF1, 6);
+    expect(metrics.val_accuracy).toBeCloseTo((tn + tp) / 10, 6);
+    expect(analysis.macroF1.estimate).toBeCloseTo(macroF1, 12);
     db.close();
   });
 
