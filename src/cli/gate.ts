@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import type { LoupeDb } from '$lib/db/db';
 import type { DatasetRow } from '$lib/db/types';
-import { decide, defaultRule, validateRule } from '$lib/registry/gate';
+import { classSetConflict, decide, defaultRule, validateRule } from '$lib/registry/gate';
 import type { GateRule } from '$lib/registry/types';
+import { savedModelLabels } from '$lib/tasks/labels';
 import { evaluateHeldOut } from '$lib/training/evaluate';
 import { formatNumber } from '$lib/format';
 import { numberOption, optional, required, type Command } from './args';
@@ -72,8 +73,11 @@ Writes decision.json (the verdict, the reason, both metric sets, every check, th
 best_metrics.json (the metrics of the model that should serve: the candidate when promoted, else
 production; {} when neither qualifies) and prints the decision to stdout.
 
+Classifiers are compared only when they predict the same classes: a 2-class negative/positive model
+against a 3-class production model exits 5 without measuring either.
+
 Exit code: 0 promote the candidate; 10 keep production (the candidate is not better); other codes are
-errors (2 usage, 3 missing file, 4 bad format, 5 wrong task, 6 evaluation failed).
+errors (2 usage, 3 missing file, 4 bad format, 5 wrong task or different classes, 6 evaluation failed).
 
 Options:
       --candidate <zip>    the new model bundle (required)
@@ -96,6 +100,13 @@ Options:
     if (production && production.task !== candidate.task) {
       throw new WrongTaskError(`--candidate is a ${candidate.task} model but --production is a ${production.task} model; the gate compares models of one task`);
     }
+    const conflict =
+      production &&
+      classSetConflict(
+        { name: `--candidate ${candidate.path}`, labels: savedModelLabels(candidate.bundle.modelJson) },
+        { name: `--production ${production.path}`, labels: savedModelLabels(production.bundle.modelJson) },
+      );
+    if (conflict) throw new WrongTaskError(`${conflict}; nothing was measured`);
     const evalPath = required(values, 'eval');
     const rule = await readRule(optional(values, 'rule'), candidate, numberOption(values, 'min-delta', { min: 0 }));
     const outDir = optional(values, 'out-dir') ?? '.';

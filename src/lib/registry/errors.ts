@@ -46,6 +46,21 @@ export class GateEvaluationError extends RegistryError {
 }
 
 /**
+ * The gate refused to compare the challenger with production: they predict different classes. Nothing
+ * changed; the decision (outcome `failed`, with the reason) is in the audit trail.
+ */
+export class ClassSetMismatch extends GateEvaluationError {
+  override name = 'ClassSetMismatch';
+  constructor(
+    message: string,
+    readonly candidateLabels: readonly string[],
+    readonly championLabels: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
  * The production alias moved while this gate ran: someone wrote it without taking the registry's
  * lock. Nothing was written; run the gate again.
  */

@@ -153,7 +153,22 @@ function summarize(passed: boolean, checks: MetricCheck[], hadChampion: boolean)
     : `Promoted: no production version yet, and ${primary.metric} clears the absolute threshold (${values}).`;
 }
 
-/** The default rule of a task, a fresh copy. */
+/**
+ * Why the gate may not compare two classifiers: they predict different classes, so their accuracy and
+ * macro-F1 answer different questions (a 2-class negative/positive model against a 3-class one). The
+ * same classes in another order compare fine; a model that does not name its classes (a regressor, a
+ * model saved without Loupe metadata) is not refused. Undefined when the two can be compared.
+ * @example classSetConflict({ name: 'v3', labels: ['negative', 'positive'] }, { name: 'production v2', labels: ['negative', 'neutral', 'positive'] })
+ * // 'v3 predicts negative, positive but production v2 predicts negative, neutral, positive; the gate compares only …'
+ */
+export function classSetConflict(candidate: { name: string; labels?: readonly string[] }, champion: { name: string; labels?: readonly string[] }): string | undefined {
+  const a = candidate.labels;
+  const b = champion.labels;
+  if (!a || !b) return undefined;
+  const same = new Set(a).size === new Set(b).size && a.every((l) => b.includes(l));
+  if (same) return undefined;
+  return `${candidate.name} predicts ${a.join(', ')} but ${champion.name} predicts ${b.join(', ')}; the gate compares only models with the same classes (accuracy and macro-F1 over different classes are not comparable)`;
+}
 
 /**
  * The held-out metrics among a version's recorded metrics, named as the gate names them: runs record

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { checkShards, inspectModelJson, MetricsSchema, validateSignature } from './artifacts';
 import { defaultModelCard } from './card';
 import {
+  ClassSetMismatch,
   ConcurrentPromotionError,
   GateEvaluationError,
   InvalidBundleError,
@@ -17,7 +18,7 @@ import {
   PromotionRejected,
   StatusChangeRefused,
 } from './errors';
-import { decide, defaultRule, describeIssue, heldOutMetrics, validateRule } from './gate';
+import { classSetConflict, decide, defaultRule, describeIssue, heldOutMetrics, validateRule } from './gate';
 import type { GateEvaluator, GateRule, Lineage, LockFn, ModelArtifacts, RegisterInput } from './types';
 
 /** The alias serving reads. It moves only through the gate or a rollback. */
@@ -285,6 +286,29 @@ export class ModelRegistry {
       const alias = await this.db.aliases.get([name, PRODUCTION]);
       if (alias?.version === version) throw new StatusChangeRefused(`${name} v${version} is already production`);
       const champion = alias ? await this.get(name, alias.version) : undefined;
+      const record = (reason: string) =>
+        this.#record(name, this.#now(), {
+          kind: 'gate',
+          outcome: 'failed',
+          trigger,
+          version,
+          productionBefore: alias?.version,
+          productionAfter: alias?.version,
+          evalDataVersion,
+          evaluator,
+          rule,
+          reason,
+        });
+
+      // Models of different classes are not measured at all: their figures would not be comparable.
+      const candidateLabels = candidate.modelJson ? savedModelLabels(candidate.modelJson) : undefined;
+      const championLabels = champion?.modelJson ? savedModelLabels(champion.modelJson) : undefined;
+      const conflict = champion && classSetConflict({ name: `v${version}`, labels: candidateLabels }, { name: `production v${champion.version}`, labels: championLabels });
+      if (conflict) {
+        const reason = `The gate refused to compare: ${conflict}. A model with other classes is served under a name of its own.`;
+        await this.db.gateDecisions.add(record(reason));
+        throw new ClassSetMismatch(`${name}: ${reason}`, candidateLabels!, championLabels!);
+      }
 
       let candidateMetrics: Record<string, number>;
       let championMetrics: Record<string, number> | undefined;
@@ -294,20 +318,7 @@ export class ModelRegistry {
         championMetrics = champion ? checkEvaluated(await evaluate(champion, evalDataVersion), `v${champion.version}`) : undefined;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        await this.db.gateDecisions.add(
-          this.#record(name, this.#now(), {
-            kind: 'gate',
-            outcome: 'failed',
-            trigger,
-            version,
-            productionBefore: alias?.version,
-            productionAfter: alias?.version,
-            evalDataVersion,
-            evaluator,
-            rule,
-            reason: `The gate could not evaluate: ${message}`,
-          }),
-        );
+        await this.db.gateDecisions.add(record(`The gate could not evaluate: ${message}`));
         throw error instanceof GateEvaluationError ? error : new GateEvaluationError(`The gate could not evaluate ${name}: ${message}`);
       }
 

@@ -213,6 +213,19 @@ describe('loupe gate', () => {
     expect(refused.err).toContain('metrics.accuracy: the primary metric needs its thresholds');
   });
 
+  it('refuses to compare a 2-class negative/positive model with a 3-class production model, measuring neither', async () => {
+    const binary = join(dir, 'binary.csv');
+    const rows = readFileSync(tweets, 'utf8').trim().split('\n').slice(1).filter((line) => !line.endsWith(',neutral'));
+    writeFileSync(binary, ['text,label', ...rows].join('\n'));
+    const out = join(dir, 'binary', 'sentiment.zip');
+    const trained = await runCli('train', '--task', 'sentiment', '--data', binary, '--epochs', '1', '--out', out);
+    expect(trained.code, trained.err).toBe(EXIT.ok);
+    const result = await runCli('gate', '--candidate', out, '--production', strong, '--eval', binary, '--out-dir', join(dir, 'g5'));
+    expect(result.code).toBe(EXIT.wrongTask);
+    expect(result.err).toContain(`--candidate ${out} predicts negative, positive but --production ${strong} predicts negative, neutral, positive; the gate compares only models with the same classes`);
+    expect(existsSync(join(dir, 'g5', 'decision.json'))).toBe(false);
+  });
+
   it('refuses evaluation data of another task, and missing or broken bundles', async () => {
     const cars = writeCarsFolder(tempDir(), 6);
     const wrongData = await runCli('gate', '--candidate', strong, '--eval', cars, '--out-dir', join(dir, 'g4'));

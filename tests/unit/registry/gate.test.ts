@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, DEFAULT_GATE_RULES, heldOutMetrics, metricDirection, validateRule } from '../../../src/lib/registry/gate';
+import { classSetConflict, decide, DEFAULT_GATE_RULES, heldOutMetrics, metricDirection, validateRule } from '../../../src/lib/registry/gate';
 import type { GateRule } from '../../../src/lib/registry/types';
 import { TASKS } from '../../../src/lib/tasks/registry';
 
@@ -148,5 +148,21 @@ describe('metric helpers', () => {
     expect(metricDirection('macroF1')).toBe('higher');
     expect(metricDirection('r2')).toBe('higher');
     expect(metricDirection('epochs')).toBeUndefined();
+  });
+});
+
+describe('class sets', () => {
+  const three = ['negative', 'neutral', 'positive'];
+  it('refuses models that predict different classes, naming both lists', () => {
+    expect(classSetConflict({ name: 'the candidate', labels: ['negative', 'positive'] }, { name: 'production', labels: three })).toBe(
+      'the candidate predicts negative, positive but production predicts negative, neutral, positive; the gate compares only models with the same classes (accuracy and macro-F1 over different classes are not comparable)',
+    );
+    expect(classSetConflict({ name: 'a', labels: ['bag', 'shoe'] }, { name: 'b', labels: ['bag', 'coat'] })).toMatch(/a predicts bag, shoe but b predicts bag, coat/);
+  });
+
+  it('compares the same classes in any order, and models that do not name theirs', () => {
+    expect(classSetConflict({ name: 'a', labels: ['positive', 'negative', 'neutral'] }, { name: 'b', labels: three })).toBeUndefined();
+    expect(classSetConflict({ name: 'a' }, { name: 'b', labels: three })).toBeUndefined();
+    expect(classSetConflict({ name: 'a', labels: three }, { name: 'b' })).toBeUndefined();
   });
 });

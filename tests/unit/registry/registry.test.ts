@@ -1,6 +1,7 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import {
+  ClassSetMismatch,
   ConcurrentPromotionError,
   GateEvaluationError,
   InvalidRegistryInput,
@@ -210,6 +211,35 @@ describe('promotion gate', () => {
     const last = (await registry.audit('coin-year')).at(-1)!;
     expect(last).toMatchObject({ kind: 'gate', outcome: 'rejected', version: 3, productionBefore: 1, productionAfter: 1, evalDataVersion: EVAL });
     expect(last.checks?.map((c) => [c.metric, c.passed])).toEqual([['mae', false], ['rmse', true]]);
+  });
+
+  it('refuses to compare versions that predict different classes, measuring neither, and says why', async () => {
+    const registry = makeRegistry();
+    const classifier = (labels: string[]) => {
+      const artifacts = fakeArtifacts();
+      const modelJson = JSON.stringify({ ...JSON.parse(artifacts.modelJson), userDefinedMetadata: { loupe: { task: 'sentiment', architecture: 'fasttext', labels } } });
+      return registerInput({ name: 'sentiment', ...artifacts, modelJson, metrics: { val_accuracy: 0.7 }, lineage: { task: 'sentiment' } });
+    };
+    await registry.register(classifier(['negative', 'neutral', 'positive']));
+    await registry.register(classifier(['negative', 'positive']));
+    await registry.register(classifier(['positive', 'negative', 'neutral']));
+    const evaluate = tableEvaluator({ 1: { accuracy: 0.7, macroF1: 0.6 }, 2: { accuracy: 0.9, macroF1: 0.9 }, 3: { accuracy: 0.8, macroF1: 0.7 } });
+    await registry.promote({ name: 'sentiment', version: 1, evalDataVersion: EVAL, evaluate });
+    evaluate.calls.length = 0;
+
+    const error = await registry.promote({ name: 'sentiment', version: 2, evalDataVersion: EVAL, evaluate }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClassSetMismatch);
+    expect(error).toBeInstanceOf(GateEvaluationError);
+    expect(error).toMatchObject({ candidateLabels: ['negative', 'positive'], championLabels: ['negative', 'neutral', 'positive'] });
+    expect((error as Error).message).toMatch(/v2 predicts negative, positive but production v1 predicts negative, neutral, positive; the gate compares only models with the same classes/);
+    expect(evaluate.calls).toEqual([]);
+    expect(await registry.production('sentiment')).toBe(1);
+    expect((await registry.get('sentiment', 2)).status).toBe('candidate');
+    expect((await registry.audit('sentiment')).at(-1)).toMatchObject({ kind: 'gate', outcome: 'failed', version: 2, productionAfter: 1, reason: expect.stringMatching(/^The gate refused to compare: v2 predicts negative, positive/) });
+
+    // The same classes in another order compare as usual.
+    const decision = await registry.promote({ name: 'sentiment', version: 3, evalDataVersion: EVAL, evaluate });
+    expect(decision).toMatchObject({ outcome: 'promoted', productionAfter: 3 });
   });
 
   it('records a failed evaluation and changes nothing else', async () => {
