@@ -14,7 +14,7 @@ import { parseInvocation, parseJsonBody, parseTextPredict } from './validate';
  * | GET | `ping`, `health`, `version` | liveness, loaded models, app version |
  * | GET | `models`, `models/{name}` | names, production versions, signatures |
  * | POST | `models/{name}/invocations` | MLflow scoring protocol → `{"predictions": […]}` |
- * | POST | `predict` | sentiment: `{"text"}` → `{"label","score","latency_ms"}` |
+ * | POST | `predict` | sentiment: `{"text"}` → `{"label","score","probabilities","latency_ms"}` |
  * | GET | `metrics` | Prometheus text exposition of monitoring's figures |
  */
 export interface RestHandlerOptions {
@@ -94,7 +94,9 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
     const result = await sdk.predictInputs(sentimentModel, [{ text }], { source: 'rest' });
     const prediction = result.predictions[0]!;
     if (prediction.kind !== 'classification') throw new ServingError(500, 'prediction_failed', `Model "${sentimentModel}" did not return a label.`);
-    return jsonResponse(200, { label: prediction.label, score: prediction.score, latency_ms: Math.round(result.latencyMs * 10) / 10 }, versionHeaders(result));
+    // The model's own classes: a 2-class model answers with two probabilities, never a phantom third.
+    const { probabilities } = formatPrediction(prediction, result.labels) as { probabilities: unknown };
+    return jsonResponse(200, { label: prediction.label, score: prediction.score, probabilities, latency_ms: Math.round(result.latencyMs * 10) / 10 }, versionHeaders(result));
   }
 
   async function route(request: Request, path: string): Promise<Response> {

@@ -1,4 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { saveToBlobs } from '../../../models/io';
+import { useBackend } from '../../../src/lib/backends/tfjs';
+import { ModelRegistry } from '../../../src/lib/registry/registry';
+import { loadPredictor } from '../../../src/lib/serving/loaders';
+import { createTrainable } from '../../../src/lib/tasks/registry';
+import { registerTaskPredictors } from '../../../src/lib/workflows/predictors';
 import { createRestHandler, apiRouteOf } from '../../../src/lib/serving/rest';
 import { ServingSdk } from '../../../src/lib/serving/sdk';
 import { DEFAULT_SERVING_LIMITS, type PredictionRecord, type ServingLimits } from '../../../src/lib/serving/types';
@@ -170,14 +176,14 @@ describe('POST api/models/{name}/invocations', () => {
 });
 
 describe('POST api/predict (sentiment contract)', () => {
-  it('answers {"label","score","latency_ms"}', async () => {
+  it('answers {"label","score","probabilities","latency_ms"}', async () => {
     const { db, handle, logged } = setup();
     await addVersion(db, 'sentiment', 4);
     await promote(db, 'sentiment', 4);
     const { status, body, headers } = await answer(await handle(post('predict', { text: 'Beautiful post, love it!!!' })));
     expect(status).toBe(200);
-    expect(Object.keys(body).sort()).toEqual(['label', 'latency_ms', 'score']);
-    expect(body).toMatchObject({ label: 'positive', score: 0.8, latency_ms: expect.any(Number) });
+    expect(Object.keys(body).sort()).toEqual(['label', 'latency_ms', 'probabilities', 'score']);
+    expect(body).toMatchObject({ label: 'positive', score: 0.8, probabilities: { negative: 0.1, neutral: 0.1, positive: 0.8 }, latency_ms: expect.any(Number) });
     expect(headers.get('loupe-model-version')).toBe('4');
     expect(logged[0]).toMatchObject({ source: 'rest', input: { text: 'Beautiful post, love it!!!' } });
   });
@@ -187,5 +193,45 @@ describe('POST api/predict (sentiment contract)', () => {
     expect((await handle(post('predict', 'not json'))).status).toBe(400);
     await expect(answer(await handle(post('predict', { txt: 'a' })))).resolves.toMatchObject({ status: 422, body: { error: { field: 'text' } } });
     await expect(answer(await handle(post('predict', { text: 'a' })))).resolves.toMatchObject({ status: 503, body: { error: { code: 'no_production_version' } } });
+  });
+});
+
+describe('a 2-class sentiment model', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+    registerTaskPredictors();
+  });
+
+  it('serves its own two labels through POST api/predict, invocations and the SDK', async () => {
+    const db = makeDb();
+    // A real fastText model with the classes of a negative/positive dataset, registered and promoted.
+    const trainable = createTrainable('sentiment', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1, labels: ['negative', 'positive'] });
+    const saved = await saveToBlobs(trainable.model);
+    trainable.dispose();
+    const registry = new ModelRegistry(db);
+    await registry.register({ name: 'sentiment', ...saved, metrics: { val_accuracy: 0.8 }, lineage: { task: 'sentiment' } });
+    await registry.promote({ name: 'sentiment', version: 1, evalDataVersion: 'reviews', evaluate: async () => ({ accuracy: 0.8, macroF1: 0.8 }) });
+    const sdk = new ServingSdk({ db, predictors: loadPredictor });
+    const handle = createRestHandler({ sdk, limits: async () => DEFAULT_SERVING_LIMITS });
+
+    const { status, body } = await answer(await handle(post('predict', { text: 'the battery died after a day' })));
+    expect(status).toBe(200);
+    expect(['negative', 'positive']).toContain(body.label);
+    const probabilities = body.probabilities as Record<string, number>;
+    expect(Object.keys(probabilities)).toEqual(['negative', 'positive']);
+    expect(probabilities.negative! + probabilities.positive!).toBeCloseTo(1, 5);
+    expect(body.score).toBe(probabilities[body.label as string]);
+
+    const invoked = await answer(await handle(post('models/sentiment/invocations', { inputs: ['great phone', 'awful phone'] })));
+    const predictions = invoked.body.predictions as { label: string; probabilities: Record<string, number> }[];
+    expect(predictions.map((p) => Object.keys(p.probabilities))).toEqual([
+      ['negative', 'positive'],
+      ['negative', 'positive'],
+    ]);
+    // The SDK (what the Predict page shows) names the same two classes.
+    const result = await sdk.predict('sentiment', 'great phone');
+    expect(result.labels).toEqual(['negative', 'positive']);
+    expect(result.prediction).toMatchObject({ kind: 'classification', label: expect.stringMatching(/^(negative|positive)$/) });
+    expect((result.prediction as { probabilities: number[] }).probabilities).toHaveLength(2);
   });
 });
