@@ -25,10 +25,12 @@ function tally(map: Map<string, Bar>, label: string, split: Split): void {
 }
 
 /**
- * Class counts (in the task's label order) or, for years, a histogram in bins of `yearBin` years
+ * Class counts in the dataset's class order (`classes`, its stored list: an empty class shows as a zero
+ * bar, a class it does not have shows not at all) or, for years, a histogram in bins of `yearBin` years
  * covering every bin from the earliest to the latest year (empty bins included, so gaps show).
+ * Datasets stored without a class list count in the task preset's order.
  */
-export function labelDistribution(samples: readonly EdaSample[], task: TaskName, yearBin = DEFAULT_YEAR_BIN): Bar[] {
+export function labelDistribution(samples: readonly EdaSample[], task: TaskName, yearBin = DEFAULT_YEAR_BIN, classes?: readonly string[]): Bar[] {
   const bars = new Map<string, Bar>();
   if (TASKS[task].kind === 'regression') {
     const years = samples.map((s) => Number(s.label)).filter(Number.isFinite);
@@ -39,9 +41,10 @@ export function labelDistribution(samples: readonly EdaSample[], task: TaskName,
     for (const s of samples) tally(bars, `${Math.floor(Number(s.label) / yearBin) * yearBin}`, s.split);
     return [...bars.values()];
   }
-  // A preset's empty classes are shown as zero bars; a dataset with its own classes shows only those.
+  // Without a stored class list (older datasets), a preset-labelled set has the preset's classes.
   const preset = taskLabels(task) ?? [];
-  if (samples.every((s) => preset.includes(String(s.label)))) for (const label of preset) bars.set(label, { label, value: 0, bySplit: {} });
+  const order = classes ?? (samples.every((s) => preset.includes(String(s.label))) ? preset : []);
+  for (const label of order) bars.set(label, { label, value: 0, bySplit: {} });
   for (const s of samples) tally(bars, String(s.label), s.split);
   return [...bars.values()];
 }

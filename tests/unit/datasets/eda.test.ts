@@ -13,6 +13,16 @@ describe('EDA', () => {
     ]);
   });
 
+  it('counts the classes the dataset has: a 2-class sentiment set shows no neutral bar', () => {
+    const reviews = [sample({ label: 'positive' }), sample({ label: 'negative', split: 'val' })];
+    expect(labelDistribution(reviews, 'sentiment', undefined, ['negative', 'positive']).map((b) => [b.label, b.value])).toEqual([
+      ['negative', 1],
+      ['positive', 1],
+    ]);
+    // An empty class of the dataset's own list still shows, as zero.
+    expect(labelDistribution(reviews, 'sentiment', undefined, ['negative', 'neutral', 'positive']).map((b) => b.value)).toEqual([1, 0, 1]);
+  });
+
   it('bins years by decade, keeping empty decades in the range', () => {
     const bars = labelDistribution([1851, 1859, 1873, 1905].map((label) => sample({ label })), 'coin-year');
     expect(bars.map((b) => [b.label, b.value])).toEqual([['1850', 2], ['1860', 0], ['1870', 1], ['1880', 0], ['1890', 0], ['1900', 1]]);
