@@ -174,7 +174,7 @@ Options:
                            {"greaterIsBetter": true, "threshold": 0.5, "minAbsoluteChange": 0.01}, …}}
                            (default: the task's, as in the studio)
   -o, --out-dir <dir>      where to write decision.json and best_metrics.json (default: .)
-      --seed <n>           seed of the split assignment of --eval data (default 42)
+      --seed <n>           accepted for older scripts; --eval data is no longer split at random
       --backend <name>     wasm (default), cpu or auto
   -h, --help               this help`,
   async run(values, io) {
