@@ -16,7 +16,7 @@ export interface ClassSet {
   mode: 'preset' | 'binary' | 'custom';
   labels: string[];
   check(raw: unknown): LabelCheck;
-  /** How numeric labels were read, for the import's validation report: `labels 0, 1, 2 read as …`. */
+  /** How numeric labels were read, for the import's validation report: `Labels 0, 1, 2 read as …`. */
   note?: string;
 }
 
@@ -33,7 +33,7 @@ export interface ClassSetOptions {
   presetName?: string;
 }
 
-/** `labels 0, 1, 2 read as negative, neutral, positive (tweet_eval)`, for the numbers among `texts`. */
+/** `Labels 0, 1, 2 read as negative, neutral, positive (tweet_eval).`, for the numbers among `texts`. */
 function numberNote(texts: readonly string[], names: readonly string[], source: string | undefined): string | undefined {
   const numbers = [...new Set(texts.filter((t) => INDEX.test(t)))].sort(collator.compare);
   if (numbers.length === 0) return undefined;
