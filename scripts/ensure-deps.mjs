@@ -7,10 +7,6 @@ const installed = 'node_modules/.package-lock.json';
 const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lock.json').mtimeMs;
 if (stale) {
   console.log('Installing dependencies…');
-  try {
-    execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
-  } catch {
-    // A registry mirror that lacks other platforms' optional packages makes `npm ci` call the lock out of sync.
-    execSync('npm install --no-audit --no-fund', { stdio: 'inherit' });
-  }
+  // The lock lists every platform's optional packages, so `npm ci` installs exactly it and never edits it.
+  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
 }

@@ -4,8 +4,9 @@ import { taskChoice, taskChoices } from '$lib/tasks/registry';
 import { UsageError } from './errors';
 import type { CliIo } from './progress';
 
-export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: false };
-export type Values = Record<string, string | boolean | undefined>;
+/** A command's option; `multiple` ones may repeat (`--text a --text b`), every other may be given once. */
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** One `loupe <name>` command: its options (for `util.parseArgs`), its `--help` text, and what it does. */
 export interface Command {
@@ -20,15 +21,21 @@ export interface Command {
 /** Parses a command's arguments strictly: unknown options, missing values and stray words are usage errors. */
 export function parseCommandArgs(command: Command, argv: string[]): Values {
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals, tokens } = parseArgs({
       args: argv,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: true,
+      tokens: true,
     });
     if (positionals.length > 0 && !values.help) {
       throw new UsageError(`unexpected argument "${positionals[0]}"; every value follows its option (e.g. --text "…")`);
     }
+    // parseArgs keeps the last of a repeated option: say so rather than drop the others silently.
+    const counts = new Map<string, number>();
+    for (const token of tokens) if (token.kind === 'option') counts.set(token.name, (counts.get(token.name) ?? 0) + 1);
+    const repeated = [...counts].find(([name, n]) => n > 1 && name !== 'help' && !command.options[name]?.multiple);
+    if (repeated) throw new UsageError(`--${repeated[0]} is given ${repeated[1]} times; it takes one value`);
     return values as Values;
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`loupe ${command.name}: ${error.message}\nRun "loupe ${command.name} --help" for its options.`);
@@ -47,6 +54,12 @@ export function required(values: Values, name: string): string {
 export function optional(values: Values, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Every value of a repeatable option, in the order given (none: `[]`). */
+export function repeated(values: Values, name: string): string[] {
+  const value = values[name];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
 }
 
 /** A numeric option (`integer` ⇒ whole numbers only), or undefined when absent. */

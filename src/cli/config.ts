@@ -3,6 +3,7 @@ import type { TaskName } from '$lib/db/types';
 import type { SplitFractions } from '$lib/datasets/types';
 import { describeIssue } from '$lib/registry/gate';
 import type { ModelSpec } from '$lib/tasks/registry';
+import { modelSpecSchema, settingsObject } from '$lib/tasks/model-specs';
 import { TASKS, taskOfArchitecture } from '$lib/tasks/registry';
 import type { TrainJobSpec } from '$lib/training/job';
 import { BadFormatError, WrongTaskError } from './errors';
@@ -24,50 +25,63 @@ export interface TrainConfig {
   imageMaxSide?: number;
 }
 
-const positiveInt = v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be ≥ 1'));
-const fraction = v.pipe(v.number(), v.minValue(0, 'must be ≥ 0'), v.maxValue(1, 'must be ≤ 1'));
+const positiveInt = v.pipe(v.number('must be a whole number ≥ 1'), v.integer('must be a whole number'), v.minValue(1, 'must be ≥ 1'));
+const fraction = v.pipe(v.number('must be a number in [0, 1]'), v.minValue(0, 'must be ≥ 0'), v.maxValue(1, 'must be ≤ 1'));
+const got = (issue: v.BaseIssue<unknown>) => `, got ${issue.received}`;
 
-const ConfigSchema = v.strictObject({
-  name: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  // The task registry checks the rest of the spec (and knows every architecture) when training starts.
-  model: v.optional(v.looseObject({ architecture: v.pipe(v.string('must name the architecture, e.g. "fasttext"'), v.nonEmpty('must name the architecture')) })),
-  epochs: v.optional(positiveInt),
-  batchSize: v.optional(positiveInt),
-  optimizer: v.optional(v.picklist(['adam', 'sgd'], 'must be adam or sgd')),
-  learningRate: v.optional(v.pipe(v.number(), v.gtValue(0, 'must be > 0'))),
-  seed: v.optional(v.pipe(v.number(), v.integer('must be a whole number'))),
-  earlyStopping: v.optional(
-    v.union([
-      v.literal(false),
-      v.strictObject({
-        monitor: v.string(),
-        patience: v.pipe(v.number(), v.integer(), v.minValue(0)),
-        minDelta: v.optional(v.number()),
-        mode: v.optional(v.picklist(['min', 'max'])),
-      }),
-    ], 'must be false or {"monitor", "patience", "minDelta"?, "mode"?}'),
-  ),
-  splits: v.optional(v.strictObject({ train: fraction, val: fraction, test: fraction })),
-  imageMaxSide: v.optional(v.pipe(positiveInt, v.maxValue(4096, 'must be ≤ 4096'))),
-});
-
-/**
- * Checks a parsed `train.json`; errors name the file and the field.
- * @example parseTrainConfig(JSON.parse(text), 'train.json') // { epochs: 3, … }
- */
-export function parseTrainConfig(value: unknown, file: string): TrainConfig {
-  const parsed = v.safeParse(ConfigSchema, value);
-  if (!parsed.success) throw new BadFormatError(`${file}: ${describeIssue(parsed.issues[0])}`);
-  return parsed.output as TrainConfig;
+/** The `train.json` schema of a task: its models' settings and the metrics early stopping can watch. */
+function configSchema(task: TaskName) {
+  const { metricNames } = TASKS[task];
+  const monitors = ['loss', 'val_loss', ...metricNames.map((m) => `val_${m}`)];
+  return settingsObject('train.json', {
+    name: v.optional(v.pipe(v.string('must be a model name'), v.nonEmpty('must not be empty'))),
+    model: v.optional(modelSpecSchema(task)),
+    epochs: v.optional(positiveInt),
+    batchSize: v.optional(positiveInt),
+    optimizer: v.optional(v.picklist(['adam', 'sgd'], (issue) => `must be adam or sgd${got(issue)}`)),
+    learningRate: v.optional(v.pipe(v.number('must be a number > 0'), v.gtValue(0, 'must be > 0'))),
+    seed: v.optional(v.pipe(v.number('must be a whole number'), v.integer('must be a whole number'))),
+    // false, or the object: an object is checked field by field, anything else named as neither.
+    earlyStopping: v.optional(
+      v.lazy((input) =>
+        typeof input === 'object' && input !== null
+          ? settingsObject('earlyStopping', {
+              monitor: v.picklist(monitors, (issue) => `must be one of ${monitors.join(', ')} for ${task}${got(issue)}`),
+              patience: v.pipe(v.number('must be a whole number ≥ 0'), v.integer('must be a whole number ≥ 0'), v.minValue(0, 'must be ≥ 0')),
+              minDelta: v.optional(v.pipe(v.number('must be a number ≥ 0'), v.minValue(0, 'must be ≥ 0'))),
+              mode: v.optional(v.picklist(['min', 'max'], (issue) => `must be min or max${got(issue)}`)),
+            })
+          : v.literal(false, (issue) => `must be false or {"monitor", "patience", "minDelta"?, "mode"?}${got(issue)}`),
+      ),
+    ),
+    splits: v.optional(
+      v.pipe(
+        settingsObject('splits', { train: fraction, val: fraction, test: fraction }),
+        v.check((f) => Math.abs(f.train + f.val + f.test - 1) < 1e-9, 'train + val + test must be 1'),
+        v.check((f) => f.train > 0, 'train must be > 0'),
+      ),
+    ),
+    imageMaxSide: v.optional(v.pipe(positiveInt, v.maxValue(4096, 'must be ≤ 4096'))),
+  });
 }
 
-/** Refuses, before any data is read, a config whose model is for another task, naming the file and the field. */
-export function checkConfigTask(config: TrainConfig, task: TaskName, file: string): void {
-  const architecture = config.model?.architecture;
-  const owner = architecture ? taskOfArchitecture(architecture) : undefined;
-  if (architecture && owner && owner.name !== task) {
-    throw new WrongTaskError(`${file}: model.architecture "${architecture}" is a ${owner.name} model, but --task is ${task} (use ${TASKS[task].architectures.join(' or ')})`);
+/**
+ * Checks a parsed `train.json` for a task — every setting, the model's per architecture; errors name
+ * the file and the field (`train.json: model.augmentation: must be one of none, flip, default, got "nope"`).
+ * A model of another task is a `WrongTaskError`.
+ * @example parseTrainConfig(JSON.parse(text), 'train.json', 'sentiment') // { epochs: 3, … }
+ */
+export function parseTrainConfig(value: unknown, file: string, task: TaskName): TrainConfig {
+  const architecture = (value as { model?: { architecture?: unknown } } | null)?.model?.architecture;
+  if (typeof architecture === 'string' && !(TASKS[task].architectures as readonly string[]).includes(architecture)) {
+    const owner = taskOfArchitecture(architecture);
+    const valid = TASKS[task].architectures.join(', ');
+    if (owner) throw new WrongTaskError(`${file}: model.architecture "${architecture}" is a ${owner.name} model, but --task is ${task} (use ${valid})`);
+    throw new BadFormatError(`${file}: model.architecture "${architecture}" is not supported; valid for ${task}: ${valid}`);
   }
+  const parsed = v.safeParse(configSchema(task), value);
+  if (!parsed.success) throw new BadFormatError(`${file}: ${describeIssue(parsed.issues[0])}`);
+  return parsed.output as TrainConfig;
 }
 
 /** The Train page's default model of a task. */

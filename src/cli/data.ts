@@ -3,6 +3,7 @@ import type { DatasetRow, TaskName } from '$lib/db/types';
 import { DatasetValidationError } from '$lib/datasets/errors';
 import { importUpload } from '$lib/datasets/ingest';
 import type { SplitFractions } from '$lib/datasets/types';
+import { TASKS } from '$lib/tasks/registry';
 import { BadFormatError, WrongTaskError } from './errors';
 import { nameOf, uploadEntries } from './files';
 import { sharpProcessor } from './images';
@@ -17,15 +18,24 @@ export async function importData(
   io: CliIo,
   path: string,
   task: TaskName,
-  options: { option: string; preset?: string; seed?: number; fractions?: SplitFractions; imageMaxSide?: number },
+  options: { option: string; preset?: string; seed?: number; fractions?: SplitFractions; evaluationSet?: boolean; imageMaxSide?: number },
 ): Promise<DatasetRow> {
-  const entries = await uploadEntries(path, options.option);
+  // A manifest named as a file brings the files it references (images), found from its own folder.
+  const entries = await uploadEntries(path, options.option, { references: TASKS[task].input !== 'text' });
   const progress = new ProgressPrinter(io, 1);
   try {
     const { dataset, report, notes } = await importUpload(
       db,
       entries,
-      { task, preset: options.preset, name: nameOf(path), seed: options.seed, fractions: options.fractions, ...(options.imageMaxSide ? { image: { maxSide: options.imageMaxSide } } : {}) },
+      {
+        task,
+        preset: options.preset,
+        name: nameOf(path),
+        seed: options.seed,
+        fractions: options.fractions,
+        evaluationSet: options.evaluationSet,
+        ...(options.imageMaxSide ? { image: { maxSide: options.imageMaxSide } } : {}),
+      },
       { processor: sharpProcessor, onProgress: progress.onEvent },
     );
     progress.finish();

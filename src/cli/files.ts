@@ -1,6 +1,8 @@
 import { openAsBlob } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { normalizePath, unsafePathReason } from '$lib/datasets/paths';
+import { isTableFile, readTable } from '$lib/datasets/tables';
 import type { InputEntry } from '$lib/datasets/types';
 import { MissingFileError } from './errors';
 
@@ -38,15 +40,59 @@ async function walk(root: string, folder: string, out: InputEntry[]): Promise<vo
   }
 }
 
+/** A file on disk, or undefined when the path names none (missing, a folder, unreadable). */
+async function fileAt(path: string): Promise<Blob | undefined> {
+  try {
+    return (await stat(path)).isFile() ? await openAsBlob(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A manifest (CSV, TSV, JSON, JSONL) and the files it references, each value that is a safe relative
+ * path of a file beside it or below: what the folder upload would hold of them, with the manifest at
+ * the root (so `img/1.png` in `pairs/manifest.csv` resolves to `pairs/img/1.png`). Nothing else of its
+ * folder is read, so other manifests there are not imported.
+ */
+async function manifestEntries(absolute: string): Promise<InputEntry[]> {
+  const name = basename(absolute);
+  const manifest = await openAsBlob(absolute);
+  const entries: InputEntry[] = [{ path: name, file: manifest }];
+  let table;
+  try {
+    table = await readTable(name, manifest);
+  } catch {
+    return entries; // the parser reports what is wrong with it
+  }
+  const seen = new Set([name]);
+  for (const record of table.records) {
+    for (const value of Object.values(record.values)) {
+      if (typeof value !== 'string' || value.trim() === '' || unsafePathReason(value)) continue;
+      const path = normalizePath(value);
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const file = await fileAt(join(dirname(absolute), ...path.split('/')));
+      if (file) entries.push({ path, file });
+    }
+  }
+  return entries;
+}
+
 /**
  * A dataset path as upload entries, the way the studio's import panel sees a pick: a folder becomes
- * its files under `<folder name>/…` (like a folder picker), a file (CSV, JSONL, zip …) one entry.
+ * its files under `<folder name>/…` (like a folder picker), a file (CSV, JSONL, zip …) one entry. With
+ * `references` (image tasks), a manifest file also brings the files it references from its folder.
  * @example const entries = await uploadEntries('data/cars'); // cars/minor/1.png, …
+ * @example const entries = await uploadEntries('coins/manifest.csv', '--data', { references: true }); // manifest.csv, img/1.png, …
  */
-export async function uploadEntries(path: string, option = '--data'): Promise<InputEntry[]> {
+export async function uploadEntries(path: string, option = '--data', { references = false } = {}): Promise<InputEntry[]> {
   const info = await statOf(path, option);
   const absolute = resolve(path);
-  if (!info.isDirectory()) return [{ path: basename(absolute), file: await openAsBlob(absolute) }];
+  if (!info.isDirectory()) {
+    if (references && isTableFile(absolute)) return manifestEntries(absolute);
+    return [{ path: basename(absolute), file: await openAsBlob(absolute) }];
+  }
   const entries: InputEntry[] = [];
   await walk(dirname(absolute), absolute, entries);
   if (entries.length === 0) throw new MissingFileError(`${option} ${path}: the folder is empty`);

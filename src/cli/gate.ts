@@ -1,19 +1,22 @@
 import { join } from 'node:path';
 import type { LoupeDb } from '$lib/db/db';
-import type { DatasetRow } from '$lib/db/types';
+import type { DatasetRow, TaskName } from '$lib/db/types';
 import { decide, defaultRule, validateRule } from '$lib/registry/gate';
 import type { GateRule } from '$lib/registry/types';
-import { evaluateHeldOut } from '$lib/training/evaluate';
+import { evaluateHeldOutSplit, type SplitEvaluation } from '$lib/training/evaluate';
 import { formatNumber } from '$lib/format';
 import { numberOption, optional, required, type Command } from './args';
 import { importData } from './data';
 import { loadBundleModel, readBundleFile, type BundleFile } from './bundles';
-import { BadFormatError, CliError, EXIT, WrongTaskError } from './errors';
+import { BadFormatError, CliError, EXIT, UsageError, WrongTaskError } from './errors';
 import { jsonText, readInputFile, writeOutput } from './files';
+import { compareRecorded, readMetricsFile, type HeldOutSplit } from './metrics-file';
+import type { CliIo } from './progress';
 import { memoryDb, startBackend } from './runtime';
 
-async function readRule(path: string | undefined, file: BundleFile, minDelta: number | undefined): Promise<GateRule> {
-  let rule = defaultRule(file.task);
+/** The gate rule: the task's default, or `--rule`, with `--min-delta` applied. */
+async function readRule(path: string | undefined, task: TaskName | undefined, minDelta: number | undefined): Promise<GateRule> {
+  let rule: GateRule;
   if (path) {
     const text = new TextDecoder().decode(await readInputFile(path, '--rule'));
     try {
@@ -21,16 +24,20 @@ async function readRule(path: string | undefined, file: BundleFile, minDelta: nu
     } catch (error) {
       throw new BadFormatError(`--rule ${path}: ${(error as Error).message}`);
     }
+  } else if (task) {
+    rule = defaultRule(task);
+  } else {
+    throw new UsageError('the metrics files do not say their task (flat files of an older "loupe train"), so there is no default rule: give --rule rule.json');
   }
   if (minDelta !== undefined) rule.metrics[rule.primary] = { ...rule.metrics[rule.primary]!, minAbsoluteChange: minDelta };
   return rule;
 }
 
-/** A bundle's held-out metrics on the evaluation data, measured now with its weights. */
-async function measure(db: LoupeDb, file: BundleFile, dataset: DatasetRow): Promise<Record<string, number>> {
+/** A bundle's held-out figures on the evaluation data, measured now with its weights. */
+async function measure(db: LoupeDb, file: BundleFile, dataset: DatasetRow): Promise<SplitEvaluation> {
   const trainable = await loadBundleModel(file);
   try {
-    return await evaluateHeldOut(db, trainable, dataset.id);
+    return await evaluateHeldOutSplit(db, trainable, dataset.id);
   } catch (error) {
     throw new CliError(`evaluating ${file.path} on ${dataset.name} failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.failed);
   } finally {
@@ -45,6 +52,80 @@ const describeBundle = (file: BundleFile, metrics: Record<string, number>) => ({
   sha256: file.bundle.sha256,
   metrics,
 });
+
+/** A side of the gate: what decision.json says about it, and its figures. */
+interface Side {
+  described: Record<string, unknown>;
+  metrics: Record<string, number>;
+}
+
+/** Where both sides' figures come from: one split of one evaluation set, measured now or recorded. */
+interface Figures {
+  task?: TaskName;
+  split: HeldOutSplit;
+  samples?: number;
+  datasetVersion?: string;
+  measured: 'now' | 'recorded';
+  evalData: Record<string, unknown>;
+  backend?: string;
+  notes: string[];
+}
+
+/** Applies the rule, writes decision.json and best_metrics.json, reports, and returns the exit code. */
+async function decideAndWrite(io: CliIo, outDir: string, rule: GateRule, figures: Figures, candidate: Side, production: Side | undefined): Promise<number> {
+  const verdict = decide(rule, candidate.metrics, production?.metrics);
+  const reason = verdict.reason.replaceAll('the champion', 'production');
+  const decision = {
+    decision: verdict.passed ? 'promote' : 'reject',
+    passed: verdict.passed,
+    reason,
+    task: figures.task ?? null,
+    evalData: figures.evalData,
+    measured: figures.measured,
+    ...(figures.backend ? { backend: figures.backend } : {}),
+    rule,
+    candidate: candidate.described,
+    production: production?.described ?? null,
+    checks: verdict.checks.map((c) => ({ ...c, failures: c.failures.map((f) => f.replaceAll('the champion', 'production')) })),
+    ...(figures.notes.length ? { notes: figures.notes } : {}),
+    decidedAt: new Date().toISOString(),
+  };
+  const chosen = verdict.passed ? 'candidate' : production ? 'production' : null;
+  const best = {
+    split: figures.split,
+    ...(figures.samples !== undefined ? { samples: figures.samples } : {}),
+    metrics: chosen === 'candidate' ? candidate.metrics : chosen === 'production' ? production!.metrics : {},
+    ...(figures.task ? { task: figures.task } : {}),
+    ...(figures.datasetVersion ? { datasetVersion: figures.datasetVersion } : {}),
+    model: chosen,
+  };
+  await writeOutput(join(outDir, 'decision.json'), jsonText(decision));
+  await writeOutput(join(outDir, 'best_metrics.json'), jsonText(best));
+  for (const note of figures.notes) io.err(`note: ${note}\n`);
+  const where = `${figures.split} split${figures.samples !== undefined ? `, ${figures.samples} samples` : ''}`;
+  io.err(`${figures.measured === 'now' ? 'measured now on' : 'recorded figures of'} the ${where}\n`);
+  for (const check of verdict.checks) {
+    const champion = check.champion === undefined ? '' : ` vs production ${formatNumber(check.champion)}`;
+    io.err(`${check.passed ? 'pass' : 'FAIL'}  ${check.metric} (${check.role}, ${check.greaterIsBetter ? 'higher' : 'lower'} is better): candidate ${check.candidate === undefined ? '—' : formatNumber(check.candidate)}${champion}\n`);
+  }
+  io.err(`${reason}\n`);
+  io.out(
+    jsonText({
+      decision: decision.decision,
+      reason,
+      split: figures.split,
+      samples: figures.samples ?? null,
+      candidate: candidate.metrics,
+      production: production?.metrics ?? null,
+      decisionFile: join(outDir, 'decision.json'),
+      ...(figures.notes.length ? { notes: figures.notes } : {}),
+    }),
+  );
+  return verdict.passed ? EXIT.ok : EXIT.rejected;
+}
+
+/** `--candidate`/`--production` name metrics files (compared as recorded) rather than bundles (measured now). */
+const isMetricsFile = (path: string) => /\.json$/i.test(path);
 
 export const gateCommand: Command = {
   name: 'gate',
@@ -62,80 +143,102 @@ export const gateCommand: Command = {
   help: `Usage:
   loupe gate --candidate new.zip --production prod.zip --eval eval-data/ [--min-delta 0.01]
   loupe gate --candidate new.zip --eval eval.csv          # no production model yet
+  loupe gate --candidate out/metrics.json --production prod-metrics.json   # figures recorded by loupe train
 
 The studio's promotion gate, for CI: measures both bundles now, on the same evaluation data, with the
 same code, then applies the gate rule (MLflow MetricThreshold semantics: the primary metric must beat
 production by at least min_absolute_change and clear its threshold; guard metrics may not regress past
 their tolerance). Without --production only the absolute thresholds apply.
 
-Writes decision.json (the verdict, the reason, both metric sets, every check, the rule) and
-best_metrics.json (the metrics of the model that should serve: the candidate when promoted, else
-production; {} when neither qualifies) and prints the decision to stdout.
+Given two metrics.json files of "loupe train" instead of bundles, it compares their recorded figures:
+the test split's when both have one, else the val split's, and only when both were measured on the
+same dataset version. Flat metrics files of older versions are read as validation figures, with a note.
+
+Writes decision.json (the verdict, the reason, the split and sample count used, both metric sets, every
+check, the rule) and best_metrics.json ({"split", "samples", "metrics", "task", "datasetVersion",
+"model"}: the figures of the model that should serve — the candidate when promoted, else production;
+"metrics" is {} when neither qualifies), and prints the decision to stdout.
 
 Exit code: 0 promote the candidate; 10 keep production (the candidate is not better); other codes are
 errors (2 usage, 3 missing file, 4 bad format, 5 wrong task, 6 evaluation failed).
 
 Options:
-      --candidate <zip>    the new model bundle (required)
-      --production <zip>   the bundle in production now
-      --eval <path>        evaluation data, in the formats "loupe train --data" reads (required).
-                           Its test split is used, else its val split; data without splits of its
-                           own is all held out.
+      --candidate <zip|json>   the new model bundle, or its metrics.json (required)
+      --production <zip|json>  the bundle in production now, or its metrics file (the same kind)
+      --eval <path>        evaluation data for bundles, in the formats "loupe train --data" reads.
+                           Data that names splits is evaluated on its test split (else its val
+                           split) only; data without splits of its own is all held out. The
+                           output says which split and how many samples.
       --min-delta <x>      the primary metric's minimum absolute improvement (overrides the rule)
       --rule <json>        a gate rule: {"primary": "accuracy", "metrics": {"accuracy":
                            {"greaterIsBetter": true, "threshold": 0.5, "minAbsoluteChange": 0.01}, …}}
                            (default: the task's, as in the studio)
   -o, --out-dir <dir>      where to write decision.json and best_metrics.json (default: .)
-      --seed <n>           seed of the split assignment of --eval data (default 42)
+      --seed <n>           accepted for older scripts; --eval data is no longer split at random
       --backend <name>     wasm (default), cpu or auto
   -h, --help               this help`,
   async run(values, io) {
-    const candidate = await readBundleFile(required(values, 'candidate'), '--candidate');
+    const candidatePath = required(values, 'candidate');
     const productionPath = optional(values, 'production');
+    const minDelta = numberOption(values, 'min-delta', { min: 0 });
+    const outDir = optional(values, 'out-dir') ?? '.';
+    if (productionPath && isMetricsFile(productionPath) !== isMetricsFile(candidatePath)) {
+      throw new UsageError('give two bundles (measured now on --eval) or two metrics files (compared as recorded), not one of each');
+    }
+    if (isMetricsFile(candidatePath)) {
+      if (optional(values, 'eval')) throw new UsageError('--eval measures bundles; metrics files hold figures measured already (give bundles to measure them on --eval)');
+      const candidate = await readMetricsFile(candidatePath, '--candidate');
+      const production = productionPath ? await readMetricsFile(productionPath, '--production') : undefined;
+      const compared = compareRecorded(candidate, production);
+      const rule = await readRule(optional(values, 'rule'), compared.task, minDelta);
+      const figures: Figures = {
+        ...compared,
+        measured: 'recorded',
+        evalData: { split: compared.split, samples: compared.samples ?? null, datasetVersion: compared.datasetVersion ?? null },
+      };
+      const side = (path: string, metrics: Record<string, number>): Side => ({ described: { path, metrics }, metrics });
+      return decideAndWrite(io, outDir, rule, figures, side(candidatePath, compared.candidate), productionPath && compared.production ? side(productionPath, compared.production) : undefined);
+    }
+
+    const candidate = await readBundleFile(candidatePath, '--candidate');
     const production = productionPath ? await readBundleFile(productionPath, '--production') : undefined;
     if (production && production.task !== candidate.task) {
       throw new WrongTaskError(`--candidate is a ${candidate.task} model but --production is a ${production.task} model; the gate compares models of one task`);
     }
     const evalPath = required(values, 'eval');
-    const rule = await readRule(optional(values, 'rule'), candidate, numberOption(values, 'min-delta', { min: 0 }));
-    const outDir = optional(values, 'out-dir') ?? '.';
+    const rule = await readRule(optional(values, 'rule'), candidate.task, minDelta);
     const backend = await startBackend(optional(values, 'backend') ?? 'wasm');
     const db = memoryDb();
     try {
-      // Rows without a split of their own all go to `test`: an evaluation set is held out as a whole.
+      // Data that names no split is held out whole; data that names splits is evaluated on its test
+      // split (else val), never on the samples it leaves for training.
       const dataset = await importData(db, io, evalPath, candidate.task, {
         option: '--eval',
         seed: numberOption(values, 'seed', { integer: true }),
-        fractions: { train: 0, val: 0, test: 1 },
+        evaluationSet: true,
       });
       // One gate run: both measured now, on the same data, the same backend and the same code.
-      const candidateMetrics = await measure(db, candidate, dataset);
-      const productionMetrics = production ? await measure(db, production, dataset) : undefined;
-      const verdict = decide(rule, candidateMetrics, productionMetrics);
-      const reason = verdict.reason.replaceAll('the champion', 'production');
-      const decision = {
-        decision: verdict.passed ? 'promote' : 'reject',
-        passed: verdict.passed,
-        reason,
+      const candidateFigures = await measure(db, candidate, dataset);
+      const productionFigures = production ? await measure(db, production, dataset) : undefined;
+      const { split, samples } = candidateFigures;
+      const figures: Figures = {
         task: candidate.task,
-        evalData: { path: evalPath, datasetVersion: dataset.id, samples: dataset.sampleCount, splits: dataset.splits },
+        split,
+        samples,
+        datasetVersion: dataset.id,
+        measured: 'now',
+        evalData: { path: evalPath, datasetVersion: dataset.id, split, samples, splits: dataset.splits },
         backend: backend.backend,
-        rule,
-        candidate: describeBundle(candidate, candidateMetrics),
-        production: production && productionMetrics ? describeBundle(production, productionMetrics) : null,
-        checks: verdict.checks.map((c) => ({ ...c, failures: c.failures.map((f) => f.replaceAll('the champion', 'production')) })),
-        decidedAt: new Date().toISOString(),
+        notes: split === 'val' ? [`${evalPath} has no test split: both were measured on its val split`] : [],
       };
-      const best = verdict.passed ? candidateMetrics : (productionMetrics ?? {});
-      await writeOutput(join(outDir, 'decision.json'), jsonText(decision));
-      await writeOutput(join(outDir, 'best_metrics.json'), jsonText(best));
-      for (const check of verdict.checks) {
-        const champion = check.champion === undefined ? '' : ` vs production ${formatNumber(check.champion)}`;
-        io.err(`${check.passed ? 'pass' : 'FAIL'}  ${check.metric} (${check.role}, ${check.greaterIsBetter ? 'higher' : 'lower'} is better): candidate ${check.candidate === undefined ? '—' : formatNumber(check.candidate)}${champion}\n`);
-      }
-      io.err(`${reason}\n`);
-      io.out(jsonText({ decision: decision.decision, reason, candidate: candidateMetrics, production: productionMetrics ?? null, decisionFile: join(outDir, 'decision.json') }));
-      return verdict.passed ? EXIT.ok : EXIT.rejected;
+      return await decideAndWrite(
+        io,
+        outDir,
+        rule,
+        figures,
+        { described: describeBundle(candidate, candidateFigures.metrics), metrics: candidateFigures.metrics },
+        production && productionFigures ? { described: describeBundle(production, productionFigures.metrics), metrics: productionFigures.metrics } : undefined,
+      );
     } finally {
       db.close();
     }

@@ -8,7 +8,7 @@ import { parseInvocation } from '$lib/serving/validate';
 import { TASKS } from '$lib/tasks/registry';
 import { predictInputs } from '$lib/tasks/loaded';
 import type { Prediction } from '$lib/tasks/types';
-import { optional, required, type Command, type Values } from './args';
+import { optional, repeated, required, type Command, type Values } from './args';
 import { loadBundleModel, readBundleFile } from './bundles';
 import { BadFormatError, EXIT, UsageError, WrongTaskError } from './errors';
 import { readInputFile } from './files';
@@ -94,9 +94,9 @@ function servingInput(task: TaskName, images: Record<string, ImageInput>): Servi
   throw new UsageError(`a ${task} model takes ${optionsOf(task)}`);
 }
 
-/** The examples the options name, checked against the model's task. */
+/** The examples the options name, checked against the model's task; repeated options give one example each, in order. */
 async function inputsOf(values: Values, task: TaskName, model: string): Promise<ServingInput[]> {
-  const given = ['text', 'image', 'front', 'back', 'input'].filter((k) => optional(values, k) !== undefined);
+  const given = ['text', 'image', 'front', 'back', 'input'].filter((k) => repeated(values, k).length > 0);
   const keys = TASKS[task].serving.fields.map((f) => f.key as string);
   if (given.length === 0) throw new UsageError(`give the input: ${optionsOf(task)}, or --input examples.jsonl`);
   if (given.includes('input')) {
@@ -108,15 +108,25 @@ async function inputsOf(values: Values, task: TaskName, model: string): Promise<
   if (owner !== task) throw wrongTask(given.map((k) => `--${k}`).join('/'), task, model);
   const missing = keys.filter((k) => !given.includes(k));
   if (missing.length) throw new UsageError(`a ${TASKS[task].dataset.unit.one} needs ${optionsOf(task)} (missing ${missing.map((k) => `--${k}`).join(', ')})`);
+  const counts = keys.map((k) => repeated(values, k).length);
+  if (new Set(counts).size > 1) {
+    throw new UsageError(`give ${keys.map((k) => `--${k}`).join(' and ')} once per ${TASKS[task].dataset.unit.one}, in order (got ${keys.map((k, i) => `${counts[i]} --${k}`).join(', ')})`);
+  }
+  const count = counts[0]!;
+  const where = (option: string, i: number) => (count > 1 ? `${option} #${i + 1}` : option);
   if (TASKS[task].input === 'text') {
     try {
-      return [await normalizeInput(task, required(values, 'text'), LIMITS, '--text')];
+      return await Promise.all(repeated(values, 'text').map((text, i) => normalizeInput(task, text, LIMITS, where('--text', i))));
     } catch (error) {
       throw new BadFormatError((error as Error).message);
     }
   }
-  const images = await Promise.all(keys.map(async (k) => [k, await imageFile(required(values, k), `--${k}`)] as const));
-  return [servingInput(task, Object.fromEntries(images))];
+  const examples: ServingInput[] = [];
+  for (let i = 0; i < count; i++) {
+    const images = await Promise.all(keys.map(async (k) => [k, await imageFile(repeated(values, k)[i]!, where(`--${k}`, i))] as const));
+    examples.push(servingInput(task, Object.fromEntries(images)));
+  }
+  return examples;
 }
 
 export const predictCommand: Command = {
@@ -124,15 +134,16 @@ export const predictCommand: Command = {
   summary: 'predict with a model bundle; prints {"predictions": […]} like the REST API',
   options: {
     model: { type: 'string', short: 'm' },
-    text: { type: 'string', short: 't' },
-    image: { type: 'string' },
-    front: { type: 'string' },
-    back: { type: 'string' },
+    text: { type: 'string', short: 't', multiple: true },
+    image: { type: 'string', multiple: true },
+    front: { type: 'string', multiple: true },
+    back: { type: 'string', multiple: true },
     input: { type: 'string', short: 'i' },
     backend: { type: 'string' },
   },
   help: `Usage:
   loupe predict --model bundle.zip --text "Beautiful post!!!"
+  loupe predict --model bundle.zip --text "good" --text "bad"      # one prediction per text, in order
   loupe predict --model bundle.zip --image damage.jpg
   loupe predict --model bundle.zip --front obverse.jpg --back reverse.jpg
   loupe predict --model bundle.zip --input examples.jsonl
@@ -143,10 +154,11 @@ coin, or {"label", "score", "probabilities"} per image or text.
 
 Options:
   -m, --model <zip>     the model bundle (required)
-  -t, --text <text>     one text (sentiment models)
-      --image <file>    one image (car-damage models): PNG, JPEG, WebP or GIF
+  -t, --text <text>     a text (sentiment models)
+      --image <file>    an image (image-classification models): PNG, JPEG, WebP or GIF
       --front <file>    a coin's obverse, with --back (coin-year models)
       --back <file>     a coin's reverse
+                        Each may repeat: one prediction per --text, per --image, per --front/--back pair.
   -i, --input <jsonl>   a batch: one JSON object per line, with the REST API's fields
                         ({"text"}, {"image_base64"}, {"front_image_base64","back_image_base64"})
                         or image paths relative to the file ({"image"}, {"front","back"})

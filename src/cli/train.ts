@@ -3,16 +3,19 @@ import { exportBundle } from '$lib/registry/bundle';
 import { findRunModel } from '$lib/registry/evaluators';
 import { heldOutMetrics } from '$lib/registry/gate';
 import { checkModelName, ModelRegistry } from '$lib/registry/registry';
+import type { TaskName } from '$lib/db/types';
+import { evaluateHeldOutSplit } from '$lib/training/evaluate';
 import { runTrainJob } from '$lib/training/job';
 import { numberOption, optional, required, taskChoiceOption, type Command } from './args';
-import { checkConfigTask, jobSpec, parseTrainConfig, type TrainConfig } from './config';
+import { jobSpec, parseTrainConfig, type TrainConfig } from './config';
 import { importData } from './data';
 import { BadFormatError, CliError, EXIT } from './errors';
 import { jsonText, readInputFile, writeOutput } from './files';
+import { describeMetrics, NO_TEST_SPLIT, type MetricsFile, type SplitFigures } from './metrics-file';
 import { ProgressPrinter } from './progress';
 import { memoryDb, startBackend } from './runtime';
 
-async function readConfig(path: string | undefined): Promise<TrainConfig> {
+async function readConfig(path: string | undefined, task: TaskName): Promise<TrainConfig> {
   if (!path) return {};
   const text = new TextDecoder().decode(await readInputFile(path, '--config'));
   let value: unknown;
@@ -21,7 +24,7 @@ async function readConfig(path: string | undefined): Promise<TrainConfig> {
   } catch (error) {
     throw new BadFormatError(`--config ${path} is not valid JSON (${(error as Error).message})`);
   }
-  return parseTrainConfig(value, path);
+  return parseTrainConfig(value, path, task);
 }
 
 export const trainCommand: Command = {
@@ -47,7 +50,10 @@ export const trainCommand: Command = {
 Imports the data exactly as the studio's Datasets page does (same formats, checks and seeded splits),
 trains on the train split with the studio's training loop (validation after every epoch, early
 stopping, best weights kept), registers the result and writes it as a model bundle — the zip the
-studio's Registry imports. Prints a JSON summary to stdout and progress to stderr.
+studio's Registry imports. Then scores the test split with the kept weights and writes metrics.json
+by split: {"split": "test", "samples", "metrics", "val": {"samples", "metrics"}, "task",
+"datasetVersion"}. Data without a test split gets "split": "val" and a note saying so. Prints a
+JSON summary (the same figures) to stdout and progress to stderr.
 
 Options:
       --task <task>        coin-year, image-classification (car-damage: its preset) or sentiment (required)
@@ -62,7 +68,7 @@ Options:
                            "imageMaxSide", "name"}
   -o, --out <zip>          where to write the model bundle (required)
       --name <name>        the model's registry name (default: the preset, else the task)
-      --metrics <json>     where to write the held-out metrics (default: metrics.json beside --out)
+      --metrics <json>     where to write the metrics by split (default: metrics.json beside --out)
       --epochs <n>         overrides the config's epochs
       --seed <n>           overrides the config's seed (splits, initialisation, shuffling)
       --backend <name>     wasm (default), cpu or auto
@@ -71,8 +77,8 @@ Options:
     const { task, preset } = taskChoiceOption(values);
     const dataPath = required(values, 'data');
     const out = required(values, 'out');
-    const config = await readConfig(optional(values, 'config'));
-    checkConfigTask(config, task, optional(values, 'config') ?? '');
+    const configPath = optional(values, 'config');
+    const config = await readConfig(configPath, task);
     const modelName = optional(values, 'name') ?? config.name ?? preset ?? task;
     checkModelName(modelName);
     const overrides = { epochs: numberOption(values, 'epochs', { integer: true, min: 1 }), seed: numberOption(values, 'seed', { integer: true }) };
@@ -90,19 +96,39 @@ Options:
       } catch (error) {
         progress.finish();
         const message = error instanceof Error ? error.message : String(error);
-        // The model spec does not fit (unknown architecture, wrong task): the config is at fault, not the run.
-        if (error instanceof Error && error.name === 'UnsupportedModelError') throw new BadFormatError(`${optional(values, 'config') ?? 'the model'}: ${message}`);
+        // The model spec does not fit (unknown architecture, wrong task, a setting the model refuses): the config is at fault, not the run.
+        if (error instanceof Error && error.name === 'UnsupportedModelError') throw new BadFormatError(`${configPath ?? 'the model'}: ${message}`);
+        if (error instanceof Error && error.name === 'ModelConfigError') throw new BadFormatError(`${configPath ?? 'the model'}: model.${message}`);
         throw new CliError(`training failed: ${message}`, EXIT.failed);
       }
-      result.trainable.dispose();
+      // The figures of the weights the bundle holds: the test split scored now, and the val split's of the epoch kept.
+      let test: SplitFigures | undefined;
+      try {
+        if ((dataset.splits?.test ?? 0) > 0) {
+          const { samples, metrics } = await evaluateHeldOutSplit(db, result.trainable, dataset.id, { splits: ['test'], batchSize: spec.batchSize });
+          test = { samples, metrics };
+        }
+      } catch (error) {
+        throw new CliError(`scoring the test split failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.failed);
+      } finally {
+        result.trainable.dispose();
+      }
       const weights = await findRunModel(db, result.runId);
       if (!weights) throw new CliError('training finished but saved no final model', EXIT.internal);
       const row = await new ModelRegistry(db).registerFromRun(result.runId, { name: modelName, weights });
       await writeOutput(out, await exportBundle(row));
-      const metrics = heldOutMetrics(row.metrics);
+      const val: SplitFigures = { samples: dataset.splits?.val ?? 0, metrics: heldOutMetrics(row.metrics) };
+      const figures: MetricsFile = test
+        ? { split: 'test', ...test, val, task, datasetVersion: dataset.id }
+        : { split: 'val', ...val, val, task, datasetVersion: dataset.id, note: NO_TEST_SPLIT };
       const metricsPath = optional(values, 'metrics') ?? join(dirname(out), 'metrics.json');
-      await writeOutput(metricsPath, jsonText(metrics));
-      io.out(jsonText({ bundle: out, metricsFile: metricsPath, model: row.name, version: row.version, task, datasetVersion: dataset.id, backend: backend.backend, epochs: result.metrics.epochs, metrics }));
+      await writeOutput(metricsPath, jsonText(figures));
+      if (test) io.err(`test split, ${test.samples} samples (held out, scored after training): ${describeMetrics(test.metrics)}\n`);
+      const kept = spec.earlyStopping ? 'early stopping chose the epoch kept on it' : 'validated after every epoch';
+      io.err(`val split, ${val.samples} samples (${kept}): ${describeMetrics(val.metrics)}\n`);
+      if (!test) io.err(`note: ${NO_TEST_SPLIT}\n`);
+      const summary = { bundle: out, metricsFile: metricsPath, model: row.name, version: row.version, task, datasetVersion: dataset.id, backend: backend.backend, epochs: result.metrics.epochs };
+      io.out(jsonText({ ...summary, split: figures.split, samples: figures.samples, metrics: figures.metrics, val, ...(figures.note ? { note: figures.note } : {}) }));
       return EXIT.ok;
     } finally {
       db.close();

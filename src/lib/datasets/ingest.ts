@@ -23,6 +23,12 @@ export interface ImportOptions {
   fractions?: SplitFractions;
   /** `keep` (default): splits the upload names are kept and the rest assigned; `random`: all assigned. */
   splitMode?: 'keep' | 'random';
+  /**
+   * An evaluation set (`loupe gate --eval`): an upload that names no split is held out whole (every
+   * sample `test`); one that names splits keeps them, and its samples without one go to `train`, never
+   * into the held-out data. Replaces `fractions`.
+   */
+  evaluationSet?: boolean;
   /** Years are stratified in bins of this many years (default 10). */
   yearBin?: number;
   /** Also assign k folds (stratified) to every sample. */
@@ -283,11 +289,16 @@ function assignNewSplits(staged: StagedSample[], options: ImportOptions): string
   const yearBin = options.yearBin ?? DEFAULT_YEAR_BIN;
   const keep = (options.splitMode ?? 'keep') === 'keep';
   const open = staged.filter((s) => !keep || !s.split);
-  const splits = assignSplits(open.map((s) => ({ key: s.hash, label: s.label })), { seed, fractions: options.fractions, yearBin });
+  const named = open.length < staged.length;
+  const fractions = options.evaluationSet ? (named ? { train: 1, val: 0, test: 0 } : { train: 0, val: 0, test: 1 }) : options.fractions;
+  const splits = assignSplits(open.map((s) => ({ key: s.hash, label: s.label })), { seed, fractions, yearBin });
   for (const s of open) s.split = splits.get(s.hash)!;
   const notes: string[] = [];
+  if (options.evaluationSet && named && open.length > 0) {
+    notes.push(`${open.length} of the ${staged.length} samples name no split while the others do: they are taken as training data (train) and not evaluated.`);
+  }
   const train = staged.filter((s) => s.split === 'train');
-  const { train: trainShare, val } = options.fractions ?? DEFAULT_FRACTIONS;
+  const { train: trainShare, val } = fractions ?? DEFAULT_FRACTIONS;
   const share = val > 0 ? val / (trainShare + val) : 0;
   if (share > 0 && train.length > 1 && !staged.some((s) => s.split === 'val')) {
     const carved = assignSplits(train.map((s) => ({ key: s.hash, label: s.label })), { seed, fractions: { train: 1 - share, val: share, test: 0 }, yearBin });

@@ -113,6 +113,8 @@ export interface TaskDefinition {
   greaterIsBetter: boolean;
   /** Also reported, and guarded against regressions by the gate. */
   guardMetrics: string[];
+  /** Every metric its evaluation reports besides the loss (the keys of `TrainableModel.metrics`), the primary first. */
+  metricNames: readonly string[];
   /** The promotion gate's default bars for the primary metric (lenient: users tune them per model). */
   gate: { threshold: number; minAbsoluteChange: number; guardTolerance: number };
   /** Named class lists; the first is the default. Classes of a dataset are the labels in it. */

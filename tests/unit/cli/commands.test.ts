@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDataset } from '../../../src/lib/datasets/export';
@@ -64,26 +64,55 @@ describe('loupe --help', () => {
 });
 
 describe('loupe train', () => {
-  it('writes a bundle the registry reads and metrics.json with its held-out metrics', async () => {
+  it('writes a bundle the registry reads and metrics.json with the test split scored after training, and the val split beside it', async () => {
     const bundle = await readBundle(new Uint8Array(readFileSync(strong)));
     expect(bundle).toMatchObject({ name: 'sentiment', version: 1, lineage: { task: 'sentiment', backend: 'wasm' } });
     expect(bundle.lineage.params).toMatchObject({ epochs: 8, model: { architecture: 'fasttext', dim: 16 } });
-    const metrics = JSON.parse(readFileSync(join(dir, 'strong', 'metrics.json'), 'utf8'));
-    expect(metrics).toEqual(heldOutMetrics(bundle.metrics));
-    expect(Object.keys(metrics).sort()).toEqual(['accuracy', 'loss', 'macroF1']);
+    const file = JSON.parse(readFileSync(join(dir, 'strong', 'metrics.json'), 'utf8'));
+    expect(file).toMatchObject({ split: 'test', samples: 15, task: 'sentiment', datasetVersion: bundle.lineage.datasetVersion, val: { samples: 15, metrics: heldOutMetrics(bundle.metrics) } });
+    expect(Object.keys(file.metrics).sort()).toEqual(['accuracy', 'loss', 'macroF1']);
+    expect(file.note).toBeUndefined();
+    // The test figures are those of the bundle's weights on the test split, as the gate measures them
+    // on the same dataset version (a Loupe export keeps its splits).
+    const db = makeDb();
+    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'sentiment', name: 'tweets' });
+    expect(dataset.id).toBe(file.datasetVersion);
+    const exported = join(dir, 'tweets-splits.zip');
+    writeFileSync(exported, new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
+    db.close();
+    const gate = await runCli('gate', '--candidate', strong, '--eval', exported, '--out-dir', join(dir, 'g-test'));
+    expect([EXIT.ok, EXIT.rejected], gate.err).toContain(gate.code);
+    expect(gate.json()).toMatchObject({ split: 'test', samples: 15 });
+    for (const [name, value] of Object.entries(file.metrics as Record<string, number>)) expect((gate.json() as { candidate: Record<string, number> }).candidate[name]).toBeCloseTo(value, 5);
   });
 
   it('prints a JSON summary and reports progress on stderr', async () => {
     const out = join(dir, 'named', 'm.zip');
     const result = await runCli('train', '--task', 'sentiment', '--data', tweets, '--out', out, '--epochs', '1', '--name', 'tweets-ft', '--metrics', join(dir, 'named', 'm.json'));
     expect(result.code, result.err).toBe(EXIT.ok);
-    expect(result.json()).toMatchObject({ bundle: out, model: 'tweets-ft', version: 1, task: 'sentiment', backend: 'wasm', epochs: 1 });
+    const summary = result.json() as Record<string, unknown>;
+    expect(summary).toMatchObject({ bundle: out, model: 'tweets-ft', version: 1, task: 'sentiment', backend: 'wasm', epochs: 1, split: 'test', samples: 15, val: { samples: 15 } });
     expect(result.err).toMatch(/150 sentiment samples \(train 120, /);
     expect(result.err).toMatch(/\[#+\] 100% epoch 1\/1 batch 4\/4/);
-    expect(existsSync(join(dir, 'named', 'm.json'))).toBe(true);
+    expect(result.err).toMatch(/^test split, 15 samples \(held out, scored after training\): loss [\d.]+, accuracy [\d.]+, macroF1 [\d.]+$/m);
+    expect(result.err).toMatch(/^val split, 15 samples \(early stopping chose the epoch kept on it\): /m);
+    const file = JSON.parse(readFileSync(join(dir, 'named', 'm.json'), 'utf8'));
+    expect({ split: file.split, samples: file.samples, metrics: file.metrics, val: file.val }).toEqual({ split: summary.split, samples: summary.samples, metrics: summary.metrics, val: summary.val });
   });
 
-  it('fails with distinct exit codes for missing files, bad formats, bad configs and wrong tasks', async () => {
+  it('says so when the data has no test split, and reports the val split only', async () => {
+    const config = writeJson(join(dir, 'no-test.json'), { splits: { train: 0.8, val: 0.2, test: 0 }, earlyStopping: false });
+    const result = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', config, '--epochs', '1', '--out', join(dir, 'no-test', 'm.zip'));
+    expect(result.code, result.err).toBe(EXIT.ok);
+    const file = JSON.parse(readFileSync(join(dir, 'no-test', 'metrics.json'), 'utf8'));
+    expect(file).toMatchObject({ split: 'val', samples: 30, val: { samples: 30 }, note: expect.stringMatching(/^the data has no test split: metrics are the val split's/) });
+    expect(file.metrics).toEqual(file.val.metrics);
+    expect(result.json()).toMatchObject({ split: 'val', samples: 30, note: file.note });
+    expect(result.err).toContain('note: the data has no test split');
+    expect(result.err).not.toMatch(/^test split/m);
+  });
+
+  it('fails with distinct exit codes for missing files, bad formats, bad configs (every value, named by file and field) and wrong tasks', async () => {
     const out = join(dir, 'never.zip');
     const missing = await runCli('train', '--task', 'sentiment', '--data', join(dir, 'nope.csv'), '--out', out);
     expect(missing.code).toBe(EXIT.missingFile);
@@ -108,6 +137,26 @@ describe('loupe train', () => {
     expect(unsupported.code).toBe(EXIT.badFormat);
     expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid for sentiment: fasttext, lexicon-fasttext/);
 
+    // Every value is checked before any data is read, enumerations included, naming the file and the field.
+    const refused: [string, unknown, string][] = [
+      ['image-classification', { model: { architecture: 'small-cnn', augmentation: 'nope' } }, 'model.augmentation: must be one of none, flip, default, got "nope"'],
+      ['image-classification', { model: { architecture: 'damage-classifier', backbone: 'vgg16' } }, 'model.backbone: must be one of resnet18, mobilenetv3-small, got "vgg16"'],
+      ['coin-year', { model: { architecture: 'coin-regressor', backbone: 'resnet18', loss: 'l1' } }, 'model.loss: must be one of mse, huber, got "l1"'],
+      ['sentiment', { model: { architecture: 'fasttext', dims: 16 } }, 'model.dims: is not a setting of fasttext; it takes architecture, dim, buckets, wordNgrams, charNgrams'],
+      ['sentiment', { optimizer: 'rmsprop' }, 'optimizer: must be adam or sgd, got "rmsprop"'],
+      ['sentiment', { augmentation: 'flip' }, 'augmentation: is not a setting of train.json; it takes name, model, epochs'],
+      ['sentiment', { earlyStopping: { monitor: 'val_mae', patience: 2 } }, 'earlyStopping.monitor: must be one of loss, val_loss, val_accuracy, val_macroF1 for sentiment, got "val_mae"'],
+      ['sentiment', { earlyStopping: true }, 'earlyStopping: must be false or {"monitor", "patience", "minDelta"?, "mode"?}, got true'],
+      ['sentiment', { splits: { train: 0.8, val: 0.1, test: 0.2 } }, 'splits: train + val + test must be 1'],
+    ];
+    for (const [task, value, message] of refused) {
+      const config = writeJson(join(dir, 'invalid.json'), value);
+      const result = await runCli('train', '--task', task, '--data', tweets, '--config', config, '--out', out);
+      expect(result.code, JSON.stringify(value)).toBe(EXIT.badFormat);
+      expect(result.err).toContain(`invalid.json: ${message}`);
+      expect(result.err).not.toContain('samples');
+    }
+
     // A Loupe dataset export says its task: importing it for another task is a wrong-task error.
     const db = makeDb();
     const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'sentiment', name: 'tweets' });
@@ -130,7 +179,7 @@ describe('loupe train', () => {
 });
 
 describe('loupe predict', () => {
-  it('prints {"predictions": […]} for a text, and the same values for it in an --input batch', async () => {
+  it('prints {"predictions": […]} for a text, the same values for it in an --input batch, and one per repeated --text', async () => {
     const single = await runCli('predict', '--model', strong, '--text', 'I love this, what a wonderful day');
     expect(single.code, single.err).toBe(EXIT.ok);
     const { predictions } = single.json() as { predictions: Classification[] };
@@ -146,9 +195,18 @@ describe('loupe predict', () => {
     expect(many).toHaveLength(2);
     expect(many[1]!.label).toBe(predictions[0]!.label);
     expect(many[1]!.score).toBeCloseTo(predictions[0]!.score, 6);
+
+    // Repeated --text: one prediction per text, in order, as the batch file gives them.
+    const repeated = await runCli('predict', '--model', strong, '--text', 'worst flight ever', '-t', 'I love this, what a wonderful day');
+    expect(repeated.code, repeated.err).toBe(EXIT.ok);
+    expect(repeated.json()).toEqual(batch.json());
+    expect(repeated.err).toContain('2 prediction(s)');
+    const blank = await runCli('predict', '--model', strong, '--text', 'fine', '--text', '  ');
+    expect(blank.code).toBe(EXIT.badFormat);
+    expect(blank.err).toContain('--text #2');
   });
 
-  it('fails with distinct exit codes for missing files, bad bundles, bad input lines and wrong tasks', async () => {
+  it('fails with distinct exit codes for missing files, bad bundles, bad input lines, wrong tasks and repeated options', async () => {
     expect((await runCli('predict', '--model', join(dir, 'none.zip'), '--text', 'x')).code).toBe(EXIT.missingFile);
     const notZip = await runCli('predict', '--model', tweets, '--text', 'x');
     expect(notZip.code).toBe(EXIT.badFormat);
@@ -172,6 +230,10 @@ describe('loupe predict', () => {
     expect((await runCli('predict', '--model', strong, '--text', 'a', '--input', input)).code).toBe(EXIT.usage);
     expect((await runCli('predict', '--model', strong, '--text', '   ')).code).toBe(EXIT.badFormat);
     expect((await runCli('predict', '--model', strong, '--text', 'a', '--backend', 'webgpu')).code).toBe(EXIT.usage);
+    // An option that takes one value refuses a second rather than keep the last silently.
+    const twice = await runCli('predict', '--model', weak, '--model', strong, '--text', 'a');
+    expect(twice.code).toBe(EXIT.usage);
+    expect(twice.err).toContain('--model is given 2 times; it takes one value');
   });
 });
 
@@ -181,10 +243,67 @@ describe('loupe gate', () => {
     const result = await runCli('gate', '--candidate', strong, '--production', weak, '--eval', tweets, '--out-dir', out);
     expect(result.code, result.err).toBe(EXIT.ok);
     const decision = JSON.parse(readFileSync(join(out, 'decision.json'), 'utf8'));
-    expect(decision).toMatchObject({ decision: 'promote', passed: true, task: 'sentiment', evalData: { samples: 150, splits: { test: 150 } } });
+    // Data without splits of its own is held out whole.
+    expect(decision).toMatchObject({ decision: 'promote', passed: true, task: 'sentiment', measured: 'now', evalData: { split: 'test', samples: 150, splits: { test: 150 } } });
     expect(decision.candidate.metrics.accuracy).toBeGreaterThan(decision.production.metrics.accuracy);
     expect(decision.reason).toMatch(/^Promoted: accuracy beats production/);
-    expect(JSON.parse(readFileSync(join(out, 'best_metrics.json'), 'utf8'))).toEqual(decision.candidate.metrics);
+    expect(result.json()).toMatchObject({ split: 'test', samples: 150 });
+    expect(result.err).toContain('measured now on the test split, 150 samples');
+    expect(JSON.parse(readFileSync(join(out, 'best_metrics.json'), 'utf8'))).toEqual({
+      split: 'test',
+      samples: 150,
+      metrics: decision.candidate.metrics,
+      task: 'sentiment',
+      datasetVersion: decision.evalData.datasetVersion,
+      model: 'candidate',
+    });
+  });
+
+  it('evaluates only the test split of data that names one, never the samples it leaves for training', async () => {
+    const work = tempDir();
+    const lines = readFileSync(tweets, 'utf8').trim().split('\n');
+    const evalDir = join(work, 'eval');
+    mkdirSync(evalDir);
+    writeFileSync(join(evalDir, 'pool.csv'), `${lines.slice(0, 101).join('\n')}\n`); // 100 rows naming no split
+    writeFileSync(join(evalDir, 'test.csv'), `${[lines[0], ...lines.slice(101)].join('\n')}\n`); // 50 rows: the test split
+    const result = await runCli('gate', '--candidate', strong, '--eval', evalDir, '--out-dir', join(work, 'out'));
+    expect(result.code, result.err).toBe(EXIT.ok);
+    expect(result.json()).toMatchObject({ split: 'test', samples: 50 });
+    expect(result.err).toContain('100 of the 150 samples name no split while the others do: they are taken as training data (train) and not evaluated.');
+    expect(result.err).toContain('measured now on the test split, 50 samples');
+    const decision = JSON.parse(readFileSync(join(work, 'out', 'decision.json'), 'utf8'));
+    expect(decision.evalData).toMatchObject({ split: 'test', samples: 50, splits: { train: 100, test: 50 } });
+  });
+
+  it('compares the metrics.json files of loupe train: test figures of one dataset version, or an older flat file as validation figures', async () => {
+    const [strongFile, weakFile] = [join(dir, 'strong', 'metrics.json'), join(dir, 'weak', 'metrics.json')];
+    // 15 test tweets are few: a lenient threshold, so the comparison decides.
+    const rule = writeJson(join(dir, 'lenient.json'), { primary: 'accuracy', metrics: { accuracy: { greaterIsBetter: true, threshold: 0.2, minAbsoluteChange: 0 } } });
+    const promoted = await runCli('gate', '--candidate', strongFile, '--production', weakFile, '--rule', rule, '--out-dir', join(dir, 'g-recorded'));
+    expect(promoted.code, promoted.err).toBe(EXIT.ok);
+    const strongFigures = JSON.parse(readFileSync(strongFile, 'utf8'));
+    expect(promoted.json()).toMatchObject({ decision: 'promote', split: 'test', samples: 15, candidate: strongFigures.metrics });
+    expect(promoted.err).toContain('recorded figures of the test split, 15 samples');
+    const decision = JSON.parse(readFileSync(join(dir, 'g-recorded', 'decision.json'), 'utf8'));
+    expect(decision).toMatchObject({ measured: 'recorded', task: 'sentiment', evalData: { split: 'test', samples: 15, datasetVersion: strongFigures.datasetVersion } });
+    expect((await runCli('gate', '--candidate', weakFile, '--production', strongFile, '--rule', rule, '--out-dir', join(dir, 'g-recorded'))).code).toBe(EXIT.rejected);
+
+    // A flat file (older loupe train) is read as validation figures, with notes.
+    const flat = writeJson(join(dir, 'old-metrics.json'), { loss: 2, accuracy: 0.2, macroF1: 0.1 });
+    const old = await runCli('gate', '--candidate', strongFile, '--production', flat, '--rule', rule, '--out-dir', join(dir, 'g-flat'));
+    expect(old.code, old.err).toBe(EXIT.ok);
+    expect(old.json()).toMatchObject({ split: 'val', samples: 15, candidate: strongFigures.val.metrics, production: { accuracy: 0.2 } });
+    expect(old.err).toContain('old-metrics.json is a flat metrics file of an older "loupe train" (no split, sample count or dataset version): read as its validation figures');
+    expect(old.err).toContain('whether both files were measured on the same data cannot be checked');
+
+    // Figures of other data, a bundle beside a metrics file, and --eval with metrics files are refused.
+    const other = writeJson(join(dir, 'other-data.json'), { ...strongFigures, datasetVersion: 'f'.repeat(64) });
+    const otherData = await runCli('gate', '--candidate', strongFile, '--production', other);
+    expect(otherData.code).toBe(EXIT.badFormat);
+    expect(otherData.err).toContain(`was measured on dataset version ${strongFigures.datasetVersion.slice(0, 12)} and ${join(dir, 'other-data.json')} on ffffffffffff`);
+    expect((await runCli('gate', '--candidate', strongFile, '--production', weak)).code).toBe(EXIT.usage);
+    expect((await runCli('gate', '--candidate', strongFile, '--eval', tweets)).code).toBe(EXIT.usage);
+    expect((await runCli('gate', '--candidate', flat)).err).toContain('give --rule rule.json');
   });
 
   it('exits 10 and keeps production’s metrics as the best when the candidate is worse', async () => {
@@ -194,7 +313,7 @@ describe('loupe gate', () => {
     const decision = JSON.parse(readFileSync(join(out, 'decision.json'), 'utf8'));
     expect(decision).toMatchObject({ decision: 'reject', passed: false });
     expect(decision.reason).toContain('is not better than production');
-    expect(JSON.parse(readFileSync(join(out, 'best_metrics.json'), 'utf8'))).toEqual(decision.production.metrics);
+    expect(JSON.parse(readFileSync(join(out, 'best_metrics.json'), 'utf8'))).toMatchObject({ split: 'test', samples: 150, metrics: decision.production.metrics, model: 'production' });
   });
 
   it('applies --min-delta and --rule, and judges a first version by the thresholds alone', async () => {
@@ -312,13 +431,18 @@ describe('image tasks', () => {
     expect(Object.keys(prediction!.probabilities).sort()).toEqual([...classes].sort());
   });
 
-  it('trains coin-year from a manifest and predicts a year from --front and --back, also in a batch', async () => {
+  it('trains coin-year from a manifest named as a file and predicts a year from --front and --back, also in a batch', async () => {
     const work = tempDir();
     const coins = writeCoinsFolder(work);
+    // Another manifest beside it is not imported when the manifest is named as a file.
+    writeFileSync(join(coins, 'old.csv'), 'front,back,year\nimages/gone.png,images/gone.png,1900\n');
     const config = writeJson(join(work, 'train.json'), { model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 32 }, batchSize: 8, earlyStopping: false });
     const out = join(work, 'coins.zip');
-    const trained = await runCli('train', '--task', 'coin-year', '--data', coins, '--config', config, '--epochs', '1', '--out', out);
+    // The manifest as a file: its image paths resolve from its own folder, as when the folder is given.
+    const trained = await runCli('train', '--task', 'coin-year', '--data', join(coins, 'manifest.csv'), '--config', config, '--epochs', '1', '--out', out);
     expect(trained.code, trained.err).toBe(EXIT.ok);
+    expect(trained.err).toMatch(/manifest\.csv: 16 coin-year samples/);
+    expect(trained.err).not.toContain('skipped');
     const front = join(coins, 'images', 'coin-0000_front.png');
     const back = join(coins, 'images', 'coin-0000_back.png');
     const single = await runCli('predict', '--model', out, '--front', front, '--back', back);

@@ -69,6 +69,18 @@ describe('importing an upload', () => {
     expect(withVal.notes).toEqual([]);
   });
 
+  it('imports an evaluation set: held out whole without splits, else only what it names test or val (its other samples go to train)', async () => {
+    const classes = ['minor', 'moderate', 'major'];
+    const pool = Array.from({ length: 30 }, (_, i) => entry(`cars/${classes[i % 3]}/t${i}.png`, png(6, 4, i)));
+    const test = Array.from({ length: 6 }, (_, i) => entry(`cars/test/${classes[i % 3]}/x${i}.png`, png(7, 4, i)));
+    const whole = await importUpload(makeDb(), pool, { task: 'image-classification', name: 'cars', evaluationSet: true }, context);
+    expect(whole.dataset.splits).toEqual({ test: 30 });
+    expect(whole.notes).toEqual([]);
+    const named = await importUpload(makeDb(), [...pool, ...test], { task: 'image-classification', name: 'cars', evaluationSet: true }, context);
+    expect(named.dataset.splits).toEqual({ train: 30, test: 6 });
+    expect(named.notes).toEqual(['30 of the 36 samples name no split while the others do: they are taken as training data (train) and not evaluated.']);
+  });
+
   it('imports the same upload twice as one version (content-addressed), in any order', async () => {
     const db = makeDb();
     const first = await importUpload(db, damageFolder(), { task: 'image-classification', name: 'cars' }, context);

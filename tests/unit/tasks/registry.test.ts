@@ -55,6 +55,8 @@ describe('the task table', () => {
       expect(task.serving.fields.map((f) => f.key)).toEqual(fieldKeys[task.input]);
       expect(Object.keys(task.serving.example)).toEqual(task.serving.fields.map((f) => f.name));
       expect(task.guardMetrics).not.toContain(task.primaryMetric);
+      expect(task.metricNames[0]).toBe(task.primaryMetric);
+      for (const guard of task.guardMetrics) expect(task.metricNames).toContain(guard);
       expect(task.greaterIsBetter).toBe(task.kind === 'classification');
       expect(task.presets.length > 0).toBe(task.kind === 'classification');
       for (const architecture of task.architectures) expect(taskOfArchitecture(architecture)).toBe(task);

@@ -17,6 +17,7 @@ export const COIN_YEAR: TaskDefinition = {
   primaryMetric: 'mae',
   greaterIsBetter: false,
   guardMetrics: ['rmse'],
+  metricNames: ['mae', 'rmse', 'r2', 'medianAe'],
   gate: { threshold: 50, minAbsoluteChange: 0.5, guardTolerance: 2 },
   presets: [],
   architectures: ['coin-regressor'],

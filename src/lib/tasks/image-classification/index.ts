@@ -26,6 +26,7 @@ export const IMAGE_CLASSIFICATION: TaskDefinition = {
   primaryMetric: 'accuracy',
   greaterIsBetter: true,
   guardMetrics: ['macroF1'],
+  metricNames: ['accuracy', 'macroF1'],
   gate: { threshold: 0.5, minAbsoluteChange: 0.005, guardTolerance: 0.02 },
   presets: [CAR_DAMAGE_PRESET],
   architectures: ['damage-classifier', 'small-cnn'],

@@ -28,6 +28,7 @@ export const SENTIMENT: TaskDefinition = {
   primaryMetric: 'accuracy',
   greaterIsBetter: true,
   guardMetrics: ['macroF1'],
+  metricNames: ['accuracy', 'macroF1'],
   gate: { threshold: 0.5, minAbsoluteChange: 0.005, guardTolerance: 0.02 },
   presets: [TWEET_SENTIMENT_PRESET],
   architectures: ['fasttext', 'lexicon-fasttext', 'transformer', 'encoder-head'],
