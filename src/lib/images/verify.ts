@@ -18,7 +18,7 @@ export async function imageFileProblem(blob: Blob): Promise<string | undefined> 
     await decodeRgb(new Blob([bytes], { type }), 8);
     return undefined;
   } catch (error) {
-    if (error instanceof ImageDecodeError) return `could not be decoded as an image (${error.reason})`;
+    if (error instanceof ImageDecodeError) return `could not be decoded as an image (${error.reason.replace(/\.$/, '')})`;
     throw error;
   }
 }

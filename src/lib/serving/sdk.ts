@@ -120,7 +120,7 @@ function refusedImage(error: unknown, inputs: readonly ServingInput[], field: (i
   const { sample, image, reason } = error as Partial<ImageDecodeError>;
   const input = typeof sample === 'number' ? inputs[sample] : undefined;
   const key = input && typeof image === 'number' ? imageKeysOf(input)[image] : undefined;
-  const detail = `could not be decoded as an image (${typeof reason === 'string' ? reason : error.message})`;
+  const detail = `could not be decoded as an image (${(typeof reason === 'string' ? reason : error.message).replace(/\.$/, '')})`;
   return new RequestValidationError(422, 'invalid_image', key ? field(sample!, key) : 'inputs', key ? detail : `an image ${detail}`);
 }
 
