@@ -1,4 +1,9 @@
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveToBlobs } from '../../models/io';
+import { crc32, encodePng } from '../../src/lib/datasets/png';
+import { smallCnnTrainable } from '../../src/lib/tasks/image-classification/model';
+import { TASKS } from '../../src/lib/tasks/registry';
 import { openStudio, readTable, seedRows, waitForServiceWorker, type Studio } from './harness';
 
 /** A real 1×1 PNG. */
@@ -218,5 +223,138 @@ describe('serving: the inference log', () => {
     expect(csv).toContain('negative');
     await studio.screenshot('predict-log-feedback');
     expect(studio.errors).toEqual([]);
+  });
+});
+
+/** A 16 × 16 RGB PNG with a gradient. */
+function gradientPng(): Uint8Array {
+  const data = new Uint8Array(16 * 16 * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 5) % 256;
+  return encodePng({ width: 16, height: 16, channels: 3, data });
+}
+
+/** The PNG with whole, checksummed chunks around compressed data no inflater accepts (a reserved deflate block type). */
+function undecodablePng(png: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(png);
+  const view = new DataView(bytes.buffer);
+  const idat = Buffer.from(bytes).indexOf('IDAT') - 4;
+  const length = view.getUint32(idat);
+  bytes[idat + 8 + 2] = 0x07; // after the 2-byte zlib header: BFINAL 1, BTYPE 11 (reserved)
+  view.setUint32(idat + 8 + length, crc32(bytes, idat + 4, idat + 8 + length));
+  return bytes;
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** `loupe_prediction_errors_total` and `loupe_predictions_total` of a model, from `GET api/metrics` (0 when absent). */
+async function counters(studio: Studio, model: string): Promise<{ errors: number; predictions: number }> {
+  const text = await studio.page.evaluate(async () => (await fetch(new URL('api/metrics', document.baseURI))).text());
+  const sum = (name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) && line.includes(`model="${model}"`))
+      .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  return { errors: sum('loupe_prediction_errors_total'), predictions: sum('loupe_predictions_total') };
+}
+
+/**
+ * Issue #25: an image that does not decode — cut short (its magic bytes still pass) or whole but with
+ * pixels no decoder accepts — is the client's error: 422 invalid_image naming the field as written,
+ * never a 500, never a model error; the Predict form refuses it where it was picked, naming the side.
+ */
+describe('serving: images that do not decode', () => {
+  let studio: Studio;
+  const png = gradientPng();
+  /** The first half of the PNG's base64, as the issue sent it (cut on a 4-character boundary, so it is valid base64). */
+  const half = b64(png).slice(0, Math.floor(b64(png).length / 8) * 4);
+
+  beforeAll(async () => {
+    studio = await openStudio();
+    await studio.goto('predict');
+    // A small image classifier in production (real weights, served by the inference worker), and a coin
+    // model (no weights: its form still shows both sides).
+    await tf.setBackend('cpu');
+    const trainable = smallCnnTrainable(TASKS['image-classification'], { labels: ['dent', 'scratch'], inputSize: 16, channels: 3, filters: [4], dense: 8 });
+    const saved = await saveToBlobs(trainable.model);
+    trainable.dispose();
+    const shards = await Promise.all(saved.shards.map(async (shard) => b64(new Uint8Array(await shard.arrayBuffer()))));
+    await studio.page.evaluate(
+      async ({ modelJson, shards }) => {
+        const blob = (text: string) => new Blob([Uint8Array.from(atob(text), (c) => c.charCodeAt(0))]);
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const open = indexedDB.open('loupe');
+          open.onsuccess = () => resolve(open.result);
+          open.onerror = () => reject(open.error);
+        });
+        await new Promise<void>((resolve, reject) => {
+          const tx = db.transaction(['modelVersions', 'aliases'], 'readwrite');
+          const now = Date.now();
+          tx.objectStore('modelVersions').put({ id: 'shapes@1', name: 'shapes', version: 1, status: 'production', createdAt: now, metrics: {}, tags: { task: 'image-classification' }, modelJson, shards: shards.map(blob) });
+          tx.objectStore('modelVersions').put({ id: 'coins@1', name: 'coins', version: 1, status: 'production', createdAt: now, metrics: {}, tags: { task: 'coin-year' } });
+          tx.objectStore('aliases').put({ name: 'shapes', alias: 'production', version: 1, updatedAt: now });
+          tx.objectStore('aliases').put({ name: 'coins', alias: 'production', version: 1, updatedAt: now });
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+        });
+        db.close();
+      },
+      { modelJson: saved.modelJson, shards },
+    );
+    await studio.page.reload();
+    await studio.page.locator('main h1').waitFor();
+    await waitForServiceWorker(studio.page);
+  }, 120_000);
+  afterAll(async () => studio?.close());
+
+  it('answers 422 invalid_image naming the field as the client wrote it, and counts no model error', async () => {
+    const ok = await call(studio, 'POST', 'models/shapes/invocations', { inputs: [{ image_base64: b64(png) }] });
+    expect(ok).toMatchObject({ status: 200, body: { predictions: [{ label: expect.stringMatching(/^(dent|scratch)$/) }] } });
+    await expect.poll(async () => (await counters(studio, 'shapes')).predictions, { timeout: 10_000 }).toBe(1);
+    const before = await counters(studio, 'shapes');
+
+    const cases: [string, string, unknown, string, RegExp][] = [
+      ['the first half of a PNG', 'models/shapes/invocations', { inputs: [{ image_base64: half }] }, 'inputs[0].image_base64', /: is not a whole PNG image: it is truncated: /],
+      ['a cut back side, as records', 'models/coins/invocations', coin(b64(png), half), 'inputs[0].back_image_base64', /: is not a whole PNG image: /],
+      ['a cut back side, as dataframe_split', 'models/coins/invocations', { dataframe_split: { columns: ['front_image_base64', 'back_image_base64'], data: [[b64(png), half]] } }, 'dataframe_split.data[0][1]', /: is not a whole PNG image: /],
+      // Whole chunks: only the decoder in the inference worker finds the damage; its error names the field all the same.
+      ['pixels no decoder accepts', 'models/shapes/invocations', { dataframe_split: { columns: ['image_base64'], data: [[b64(png)], [b64(undecodablePng(png))]] } }, 'dataframe_split.data[1][0]', /: could not be decoded as an image \(.+\)$/],
+    ];
+    for (const [name, route, body, field, message] of cases) {
+      const answer = await call(studio, 'POST', route, body);
+      expect({ name, status: answer.status, errorCode: answer.body.error_code, code: answer.body.error?.code, field: answer.body.error?.field }).toEqual({
+        name,
+        status: 422,
+        errorCode: 'INVALID_PARAMETER_VALUE',
+        code: 'invalid_image',
+        field,
+      });
+      expect(answer.body.error!.message.startsWith(`${field}: `)).toBe(true);
+      expect(answer.body.error!.message).toMatch(message);
+    }
+
+    // One more good prediction: once it is counted, anything recorded before it is counted too.
+    await expect(call(studio, 'POST', 'models/shapes/invocations', { inputs: [{ image_base64: b64(png) }] })).resolves.toMatchObject({ status: 200 });
+    await expect.poll(async () => (await counters(studio, 'shapes')).predictions, { timeout: 10_000 }).toBe(before.predictions + 1);
+    expect((await counters(studio, 'shapes')).errors).toBe(before.errors);
+    expect(before.errors).toBe(0);
+  });
+
+  it('the Predict form refuses a photo that does not decode, naming the side, and keeps no broken preview', async () => {
+    const { page } = studio;
+    await studio.goto('predict');
+    await page.getByRole('radio', { name: /coins/ }).check();
+    const back = page.locator('input[type="file"][aria-label="Back (reverse)"]');
+    await back.setInputFiles({ name: 'half.png', mimeType: 'image/png', buffer: Buffer.from(half, 'base64') });
+    const refusal = page.getByRole('alert').filter({ hasText: 'half.png' });
+    await expect(refusal.textContent()).resolves.toMatch(/^Back \(reverse\): "half\.png" is not a whole PNG image: it is truncated: .*Choose another photo\.$/);
+    expect(await page.getByRole('img', { name: 'Back (reverse) preview' }).count()).toBe(0);
+    await back.setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from(undecodablePng(png)) });
+    await page.getByRole('alert').filter({ hasText: /"broken\.png" could not be decoded as an image/ }).waitFor();
+    expect(await page.getByRole('img', { name: 'Back (reverse) preview' }).count()).toBe(0);
+    await studio.screenshot('predict-refused-photo');
+    await back.setInputFiles({ name: 'whole.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+    await page.getByRole('img', { name: 'Back (reverse) preview' }).waitFor();
+    expect(await page.getByRole('alert').filter({ hasText: /broken\.png|half\.png/ }).count()).toBe(0);
+    expect(studio.errors.filter((e) => !e.startsWith('Failed to load resource: the server responded with a status of'))).toEqual([]);
   });
 });

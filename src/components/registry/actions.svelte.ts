@@ -12,7 +12,17 @@ export function pageRegistry(): ModelRegistry {
 }
 
 export type PendingAction =
-  | { kind: 'promote'; row: ModelVersionRow; production?: number; evalDataVersion: string; evalSets: string[]; evaluators: NamedEvaluator[]; evaluator: number }
+  | {
+      kind: 'promote';
+      row: ModelVersionRow;
+      production?: number;
+      evalDataVersion: string;
+      evalSets: string[];
+      evaluators: NamedEvaluator[];
+      evaluator: number;
+      /** The newest gate decision about the version when the dialog opened (a newer one is another tab's). */
+      knownDecision: string | null;
+    }
   | { kind: 'rollback'; row: ModelVersionRow; production: number; reason: string }
   | { kind: 'archive'; row: ModelVersionRow; reason: string };
 
@@ -27,16 +37,24 @@ export class RegistryActions {
   error = $state<string>();
   /** The last decision recorded. */
   decision = $state.raw<GateDecisionRow>();
+  /** Set when that decision is another gate run's, which was already under way for the version. */
+  joined = $state<string>();
 
   async ask(kind: PendingAction['kind'], row: ModelVersionRow): Promise<void> {
     this.error = undefined;
-    const production = await pageRegistry().production(row.name);
+    const registry = pageRegistry();
+    const production = await registry.production(row.name);
     if (kind === 'promote') {
       const evalSets = recordedEvalSets(row);
-      this.pending = { kind, row, production, evalDataVersion: evalSets[0] ?? '', evalSets, evaluators: gateEvaluatorsFor(taskOfVersion(row)), evaluator: 0 };
+      const knownDecision = (await registry.latestGateDecision(row.name, row.version))?.id ?? null;
+      this.pending = { kind, row, production, evalDataVersion: evalSets[0] ?? '', evalSets, evaluators: gateEvaluatorsFor(taskOfVersion(row)), evaluator: 0, knownDecision };
     } else if (kind === 'rollback') {
       if (production === undefined) {
         this.error = `${row.name} has no production version to roll back from.`;
+        return;
+      }
+      if (!(await registry.rollbackTargets(row.name)).includes(row.version)) {
+        this.error = `${row.name} v${row.version} was never production, so production cannot roll back to it; send it through the gate instead.`;
         return;
       }
       this.pending = { kind, row, production, reason: '' };
@@ -53,6 +71,7 @@ export class RegistryActions {
     this.busy = true;
     this.pending = undefined;
     this.error = undefined;
+    this.joined = undefined;
     const { name, version } = action.row;
     const registry = pageRegistry();
     try {
@@ -64,6 +83,8 @@ export class RegistryActions {
           evalDataVersion: action.evalDataVersion.trim(),
           evaluate: evaluator.evaluate,
           evaluator: evaluator.label,
+          knownDecision: action.knownDecision,
+          onJoined: () => (this.joined = `${name} v${version} was already being gated (in another tab or a pipeline): this is that gate's decision.`),
         });
         notify('ok', `${name} v${version} is now production.`);
       } else if (action.kind === 'rollback') {

@@ -4,9 +4,32 @@ export interface RgbImage {
   size: number;
 }
 
-/** An image that could not be decoded although it was handed over as one (the decoder's reason is in the message). */
+/** Where a decoded image sits in a batch: its row and which of the row's images (0: the first, e.g. a coin's front). */
+export interface ImagePosition {
+  sample: number;
+  image: number;
+}
+
+/**
+ * An image that could not be decoded although it was handed over as one (the decoder's reason is in the
+ * message and in `reason`). Decoding a batch also says where the image sits (`sample`, `image`): they
+ * are plain fields, so they survive the trip from a worker (see `keepErrorDetails`), and serving names
+ * the request field from them (`inputs[0].back_image_base64`).
+ */
 export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
+  /** The decoder's own words, without the image's name. */
+  readonly reason: string;
+  readonly sample?: number;
+  readonly image?: number;
+  constructor(message: string, reason = message, position?: ImagePosition) {
+    super(message);
+    this.reason = reason;
+    if (position) {
+      this.sample = position.sample;
+      this.image = position.image;
+    }
+  }
 }
 
 /**
@@ -14,11 +37,12 @@ export class ImageDecodeError extends Error {
  * off the main thread; Node (tests, the CLI) uses sharp, loaded only there.
  * @example const { data } = await decodeRgb(blob, 128); // 128 × 128 × 3 bytes
  */
-export async function decodeRgb(blob: Blob, size: number, name = 'image'): Promise<RgbImage> {
+export async function decodeRgb(blob: Blob, size: number, name = 'image', position?: ImagePosition): Promise<RgbImage> {
   try {
     return typeof createImageBitmap === 'function' ? await decodeInBrowser(blob, size) : await decodeInNode(blob, size);
   } catch (error) {
-    throw new ImageDecodeError(`${name} could not be decoded as an image: ${error instanceof Error ? error.message : String(error)}`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ImageDecodeError(`${name} could not be decoded as an image: ${reason}`, reason, position);
   }
 }
 

@@ -54,6 +54,15 @@ export interface PromoteRequest {
   /** Defaults to the model's stored rule, else its task's default. */
   rule?: GateRule;
   trigger?: 'manual' | 'pipeline';
+  /**
+   * The id of the newest gate decision about this version that the caller had seen when it asked (the
+   * dialog opening), `null` for none; by default, the newest one when `promote` is called. A newer one
+   * found under the model's lock is the decision of a gate run that was already under way (another tab,
+   * a pipeline): it is the answer, and the gate does not run twice.
+   */
+  knownDecision?: string | null;
+  /** Called when the answer is the decision of a gate run that was already under way (see `knownDecision`). */
+  onJoined?: (decision: GateDecisionRow) => void;
 }
 
 export interface StatusRequest {
@@ -73,6 +82,9 @@ export interface RegisterFromRunOptions {
   tags?: Record<string, string>;
   trigger?: 'manual' | 'pipeline';
 }
+
+/** A version registered from a run; `alreadyRegistered` when the run was this model's version already. */
+export type RunRegistration = ModelVersionRow & { alreadyRegistered: boolean };
 
 export interface ModelSummary {
   name: string;
@@ -117,6 +129,11 @@ export class ModelRegistry {
    * is taken in the same transaction as the write, so concurrent registrations never collide.
    */
   async register(input: RegisterInput): Promise<ModelVersionRow> {
+    return (await this.#register(input, false)).row;
+  }
+
+  /** `reuseRun`: a version of the same model from the same run is returned instead of adding another. */
+  async #register(input: RegisterInput, reuseRun: boolean): Promise<{ row: ModelVersionRow; existing: boolean }> {
     checkModelName(input.name);
     const metrics = parseInput(MetricsSchema, input.metrics, 'metrics');
     try {
@@ -144,6 +161,10 @@ export class ModelRegistry {
     const now = this.#now();
 
     return this.db.transaction('rw', this.db.modelVersions, this.db.gateDecisions, async () => {
+      // Looked up in the transaction that adds the row, so two tabs registering one run make one version.
+      const runId = lineage.runId;
+      const existing = reuseRun && runId ? await this.db.modelVersions.where('name').equals(input.name).filter((row) => row.runId === runId).first() : undefined;
+      if (existing) return { row: existing, existing: true };
       const last = await this.db.modelVersions.where('[name+version]').between([input.name, -Infinity], [input.name, Infinity]).last();
       const version = (last?.version ?? 0) + 1;
       const row: ModelVersionRow = {
@@ -178,12 +199,17 @@ export class ModelRegistry {
               : 'Registered.',
         }),
       );
-      return row;
+      return { row, existing: false };
     });
   }
 
-  /** Registers a completed run's model, with its lineage (run, dataset version, params, backend, app version, commit). */
-  async registerFromRun(runId: string, options: RegisterFromRunOptions): Promise<ModelVersionRow> {
+  /**
+   * Registers a completed run's model, with its lineage (run, dataset version, params, backend, app version, commit).
+   * A run that is already a version of the model is not registered twice: that version is returned, with
+   * `alreadyRegistered: true`.
+   * @example const row = await registry.registerFromRun(runId, { weights }); if (row.alreadyRegistered) notify(`already registered as v${row.version}`);
+   */
+  async registerFromRun(runId: string, options: RegisterFromRunOptions): Promise<RunRegistration> {
     const run = await this.db.runs.get(runId);
     if (!run) throw new InvalidRegistryInput(`there is no run ${runId}`);
     if (run.status !== 'completed') throw new InvalidRegistryInput(`run "${run.name}" is ${run.status}; only completed runs can be registered`);
@@ -200,17 +226,21 @@ export class ModelRegistry {
     };
     // A run on a preset's data (car damage) registers under the preset's name unless told otherwise.
     const preset = (await this.db.datasets.get(run.datasetVersion))?.preset;
-    return this.register({
-      name: options.name ?? preset ?? run.task,
-      ...options.weights,
-      metrics: run.metrics ?? {},
-      signature: options.signature,
-      exampleInput: options.exampleInput,
-      lineage,
-      card: options.card,
-      tags: { task: run.task, ...options.tags },
-      trigger: options.trigger,
-    });
+    const { row, existing } = await this.#register(
+      {
+        name: options.name ?? preset ?? run.task,
+        ...options.weights,
+        metrics: run.metrics ?? {},
+        signature: options.signature,
+        exampleInput: options.exampleInput,
+        lineage,
+        card: options.card,
+        tags: { task: run.task, ...options.tags },
+        trigger: options.trigger,
+      },
+      true,
+    );
+    return { ...row, alreadyRegistered: existing };
   }
 
   /** One version, or `ModelVersionNotFound`. */
@@ -240,6 +270,23 @@ export class ModelRegistry {
       ? await this.db.gateDecisions.orderBy('ts').toArray()
       : await this.db.gateDecisions.where('[name+ts]').between([name, -Infinity], [name, Infinity]).toArray();
     return rows.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id));
+  }
+
+  /** The newest gate decision about one version (promoted, rejected or failed), if the gate ever ran for it. */
+  async latestGateDecision(name: string, version: number): Promise<GateDecisionRow | undefined> {
+    return (await this.audit(name)).filter((row) => row.kind === 'gate' && row.version === version).at(-1);
+  }
+
+  /**
+   * The versions production can roll back to: those that were production before (the audit trail
+   * records production before and after every change), older than production now and still registered.
+   */
+  async rollbackTargets(name: string): Promise<number[]> {
+    const production = await this.production(name);
+    if (production === undefined) return [];
+    const [audit, versions] = await Promise.all([this.audit(name), this.versions(name)]);
+    const registered = new Set(versions.map((row) => row.version));
+    return [...formerProduction(audit)].filter((v) => v < production && registered.has(v)).sort((a, b) => b - a);
   }
 
   /** The model's gate rule: the one stored for it, else its task's default. */
@@ -280,8 +327,18 @@ export class ModelRegistry {
     const trigger = request.trigger ?? 'manual';
     const evaluator = request.evaluator ?? 'evaluator';
     if (!evalDataVersion) throw new InvalidRegistryInput('the gate needs the evaluation dataset version');
+    const known = request.knownDecision !== undefined ? request.knownDecision : ((await this.latestGateDecision(name, version))?.id ?? null);
     const rule = request.rule ? validateRule(request.rule) : await this.gateRule(name);
     return this.#lock(registryLockName(name), async () => {
+      // One gate decision per version at a time: a caller that queued behind a gate run of the same
+      // version gets that run's decision instead of measuring again and writing a second, equal row.
+      const latest = await this.latestGateDecision(name, version);
+      if (latest && latest.id !== known) {
+        request.onJoined?.(latest);
+        if (latest.outcome === 'promoted') return latest;
+        if (latest.outcome === 'rejected') throw new PromotionRejected(latest);
+        throw new GateEvaluationError(latest.reason);
+      }
       const candidate = await this.get(name, version);
       const alias = await this.db.aliases.get([name, PRODUCTION]);
       if (alias?.version === version) throw new StatusChangeRefused(`${name} v${version} is already production`);
@@ -377,6 +434,11 @@ export class ModelRegistry {
       if (alias.version === version) throw new StatusChangeRefused(`${name} v${version} is already production`);
       if (version > alias.version) {
         throw new StatusChangeRefused(`v${version} is newer than production v${alias.version}: a newer version reaches production through the gate, not a rollback`);
+      }
+      if (!formerProduction(await this.audit(name)).has(version)) {
+        throw new StatusChangeRefused(
+          `${name} v${version} was never production, so production cannot roll back to it (its status is ${target.status}); a version reaches production for the first time through the gate`,
+        );
       }
       const previous = await this.get(name, alias.version);
       const now = this.#now();
@@ -482,6 +544,16 @@ export class ModelRegistry {
     const id = `${String(ts).padStart(15, '0')}-${String(++decisionCounter).padStart(6, '0')}-${crypto.randomUUID().slice(0, 8)}`;
     return { id, name, ts, ...entry };
   }
+}
+
+/** Every version the audit trail shows as production before or after one of its entries. */
+export function formerProduction(audit: readonly GateDecisionRow[]): Set<number> {
+  const versions = new Set<number>();
+  for (const row of audit) {
+    if (row.productionBefore !== undefined) versions.add(row.productionBefore);
+    if (row.productionAfter !== undefined) versions.add(row.productionAfter);
+  }
+  return versions;
 }
 
 async function cacheEvaluation(db: LoupeDb, id: string, evalDataVersion: string, metrics: Record<string, number>): Promise<void> {

@@ -75,8 +75,14 @@ export class ServingError extends Error {
 export class RequestValidationError extends ServingError {
   override name = 'RequestValidationError';
   declare readonly field: string;
-  constructor(status: 400 | 413 | 422, code: ServingErrorCode, field: string, message: string) {
-    super(status, code, `${field}: ${message}`, field);
+  constructor(
+    status: 400 | 413 | 422,
+    code: ServingErrorCode,
+    field: string,
+    /** What is wrong with the field, without its name (the Predict form words the field its own way). */
+    readonly detail: string,
+  ) {
+    super(status, code, `${field}: ${detail}`, field);
   }
 }
 

@@ -1,16 +1,9 @@
 import { formatBytes } from '$lib/bytes';
+import { imageStructureProblem, sniffImageType } from '$lib/images/structure';
 import { RequestValidationError } from './errors';
-import type { ImageInput, ImageType } from './types';
+import type { ImageInput } from './types';
 
-/** The formats, by their leading bytes (WebP: `RIFF` ···· `WEBP`). */
-export function sniffImageType(bytes: Uint8Array): ImageType | undefined {
-  const at = (offset: number, ...values: number[]) => values.every((v, i) => bytes[offset + i] === v);
-  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
-  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg';
-  if (at(0, 0x47, 0x49, 0x46, 0x38) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) return 'image/gif';
-  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'image/webp';
-  return undefined;
-}
+export { sniffImageType };
 
 const DATA_URL = /^data:([^,]*?),/;
 const BASE64 = /^[A-Za-z0-9+/]*$/;
@@ -21,8 +14,9 @@ function describeStart(bytes: Uint8Array): string {
 }
 
 /**
- * Checks that `bytes` hold an accepted image no larger than `maxBytes`.
- * @throws RequestValidationError 413 when too large, 422 when not a PNG, JPEG, WebP or GIF
+ * Checks that `bytes` hold an accepted, whole image no larger than `maxBytes`: a PNG, JPEG, WebP or GIF
+ * whose container reaches its end (a truncated upload is refused here, before any model decodes it).
+ * @throws RequestValidationError 413 when too large, 422 `invalid_image` when not such an image or cut short
  */
 export function checkImageBytes(bytes: Uint8Array, field: string, maxBytes: number): ImageInput {
   if (bytes.byteLength > maxBytes) {
@@ -30,6 +24,8 @@ export function checkImageBytes(bytes: Uint8Array, field: string, maxBytes: numb
   }
   const type = sniffImageType(bytes);
   if (!type) throw new RequestValidationError(422, 'invalid_image', field, `is not a PNG, JPEG, WebP or GIF image (${describeStart(bytes)})`);
+  const problem = imageStructureProblem(bytes, type);
+  if (problem) throw new RequestValidationError(422, 'invalid_image', field, problem);
   return { bytes, type };
 }
 

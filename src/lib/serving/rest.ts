@@ -81,8 +81,9 @@ export function createRestHandler(options: RestHandlerOptions): RestHandler {
     const task = await sdk.modelTask(model);
     const currentLimits = await limits();
     const body = await readBody(request, currentLimits);
-    const { inputs } = parseInvocation(body, task, currentLimits);
-    const result = await sdk.predictInputs(model, inputs, { source: 'rest' });
+    const { inputs, fields } = parseInvocation(body, task, currentLimits);
+    // An image the model cannot decode is named as the client wrote it (`dataframe_split.data[0][1]`).
+    const result = await sdk.predictInputs(model, inputs, { source: 'rest', field: (i, key) => fields[i]?.[key] ?? `inputs[${i}].${key}` });
     return jsonResponse(200, { predictions: result.predictions.map((p) => formatPrediction(p, result.labels)) }, versionHeaders(result));
   }
 

@@ -3,8 +3,11 @@ import type { LoupeDb } from '$lib/db/db';
 import type { BackendName, LogSource, ModelVersionStatus, TaskName } from '$lib/db/types';
 import { NoProductionVersionError, RequestValidationError, ServingError, UnknownModelError, UnknownVersionError } from './errors';
 import { checkImageBytes } from './image';
+import type { ImageDecodeError } from '$lib/images/decode';
+import { imageKeysOf } from '$lib/tasks/inputs';
 import { builtinModelTask, TASKS, taskChoices, taskOfVersion } from '$lib/tasks/registry';
 import { signatureOf } from '$lib/tasks/signature';
+import type { ServingField } from '$lib/tasks/types';
 import { versionKey } from './models';
 import {
   DEFAULT_SERVING_LIMITS,
@@ -28,6 +31,12 @@ export interface PredictOptions {
   version?: number;
   /** Who asked, for the log (default `sdk`). */
   source?: LogSource;
+  /**
+   * How the request named input `index`'s value `key` (`image`, `front`, `back`, `text`), for errors about
+   * it: the REST API passes the path as the client wrote it (`dataframe_split.data[0][1]`). Default
+   * `inputs[0].back`.
+   */
+  field?: (index: number, key: string) => string;
 }
 
 export interface BatchPrediction {
@@ -99,6 +108,34 @@ async function imageBytes(source: ImageSource, field: string, maxBytes: number):
   } else if (source && typeof source === 'object' && (source as ImageInput).bytes instanceof Uint8Array) bytes = (source as ImageInput).bytes;
   else throw new RequestValidationError(422, 'invalid_image', field, 'must be an image: a Blob, an ArrayBuffer or a Uint8Array');
   return checkImageBytes(bytes, field, maxBytes);
+}
+
+/**
+ * An image the model could not decode → a 422 naming the field it came in. The decoder runs in the
+ * inference worker, so its `ImageDecodeError` arrives as a plain Error that kept its name and fields
+ * (`sample`: the input, `image`: which of its images); it is recognised by those, never by its message.
+ */
+function refusedImage(error: unknown, inputs: readonly ServingInput[], field: (index: number, key: string) => string): RequestValidationError | undefined {
+  if (!(error instanceof Error) || error.name !== 'ImageDecodeError') return undefined;
+  const { sample, image, reason } = error as Partial<ImageDecodeError>;
+  const input = typeof sample === 'number' ? inputs[sample] : undefined;
+  const key = input && typeof image === 'number' ? imageKeysOf(input)[image] : undefined;
+  const detail = `could not be decoded as an image (${(typeof reason === 'string' ? reason : error.message).replace(/\.$/, '')})`;
+  return new RequestValidationError(422, 'invalid_image', key ? field(sample!, key) : 'inputs', key ? detail : `an image ${detail}`);
+}
+
+/**
+ * An error of `predict(model, input)` as the Predict form words it: a refused input is named by the
+ * form's own prompt for it, so the user sees which photo is at fault ("Back (reverse): could not be
+ * decoded as an image (…)") instead of `input.back`.
+ * @example formErrorMessage(error, TASKS['coin-year'].serving.fields)
+ */
+export function formErrorMessage(error: unknown, fields: readonly ServingField[]): string {
+  if (error instanceof RequestValidationError) {
+    const field = fields.find((f) => error.field === `input.${f.key}`);
+    if (field) return `${field.prompt}: ${error.detail}`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Checks an SDK input against its task and turns it into the predictor's input. */
@@ -181,7 +218,7 @@ export class ServingSdk {
       throw new RequestValidationError(413, 'payload_too_large', 'inputs', `holds ${inputs.length} examples; the limit is ${limits.maxBatch} per request`);
     }
     const normalized = await Promise.all(inputs.map((input, i) => normalizeInput(task, input, limits, field(i))));
-    return this.predictInputs(model, normalized, options);
+    return this.predictInputs(model, normalized, { field: (i, key) => `${field(i)}.${key}`, ...options });
   }
 
   /** Predicts inputs that were already validated for the model's task (the REST API's path). */
@@ -216,8 +253,13 @@ export class ServingSdk {
       );
       return { model, version, task: predictor.task, backend: predictor.backend, labels: predictor.labels, latencyMs, predictions };
     } catch (error) {
+      const refused = refusedImage(error, inputs, options.field ?? ((i, key) => `inputs[${i}].${key}`));
+      // The client's fault, not the model's: a 4xx is not counted in the error rate.
+      if (refused) throw refused;
       if (GONE.has((error as Error | undefined)?.name ?? '')) this.#forget(entry);
-      this.#sink?.recordFailure?.({ ts: this.#clock(), model, version, source: options.source ?? 'sdk', error: (error as Error | undefined)?.name ?? 'Error' });
+      if (!(error instanceof ServingError && error.status < 500)) {
+        this.#sink?.recordFailure?.({ ts: this.#clock(), model, version, source: options.source ?? 'sdk', error: (error as Error | undefined)?.name ?? 'Error' });
+      }
       throw error;
     } finally {
       this.#release(entry);

@@ -24,6 +24,8 @@ export type ParamValue = string | number | boolean | null | (string | number | b
 export interface ParsedInvocation {
   format: InvocationFormat;
   inputs: ServingInput[];
+  /** Where each input's values were, by predictor key, as the client wrote them: `{ back: 'dataframe_split.data[0][1]' }`. */
+  fields: Record<string, string>[];
   params?: Record<string, ParamValue>;
 }
 
@@ -152,17 +154,19 @@ function rowsOfRecords(value: unknown, fields: readonly InputField[], limits: Se
   return arrayAt(value, ['dataframe_records'], limits).map((item, i) => recordRow(item, ['dataframe_records', i], fields, false));
 }
 
-/** Checks one example's fields and decodes them into the predictor's input. */
-function inputOfRow(row: Row, fields: readonly InputField[], limits: ServingLimits, where: readonly PathKey[]): ServingInput {
+/** Checks one example's fields and decodes them into the predictor's input (and where each value was). */
+function inputOfRow(row: Row, fields: readonly InputField[], limits: ServingLimits, where: readonly PathKey[]): { input: ServingInput; names: Record<string, string> } {
   for (const [name, cell] of row) {
     if (!fields.some((f) => f.name === name)) throw invalid(cell.path, `is not a field of this model; expected ${fieldList(fields)}`);
   }
   const input: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
   for (const field of fields) {
     const cell = row.get(field.name);
     if (!cell) throw invalid([...where, field.name], `is required (fields of this model: ${fieldList(fields)})`);
     const text = check(v.string(), cell.value, cell.path);
     const name = formatPath(cell.path);
+    names[field.key] = name;
     if (field.kind === 'image') {
       input[field.key] = decodeBase64Image(text, name, limits.maxImageBytes);
     } else {
@@ -171,7 +175,7 @@ function inputOfRow(row: Row, fields: readonly InputField[], limits: ServingLimi
       input[field.key] = text;
     }
   }
-  return input as unknown as ServingInput;
+  return { input: input as unknown as ServingInput, names };
 }
 
 /**
@@ -200,8 +204,10 @@ export function parseInvocation(body: unknown, task: TaskName, limits: ServingLi
         ? rowsOfRecords(value, fields, limits)
         : rowsOfInputs(value, format, fields, limits);
   const where = (i: number): PathKey[] => (Array.isArray(value) ? [format, i] : [format]);
-  const inputs = rows.map((row, i) => inputOfRow(row, fields, limits, where(i)));
-  return params ? { format, inputs, params } : { format, inputs };
+  const checked = rows.map((row, i) => inputOfRow(row, fields, limits, where(i)));
+  const inputs = checked.map((c) => c.input);
+  const names = checked.map((c) => c.names);
+  return params ? { format, inputs, fields: names, params } : { format, inputs, fields: names };
 }
 
 /**

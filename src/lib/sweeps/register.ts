@@ -1,8 +1,8 @@
 import type { LoupeDb } from '$lib/db/db';
-import type { GateDecisionRow, ModelVersionRow } from '$lib/db/types';
+import type { GateDecisionRow } from '$lib/db/types';
 import { PromotionRejected } from '$lib/registry/errors';
 import { findRunModel, gateEvaluatorFor, type NamedEvaluator } from '$lib/registry/evaluators';
-import { ModelRegistry } from '$lib/registry/registry';
+import { ModelRegistry, type RunRegistration } from '$lib/registry/registry';
 import { bestTrial, SweepError } from './controller';
 import type { SweepRegistration } from './definition';
 
@@ -17,7 +17,8 @@ export interface RegisterBestOptions {
 }
 
 export interface RegisterBestResult {
-  version: ModelVersionRow;
+  /** The version (`alreadyRegistered` when the best trial's run was registered before). */
+  version: RunRegistration;
   registration: SweepRegistration;
   /** The gate's decision (absent when the gate could not evaluate). */
   decision?: GateDecisionRow;
@@ -44,6 +45,14 @@ export async function registerBest(db: LoupeDb, sweepId: string, options: Regist
   const at = (options.now ?? Date.now)();
   let registration: SweepRegistration;
   let decision: GateDecisionRow | undefined;
+  // Registered before: the gate's decision on it stands (a failed gate run is tried again).
+  const decided = version.alreadyRegistered ? await registry.latestGateDecision(name, version.version) : undefined;
+  if (decided && decided.outcome !== 'failed') {
+    const outcome = decided.outcome === 'promoted' ? 'promoted' : 'rejected';
+    registration = { name, version: version.version, runId: best.runId, outcome, reason: `Already registered as v${version.version}; the gate decided: ${decided.reason}`, at };
+    await db.sweeps.update(sweep.id, { registered: registration });
+    return { version, registration, decision: decided };
+  }
   try {
     decision = await registry.promote({ name, version: version.version, evalDataVersion: sweep.datasetId, evaluate: evaluator.evaluate, evaluator: evaluator.label, trigger });
     registration = { name, version: version.version, runId: best.runId, outcome: 'promoted', reason: decision.reason, at };

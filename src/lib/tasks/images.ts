@@ -19,7 +19,7 @@ async function imageBatch(
     const row = rows[i]!;
     const blob = row.blobs?.[index];
     if (!blob) throw new Error(`sample ${row.path} has no image ${index + 1}`);
-    const { data } = await decodeRgb(blob, size, row.path);
+    const { data } = await decodeRgb(blob, size, row.path, { sample: i, image: index });
     pixels.set(augment && random ? augmentRgb(data, size, random, augment) : data, i * size * size * 3);
   }
   return tf.tidy(() => normalizeImageNet(tf.tensor4d(pixels, [rows.length, size, size, 3])));

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SampleRow } from '$lib/db/types';
 import { MissingInputError } from './errors';
+import { imageKeysOf } from './inputs';
 import type { ImageInput, ImageType, Prediction, ServingInput, TaskDefinition, TrainableModel } from './types';
 
 export { loadTrainable, UnknownModelError } from './registry';
@@ -9,7 +10,7 @@ export { loadTrainable, UnknownModelError } from './registry';
 export function inputToRow(input: ServingInput, index: number): SampleRow {
   const base = { id: `request-${index}`, datasetId: '', split: 'unassigned' as const, label: '', hash: '', path: `inputs[${index}]` };
   if ('text' in input) return { ...base, text: input.text };
-  const images = 'image' in input ? [input.image] : [input.front, input.back];
+  const images = imageKeysOf(input).map((key) => (input as Record<typeof key, ImageInput>)[key]);
   return { ...base, blobs: images.map((image) => new Blob([image.bytes as BlobPart], { type: image.type })) };
 }
 

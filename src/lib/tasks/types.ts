@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, SampleRow, TaskName } from '$lib/db/types';
 import type { ModelSignature, ModelSpec } from '$lib/db/specs';
+import type { ImageType } from '$lib/images/structure';
 
 /** One batch the training loop and evaluation consume. */
 export interface Batch {
@@ -30,7 +31,7 @@ export async function toBatch(
 export type InputKind = 'image' | 'image-pair' | 'text';
 
 /** Image formats the studio accepts, recognised by their magic bytes (never by a name or a header). */
-export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif';
+export type { ImageType };
 
 /** An encoded image (PNG/JPEG/WebP/GIF bytes), checked to be one; decoding to pixels is the model's job. */
 export interface ImageInput {

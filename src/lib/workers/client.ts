@@ -11,6 +11,40 @@ export class WorkerCrashedError extends Error {
   }
 }
 
+type ThrowHandler = Comlink.TransferHandler<{ value: unknown }, { isError: boolean; value: unknown }>;
+const KEEPS = Symbol('loupe.keepsErrorDetails');
+
+/**
+ * Makes errors thrown in a worker keep their own plain fields (strings, numbers, booleans) on the way
+ * to the page. Comlink sends only an Error's name, message and stack; a named error's details (an
+ * `ImageDecodeError`'s `sample` and `image`, which say which request field to name) would be lost.
+ * Call it on both sides (the worker's entry and the page); it is idempotent.
+ */
+export function keepErrorDetails(): void {
+  const base = Comlink.transferHandlers.get('throw') as ThrowHandler | undefined;
+  if (!base || (base as ThrowHandler & { [KEEPS]?: true })[KEEPS]) return;
+  const handler: ThrowHandler & { [KEEPS]: true } = {
+    [KEEPS]: true,
+    canHandle: base.canHandle,
+    serialize(thrown) {
+      const [serialized, transfer] = base.serialize(thrown);
+      if (serialized.isError && thrown.value instanceof Error) serialized.value = { ...errorDetails(thrown.value), ...(serialized.value as object) };
+      return [serialized, transfer];
+    },
+    deserialize: base.deserialize,
+  };
+  Comlink.transferHandlers.set('throw', handler as Comlink.TransferHandler<unknown, unknown>);
+}
+
+/** An error's own enumerable fields that are plain values (what structured clone always carries). */
+export function errorDetails(error: Error): Record<string, string | number | boolean> {
+  const details: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') details[key] = value;
+  }
+  return details;
+}
+
 /** The part of `Worker` the client needs; tests pass a fake. */
 export type WorkerLike = Pick<Worker, 'postMessage' | 'terminate' | 'addEventListener' | 'removeEventListener'>;
 
@@ -29,6 +63,7 @@ export class WorkerClient<Api extends object> {
     spawn: () => WorkerLike,
   ) {
     this.#spawn = spawn;
+    keepErrorDetails();
   }
 
   /** The worker's API; every method call rejects instead of hanging if the worker dies meanwhile. */

@@ -100,6 +100,33 @@ describe('registering versions', () => {
     await expect(registry.registerFromRun('r8', { weights: fakeArtifacts() })).rejects.toThrow(/failed; only completed runs/);
   });
 
+  it('registers a run once per model: a second registration returns the existing version and says so', async () => {
+    const db = makeDb();
+    const registry = makeRegistry({}, db);
+    await db.runs.add(makeRun({ id: 'r7' }));
+    const first = await registry.registerFromRun('r7', { weights: fakeArtifacts() });
+    expect(first).toMatchObject({ name: 'coin-year', version: 1, alreadyRegistered: false });
+    const before = await tableCounts(db);
+    const again = await registry.registerFromRun('r7', { weights: fakeArtifacts() });
+    expect(again).toMatchObject({ id: first.id, version: 1, alreadyRegistered: true });
+    expect(await tableCounts(db)).toEqual(before); // no version, no audit row
+    // Under another name it is another model's first version; a plain register() always adds one.
+    await expect(registry.registerFromRun('r7', { name: 'coins-b', weights: fakeArtifacts() })).resolves.toMatchObject({ name: 'coins-b', version: 1, alreadyRegistered: false });
+    await expect(registry.register(registerInput({ lineage: { runId: 'r7' } }))).resolves.toMatchObject({ version: 2 });
+  });
+
+  it('two tabs registering the same run at once make one version', async () => {
+    const factory = new IDBFactory();
+    const tabA = makeRegistry({}, makeDb(undefined, factory, 'shared'));
+    const tabB = makeRegistry({}, makeDb(undefined, factory, 'shared'));
+    await tabA.db.runs.add(makeRun({ id: 'r9' }));
+    const rows = await Promise.all([tabA.registerFromRun('r9', { weights: fakeArtifacts() }), tabB.registerFromRun('r9', { weights: fakeArtifacts() })]);
+    expect(rows.map((r) => r.version)).toEqual([1, 1]);
+    expect(rows.map((r) => r.alreadyRegistered).sort()).toEqual([false, true]);
+    expect(await tabA.versions('coin-year')).toHaveLength(1);
+    expect((await tabA.audit('coin-year')).filter((e) => e.kind === 'register')).toHaveLength(1);
+  });
+
   it.each([
     ['a bad model name', registerInput({ name: '../etc' }), /not a model name/],
     ['a non-finite metric', registerInput({ metrics: { mae: Number.POSITIVE_INFINITY } }), /metrics\.mae: must be finite/],
@@ -331,6 +358,52 @@ describe('concurrent promotions', () => {
     expect(gates.map((g) => [g.version, g.productionBefore, g.productionAfter])).toEqual([[1, undefined, 1], [2, 1, 2], [3, 2, 3]]);
   });
 
+  it('the same version gated in two tabs at once: one gate run, one audit row, both get its decision', async () => {
+    const { tabA, tabB, evaluate } = await racingSetup();
+    const auditBefore = (await tabA.audit('coin-year')).length;
+    evaluate.calls.length = 0;
+    const joined: string[] = [];
+    // v2 beats v1; then v3 (better still) against v2. Each version asked for twice, at once.
+    const results = await Promise.all([
+      tabA.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate }),
+      tabB.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate, onJoined: (d) => joined.push(d.id) }),
+    ]);
+    expect(results[1]).toEqual(results[0]);
+    expect(joined).toEqual([results[0].id]);
+    expect(evaluate.calls).toEqual([[2, EVAL], [1, EVAL]]);
+    expect(await tabA.audit('coin-year')).toHaveLength(auditBefore + 1);
+    expect(await expectOneProduction(tabB)).toBe(2);
+  });
+
+  it('a rejection reaches the second caller too, as the same PromotionRejected, without a second gate run', async () => {
+    const { tabA, tabB } = await racingSetup();
+    const worse = tableEvaluator({ 1: { mae: 14, rmse: 16 }, 2: { mae: 20, rmse: 25 } }, 20);
+    const [a, b] = await Promise.allSettled([
+      tabA.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate: worse }),
+      tabB.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate: worse }),
+    ]);
+    expect([a.status, b.status]).toEqual(['rejected', 'rejected']);
+    const [ea, eb] = [(a as PromiseRejectedResult).reason as PromotionRejected, (b as PromiseRejectedResult).reason as PromotionRejected];
+    expect(eb).toBeInstanceOf(PromotionRejected);
+    expect(eb.decision).toEqual(ea.decision);
+    expect(worse.calls).toEqual([[2, EVAL], [1, EVAL]]);
+    expect((await tabA.audit('coin-year')).filter((e) => e.kind === 'gate' && e.version === 2)).toHaveLength(1);
+  });
+
+  it('a decision taken after the caller looked (the dialog opened) is the answer; asking again after it gates again', async () => {
+    const { tabA, tabB } = await racingSetup();
+    const worse = tableEvaluator({ 1: { mae: 14, rmse: 16 }, 2: { mae: 20, rmse: 25 } });
+    const seen = (await tabB.latestGateDecision('coin-year', 2))?.id ?? null; // tab B opens its dialog
+    expect(seen).toBeNull();
+    await expect(tabA.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate: worse })).rejects.toThrow(PromotionRejected);
+    await expect(tabB.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate: worse, knownDecision: seen })).rejects.toThrow(PromotionRejected);
+    expect(worse.calls).toHaveLength(2); // tab A's gate run only: champion and challenger
+    // Asked with the rejection in view (e.g. after changing the rule), the gate runs again.
+    const better = tableEvaluator({ 1: { mae: 14, rmse: 16 }, 2: { mae: 11, rmse: 15 } });
+    await expect(tabB.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate: better })).resolves.toMatchObject({ outcome: 'promoted' });
+    expect((await tabA.audit('coin-year')).filter((e) => e.kind === 'gate' && e.version === 2).map((e) => e.outcome)).toEqual(['rejected', 'promoted']);
+  });
+
   it('serializes on the Web Lock named after the model', async () => {
     const names: string[] = [];
     const { tabA } = await racingSetup(async (name, body) => {
@@ -383,6 +456,26 @@ describe('rollback and archive', () => {
     const fresh = makeRegistry();
     await fresh.register(registerInput());
     await expect(fresh.rollback({ name: 'coin-year', version: 1 })).rejects.toThrow(/no production version to roll back from/);
+  });
+
+  it('rolls back only to versions that were production before, refusing the rest in the registry itself', async () => {
+    const registry = makeRegistry();
+    for (let i = 0; i < 4; i++) await registry.register(registerInput());
+    const evaluate = tableEvaluator({ 1: { mae: 14, rmse: 16 }, 2: { mae: 20, rmse: 25 }, 3: { mae: 11, rmse: 15 } });
+    await registry.promote({ name: 'coin-year', version: 1, evalDataVersion: EVAL, evaluate });
+    await expect(registry.promote({ name: 'coin-year', version: 2, evalDataVersion: EVAL, evaluate })).rejects.toThrow(PromotionRejected);
+    await registry.promote({ name: 'coin-year', version: 3, evalDataVersion: EVAL, evaluate });
+    // v1 was production; v2 was rejected; v4 is newer than production; v3 is production.
+    expect(await registry.rollbackTargets('coin-year')).toEqual([1]);
+    const before = await tableCounts(registry.db);
+    const refusal = await registry.rollback({ name: 'coin-year', version: 2 }).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(StatusChangeRefused);
+    expect((refusal as Error).message).toBe('coin-year v2 was never production, so production cannot roll back to it (its status is rejected); a version reaches production for the first time through the gate');
+    expect(await tableCounts(registry.db)).toEqual(before);
+    expect(await registry.production('coin-year')).toBe(3);
+    await expect(registry.rollback({ name: 'coin-year', version: 1 })).resolves.toMatchObject({ productionBefore: 3, productionAfter: 1 });
+    expect(await registry.rollbackTargets('coin-year')).toEqual([]); // v3 is newer than production now
+    expect(await makeRegistry().rollbackTargets('coin-year')).toEqual([]);
   });
 
   it('archives versions but never the production one', async () => {

@@ -76,9 +76,9 @@ function outcome<T>(call: () => T, body: unknown): { ok: true; value: T } | { ok
 
 // --- arbitraries ------------------------------------------------------------------------------------
 
-const MAGIC = [PNG, JPEG, GIF, WEBP];
-/** Bytes of an accepted image: a real format's signature and a random tail. */
-const imageBytes = fc.tuple(fc.constantFrom(...MAGIC), fc.uint8Array({ maxLength: 120 })).map(([magic, tail]) => new Uint8Array([...magic, ...tail]));
+const WHOLE = [PNG, JPEG, GIF, WEBP];
+/** Bytes of an accepted image: a whole 1 × 1 image of each format and random bytes after its end (decoders ignore them). */
+const imageBytes = fc.tuple(fc.constantFrom(...WHOLE), fc.uint8Array({ maxLength: LIMITS.maxImageBytes - JPEG.length })).map(([image, tail]) => new Uint8Array([...image, ...tail]));
 
 /** The spellings the API documents for the same bytes. */
 const SPELLINGS: ((bytes: Uint8Array) => string)[] = [
@@ -361,6 +361,89 @@ describe('the REST handler under fuzz', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+/** Every path in a JSON value to a string equal to `text`. */
+function pathsOf(value: unknown, text: string, at: Key[] = []): Key[][] {
+  if (value === text) return [at];
+  if (Array.isArray(value)) return value.flatMap((item, i) => pathsOf(item, text, [...at, i]));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([key, item]) => pathsOf(item, text, [...at, key]));
+  return [];
+}
+
+describe('images that do not decode (issue #25): 422 invalid_image naming the field as written, never a 500, never a model error', () => {
+  const IMAGE_TASKS: TaskName[] = ['coin-year', 'image-classification'];
+  /** Marks an image the fake decoder refuses: these bytes after its end (the container is whole). */
+  const POISON = [0xee, 0x0b, 0xad];
+  const poisoned = (bytes: Uint8Array) => POISON.every((b, i) => bytes[bytes.length - POISON.length + i] === b);
+
+  async function handlerFor(task: TaskName) {
+    const db = makeDb();
+    await addVersion(db, task, 1, { tags: { task } });
+    await promote(db, task, 1);
+    const failures: string[] = [];
+    const base = fakePredictors().factory;
+    // A predictor whose decoder (in the worker) refuses poisoned images, as the real one refuses damaged
+    // pixels: its ImageDecodeError crosses comlink as a plain Error with its name and fields.
+    const sdk = new ServingSdk({
+      db,
+      predictors: async (row) => {
+        const predictor = await base(row);
+        return {
+          ...predictor,
+          predict: async (inputs) => {
+            inputs.forEach((input, sample) => {
+              const images = 'text' in input ? [] : 'image' in input ? [input.image] : [input.front, input.back];
+              images.forEach(({ bytes }, image) => {
+                if (poisoned(bytes)) throw Object.assign(new Error('inputs could not be decoded as an image: bad Huffman code'), { name: 'ImageDecodeError', reason: 'bad Huffman code', sample, image });
+              });
+            });
+            return predictor.predict(inputs);
+          },
+        };
+      },
+      sink: { record: () => {}, recordFailure: (f) => failures.push(f.error) },
+    });
+    return { handle: createRestHandler({ sdk, limits: async () => LIMITS }), failures };
+  }
+
+  const broken = fc.constantFrom(...IMAGE_TASKS).chain((task) =>
+    fc
+      .tuple(fc.array(example(task), { minLength: 1, maxLength: LIMITS.maxBatch }), fc.nat(), fc.constantFrom('cut', 'undecodable'), fc.nat())
+      .chain(([examples, which, kind, cutAt]) => {
+        const flat = examples.flatMap((e, i) => Object.keys(e.record).map((column) => [i, column] as const));
+        const [index, column] = flat[which % flat.length]!;
+        const whole = WHOLE[cutAt % WHOLE.length]!;
+        // Cut anywhere past the magic bytes and before the end marker (a GIF's trailer is optional), or whole but undecodable.
+        const bytes = kind === 'cut' ? whole.subarray(0, 12 + (cutAt % (whole.length - 13 - (whole === GIF ? 1 : 0)))) : new Uint8Array([...whole, ...POISON]);
+        const text = `data:image/png;base64,${b64(bytes)}`;
+        const records = examples.map((e, i) => (i === index ? { ...e.record, [column]: text } : e.record));
+        return fc.tuple(fc.constant(task), fc.constant(kind), fc.constant(text), layout(task, records));
+      }),
+  );
+
+  it('in every layout, for a cut container (refused before the model) or pixels the model cannot decode', async () => {
+    const handlers = Object.fromEntries(await Promise.all(IMAGE_TASKS.map(async (task) => [task, await handlerFor(task)] as const)));
+    await fc.assert(
+      fc.asyncProperty(broken, async ([task, kind, text, body]) => {
+        const { handle, failures } = handlers[task]!;
+        const before = failures.length;
+        const response = await handle(new Request(`http://studio.test/app/api/models/${task}/invocations`, { method: 'POST', body: JSON.stringify(body) }));
+        const answer = (await response.json()) as { error?: { code: string; field?: string; message: string }; error_code?: string };
+        const [path] = pathsOf(body, text);
+        expect({ kind, status: response.status, code: answer.error?.code, errorCode: answer.error_code, field: answer.error?.field }).toEqual({
+          kind,
+          status: 422,
+          code: 'invalid_image',
+          errorCode: 'INVALID_PARAMETER_VALUE',
+          field: formatPath(path!),
+        });
+        expect(answer.error!.message).toMatch(kind === 'cut' ? /: is not a whole (PNG|JPEG|GIF|WebP) image: / : /: could not be decoded as an image \(bad Huffman code\)$/);
+        expect(failures.length).toBe(before); // not a model error
+      }),
+      { numRuns: 400 },
     );
   });
 });

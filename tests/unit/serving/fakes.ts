@@ -4,11 +4,17 @@ import { TASKS } from '../../../src/lib/tasks/registry';
 import { taskOfVersion } from '../../../src/lib/tasks/names';
 import type { Prediction, Predictor, PredictorFactory, ServingInput } from '../../../src/lib/serving/types';
 
-/** The smallest byte strings each format is recognised by (serving never decodes pixels itself). */
-export const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
-export const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70, 0]);
-export const GIF = new TextEncoder().encode('GIF89a\x01\x00\x01\x00');
-export const WEBP = new Uint8Array([...new TextEncoder().encode('RIFF'), 36, 0, 0, 0, ...new TextEncoder().encode('WEBPVP8 ')]);
+/**
+ * The smallest whole images of each format, 1 × 1 px (serving checks their containers, never their
+ * pixels): what sharp writes for one pixel, as PNG, greyscale JPEG, GIF and lossless WebP.
+ */
+const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+export const PNG = fromBase64('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAADElEQVR4nGM4kWIEAANWAV/oF4RSAAAAAElFTkSuQmCC');
+export const JPEG = fromBase64(
+  '/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AP//Z',
+);
+export const GIF = fromBase64('R0lGODlhAQABAIAAAExpcchkMiH5BAUAAAAALAAAAAABAAEAAAICTAEAOw==');
+export const WEBP = fromBase64('UklGRh4AAABXRUJQVlA4TBEAAAAvAAAAAAdQsiJXpv+BiOh/AAA=');
 
 export const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 

@@ -1,4 +1,12 @@
+import * as Comlink from 'comlink';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { ImageDecodeError } from '../../../src/lib/images/decode';
+import { RequestValidationError } from '../../../src/lib/serving/errors';
+import type { PredictorFactory } from '../../../src/lib/serving/types';
+import { imageBatch } from '../../../src/lib/tasks/images';
+import { inputToRow } from '../../../src/lib/tasks/loaded';
+import { errorDetails, keepErrorDetails } from '../../../src/lib/workers/client';
 import { InferenceService } from '../../../src/lib/workers/inference-service';
 import { registerPredictorLoader, loadPredictor } from '../../../src/lib/serving/loaders';
 import { workerPredictorFactory } from '../../../src/lib/serving/worker-predictor';
@@ -46,5 +54,62 @@ describe('predictor loaders', () => {
     await expect(loadPredictor(await addVersion(db, 'mystery', 1))).rejects.toThrow(/does not say which task/);
     registerPredictorLoader('image-classification', fakePredictors().factory);
     await expect(loadPredictor(row)).resolves.toMatchObject({ task: 'image-classification' });
+  });
+});
+
+describe('an image the model cannot decode, from the worker to the Predict form (issue #25)', () => {
+  it('is a 422 naming the side, through comlink, and not a model error', async () => {
+    keepErrorDetails();
+    // The worker's end: the real decoder (sharp here, createImageBitmap in browsers) behind comlink.
+    const decoding: PredictorFactory = async (row) => ({
+      task: 'coin-year',
+      backend: 'cpu',
+      async predict(inputs) {
+        const rows = inputs.map(inputToRow);
+        (await imageBatch(rows, 0, 8, undefined, undefined)).dispose();
+        (await imageBatch(rows, 1, 8, undefined, undefined)).dispose();
+        return inputs.map(() => ({ kind: 'regression', value: 1800 + row.version }));
+      },
+      async dispose() {},
+    });
+    const channel = new MessageChannel();
+    Comlink.expose(new InferenceService(decoding), channel.port1 as unknown as Comlink.Endpoint);
+    const remote = Comlink.wrap<InferenceService>(channel.port2 as unknown as Comlink.Endpoint);
+    try {
+      const db = makeDb();
+      await addVersion(db, 'coin-year', 1);
+      await promote(db, 'coin-year', 1);
+      const failures: string[] = [];
+      const sdk = new ServingSdk({ db, predictors: workerPredictorFactory(() => remote, async () => 'cpu'), sink: { record: () => {}, recordFailure: (f) => failures.push(f.error) } });
+      const png = new Uint8Array(await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c84' } }).png().toBuffer());
+      await expect(sdk.predict('coin-year', { front: png, back: png })).resolves.toMatchObject({ prediction: { value: 1801 } });
+
+      // Whole chunks around damaged pixels: the container check passes, the decoder in the worker refuses.
+      const damaged = new Uint8Array(png);
+      const idat = Buffer.from(damaged).indexOf('IDAT');
+      damaged.fill(0x55, idat + 4, idat + 30);
+      const error = await sdk.predict('coin-year', { front: png, back: damaged }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RequestValidationError);
+      expect(error).toMatchObject({ status: 422, code: 'invalid_image', field: 'input.back', detail: expect.stringMatching(/^could not be decoded as an image \(.+\)$/) });
+      const batch = await sdk.predictBatch('coin-year', [{ front: png, back: png }, { front: damaged, back: png }]).catch((e: unknown) => e);
+      expect(batch).toMatchObject({ status: 422, field: 'inputs[1].front' });
+      // Cut short: refused before the worker is asked.
+      const cut = await sdk.predict('coin-year', { front: png.subarray(0, png.length >> 1), back: png }).catch((e: unknown) => e);
+      expect(cut).toMatchObject({ status: 422, field: 'input.front', detail: expect.stringMatching(/^is not a whole PNG image: it is truncated/) });
+      expect(failures).toEqual([]);
+    } finally {
+      remote[Comlink.releaseProxy]();
+      channel.port1.close();
+      channel.port2.close();
+    }
+  });
+
+  it('keepErrorDetails sends an error\'s own plain fields with its name and message', () => {
+    keepErrorDetails();
+    const handler = Comlink.transferHandlers.get('throw')!;
+    const error = new ImageDecodeError('inputs[0] could not be decoded as an image: bad', 'bad', { sample: 2, image: 1 });
+    const [serialized] = handler.serialize({ value: Object.assign(error, { extra: { not: 'plain' } }) });
+    expect(serialized).toEqual({ isError: true, value: { name: 'ImageDecodeError', message: error.message, stack: error.stack, reason: 'bad', sample: 2, image: 1 } });
+    expect(errorDetails(new Error('plain'))).toEqual({});
   });
 });

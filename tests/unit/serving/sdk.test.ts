@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SERVING_LIMITS, type PredictionRecord } from '../../../src/lib/serving/types';
-import { ServingSdk } from '../../../src/lib/serving/sdk';
+import { formErrorMessage, ServingSdk } from '../../../src/lib/serving/sdk';
+import { TASKS } from '../../../src/lib/tasks/registry';
 import { makeDb } from '../factories';
 import { addVersion, deferred, fakePredictors, JPEG, PNG, promote, settle, type Deferred } from './fakes';
 
@@ -63,6 +64,34 @@ describe('ServingSdk: version resolution', () => {
     });
     await expect(sdk.predictBatch('sentiment', ['ok', ''])).rejects.toMatchObject({ status: 422, field: 'inputs[1].text' });
     expect(loads).toEqual([]);
+  });
+
+  it('counts model failures for the error rate, and never a request the client got wrong', async () => {
+    const db = makeDb();
+    await addVersion(db, 'coin-year', 1);
+    await promote(db, 'coin-year', 1);
+    const failures: string[] = [];
+    let thrown: Error = new Error('out of memory');
+    const sdk = new ServingSdk({
+      db,
+      predictors: async () => ({ task: 'coin-year', backend: 'cpu', predict: async () => Promise.reject(thrown), dispose: async () => {} }),
+      sink: { record: () => {}, recordFailure: (f) => failures.push(f.error) },
+    });
+    await expect(sdk.predict('coin-year', { front: PNG, back: JPEG })).rejects.toThrow('out of memory');
+    thrown = Object.assign(new Error('x'), { name: 'ImageDecodeError', reason: 'bad data', sample: 0, image: 0 });
+    await expect(sdk.predict('coin-year', { front: PNG, back: JPEG })).rejects.toMatchObject({ status: 422, field: 'input.front', message: 'input.front: could not be decoded as an image (bad data)' });
+    await expect(sdk.predict('coin-year', { front: PNG, back: JPEG }, { version: 7 })).rejects.toMatchObject({ status: 404 });
+    await expect(sdk.predict('coin-year', { front: PNG, back: PNG.subarray(0, 40) })).rejects.toMatchObject({ status: 422, field: 'input.back' });
+    expect(failures).toEqual(['Error']);
+  });
+
+  it('words a refused input as the Predict form names it, so the user sees which side is at fault', async () => {
+    const { db, sdk } = setup();
+    await addVersion(db, 'coin-year', 1);
+    await promote(db, 'coin-year', 1);
+    const error = await sdk.predict('coin-year', { front: PNG, back: PNG.subarray(0, 45) }).catch((e: unknown) => e);
+    expect(formErrorMessage(error, TASKS['coin-year'].serving.fields)).toMatch(/^Back \(reverse\): is not a whole PNG image: it is truncated: /);
+    expect(formErrorMessage(new Error('worker crashed'), TASKS['coin-year'].serving.fields)).toBe('worker crashed');
   });
 
   it('reads Blobs, and logs one row per input of a batch', async () => {

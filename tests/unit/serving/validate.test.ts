@@ -152,6 +152,30 @@ describe('image fields', () => {
   });
 
   it.each([
+    ['PNG', PNG],
+    ['JPEG', JPEG],
+    ['GIF', GIF],
+    ['WebP', WEBP],
+  ])('answers a truncated %s with 422 invalid_image naming the field as written, at every cut', (format, image) => {
+    // A GIF cut just before its one-byte trailer still holds its whole image (browsers show it): accepted.
+    for (let length = 12; length < image.length - (format === 'GIF' ? 1 : 0); length++) {
+      const half = b64(image.subarray(0, length));
+      const inputs = failure(() => parseInvocation({ inputs: [coin(b64(PNG), half)] }, 'coin-year', limits));
+      expect(inputs).toMatchObject({ status: 422, code: 'invalid_image', field: 'inputs[0].back_image_base64' });
+      expect(inputs.detail).toMatch(new RegExp(`^is not a whole ${format} image: `));
+      const split = failure(() => parseInvocation({ dataframe_split: { columns: ['front_image_base64', 'back_image_base64'], data: [[b64(PNG), half]] } }, 'coin-year', limits));
+      expect(split).toMatchObject({ status: 422, code: 'invalid_image', field: 'dataframe_split.data[0][1]' });
+    }
+  });
+
+  it('names where each value was, for the model\'s own errors about it', () => {
+    const split = parseInvocation({ dataframe_split: { columns: ['back_image_base64', 'front_image_base64'], data: [[b64(PNG), b64(JPEG)]] } }, 'coin-year', limits);
+    expect(split.fields).toEqual([{ back: 'dataframe_split.data[0][0]', front: 'dataframe_split.data[0][1]' }]);
+    const columns = parseInvocation({ instances: { image_base64: [b64(PNG), b64(GIF)] } }, 'image-classification', limits);
+    expect(columns.fields).toEqual([{ image: 'instances.image_base64[0]' }, { image: 'instances.image_base64[1]' }]);
+  });
+
+  it.each([
     ['characters outside base64', '@@@@'],
     ['a length no base64 has', 'iVBOR'],
     ['padding in the middle', 'iV==BORw'],
@@ -167,7 +191,7 @@ describe('image fields', () => {
     const small: ServingLimits = { ...limits, maxImageBytes: 12 };
     const error = failure(() => parseInvocation({ inputs: [{ image_base64: b64(new Uint8Array([...PNG, ...PNG])) }] }, 'image-classification', small));
     expect(error).toMatchObject({ status: 413, code: 'payload_too_large', field: 'inputs[0].image_base64' });
-    expect(error.message).toMatch(/32 B; the limit is 12 B/);
+    expect(error.message).toMatch(/180 B; the limit is 12 B/);
   });
 });
 
@@ -201,7 +225,7 @@ describe('formatPath', () => {
 // Property-based: whatever arrives, validation answers a typed error that names a field, or succeeds.
 
 const TASKS: TaskName[] = ['coin-year', 'image-classification', 'sentiment'];
-const tinyLimits: ServingLimits = { maxImageBytes: 64, maxBodyBytes: 4096, maxBatch: 4, maxTextChars: 50 };
+const tinyLimits: ServingLimits = { maxImageBytes: 160, maxBodyBytes: 4096, maxBatch: 4, maxTextChars: 50 };
 
 /**
  * Checks the contract of a validation outcome: the field is `body`, or starts at a key the client sent

@@ -68,10 +68,12 @@ describe('sweep controller with real training', () => {
     expect(version.tags).toMatchObject({ sweep: result.sweepId });
     expect((await db.modelVersions.get('sentiment@1'))!.status).toBe('production');
     expect((await db.sweeps.get(result.sweepId))!.registered).toMatchObject({ outcome: 'promoted', version: 1 });
-    // A second "register best" is the same model: the gate rejects it (not better than itself) and says why.
+    // A second "register best" is the same run: it stays v1, with the gate's decision, and no version is added.
     const again = await registerBest(db, result.sweepId, { name: 'sentiment' });
-    expect(again.registration).toMatchObject({ version: 2, outcome: 'rejected' });
-    expect(again.registration.reason).toMatch(/not better than production v1/);
+    expect(again.version).toMatchObject({ version: 1, alreadyRegistered: true });
+    expect(again.registration).toMatchObject({ version: 1, outcome: 'promoted' });
+    expect(again.registration.reason).toMatch(/^Already registered as v1; the gate decided: /);
+    expect(await db.modelVersions.count()).toBe(1);
     db.close();
   });
 

@@ -60,10 +60,10 @@ export function smallCnnInput(images: readonly Uint8Array[], size: number, chann
 
 async function smallCnnBatch(rows: SampleRow[], size: number, channels: 1 | 3, augment: AugmentOptions | undefined, random: (() => number) | undefined): Promise<tf.Tensor4D> {
   const images: Uint8Array[] = [];
-  for (const row of rows) {
+  for (const [i, row] of rows.entries()) {
     const blob = row.blobs?.[0];
     if (!blob) throw new Error(`sample ${row.path} has no image`);
-    images.push((await decodeRgb(blob, size, row.path)).data);
+    images.push((await decodeRgb(blob, size, row.path, { sample: i, image: 0 })).data);
   }
   return smallCnnInput(images, size, channels, augment, random);
 }

@@ -61,6 +61,28 @@ describe('RegistryActions', () => {
     expect(lastNotice()).toBe('Archived coin-year v2.');
   });
 
+  it('does not roll back to a version that was never production', async () => {
+    const actions = new RegistryActions();
+    await actions.ask('rollback', v2); // rejected by the gate, then archived: never production
+    expect(actions).toMatchObject({ pending: undefined, error: 'coin-year v2 was never production, so production cannot roll back to it; send it through the gate instead.' });
+  });
+
+  it('answers with the decision of a gate that ran for the version after the dialog opened, and says so', async () => {
+    const registry = new ModelRegistry(db);
+    const v3 = await registry.register(registerInput({ metrics: { val_mae: 30, val_rmse: 35 } }));
+    const actions = new RegistryActions();
+    await actions.ask('promote', v3);
+    expect(actions.pending).toMatchObject({ knownDecision: null });
+    // Meanwhile another tab gates v3 (it is worse than production v1).
+    await expect(registry.promote({ name: 'coin-year', version: 3, evalDataVersion: 'ds-1', evaluate: async (v) => ({ mae: v.version === 3 ? 30 : 14, rmse: 20 }) })).rejects.toThrow();
+    const gates = async () => (await registry.audit('coin-year')).filter((e) => e.kind === 'gate' && e.version === 3).length;
+    expect(await gates()).toBe(1);
+    await actions.confirm();
+    expect(await gates()).toBe(1);
+    expect(actions.decision).toMatchObject({ outcome: 'rejected', version: 3 });
+    expect(actions.joined).toBe('coin-year v3 was already being gated (in another tab or a pipeline): this is that gate\'s decision.');
+  });
+
   it('says why there is nothing to roll back from', async () => {
     const other = await new ModelRegistry(db).register(registerInput({ name: 'coin-2' }));
     const actions = new RegistryActions();
