@@ -6,7 +6,8 @@ import { checkClass, type LabelCheck } from './labels';
  * - **preset**: most labels are the task's preset names or indices (car damage, tweet sentiment): the
  *   classes are the preset names that occur, in preset order (`negative`/`positive` → 2 classes), and
  *   anything else is skipped as a typo, naming the expected labels. Numbers are indices into the preset
- *   (tweet_eval's 0 negative, 1 neutral, 2 positive) only when every number fits it; `note` says so.
+ *   (tweet_eval's 0 negative, 1 neutral, 2 positive) unless they number more classes of their own, 0…k-1;
+ *   `note` says how they were read.
  * - **binary**: a sentiment upload labelled only 0/1 (UCI Sentiment Labelled Sentences: 0 negative,
  *   1 positive) — never read as tweet_eval's 0 negative / 1 neutral.
  * - **custom**: otherwise every distinct label is a class (Fashion-MNIST's, a folder per class, topic
@@ -52,8 +53,12 @@ export function classSetOf(raws: readonly unknown[], preset: readonly string[], 
   if (binaryNames && texts.length > 0 && texts.every((t) => t === '0' || t === '1')) {
     return { mode: 'binary', labels: [...binaryNames], check: (raw) => checkClass(raw, binaryNames), note: numberNote(texts, binaryNames, undefined) };
   }
-  // Numbers are preset indices only when all of them fit the preset: topics 0…5 are not tweet_eval's 0…2.
-  const numbersFit = texts.every((t) => !INDEX.test(t) || Number(t) < preset.length);
+  // Numbers are preset indices unless they number classes of their own: 0…k-1 without gaps, with more
+  // classes than the preset (topics 0…5, tweet_eval emotion's 0…3). A stray 3 or 99 among 0/1/2 labels
+  // is a typo to report, not a class.
+  const numbers = [...new Set(texts.filter((t) => INDEX.test(t)).map(Number))];
+  const ownNumbering = numbers.length > preset.length && numbers.every((n) => n < numbers.length);
+  const numbersFit = !ownNumbering;
   const presetClass = (text: string) => {
     const checked = numbersFit || !INDEX.test(text) ? checkClass(text, preset) : undefined;
     return checked?.ok ? String(checked.label) : undefined;

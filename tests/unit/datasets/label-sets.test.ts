@@ -32,11 +32,15 @@ describe('class sets of an upload', () => {
     const tweets = classSetOf(['2', '0', '1', 0], SENTIMENT, { binaryNames: BINARY_SENTIMENT, presetName: 'tweet_eval' });
     expect(tweets).toMatchObject({ mode: 'preset', labels: SENTIMENT, note: 'Labels 0, 1, 2 read as negative, neutral, positive (tweet_eval).' });
     expect(tweets.check(1)).toEqual({ ok: true, label: 'neutral' });
-    // tweet_eval's emotion subset numbers four classes: 3 is not a typo of the sentiment preset.
-    const topics = classSetOf(['0', '1', '2', '3', '10'], SENTIMENT, { binaryNames: BINARY_SENTIMENT, presetName: 'tweet_eval' });
-    expect(topics).toMatchObject({ mode: 'custom', labels: ['0', '1', '2', '3', '10'] });
-    expect(topics.note).toBeUndefined();
-    expect(topics.check('3')).toEqual({ ok: true, label: '3' });
+    // tweet_eval's emotion subset numbers four classes 0…3 without gaps: 3 is a class of its own.
+    const emotions = classSetOf(['0', '1', '2', '3', '3', '1'], SENTIMENT, { binaryNames: BINARY_SENTIMENT, presetName: 'tweet_eval' });
+    expect(emotions).toMatchObject({ mode: 'custom', labels: ['0', '1', '2', '3'] });
+    expect(emotions.note).toBeUndefined();
+    expect(emotions.check('3')).toEqual({ ok: true, label: '3' });
+    // A stray number among 0/1/2 labels (a gap in the numbering) is a typo to report, not a class.
+    const typo = classSetOf(['0', '1', '2', '2', '10'], SENTIMENT, { binaryNames: BINARY_SENTIMENT, presetName: 'tweet_eval' });
+    expect(typo).toMatchObject({ mode: 'preset', labels: SENTIMENT });
+    expect(typo.check('10')).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown label "10"/) });
   });
 
   it('reads 0/1-only sentiment as negative/positive, never as tweet_eval negative/neutral', () => {
