@@ -142,7 +142,7 @@ export function formErrorMessage(error: unknown, fields: readonly ServingField[]
 export async function normalizeInput(task: TaskName, input: PredictInput, limits: ServingLimits, field: string): Promise<ServingInput> {
   const object = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const image = (key: string) => imageBytes(object[key] as ImageSource, `${field}.${key}`, limits.maxImageBytes);
-  const require = (keys: string[], why: string) => {
+  const requireKeys = (keys: string[], why: string) => {
     for (const key of keys) if (!(key in object)) throw new RequestValidationError(422, 'invalid_request', `${field}.${key}`, `is required${why}`);
   };
   switch (TASKS[task].input) {
@@ -156,10 +156,10 @@ export async function normalizeInput(task: TaskName, input: PredictInput, limits
       return { text };
     }
     case 'image':
-      require(['image'], '');
+      requireKeys(['image'], '');
       return { image: await image('image') };
     case 'image-pair':
-      require(['front', 'back'], ` (a ${TASKS[task].dataset.unit.one} needs both sides)`);
+      requireKeys(['front', 'back'], ` (a ${TASKS[task].dataset.unit.one} needs both sides)`);
       return { front: await image('front'), back: await image('back') };
   }
 }

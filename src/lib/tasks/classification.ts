@@ -4,6 +4,15 @@ import { classificationMetrics } from './metrics';
 import type { Prediction, TaskDefinition, TrainableModel } from './types';
 import { probabilityCrossEntropy } from './losses';
 
+/** What every classification task answers with, one column per output (MLflow column specs). */
+export const CLASSIFIER_OUTPUTS: NonNullable<TaskDefinition['serving']['outputs']> = [
+  { name: 'label', type: 'string' },
+  { name: 'score', type: 'double' },
+];
+
+/** The promotion gate's default bars for classifiers: accuracy ≥ 0.5 and up by half a point; macro-F1 may slip by 0.02. */
+export const CLASSIFIER_GATE: TaskDefinition['gate'] = { threshold: 0.5, minAbsoluteChange: 0.005, guardTolerance: 0.02 };
+
 export class LabelError extends Error {
   override name = 'LabelError';
 }

@@ -81,16 +81,19 @@ export interface TaskChoice {
  * Every task and named preset, as forms list them.
  * @example taskChoices().map((c) => c.id) // ['coin-year', 'image-classification', 'car-damage', 'sentiment']
  */
-export function taskChoices(): TaskChoice[] {
-  return Object.values(TASKS).flatMap((task) => [
-    { id: task.name, task: task.name, label: `${task.title} (${task.summary})` },
-    ...task.presets.filter((p) => p.id !== task.name).map((p) => ({ id: p.id, task: task.name, preset: p.id, label: `${p.title} (${p.summary})` })),
-  ]);
+export function taskChoices(): readonly TaskChoice[] {
+  return TASK_CHOICES;
 }
+
+// Built once: serving asks `builtinModelTask` on every request.
+const TASK_CHOICES: readonly TaskChoice[] = Object.values(TASKS).flatMap((task) => [
+  { id: task.name, task: task.name, label: `${task.title} (${task.summary})` },
+  ...task.presets.filter((p) => p.id !== task.name).map((p) => ({ id: p.id, task: task.name, preset: p.id, label: `${p.title} (${p.summary})` })),
+]);
 
 /** The choice of an id from `taskChoices`, else undefined. */
 export function taskChoice(id: string): TaskChoice | undefined {
-  return taskChoices().find((c) => c.id === id);
+  return TASK_CHOICES.find((c) => c.id === id);
 }
 
 /**

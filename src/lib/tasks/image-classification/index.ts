@@ -1,4 +1,5 @@
 import type { SmallCnnAugmentation } from '$lib/db/specs';
+import { CLASSIFIER_GATE, CLASSIFIER_OUTPUTS } from '../classification';
 import { UnsupportedModelError } from '../errors';
 import { SWEEP_EXAMPLES } from './sweep-examples';
 import type { TaskDefinition } from '../types';
@@ -27,7 +28,7 @@ export const IMAGE_CLASSIFICATION: TaskDefinition = {
   greaterIsBetter: true,
   guardMetrics: ['macroF1'],
   metricNames: ['accuracy', 'macroF1'],
-  gate: { threshold: 0.5, minAbsoluteChange: 0.005, guardTolerance: 0.02 },
+  gate: CLASSIFIER_GATE,
   presets: [CAR_DAMAGE_PRESET],
   architectures: ['damage-classifier', 'small-cnn'],
   defaults: {
@@ -50,10 +51,7 @@ export const IMAGE_CLASSIFICATION: TaskDefinition = {
   },
   serving: {
     fields: [{ name: 'image_base64', kind: 'image', key: 'image', label: 'image', prompt: 'Photo' }],
-    outputs: [
-      { name: 'label', type: 'string' },
-      { name: 'score', type: 'double' },
-    ],
+    outputs: CLASSIFIER_OUTPUTS,
     example: { image_base64: '<base64 JPEG or PNG of the photo>' },
   },
   sweepExamples: SWEEP_EXAMPLES,

@@ -1,5 +1,6 @@
 import { DEFAULT_FASTTEXT, type FastTextConfig } from '$models/text/fasttext';
 import { DEFAULT_LEXICON_FASTTEXT } from '$models/text/lexicon-fasttext';
+import { CLASSIFIER_GATE, CLASSIFIER_OUTPUTS } from '../classification';
 import { UnsupportedModelError } from '../errors';
 import { SWEEP_EXAMPLES } from './sweep-examples';
 import type { TaskDefinition, TrainableModel } from '../types';
@@ -30,7 +31,7 @@ export const SENTIMENT: TaskDefinition = {
   greaterIsBetter: true,
   guardMetrics: ['macroF1'],
   metricNames: ['accuracy', 'macroF1'],
-  gate: { threshold: 0.5, minAbsoluteChange: 0.005, guardTolerance: 0.02 },
+  gate: CLASSIFIER_GATE,
   presets: [TWEET_SENTIMENT_PRESET],
   architectures: ['fasttext', 'lexicon-fasttext', 'transformer', 'encoder-head'],
   defaults: {
@@ -49,10 +50,7 @@ export const SENTIMENT: TaskDefinition = {
   },
   serving: {
     fields: [{ name: 'text', kind: 'text', key: 'text', label: 'text', prompt: 'Text' }],
-    outputs: [
-      { name: 'label', type: 'string' },
-      { name: 'score', type: 'double' },
-    ],
+    outputs: CLASSIFIER_OUTPUTS,
     example: { text: 'Beautiful post!!!' },
   },
   sweepExamples: SWEEP_EXAMPLES,
