@@ -7,7 +7,6 @@ import { markInterruptedRuns } from '$lib/training/job';
 import { startRestHost } from '$studio/rest-host';
 import { startMonitoring } from '$studio/monitoring';
 import { registerGateEvaluators } from '$lib/workflows/gate';
-import { registerRunModelSource } from '$lib/workflows/run-models';
 import { onWorkerCrash, workers } from '$lib/workers';
 import { notify } from '$lib/ui/notifications.svelte';
 import { registerServiceWorker } from '$lib/pwa';
@@ -18,9 +17,8 @@ if (!target) throw new Error('index.html lacks the #app element');
 // A crashed worker becomes a visible error toast (the client restarts it on the next call).
 onWorkerCrash((error) => notify('error', error.message));
 await openStudioDb();
-// The promotion gate measures versions in the trainer worker; runs keep their final model as a checkpoint.
+// The promotion gate measures versions in the trainer worker.
 registerGateEvaluators((...args) => workers().trainer.api().evaluateVersion(...args));
-registerRunModelSource();
 mount(App, { target });
 registerServiceWorker((message) => notify('warn', message));
 // This tab answers the same-origin REST API the service worker forwards (src/lib/serving).
