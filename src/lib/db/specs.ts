@@ -73,6 +73,18 @@ export type ModelSpec =
       charNgrams?: [number, number];
       ngramDropout?: number;
     }
+  | {
+      /** NB-SVM: log-count-ratio-scaled word n-grams and a linear classifier (models/text/nbsvm.ts). */
+      architecture: 'nbsvm';
+      buckets?: number;
+      wordNgrams?: number;
+      /** Interpolation towards naive Bayes at prediction, in [0, 1] (1: none). */
+      beta?: number;
+      /** Inverse L2 strength (scikit-learn's C). */
+      C?: number;
+      /** Count smoothing of the ratios. */
+      alpha?: number;
+    }
   | ({ architecture: 'coin-regressor' } & Omit<CoinRegressorConfig, 'seed' | 'yearScale'>)
   | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>)
   | ({ architecture: 'small-cnn'; augmentation?: SmallCnnAugmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)

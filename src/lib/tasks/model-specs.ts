@@ -76,6 +76,14 @@ const HEADS = ['linear', 'mlp'] as const;
 export const MODEL_SPEC_SCHEMAS: { [A in Architecture]: v.GenericSchema<unknown, SpecOf<A>> } = {
   fasttext: settingsObject('fasttext', { architecture: v.literal('fasttext'), ...fastText }),
   'lexicon-fasttext': settingsObject('lexicon-fasttext', { architecture: v.literal('lexicon-fasttext'), ...fastText, ngramDropout: v.optional(rate) }),
+  nbsvm: settingsObject('nbsvm', {
+    architecture: v.literal('nbsvm'),
+    buckets: v.optional(wholeNumber(1)),
+    wordNgrams: v.optional(wholeNumber(1)),
+    beta: v.optional(v.pipe(v.number('must be a number in [0, 1]'), v.minValue(0, 'must be in [0, 1]'), v.maxValue(1, 'must be in [0, 1]'))),
+    C: v.optional(positive),
+    alpha: v.optional(positive),
+  }),
   'coin-regressor': settingsObject('coin-regressor', {
     architecture: v.literal('coin-regressor'),
     ...vision,

@@ -1,6 +1,7 @@
 import type { ModelSpec, TaskName } from '$lib/db/specs';
 import { loadFromBlobs } from '$models/io';
 import '$models/text/embedding-bag'; // registers the custom layer before any model.json is read
+import '$models/text/nbsvm'; // and NB-SVM's
 import { COIN_YEAR } from './coin-year';
 import { UnknownModelError, UnsupportedModelError } from './errors';
 import { IMAGE_CLASSIFICATION } from './image-classification';

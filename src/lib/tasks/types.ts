@@ -97,6 +97,8 @@ export interface TrainableContext {
   labels?: string[];
   /** Training targets of regression tasks, to fit the target's normalisation. */
   trainingTargets?: number[];
+  /** The train split's texts and labels (text tasks): what NB-SVM fits its n-gram ratios on. */
+  trainingTexts?: readonly Pick<SampleRow, 'text' | 'label' | 'path'>[];
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoupeDb } from '$lib/db/db';
-import type { BackendName, RunRow, Split } from '$lib/db/types';
+import type { BackendName, RunRow, SampleRow, Split } from '$lib/db/types';
 import type { TrainJobSpec } from '$lib/db/specs';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
 import { createTrainable, TASKS } from '$lib/tasks/registry';
@@ -78,6 +78,13 @@ async function labelsOf(db: LoupeDb, ids: string[]): Promise<(string | number)[]
   const labels: (string | number)[] = [];
   for await (const chunk of sampleChunks(db, ids, 500)) labels.push(...chunk.map((r) => r.label));
   return labels;
+}
+
+/** Texts and labels of samples (text tasks), read in chunks. */
+async function textsOf(db: LoupeDb, ids: string[]): Promise<Pick<SampleRow, 'text' | 'label' | 'path'>[]> {
+  const rows: Pick<SampleRow, 'text' | 'label' | 'path'>[] = [];
+  for await (const chunk of sampleChunks(db, ids, 500)) rows.push(...chunk.map(({ text, label, path }) => ({ text, label, path })));
+  return rows;
 }
 
 /** Train and validation ids of one cross-validation fold, drawn from the train and val splits together. */
@@ -263,6 +270,7 @@ async function executeRun(
       // A classifier's classes are its dataset's (any label set; the task's preset when none is stored).
       labels: (await db.datasets.get(spec.datasetId))?.labels,
       trainingTargets: TASKS[spec.task].kind === 'regression' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
+      trainingTexts: TASKS[spec.task].input === 'text' ? await textsOf(db, trainIds) : undefined,
     });
     const model = trainable;
     const earlyStopping = spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined;

@@ -7,6 +7,8 @@ import type { TaskDefinition, TrainableModel } from '../types';
 import { encoderHeadClassifier, loadEncoderModel, transformerClassifier } from './encoder';
 import { fastTextClassifier } from './fasttext';
 import { lexiconClassifier, type LexiconClassifierConfig } from './lexicon';
+import { DEFAULT_NBSVM, type NbSvmConfig } from '$models/text/nbsvm';
+import { nbSvmClassifier } from './nbsvm';
 
 /** Tweet sentiment as tweet_eval labels it: the preset that names and orders `0`, `1`, `2`. */
 export const TWEET_SENTIMENT_PRESET = {
@@ -33,7 +35,7 @@ export const SENTIMENT: TaskDefinition = {
   metricNames: ['accuracy', 'macroF1'],
   gate: CLASSIFIER_GATE,
   presets: [TWEET_SENTIMENT_PRESET],
-  architectures: ['fasttext', 'lexicon-fasttext', 'transformer', 'encoder-head'],
+  architectures: ['fasttext', 'lexicon-fasttext', 'nbsvm', 'transformer', 'encoder-head'],
   defaults: {
     model: { architecture: 'fasttext', dim: 32, charNgrams: [3, 5] },
     epochs: 10,
@@ -70,6 +72,10 @@ export const SENTIMENT: TaskDefinition = {
         const { architecture: _, ...settings } = spec;
         return lexiconClassifier({ ...DEFAULT_LEXICON_FASTTEXT, ...settings, labels, seed: context.seed }, SENTIMENT);
       }
+      case 'nbsvm': {
+        const { architecture: _, ...settings } = spec;
+        return nbSvmClassifier({ ...DEFAULT_NBSVM, ...settings, labels, seed: context.seed }, SENTIMENT, undefined, context.trainingTexts);
+      }
       case 'transformer':
         return transformerClassifier(spec.model, labels, SENTIMENT);
       case 'encoder-head': {
@@ -83,6 +89,7 @@ export const SENTIMENT: TaskDefinition = {
   loadTrainable(metadata, model): TrainableModel {
     if (metadata.architecture === 'fasttext') return fastTextClassifier(metadata as unknown as FastTextConfig, SENTIMENT, model);
     if (metadata.architecture === 'lexicon-fasttext') return lexiconClassifier(metadata as unknown as LexiconClassifierConfig, SENTIMENT, model);
+    if (metadata.architecture === 'nbsvm') return nbSvmClassifier(metadata as unknown as NbSvmConfig, SENTIMENT, model);
     const encoderModel = loadEncoderModel(metadata, model, SENTIMENT);
     if (encoderModel) return encoderModel;
     throw new UnsupportedModelError(`a sentiment model of architecture ${JSON.stringify(metadata.architecture)} is not one this version of Loupe knows`);

@@ -1,0 +1,172 @@
+import * as tf from '@tensorflow/tfjs';
+import * as v from 'valibot';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SampleRow } from '../../../src/lib/db/types';
+import { describeIssue } from '../../../src/lib/registry/gate';
+import { modelSpecSchema } from '../../../src/lib/tasks/model-specs';
+import { createTrainable, loadTrainable } from '../../../src/lib/tasks/registry';
+import { nbSvmClassifier } from '../../../src/lib/tasks/sentiment/nbsvm';
+import { SENTIMENT } from '../../../src/lib/tasks/sentiment';
+import { toBatch, type TrainableModel } from '../../../src/lib/tasks/types';
+import { logCountRatios, nbBucket, nbFeatureIds, nbNgrams } from '../../../src/lib/text/nbsvm';
+import { trainLoop, type Batch } from '../../../src/lib/training/loop';
+import { saveToBlobs } from '../../../models/io';
+import { DEFAULT_NBSVM, NbSvmConfigError } from '../../../models/text/nbsvm';
+
+const labels = ['negative', 'positive'];
+const small = { ...DEFAULT_NBSVM, buckets: 1 << 12, maxFeatures: 16, labels, seed: 3 };
+const row = (text: string, label: string | number = '', i = 0): SampleRow => ({ id: `r${i}`, datasetId: 'd', split: 'train', label, hash: '', path: `row ${i}`, text });
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+async function train(trainable: TrainableModel, rows: SampleRow[], epochs: number): Promise<number[]> {
+  const optimizer = tf.train.adam(0.1);
+  try {
+    const result = await trainLoop({
+      model: trainable.model,
+      optimizer,
+      loss: trainable.loss,
+      batchesPerEpoch: Math.ceil(rows.length / 4),
+      epochs,
+      train: async function* (): AsyncIterable<Batch> {
+        for (let start = 0; start < rows.length; start += 4) yield await toBatch(trainable, rows.slice(start, start + 4), { training: true });
+      },
+      validate: async () => ({}),
+    });
+    return result.history.map((h) => h.metrics.loss!);
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+async function predict(trainable: TrainableModel, texts: string[]): Promise<{ labels: string[]; probabilities: number[][] }> {
+  const xs = await trainable.toInputs(texts.map((t, i) => row(t, '', i)), { training: false });
+  const output = tf.tidy(() => trainable.model.predict(xs) as tf.Tensor);
+  try {
+    const predictions = await trainable.decode(output);
+    return {
+      labels: predictions.map((p) => (p.kind === 'classification' ? p.label : '')),
+      probabilities: predictions.map((p) => (p.kind === 'classification' ? p.probabilities : [])),
+    };
+  } finally {
+    tf.dispose([xs, output]);
+  }
+}
+
+describe('NB-SVM features', () => {
+  it('are each text’s distinct words and word pairs', () => {
+    expect(nbNgrams('Good good film!', 2)).toEqual(['good', 'film', '!', 'w2:good good', 'w2:good film', 'w2:film !']);
+    expect(nbFeatureIds('good good film', { buckets: 1 << 20, wordNgrams: 1, maxFeatures: 8 })).toEqual([nbBucket('good', 1 << 20), nbBucket('film', 1 << 20)]);
+    expect(nbFeatureIds('a b c d', { buckets: 1 << 20, wordNgrams: 2, maxFeatures: 3 })).toHaveLength(3);
+  });
+
+  it('match log-count ratios computed by hand on a toy corpus', () => {
+    // positive: "good good film" → good, film, good good, good film (binarised: "good" once)
+    // negative: "bad film"       → bad, film, bad film
+    // Vocabulary 6, α = 1. Positive: ‖p‖₁ = 6 + 4 = 10, ‖q‖₁ = 6 + 3 = 9.
+    const buckets = 1 << 20;
+    const config = { buckets, wordNgrams: 2, maxFeatures: 16 };
+    const docs = [nbFeatureIds('good good film', config), nbFeatureIds('bad film', config)];
+    const ngrams = ['good', 'film', 'w2:good good', 'w2:good film', 'bad', 'w2:bad film'];
+    expect(new Set(ngrams.map((g) => nbBucket(g, buckets))).size).toBe(6); // no collision in this test
+    const ratios = logCountRatios(docs, [1, 0], { classes: 2, buckets, alpha: 1 });
+    const r = (ngram: string, c: number) => ratios[nbBucket(ngram, buckets) * 2 + c]!;
+    const expected: Record<string, number> = {
+      good: Math.log(2 / 10 / (1 / 9)),
+      'w2:good film': Math.log(2 / 10 / (1 / 9)),
+      film: Math.log(2 / 10 / (2 / 9)),
+      bad: Math.log(1 / 10 / (2 / 9)),
+      'w2:bad film': Math.log(1 / 10 / (2 / 9)),
+    };
+    for (const [ngram, value] of Object.entries(expected)) {
+      expect(r(ngram, 1)).toBeCloseTo(value, 6);
+      expect(r(ngram, 0)).toBeCloseTo(-value, 6); // one against the rest, two classes: r₀ = −r₁
+    }
+    // Unseen n-grams and padding say nothing.
+    expect(r('awful', 1)).toBe(0);
+    expect(ratios[0]).toBe(0);
+    expect(() => logCountRatios(docs, [1, 2], { classes: 2, buckets, alpha: 1 })).toThrow('text 2: class index 2 is not one of 0…1');
+  });
+
+  it('with three classes, each class against the other two', () => {
+    const buckets = 1 << 20;
+    const docs = [[nbBucket('sad', buckets)], [nbBucket('ok', buckets)], [nbBucket('yay', buckets)]];
+    const ratios = logCountRatios(docs, [0, 1, 2], { classes: 3, buckets, alpha: 1 });
+    // V = 3; class 0: ‖p‖ = 3 + 1, ‖q‖ = 3 + 2; "sad": p = 2, q = 1.
+    expect(ratios[nbBucket('sad', buckets) * 3 + 0]).toBeCloseTo(Math.log(2 / 4 / (1 / 5)), 6);
+    expect(ratios[nbBucket('ok', buckets) * 3 + 0]).toBeCloseTo(Math.log(1 / 4 / (2 / 5)), 6);
+  });
+});
+
+describe('NB-SVM model', () => {
+  const positive = ['good', 'great', 'love', 'nice', 'happy'];
+  const negative = ['bad', 'awful', 'hate', 'sad', 'poor'];
+  const rows = Array.from({ length: 20 }, (_, i) => (i % 2 ? row(`it was ${positive[i % 5]}`, 'positive', i) : row(`it was ${negative[i % 5]}`, 'negative', i)));
+
+  it('fits its ratios on the training texts, trains on a tiny set and separates it, without leaking tensors', async () => {
+    const trainable = createTrainable('sentiment', { architecture: 'nbsvm', buckets: 1 << 12, C: 10 }, { seed: 1, labels, trainingTexts: rows });
+    expect(trainable.metadata).toMatchObject({ architecture: 'nbsvm', buckets: 1 << 12, wordNgrams: 2, C: 10, trainingTexts: 20, labels });
+    const losses = await train(trainable, rows, 15);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! / 2);
+    const before = tf.memory().numTensors;
+    const predicted = await predict(trainable, rows.map((r) => r.text!));
+    expect(predicted.labels).toEqual(rows.map((r) => r.label));
+    expect((await predict(trainable, ['so happy', 'so awful', 'the zorblat'])).labels.slice(0, 2)).toEqual(['positive', 'negative']);
+    expect(tf.memory().numTensors).toBe(before);
+    trainable.dispose();
+  });
+
+  it('needs the train split, and names a bad setting', () => {
+    expect(() => createTrainable('sentiment', { architecture: 'nbsvm' }, { seed: 1, labels })).toThrow('an NB-SVM fits its n-gram ratios on the training texts');
+    expect(() => nbSvmClassifier({ ...small, beta: 2 }, SENTIMENT, undefined, rows)).toThrow(NbSvmConfigError);
+    expect(() => nbSvmClassifier({ ...small, C: 0 }, SENTIMENT, undefined, rows)).toThrow('C must be a number > 0, got 0');
+    expect(() => nbSvmClassifier(small, SENTIMENT, undefined, [row('fine', 'meh', 7)])).toThrow('sample row 7: unknown label "meh"');
+  });
+
+  it('regularises: a smaller C keeps the weights smaller', async () => {
+    const norm = async (C: number) => {
+      const trainable = nbSvmClassifier({ ...small, C }, SENTIMENT, undefined, rows);
+      await train(trainable, rows, 10);
+      const weights = trainable.model.getLayer('nb_linear').getWeights()[1]!;
+      const value = (await tf.sum(tf.square(weights)).data())[0]!;
+      trainable.dispose();
+      return value;
+    };
+    expect(await norm(0.01)).toBeLessThan((await norm(100)) / 2);
+  });
+
+  it('β = 0 predicts as naive Bayes: the sign of the summed log-count ratios', async () => {
+    const trainable = nbSvmClassifier({ ...small, beta: 0, C: 10 }, SENTIMENT, undefined, rows);
+    await train(trainable, rows, 5);
+    // "good" and "love" are positive-only words, "bad" negative-only, "it was" in both.
+    expect((await predict(trainable, ['it was good', 'love', 'it was bad'])).labels).toEqual(['positive', 'positive', 'negative']);
+    trainable.dispose();
+  });
+
+  it('predicts the same after saveToBlobs → loadTrainable (ratios, weights and β travel in model.json)', async () => {
+    const trainable = nbSvmClassifier({ ...small, beta: 0.5 }, SENTIMENT, undefined, rows);
+    await train(trainable, rows, 5);
+    const texts = ['it was great', 'bad, but nice', 'the zorblat'];
+    const before = await predict(trainable, texts);
+    const reloaded = await loadTrainable(await saveToBlobs(trainable.model));
+    expect(reloaded.metadata).toMatchObject({ architecture: 'nbsvm', labels, beta: 0.5, buckets: small.buckets, trainingTexts: 20 });
+    expect(await predict(reloaded, texts)).toEqual(before);
+    reloaded.dispose();
+    trainable.dispose();
+  });
+});
+
+describe('NB-SVM spec', () => {
+  const check = (spec: unknown) => {
+    const parsed = v.safeParse(modelSpecSchema('sentiment'), spec);
+    return parsed.success ? 'ok' : describeIssue(parsed.issues[0]);
+  };
+  it('names the field that is wrong', () => {
+    expect(check({ architecture: 'nbsvm', beta: 0.25, C: 4, wordNgrams: 3 })).toBe('ok');
+    expect(check({ architecture: 'nbsvm', beta: 2 })).toBe('beta: must be in [0, 1]');
+    expect(check({ architecture: 'nbsvm', C: -1 })).toBe('C: must be > 0');
+    expect(check({ architecture: 'nbsvm', dim: 32 })).toMatch(/^dim: is not a setting of nbsvm; it takes architecture, buckets, wordNgrams, beta, C, alpha/);
+  });
+});
