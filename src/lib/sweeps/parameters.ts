@@ -59,14 +59,16 @@ const FASTTEXT: Setting[] = [
   },
 ];
 
-// The text model itself: plain fastText or the lexicon-aware one (src/lib/tasks/lexicon-text.ts), and the
-// latter's n-gram dropout. `trialSpec` leaves `ngramDropout` out of a fastText trial, which has no such knob.
+// The text model itself — fastText, the lexicon-aware one or NB-SVM — and each one's own knobs. A trial keeps
+// only the settings its architecture takes (`TEXT_SETTINGS`): a fastText trial drops `ngramDropout`,
+// an NB-SVM trial drops `dim`.
+const TEXT_ARCHITECTURES = ['fasttext', 'lexicon-fasttext', 'nbsvm'] as const;
 const TEXT_MODEL: Setting[] = [
   {
     name: 'architecture',
-    expects: '"fasttext" or "lexicon-fasttext"',
+    expects: '"fasttext", "lexicon-fasttext" or "nbsvm"',
     kind: 'choice',
-    valid: (v) => oneOf(v, ['fasttext', 'lexicon-fasttext']),
+    valid: (v) => oneOf(v, TEXT_ARCHITECTURES),
     apply: (s, v) => void (model(s).architecture = v),
   },
   {
@@ -76,7 +78,17 @@ const TEXT_MODEL: Setting[] = [
     valid: (v) => isNumber(v, 0, 0.95),
     apply: (s, v) => void (model(s).ngramDropout = v),
   },
+  { name: 'beta', expects: 'a number in [0, 1] (nbsvm only)', kind: 'number', valid: (v) => isNumber(v, 0, 1), apply: (s, v) => void (model(s).beta = v) },
+  { name: 'C', expects: 'a number in (0, 10000] (nbsvm only)', kind: 'number', valid: (v) => isNumber(v, 0, 10_000, true), apply: (s, v) => void (model(s).C = v) },
 ];
+
+const FASTTEXT_KEYS = ['dim', 'buckets', 'wordNgrams', 'charNgrams'];
+/** The model settings each text architecture takes (its `ModelSpec` member's keys). */
+const TEXT_SETTINGS: Record<(typeof TEXT_ARCHITECTURES)[number], readonly string[]> = {
+  fasttext: FASTTEXT_KEYS,
+  'lexicon-fasttext': [...FASTTEXT_KEYS, 'ngramDropout'],
+  nbsvm: ['buckets', 'wordNgrams', 'beta', 'C', 'alpha'],
+};
 
 const VISION: Setting[] = [
   { name: 'backbone', expects: '"mobilenetv3-small" or "resnet18"', kind: 'choice', valid: (v) => oneOf(v, ['mobilenetv3-small', 'resnet18']), apply: (s, v) => void (model(s).backbone = v) },
@@ -100,6 +112,8 @@ const COIN: Setting[] = [
 /** The model settings a sweep may vary, by the architecture a task's trials start from. */
 const MODEL_SETTINGS: Partial<Record<ModelSpec['architecture'], Setting[]>> = {
   fasttext: [...FASTTEXT, ...TEXT_MODEL],
+  'lexicon-fasttext': [...FASTTEXT, ...TEXT_MODEL],
+  nbsvm: [...FASTTEXT, ...TEXT_MODEL],
   'coin-regressor': [...VISION, ...COIN],
   'damage-classifier': VISION,
 };
@@ -139,7 +153,8 @@ export function trialSpec(task: TaskName, datasetId: string, values: Record<stri
     if (!setting) throw new Error(`parameters.${key}: not a setting of ${task}`);
     setting.apply(spec, value);
   }
-  if (spec.model.architecture === 'fasttext') delete model(spec).ngramDropout;
+  const keeps = (TEXT_SETTINGS as Partial<Record<string, readonly string[]>>)[spec.model.architecture];
+  if (keeps) for (const key of Object.keys(spec.model)) if (key !== 'architecture' && !keeps.includes(key)) delete model(spec)[key];
   if (name) spec.name = name;
   return spec;
 }

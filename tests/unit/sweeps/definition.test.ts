@@ -132,8 +132,11 @@ early_terminate: {type: hyperband, min_iter: 1}
     });
     // The same trial values for plain fastText: it has no n-gram dropout, so the spec leaves it out.
     expect(trialSpec('sentiment', 'ds', { ngramDropout: 0.8, architecture: 'fasttext' }).model).toEqual({ architecture: 'fasttext', dim: 32, charNgrams: [3, 5] });
+    // NB-SVM takes β and C and no embedding width: a trial drops what its architecture does not take.
+    expect(trialSpec('sentiment', 'ds', { architecture: 'nbsvm', beta: 0.25, C: 4, dim: 16, ngramDropout: 0.5 }).model).toEqual({ architecture: 'nbsvm', beta: 0.25, C: 4 });
+    expect(trialSpec('sentiment', 'ds', { architecture: 'fasttext', beta: 0.25 }).model).toEqual({ architecture: 'fasttext', dim: 32, charNgrams: [3, 5] });
     expect(issues({ ...base, parameters: { architecture: { values: ['fasttext', 'lexicon-fast'] }, ngramDropout: { min: 0, max: 1 } } })).toEqual([
-      expect.stringMatching(/^parameters\.architecture.*"fasttext" or "lexicon-fasttext"/),
+      expect.stringMatching(/^parameters\.architecture.*"fasttext", "lexicon-fasttext" or "nbsvm"/),
       expect.stringMatching(/^parameters\.ngramDropout.*\[0, 0\.95\]/),
     ]);
   });
