@@ -9,6 +9,9 @@
  *   npm run eval:real -- --only sentences --test imdb --out /tmp/q   # one held-out source, written elsewhere
  *   npm run eval:real -- --epochs 2          # fewer Fashion-MNIST epochs (a quicker, weaker run)
  *   npm run eval:real -- --only seeds        # only the lexicon-aware model's seed spread (--seeds 1,2,3)
+ *   npm run eval:real -- --only nbsvm-grid   # NB-SVM's settings, chosen by 5-fold within each source (fold seed 99)
+ *   npm run eval:real -- --only spread       # every text model under seeds 1,2,3: leave one source out and 10-fold within each source
+ *   npm run eval:real -- --only spread --models nbsvm --protocols folds --spread-seeds 1,2   # a part of it (merged into the rest)
  *   npm run eval:real -- --only report       # rewrite docs/quality.md from docs/quality.json, no training
  *
  * Every figure comes from this run (fixed seeds); docs/quality.json keeps them and docs/quality.md is
@@ -30,9 +33,17 @@ const { values: args } = parseArgs({
     test: { type: 'string' },
     // Seeds of the lexicon-aware model's seed spread (comma-separated; none: --seeds '').
     seeds: { type: 'string', default: '1,2,3,4,5' },
+    // The spread part: which text models, protocols and seeds (every model, both protocols, seeds 1,2,3).
+    models: { type: 'string' },
+    protocols: { type: 'string', default: 'loso,folds' },
+    'spread-seeds': { type: 'string', default: '1,2,3' },
   },
 });
-if (args.only && !['fashion', 'sentences', 'seeds', 'report'].includes(args.only)) throw new Error(`--only must be fashion, sentences, seeds or report, got ${args.only}`);
+if (args.only && !['fashion', 'sentences', 'seeds', 'nbsvm-grid', 'spread', 'report'].includes(args.only)) throw new Error(`--only must be fashion, sentences, seeds, nbsvm-grid, spread or report, got ${args.only}`);
+const spreadSeeds = args['spread-seeds'].split(',').filter(Boolean).map(Number);
+if (spreadSeeds.some((seed) => !Number.isInteger(seed))) throw new Error(`--spread-seeds must be whole numbers separated by commas, got ${args['spread-seeds']}`);
+const protocols = args.protocols.split(',').filter(Boolean);
+if (protocols.some((p) => p !== 'loso' && p !== 'folds')) throw new Error(`--protocols must be loso, folds or both (comma-separated), got ${args.protocols}`);
 const seeds = args.seeds.split(',').filter(Boolean).map(Number);
 if (seeds.some((seed) => !Number.isInteger(seed))) throw new Error(`--seeds must be whole numbers separated by commas, got ${args.seeds}`);
 if (args.test && args.out === 'docs') throw new Error('--test runs only some held-out sources: give --out <folder> so docs/quality.md keeps all three splits');
@@ -83,10 +94,44 @@ if ((!args.only || args.only === 'sentences' || args.only === 'seeds') && seeds.
   console.log();
 }
 
+if (args.only === 'nbsvm-grid') {
+  if (!report.sentences) throw new Error('--only nbsvm-grid needs a sentences run first: npm run eval:real -- --only sentences');
+  const { nbsvmGrid, readSentences, NBSVM_GRID } = await import('./sentences');
+  console.log(`NB-SVM settings: ${NBSVM_GRID.k}-fold within each source, fold seed ${NBSVM_GRID.foldSeed}`);
+  const grid = await nbsvmGrid(await readSentences());
+  report.sentences.nbsvmGrid = { ...grid, k: NBSVM_GRID.k, foldSeed: NBSVM_GRID.foldSeed, run: `${describeMachine()}, finished ${new Date().toISOString()}` };
+  console.log(`  chosen ${JSON.stringify(grid.chosen)} (${(grid.seconds / 60).toFixed(1)} min)\n`);
+}
+
+if ((!args.only || args.only === 'sentences' || args.only === 'spread') && spreadSeeds.length > 0 && !args.test) {
+  if (!report.sentences) throw new Error('--only spread needs a sentences run first: npm run eval:real -- --only sentences');
+  const { lexiconAccuracy, readSentences, spreadOf, SPREAD_MODELS } = await import('./sentences');
+  const names = args.models ? args.models.split(',') : Object.keys(SPREAD_MODELS);
+  const unknown = names.filter((name) => !SPREAD_MODELS[name]);
+  if (unknown.length > 0) throw new Error(`--models takes ${Object.keys(SPREAD_MODELS).join(', ')}; not ${unknown.join(', ')}`);
+  const sources = await readSentences();
+  const spread = (report.sentences.spread ??= { k: 10, ...lexiconAccuracy(sources), models: {} });
+  for (const name of names) {
+    const { title, spec } = SPREAD_MODELS[name]!;
+    // Figures of another spec are not this model's any more: start its entry afresh.
+    const entry = spread.models[name] && JSON.stringify(spread.models[name].spec) === JSON.stringify(spec) ? spread.models[name] : (spread.models[name] = { title, spec: { ...spec } });
+    for (const protocol of protocols as ('loso' | 'folds')[]) {
+      console.log(`Spread: ${title} ${JSON.stringify(spec)}, ${protocol === 'loso' ? 'leave one source out' : `${spread.k}-fold within each source`}, seeds ${spreadSeeds.join(', ')}`);
+      const result = await spreadOf(sources, spec, protocol, spreadSeeds, spread.k);
+      const run = `${describeMachine()}, finished ${new Date().toISOString()}`;
+      if (protocol === 'loso') Object.assign(entry, { loso: result.loso, losoSeeds: spreadSeeds, losoSeconds: result.seconds, losoRun: run });
+      else Object.assign(entry, { folds: result.folds, foldSeeds: spreadSeeds, foldSeconds: result.seconds, foldRun: run });
+      console.log(`  ${(result.seconds / 60).toFixed(1)} min\n`);
+      // Written after each part: a long run that is stopped keeps what it finished.
+      writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+    }
+  }
+}
+
 // Another part may have finished while this one ran: keep its figures.
 const latest: QualityReport = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as QualityReport) : {};
 if (args.only === 'fashion') report.sentences = latest.sentences ?? report.sentences;
-if (args.only === 'sentences' || args.only === 'seeds') report.fashion = latest.fashion ?? report.fashion;
+if (args.only === 'sentences' || args.only === 'seeds' || args.only === 'spread' || args.only === 'nbsvm-grid') report.fashion = latest.fashion ?? report.fashion;
 writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${args.out}/quality.md`, qualityMarkdown(report));
 console.log(`wrote ${jsonPath} and ${args.out}/quality.md`);

@@ -18,6 +18,10 @@ export interface SentenceSplit {
   lexicon?: SplitScores;
   lexiconSpec?: Record<string, unknown>;
   lexiconSelection?: LexiconSelection[];
+  /** NB-SVM (`nbsvm`) with the settings chosen on the UCI sentences (see the spread section). */
+  nbsvm?: SplitScores;
+  nbsvmSpec?: Record<string, unknown>;
+  nbsvmSeconds?: number;
   vader: SplitScores;
   afinn: SplitScores;
   trainSeconds: number;
@@ -42,6 +46,32 @@ export interface SeedSpread {
   runs: { seed: number; accuracy: Record<string, number> }[];
 }
 
+/** One text model under several seeds: source → accuracy per seed, by protocol (`spreadOf`). */
+export interface ModelSpread {
+  title: string;
+  spec: Record<string, unknown>;
+  /** Leave one source out: held-out source → accuracy per seed. */
+  loso?: Record<string, number[]>;
+  /** k-fold within each source: source → pooled accuracy per seed. */
+  folds?: Record<string, number[]>;
+  losoSeeds?: number[];
+  foldSeeds?: number[];
+  losoSeconds?: number;
+  foldSeconds?: number;
+  /** Machine and time of each protocol's run. */
+  losoRun?: string;
+  foldRun?: string;
+}
+
+/** Every text model under several seeds, leave one source out and k-fold within each source, beside the lexicons. */
+export interface SpreadResult {
+  k: number;
+  /** Source → accuracy over all its sentences (the lexicons are not trained: any split pools to this). */
+  vader: Record<string, number>;
+  afinn: Record<string, number>;
+  models: Record<string, ModelSpread>;
+}
+
 export interface SentencesResult {
   /** Records read per source, and records dropped (empty text or no class) with the reason. */
   sources: { name: string; records: number; kept: number; dropped: { item: string; reason: string }[] }[];
@@ -49,6 +79,9 @@ export interface SentencesResult {
   settings: Record<string, unknown>;
   lexiconCandidates?: Record<string, unknown>[];
   seedSpread?: SeedSpread & RunInfo;
+  spread?: SpreadResult;
+  /** How NB-SVM's settings were chosen (`nbsvmGrid`). */
+  nbsvmGrid?: { candidates: { spec: Record<string, unknown>; accuracy: Record<string, number>; mean: number }[]; chosen: Record<string, unknown>; seconds: number; k: number; foldSeed: number; run: string };
 }
 
 interface RunInfo {
@@ -149,12 +182,13 @@ function sentencesSection(s: NonNullable<QualityReport['sentences']>): string[] 
     row(align),
     row(['fastText', ...splits.map((x) => cell(x.fastText))]),
     row(['lexicon-aware fastText', ...splits.map((x) => cell(x.lexicon))]),
+    ...(splits.some((x) => x.nbsvm) ? [row([`NB-SVM (${specText(splits.find((x) => x.nbsvmSpec)?.nbsvmSpec ?? {}) || 'defaults'})`, ...splits.map((x) => cell(x.nbsvm))])] : []),
     row(['VADER', ...splits.map((x) => cell(x.vader))]),
     row(['AFINN', ...splits.map((x) => cell(x.afinn))]),
     row(['lexicon-aware − VADER (points)', ...splits.map((x) => (lexiconDelta(x) === undefined ? 'not run' : signed(lexiconDelta(x)!)))]),
     row(['fastText − VADER (points)', ...splits.map((x) => signed(100 * (x.fastText.accuracy - x.vader.accuracy)))]),
     row(['target: lexicon-aware ≥ VADER + 3', ...splits.map((x) => (lexiconDelta(x) === undefined ? 'not run' : lexiconDelta(x)! >= 3 ? '**reached**' : '**not reached**'))]),
-    row(['training time (fastText / lexicon-aware)', ...splits.map((x) => `${x.trainSeconds.toFixed(0)} s / ${x.lexiconSeconds?.toFixed(0) ?? '–'} s`)]),
+    row(['training time (fastText / lexicon-aware / NB-SVM)', ...splits.map((x) => `${x.trainSeconds.toFixed(0)} s / ${x.lexiconSeconds?.toFixed(0) ?? '–'} s / ${x.nbsvmSeconds?.toFixed(0) ?? '–'} s`)]),
     '',
   ];
   const selected = splits.filter((x) => x.lexiconSelection?.length);
@@ -194,6 +228,8 @@ function sentencesSection(s: NonNullable<QualityReport['sentences']>): string[] 
     );
   }
   if (s.seedSpread) lines.push(...seedSpreadSection(s.seedSpread));
+  if (s.nbsvmGrid) lines.push(...nbsvmGridSection(s.nbsvmGrid));
+  if (s.spread) lines.push(...spreadSection(s.spread));
   lines.push(
     'How version 2 of the features was chosen (stop 19): a plain logistic regression on the lexicon features alone (a throwaway script, not in the repository), trained on one source and validated on another, mean over all six directions: version-1 features 81.7 %; with Bing Liu\'s opinion words 84.4; with opinion words and GloVe-induced valences 85.1 (kept); with the 100-dimensional mean GloVe vector of the sentence as well 84.2 (not kept: it overfits 1,000 sentences). Variants of the induction — penalty 1, 10 or 100, AFINN among the ratings or not, 50,000 or 100,000 words, valences used for unrated words only — all landed within 84.8–85.2, so the simplest licensing (no AFINN in the table) and the smaller table were kept. Every source served as validation in some direction of this choice; the three held-out tests ran once, afterwards, through `npm run eval:real`.',
     '',
@@ -228,6 +264,67 @@ function seedSpreadSection(spread: SeedSpread & RunInfo): string[] {
     `From seed to seed the margin moves by up to ${widest.toFixed(1)} points on one split, so a single run's +3 is not a guarantee: on average over these seeds the target holds on ${holds.length > 0 ? holds.join(', ') : 'no split'}${holds.length < sources.length ? ` and not on ${sources.filter((x) => !holds.includes(x)).join(', ')}` : ''}. The lexicon features are the same in every run; what the seed changes is the initial weights, which examples' n-gram vectors are dropped (80 %) and the order of the 2,000 training sentences.`,
     '',
   ];
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Sample standard deviation (0 for one value). */
+const sd = (xs: readonly number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const meanSd = (xs: readonly number[] | undefined) => (xs?.length ? `${pct(mean(xs))} ± ${pct(sd(xs))}` : 'not run');
+const minutes = (seconds: number | undefined) => (seconds === undefined ? '–' : `${(seconds / 60).toFixed(1)} min`);
+
+function nbsvmGridSection(grid: NonNullable<SentencesResult['nbsvmGrid']>): string[] {
+  const sources = Object.keys(grid.candidates[0]?.accuracy ?? {});
+  return [
+    '### NB-SVM (`nbsvm`, `models/text/nbsvm.ts`) and how its settings were chosen',
+    '',
+    "Wang & Manning's NB-SVM (\"Baselines and Bigrams\", ACL 2012) with a logistic loss: each text's distinct words and word pairs (the task's tweet preprocessing and fastText's tokens, hashed into 2¹⁸ buckets), each scaled by its log-count ratio — how much more often texts of one class have it than the other texts, with add-α smoothing (α = 1), one class against the rest, fitted on the training split only (`src/lib/text/nbsvm.ts`) — then a linear softmax layer trained in tfjs with an L2 penalty ‖w‖²/(2·C·n) and, at prediction, the paper's interpolation w′ = (1 − β)·w̄ + β·w towards naive Bayes.",
+    '',
+    `Its settings were chosen on the UCI sentences alone, by ${grid.k}-fold cross-validation within each source with the folds drawn by seed ${grid.foldSeed} — not the seeds 1, 2, 3 whose folds the table below reports, so the chosen setting is not scored on the very folds that chose it (it was chosen on the same 3,000 sentences, so its figures below are still slightly optimistic; VADER's and AFINN's are not). Pooled ${grid.k}-fold accuracy in % (${grid.run}; ${minutes(grid.seconds)}):`,
+    '',
+    row(['candidate', ...sources, 'mean']),
+    row(['---', ...sources.map(() => '---:'), '---:']),
+    ...grid.candidates.map((c) => row([`${specText(c.spec)}${JSON.stringify(c.spec) === JSON.stringify(grid.chosen) ? ' (chosen)' : ''}`, ...sources.map((x) => pct(c.accuracy[x]!)), pct(c.mean)])),
+    '',
+  ];
+}
+
+/** The model the default is held to, and the bars of issue #28. */
+export const DEFAULT_TEXT_MODEL = 'nbsvm';
+
+function spreadSection(spread: SpreadResult): string[] {
+  const sources = Object.keys(spread.vader);
+  const models = Object.entries(spread.models);
+  const lines = [
+    '### Every text model under several seeds: leave one source out and 10-fold within each source',
+    '',
+    `Accuracy in %, mean ± standard deviation over seeds (each seed sets the model's initialisation and the order of training sentences, and for ${spread.k}-fold also which sentences fall in which fold). *Leave one source out*: trained on the other two sources (2,000 sentences), tested on the named one. *${spread.k}-fold within a source*: the source's 1,000 sentences in ${spread.k} folds, each fold predicted by a model trained on the other ${spread.k - 1} folds (900 sentences of the same source), the ${spread.k} folds' predictions pooled into one accuracy. Every model trains with its task's recipe (Adam 0.02, batch 32, 10 epochs, no early stopping). VADER and AFINN are not trained: their figure is their accuracy on all of the source's sentences, the same under either protocol.`,
+    '',
+    row(['model', ...sources.map((x) => `LOSO ${x}`), ...sources.map((x) => `${spread.k}-fold ${x}`)]),
+    row(['---', ...sources.map(() => '---:'), ...sources.map(() => '---:')]),
+    ...models.map(([, m]) => row([`${m.title} (${specText(m.spec) || 'defaults'})`, ...sources.map((x) => meanSd(m.loso?.[x])), ...sources.map((x) => meanSd(m.folds?.[x]))])),
+    row(['VADER', ...sources.map((x) => pct(spread.vader[x]!)), ...sources.map((x) => pct(spread.vader[x]!))]),
+    row(['AFINN', ...sources.map((x) => pct(spread.afinn[x]!)), ...sources.map((x) => pct(spread.afinn[x]!))]),
+    '',
+    `Seeds and time of each part: ${models
+      .map(([, m]) => `${m.title} — leave one source out: seeds ${m.losoSeeds?.join(', ') ?? 'not run'}, ${minutes(m.losoSeconds)}${m.losoRun ? ` (${m.losoRun})` : ''}; ${spread.k}-fold: seeds ${m.foldSeeds?.join(', ') ?? 'not run'}, ${minutes(m.foldSeconds)}${m.foldRun ? ` (${m.foldRun})` : ''}`)
+      .join('. ')}.`,
+    '',
+  ];
+  const chosen = spread.models[DEFAULT_TEXT_MODEL];
+  if (chosen?.folds && chosen.loso) {
+    const foldMeans = sources.map((x) => mean(chosen.folds![x] ?? [0]));
+    const reached = foldMeans.every((a) => a >= 0.8);
+    const others = models.filter(([name, m]) => name !== DEFAULT_TEXT_MODEL && m.loso);
+    const against = others.map(([, m]) => {
+      const behind = sources.filter((x) => mean(m.loso![x]!) > mean(chosen.loso![x]!));
+      return `${m.title}: ${behind.length === 0 ? '**no worse** on every held-out source' : `**worse** on ${behind.join(', ')}`} (${sources.map((x) => `${x} ${signed(100 * (mean(chosen.loso![x]!) - mean(m.loso![x]!)))}`).join(', ')} points)`;
+    });
+    lines.push(
+      `Issue #28's bars for ${chosen.title}: ≥ 80 % ${spread.k}-fold on each source — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out, mean over seeds, against ${against.join('; ')}.`,
+      '',
+    );
+  }
+  return lines;
 }
 
 /** docs/quality.md from the figures of the last runs. */

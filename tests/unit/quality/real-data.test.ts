@@ -65,7 +65,7 @@ describe('UCI Sentiment Labelled Sentences', () => {
     }
   });
 
-  it('fastText and the lexicon-aware model trained on amazon + yelp score far above chance on imdb, beside AFINN and VADER on the same sentences', async () => {
+  it('fastText, the lexicon-aware model and NB-SVM trained on amazon + yelp score far above chance on imdb, beside AFINN and VADER on the same sentences', async () => {
     const settings = {
       ...SENTENCE_SETTINGS,
       spec: { architecture: 'fasttext' as const, dim: 16, buckets: 1 << 14 },
@@ -82,6 +82,8 @@ describe('UCI Sentiment Labelled Sentences', () => {
     expect(imdb!.lexicon!.accuracy).toBeGreaterThan(imdb!.fastText.accuracy + 0.05);
     expect(imdb!.lexicon!.accuracy).toBeGreaterThan(0.78); // 0.809 on wasm, seed 42
     expect(imdb!.lexiconSelection).toEqual([]);
+    // NB-SVM (ratios fitted on amazon + yelp only) is far above chance too.
+    expect(imdb!.nbsvm!.accuracy).toBeGreaterThan(0.66);
     // The lexicons are deterministic: their scores on imdb are fixed figures.
     expect(imdb!.vader.accuracy).toBeCloseTo(0.79, 2);
     expect(imdb!.afinn.accuracy).toBeCloseTo(0.775, 2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qualityMarkdown, type SeedSpread, type SentenceSplit } from '../../../scripts/eval-real/report';
+import { qualityMarkdown, type SeedSpread, type SentenceSplit, type SpreadResult } from '../../../scripts/eval-real/report';
 
 const scores = (accuracy: number) => ({ accuracy, macroF1: accuracy });
 const split = (test: string, lexicon: number, vader: number): SentenceSplit => ({
@@ -49,5 +49,33 @@ describe('docs/quality.md, sentences', () => {
     expect(text).toContain('| seeds at ≥ +3 | 2 of 2 | 1 of 2 |');
     expect(text).toContain('on average over these seeds the target holds on amazon and not on imdb');
     expect(text).toContain('moves by up to 1.6 points on one split');
+  });
+
+  it('shows every text model as mean ± standard deviation over seeds under both protocols, and the default against its bars', () => {
+    const spread: SpreadResult = {
+      k: 10,
+      vader: { amazon: 0.829, imdb: 0.79 },
+      afinn: { amazon: 0.807, imdb: 0.775 },
+      models: {
+        fasttext: { title: 'fastText', spec: { architecture: 'fasttext', dim: 32 }, loso: { amazon: [0.77, 0.77], imdb: [0.72, 0.72] }, losoSeeds: [1, 2] },
+        nbsvm: {
+          title: 'NB-SVM',
+          spec: { architecture: 'nbsvm' },
+          loso: { amazon: [0.79, 0.81], imdb: [0.7, 0.72] },
+          folds: { amazon: [0.83, 0.84], imdb: [0.80, 0.79] },
+          losoSeeds: [1, 2],
+          foldSeeds: [1, 2],
+          foldSeconds: 600,
+        },
+      },
+    };
+    const text = qualityMarkdown({ sentences: { sources: [], splits: [split('amazon', 0.881, 0.829)], settings: {}, ...run, spread } });
+    expect(text).toContain('| NB-SVM (defaults) | 80.0 ± 1.4 | 71.0 ± 1.4 | 83.5 ± 0.7 | 79.5 ± 0.7 |');
+    expect(text).toContain('| fastText (dim 32) | 77.0 ± 0.0 | 72.0 ± 0.0 | not run | not run |');
+    expect(text).toContain('| VADER | 82.9 | 79.0 | 82.9 | 79.0 |');
+    expect(text).toContain('10-fold: seeds 1, 2, 10.0 min');
+    // 79.5 % on imdb misses the 80 % bar; imdb leave-one-source-out is a point behind fastText.
+    expect(text).toContain('≥ 80 % 10-fold on each source — **not reached** (amazon 83.5, imdb 79.5)');
+    expect(text).toContain('against fastText: **worse** on imdb (amazon +3.0, imdb -1.0 points)');
   });
 });
