@@ -26,6 +26,8 @@ const EXPECTED: Record<string, Expect> = {
   Conv2D: (c) => ({ kernel: [...pair(c.kernel_size), undefined, int(c.filters)], bias: [int(c.filters)] }),
   Conv1D: (c) => ({ kernel: [pair(c.kernel_size)[0], undefined, int(c.filters)], bias: [int(c.filters)] }),
   Embedding: (c) => ({ embeddings: [int(c.input_dim), int(c.output_dim)] }),
+  // NB-SVM's ratio and weight tables (models/text/nbsvm.ts).
+  NbLinear: (c) => ({ ratios: [int(c.input_dim), int(c.classes)], weights: [int(c.input_dim), int(c.classes)], bias: [int(c.classes)] }),
 };
 
 /** Every layer of a Keras topology (Sequential, Functional, nested models), depth first. */

@@ -11,6 +11,11 @@ import { toBatch, type TrainableModel } from '../../../src/lib/tasks/types';
 import { logCountRatios, nbBucket, nbFeatureIds, nbNgrams } from '../../../src/lib/text/nbsvm';
 import { trainLoop, type Batch } from '../../../src/lib/training/loop';
 import { saveToBlobs } from '../../../models/io';
+import { exportBundle, importBundle } from '../../../src/lib/registry/bundle';
+import { InvalidBundleError } from '../../../src/lib/registry/errors';
+import { checkWeightsFitTopology } from '../../../src/lib/registry/topology';
+import { signatureOf } from '../../../src/lib/tasks/signature';
+import { makeRegistry, registerInput } from '../registry/helpers';
 import { DEFAULT_NBSVM, NbSvmConfigError } from '../../../models/text/nbsvm';
 
 const labels = ['negative', 'positive'];
@@ -153,6 +158,32 @@ describe('NB-SVM model', () => {
     const reloaded = await loadTrainable(await saveToBlobs(trainable.model));
     expect(reloaded.metadata).toMatchObject({ architecture: 'nbsvm', labels, beta: 0.5, buckets: small.buckets, trainingTexts: 20 });
     expect(await predict(reloaded, texts)).toEqual(before);
+    reloaded.dispose();
+    trainable.dispose();
+  });
+});
+
+describe('NB-SVM in the registry', () => {
+  it('registers, exports as a bundle, imports elsewhere and predicts the same; its signature is the text column', async () => {
+    const rows = [row('great phone', 'positive', 0), row('awful phone', 'negative', 1), row('love it', 'positive', 2), row('hate it', 'negative', 3)];
+    const trainable = nbSvmClassifier({ ...small, C: 10 }, SENTIMENT, undefined, rows);
+    await train(trainable, rows, 10);
+    const texts = ['great', 'awful', 'a phone'];
+    const before = await predict(trainable, texts);
+    const saved = await saveToBlobs(trainable.model);
+    const lineage = { task: 'sentiment' as const };
+    const source = makeRegistry();
+    const row1 = await source.register(registerInput({ name: 'reviews', ...saved, metrics: { val_accuracy: 1 }, lineage }));
+    const imported = await importBundle(makeRegistry(), await exportBundle(row1));
+    const reloaded = await loadTrainable({ modelJson: imported.modelJson, shards: imported.shards });
+    expect(await predict(reloaded, texts)).toEqual(before);
+    expect(signatureOf(SENTIMENT, saved.modelJson, labels).inputs).toEqual([{ name: 'text', type: 'string' }]);
+    // A manifest that gives the ratio table another shape is refused before tfjs allocates anything.
+    const json = JSON.parse(saved.modelJson) as { modelTopology: unknown; weightsManifest: { weights: { name: string; shape: number[] }[] }[] };
+    expect(() => checkWeightsFitTopology(json)).not.toThrow();
+    json.weightsManifest[0]!.weights.find((w) => w.name.endsWith('nb_linear/ratios'))!.shape = [7, 2];
+    expect(() => checkWeightsFitTopology(json)).toThrow(InvalidBundleError);
+    expect(() => checkWeightsFitTopology(json)).toThrow(/layer "nb_linear" \(NbLinear\) needs \[4097, 2\]/);
     reloaded.dispose();
     trainable.dispose();
   });

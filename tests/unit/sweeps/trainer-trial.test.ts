@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getDb, setDb } from '../../../src/lib/db/db';
 import { trialSpec } from '../../../src/lib/sweeps/parameters';
+import { latestCheckpoint } from '../../../src/lib/training/checkpoints';
 import { TrainerService } from '../../../src/lib/workers/trainer-service';
 import { makeDb, seedSentimentDataset } from '../factories';
 
@@ -41,5 +42,19 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     const run = await db.runs.get(outcome.runId);
     expect(run).toMatchObject({ parentId: 'sweep-2', status: 'completed' });
     expect(run?.params).toMatchObject({ model: { architecture: 'lexicon-fasttext', ngramDropout: 0.5 } });
+  });
+
+  it('trains an NB-SVM trial, its ratios fitted on the train split alone (72 of the 90 texts)', async () => {
+    const db = getDb();
+    const datasetId = await seedSentimentDataset(db, 'nbsvm trial');
+    const trainer = new TrainerService();
+    const spec = trialSpec('sentiment', datasetId, { architecture: 'nbsvm', C: 10, buckets: 4096, epochs: 3, learningRate: 0.1 }, 'trial 3');
+    const outcome = await trainer.sweepTrial({ kind: 'start', spec, sweepId: 'sweep-3' }, 'cpu', () => {}, () => {}, () => false);
+    const run = await db.runs.get(outcome.runId);
+    expect(run).toMatchObject({ status: 'completed', params: { model: { architecture: 'nbsvm', C: 10, buckets: 4096 } } });
+    const final = await latestCheckpoint(db, outcome.runId);
+    const metadata = (JSON.parse(final!.modelJson!) as { userDefinedMetadata: { loupe: Record<string, unknown> } }).userDefinedMetadata.loupe;
+    expect(metadata).toMatchObject({ architecture: 'nbsvm', trainingTexts: 72, labels: ['negative', 'neutral', 'positive'] });
+    expect(outcome.metrics.val_accuracy).toBeGreaterThan(0.8);
   });
 });
