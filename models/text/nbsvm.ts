@@ -22,7 +22,7 @@ export interface NbSvmConfig {
   seed?: number;
 }
 
-export const DEFAULT_NBSVM: Omit<NbSvmConfig, 'labels'> = { buckets: 1 << 18, wordNgrams: 2, maxFeatures: 512, alpha: 1, beta: 1, C: 1 };
+export const DEFAULT_NBSVM: Omit<NbSvmConfig, 'labels'> = { buckets: 1 << 18, wordNgrams: 2, maxFeatures: 512, alpha: 1, beta: 1, C: 10 };
 
 export class NbSvmConfigError extends Error {
   override name = 'NbSvmConfigError';

@@ -119,12 +119,42 @@ if ((!args.only || args.only === 'sentences' || args.only === 'spread') && sprea
       console.log(`Spread: ${title} ${JSON.stringify(spec)}, ${protocol === 'loso' ? 'leave one source out' : `${spread.k}-fold within each source`}, seeds ${spreadSeeds.join(', ')}`);
       const result = await spreadOf(sources, spec, protocol, spreadSeeds, spread.k);
       const run = `${describeMachine()}, finished ${new Date().toISOString()}`;
-      if (protocol === 'loso') Object.assign(entry, { loso: result.loso, losoSeeds: spreadSeeds, losoSeconds: result.seconds, losoRun: run });
-      else Object.assign(entry, { folds: result.folds, foldSeeds: spreadSeeds, foldSeconds: result.seconds, foldRun: run });
+      // Seeds run before (another invocation) are kept, so the seeds can be run one at a time.
+      const merged = (seeds: number[] | undefined, before: Record<string, number[]> | undefined, now: Record<string, number[]>) => {
+        const kept = (seeds ?? []).map((seed, i) => [seed, i] as const).filter(([seed]) => !spreadSeeds.includes(seed));
+        const sources = Object.keys(now);
+        return {
+          seeds: [...kept.map(([seed]) => seed), ...spreadSeeds],
+          accuracy: Object.fromEntries(sources.map((x) => [x, [...kept.map(([, i]) => before?.[x]?.[i] ?? NaN), ...now[x]!]])),
+        };
+      };
+      if (protocol === 'loso') {
+        const m = merged(entry.losoSeeds, entry.loso, result.loso!);
+        Object.assign(entry, { loso: m.accuracy, losoSeeds: m.seeds, losoSeconds: result.seconds + (m.seeds.length > spreadSeeds.length ? (entry.losoSeconds ?? 0) : 0), losoRun: run });
+      } else {
+        const m = merged(entry.foldSeeds, entry.folds, result.folds!);
+        Object.assign(entry, { folds: m.accuracy, foldSeeds: m.seeds, foldSeconds: result.seconds + (m.seeds.length > spreadSeeds.length ? (entry.foldSeconds ?? 0) : 0), foldRun: run });
+      }
       console.log(`  ${(result.seconds / 60).toFixed(1)} min\n`);
       // Written after each part: a long run that is stopped keeps what it finished.
       writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
     }
+  }
+}
+
+if (report.sentences?.spread) {
+  // Every compared model has a row (its figures "not run" until they are), and the lexicon-aware model's seed
+  // spread (--only seeds) is leave-one-source-out with the same spec: its figures are reused, not retrained.
+  const { SPREAD_MODELS } = await import('./sentences');
+  const { spread, seedSpread } = report.sentences;
+  for (const [name, { title, spec }] of Object.entries(SPREAD_MODELS)) spread.models[name] ??= { title, spec: { ...spec } };
+  const lexicon = spread.models['lexicon-fasttext'];
+  if (lexicon && !lexicon.loso && seedSpread && JSON.stringify(seedSpread.spec) === JSON.stringify(lexicon.spec)) {
+    Object.assign(lexicon, {
+      loso: Object.fromEntries(Object.keys(spread.vader).map((x) => [x, seedSpread.runs.map((r) => r.accuracy[x]!)])),
+      losoSeeds: seedSpread.runs.map((r) => r.seed),
+      losoRun: `${seedSpread.machine}, finished ${seedSpread.ranAt}: the seed spread above`,
+    });
   }
 }
 

@@ -229,7 +229,7 @@ function sentencesSection(s: NonNullable<QualityReport['sentences']>): string[] 
   }
   if (s.seedSpread) lines.push(...seedSpreadSection(s.seedSpread));
   if (s.nbsvmGrid) lines.push(...nbsvmGridSection(s.nbsvmGrid));
-  if (s.spread) lines.push(...spreadSection(s.spread));
+  if (s.spread) lines.push(...spreadSection(s.spread, splits));
   lines.push(
     'How version 2 of the features was chosen (stop 19): a plain logistic regression on the lexicon features alone (a throwaway script, not in the repository), trained on one source and validated on another, mean over all six directions: version-1 features 81.7 %; with Bing Liu\'s opinion words 84.4; with opinion words and GloVe-induced valences 85.1 (kept); with the 100-dimensional mean GloVe vector of the sentence as well 84.2 (not kept: it overfits 1,000 sentences). Variants of the induction — penalty 1, 10 or 100, AFINN among the ratings or not, 50,000 or 100,000 words, valences used for unrated words only — all landed within 84.8–85.2, so the simplest licensing (no AFINN in the table) and the smaller table were kept. Every source served as validation in some direction of this choice; the three held-out tests ran once, afterwards, through `npm run eval:real`.',
     '',
@@ -291,7 +291,7 @@ function nbsvmGridSection(grid: NonNullable<SentencesResult['nbsvmGrid']>): stri
 /** The model the default is held to, and the bars of issue #28. */
 export const DEFAULT_TEXT_MODEL = 'nbsvm';
 
-function spreadSection(spread: SpreadResult): string[] {
+function spreadSection(spread: SpreadResult, splits: SentenceSplit[] = []): string[] {
   const sources = Object.keys(spread.vader);
   const models = Object.entries(spread.models);
   const lines = [
@@ -314,13 +314,23 @@ function spreadSection(spread: SpreadResult): string[] {
   if (chosen?.folds && chosen.loso) {
     const foldMeans = sources.map((x) => mean(chosen.folds![x] ?? [0]));
     const reached = foldMeans.every((a) => a >= 0.8);
-    const others = models.filter(([name, m]) => name !== DEFAULT_TEXT_MODEL && m.loso);
-    const against = others.map(([, m]) => {
-      const behind = sources.filter((x) => mean(m.loso![x]!) > mean(chosen.loso![x]!));
-      return `${m.title}: ${behind.length === 0 ? '**no worse** on every held-out source' : `**worse** on ${behind.join(', ')}`} (${sources.map((x) => `${x} ${signed(100 * (mean(chosen.loso![x]!) - mean(m.loso![x]!)))}`).join(', ')} points)`;
+    // A model without a seed spread is compared on the leave-one-source-out table above (one run, seed 42).
+    const oneRun: Record<string, (x: SentenceSplit) => SplitScores | undefined> = { fasttext: (x) => x.fastText, 'lexicon-fasttext': (x) => x.lexicon };
+    const others = models
+      .filter(([name]) => name !== DEFAULT_TEXT_MODEL)
+      .map(([name, m]) => {
+        if (m.loso) return { title: `${m.title} (mean over seeds ${m.losoSeeds?.join(', ')})`, loso: (x: string) => mean(m.loso![x]!) };
+        const scoreOf = oneRun[name];
+        const byTest = new Map(splits.map((x) => [x.test, scoreOf?.(x)?.accuracy]));
+        return sources.every((x) => byTest.get(x) !== undefined) ? { title: `${m.title} (one run, seed 42)`, loso: (x: string) => byTest.get(x)! } : undefined;
+      })
+      .filter((o) => o !== undefined);
+    const against = others.map((o) => {
+      const behind = sources.filter((x) => o.loso(x) > mean(chosen.loso![x]!));
+      return `${o.title}: ${behind.length === 0 ? '**no worse** on every held-out source' : `**worse** on ${behind.join(', ')}`} (${sources.map((x) => `${x} ${signed(100 * (mean(chosen.loso![x]!) - o.loso(x)))}`).join(', ')} points)`;
     });
     lines.push(
-      `Issue #28's bars for ${chosen.title}: ≥ 80 % ${spread.k}-fold on each source — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out, mean over seeds, against ${against.join('; ')}.`,
+      `Issue #28's bars for ${chosen.title}: ≥ 80 % ${spread.k}-fold on each source (mean over seeds) — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out (its mean over seeds), against ${against.join('; ')}.`,
       '',
     );
   }

@@ -70,7 +70,7 @@ export interface SentenceOptions {
 export const SENTENCE_SETTINGS: SentenceOptions = {
   spec: { architecture: 'fasttext', dim: 32 },
   lexiconCandidates: [0, 0.5, 0.8, 0.9].map((ngramDropout): LexiconSpec => ({ architecture: 'lexicon-fasttext', dim: 32, ngramDropout })),
-  nbsvm: { architecture: 'nbsvm' },
+  nbsvm: { architecture: 'nbsvm', C: 10, beta: 1 },
   epochs: 10,
   batchSize: 32,
   learningRate: 0.02,

@@ -135,7 +135,7 @@ describe('loupe train', () => {
     const unknownModel = writeJson(join(dir, 'unknown-model.json'), { model: { architecture: 'perceptron' } });
     const unsupported = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', unknownModel, '--out', out);
     expect(unsupported.code).toBe(EXIT.badFormat);
-    expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid for sentiment: fasttext, lexicon-fasttext/);
+    expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid for sentiment: nbsvm, fasttext, lexicon-fasttext/);
 
     // Every value is checked before any data is read, enumerations included, naming the file and the field.
     const refused: [string, unknown, string][] = [

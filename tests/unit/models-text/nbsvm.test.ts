@@ -175,7 +175,7 @@ describe('NB-SVM in the registry', () => {
     const source = makeRegistry();
     const row1 = await source.register(registerInput({ name: 'reviews', ...saved, metrics: { val_accuracy: 1 }, lineage }));
     const imported = await importBundle(makeRegistry(), await exportBundle(row1));
-    const reloaded = await loadTrainable({ modelJson: imported.modelJson, shards: imported.shards });
+    const reloaded = await loadTrainable({ modelJson: imported.modelJson!, shards: imported.shards! });
     expect(await predict(reloaded, texts)).toEqual(before);
     expect(signatureOf(SENTIMENT, saved.modelJson, labels).inputs).toEqual([{ name: 'text', type: 'string' }]);
     // A manifest that gives the ratio table another shape is refused before tfjs allocates anything.

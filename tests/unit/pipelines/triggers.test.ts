@@ -34,7 +34,7 @@ describe('schedules', () => {
     config.triggers.schedule = every(1, 'seconds');
     expect(() => validateConfig(config, 'sentiment')).toThrow(PipelineConfigError);
     expect(() => validateConfig({ ...defaultConfig('sentiment'), steps: { ...config.steps, gate: false } }, 'sentiment')).toThrow(/steps\.deploy/);
-    expect(() => validateConfig(defaultConfig('coin-year'), 'sentiment')).toThrow(/train\.recipe\.model\.architecture must be one of "fasttext", "lexicon-fasttext", "nbsvm", "transformer", "encoder-head" for sentiment/);
+    expect(() => validateConfig(defaultConfig('coin-year'), 'sentiment')).toThrow(/train\.recipe\.model\.architecture must be one of "nbsvm", "fasttext", "lexicon-fasttext", "transformer", "encoder-head" for sentiment/);
   });
 });
 

@@ -15,7 +15,7 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     const datasetId = await seedSentimentDataset(db);
     const trainer = new TrainerService();
     await trainer.useBackend('cpu');
-    const spec = trialSpec('sentiment', datasetId, { dim: 4, buckets: 1024, epochs: 3, learningRate: 0.05 }, 'trial 1');
+    const spec = trialSpec('sentiment', datasetId, { architecture: 'fasttext', dim: 4, buckets: 1024, epochs: 3, learningRate: 0.05 }, 'trial 1');
     const asked: number[] = [];
     const created: string[] = [];
     const before = tf.memory().numTensors;

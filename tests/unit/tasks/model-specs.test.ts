@@ -43,7 +43,7 @@ describe('model spec schemas', () => {
   });
 
   it('take only the architectures of the task', () => {
-    expect(check('sentiment', { architecture: 'small-cnn' })).toBe('architecture: must be one of fasttext, lexicon-fasttext, nbsvm, transformer, encoder-head, got "small-cnn"');
+    expect(check('sentiment', { architecture: 'small-cnn' })).toBe('architecture: must be one of nbsvm, fasttext, lexicon-fasttext, transformer, encoder-head, got "small-cnn"');
     expect(check('coin-year', 'fasttext')).toBe('must be an object with architecture, got "fasttext"');
   });
 });

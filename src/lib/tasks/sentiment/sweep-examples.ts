@@ -3,6 +3,21 @@ import type { SweepExample } from '../types';
 /** Starting points for the sweep editor (each a valid sweep definition; a unit test validates them). */
 export const SWEEP_EXAMPLES: SweepExample[] = [
   {
+    title: 'Grid: NB-SVM regularisation C × interpolation β',
+    definition: {
+      name: 'NB-SVM grid',
+      task: 'sentiment',
+      method: 'grid',
+      metric: { name: 'val_accuracy', goal: 'maximize' },
+      parameters: {
+        architecture: { value: 'nbsvm' },
+        C: { values: [0.1, 1, 10] },
+        beta: { values: [0.25, 1] },
+        epochs: { value: 10 },
+      },
+    },
+  },
+  {
     title: 'Random search: learning rate and width, hyperband',
     definition: {
       name: 'fastText random search',
@@ -10,6 +25,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
       method: 'random',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
+        architecture: { value: 'fasttext' },
         learningRate: { distribution: 'log_uniform_values', min: 0.005, max: 0.2 },
         dim: { values: [8, 16, 32] },
         epochs: { value: 4 },
@@ -28,6 +44,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
       method: 'grid',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
+        architecture: { value: 'fasttext' },
         learningRate: { values: [0.01, 0.05] },
         dim: { values: [8, 32] },
         epochs: { value: 3 },
@@ -35,14 +52,14 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     },
   },
   {
-    title: 'Grid: fastText against the lexicon-aware model',
+    title: 'Grid: NB-SVM, fastText and the lexicon-aware model',
     definition: {
       name: 'text model grid',
       task: 'sentiment',
       method: 'grid',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
-        architecture: { values: ['fasttext', 'lexicon-fasttext'] },
+        architecture: { values: ['nbsvm', 'fasttext', 'lexicon-fasttext'] },
         ngramDropout: { value: 0.8 }, // the lexicon-aware model's; fastText has none
         epochs: { value: 4 },
       },
@@ -56,6 +73,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
       method: 'bayes',
       metric: { name: 'val_macroF1', goal: 'maximize' },
       parameters: {
+        architecture: { value: 'fasttext' },
         learningRate: { distribution: 'log_uniform_values', min: 0.002, max: 0.3 },
         dim: { distribution: 'q_uniform', min: 8, max: 64, q: 8 },
         charNgrams: { values: [[0, 0], [3, 5], [2, 4]] },
