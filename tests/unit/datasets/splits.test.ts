@@ -179,7 +179,7 @@ describe('dataset version ids', () => {
 });
 
 describe('clampSubset', () => {
-  it('clamps the default sizes to the demo tweets (300 samples) and says so', () => {
+  it('clamps the default sizes to a 300-sample dataset and says so', () => {
     const clamped = clampSubset(DEFAULT_SUBSET, { train: 210, val: 45, test: 45 });
     expect(clamped.options).toEqual({ trainSize: 210, evalSize: 45, seed: 42 });
     expect(clamped.note).toBe('The dataset has 300 samples (210 train, 45 val): sizes clamped to 210 train / 45 eval.');
