@@ -75,7 +75,7 @@ describe('loupe train', () => {
     // The test figures are those of the bundle's weights on the test split, as the gate measures them
     // on the same dataset version (a Loupe export keeps its splits).
     const db = makeDb();
-    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'sentiment', name: 'tweets' });
+    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'text-classification', name: 'tweets' });
     expect(dataset.id).toBe(file.datasetVersion);
     const exported = join(dir, 'tweets-splits.zip');
     writeFileSync(exported, new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
@@ -159,7 +159,7 @@ describe('loupe train', () => {
 
     // A Loupe dataset export says its task: importing it for another task is a wrong-task error.
     const db = makeDb();
-    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'sentiment', name: 'tweets' });
+    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'text-classification', name: 'tweets' });
     const exported = join(dir, 'tweets-export.zip');
     writeFileSync(exported, new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
     db.close();

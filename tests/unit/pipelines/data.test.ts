@@ -9,21 +9,21 @@ describe('pipeline data', () => {
     const baseId = await seedSentimentDataset(db, 'base', 5);
     const pipeline = { ...makePipeline(), state: { datasetId: baseId, watermark: T0 } };
     // A later import: one sample the base already has (same content hash), two new ones.
-    await db.datasets.add({ id: 'later', name: 'new tweets', task: 'sentiment', createdAt: T0 + 10, sampleCount: 3 });
+    await db.datasets.add({ id: 'later', name: 'new tweets', task: 'text-classification', createdAt: T0 + 10, sampleCount: 3 });
     await db.samples.bulkAdd([
       { id: 'l-0', datasetId: 'later', split: 'train', label: 'positive', hash: 'positive-0', path: 'dup', text: 'the service was great' },
       { id: 'l-1', datasetId: 'later', split: 'test', label: 'negative', hash: 'h-new-1', path: 'a.csv row 2', text: 'cold coffee again, awful' },
       { id: 'l-2', datasetId: 'later', split: 'train', label: 'neutral', hash: 'h-new-2', path: 'a.csv row 3', text: 'the meeting moved to friday' },
     ]);
     // Too old, another task: not new data for this pipeline.
-    await db.datasets.add({ id: 'old', name: 'old', task: 'sentiment', createdAt: T0 - 10, sampleCount: 0 });
+    await db.datasets.add({ id: 'old', name: 'old', task: 'text-classification', createdAt: T0 - 10, sampleCount: 0 });
     await db.datasets.add({ id: 'coins', name: 'coins', task: 'coin-year', createdAt: T0 + 20, sampleCount: 0 });
 
     const collected = await collectNewData(db, pipeline, T0, T0 + 100);
     expect(collected).toMatchObject({ base: { id: baseId }, sampleIds: ['l-1', 'l-2'], logIds: [], imports: [{ id: 'later', name: 'new tweets' }] });
     expect(await countNewLabelled(db, pipeline, T0, T0 + 100)).toBe(3);
 
-    const validated = await validateNewData(db, 'sentiment', collected);
+    const validated = await validateNewData(db, 'text-classification', collected);
     expect(validated.candidates.map((c) => [c.item, c.split])).toEqual([
       ['a.csv row 2 (sample l-1)', 'test'],
       ['a.csv row 3 (sample l-2)', 'train'],
@@ -33,7 +33,7 @@ describe('pipeline data', () => {
     const splits = await db.samples.where('datasetId').equals(version.datasetId).filter((s) => s.path.startsWith('a.csv')).toArray();
     expect(splits.map((s) => s.split).sort()).toEqual(['test', 'train']);
     // Again, after an interruption: the same content gives the same version.
-    expect(await addToBase(db, pipeline, baseId, await validateNewData(db, 'sentiment', collected), { seed: 1 })).toMatchObject({ datasetId: version.datasetId, existed: true });
+    expect(await addToBase(db, pipeline, baseId, await validateNewData(db, 'text-classification', collected), { seed: 1 })).toMatchObject({ datasetId: version.datasetId, existed: true });
   });
 
   it('reports log rows it cannot learn from, naming the row and the reason', async () => {

@@ -18,7 +18,7 @@ import { addVersion, b64, fakePredictors, GIF, JPEG, PNG, promote, WEBP } from '
  * handler answers any bytes with a JSON 2xx/4xx — never a 500 — that agrees with the validators.
  */
 
-const TASKS: TaskName[] = ['coin-year', 'image-classification', 'sentiment'];
+const TASKS: TaskName[] = ['coin-year', 'image-classification', 'text-classification'];
 const LIMITS: ServingLimits = { maxImageBytes: 256, maxBodyBytes: 8192, maxBatch: 4, maxTextChars: 80 };
 const RUNS = { numRuns: 400 };
 
@@ -94,7 +94,7 @@ const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter
 
 /** One valid example of a task, with what the predictor must receive for it. */
 function example(task: TaskName): fc.Arbitrary<{ record: Record<string, string>; expected: Record<string, unknown> }> {
-  if (task === 'sentiment') return text.map((t) => ({ record: { text: t }, expected: { text: t } }));
+  if (task === 'text-classification') return text.map((t) => ({ record: { text: t }, expected: { text: t } }));
   if (task === 'image-classification') return spelledImage.map((image) => ({ record: { image_base64: image.text }, expected: { image: image.bytes } }));
   return fc.tuple(spelledImage, spelledImage).map(([front, back]) => ({
     record: { front_image_base64: front.text, back_image_base64: back.text },
@@ -278,7 +278,7 @@ describe('REST validators: accepted requests round-trip', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 120 }), fc.constantFrom('inputs', 'instances', 'dataframe_records'), (n, length, key) => {
         const body = { [key]: Array.from({ length: n }, () => ({ text: 'x'.repeat(length) })) };
-        const result = outcome(() => parseInvocation(body, 'sentiment', LIMITS), body);
+        const result = outcome(() => parseInvocation(body, 'text-classification', LIMITS), body);
         if (n > LIMITS.maxBatch) expect(result.ok ? undefined : result.error).toMatchObject({ status: 413, field: key });
         else if (length > LIMITS.maxTextChars) expect(result.ok ? undefined : result.error).toMatchObject({ status: 413, field: `${key}[0].text` });
         else expect(result.ok && result.value.inputs).toHaveLength(n);

@@ -260,7 +260,7 @@ describe('ServingSdk: listing', () => {
     await addVersion(db, 'coin-year', 1);
     await addVersion(db, 'coin-year', 2, { signature: coinSignature });
     await promote(db, 'coin-year', 2);
-    await addVersion(db, 'tweets', 1, { lineage: { task: 'sentiment' } });
+    await addVersion(db, 'tweets', 1, { lineage: { task: 'text-classification' } });
     await addVersion(db, 'car-damage', 1);
     const models = await sdk.listModels();
     expect(models.map((m) => m.name)).toEqual(['car-damage', 'coin-year', 'image-classification', 'sentiment', 'tweets']);

@@ -120,18 +120,18 @@ early_terminate: {type: hyperband, min_iter: 1}
       earlyStopping: { monitor: 'val_mae', patience: 2 },
       model: { architecture: 'coin-regressor', backbone: 'resnet18', mode: 'shared', projection: { units: 64 }, inputSize: 96, dropout: 0.1 },
     });
-    expect(trialSpec('sentiment', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
+    expect(trialSpec('text-classification', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
   });
 
   it('sweeps the text model: fastText against the lexicon-aware model, and the latter\'s n-gram dropout', () => {
-    expect(trialSpec('sentiment', 'ds', { architecture: 'lexicon-fasttext', ngramDropout: 0.8, dim: 16 }).model).toEqual({
+    expect(trialSpec('text-classification', 'ds', { architecture: 'lexicon-fasttext', ngramDropout: 0.8, dim: 16 }).model).toEqual({
       architecture: 'lexicon-fasttext',
       dim: 16,
       charNgrams: [3, 5],
       ngramDropout: 0.8,
     });
     // The same trial values for plain fastText: it has no n-gram dropout, so the spec leaves it out.
-    expect(trialSpec('sentiment', 'ds', { ngramDropout: 0.8, architecture: 'fasttext' }).model).toEqual({ architecture: 'fasttext', dim: 32, charNgrams: [3, 5] });
+    expect(trialSpec('text-classification', 'ds', { ngramDropout: 0.8, architecture: 'fasttext' }).model).toEqual({ architecture: 'fasttext', dim: 32, charNgrams: [3, 5] });
     expect(issues({ ...base, parameters: { architecture: { values: ['fasttext', 'lexicon-fast'] }, ngramDropout: { min: 0, max: 1 } } })).toEqual([
       expect.stringMatching(/^parameters\.architecture.*"fasttext" or "lexicon-fasttext"/),
       expect.stringMatching(/^parameters\.ngramDropout.*\[0, 0\.95\]/),

@@ -16,7 +16,7 @@ import {
   UnknownModelError,
   UnsupportedModelError,
 } from '../../../src/lib/tasks/registry';
-import { SENTIMENT, TWEET_SENTIMENT_PRESET } from '../../../src/lib/tasks/sentiment';
+import { TEXT_CLASSIFICATION, SENTIMENT_PRESET } from '../../../src/lib/tasks/text-classification';
 import type { ServingInput, TrainableModel } from '../../../src/lib/tasks/types';
 
 beforeAll(async () => {
@@ -44,7 +44,7 @@ describe('the task table', () => {
   it('has one definition per task name, each under its own name', () => {
     expect(Object.keys(TASKS)).toEqual([...TASK_NAMES]);
     for (const name of TASK_NAMES) expect(TASKS[name].name).toBe(name);
-    expect([TASKS['coin-year'], TASKS['image-classification'], TASKS.sentiment]).toEqual([COIN_YEAR, IMAGE_CLASSIFICATION, SENTIMENT]);
+    expect([TASKS['coin-year'], TASKS['image-classification'], TASKS['text-classification']]).toEqual([COIN_YEAR, IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION]);
   });
 
   it('keeps each definition consistent: default and pipeline models it can build, fields of its input kind, metrics of its kind', () => {
@@ -68,7 +68,7 @@ describe('the task table', () => {
     expect(taskDefinition('image-classification')).toBe(IMAGE_CLASSIFICATION);
     expect(IMAGE_CLASSIFICATION.presets[0]).toEqual(CAR_DAMAGE_PRESET);
     expect(CAR_DAMAGE_PRESET).toMatchObject({ id: 'car-damage', labels: ['minor', 'moderate', 'major'] });
-    expect(SENTIMENT.presets[0]).toEqual(TWEET_SENTIMENT_PRESET);
+    expect(TEXT_CLASSIFICATION.presets[0]).toEqual(SENTIMENT_PRESET);
     expect(() => taskDefinition('weather')).toThrow(UnsupportedModelError);
     expect(() => taskDefinition('weather')).toThrow('unknown task "weather"; valid: coin-year, image-classification, sentiment');
     expect(taskOfArchitecture('perceptron')).toBeUndefined();
@@ -92,7 +92,7 @@ describe('createTrainable', () => {
     expect(() => createTrainable('image-classification', { architecture: 'coin-regressor', backbone: 'mobilenetv3-small' }, { seed: 1 })).toThrow(
       'model.architecture "coin-regressor" is for coin-year, not image-classification',
     );
-    expect(() => createTrainable('sentiment', { architecture: 'small-cnn' }, { seed: 1 })).toThrow('model.architecture "small-cnn" is for image-classification, not sentiment');
+    expect(() => createTrainable('text-classification', { architecture: 'small-cnn' }, { seed: 1 })).toThrow('model.architecture "small-cnn" is for image-classification, not sentiment');
     expect(() => createTrainable('coin-year', { architecture: 'perceptron' } as never, { seed: 1 })).toThrow(
       'model.architecture "perceptron" is not supported; valid for coin-year: coin-regressor',
     );
@@ -157,7 +157,7 @@ describe('loadTrainable: models saved by this and earlier versions', () => {
     const blobs = await saveToBlobs(plain);
     plain.dispose();
     await expect(loadTrainable(blobs)).rejects.toBeInstanceOf(UnknownModelError);
-    const trainable = createTrainable('sentiment', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1 });
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1 });
     const weather = withMetadata(await saved(trainable), (loupe) => ({ ...loupe, task: 'weather' }));
     await expect(loadTrainable(weather)).rejects.toBeInstanceOf(UnknownModelError);
   });

@@ -8,7 +8,7 @@ import { makeDb, makeRun, seedSentimentDataset } from '../factories';
 
 const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
 const spec = (datasetId: string): TrainJobSpec => ({
-  task: 'sentiment',
+  task: 'text-classification',
   datasetId,
   model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
   epochs: 5,
