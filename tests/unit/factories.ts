@@ -83,7 +83,7 @@ export async function seedSentimentDataset(db: LoupeDb, id = 'sentiment-test', p
       };
     }),
   );
-  await db.datasets.add({ id, name: 'test sentences', task: 'text-classification', createdAt: 1, sampleCount: samples.length });
+  await db.datasets.add({ id, name: 'test sentences', task: 'text-classification', preset: 'sentiment', createdAt: 1, sampleCount: samples.length });
   await db.samples.bulkAdd(samples);
   return id;
 }

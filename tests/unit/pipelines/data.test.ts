@@ -36,6 +36,28 @@ describe('pipeline data', () => {
     expect(await addToBase(db, pipeline, baseId, await validateNewData(db, 'text-classification', collected), { seed: 1 })).toMatchObject({ datasetId: version.datasetId, existed: true });
   });
 
+  it('learns topics from new imports and feedback: labels are checked against the base\'s classes, which the new version keeps', async () => {
+    const db = makeDb();
+    const topics = ['politics', 'sports', 'tech'];
+    await db.datasets.add({ id: 'news', name: 'news', task: 'text-classification', createdAt: T0 - 10, sampleCount: 3, labels: topics });
+    await db.samples.bulkAdd(topics.map((label, i) => ({ id: `n-${i}`, datasetId: 'news', split: 'train' as const, label, hash: `n-${i}`, path: `row ${i}`, text: `${label} story ${i}` })));
+    const pipeline = { ...makePipeline({ model: 'news' }), state: { datasetId: 'news', watermark: T0 } };
+    await db.datasets.add({ id: 'more', name: 'more news', task: 'text-classification', createdAt: T0 + 10, sampleCount: 2, labels: ['sports', 'weather'] });
+    await db.samples.bulkAdd([
+      { id: 'm-0', datasetId: 'more', split: 'train', label: 'sports', hash: 'm-0', path: 'b.csv row 2', text: 'a late winner in the derby' },
+      { id: 'm-1', datasetId: 'more', split: 'train', label: 'weather', hash: 'm-1', path: 'b.csv row 3', text: 'rain all week' },
+    ]);
+    await db.inferenceLog.add(makeLogRow({ model: 'news', task: 'text-classification', input: { text: 'new phone launched' }, feedback: 'tech', feedbackAt: T0 + 5 }));
+
+    const collected = await collectNewData(db, pipeline, T0, T0 + 100);
+    expect(collected.base.labels).toEqual(topics);
+    const validated = await validateNewData(db, 'text-classification', collected);
+    expect(validated.candidates.map((c) => c.label)).toEqual(['sports', 'tech']);
+    expect(validated.report).toEqual([{ item: 'b.csv row 3 (sample m-1)', reason: 'label: unknown label "weather"; expected one of politics, sports, tech or 0…2' }]);
+    const version = await addToBase(db, pipeline, 'news', validated, { seed: 1 });
+    await expect(db.datasets.get(version.datasetId)).resolves.toMatchObject({ labels: topics, sampleCount: 5, parentId: 'news' });
+  });
+
   it('reports log rows it cannot learn from, naming the row and the reason', async () => {
     const db = makeDb();
     const ids = await db.inferenceLog.bulkAdd(

@@ -34,7 +34,7 @@ describe('schedules', () => {
     config.triggers.schedule = every(1, 'seconds');
     expect(() => validateConfig(config, 'text-classification')).toThrow(PipelineConfigError);
     expect(() => validateConfig({ ...defaultConfig('text-classification'), steps: { ...config.steps, gate: false } }, 'text-classification')).toThrow(/steps\.deploy/);
-    expect(() => validateConfig(defaultConfig('coin-year'), 'text-classification')).toThrow(/train\.recipe\.model\.architecture must be one of "fasttext", "lexicon-fasttext", "transformer", "encoder-head" for sentiment/);
+    expect(() => validateConfig(defaultConfig('coin-year'), 'text-classification')).toThrow(/train\.recipe\.model\.architecture must be one of "fasttext", "lexicon-fasttext", "transformer", "encoder-head" for text-classification/);
   });
 });
 

@@ -6,8 +6,12 @@ import { COIN_YEAR } from '../../../src/lib/tasks/coin-year';
 import { CAR_DAMAGE_PRESET, IMAGE_CLASSIFICATION } from '../../../src/lib/tasks/image-classification';
 import { predictInputs } from '../../../src/lib/tasks/loaded';
 import {
+  builtinModelTask,
   createTrainable,
   loadTrainable,
+  presetOf,
+  taskChoice,
+  taskChoices,
   type ModelSpec,
   TASK_NAMES,
   taskDefinition,
@@ -69,8 +73,17 @@ describe('the task table', () => {
     expect(IMAGE_CLASSIFICATION.presets[0]).toEqual(CAR_DAMAGE_PRESET);
     expect(CAR_DAMAGE_PRESET).toMatchObject({ id: 'car-damage', labels: ['minor', 'moderate', 'major'] });
     expect(TEXT_CLASSIFICATION.presets[0]).toEqual(SENTIMENT_PRESET);
+    expect(taskDefinition('sentiment')).toBe(TEXT_CLASSIFICATION);
+    expect(SENTIMENT_PRESET).toMatchObject({ id: 'sentiment', labels: ['negative', 'neutral', 'positive'] });
+    // Pickers and built-in model names offer each task and each preset; a preset names its task.
+    expect(taskChoices().map((c) => c.id)).toEqual(['coin-year', 'image-classification', 'car-damage', 'text-classification', 'sentiment']);
+    expect(taskChoice('sentiment')).toMatchObject({ task: 'text-classification', preset: 'sentiment' });
+    expect(builtinModelTask('sentiment')).toBe('text-classification');
+    expect(builtinModelTask('text-classification')).toBe('text-classification');
+    expect(presetOf('text-classification', 'sentiment')).toBe(SENTIMENT_PRESET);
+    expect(presetOf('text-classification', 'car-damage')).toBeUndefined();
     expect(() => taskDefinition('weather')).toThrow(UnsupportedModelError);
-    expect(() => taskDefinition('weather')).toThrow('unknown task "weather"; valid: coin-year, image-classification, sentiment');
+    expect(() => taskDefinition('weather')).toThrow('unknown task "weather"; valid: coin-year, image-classification, text-classification');
     expect(taskOfArchitecture('perceptron')).toBeUndefined();
   });
 });
@@ -92,7 +105,7 @@ describe('createTrainable', () => {
     expect(() => createTrainable('image-classification', { architecture: 'coin-regressor', backbone: 'mobilenetv3-small' }, { seed: 1 })).toThrow(
       'model.architecture "coin-regressor" is for coin-year, not image-classification',
     );
-    expect(() => createTrainable('text-classification', { architecture: 'small-cnn' }, { seed: 1 })).toThrow('model.architecture "small-cnn" is for image-classification, not sentiment');
+    expect(() => createTrainable('text-classification', { architecture: 'small-cnn' }, { seed: 1 })).toThrow('model.architecture "small-cnn" is for image-classification, not text-classification');
     expect(() => createTrainable('coin-year', { architecture: 'perceptron' } as never, { seed: 1 })).toThrow(
       'model.architecture "perceptron" is not supported; valid for coin-year: coin-regressor',
     );
@@ -140,6 +153,28 @@ describe('loadTrainable: models saved by this and earlier versions', () => {
     expect(loaded.labels).toEqual(['minor', 'moderate', 'major']);
     expect(loaded.metadata).toMatchObject({ task: 'image-classification', architecture: 'damage-classifier', inputSize: 32 });
     loaded.dispose();
+  });
+
+  it('loads a fastText model saved when the task was sentiment (loupe.task "sentiment"), predicting as before', async () => {
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 7 });
+    const texts: ServingInput[] = [{ text: 'what a great day' }, { text: 'awful service' }];
+    const expected = await predictInputs(trainable, texts);
+    const old = withMetadata(await saved(trainable), (loupe) => ({ ...loupe, task: 'sentiment' }));
+    const loaded = await loadTrainable(old);
+    expect(loaded.task).toBe(TEXT_CLASSIFICATION);
+    expect(loaded.labels).toEqual(['negative', 'neutral', 'positive']);
+    expect(await predictInputs(loaded, texts)).toEqual(expected);
+    loaded.dispose();
+  });
+
+  it('builds a text classifier over any classes: a topic model answers with its topics', async () => {
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 8, labels: ['sports', 'politics', 'tech'] });
+    const [prediction] = await predictInputs(trainable, [{ text: 'the match went to extra time' }]);
+    expect(prediction).toMatchObject({ kind: 'classification', label: expect.stringMatching(/^(sports|politics|tech)$/) });
+    expect((prediction as { probabilities: number[] }).probabilities).toHaveLength(3);
+    const reloaded = await loadTrainable(await saved(trainable));
+    expect(reloaded.labels).toEqual(['sports', 'politics', 'tech']);
+    reloaded.dispose();
   });
 
   it('loads a coin regressor whose metadata says only task "coin-year", keeping its year scale', async () => {

@@ -22,7 +22,7 @@ describe('sentiment quick-train', () => {
       { sourceDatasetId, subset, model: { architecture: 'fasttext', dim: 8, buckets: 512 }, epochs: 8, batchSize: 16, learningRate: 0.1 },
       context,
     );
-    expect(first.decision.outcome).toBe('promoted');
+    expect(first).toMatchObject({ name: 'sentiment', decision: { outcome: 'promoted' } });
     expect(first.metrics.val_accuracy).toBeGreaterThan(0.6);
     expect(first.metrics).toHaveProperty('val_macroF1');
     const dataset = await db.datasets.get(first.datasetId);
