@@ -78,7 +78,7 @@ describe('lexicon-fasttext trainable', () => {
     expect(trainable.metadata).toMatchObject({ architecture: 'lexicon-fasttext', dim: 8, buckets: 512, ngramDropout: DEFAULT_LEXICON_FASTTEXT.ngramDropout, lexiconFeatures: LEXICON_FEATURE_COUNT });
     expect(trainable.model.inputs).toHaveLength(3);
     trainable.dispose();
-    expect(() => createTrainable('coin-year', { architecture: 'lexicon-fasttext' }, { seed: 1, trainingTargets: [1900] })).toThrow('model.architecture "lexicon-fasttext" is for sentiment, not coin-year');
+    expect(() => createTrainable('coin-year', { architecture: 'lexicon-fasttext' }, { seed: 1, trainingTargets: [1900] })).toThrow('model.architecture "lexicon-fasttext" is for text-classification, not coin-year');
   });
 
   it('learns a tiny separable set far above chance (made-up words, no lexicon help)', async () => {
