@@ -313,8 +313,8 @@ describe('SDK inputs: any value is an input of its task or a named rejection', (
 describe('the REST handler under fuzz', () => {
   let handle: RestHandler;
   const logged: PredictionRecord[] = [];
-  /** Registered model names and the task each serves: one per task, and car-damage, a name from before the rename. */
-  const MODELS: [string, TaskName][] = [...TASKS.map((task): [string, TaskName] => [task, task]), ['car-damage', 'image-classification']];
+  /** Registered model names and the task each serves: one per task, and car-damage and sentiment, names from before the renames. */
+  const MODELS: [string, TaskName][] = [...TASKS.map((task): [string, TaskName] => [task, task]), ['car-damage', 'image-classification'], ['sentiment', 'text-classification']];
 
   beforeAll(async () => {
     const db = makeDb();
@@ -339,7 +339,7 @@ describe('the REST handler under fuzz', () => {
   it('answers any bytes with JSON: 200 exactly when the validators accept, else their 4xx and field', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), bodyBytes, async (route, bytes) => {
-        const task = route === 'predict' ? 'sentiment' : MODELS.find(([name]) => name === route.split('/')[1])![1];
+        const task = route === 'predict' ? 'text-classification' : MODELS.find(([name]) => name === route.split('/')[1])![1];
         let expected: { status: number; field?: string; count?: number };
         try {
           const json = parseJsonBody(bytes, LIMITS.maxBodyBytes);

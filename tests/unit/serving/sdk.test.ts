@@ -132,7 +132,7 @@ describe('ServingSdk: version resolution', () => {
       predictors: async (row) => {
         loads.push(`${row.name}@${row.version}`);
         return {
-          task: 'sentiment',
+          task: 'text-classification',
           backend: 'cpu',
           predict: async (inputs) => {
             if (crash) throw Object.assign(new Error('worker died'), { name: 'WorkerCrashedError' });
