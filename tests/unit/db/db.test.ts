@@ -132,7 +132,7 @@ describe('schema upgrades', () => {
       createdAt: 1,
       metrics: {},
       tags: { task: 'sentiment' },
-      lineage: { task: legacy, runId: 'r-tweets', datasetVersion: id, params: { task: legacy } },
+      lineage: { task: legacy, runId: 'r-tweets', datasetVersion: id, params: { task: legacy, datasetId: id, model: { architecture: 'fasttext', dim: 16 } } },
     });
     await v5.inferenceLog.add({ ...makeLogRow(), model: 'sentiment', task: legacy });
     await v5.pipelines.add({ ...makePipeline(), id: 'pl-old', task: legacy });
