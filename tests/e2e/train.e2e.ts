@@ -13,7 +13,7 @@ describe('train page', () => {
 
   it('trains in the worker with live curves, then lists the completed run', async () => {
     const { page } = studio;
-    await page.getByLabel('Task').selectOption('sentiment');
+    await page.getByLabel('Task').selectOption('text-classification');
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('6');
     await page.getByLabel('Batch size').fill('16');
@@ -34,7 +34,7 @@ describe('train page', () => {
     await studio.goto('runs');
     const row = page.locator('tr', { hasText: 'e2e fasttext' });
     await expect(row.locator('.badge').textContent()).resolves.toBe('completed');
-    await expect(row.textContent()).resolves.toMatch(/sentiment.*accuracy/);
+    await expect(row.textContent()).resolves.toMatch(/text-classification.*accuracy/);
 
     await row.getByRole('link', { name: 'e2e fasttext' }).click();
     const analysis = page.getByRole('region', { name: 'Error analysis' });

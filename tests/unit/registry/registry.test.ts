@@ -23,7 +23,7 @@ describe('registering versions', () => {
     const registry = makeRegistry();
     const a1 = await registry.register(registerInput());
     const a2 = await registry.register(registerInput());
-    const b1 = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'sentiment' } }));
+    const b1 = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'text-classification' } }));
     const a3 = await registry.register(registerInput());
     expect([a1.version, a2.version, a3.version, b1.version]).toEqual([1, 2, 3, 1]);
     expect(a1).toMatchObject({ id: 'coin-year@1', status: 'candidate', runId: 'run-1' });
@@ -77,7 +77,7 @@ describe('registering versions', () => {
       { name: 'image', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 96, 96, 3] } },
     ]);
     expect(damage.exampleInput).toEqual({ inputs: [{ image_base64: expect.any(String) }] });
-    const text = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'sentiment' } }));
+    const text = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'text-classification' } }));
     expect(text.signature?.inputs).toEqual([{ name: 'text', type: 'string' }]);
     const unsaid = await registry.register(registerInput());
     expect(unsaid.signature?.inputs).toEqual([
@@ -245,7 +245,7 @@ describe('promotion gate', () => {
     const classifier = (labels: string[]) => {
       const artifacts = fakeArtifacts();
       const modelJson = JSON.stringify({ ...JSON.parse(artifacts.modelJson), userDefinedMetadata: { loupe: { task: 'sentiment', architecture: 'fasttext', labels } } });
-      return registerInput({ name: 'sentiment', ...artifacts, modelJson, metrics: { val_accuracy: 0.7 }, lineage: { task: 'sentiment' } });
+      return registerInput({ name: 'sentiment', ...artifacts, modelJson, metrics: { val_accuracy: 0.7 }, lineage: { task: 'text-classification' } });
     };
     await registry.register(classifier(['negative', 'neutral', 'positive']));
     await registry.register(classifier(['negative', 'positive']));

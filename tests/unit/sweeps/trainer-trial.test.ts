@@ -14,7 +14,7 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     const datasetId = await seedSentimentDataset(db);
     const trainer = new TrainerService();
     await trainer.useBackend('cpu');
-    const spec = trialSpec('sentiment', datasetId, { dim: 4, buckets: 1024, epochs: 3, learningRate: 0.05 }, 'trial 1');
+    const spec = trialSpec('text-classification', datasetId, { dim: 4, buckets: 1024, epochs: 3, learningRate: 0.05 }, 'trial 1');
     const asked: number[] = [];
     const created: string[] = [];
     const before = tf.memory().numTensors;
@@ -36,7 +36,7 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     const db = getDb();
     const datasetId = await seedSentimentDataset(db, 'lexicon trial');
     const trainer = new TrainerService();
-    const spec = trialSpec('sentiment', datasetId, { architecture: 'lexicon-fasttext', ngramDropout: 0.5, dim: 4, buckets: 1024, epochs: 1 }, 'trial 2');
+    const spec = trialSpec('text-classification', datasetId, { architecture: 'lexicon-fasttext', ngramDropout: 0.5, dim: 4, buckets: 1024, epochs: 1 }, 'trial 2');
     const outcome = await trainer.sweepTrial({ kind: 'start', spec, sweepId: 'sweep-2' }, 'cpu', () => {}, () => {}, () => false);
     const run = await db.runs.get(outcome.runId);
     expect(run).toMatchObject({ parentId: 'sweep-2', status: 'completed' });

@@ -8,7 +8,7 @@ import { makeDb, makeRun, seedSentimentDataset } from '../factories';
 
 const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
 const spec = (datasetId: string): TrainJobSpec => ({
-  task: 'sentiment',
+  task: 'text-classification',
   datasetId,
   model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
   epochs: 5,
@@ -53,7 +53,7 @@ describe('checkpoint and resume', () => {
     const [final] = await db.checkpoints.where('runId').equals(runId).toArray();
     const json = JSON.parse(final!.modelJson);
     expect(json.modelTopology).toBeDefined();
-    expect(json.userDefinedMetadata.loupe).toMatchObject({ task: 'sentiment', architecture: 'fasttext', labels: ['negative', 'neutral', 'positive'] });
+    expect(json.userDefinedMetadata.loupe).toMatchObject({ task: 'text-classification', architecture: 'fasttext', labels: ['negative', 'neutral', 'positive'] });
     const reloaded = await loadTrainable(final!);
     const rows = await db.samples.limit(5).toArray();
     const a = await predictInputs(trainable, rows.map((r) => ({ text: r.text! })));

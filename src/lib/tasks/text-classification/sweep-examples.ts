@@ -6,7 +6,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Random search: learning rate and width, hyperband',
     definition: {
       name: 'fastText random search',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'random',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
@@ -24,7 +24,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Grid: 2 learning rates × 2 widths',
     definition: {
       name: 'fastText grid',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'grid',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
@@ -38,7 +38,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Grid: fastText against the lexicon-aware model',
     definition: {
       name: 'text model grid',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'grid',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
@@ -52,7 +52,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Bayesian (TPE): rate, width, n-grams',
     definition: {
       name: 'fastText bayes',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'bayes',
       metric: { name: 'val_macroF1', goal: 'maximize' },
       parameters: {
