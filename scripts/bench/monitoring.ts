@@ -51,7 +51,7 @@ function generator(seed: number) {
       ts,
       model: 'sentiment',
       version,
-      task: 'sentiment',
+      task: 'text-classification',
       source: 'rest',
       input: { text: 'a tweet about the weather '.slice(0, 8 + Math.floor(random() * 18)) },
       prediction: { kind: 'classification', label: LABELS[index]!, index, score, probabilities: [0, 1, 2].map((j) => (j === index ? score : (1 - score) / 2)) },

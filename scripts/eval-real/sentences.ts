@@ -42,7 +42,7 @@ export async function readSentences(dir = sentencesDir()): Promise<SentenceSourc
     const path = join(dir, `${name}.json`);
     const bytes = readFileSync(path);
     const records = (JSON.parse(bytes.toString('utf8')) as unknown[]).length;
-    const parsed = await parseTextUpload('sentiment', [{ path: `${name}.json`, file: new Blob([bytes]) }]);
+    const parsed = await parseTextUpload('text-classification', [{ path: `${name}.json`, file: new Blob([bytes]) }], 'sentiment');
     sources.push({ name, records, labels: parsed.labels ?? [], candidates: parsed.candidates.filter((c) => c.kind === 'text'), dropped: parsed.skipped });
   }
   return sources;
@@ -102,7 +102,7 @@ function lexicons(): Lexicons {
 /** A text model of `spec` trained on `train` by Loupe's loop, and its predictions on `test` (class indices). */
 export async function modelPredictions(spec: ModelSpec, train: TextCandidate[], test: TextCandidate[], labels: string[], options: SentenceOptions): Promise<number[]> {
   const rows = train.map(rowOf);
-  const trainable = createTrainable('sentiment', spec, { seed: options.seed, labels, trainingTexts: rows });
+  const trainable = createTrainable('text-classification', spec, { seed: options.seed, labels, trainingTexts: rows });
   const optimizer = tf.train.adam(options.learningRate);
   try {
     await trainLoop({

@@ -57,11 +57,11 @@ export async function prepareSentimentModel(studio: Studio, datasetId = 'soak-ph
   await studio.goto('train');
   const samples = sentimentSamples(datasetId);
   await seedRows(studio, {
-    datasets: [{ id: datasetId, name: 'soak phrases', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
+    datasets: [{ id: datasetId, name: 'soak phrases', task: 'text-classification', preset: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
     samples,
   });
   await studio.goto('train');
-  await page.getByLabel('Task').selectOption('sentiment');
+  await page.getByLabel('Task').selectOption('text-classification');
   await page.getByLabel('Embedding width').fill('8');
   await page.getByLabel('Epochs', { exact: true }).fill('3');
   await page.getByLabel('Batch size').fill('16');

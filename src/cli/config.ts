@@ -69,7 +69,7 @@ function configSchema(task: TaskName) {
  * Checks a parsed `train.json` for a task — every setting, the model's per architecture; errors name
  * the file and the field (`train.json: model.augmentation: must be one of none, flip, default, got "nope"`).
  * A model of another task is a `WrongTaskError`.
- * @example parseTrainConfig(JSON.parse(text), 'train.json', 'sentiment') // { epochs: 3, … }
+ * @example parseTrainConfig(JSON.parse(text), 'train.json', 'text-classification') // { epochs: 3, … }
  */
 export function parseTrainConfig(value: unknown, file: string, task: TaskName): TrainConfig {
   const architecture = (value as { model?: { architecture?: unknown } } | null)?.model?.architecture;

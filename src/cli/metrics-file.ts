@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import { TASK_NAMES, type TaskName } from '$lib/db/specs';
+import type { TaskName } from '$lib/db/specs';
+import { canonicalTask, TASK_NAMES } from '$lib/tasks/names';
 import { formatNumber } from '$lib/format';
 import { describeIssue } from '$lib/registry/gate';
 import { BadFormatError, WrongTaskError } from './errors';
@@ -16,7 +17,7 @@ export interface SplitFigures {
 /**
  * What `loupe train` writes as `metrics.json` and `loupe gate` as `best_metrics.json`: figures that say
  * which split of which dataset version they were measured on.
- * @example { "split": "test", "samples": 1000, "metrics": { "accuracy": 0.71 }, "val": { "samples": 900, "metrics": { … } }, "task": "sentiment", "datasetVersion": "9f2c…" }
+ * @example { "split": "test", "samples": 1000, "metrics": { "accuracy": 0.71 }, "val": { "samples": 900, "metrics": { … } }, "task": "text-classification", "datasetVersion": "9f2c…" }
  */
 export interface MetricsFile extends SplitFigures {
   /** The split `metrics` comes from: `test`, or `val` when the data has no test split (then `note` says so). */
@@ -39,8 +40,9 @@ const figures = v.object({
 const MetricsFileSchema = v.looseObject({
   ...figures.entries,
   split: v.picklist(['test', 'val'], 'must be test or val'),
-  // `loupe train` writes both; a gate's best_metrics.json of flat files may know neither.
-  task: v.optional(v.picklist(TASK_NAMES, `must be one of ${TASK_NAMES.join(', ')}`)),
+  // `loupe train` writes both; a gate's best_metrics.json of flat files may know neither. Earlier task
+  // names (`sentiment`) read as today's.
+  task: v.optional(v.pipe(v.unknown(), v.transform(canonicalTask), v.custom<TaskName>((task) => task !== undefined, `must be one of ${TASK_NAMES.join(', ')}`))),
   datasetVersion: v.optional(v.pipe(v.string(), v.nonEmpty())),
   val: v.optional(figures),
 });

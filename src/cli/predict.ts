@@ -154,7 +154,7 @@ coin, or {"label", "score", "probabilities"} per image or text.
 
 Options:
   -m, --model <zip>     the model bundle (required)
-  -t, --text <text>     a text (sentiment models)
+  -t, --text <text>     a text (text-classification models)
       --image <file>    an image (image-classification models): PNG, JPEG, WebP or GIF
       --front <file>    a coin's obverse, with --back (coin-year models)
       --back <file>     a coin's reverse

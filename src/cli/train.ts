@@ -43,6 +43,7 @@ export const trainCommand: Command = {
   },
   help: `Usage:
   loupe train --task sentiment --data tweets.csv --out sentiment.zip
+  loupe train --task text-classification --data topics.csv --out topics.zip
   loupe train --task car-damage --data cars/ --config train.json --out cars.zip
   loupe train --task image-classification --data fashion-mnist/ --config small-cnn.json --out fashion.zip
   loupe train --task coin-year --data coins.zip --out coins.zip --epochs 5
@@ -56,12 +57,15 @@ by split: {"split": "test", "samples", "metrics", "val": {"samples", "metrics"},
 JSON summary (the same figures) to stdout and progress to stderr.
 
 Options:
-      --task <task>        coin-year, image-classification (car-damage: its preset) or sentiment (required)
+      --task <task>        coin-year, image-classification (car-damage: its preset) or
+                           text-classification (sentiment: its preset) (required)
   -d, --data <path>        a folder, a zip, or a manifest (CSV/TSV/JSONL) (required):
                              coin-year   manifest with front, back, year (+ the images)
                              image-classification  one folder per class, a path,label CSV, or IDX files
                                (car-damage: the classes minor/ moderate/ major/)
-                             sentiment   CSV/TSV/JSONL with text,label, or tweet_eval files
+                             text-classification  CSV/TSV/JSONL with text,label (any classes), or
+                               *_text.txt + *_labels.txt files (sentiment: 0/1/2 read as tweet_eval's
+                               negative/neutral/positive)
   -c, --config <json>      training settings (all optional): {"model": {"architecture": …},
                            "epochs", "batchSize", "optimizer", "learningRate", "seed",
                            "earlyStopping": {"monitor","patience"} | false, "splits": {"train","val","test"},

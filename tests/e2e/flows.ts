@@ -7,7 +7,7 @@ import { seedRows, type Studio } from './harness';
 export async function seedPhrases(studio: Studio, datasetId: string, name = 'phrases'): Promise<void> {
   const samples = sentimentSamples(datasetId);
   await seedRows(studio, {
-    datasets: [{ id: datasetId, name, task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
+    datasets: [{ id: datasetId, name, task: 'text-classification', preset: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
     samples,
   });
 }
@@ -28,7 +28,7 @@ export async function waitForTrainingDone(page: Page, timeout = 120_000, runName
 export async function trainSentiment(studio: Studio, run: { name: string; epochs: number; learningRate: number }): Promise<void> {
   const { page } = studio;
   await studio.goto('train');
-  await page.getByLabel('Task').selectOption('sentiment');
+  await page.getByLabel('Task').selectOption('text-classification');
   await page.getByLabel('Embedding width').fill('8');
   await page.getByLabel('Epochs', { exact: true }).fill(String(run.epochs));
   await page.getByLabel('Batch size').fill('16');

@@ -15,7 +15,7 @@ describe('lexicon-aware text model', () => {
 
   it('trains from the Train page, registers, goes to production and answers POST /api/predict', async () => {
     const { page } = studio;
-    await page.getByLabel('Task').selectOption('sentiment');
+    await page.getByLabel('Task').selectOption('text-classification');
     await page.getByLabel('Text model').selectOption('lexicon-fasttext');
     await page.getByText('Model: fastText + sentiment lexicons').waitFor();
     await page.getByLabel('N-gram dropout').fill('0.5');

@@ -181,7 +181,7 @@ describe('pipelines', () => {
       const tabIds = await Promise.all([page, second].map((p) => p.evaluate(() => document.documentElement.dataset.loupeTab)));
 
       // The demo tweets train in about a second: a fastText pipeline every 5 s.
-      await createPipeline(second, { task: 'sentiment', model: 'tweets', name: 'Tweets every 5 s', every: 5, epochs: 10, learningRate: '0.05', overlap: 'skip' });
+      await createPipeline(second, { task: 'text-classification', model: 'tweets', name: 'Tweets every 5 s', every: 5, epochs: 10, learningRate: '0.05', overlap: 'skip' });
       await waitForFinishedRuns(page, 'tweets', 2, 120_000);
       let runs = (await pipelineState(page, 'tweets')).runs.filter((r) => r.status !== 'skipped');
       expect(new Set(runs.map((r) => r.runner))).toEqual(new Set([tabIds[0]]));

@@ -153,7 +153,7 @@ describe('web security: the built app under its Content-Security-Policy', () => 
     // fastText training (trainer worker, tfjs) on it, with a run name that is markup.
     const dataset = (await readTable<{ id: string; name: string }>(page, 'datasets')).find((d) => d.name.startsWith(PAYLOAD))!;
     await goto(h, 'train');
-    await page.getByLabel('Task').selectOption('sentiment');
+    await page.getByLabel('Task').selectOption('text-classification');
     await page.getByLabel('Dataset version').selectOption(dataset.id);
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('2');

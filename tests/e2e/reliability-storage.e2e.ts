@@ -109,7 +109,7 @@ describe('storage full (Chromium quota override)', () => {
   it('a checkpoint that does not fit fails the run with the reason, keeps the earlier checkpoint, and the run resumes to completion once space is back', async () => {
     const { page } = studio;
     await studio.goto('train');
-    await page.getByLabel('Task').selectOption('sentiment');
+    await page.getByLabel('Task').selectOption('text-classification');
     await page.getByLabel('Dataset version').selectOption(DATASET);
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('6');

@@ -170,7 +170,7 @@ describe('serving: the inference log', () => {
       ts: now - i * 60_000,
       model: i % 2 ? 'sentiment' : 'coin-year',
       version: i < 60 ? 2 : 1,
-      task: i % 2 ? 'sentiment' : 'coin-year',
+      task: i % 2 ? 'text-classification' : 'coin-year',
       source: i % 3 === 0 ? 'rest' : 'ui',
       input: i % 2 ? { text: `tweet number ${i}` } : { hash: `${'ab'.repeat(32)}+${'cd'.repeat(32)}`, bytes: 40_000 },
       output: i % 2 ? { kind: 'classification', label: 'positive', index: 2, score: 0.91, probabilities: [0.04, 0.05, 0.91] } : { kind: 'regression', value: 1850 + i / 10 },

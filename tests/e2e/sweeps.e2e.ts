@@ -21,7 +21,7 @@ early_terminate: {type: hyperband, min_iter: 1, eta: 2}
 async function startSweep(studio: Studio, definition: string): Promise<string> {
   const { page } = studio;
   await studio.goto('sweeps/new');
-  await page.getByLabel('Task').selectOption('sentiment');
+  await page.getByLabel('Task').selectOption('text-classification');
   await page.getByRole('textbox', { name: /^Definition/ }).fill(definition);
   await page.getByText('Valid: grid search, 4 trials').waitFor();
   await page.getByRole('button', { name: 'Start sweep' }).click();
@@ -55,7 +55,7 @@ describe('sweeps', () => {
     await studio.goto('sweeps/new');
     await page.getByRole('textbox', { name: /^Definition/ }).fill(GRID.replace('EPOCHS', '2').replace('learningRate', 'learning_rate'));
     const problems = page.getByRole('list', { name: 'Problems in the definition' });
-    await expect(problems.textContent()).resolves.toMatch(/parameters\.learning_rate: not a training setting of sentiment \(did you mean learningRate\?\)/);
+    await expect(problems.textContent()).resolves.toMatch(/parameters\.learning_rate: not a training setting of text-classification \(did you mean learningRate\?\)/);
     await expect(page.getByRole('button', { name: 'Start sweep' }).isDisabled()).resolves.toBe(true);
     // The editor converts between YAML and JSON.
     await page.getByRole('textbox', { name: /^Definition/ }).fill(GRID.replace('EPOCHS', '2'));

@@ -47,7 +47,7 @@ export function makePredictionRecord(i: number, overrides: Partial<PredictionRec
     ts: 1_700_000_000_000 + i,
     model: 'sentiment',
     version: 1,
-    task: 'sentiment',
+    task: 'text-classification',
     source: 'rest',
     input: { text: `text ${i}` },
     prediction: { kind: 'classification', label: 'neutral', index: 1, score: 0.6, probabilities: [0.2, 0.6, 0.2] },
@@ -83,7 +83,7 @@ export async function seedSentimentDataset(db: LoupeDb, id = 'sentiment-test', p
       };
     }),
   );
-  await db.datasets.add({ id, name: 'test sentences', task: 'sentiment', createdAt: 1, sampleCount: samples.length });
+  await db.datasets.add({ id, name: 'test sentences', task: 'text-classification', preset: 'sentiment', createdAt: 1, sampleCount: samples.length });
   await db.samples.bulkAdd(samples);
   return id;
 }

@@ -89,7 +89,7 @@ async function prepareModels(backend: string): Promise<Record<TaskName, ModelVer
   const demo = async (key: string) => (await db.datasets.filter((d) => d.demo === key).first())!.id;
   const common = { epochs: 1, batchSize: 16, optimizer: 'adam' as const, learningRate: 0.003, seed: 1 };
   const specs: Record<TaskName, TrainJobSpec> = {
-    sentiment: { ...common, name: 'bench sentiment', task: 'sentiment', datasetId: await demo('tweets'), model: { architecture: 'fasttext', dim: 32 } },
+    'text-classification': { ...common, name: 'bench text-classification', task: 'text-classification', datasetId: await demo('tweets'), model: { architecture: 'fasttext', dim: 32 } },
     'image-classification': {
       ...common,
       name: 'bench image-classification',
@@ -180,7 +180,7 @@ async function logThroughput(rows: number): Promise<{ rows: number; seconds: num
       ts: Date.now(),
       model: 'bench',
       version: 1,
-      task: 'sentiment',
+      task: 'text-classification',
       source: 'rest',
       input: { text: `request number ${i}` },
       prediction: { kind: 'classification', label: 'positive', index: 2, score: 0.9, probabilities: [0.05, 0.05, 0.9] },

@@ -101,7 +101,9 @@ export async function importUpload(db: LoupeDb, input: InputEntry[], options: Im
     const reasons = expanded.skipped.slice(0, 5).map((s) => `${s.item}: ${s.reason}`);
     throw new DatasetValidationError(`The upload has no files to import${reasons.length ? ` (${reasons.join('; ')})` : ''}.`);
   }
-  const parsed = await parseUpload(options.task, expanded.entries);
+  // An addition reads its labels as its parent was read (the sentiment preset's 0/1/2, say).
+  const preset = options.preset ?? (options.parentId ? (await db.datasets.get(options.parentId))?.preset : undefined);
+  const parsed = await parseUpload(options.task, expanded.entries, preset);
   parsed.skipped.unshift(...expanded.skipped);
   return importCandidates(db, parsed, options, context);
 }
@@ -254,7 +256,7 @@ export async function importCandidates(db: LoupeDb, parsed: ParseResult, options
       synthetic: options.synthetic ?? parsed.export?.synthetic,
       description: options.description,
       demo: options.demo,
-      preset: options.preset ?? parsed.export?.preset,
+      preset: options.preset ?? parsed.export?.preset ?? parent?.preset,
       labels,
       seed: options.seed ?? 42,
       exportedId: parsed.export?.id,

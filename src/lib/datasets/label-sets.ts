@@ -3,13 +3,14 @@ import { checkClass, type LabelCheck } from './labels';
 /**
  * The class list of a classification upload, and the check each of its labels goes through. The
  * classes are the labels the data has; a preset only names and orders them.
- * - **preset**: most labels are the task's preset names or indices (car damage, tweet sentiment): the
+ * - **preset**: most labels are the preset's names or indices (car damage, sentiment): the
  *   classes are the preset names that occur, in preset order (`negative`/`positive` → 2 classes), and
  *   anything else is skipped as a typo, naming the expected labels. Numbers are indices into the preset
  *   (tweet_eval's 0 negative, 1 neutral, 2 positive) unless they number more classes of their own, 0…k-1;
  *   `note` says how they were read.
- * - **binary**: a sentiment upload labelled only 0/1 (UCI Sentiment Labelled Sentences: 0 negative,
- *   1 positive) — never read as tweet_eval's 0 negative / 1 neutral.
+ * - **binary**: an upload labelled only 0/1 where the preset names two classes for that (sentiment, as
+ *   UCI Sentiment Labelled Sentences has it: 0 negative, 1 positive) — never read as tweet_eval's 0
+ *   negative / 1 neutral.
  * - **custom**: otherwise every distinct label is a class (Fashion-MNIST's, a folder per class, topic
  *   numbers 0…5), in natural order, so "2" sorts before "10".
  */
@@ -21,14 +22,12 @@ export interface ClassSet {
   note?: string;
 }
 
-export const BINARY_SENTIMENT = ['negative', 'positive'] as const;
-
 const collator = new Intl.Collator('en', { numeric: true });
 
 const INDEX = /^\d+$/;
 
 export interface ClassSetOptions {
-  /** The class names of an upload labelled only 0/1 (sentiment: negative, positive). */
+  /** The class names of an upload labelled only 0/1 (the sentiment preset's: negative, positive). */
   binaryNames?: readonly string[];
   /** Who numbers the preset's classes 0, 1, 2 (`tweet_eval`), for the note on numeric labels. */
   presetName?: string;
@@ -44,7 +43,7 @@ function numberNote(texts: readonly string[], names: readonly string[], source: 
 
 /**
  * Decides an upload's classes from all its raw labels (see `ClassSet`).
- * @example classSetOf(['0', '1', 1], SENTIMENT_LABELS, { binaryNames: BINARY_SENTIMENT }).labels // ['negative', 'positive']
+ * @example classSetOf(['0', '1', 1], SENTIMENT_LABELS, { binaryNames: ['negative', 'positive'] }).labels // ['negative', 'positive']
  * @example classSetOf(['negative', 'positive'], SENTIMENT_LABELS).labels // ['negative', 'positive']
  */
 export function classSetOf(raws: readonly unknown[], preset: readonly string[], options: ClassSetOptions = {}): ClassSet {

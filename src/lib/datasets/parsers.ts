@@ -1,9 +1,9 @@
 import type { Split, TaskName } from '$lib/db/types';
-import { canonicalTask, TASKS } from '$lib/tasks/registry';
+import { canonicalTask, presetOf, TASKS } from '$lib/tasks/registry';
 import { DatasetValidationError } from './errors';
 import { hasIdxFiles, parseIdxUpload } from './idx';
 import { checkLabel, taskLabels } from './labels';
-import { BINARY_SENTIMENT, classSetOf, declaredClassSet, type ClassSet } from './label-sets';
+import { classSetOf, declaredClassSet, type ClassSet } from './label-sets';
 import { basename, dirname, PathIndex, splitFromPath, splitFromWord, unsafePathReason } from './paths';
 import { field, isTableFile, readTable, readText, type Table, type TableRecord } from './tables';
 import type { Candidate, ImageCandidate, InputEntry, ParseResult, SkippedItem, TextCandidate } from './types';
@@ -193,10 +193,11 @@ function folderCandidate(entry: InputEntry, labels: readonly string[], skipped: 
 }
 
 /**
- * Text (sentiment and any label set): CSV/TSV/JSONL with `text` and `label`, and the tweet_eval layout (`train_text.txt` +
- * `train_labels.txt`, line by line; the file prefix names the split).
+ * Text (any label set): CSV/TSV/JSONL with `text` and `label`, and the tweet_eval layout (`train_text.txt` +
+ * `train_labels.txt`, line by line; the file prefix names the split). The classes are the labels; only a
+ * chosen preset (`sentiment`) reads numbers as its names, so a 0/1 spam set keeps the classes 0 and 1.
  */
-export async function parseTextUpload(task: TaskName, entries: InputEntry[]): Promise<ParseResult> {
+export async function parseTextUpload(task: TaskName, entries: InputEntry[], presetId?: string): Promise<ParseResult> {
   const skipped: SkippedItem[] = [];
   // Labels are checked once all are read: the upload's class set depends on all of them (label-sets.ts).
   const pending: { where: string; text: string; label: unknown; split: Split | undefined; source: string }[] = [];
@@ -251,7 +252,11 @@ export async function parseTextUpload(task: TaskName, entries: InputEntry[]): Pr
       pending.push({ where: record.where, text: field(record, 'text'), label: record.values[labelColumn(table)!], split: split.split, source: table.file });
     }
   }
-  const classes = classSetOf(pending.map((p) => p.label), taskLabels(task) ?? [], { binaryNames: BINARY_SENTIMENT, presetName: presetNameOf(task) });
+  const preset = presetOf(task, presetId);
+  const classes = classSetOf(pending.map((p) => p.label), preset?.labels ?? [], {
+    binaryNames: preset?.binary,
+    presetName: preset && (preset.numbering ?? `the ${preset.title} preset`),
+  });
   const candidates: Candidate[] = [];
   for (const p of pending) {
     const candidate = textCandidate(p.where, p.text, p.label, p.split, p.source, skipped, classes);
@@ -348,10 +353,11 @@ export async function parseExport(manifestEntry: InputEntry, entries: InputEntry
 
 /**
  * Reads an upload (already unpacked: see `expandUpload`) for a task: finds its manifests or folders,
- * checks labels and pairs, and returns candidates plus every item skipped so far with its reason.
+ * checks labels and pairs, and returns candidates plus every item skipped so far with its reason. `preset`
+ * is the one chosen for the import (`sentiment`), if any.
  * Throws `DatasetValidationError` when the upload as a whole does not fit the task.
  */
-export async function parseUpload(task: TaskName, entries: InputEntry[]): Promise<ParseResult> {
+export async function parseUpload(task: TaskName, entries: InputEntry[], preset?: string): Promise<ParseResult> {
   const manifest = entries.find((e) => basename(e.path) === EXPORT_MANIFEST && e.path.split('/').length <= 2);
   if (manifest) {
     const rest = entries.filter((e) => e !== manifest && basename(e.path) !== 'manifest.csv');
@@ -369,6 +375,6 @@ export async function parseUpload(task: TaskName, entries: InputEntry[]): Promis
     case 'image':
       return parseImageUpload(task, entries);
     case 'text':
-      return parseTextUpload(task, entries);
+      return parseTextUpload(task, entries, preset);
   }
 }

@@ -181,6 +181,7 @@ export async function createSubset(db: LoupeDb, sourceId: string, options: Subse
       origin: 'subset',
       subset: { ...options, evalFrom: chosen.evalFrom },
       ...(source.synthetic ? { synthetic: true } : {}),
+      ...(source.preset ? { preset: source.preset } : {}),
       ...(source.labels ? { labels: source.labels } : {}),
     };
     await db.datasets.add(dataset);

@@ -11,10 +11,10 @@ export interface VersionedSample {
 }
 
 /**
- * The task as version ids spell it: image classification keeps the name it had when ids were first
- * computed (`car-damage`), so every dataset version, export and lineage keeps its id.
+ * The task as version ids spell it: image and text classification keep the names they had when ids
+ * were first computed (`car-damage`, `sentiment`), so every dataset version, export and lineage keeps its id.
  */
-const ID_TASK_NAME: Partial<Record<TaskName, string>> = { 'image-classification': 'car-damage' };
+const ID_TASK_NAME: Partial<Record<TaskName, string>> = { 'image-classification': 'car-damage', 'text-classification': 'sentiment' };
 
 const collator = new Intl.Collator('en', { numeric: true });
 
@@ -43,7 +43,7 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
  * then — a preset-labelled set with the full preset, a set with its own class names — keeps its id,
  * and exports of it re-import to the same version. What gets a new id is what the old ids could not
  * tell apart: `negative`/`positive` texts as 2 classes vs as the 3-class preset.
- * @example await datasetVersionId('sentiment', [{ hash, label: 'positive', split: 'train' }], ['negative', 'positive'])
+ * @example await datasetVersionId('text-classification', [{ hash, label: 'positive', split: 'train' }], ['negative', 'positive'])
  */
 export async function datasetVersionId(task: TaskName, samples: readonly VersionedSample[], classes?: readonly string[]): Promise<string> {
   const lines = samples.map((s) => `${s.hash}\t${JSON.stringify(s.label)}\t${s.split}\t${s.fold ?? ''}`).sort();

@@ -1,5 +1,5 @@
 import type { Transaction } from 'dexie';
-import { RENAMED_TASKS } from './specs';
+import type { TaskName } from './specs';
 
 /**
  * Every schema Loupe has ever shipped, oldest first. Never edit a released entry: add a new one with an
@@ -76,33 +76,43 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
     // registered model *names* (`car-damage`) and saved model.json files are left as they are.
     version: 5,
     stores: { datasets: 'id, task, createdAt, parentId' },
-    upgrade: async (tx) => {
-      const renamed = (task: unknown) => (typeof task === 'string' && Object.hasOwn(RENAMED_TASKS, task) ? RENAMED_TASKS[task] : undefined);
-      const rename = (row: { task?: unknown }) => {
-        const task = renamed(row.task);
-        if (task) row.task = task;
-        return task !== undefined;
-      };
-      await tx.table('datasets').toCollection().modify((row: { task?: unknown; preset?: string }) => {
-        const old = row.task;
-        if (rename(row) && typeof old === 'string') row.preset ??= old;
-      });
-      await tx.table('runs').toCollection().modify((row: { task?: unknown; params?: { task?: unknown } }) => {
-        rename(row);
-        if (row.params) rename(row.params);
-      });
-      for (const table of ['pipelines', 'inferenceLog', 'rollups']) await tx.table(table).toCollection().modify(rename);
-      await tx.table('sweeps').toCollection().modify((row: { task?: unknown; definition?: { task?: unknown } }) => {
-        rename(row);
-        if (row.definition) rename(row.definition);
-      });
-      await tx.table('modelVersions').toCollection().modify((row: { tags?: { task?: unknown }; lineage?: { task?: unknown; params?: { task?: unknown } } }) => {
-        if (row.tags) rename(row.tags);
-        if (row.lineage) rename(row.lineage);
-        if (row.lineage?.params) rename(row.lineage.params);
-      });
-    },
+    upgrade: (tx) => renameTask(tx, 'car-damage', 'image-classification'),
+  },
+  {
+    // v6: sentiment became a preset of the generic text-classification task, the same way.
+    version: 6,
+    stores: { datasets: 'id, task, createdAt, parentId' },
+    upgrade: (tx) => renameTask(tx, 'sentiment', 'text-classification'),
   },
 ];
 
 export const LATEST_SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1]!.version;
+
+/**
+ * Renames a task in every row that names one; a dataset keeps the old name as its preset. Each
+ * upgrade names its own rename: `RENAMED_TASKS` grows, and a released upgrade must not change.
+ */
+async function renameTask(tx: Transaction, from: string, to: TaskName): Promise<void> {
+  const rename = (row: { task?: unknown }) => {
+    if (row.task !== from) return false;
+    row.task = to;
+    return true;
+  };
+  await tx.table('datasets').toCollection().modify((row: { task?: unknown; preset?: string }) => {
+    if (rename(row)) row.preset ??= from;
+  });
+  await tx.table('runs').toCollection().modify((row: { task?: unknown; params?: { task?: unknown } }) => {
+    rename(row);
+    if (row.params) rename(row.params);
+  });
+  for (const table of ['pipelines', 'inferenceLog', 'rollups']) await tx.table(table).toCollection().modify(rename);
+  await tx.table('sweeps').toCollection().modify((row: { task?: unknown; definition?: { task?: unknown } }) => {
+    rename(row);
+    if (row.definition) rename(row.definition);
+  });
+  await tx.table('modelVersions').toCollection().modify((row: { tags?: { task?: unknown }; lineage?: { task?: unknown; params?: { task?: unknown } } }) => {
+    if (row.tags) rename(row.tags);
+    if (row.lineage) rename(row.lineage);
+    if (row.lineage?.params) rename(row.lineage.params);
+  });
+}

@@ -7,11 +7,11 @@ import type { CoinRegressorConfig, DamageClassifierConfig } from '$models/index'
 import type { SmallCnnConfig } from '$models/small-cnn';
 
 /** The studio's tasks: each is a folder under src/lib/tasks and a line of its `TASKS`. */
-export const TASK_NAMES = ['coin-year', 'image-classification', 'sentiment'] as const;
+export const TASK_NAMES = ['coin-year', 'image-classification', 'text-classification'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 /** Task names of earlier versions, as they may still appear in bundles and saved model.json files. */
-export const RENAMED_TASKS: Readonly<Record<string, TaskName>> = { 'car-damage': 'image-classification' };
+export const RENAMED_TASKS: Readonly<Record<string, TaskName>> = { 'car-damage': 'image-classification', sentiment: 'text-classification' };
 export type Split = 'train' | 'val' | 'test' | 'unassigned';
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 

@@ -2,7 +2,8 @@ import type { LoupeDb } from '$lib/db/db';
 import type { DatasetRow, InferenceLogRow, PipelineRow, SampleRow, TaskName } from '$lib/db/types';
 import { DatasetValidationError } from '$lib/datasets/errors';
 import { importCandidates } from '$lib/datasets/ingest';
-import { checkLabel } from '$lib/datasets/labels';
+import { checkLabel, type LabelCheck } from '$lib/datasets/labels';
+import { declaredClassSet } from '$lib/datasets/label-sets';
 import type { Candidate, SkippedItem } from '$lib/datasets/types';
 import { shortVersion } from '$lib/datasets/version';
 import { TASKS } from '$lib/tasks/registry';
@@ -55,7 +56,8 @@ async function pipelineMadeVersions(db: LoupeDb, model: string): Promise<Set<str
 }
 
 export interface CollectedData {
-  base: { id: string; name: string; samples: number };
+  /** The version new data is added to; `labels`: its classes, which new labels must be one of. */
+  base: { id: string; name: string; samples: number; labels?: string[] };
   since: number;
   until: number;
   /** Sample ids (of new imports) whose content the base lacks. */
@@ -85,7 +87,7 @@ export async function collectNewData(db: LoupeDb, pipeline: PipelineRow, since: 
       });
   }
   const logIds = (await feedbackRows(db, pipeline.model, since, until)).map((row) => row.id!);
-  return { base: { id: base.id, name: base.name, samples: base.sampleCount }, since, until, sampleIds, logIds, imports: imports.map(({ id, name }) => ({ id, name })) };
+  return { base: { id: base.id, name: base.name, samples: base.sampleCount, ...(base.labels ? { labels: base.labels } : {}) }, since, until, sampleIds, logIds, imports: imports.map(({ id, name }) => ({ id, name })) };
 }
 
 /**
@@ -103,10 +105,19 @@ export async function countNewLabelled(db: LoupeDb, pipeline: PipelineRow, since
   return count;
 }
 
-/** Checks one log row as a training example: a label the task accepts, and its input kept by retention. */
-function logCandidate(task: TaskName, row: InferenceLogRow): Candidate | SkippedItem {
+type Check = (raw: unknown) => LabelCheck;
+
+/** The label check of new data: one of the base's classes where it lists them (any label set), else the task's. */
+function labelCheck(task: TaskName, classes: readonly string[] | undefined): Check {
+  if (!classes) return (raw) => checkLabel(task, raw);
+  const set = declaredClassSet(classes);
+  return (raw) => set.check(raw);
+}
+
+/** Checks one log row as a training example: a label the base accepts, and its input kept by retention. */
+function logCandidate(task: TaskName, row: InferenceLogRow, check: Check): Candidate | SkippedItem {
   const item = `inference log row ${row.id} (${row.model} v${row.version})`;
-  const label = checkLabel(task, row.feedback);
+  const label = check(row.feedback);
   if (!label.ok) return { item, reason: `feedback: ${label.reason}` };
   const source = `feedback:${row.id}`;
   const { input, serving } = TASKS[task];
@@ -130,9 +141,9 @@ function logCandidate(task: TaskName, row: InferenceLogRow): Candidate | Skipped
 }
 
 /** A stored sample of a newly imported version as a candidate for the new version (its split kept). */
-function sampleCandidate(task: TaskName, row: SampleRow): Candidate | SkippedItem {
+function sampleCandidate(row: SampleRow, check: Check): Candidate | SkippedItem {
   const item = `${row.path} (sample ${row.id})`;
-  const label = checkLabel(task, row.label);
+  const label = check(row.label);
   if (!label.ok) return { item, reason: `label: ${label.reason}` };
   const split = row.split === 'unassigned' ? undefined : row.split;
   if (row.text !== undefined) return { kind: 'text', item, path: row.path, text: row.text, label: label.label, split, source: row.source ?? 'import' };
@@ -148,16 +159,21 @@ export interface ValidatedData {
 }
 
 /** Reads the collected rows and checks each; invalid ones are reported with the reason, never fatal. */
-export async function validateNewData(db: LoupeDb, task: TaskName, collected: Pick<CollectedData, 'sampleIds' | 'logIds'>): Promise<ValidatedData> {
+export async function validateNewData(
+  db: LoupeDb,
+  task: TaskName,
+  collected: Pick<CollectedData, 'sampleIds' | 'logIds'> & { base?: Pick<CollectedData['base'], 'labels'> },
+): Promise<ValidatedData> {
+  const check = labelCheck(task, collected.base?.labels);
   const candidates: Candidate[] = [];
   const report: SkippedItem[] = [];
   const take = (result: Candidate | SkippedItem) => ('kind' in result ? candidates.push(result) : report.push(result));
   for (let i = 0; i < collected.sampleIds.length; i += 256) {
     const rows = await db.samples.bulkGet(collected.sampleIds.slice(i, i + 256));
-    rows.forEach((row, j) => (row ? take(sampleCandidate(task, row)) : report.push({ item: `sample ${collected.sampleIds[i + j]}`, reason: 'deleted since it was collected' })));
+    rows.forEach((row, j) => (row ? take(sampleCandidate(row, check)) : report.push({ item: `sample ${collected.sampleIds[i + j]}`, reason: 'deleted since it was collected' })));
   }
   const logs = await db.inferenceLog.bulkGet(collected.logIds);
-  logs.forEach((row, j) => (row ? take(logCandidate(task, row)) : report.push({ item: `inference log row ${collected.logIds[j]}`, reason: 'deleted since it was collected (log retention)' })));
+  logs.forEach((row, j) => (row ? take(logCandidate(task, row, check)) : report.push({ item: `inference log row ${collected.logIds[j]}`, reason: 'deleted since it was collected (log retention)' })));
   return { candidates, report };
 }
 
@@ -190,7 +206,8 @@ export async function addToBase(
   try {
     const outcome = await importCandidates(
       db,
-      { task: pipeline.task, candidates: data.candidates, skipped: [...data.report] },
+      // Labels were checked against the base's classes: the new version keeps them (none from a preset added).
+      { task: pipeline.task, candidates: data.candidates, skipped: [...data.report], ...(base.labels ? { labels: base.labels } : {}) },
       {
         task: pipeline.task,
         name: `${base.name.replace(/ · \+\d+ new$/, '')} · +${data.candidates.length} new`,

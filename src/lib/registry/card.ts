@@ -1,6 +1,6 @@
 import type { DatasetRow, TaskName } from '$lib/db/types';
 import { formatNumber } from '$lib/format';
-import { TASKS } from '$lib/tasks/registry';
+import { presetOf, TASKS } from '$lib/tasks/registry';
 import { heldOutMetrics } from './gate';
 import type { Lineage } from './types';
 
@@ -10,7 +10,7 @@ export interface CardContext {
   task?: TaskName;
   lineage: Lineage;
   metrics: Record<string, number>;
-  dataset?: Pick<DatasetRow, 'id' | 'name' | 'sampleCount' | 'splits' | 'labels'>;
+  dataset?: Pick<DatasetRow, 'id' | 'name' | 'sampleCount' | 'splits' | 'labels' | 'preset'>;
 }
 
 /**
@@ -21,8 +21,10 @@ export interface CardContext {
 export function defaultModelCard(ctx: CardContext): string {
   const { lineage, dataset } = ctx;
   const task = ctx.task ?? lineage.task;
+  // The dataset's preset speaks for its models (sentiment); otherwise the task's generic text.
+  const card = task ? (presetOf(task, dataset?.preset)?.card ?? TASKS[task].card) : undefined;
   const lines: string[] = [`# ${ctx.name} — version ${ctx.version}`, ''];
-  lines.push('## Intended use', '', task ? TASKS[task].card.intendedUse : 'Describe what this model is for, and for whom.', '');
+  lines.push('## Intended use', '', card ? card.intendedUse : 'Describe what this model is for, and for whom.', '');
   lines.push('## Data', '');
   if (dataset) {
     const splits = Object.entries(dataset.splits ?? {})
@@ -44,7 +46,7 @@ export function defaultModelCard(ctx: CardContext): string {
   }
   lines.push('');
   lines.push('## Limits', '');
-  for (const limit of task ? TASKS[task].card.limits : ['Describe where the model is known to fail.']) lines.push(`- ${limit}`);
+  for (const limit of card ? card.limits : ['Describe where the model is known to fail.']) lines.push(`- ${limit}`);
   lines.push('- Promotion compares versions on one evaluation set; a model can still degrade on live data (see Monitor).');
   lines.push('');
   lines.push('## Lineage', '');

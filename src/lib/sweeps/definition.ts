@@ -61,7 +61,7 @@ export function parseSweepText(text: string): unknown {
  * Validates a sweep definition (text or an already parsed object) and fills W&B's defaults.
  * @returns the normalised definition and the keys it ignored
  * @throws SweepDefinitionError listing every problem with the key it concerns
- * @example validateSweep('method: random\ntask: sentiment\nrun_cap: 4\nparameters:\n  learningRate: {min: 0.01, max: 0.1}')
+ * @example validateSweep('method: random\ntask: text-classification\nrun_cap: 4\nparameters:\n  learningRate: {min: 0.01, max: 0.1}')
  */
 export function validateSweep(input: unknown): { definition: SweepDefinition; warnings: string[] } {
   const raw = typeof input === 'string' ? parseSweepText(input) : input;

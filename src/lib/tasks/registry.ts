@@ -6,8 +6,8 @@ import { COIN_YEAR } from './coin-year';
 import { UnknownModelError, UnsupportedModelError } from './errors';
 import { IMAGE_CLASSIFICATION } from './image-classification';
 import { canonicalTask, TASK_NAMES } from './names';
-import { SENTIMENT } from './sentiment';
-import type { TaskDefinition, TrainableContext, TrainableModel } from './types';
+import { TEXT_CLASSIFICATION } from './text-classification';
+import type { LabelPreset, TaskDefinition, TrainableContext, TrainableModel } from './types';
 
 export { UnknownModelError, UnsupportedModelError } from './errors';
 export type { ModelSpec } from '$lib/db/specs';
@@ -18,7 +18,7 @@ export { canonicalTask, isTaskName, TASK_NAMES, taskOfVersion } from './names';
 export const TASKS: Record<TaskName, TaskDefinition> = {
   'coin-year': COIN_YEAR,
   'image-classification': IMAGE_CLASSIFICATION,
-  sentiment: SENTIMENT,
+  'text-classification': TEXT_CLASSIFICATION,
 };
 
 /**
@@ -70,6 +70,14 @@ export async function loadTrainable(saved: { modelJson: string; shards: Blob[] }
   }
 }
 
+/**
+ * A preset of a task by its id, if the task has it.
+ * @example presetOf('text-classification', 'sentiment')?.labels // ['negative', 'neutral', 'positive']
+ */
+export function presetOf(task: TaskName, id: string | undefined): LabelPreset | undefined {
+  return id === undefined ? undefined : TASKS[task].presets.find((p) => p.id === id);
+}
+
 /** What a form offers as "Task": each task, and each preset of it that is not the task itself (`car-damage`). */
 export interface TaskChoice {
   id: string;
@@ -80,7 +88,7 @@ export interface TaskChoice {
 
 /**
  * Every task and named preset, as forms list them.
- * @example taskChoices().map((c) => c.id) // ['coin-year', 'image-classification', 'car-damage', 'sentiment']
+ * @example taskChoices().map((c) => c.id) // ['coin-year', 'image-classification', 'car-damage', 'text-classification', 'sentiment']
  */
 export function taskChoices(): readonly TaskChoice[] {
   return TASK_CHOICES;

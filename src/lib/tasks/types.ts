@@ -61,7 +61,7 @@ export interface ServingField {
   prompt: string;
 }
 
-/** A named class list (car-damage severity, tweet sentiment): it names and orders classes, and suggests a model name. */
+/** A named class list (car-damage severity, sentiment): it names and orders classes, and suggests a model name. */
 export interface LabelPreset {
   id: string;
   title: string;
@@ -70,6 +70,12 @@ export interface LabelPreset {
   summary: string;
   /** Who numbers the classes 0, 1, 2 in this order (`tweet_eval`), named when an upload's numeric labels are read by it. */
   numbering?: string;
+  /** The class names of an upload labelled only 0/1 under this preset (sentiment: negative, positive). */
+  binary?: readonly string[];
+  /** What an upload may look like under this preset, where it says more than the task's `dataset.formats`. */
+  formats?: string;
+  /** The model card's intended use and limits for models of this preset's data, instead of the task's. */
+  card?: { intendedUse: string; limits: readonly string[] };
 }
 
 /** A task's training recipe: the one table the Train page, the CLI, sweeps and pipelines start from. */

@@ -14,7 +14,7 @@ import type { SweepTrialRequest, TrainerApi, TrainingCheckResult, TrainJobOutcom
 import type { StopCheck } from '$lib/training/loop';
 import { APP_VERSION } from '$lib/version';
 import { registerTransformerBaseline, type BaselineRequest } from '$lib/workflows/baseline';
-import { quickTrainSentiment, type QuickTrainRequest } from '$lib/workflows/quick-train';
+import { quickTrainText, type QuickTrainRequest } from '$lib/workflows/quick-train';
 
 /**
  * Where a run whose device was lost continues: the next backend in order that starts, passing over a GPU
@@ -161,7 +161,7 @@ export class TrainerService implements TrainerApi {
     }
   }
 
-  async registerSentimentBaseline(request: BaselineRequest, backendChoice: string, onProgress: ProgressCallback) {
+  async registerTransformerBaseline(request: BaselineRequest, backendChoice: string, onProgress: ProgressCallback) {
     try {
       const backend = await useBackend(backendChoice);
       return await registerTransformerBaseline(getDb(), request, { backend, onProgress });
@@ -170,12 +170,12 @@ export class TrainerService implements TrainerApi {
     }
   }
 
-  async quickTrainSentiment(request: QuickTrainRequest, backendChoice: string, onProgress: ProgressCallback, onRunCreated: (runId: string) => void) {
+  async quickTrainText(request: QuickTrainRequest, backendChoice: string, onProgress: ProgressCallback, onRunCreated: (runId: string) => void) {
     const controller = new AbortController();
     const runIds: string[] = [];
     try {
       const backend = await useBackend(backendChoice);
-      return await quickTrainSentiment(getDb(), request, {
+      return await quickTrainText(getDb(), request, {
         backend,
         onProgress,
         signal: controller.signal,

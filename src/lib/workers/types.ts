@@ -90,12 +90,12 @@ export interface TrainerApi extends ComputeWorker {
    */
   evaluateVersion(version: ModelVersionRow, datasetId: string, backendChoice: string): Promise<Record<string, number>>;
   /**
-   * Measures the transformers.js sentiment classifier as-is on a dataset's held-out split and registers
+   * Measures a transformers.js text classifier (the sentiment RoBERTa by default) as-is on a dataset's held-out split and registers
    * it as a version (with a run for its lineage).
    */
-  registerSentimentBaseline(request: BaselineRequest, backendChoice: string, onProgress: ProgressCallback): Promise<RegisteredOutcome>;
-  /** The sentiment quick-train: reproducible subset → train (or measure the baseline) → register → promotion gate. */
-  quickTrainSentiment(
+  registerTransformerBaseline(request: BaselineRequest, backendChoice: string, onProgress: ProgressCallback): Promise<RegisteredOutcome>;
+  /** The text quick-train: reproducible subset → train (or measure the baseline) → register → promotion gate. */
+  quickTrainText(
     request: QuickTrainRequest,
     backendChoice: string,
     onProgress: ProgressCallback,

@@ -10,17 +10,17 @@ import type { ModelSpec } from '$lib/db/specs';
 import { evaluateHeldOut } from '$lib/training/evaluate';
 import { runTrainJob, type TrainJobContext } from '$lib/training/job';
 import { saveToBlobs } from '$models/io';
-import { registerTransformerBaseline, SentimentWorkflowError, sentimentDataset, type RegisteredOutcome } from './baseline';
+import { registerTransformerBaseline, TextWorkflowError, textDataset, type RegisteredOutcome } from './baseline';
 
 /**
- * The sentiment seed's quick-train, in the trainer worker: subset → train (or measure the baseline) →
+ * The text quick-train, in the trainer worker: subset → train (or measure the baseline) →
  * register → promotion gate against production.
  */
 
 /** The gate's evaluator inside the worker: load each version and measure it on the held-out split. */
 export function heldOutEvaluator(db: LoupeDb): GateEvaluator {
   return async (version: ModelVersionRow, evalDataVersion: string) => {
-    if (!version.modelJson || !version.shards) throw new SentimentWorkflowError(`${version.name} v${version.version} has no stored weights`);
+    if (!version.modelJson || !version.shards) throw new TextWorkflowError(`${version.name} v${version.version} has no stored weights`);
     const trainable = await loadTrainable({ modelJson: version.modelJson, shards: version.shards });
     try {
       return await evaluateHeldOut(db, trainable, evalDataVersion);
@@ -31,7 +31,7 @@ export function heldOutEvaluator(db: LoupeDb): GateEvaluator {
 }
 
 export interface QuickTrainRequest {
-  /** The sentiment dataset version to draw from (e.g. tweet_eval, or the demo tweets). */
+  /** The text-classification dataset version to draw from (e.g. tweet_eval, or the demo tweets). */
   sourceDatasetId: string;
   /** Train size, eval size and seed of the random reproducible subset (1000 / 200 / 42 by default). */
   subset?: Partial<SubsetOptions>;
@@ -39,7 +39,7 @@ export interface QuickTrainRequest {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
-  /** Registry name; `sentiment` by default. */
+  /** Registry name; by default the dataset's preset (`sentiment`), else `text-classification`. */
   name?: string;
 }
 
@@ -51,14 +51,14 @@ export interface QuickTrainOutcome extends RegisteredOutcome {
 }
 
 /**
- * The sentiment seed's quick-train: a random reproducible subset, a model trained (or, for the
+ * The text quick-train: a random reproducible subset, a model trained (or, for the
  * transformer baseline, measured) on it, accuracy and macro-F1, registration, and the promotion gate
  * against production on the subset's evaluation split.
  */
-export async function quickTrainSentiment(db: LoupeDb, request: QuickTrainRequest, context: TrainJobContext): Promise<QuickTrainOutcome> {
-  await sentimentDataset(db, request.sourceDatasetId);
+export async function quickTrainText(db: LoupeDb, request: QuickTrainRequest, context: TrainJobContext): Promise<QuickTrainOutcome> {
+  const source = await textDataset(db, request.sourceDatasetId);
   const subset = { ...DEFAULT_SUBSET, ...request.subset };
-  const name = request.name ?? 'sentiment';
+  const name = request.name ?? source.preset ?? source.task;
   context.onProgress?.({ kind: 'log', level: 'info', message: `drawing a subset: ${subset.trainSize} train, ${subset.evalSize} eval, seed ${subset.seed}` });
   const { dataset } = await createSubset(db, request.sourceDatasetId, subset);
   let registered: RegisteredOutcome;
@@ -69,7 +69,7 @@ export async function quickTrainSentiment(db: LoupeDb, request: QuickTrainReques
       db,
       {
         name: `${name} quick-train`,
-        task: 'sentiment',
+        task: source.task,
         datasetId: dataset.id,
         model: request.model,
         epochs: request.epochs ?? 10,
@@ -82,7 +82,7 @@ export async function quickTrainSentiment(db: LoupeDb, request: QuickTrainReques
     );
     try {
       const version = await new ModelRegistry(db).registerFromRun(result.runId, { name, weights: await saveToBlobs(result.trainable.model) });
-      registered = { runId: result.runId, version: version.version, metrics: result.metrics };
+      registered = { runId: result.runId, name, version: version.version, metrics: result.metrics };
     } finally {
       result.trainable.dispose();
     }

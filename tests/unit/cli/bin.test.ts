@@ -21,7 +21,7 @@ describe('the loupe bin', () => {
     writeTweetsCsv(dir);
     const trained = loupe(dir, 'train', '--task', 'sentiment', '--data', 'tweets.csv', '--epochs', '1', '--out', 'out/model.zip');
     expect(trained.code, trained.err).toBe(EXIT.ok);
-    expect(JSON.parse(trained.out)).toMatchObject({ bundle: 'out/model.zip', task: 'sentiment', metricsFile: join('out', 'metrics.json') });
+    expect(JSON.parse(trained.out)).toMatchObject({ bundle: 'out/model.zip', task: 'text-classification', metricsFile: join('out', 'metrics.json') });
 
     const predicted = loupe(dir, 'predict', '--model', 'out/model.zip', '--text', 'what a wonderful day');
     expect(predicted.code, predicted.err).toBe(EXIT.ok);

@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDataset } from '../../../src/lib/datasets/export';
 import { encodePng } from '../../../src/lib/datasets/png';
 import { importUpload } from '../../../src/lib/datasets/ingest';
-import { readBundle } from '../../../src/lib/registry/bundle';
+import { importBundle, readBundle } from '../../../src/lib/registry/bundle';
+import { ModelRegistry } from '../../../src/lib/registry/registry';
+import { loadPredictor } from '../../../src/lib/serving/loaders';
+import { createRestHandler } from '../../../src/lib/serving/rest';
+import { ServingSdk } from '../../../src/lib/serving/sdk';
+import { DEFAULT_SERVING_LIMITS } from '../../../src/lib/serving/types';
+import { savedModelLabels } from '../../../src/lib/tasks/labels';
+import { registerTaskPredictors } from '../../../src/lib/workflows/predictors';
 import { heldOutMetrics } from '../../../src/lib/registry/gate';
 import { EXIT } from '../../../src/cli/errors';
 import { COMMANDS } from '../../../src/cli/main';
@@ -66,16 +73,16 @@ describe('loupe --help', () => {
 describe('loupe train', () => {
   it('writes a bundle the registry reads and metrics.json with the test split scored after training, and the val split beside it', async () => {
     const bundle = await readBundle(new Uint8Array(readFileSync(strong)));
-    expect(bundle).toMatchObject({ name: 'sentiment', version: 1, lineage: { task: 'sentiment', backend: 'wasm' } });
+    expect(bundle).toMatchObject({ name: 'sentiment', version: 1, lineage: { task: 'text-classification', backend: 'wasm' } });
     expect(bundle.lineage.params).toMatchObject({ epochs: 8, model: { architecture: 'fasttext', dim: 16 } });
     const file = JSON.parse(readFileSync(join(dir, 'strong', 'metrics.json'), 'utf8'));
-    expect(file).toMatchObject({ split: 'test', samples: 15, task: 'sentiment', datasetVersion: bundle.lineage.datasetVersion, val: { samples: 15, metrics: heldOutMetrics(bundle.metrics) } });
+    expect(file).toMatchObject({ split: 'test', samples: 15, task: 'text-classification', datasetVersion: bundle.lineage.datasetVersion, val: { samples: 15, metrics: heldOutMetrics(bundle.metrics) } });
     expect(Object.keys(file.metrics).sort()).toEqual(['accuracy', 'loss', 'macroF1']);
     expect(file.note).toBeUndefined();
     // The test figures are those of the bundle's weights on the test split, as the gate measures them
     // on the same dataset version (a Loupe export keeps its splits).
     const db = makeDb();
-    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'sentiment', name: 'tweets' });
+    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'text-classification', name: 'tweets' });
     expect(dataset.id).toBe(file.datasetVersion);
     const exported = join(dir, 'tweets-splits.zip');
     writeFileSync(exported, new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
@@ -91,8 +98,8 @@ describe('loupe train', () => {
     const result = await runCli('train', '--task', 'sentiment', '--data', tweets, '--out', out, '--epochs', '1', '--name', 'tweets-ft', '--metrics', join(dir, 'named', 'm.json'));
     expect(result.code, result.err).toBe(EXIT.ok);
     const summary = result.json() as Record<string, unknown>;
-    expect(summary).toMatchObject({ bundle: out, model: 'tweets-ft', version: 1, task: 'sentiment', backend: 'wasm', epochs: 1, split: 'test', samples: 15, val: { samples: 15 } });
-    expect(result.err).toMatch(/150 sentiment samples \(train 120, /);
+    expect(summary).toMatchObject({ bundle: out, model: 'tweets-ft', version: 1, task: 'text-classification', backend: 'wasm', epochs: 1, split: 'test', samples: 15, val: { samples: 15 } });
+    expect(result.err).toMatch(/150 text-classification samples \(train 120, /);
     expect(result.err).toMatch(/\[#+\] 100% epoch 1\/1 batch 4\/4/);
     expect(result.err).toMatch(/^test split, 15 samples \(held out, scored after training\): loss [\d.]+, accuracy [\d.]+, macroF1 [\d.]+$/m);
     expect(result.err).toMatch(/^val split, 15 samples \(early stopping chose the epoch kept on it\): /m);
@@ -130,12 +137,12 @@ describe('loupe train', () => {
     const wrongModel = writeJson(join(dir, 'wrong-model.json'), { model: { architecture: 'coin-regressor' } });
     const mismatch = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', wrongModel, '--out', out);
     expect(mismatch.code).toBe(EXIT.wrongTask);
-    expect(mismatch.err).toContain('wrong-model.json: model.architecture "coin-regressor" is a coin-year model, but --task is sentiment');
+    expect(mismatch.err).toContain('wrong-model.json: model.architecture "coin-regressor" is a coin-year model, but --task is text-classification');
 
     const unknownModel = writeJson(join(dir, 'unknown-model.json'), { model: { architecture: 'perceptron' } });
     const unsupported = await runCli('train', '--task', 'sentiment', '--data', tweets, '--config', unknownModel, '--out', out);
     expect(unsupported.code).toBe(EXIT.badFormat);
-    expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid for sentiment: nbsvm, fasttext, lexicon-fasttext/);
+    expect(unsupported.err).toMatch(/unknown-model\.json: model\.architecture "perceptron" is not supported; valid for text-classification: nbsvm, fasttext, lexicon-fasttext/);
 
     // Every value is checked before any data is read, enumerations included, naming the file and the field.
     const refused: [string, unknown, string][] = [
@@ -145,7 +152,7 @@ describe('loupe train', () => {
       ['sentiment', { model: { architecture: 'fasttext', dims: 16 } }, 'model.dims: is not a setting of fasttext; it takes architecture, dim, buckets, wordNgrams, charNgrams'],
       ['sentiment', { optimizer: 'rmsprop' }, 'optimizer: must be adam or sgd, got "rmsprop"'],
       ['sentiment', { augmentation: 'flip' }, 'augmentation: is not a setting of train.json; it takes name, model, epochs'],
-      ['sentiment', { earlyStopping: { monitor: 'val_mae', patience: 2 } }, 'earlyStopping.monitor: must be one of loss, val_loss, val_accuracy, val_macroF1 for sentiment, got "val_mae"'],
+      ['sentiment', { earlyStopping: { monitor: 'val_mae', patience: 2 } }, 'earlyStopping.monitor: must be one of loss, val_loss, val_accuracy, val_macroF1 for text-classification, got "val_mae"'],
       ['sentiment', { earlyStopping: true }, 'earlyStopping: must be false or {"monitor", "patience", "minDelta"?, "mode"?}, got true'],
       ['sentiment', { splits: { train: 0.8, val: 0.1, test: 0.2 } }, 'splits: train + val + test must be 1'],
     ];
@@ -159,17 +166,17 @@ describe('loupe train', () => {
 
     // A Loupe dataset export says its task: importing it for another task is a wrong-task error.
     const db = makeDb();
-    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'sentiment', name: 'tweets' });
+    const { dataset } = await importUpload(db, [{ path: 'tweets.csv', file: new Blob([readFileSync(tweets)]) }], { task: 'text-classification', name: 'tweets' });
     const exported = join(dir, 'tweets-export.zip');
     writeFileSync(exported, new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
     db.close();
     const wrongData = await runCli('train', '--task', 'image-classification', '--data', exported, '--out', out);
     expect(wrongData.code).toBe(EXIT.wrongTask);
-    expect(wrongData.err).toMatch(/is a sentiment dataset, but the import is for image-classification/);
+    expect(wrongData.err).toMatch(/is a text-classification dataset, but the import is for image-classification/);
     // --task car-damage, the task's earlier name, still means image classification.
     const earlierName = await runCli('train', '--task', 'car-damage', '--data', exported, '--out', out);
     expect(earlierName.code).toBe(EXIT.wrongTask);
-    expect(earlierName.err).toMatch(/is a sentiment dataset, but the import is for image-classification/);
+    expect(earlierName.err).toMatch(/is a text-classification dataset, but the import is for image-classification/);
 
     expect((await runCli('train', '--task', 'cars', '--data', tweets, '--out', out)).code).toBe(EXIT.usage);
     expect((await runCli('train', '--task', 'sentiment', '--data', tweets)).err).toContain('--out is required');
@@ -222,7 +229,7 @@ describe('loupe predict', () => {
 
     const wrong = await runCli('predict', '--model', strong, '--image', tweets);
     expect(wrong.code).toBe(EXIT.wrongTask);
-    expect(wrong.err).toContain('it is a sentiment model, which takes --text');
+    expect(wrong.err).toContain('it is a text-classification model, which takes --text');
     writeFileSync(input, '{"front_image_base64": "iVBO", "back_image_base64": "iVBO"}\n');
     expect((await runCli('predict', '--model', strong, '--input', input)).code).toBe(EXIT.wrongTask);
 
@@ -237,6 +244,54 @@ describe('loupe predict', () => {
   });
 });
 
+describe('text classification with its own classes', () => {
+  it('trains a 3-class topic model from a sports/politics/tech CSV whose answers (CLI and REST) name its topics', async () => {
+    const words = {
+      sports: ['match', 'goal', 'striker', 'league', 'coach', 'tennis', 'olympic', 'referee'],
+      politics: ['election', 'senate', 'minister', 'vote', 'parliament', 'policy', 'campaign', 'governor'],
+      tech: ['software', 'chip', 'startup', 'laptop', 'algorithm', 'browser', 'robot', 'cloud'],
+    };
+    const templates = ['news about the {w} today', 'the {w} made headlines', 'everyone talks about the {w}', 'a report on the {w} and the {v}'];
+    const rows = Object.entries(words).flatMap(([topic, list]) =>
+      Array.from({ length: 24 }, (_, i) => `"${templates[i % templates.length]!.replace('{w}', list[i % list.length]!).replace('{v}', list[(i * 3 + 1) % list.length]!)} ${i}",${topic}`),
+    );
+    const topics = join(dir, 'topics.csv');
+    writeFileSync(topics, ['text,label', ...rows].join('\n'));
+    const config = writeJson(join(dir, 'topics.json'), { earlyStopping: false, learningRate: 0.1, model: { architecture: 'fasttext', dim: 16 } });
+    const out = join(dir, 'topics', 'topics.zip');
+    const trained = await runCli('train', '--task', 'text-classification', '--data', topics, '--config', config, '--epochs', '10', '--out', out);
+    expect(trained.code, trained.err).toBe(EXIT.ok);
+    // No preset: the model is named after the task, and its card does not speak of sentiment.
+    expect(trained.json()).toMatchObject({ model: 'text-classification', task: 'text-classification' });
+    const bundle = await readBundle(new Uint8Array(readFileSync(out)));
+    expect(savedModelLabels(bundle.modelJson)).toEqual(['politics', 'sports', 'tech']);
+    expect(bundle.card).toContain('Classes: politics, sports, tech');
+    expect(bundle.card).not.toMatch(/sentiment/i);
+
+    const predicted = await runCli('predict', '--model', out, '--text', 'the striker scored a goal in the league match');
+    expect(predicted.code, predicted.err).toBe(EXIT.ok);
+    const [answer] = (predicted.json() as { predictions: Classification[] }).predictions;
+    expect(Object.keys(answer!.probabilities)).toEqual(['politics', 'sports', 'tech']);
+    expect(answer!.label).toBe('sports');
+
+    // The same bundle in a studio, served over REST under its name.
+    const db = makeDb();
+    const registry = new ModelRegistry(db);
+    await importBundle(registry, new Uint8Array(readFileSync(out)));
+    await registry.promote({ name: 'text-classification', version: 1, evalDataVersion: 'topics', evaluate: async () => ({ accuracy: 0.9, macroF1: 0.9 }) });
+    registerTaskPredictors();
+    const handle = createRestHandler({ sdk: new ServingSdk({ db, predictors: loadPredictor }), limits: async () => DEFAULT_SERVING_LIMITS });
+    const response = await handle(
+      new Request('http://loupe.test/api/models/text-classification/invocations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: ['a vote in the senate on the new policy'] }) }),
+    );
+    expect(response.status).toBe(200);
+    const { predictions } = (await response.json()) as { predictions: Classification[] };
+    expect(predictions[0]).toMatchObject({ label: 'politics' });
+    expect(Object.keys(predictions[0]!.probabilities)).toEqual(['politics', 'sports', 'tech']);
+    db.close();
+  }, 60_000);
+});
+
 describe('loupe gate', () => {
   it('exits 0 and writes the decision when the candidate beats production on the same data', async () => {
     const out = join(dir, 'gate-promote');
@@ -244,7 +299,7 @@ describe('loupe gate', () => {
     expect(result.code, result.err).toBe(EXIT.ok);
     const decision = JSON.parse(readFileSync(join(out, 'decision.json'), 'utf8'));
     // Data without splits of its own is held out whole.
-    expect(decision).toMatchObject({ decision: 'promote', passed: true, task: 'sentiment', measured: 'now', evalData: { split: 'test', samples: 150, splits: { test: 150 } } });
+    expect(decision).toMatchObject({ decision: 'promote', passed: true, task: 'text-classification', measured: 'now', evalData: { split: 'test', samples: 150, splits: { test: 150 } } });
     expect(decision.candidate.metrics.accuracy).toBeGreaterThan(decision.production.metrics.accuracy);
     expect(decision.reason).toMatch(/^Promoted: accuracy beats production/);
     expect(result.json()).toMatchObject({ split: 'test', samples: 150 });
@@ -253,7 +308,7 @@ describe('loupe gate', () => {
       split: 'test',
       samples: 150,
       metrics: decision.candidate.metrics,
-      task: 'sentiment',
+      task: 'text-classification',
       datasetVersion: decision.evalData.datasetVersion,
       model: 'candidate',
     });
@@ -285,7 +340,7 @@ describe('loupe gate', () => {
     expect(promoted.json()).toMatchObject({ decision: 'promote', split: 'test', samples: 15, candidate: strongFigures.metrics });
     expect(promoted.err).toContain('recorded figures of the test split, 15 samples');
     const decision = JSON.parse(readFileSync(join(dir, 'g-recorded', 'decision.json'), 'utf8'));
-    expect(decision).toMatchObject({ measured: 'recorded', task: 'sentiment', evalData: { split: 'test', samples: 15, datasetVersion: strongFigures.datasetVersion } });
+    expect(decision).toMatchObject({ measured: 'recorded', task: 'text-classification', evalData: { split: 'test', samples: 15, datasetVersion: strongFigures.datasetVersion } });
     expect((await runCli('gate', '--candidate', weakFile, '--production', strongFile, '--rule', rule, '--out-dir', join(dir, 'g-recorded'))).code).toBe(EXIT.rejected);
 
     // A flat file (older loupe train) is read as validation figures, with notes.
@@ -413,7 +468,7 @@ describe('image tasks', () => {
     expect((await runCli('predict', '--model', out, '--text', 'hello')).code).toBe(EXIT.wrongTask);
     const mixed = await runCli('gate', '--candidate', strong, '--production', out, '--eval', tweets);
     expect(mixed.code).toBe(EXIT.wrongTask);
-    expect(mixed.err).toContain('--candidate is a sentiment model but --production is a image-classification model');
+    expect(mixed.err).toContain('--candidate is a text-classification model but --production is a image-classification model');
   });
 
   it('trains image classification on Fashion-MNIST-style IDX files with their own classes (grey small CNN) and predicts one', async () => {

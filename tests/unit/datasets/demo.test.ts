@@ -84,7 +84,7 @@ describe('installDemoData', () => {
     expect(first.installed.map((d) => [d.demo, d.task, d.preset, d.sampleCount, d.synthetic])).toEqual([
       ['coins', 'coin-year', undefined, 12, true],
       ['cars', 'image-classification', 'car-damage', 9, true],
-      ['tweets', 'sentiment', undefined, 150, true],
+      ['tweets', 'text-classification', 'sentiment', 150, true],
     ]);
     const again = await installDemoData(db, options);
     expect(again.installed).toEqual([]);

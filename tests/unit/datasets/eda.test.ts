@@ -15,12 +15,12 @@ describe('EDA', () => {
 
   it('counts the classes the dataset has: a 2-class sentiment set shows no neutral bar', () => {
     const reviews = [sample({ label: 'positive' }), sample({ label: 'negative', split: 'val' })];
-    expect(labelDistribution(reviews, 'sentiment', undefined, ['negative', 'positive']).map((b) => [b.label, b.value])).toEqual([
+    expect(labelDistribution(reviews, 'text-classification', undefined, ['negative', 'positive']).map((b) => [b.label, b.value])).toEqual([
       ['negative', 1],
       ['positive', 1],
     ]);
     // An empty class of the dataset's own list still shows, as zero.
-    expect(labelDistribution(reviews, 'sentiment', undefined, ['negative', 'neutral', 'positive']).map((b) => b.value)).toEqual([1, 0, 1]);
+    expect(labelDistribution(reviews, 'text-classification', undefined, ['negative', 'neutral', 'positive']).map((b) => b.value)).toEqual([1, 0, 1]);
   });
 
   it('bins years by decade, keeping empty decades in the range', () => {

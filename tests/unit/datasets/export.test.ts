@@ -48,7 +48,7 @@ describe('export and re-import', () => {
     const db = makeDb();
     const { installed } = await installDemoData(db, { only: ['tweets'], processor: structuralProcessor });
     const zip = await exportDataset(db, installed[0]!.id);
-    await expect(importUpload(makeDb(), [{ path: 'x.zip', file: zip }], { task: 'image-classification', name: 'x' }, context)).rejects.toThrow(/is a sentiment dataset, but the import is for image-classification/);
+    await expect(importUpload(makeDb(), [{ path: 'x.zip', file: zip }], { task: 'image-classification', name: 'x' }, context)).rejects.toThrow(/is a text-classification dataset, but the import is for image-classification/);
   });
 
   it('re-imports an export written when image classification was the task car-damage, to the same version id', async () => {
@@ -74,28 +74,29 @@ describe('export and re-import', () => {
   it('round-trips a 2-class sentiment set, and re-imports one exported before ids covered classes to its recorded id', async () => {
     const db = makeDb();
     const csv = ['text,label', ...Array.from({ length: 10 }, (_, i) => `review ${i},${i % 2}`)].join('\n');
-    const { dataset } = await importUpload(db, [entry('uci.csv', csv)], { task: 'sentiment', name: 'uci', seed: 1 }, context);
+    const { dataset } = await importUpload(db, [entry('uci.csv', csv)], { task: 'text-classification', preset: 'sentiment', name: 'uci', seed: 1 }, context);
     expect(dataset.labels).toEqual(['negative', 'positive']);
     const files = unzipSync(new Uint8Array(await (await exportDataset(db, dataset.id)).arrayBuffer()));
-    const again = await importUpload(makeDb(), [{ path: 'uci.zip', file: new Blob([zipSync(files)]) }], { task: 'sentiment', name: 'again' }, context);
-    expect(again).toMatchObject({ exportedId: dataset.id, dataset: { id: dataset.id, labels: ['negative', 'positive'] } });
+    const again = await importUpload(makeDb(), [{ path: 'uci.zip', file: new Blob([zipSync(files)]) }], { task: 'text-classification', name: 'again' }, context);
+    expect(again).toMatchObject({ exportedId: dataset.id, dataset: { id: dataset.id, labels: ['negative', 'positive'], preset: 'sentiment' } });
     // An export written earlier recorded the id hashed without the class list: it keeps that id.
     const manifest = JSON.parse(strFromU8(files['loupe-dataset.json']!));
     const samples = await db.samples.where('datasetId').equals(dataset.id).toArray();
     const lines = samples.map((s) => `${s.hash}\t${JSON.stringify(s.label)}\t${s.split}\t`).sort();
     const legacyId = createHash('sha256').update(`loupe-dataset-version 1\nsentiment\n${lines.join('\n')}`).digest('hex');
     expect(legacyId).not.toBe(dataset.id);
-    const older = zipSync({ ...files, 'loupe-dataset.json': strToU8(JSON.stringify({ ...manifest, id: legacyId })) });
-    const outcome = await importUpload(makeDb(), [{ path: 'old-uci.zip', file: new Blob([older]) }], { task: 'sentiment', name: 'old' }, context);
-    expect(outcome).toMatchObject({ exportedId: legacyId, dataset: { id: legacyId, labels: ['negative', 'positive'] } });
+    // Written when sentiment was a task of its own: it names the task so, and no preset.
+    const older = zipSync({ ...files, 'loupe-dataset.json': strToU8(JSON.stringify({ ...manifest, id: legacyId, task: 'sentiment', preset: undefined })) });
+    const outcome = await importUpload(makeDb(), [{ path: 'old-uci.zip', file: new Blob([older]) }], { task: 'text-classification', name: 'old' }, context);
+    expect(outcome).toMatchObject({ exportedId: legacyId, dataset: { id: legacyId, task: 'text-classification', preset: 'sentiment', labels: ['negative', 'positive'] } });
   });
 
   it('draws a reproducible subset as a new version whose parent is the source', async () => {
     const db = makeDb();
     const lines = Array.from({ length: 90 }, (_, i) => `tweet number ${i},${i % 3},${i < 60 ? 'train' : 'val'}`);
-    const { dataset } = await importUpload(db, [entry('t.csv', ['text,label,split', ...lines].join('\n'))], { task: 'sentiment', name: 'full' }, context);
+    const { dataset } = await importUpload(db, [entry('t.csv', ['text,label,split', ...lines].join('\n'))], { task: 'text-classification', preset: 'sentiment', name: 'full' }, context);
     const subset = await createSubset(db, dataset.id, { trainSize: 30, evalSize: 9, seed: 42 });
-    expect(subset.dataset).toMatchObject({ parentId: dataset.id, sampleCount: 39, splits: { train: 30, val: 9 }, origin: 'subset' });
+    expect(subset.dataset).toMatchObject({ parentId: dataset.id, sampleCount: 39, splits: { train: 30, val: 9 }, origin: 'subset', preset: 'sentiment' });
     const again = await createSubset(db, dataset.id, { trainSize: 30, evalSize: 9, seed: 42 });
     expect(again).toMatchObject({ existed: true, dataset: { id: subset.dataset.id } });
     const other = await createSubset(db, dataset.id, { trainSize: 30, evalSize: 9, seed: 1 });

@@ -48,7 +48,7 @@ describe('ImportSession', () => {
     const worker = fakeWorker();
     const session = new ImportSession(worker.api);
     const running = session.installDemo();
-    await expect(session.importFiles([], { task: 'sentiment', name: 'x' })).rejects.toThrow(/already running/);
+    await expect(session.importFiles([], { task: 'text-classification', name: 'x' })).rejects.toThrow(/already running/);
     await session.cancel();
     expect(worker.cancelled).toHaveLength(1);
     // The worker's error crosses by name only.

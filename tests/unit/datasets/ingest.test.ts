@@ -127,7 +127,7 @@ describe('importing an upload', () => {
   it('keeps the splits an upload names and reports duplicate texts with conflicting labels', async () => {
     const db = makeDb();
     const csv = 'text,label,split\nhello there,1,train\nHello there,1,train\nhello there,2,test\ngreat stuff,2,validation\nawful,0,\n';
-    const { dataset, report } = await importUpload(db, [entry('t.csv', csv)], { task: 'sentiment', name: 'tweets' }, context);
+    const { dataset, report } = await importUpload(db, [entry('t.csv', csv)], { task: 'text-classification', preset: 'sentiment', name: 'tweets' }, context);
     expect(report).toEqual([{ item: 't.csv row 4', reason: 'duplicate content: same text as t.csv row 2; labels differ: "neutral" there, "positive" here' }]);
     const samples = await db.samples.where('datasetId').equals(dataset.id).toArray();
     expect(Object.fromEntries(samples.map((s) => [s.text, [s.label, s.split]]))).toEqual({
@@ -169,8 +169,8 @@ describe('importing an upload', () => {
 
   it('adds data as a new version whose parent stays as it was', async () => {
     const db = makeDb();
-    const base = await importUpload(db, [entry('t.csv', 'text,label\na,0\nb,1\nc,2\n')], { task: 'sentiment', name: 'v1' }, context);
-    const added = await importUpload(db, [entry('more.csv', 'text,label\nd,2\na,0\n')], { task: 'sentiment', name: 'v2', parentId: base.dataset.id }, context);
+    const base = await importUpload(db, [entry('t.csv', 'text,label\na,0\nb,1\nc,2\n')], { task: 'text-classification', name: 'v1' }, context);
+    const added = await importUpload(db, [entry('more.csv', 'text,label\nd,2\na,0\n')], { task: 'text-classification', name: 'v2', parentId: base.dataset.id }, context);
     expect(added.dataset).toMatchObject({ parentId: base.dataset.id, sampleCount: 4, origin: 'addition' });
     expect(added.report).toEqual([{ item: 'more.csv row 3', reason: 'duplicate content: same text as t.csv row 2 (in v1)' }]);
     expect(await db.samples.where('datasetId').equals(base.dataset.id).count()).toBe(3);
@@ -178,7 +178,7 @@ describe('importing an upload', () => {
     const childSamples = await db.samples.where('datasetId').equals(added.dataset.id).toArray();
     expect(childSamples.map((s) => s.text).sort()).toEqual(['a', 'b', 'c', 'd']);
     for (const s of childSamples) if (s.text !== 'd') expect(s.split).toBe(parentSplits[s.text!]);
-    await expect(importUpload(db, [entry('x.csv', 'text,label\nz,0\n')], { task: 'sentiment', name: 'v3', parentId: 'nope' }, context)).rejects.toThrow(/nope does not exist/);
+    await expect(importUpload(db, [entry('x.csv', 'text,label\nz,0\n')], { task: 'text-classification', name: 'v3', parentId: 'nope' }, context)).rejects.toThrow(/nope does not exist/);
   });
 
   it('reports an image no decoder could read with the decoder\'s reason, and any other failure as unreadable', async () => {

@@ -96,10 +96,10 @@ describe('image-classification uploads (car-damage preset)', () => {
   });
 });
 
-describe('sentiment uploads', () => {
+describe('text uploads under the sentiment preset', () => {
   it('reads text,label tables with 0/1/2 or names, skipping empty texts and unknown labels', async () => {
     const csv = 'id,text,label\n1,I love it,2\n2,  ,positive\n3,"meh, fine",neutral\n4,so bad,NEGATIVE\n5,hmm,happy\n';
-    const result = await parseUpload('sentiment', [entry('tweets.csv', csv)]);
+    const result = await parseUpload('text-classification', [entry('tweets.csv', csv)], 'sentiment');
     expect(result.candidates.map((c) => [(c as TextCandidate).text, c.label])).toEqual([
       ['I love it', 'positive'],
       ['meh, fine', 'neutral'],
@@ -119,7 +119,7 @@ describe('sentiment uploads', () => {
       entry('sentiment/val_labels.txt', '2\n'),
       entry('sentiment/mapping.txt', '0\tnegative\n'),
     ];
-    const result = await parseUpload('sentiment', files);
+    const result = await parseUpload('text-classification', files, 'sentiment');
     expect(result.candidates.map((c) => [(c as TextCandidate).text, c.label, c.split])).toEqual([
       ['good day', 'positive', 'train'],
       ['bad day', 'negative', 'train'],
@@ -130,6 +130,6 @@ describe('sentiment uploads', () => {
   });
 
   it('names the missing column', async () => {
-    await expect(parseUpload('sentiment', [entry('t.tsv', 'tweet\tlabel\nhi\t1\n')])).rejects.toThrow(/t\.tsv has no column "text" \(found: tweet, label\)/);
+    await expect(parseUpload('text-classification', [entry('t.tsv', 'tweet\tlabel\nhi\t1\n')])).rejects.toThrow(/t\.tsv has no column "text" \(found: tweet, label\)/);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { assignFolds, assignSplits, pickSubset, stratumOf, type SplitItem } from '../../../src/lib/datasets/splits';
+import { assignFolds, assignSplits, clampSubset, DEFAULT_SUBSET, pickSubset, stratumOf, type SplitItem } from '../../../src/lib/datasets/splits';
 import { datasetVersionId, reimportedVersionId } from '../../../src/lib/datasets/version';
 import { mulberry32, shuffled } from '../../../src/lib/datasets/random';
 
@@ -103,13 +103,13 @@ describe('dataset version ids', () => {
   ];
 
   it('depends on content, not order', async () => {
-    const id = await datasetVersionId('sentiment', samples);
+    const id = await datasetVersionId('text-classification', samples);
     expect(id).toMatch(/^[0-9a-f]{64}$/);
-    expect(await datasetVersionId('sentiment', [...samples].reverse())).toBe(id);
+    expect(await datasetVersionId('text-classification', [...samples].reverse())).toBe(id);
   });
 
   it('changes with any sample, label, split, fold or the task', async () => {
-    const id = await datasetVersionId('sentiment', samples);
+    const id = await datasetVersionId('text-classification', samples);
     const variants = [
       samples.map((s, i) => (i === 0 ? { ...s, hash: 'h9' } : s)),
       samples.map((s, i) => (i === 0 ? { ...s, label: 'neutral' } : s)),
@@ -117,7 +117,7 @@ describe('dataset version ids', () => {
       samples.map((s, i) => (i === 2 ? { ...s, fold: 1 } : s)),
       samples.slice(1),
     ];
-    const ids = await Promise.all(variants.map((v) => datasetVersionId('sentiment', v)));
+    const ids = await Promise.all(variants.map((v) => datasetVersionId('text-classification', v)));
     ids.push(await datasetVersionId('image-classification', samples));
     expect(new Set([id, ...ids]).size).toBe(ids.length + 1);
     expect(await datasetVersionId('coin-year', [{ hash: 'h', label: 1900, split: 'train' }])).not.toBe(await datasetVersionId('coin-year', [{ hash: 'h', label: '1900', split: 'train' }]));
@@ -132,7 +132,7 @@ describe('dataset version ids', () => {
     const legacy = createHash('sha256').update(`loupe-dataset-version 1\ncar-damage\n${lines.join('\n')}`).digest('hex');
     expect(await datasetVersionId('image-classification', images)).toBe(legacy);
     const current = createHash('sha256').update(`loupe-dataset-version 1\nsentiment\n${lines.join('\n')}`).digest('hex');
-    expect(await datasetVersionId('sentiment', images)).toBe(current);
+    expect(await datasetVersionId('text-classification', images)).toBe(current);
   });
 
   describe('the class list', () => {
@@ -147,15 +147,15 @@ describe('dataset version ids', () => {
         .digest('hex');
 
     it('tells the same labels apart as 2 classes and as the 3-class preset', async () => {
-      const two = await datasetVersionId('sentiment', reviews, ['negative', 'positive']);
-      const three = await datasetVersionId('sentiment', reviews, PRESET);
+      const two = await datasetVersionId('text-classification', reviews, ['negative', 'positive']);
+      const three = await datasetVersionId('text-classification', reviews, PRESET);
       expect(two).not.toBe(three);
-      expect(await datasetVersionId('sentiment', reviews, ['positive', 'negative'])).not.toBe(two); // the order is the output order
+      expect(await datasetVersionId('text-classification', reviews, ['positive', 'negative'])).not.toBe(two); // the order is the output order
     });
 
     it('keeps the ids of versions whose classes are what their labels implied before ids covered them', async () => {
       // Preset-labelled sets had the full preset; sets with their own names had those names, naturally sorted.
-      expect(await datasetVersionId('sentiment', reviews, PRESET)).toBe(legacy('sentiment', reviews));
+      expect(await datasetVersionId('text-classification', reviews, PRESET)).toBe(legacy('sentiment', reviews));
       const cars = [{ hash: 'c1', label: 'minor', split: 'train' as const }];
       expect(await datasetVersionId('image-classification', cars, ['minor', 'moderate', 'major'])).toBe(legacy('car-damage', cars));
       const support = [
@@ -163,17 +163,32 @@ describe('dataset version ids', () => {
         { hash: 's2', label: 'class10', split: 'train' as const },
         { hash: 's3', label: 'class2', split: 'val' as const },
       ];
-      expect(await datasetVersionId('sentiment', support, ['class2', 'class10', 'Hardware'])).toBe(legacy('sentiment', support));
-      expect(await datasetVersionId('sentiment', support, ['Hardware', 'class2', 'class10'])).not.toBe(legacy('sentiment', support));
+      expect(await datasetVersionId('text-classification', support, ['class2', 'class10', 'Hardware'])).toBe(legacy('sentiment', support));
+      expect(await datasetVersionId('text-classification', support, ['Hardware', 'class2', 'class10'])).not.toBe(legacy('sentiment', support));
     });
 
     it('re-imports an export written before ids covered classes to its recorded id, and nothing else', async () => {
       const binary = ['negative', 'positive'];
       const old = legacy('sentiment', reviews);
-      expect(await reimportedVersionId('sentiment', reviews, binary, old)).toBe(old);
-      expect(await reimportedVersionId('sentiment', reviews, binary, undefined)).toBe(await datasetVersionId('sentiment', reviews, binary));
+      expect(await reimportedVersionId('text-classification', reviews, binary, old)).toBe(old);
+      expect(await reimportedVersionId('text-classification', reviews, binary, undefined)).toBe(await datasetVersionId('text-classification', reviews, binary));
       // An export whose content changed since gets the id of what it holds now.
-      expect(await reimportedVersionId('sentiment', reviews.slice(1), binary, old)).toBe(await datasetVersionId('sentiment', reviews.slice(1), binary));
+      expect(await reimportedVersionId('text-classification', reviews.slice(1), binary, old)).toBe(await datasetVersionId('text-classification', reviews.slice(1), binary));
     });
+  });
+});
+
+describe('clampSubset', () => {
+  it('clamps the default sizes to a 300-sample dataset and says so', () => {
+    const clamped = clampSubset(DEFAULT_SUBSET, { train: 210, val: 45, test: 45 });
+    expect(clamped.options).toEqual({ trainSize: 210, evalSize: 45, seed: 42 });
+    expect(clamped.note).toBe('The dataset has 300 samples (210 train, 45 val): sizes clamped to 210 train / 45 eval.');
+  });
+
+  it('leaves sizes that fit alone, and draws eval from the train items left when there is no val or test', () => {
+    expect(clampSubset({ trainSize: 100, evalSize: 20, seed: 1 }, { train: 210, val: 45 })).toEqual({ options: { trainSize: 100, evalSize: 20, seed: 1 } });
+    const onlyTrain = clampSubset({ trainSize: 80, evalSize: 50, seed: 1 }, { train: 100 });
+    expect(onlyTrain.options).toEqual({ trainSize: 80, evalSize: 20, seed: 1 });
+    expect(onlyTrain.note).toMatch(/20 train left for eval/);
   });
 });

@@ -1,7 +1,12 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION, SCHEMA_VERSIONS } from '../../../src/lib/db/schema';
+import { createHash } from 'node:crypto';
+import { datasetVersionId } from '../../../src/lib/datasets/version';
+import { validateSweep } from '../../../src/lib/sweeps/definition';
+import { taskOfVersion } from '../../../src/lib/tasks/names';
 import { makeDb, makeLogRow, makeRun } from '../factories';
+import { makePipeline } from '../pipelines/helpers';
 
 const DESIGN_TABLES = [
   'datasets',
@@ -101,6 +106,57 @@ describe('schema upgrades', () => {
     await expect(latest.modelVersions.get('car-damage@1')).resolves.toMatchObject({ name: 'car-damage', tags: { task: 'image-classification' }, lineage: { task: 'image-classification' } });
     const [log] = await latest.inferenceLog.toArray();
     expect(log).toMatchObject({ model: 'car-damage', task: 'image-classification' });
+    latest.close();
+  });
+
+  it('renames the sentiment task to text classification under v6, keeping the preset, model names and version ids', async () => {
+    const factory = new IDBFactory();
+    const v5 = makeDb(SCHEMA_VERSIONS.filter((v) => v.version <= 5), factory, 'upgrade-v6');
+    const legacy = 'sentiment' as never;
+    // A version id as Loupe wrote it for sentiment data: the task name, then one line per sample.
+    const samples = [
+      { hash: 'a1', label: 'negative', split: 'train' as const },
+      { hash: 'b2', label: 'neutral', split: 'train' as const },
+      { hash: 'c3', label: 'positive', split: 'val' as const },
+    ];
+    const lines = samples.map((x) => `${x.hash}\t${JSON.stringify(x.label)}\t${x.split}\t`).sort();
+    const id = createHash('sha256').update(`loupe-dataset-version 1\nsentiment\n${lines.join('\n')}`).digest('hex');
+    await v5.datasets.add({ id, name: 'tweets', task: legacy, createdAt: 1, sampleCount: 3, labels: ['negative', 'neutral', 'positive'] });
+    await v5.datasets.add({ id: 'd-cars', name: 'cars', task: 'image-classification', preset: 'car-damage', createdAt: 2, sampleCount: 3 });
+    await v5.runs.add(makeRun({ id: 'r-tweets', task: legacy, datasetVersion: id, params: { task: legacy, datasetId: id, model: { architecture: 'fasttext', dim: 16 } } }));
+    await v5.modelVersions.add({
+      id: 'sentiment@1',
+      name: 'sentiment',
+      version: 1,
+      status: 'production',
+      createdAt: 1,
+      metrics: {},
+      tags: { task: 'sentiment' },
+      lineage: { task: legacy, runId: 'r-tweets', datasetVersion: id, params: { task: legacy, datasetId: id, model: { architecture: 'fasttext', dim: 16 } } },
+    });
+    await v5.inferenceLog.add({ ...makeLogRow(), model: 'sentiment', task: legacy });
+    await v5.pipelines.add({ ...makePipeline(), id: 'pl-old', task: legacy });
+    const source = 'method: grid\ntask: sentiment\nparameters:\n  dim: {values: [8, 16]}\n';
+    await v5.sweeps.add({ id: 'sw-old', name: 'old sweep', task: legacy, datasetId: id, status: 'completed', createdAt: 1, source, definition: { ...validateSweep(source).definition, task: legacy }, trials: [] });
+    v5.close();
+
+    const latest = makeDb(SCHEMA_VERSIONS, factory, 'upgrade-v6');
+    await latest.open();
+    await expect(latest.datasets.get(id)).resolves.toMatchObject({ task: 'text-classification', preset: 'sentiment', labels: ['negative', 'neutral', 'positive'] });
+    await expect(latest.datasets.where('task').equals('text-classification').primaryKeys()).resolves.toEqual([id]);
+    await expect(latest.datasets.get('d-cars')).resolves.toMatchObject({ task: 'image-classification', preset: 'car-damage' });
+    // The same samples hash to the stored id under the new task name: runs, lineage and exports still point at it.
+    expect(await datasetVersionId('text-classification', samples, ['negative', 'neutral', 'positive'])).toBe(id);
+    await expect(latest.runs.get('r-tweets')).resolves.toMatchObject({ task: 'text-classification', params: { task: 'text-classification' } });
+    const version = (await latest.modelVersions.get('sentiment@1'))!;
+    expect(version).toMatchObject({ name: 'sentiment', tags: { task: 'text-classification' }, lineage: { task: 'text-classification', params: { task: 'text-classification' } } });
+    expect(taskOfVersion(version)).toBe('text-classification');
+    await expect(latest.inferenceLog.toArray()).resolves.toMatchObject([{ model: 'sentiment', task: 'text-classification' }]);
+    await expect(latest.pipelines.get('pl-old')).resolves.toMatchObject({ task: 'text-classification', model: 'sentiment' });
+    const sweep = (await latest.sweeps.get('sw-old'))!;
+    expect(sweep).toMatchObject({ task: 'text-classification', definition: { task: 'text-classification' } });
+    // What the user wrote stays as written, and still validates.
+    expect(validateSweep(sweep.source).definition.task).toBe('text-classification');
     latest.close();
   });
 

@@ -4,9 +4,9 @@ import type { SampleRow } from '../../../src/lib/db/types';
 import { LEXICON_FEATURE_COUNT, LEXICON_FEATURE_SETS, lexiconFeatures } from '../../../src/lib/text/lexicon/features';
 import { preprocessTweet } from '../../../src/lib/text/preprocess';
 import { loadTrainable } from '../../../src/lib/tasks/loaded';
-import { LexiconFeaturesMismatchError, lexiconClassifier } from '../../../src/lib/tasks/sentiment/lexicon';
+import { LexiconFeaturesMismatchError, lexiconClassifier } from '../../../src/lib/tasks/text-classification/lexicon';
 import { createTrainable } from '../../../src/lib/tasks/registry';
-import { SENTIMENT } from '../../../src/lib/tasks/sentiment';
+import { TEXT_CLASSIFICATION } from '../../../src/lib/tasks/text-classification';
 import { toBatch, type TrainableModel } from '../../../src/lib/tasks/types';
 import { trainLoop, type Batch } from '../../../src/lib/training/loop';
 import { saveToBlobs } from '../../../models/io';
@@ -74,15 +74,15 @@ describe('createLexiconFastText', () => {
 
 describe('lexicon-fasttext trainable', () => {
   it('is offered by the task registry', () => {
-    const trainable = createTrainable('sentiment', { architecture: 'lexicon-fasttext', dim: 8, buckets: 512 }, { seed: 1, labels });
+    const trainable = createTrainable('text-classification', { architecture: 'lexicon-fasttext', dim: 8, buckets: 512 }, { seed: 1, labels });
     expect(trainable.metadata).toMatchObject({ architecture: 'lexicon-fasttext', dim: 8, buckets: 512, ngramDropout: DEFAULT_LEXICON_FASTTEXT.ngramDropout, lexiconFeatures: LEXICON_FEATURE_COUNT });
     expect(trainable.model.inputs).toHaveLength(3);
     trainable.dispose();
-    expect(() => createTrainable('coin-year', { architecture: 'lexicon-fasttext' }, { seed: 1, trainingTargets: [1900] })).toThrow('model.architecture "lexicon-fasttext" is for sentiment, not coin-year');
+    expect(() => createTrainable('coin-year', { architecture: 'lexicon-fasttext' }, { seed: 1, trainingTargets: [1900] })).toThrow('model.architecture "lexicon-fasttext" is for text-classification, not coin-year');
   });
 
   it('learns a tiny separable set far above chance (made-up words, no lexicon help)', async () => {
-    const trainable = lexiconClassifier({ ...small, ngramDropout: 0 }, SENTIMENT);
+    const trainable = lexiconClassifier({ ...small, ngramDropout: 0 }, TEXT_CLASSIFICATION);
     const rows = Array.from({ length: 32 }, (_, i) => (i % 2 ? row(`the blorp zib ${i}`, 'positive', i) : row(`the snarf quux ${i}`, 'negative', i)));
     await train(trainable, rows, 20);
     const { labels: predicted } = await predict(trainable, rows.map((r) => r.text!));
@@ -92,7 +92,7 @@ describe('lexicon-fasttext trainable', () => {
   });
 
   it('classifies polar words it never saw in training, through the lexicon features', async () => {
-    const trainable = lexiconClassifier({ ...small, ngramDropout: 0.8 }, SENTIMENT);
+    const trainable = lexiconClassifier({ ...small, ngramDropout: 0.8 }, TEXT_CLASSIFICATION);
     const positive = ['good', 'great', 'love', 'nice', 'happy'];
     const negative = ['bad', 'awful', 'hate', 'sad', 'poor'];
     const rows = Array.from({ length: 40 }, (_, i) => (i % 2 ? row(`it was ${positive[i % 5]}`, 'positive', i) : row(`it was ${negative[i % 5]}`, 'negative', i)));
@@ -103,7 +103,7 @@ describe('lexicon-fasttext trainable', () => {
   });
 
   it('predicts the same after saveToBlobs → loadTrainable, and refuses a model with another lexicon width', async () => {
-    const trainable = lexiconClassifier(small, SENTIMENT);
+    const trainable = lexiconClassifier(small, TEXT_CLASSIFICATION);
     await train(trainable, [row('great stuff', 'positive'), row('awful stuff', 'negative', 1)], 2);
     const texts = ['GREAT, but not cheap!', 'the zorblat', 'not good at all'];
     const before = await predict(trainable, texts);
@@ -114,17 +114,17 @@ describe('lexicon-fasttext trainable', () => {
     trainable.dispose();
 
     const narrow = createLexiconFastText({ ...small, lexiconFeatures: 3 });
-    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, SENTIMENT, narrow)).toThrow(LexiconFeaturesMismatchError);
-    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, SENTIMENT, narrow)).toThrow('this model takes 3 lexicon features, but lexicon features version 1 has 15');
+    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, TEXT_CLASSIFICATION, narrow)).toThrow(LexiconFeaturesMismatchError);
+    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, TEXT_CLASSIFICATION, narrow)).toThrow('this model takes 3 lexicon features, but lexicon features version 1 has 15');
     narrow.dispose();
     const later = createLexiconFastText({ ...small, lexiconFeatures: LEXICON_FEATURE_COUNT });
-    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 99 } as typeof small, SENTIMENT, later)).toThrow('version 99, which this version of Loupe does not know');
+    expect(() => lexiconClassifier({ ...small, lexiconFeaturesVersion: 99 } as typeof small, TEXT_CLASSIFICATION, later)).toThrow('version 99, which this version of Loupe does not know');
     later.dispose();
   });
 
   it('keeps feeding a model saved with version-1 features the 15 it was trained on', async () => {
     const first = createLexiconFastText({ ...small, lexiconFeatures: LEXICON_FEATURE_SETS[1].length });
-    const old = lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, SENTIMENT, first);
+    const old = lexiconClassifier({ ...small, lexiconFeaturesVersion: 1 } as typeof small, TEXT_CLASSIFICATION, first);
     expect(old.metadata).toMatchObject({ lexiconFeaturesVersion: 1, lexiconFeatures: 15, lexiconFeatureNames: [...LEXICON_FEATURE_SETS[1]] });
     const inputs = await old.toInputs([row('not good at all', 'negative')], { training: false });
     const scores = (inputs as tf.Tensor[])[2];
@@ -133,14 +133,14 @@ describe('lexicon-fasttext trainable', () => {
     expect((await predict(old, ['not good at all'])).probabilities[0]).toHaveLength(2);
     tf.dispose(inputs);
     old.dispose();
-    const fresh = lexiconClassifier(small, SENTIMENT);
+    const fresh = lexiconClassifier(small, TEXT_CLASSIFICATION);
     expect(fresh.metadata).toMatchObject({ lexiconFeaturesVersion: 2, lexiconFeatures: LEXICON_FEATURE_COUNT });
     fresh.dispose();
   });
 
   it('leaks no tensors while training, predicting and disposing', async () => {
     const before = tf.memory().numTensors;
-    const trainable = lexiconClassifier(small, SENTIMENT);
+    const trainable = lexiconClassifier(small, TEXT_CLASSIFICATION);
     await train(trainable, [row('great', 'positive'), row('awful', 'negative', 1), row('meh', 'negative', 2)], 2);
     await predict(trainable, ['fine', 'not fine']);
     trainable.dispose();

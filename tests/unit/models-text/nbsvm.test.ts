@@ -5,8 +5,8 @@ import type { SampleRow } from '../../../src/lib/db/types';
 import { describeIssue } from '../../../src/lib/registry/gate';
 import { modelSpecSchema } from '../../../src/lib/tasks/model-specs';
 import { createTrainable, loadTrainable } from '../../../src/lib/tasks/registry';
-import { nbSvmClassifier } from '../../../src/lib/tasks/sentiment/nbsvm';
-import { SENTIMENT } from '../../../src/lib/tasks/sentiment';
+import { nbSvmClassifier } from '../../../src/lib/tasks/text-classification/nbsvm';
+import { TEXT_CLASSIFICATION } from '../../../src/lib/tasks/text-classification';
 import { toBatch, type TrainableModel } from '../../../src/lib/tasks/types';
 import { logCountRatios, nbBucket, nbFeatureIds, nbNgrams } from '../../../src/lib/text/nbsvm';
 import { trainLoop, type Batch } from '../../../src/lib/training/loop';
@@ -111,7 +111,7 @@ describe('NB-SVM model', () => {
   const rows = Array.from({ length: 20 }, (_, i) => (i % 2 ? row(`it was ${positive[i % 5]}`, 'positive', i) : row(`it was ${negative[i % 5]}`, 'negative', i)));
 
   it('fits its ratios on the training texts, trains on a tiny set and separates it, without leaking tensors', async () => {
-    const trainable = createTrainable('sentiment', { architecture: 'nbsvm', buckets: 1 << 12, C: 10 }, { seed: 1, labels, trainingTexts: rows });
+    const trainable = createTrainable('text-classification', { architecture: 'nbsvm', buckets: 1 << 12, C: 10 }, { seed: 1, labels, trainingTexts: rows });
     expect(trainable.metadata).toMatchObject({ architecture: 'nbsvm', buckets: 1 << 12, wordNgrams: 2, C: 10, trainingTexts: 20, labels });
     const losses = await train(trainable, rows, 15);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! / 2);
@@ -124,15 +124,15 @@ describe('NB-SVM model', () => {
   });
 
   it('needs the train split, and names a bad setting', () => {
-    expect(() => createTrainable('sentiment', { architecture: 'nbsvm' }, { seed: 1, labels })).toThrow('an NB-SVM fits its n-gram ratios on the training texts');
-    expect(() => nbSvmClassifier({ ...small, beta: 2 }, SENTIMENT, undefined, rows)).toThrow(NbSvmConfigError);
-    expect(() => nbSvmClassifier({ ...small, C: 0 }, SENTIMENT, undefined, rows)).toThrow('C must be a number > 0, got 0');
-    expect(() => nbSvmClassifier(small, SENTIMENT, undefined, [row('fine', 'meh', 7)])).toThrow('sample row 7: unknown label "meh"');
+    expect(() => createTrainable('text-classification', { architecture: 'nbsvm' }, { seed: 1, labels })).toThrow('an NB-SVM fits its n-gram ratios on the training texts');
+    expect(() => nbSvmClassifier({ ...small, beta: 2 }, TEXT_CLASSIFICATION, undefined, rows)).toThrow(NbSvmConfigError);
+    expect(() => nbSvmClassifier({ ...small, C: 0 }, TEXT_CLASSIFICATION, undefined, rows)).toThrow('C must be a number > 0, got 0');
+    expect(() => nbSvmClassifier(small, TEXT_CLASSIFICATION, undefined, [row('fine', 'meh', 7)])).toThrow('sample row 7: unknown label "meh"');
   });
 
   it('regularises: a smaller C keeps the weights smaller', async () => {
     const norm = async (C: number) => {
-      const trainable = nbSvmClassifier({ ...small, C }, SENTIMENT, undefined, rows);
+      const trainable = nbSvmClassifier({ ...small, C }, TEXT_CLASSIFICATION, undefined, rows);
       await train(trainable, rows, 10);
       const weights = trainable.model.getLayer('nb_linear').getWeights()[1]!;
       const value = (await tf.sum(tf.square(weights)).data())[0]!;
@@ -143,7 +143,7 @@ describe('NB-SVM model', () => {
   });
 
   it('β = 0 predicts as naive Bayes: the sign of the summed log-count ratios', async () => {
-    const trainable = nbSvmClassifier({ ...small, beta: 0, C: 10 }, SENTIMENT, undefined, rows);
+    const trainable = nbSvmClassifier({ ...small, beta: 0, C: 10 }, TEXT_CLASSIFICATION, undefined, rows);
     await train(trainable, rows, 5);
     // "good" and "love" are positive-only words, "bad" negative-only, "it was" in both.
     expect((await predict(trainable, ['it was good', 'love', 'it was bad'])).labels).toEqual(['positive', 'positive', 'negative']);
@@ -151,7 +151,7 @@ describe('NB-SVM model', () => {
   });
 
   it('predicts the same after saveToBlobs → loadTrainable (ratios, weights and β travel in model.json)', async () => {
-    const trainable = nbSvmClassifier({ ...small, beta: 0.5 }, SENTIMENT, undefined, rows);
+    const trainable = nbSvmClassifier({ ...small, beta: 0.5 }, TEXT_CLASSIFICATION, undefined, rows);
     await train(trainable, rows, 5);
     const texts = ['it was great', 'bad, but nice', 'the zorblat'];
     const before = await predict(trainable, texts);
@@ -166,18 +166,18 @@ describe('NB-SVM model', () => {
 describe('NB-SVM in the registry', () => {
   it('registers, exports as a bundle, imports elsewhere and predicts the same; its signature is the text column', async () => {
     const rows = [row('great phone', 'positive', 0), row('awful phone', 'negative', 1), row('love it', 'positive', 2), row('hate it', 'negative', 3)];
-    const trainable = nbSvmClassifier({ ...small, C: 10 }, SENTIMENT, undefined, rows);
+    const trainable = nbSvmClassifier({ ...small, C: 10 }, TEXT_CLASSIFICATION, undefined, rows);
     await train(trainable, rows, 10);
     const texts = ['great', 'awful', 'a phone'];
     const before = await predict(trainable, texts);
     const saved = await saveToBlobs(trainable.model);
-    const lineage = { task: 'sentiment' as const };
+    const lineage = { task: 'text-classification' as const };
     const source = makeRegistry();
     const row1 = await source.register(registerInput({ name: 'reviews', ...saved, metrics: { val_accuracy: 1 }, lineage }));
     const imported = await importBundle(makeRegistry(), await exportBundle(row1));
     const reloaded = await loadTrainable({ modelJson: imported.modelJson!, shards: imported.shards! });
     expect(await predict(reloaded, texts)).toEqual(before);
-    expect(signatureOf(SENTIMENT, saved.modelJson, labels).inputs).toEqual([{ name: 'text', type: 'string' }]);
+    expect(signatureOf(TEXT_CLASSIFICATION, saved.modelJson, labels).inputs).toEqual([{ name: 'text', type: 'string' }]);
     // A manifest that gives the ratio table another shape is refused before tfjs allocates anything.
     const json = JSON.parse(saved.modelJson) as { modelTopology: unknown; weightsManifest: { weights: { name: string; shape: number[] }[] }[] };
     expect(() => checkWeightsFitTopology(json)).not.toThrow();
@@ -191,7 +191,7 @@ describe('NB-SVM in the registry', () => {
 
 describe('NB-SVM spec', () => {
   const check = (spec: unknown) => {
-    const parsed = v.safeParse(modelSpecSchema('sentiment'), spec);
+    const parsed = v.safeParse(modelSpecSchema('text-classification'), spec);
     return parsed.success ? 'ok' : describeIssue(parsed.issues[0]);
   };
   it('names the field that is wrong', () => {

@@ -33,7 +33,7 @@ export function traffic(n: number, options: { start?: number; minutes?: number; 
       ts: start + Math.floor((i / n) * minutes * 60_000),
       model: options.model ?? 'sentiment',
       version: i < n / 2 ? 1 : 2,
-      task: 'sentiment',
+      task: 'text-classification',
       source: 'rest',
       input: { text: 'word '.repeat(Math.ceil(length / 5)).slice(0, length) || 'x' },
       prediction: { kind: 'classification', label: LABELS[index]!, index, score, probabilities: [0, 0, 0].map((_, j) => (j === index ? score : (1 - score) / 2)) },

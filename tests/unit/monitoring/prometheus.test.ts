@@ -61,7 +61,7 @@ describe('Prometheus exposition', () => {
     const db = makeDb();
     await writeThroughLogger(db, traffic(20));
     const handler = createRestHandler({
-      sdk: { modelTask: async () => 'sentiment', productionVersion: async () => 1, predictInputs: async () => { throw new Error('unused'); }, listModels: async () => [], loaded: () => [] },
+      sdk: { modelTask: async () => 'text-classification', productionVersion: async () => 1, predictInputs: async () => { throw new Error('unused'); }, listModels: async () => [], loaded: () => [] },
       limits: async () => DEFAULT_SERVING_LIMITS,
       metrics: () => prometheusText(db),
     });

@@ -22,7 +22,7 @@ describe('reference profile', () => {
     const version = await addVersion(db, 'sentiment', 1, { lineage: { datasetVersion: datasetId } });
     const profile = await measureReference(db, version, predictor, { now: 5, chunk: 7 });
     const val = await db.samples.where('[datasetId+split]').equals([datasetId, 'val']).toArray();
-    expect(profile).toMatchObject({ model: 'sentiment', version: 1, datasetId, split: 'val', createdAt: 5, task: 'sentiment' });
+    expect(profile).toMatchObject({ model: 'sentiment', version: 1, datasetId, split: 'val', createdAt: 5, task: 'text-classification' });
     expect(profile.summary.count).toBe(val.length);
     expect(profile.summary.outputs.positive).toBe(val.filter((s) => s.label === 'positive').length);
     expect(profile.summary.score.bins[8]).toBe(val.filter((s) => s.label === 'positive').length); // 0.9 sits in the 0.8–0.9 bin

@@ -7,8 +7,8 @@ export const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 
 /** A sentiment pipeline for model `sentiment` created at T0, with config overrides. */
 export function makePipeline(overrides: Partial<PipelineRow> = {}, config: Partial<PipelineConfig> = {}): PipelineRow {
-  const base = newPipeline('sentiment', 'sentiment', T0);
-  return { ...base, config: { ...defaultConfig('sentiment'), ...config }, ...overrides };
+  const base = newPipeline('sentiment', 'text-classification', T0);
+  return { ...base, config: { ...defaultConfig('text-classification'), ...config }, ...overrides };
 }
 
 /** A clock tests move by hand. */

@@ -23,9 +23,9 @@ describe('a sentiment pipeline end to end (cpu, in-process)', () => {
     const db = makeDb();
     const baseId = await seedSentimentDataset(db);
     const created = Date.now() - 60_000;
-    const config = defaultConfig('sentiment');
+    const config = defaultConfig('text-classification');
     config.train.recipe = { ...config.train.recipe, model: { architecture: 'fasttext', dim: 16, buckets: 4096 }, epochs: 6, batchSize: 16, learningRate: 0.05, earlyStopping: undefined };
-    const pipeline = newPipeline('sentiment', 'sentiment', created, config);
+    const pipeline = newPipeline('sentiment', 'text-classification', created, config);
     await db.pipelines.add(pipeline);
     // Feedback since the pipeline was created: two usable rows, one with a label the task does not know.
     await db.inferenceLog.bulkAdd([
@@ -76,9 +76,9 @@ describe('a sentiment pipeline end to end (cpu, in-process)', () => {
   it('a resumed run finds the version and gate decision it had made instead of repeating them', async () => {
     const db = makeDb();
     await seedSentimentDataset(db);
-    const config = defaultConfig('sentiment');
+    const config = defaultConfig('text-classification');
     config.train.recipe = { ...config.train.recipe, model: { architecture: 'fasttext', dim: 16, buckets: 4096 }, epochs: 3, batchSize: 16, learningRate: 0.05, earlyStopping: undefined };
-    const pipeline = newPipeline('sentiment', 'sentiment', Date.now() - 1000, config);
+    const pipeline = newPipeline('sentiment', 'text-classification', Date.now() - 1000, config);
     await db.pipelines.add(pipeline);
     const executor = new PipelineExecutor(nodeServices(db));
     const done = await runNow(executor, pipeline.id);
@@ -102,10 +102,10 @@ describe('a sentiment pipeline end to end (cpu, in-process)', () => {
   it('rolls production back when the promoted version cannot be deployed', async () => {
     const db = makeDb();
     await seedSentimentDataset(db);
-    const config = defaultConfig('sentiment');
+    const config = defaultConfig('text-classification');
     const recipe = { ...config.train.recipe, model: { architecture: 'fasttext' as const, dim: 16, buckets: 4096 }, epochs: 1, batchSize: 16, learningRate: 1e-9, earlyStopping: undefined };
     config.train.recipe = recipe;
-    const pipeline = newPipeline('sentiment', 'sentiment', Date.now() - 1000, config);
+    const pipeline = newPipeline('sentiment', 'text-classification', Date.now() - 1000, config);
     await db.pipelines.add(pipeline);
     const services = nodeServices(db);
     // A lenient rule, so that an untrained first version becomes production.

@@ -30,11 +30,11 @@ describe('schedules', () => {
     expect(() => validateSchedule({ kind: 'cron', expression: '99 3 * * *' })).toThrow(ScheduleError);
     expect(() => validateSchedule({ kind: 'cron', expression: ' ' })).toThrow(/expression is empty/);
     expect(validateSchedule({ kind: 'cron', expression: ' 0 3 * * 1 ' })).toEqual({ kind: 'cron', expression: '0 3 * * 1' });
-    const config = defaultConfig('sentiment');
+    const config = defaultConfig('text-classification');
     config.triggers.schedule = every(1, 'seconds');
-    expect(() => validateConfig(config, 'sentiment')).toThrow(PipelineConfigError);
-    expect(() => validateConfig({ ...defaultConfig('sentiment'), steps: { ...config.steps, gate: false } }, 'sentiment')).toThrow(/steps\.deploy/);
-    expect(() => validateConfig(defaultConfig('coin-year'), 'sentiment')).toThrow(/train\.recipe\.model\.architecture must be one of "nbsvm", "fasttext", "lexicon-fasttext", "transformer", "encoder-head" for sentiment/);
+    expect(() => validateConfig(config, 'text-classification')).toThrow(PipelineConfigError);
+    expect(() => validateConfig({ ...defaultConfig('text-classification'), steps: { ...config.steps, gate: false } }, 'text-classification')).toThrow(/steps\.deploy/);
+    expect(() => validateConfig(defaultConfig('coin-year'), 'text-classification')).toThrow(/train\.recipe\.model\.architecture must be one of "nbsvm", "fasttext", "lexicon-fasttext", "transformer", "encoder-head" for text-classification/);
   });
 });
 

@@ -23,7 +23,7 @@ describe('registering versions', () => {
     const registry = makeRegistry();
     const a1 = await registry.register(registerInput());
     const a2 = await registry.register(registerInput());
-    const b1 = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'sentiment' } }));
+    const b1 = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'text-classification' } }));
     const a3 = await registry.register(registerInput());
     expect([a1.version, a2.version, a3.version, b1.version]).toEqual([1, 2, 3, 1]);
     expect(a1).toMatchObject({ id: 'coin-year@1', status: 'candidate', runId: 'run-1' });
@@ -77,7 +77,7 @@ describe('registering versions', () => {
       { name: 'image', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 96, 96, 3] } },
     ]);
     expect(damage.exampleInput).toEqual({ inputs: [{ image_base64: expect.any(String) }] });
-    const text = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'sentiment' } }));
+    const text = await registry.register(registerInput({ name: 'sentiment', lineage: { task: 'text-classification' } }));
     expect(text.signature?.inputs).toEqual([{ name: 'text', type: 'string' }]);
     const unsaid = await registry.register(registerInput());
     expect(unsaid.signature?.inputs).toEqual([
@@ -89,12 +89,12 @@ describe('registering versions', () => {
   it('fills lineage from a completed run', async () => {
     const db = makeDb();
     const registry = makeRegistry({}, db);
-    const run = makeRun({ id: 'r7', backend: 'wasm', adapter: 'SIMD', gitCommit: '0123abc', metrics: { val_mae: 12.5 }, params: { task: 'coin-year', datasetId: 'abc123', model: { architecture: 'coin-regressor', backbone: 'resnet18' }, epochs: 5 } });
+    const run = makeRun({ id: 'r7', backend: 'wasm', adapter: 'SIMD', gitCommit: '0123abc', metrics: { val_mae: 12.5 }, trainedOn: { targetRange: { min: 1850, max: 2020 } }, params: { task: 'coin-year', datasetId: 'abc123', model: { architecture: 'coin-regressor', backbone: 'resnet18' }, epochs: 5 } });
     await db.runs.add(run);
     await db.datasets.add({ id: 'abc123', name: 'coins 2024', task: 'coin-year', createdAt: 1, sampleCount: 120, splits: { train: 100, val: 20 } });
     const row = await registry.registerFromRun('r7', { weights: fakeArtifacts() });
     expect(row).toMatchObject({ name: 'coin-year', version: 1, metrics: { val_mae: 12.5 }, runId: 'r7' });
-    expect(row.lineage).toMatchObject({ runId: 'r7', task: 'coin-year', datasetVersion: 'abc123', datasetName: 'coins 2024', params: run.params, seed: 42, backend: 'wasm', adapter: 'SIMD', appVersion: '0.1.0', gitCommit: '0123abc' });
+    expect(row.lineage).toMatchObject({ runId: 'r7', task: 'coin-year', datasetVersion: 'abc123', datasetName: 'coins 2024', params: run.params, seed: 42, backend: 'wasm', adapter: 'SIMD', appVersion: '0.1.0', gitCommit: '0123abc', trainedOn: { targetRange: { min: 1850, max: 2020 } } });
     expect(row.card).toContain('coins 2024');
     await db.runs.put({ ...run, id: 'r8', status: 'failed' });
     await expect(registry.registerFromRun('r8', { weights: fakeArtifacts() })).rejects.toThrow(/failed; only completed runs/);
@@ -245,7 +245,7 @@ describe('promotion gate', () => {
     const classifier = (labels: string[]) => {
       const artifacts = fakeArtifacts();
       const modelJson = JSON.stringify({ ...JSON.parse(artifacts.modelJson), userDefinedMetadata: { loupe: { task: 'sentiment', architecture: 'fasttext', labels } } });
-      return registerInput({ name: 'sentiment', ...artifacts, modelJson, metrics: { val_accuracy: 0.7 }, lineage: { task: 'sentiment' } });
+      return registerInput({ name: 'sentiment', ...artifacts, modelJson, metrics: { val_accuracy: 0.7 }, lineage: { task: 'text-classification' } });
     };
     await registry.register(classifier(['negative', 'neutral', 'positive']));
     await registry.register(classifier(['negative', 'positive']));

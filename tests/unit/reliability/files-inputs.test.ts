@@ -140,7 +140,7 @@ describe('CSV values out of range', () => {
   it('names the row for class indices outside 0…2 when most labels are the preset ones', async () => {
     const valid = Array.from({ length: 6 }, (_, i) => `text ${i},${i % 3}`);
     const csv = ['text,label', ...valid, 'odd,3', 'negative index,-1', 'fraction,1.5', 'huge,99999999999999999999'].join('\n');
-    const { candidates, skipped } = await parseUpload('sentiment', [entry('tweets.csv', csv)]);
+    const { candidates, skipped } = await parseUpload('text-classification', [entry('tweets.csv', csv)], 'sentiment');
     expect(candidates.map((c) => c.label)).toEqual(['negative', 'neutral', 'positive', 'negative', 'neutral', 'positive']);
     expect(skipped).toEqual(
       (['3', '-1', '1.5', '99999999999999999999'] as const).map((value, i) => ({

@@ -18,7 +18,7 @@ import { addVersion, b64, fakePredictors, GIF, JPEG, PNG, promote, WEBP } from '
  * handler answers any bytes with a JSON 2xx/4xx — never a 500 — that agrees with the validators.
  */
 
-const TASKS: TaskName[] = ['coin-year', 'image-classification', 'sentiment'];
+const TASKS: TaskName[] = ['coin-year', 'image-classification', 'text-classification'];
 const LIMITS: ServingLimits = { maxImageBytes: 256, maxBodyBytes: 8192, maxBatch: 4, maxTextChars: 80 };
 const RUNS = { numRuns: 400 };
 
@@ -94,7 +94,7 @@ const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter
 
 /** One valid example of a task, with what the predictor must receive for it. */
 function example(task: TaskName): fc.Arbitrary<{ record: Record<string, string>; expected: Record<string, unknown> }> {
-  if (task === 'sentiment') return text.map((t) => ({ record: { text: t }, expected: { text: t } }));
+  if (task === 'text-classification') return text.map((t) => ({ record: { text: t }, expected: { text: t } }));
   if (task === 'image-classification') return spelledImage.map((image) => ({ record: { image_base64: image.text }, expected: { image: image.bytes } }));
   return fc.tuple(spelledImage, spelledImage).map(([front, back]) => ({
     record: { front_image_base64: front.text, back_image_base64: back.text },
@@ -278,7 +278,7 @@ describe('REST validators: accepted requests round-trip', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 120 }), fc.constantFrom('inputs', 'instances', 'dataframe_records'), (n, length, key) => {
         const body = { [key]: Array.from({ length: n }, () => ({ text: 'x'.repeat(length) })) };
-        const result = outcome(() => parseInvocation(body, 'sentiment', LIMITS), body);
+        const result = outcome(() => parseInvocation(body, 'text-classification', LIMITS), body);
         if (n > LIMITS.maxBatch) expect(result.ok ? undefined : result.error).toMatchObject({ status: 413, field: key });
         else if (length > LIMITS.maxTextChars) expect(result.ok ? undefined : result.error).toMatchObject({ status: 413, field: `${key}[0].text` });
         else expect(result.ok && result.value.inputs).toHaveLength(n);
@@ -313,8 +313,8 @@ describe('SDK inputs: any value is an input of its task or a named rejection', (
 describe('the REST handler under fuzz', () => {
   let handle: RestHandler;
   const logged: PredictionRecord[] = [];
-  /** Registered model names and the task each serves: one per task, and car-damage, a name from before the rename. */
-  const MODELS: [string, TaskName][] = [...TASKS.map((task): [string, TaskName] => [task, task]), ['car-damage', 'image-classification']];
+  /** Registered model names and the task each serves: one per task, and car-damage and sentiment, names from before the renames. */
+  const MODELS: [string, TaskName][] = [...TASKS.map((task): [string, TaskName] => [task, task]), ['car-damage', 'image-classification'], ['sentiment', 'text-classification']];
 
   beforeAll(async () => {
     const db = makeDb();
@@ -339,7 +339,7 @@ describe('the REST handler under fuzz', () => {
   it('answers any bytes with JSON: 200 exactly when the validators accept, else their 4xx and field', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), bodyBytes, async (route, bytes) => {
-        const task = route === 'predict' ? 'sentiment' : MODELS.find(([name]) => name === route.split('/')[1])![1];
+        const task = route === 'predict' ? 'text-classification' : MODELS.find(([name]) => name === route.split('/')[1])![1];
         let expected: { status: number; field?: string; count?: number };
         try {
           const json = parseJsonBody(bytes, LIMITS.maxBodyBytes);

@@ -15,7 +15,7 @@ describe('the inference worker memory in api/metrics', () => {
     const loader = async (): Promise<Predictor> => {
       const weights = tf.ones([4, 8]);
       return {
-        task: 'sentiment',
+        task: 'text-classification',
         backend: 'cpu',
         predict: async (inputs) => inputs.map(() => ({ kind: 'classification', label: 'neutral', index: 1, score: 1, probabilities: [0, 1, 0] })),
         dispose: async () => weights.dispose(),

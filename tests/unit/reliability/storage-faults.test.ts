@@ -55,7 +55,7 @@ describe('a loss that becomes NaN', () => {
   it('fails the run, recorded with the reason and what to change', async () => {
     const db = makeDb();
     const spec: TrainJobSpec = {
-      task: 'sentiment',
+      task: 'text-classification',
       datasetId: await seedSentimentDataset(db),
       model: { architecture: 'fasttext', dim: 8, buckets: 512 },
       epochs: 3,

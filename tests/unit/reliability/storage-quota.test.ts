@@ -67,7 +67,7 @@ describe('storage full', () => {
     const csv = `text,label\n${Array.from({ length: 300 }, (_, i) => `tweet number ${i} about the ${['awful', 'okay', 'great'][i % 3]} service,${i % 3}`).join('\n')}\n`;
     // Room for a few 32-sample chunks, not for all ten: the quota runs out mid-import.
     quota.quota = quota.usage + 12_000;
-    const failed = await importUpload(db, [entry('tweets.csv', csv)], { task: 'sentiment', name: 'tweets' }).catch((e: unknown) => e);
+    const failed = await importUpload(db, [entry('tweets.csv', csv)], { task: 'text-classification', name: 'tweets' }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(StorageFullError);
     expect((failed as Error).message).toMatch(/^Storage is full: dataset "tweets" could not be saved\. Nothing was half-written/);
     expect(quota.refused).toBeGreaterThan(0);
@@ -78,7 +78,7 @@ describe('storage full', () => {
     expect(await db.samples.where('datasetId').equals(earlier).count()).toBe(before.samples);
 
     quota.quota = Infinity;
-    const { dataset } = await importUpload(db, [entry('tweets.csv', csv)], { task: 'sentiment', name: 'tweets' });
+    const { dataset } = await importUpload(db, [entry('tweets.csv', csv)], { task: 'text-classification', name: 'tweets' });
     expect(dataset.sampleCount).toBe(300);
     expect(await db.samples.where('datasetId').equals(dataset.id).count()).toBe(300);
     db.close();
@@ -88,7 +88,7 @@ describe('storage full', () => {
     const db = makeDb();
     const datasetId = await seedSentimentDataset(db);
     const spec: TrainJobSpec = {
-      task: 'sentiment',
+      task: 'text-classification',
       datasetId,
       model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
       epochs: 3,

@@ -71,7 +71,7 @@ export function fakePredictors(options: { gate?: (version: number) => Promise<vo
     loads.push(key);
     const failure = options.failLoad?.(row);
     if (failure) throw failure;
-    const task = taskOfVersion(row) ?? 'sentiment';
+    const task = taskOfVersion(row) ?? 'text-classification';
     const predictor: Predictor = {
       task,
       backend: 'cpu',

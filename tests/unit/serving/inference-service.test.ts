@@ -21,7 +21,7 @@ describe('InferenceService: models in the inference worker', () => {
     const db = makeDb();
     const row = await addVersion(db, 'sentiment', 2);
     const [a, b] = await Promise.all([service.loadModel(row, 'cpu'), service.loadModel(row, 'cpu')]);
-    expect(a).toEqual({ key: 'sentiment@2', task: 'sentiment', backend: 'cpu', labels: ['negative', 'neutral', 'positive'] });
+    expect(a).toEqual({ key: 'sentiment@2', task: 'text-classification', backend: 'cpu', labels: ['negative', 'neutral', 'positive'] });
     expect(b.key).toBe(a.key);
     expect(fake.loads).toEqual(['sentiment@2']);
     await expect(service.predict(a.key, [{ text: 'great' }])).resolves.toMatchObject([{ label: 'positive' }]);

@@ -164,7 +164,7 @@ describe('POST api/models/{name}/invocations', () => {
     const db = makeDb();
     const sdk = new ServingSdk({
       db,
-      predictors: async () => ({ task: 'sentiment', backend: 'cpu', predict: async () => Promise.reject(new Error('kernel missing')), dispose: async () => {} }),
+      predictors: async () => ({ task: 'text-classification', backend: 'cpu', predict: async () => Promise.reject(new Error('kernel missing')), dispose: async () => {} }),
     });
     const handle = createRestHandler({ sdk, limits: async () => DEFAULT_SERVING_LIMITS });
     await addVersion(db, 'sentiment', 1);
@@ -205,11 +205,11 @@ describe('a 2-class sentiment model', () => {
   it('serves its own two labels through POST api/predict, invocations and the SDK', async () => {
     const db = makeDb();
     // A real fastText model with the classes of a negative/positive dataset, registered and promoted.
-    const trainable = createTrainable('sentiment', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1, labels: ['negative', 'positive'] });
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1, labels: ['negative', 'positive'] });
     const saved = await saveToBlobs(trainable.model);
     trainable.dispose();
     const registry = new ModelRegistry(db);
-    await registry.register({ name: 'sentiment', ...saved, metrics: { val_accuracy: 0.8 }, lineage: { task: 'sentiment' } });
+    await registry.register({ name: 'sentiment', ...saved, metrics: { val_accuracy: 0.8 }, lineage: { task: 'text-classification' } });
     await registry.promote({ name: 'sentiment', version: 1, evalDataVersion: 'reviews', evaluate: async () => ({ accuracy: 0.8, macroF1: 0.8 }) });
     const sdk = new ServingSdk({ db, predictors: loadPredictor });
     const handle = createRestHandler({ sdk, limits: async () => DEFAULT_SERVING_LIMITS });

@@ -20,7 +20,7 @@ describe('ServingSdk: version resolution', () => {
     await addVersion(db, 'sentiment', 2);
     await promote(db, 'sentiment', 2);
     const result = await sdk.predict('sentiment', 'I love it', { source: 'ui' });
-    expect(result).toMatchObject({ model: 'sentiment', version: 2, task: 'sentiment', backend: 'cpu', prediction: { label: 'positive' } });
+    expect(result).toMatchObject({ model: 'sentiment', version: 2, task: 'text-classification', backend: 'cpu', prediction: { label: 'positive' } });
     expect(loads).toEqual(['sentiment@2']);
     expect(logged).toEqual([expect.objectContaining({ ts: 1234, model: 'sentiment', version: 2, source: 'ui', input: { text: 'I love it' }, batchSize: 1 })]);
   });
@@ -132,7 +132,7 @@ describe('ServingSdk: version resolution', () => {
       predictors: async (row) => {
         loads.push(`${row.name}@${row.version}`);
         return {
-          task: 'sentiment',
+          task: 'text-classification',
           backend: 'cpu',
           predict: async (inputs) => {
             if (crash) throw Object.assign(new Error('worker died'), { name: 'WorkerCrashedError' });
@@ -260,17 +260,21 @@ describe('ServingSdk: listing', () => {
     await addVersion(db, 'coin-year', 1);
     await addVersion(db, 'coin-year', 2, { signature: coinSignature });
     await promote(db, 'coin-year', 2);
-    await addVersion(db, 'tweets', 1, { lineage: { task: 'sentiment' } });
+    // Tagged with the text task's earlier name, as versions registered before it was renamed are.
+    await addVersion(db, 'tweets', 1, { tags: { task: 'sentiment' } });
     await addVersion(db, 'car-damage', 1);
     const models = await sdk.listModels();
-    expect(models.map((m) => m.name)).toEqual(['car-damage', 'coin-year', 'image-classification', 'sentiment', 'tweets']);
+    expect(models.map((m) => m.name)).toEqual(['car-damage', 'coin-year', 'image-classification', 'sentiment', 'text-classification', 'tweets']);
     // A model registered as car-damage (the task's earlier name) serves image classification.
     expect(models[0]).toMatchObject({ task: 'image-classification', productionVersion: undefined, signature: { inputs: [{ name: 'image_base64', type: 'string' }] } });
     expect(models[1]).toMatchObject({ task: 'coin-year', productionVersion: 2, aliases: { production: 2 }, signature: coinSignature });
     expect(models[1]!.versions.map((v) => v.version)).toEqual([1, 2]);
     expect(models[2]).toMatchObject({ task: 'image-classification', versions: [], signature: { inputs: [{ name: 'image_base64', type: 'string' }] } });
+    // models/sentiment serves the text task's preset before anything is registered, as models/text-classification does.
+    expect(models[3]).toMatchObject({ task: 'text-classification', versions: [] });
     expect(models[3]!.signature).toEqual({ inputs: [{ name: 'text', type: 'string' }], outputs: [{ name: 'label', type: 'string' }, { name: 'score', type: 'double' }] });
-    expect(models[4]).toMatchObject({ task: 'sentiment', productionVersion: undefined, signature: { inputs: [{ name: 'text', type: 'string' }] } });
+    expect(models[4]).toMatchObject({ task: 'text-classification', versions: [], signature: models[3]!.signature });
+    expect(models[5]).toMatchObject({ task: 'text-classification', productionVersion: undefined, signature: { inputs: [{ name: 'text', type: 'string' }] } });
   });
 
   it('describes a built-in task without versions by its REST columns only (no model, so no tensor shapes)', async () => {

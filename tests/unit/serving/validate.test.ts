@@ -50,8 +50,8 @@ describe('parseInvocation: the MLflow envelope', () => {
     const records = parseInvocation({ inputs: [coin()], params: { seed: 1, tags: ['a'] } }, 'coin-year', limits);
     expect(records).toMatchObject({ format: 'inputs', params: { seed: 1, tags: ['a'] } });
     expect(records.inputs[0]).toMatchObject({ front: { type: 'image/png' }, back: { type: 'image/jpeg' } });
-    expect(parseInvocation({ instances: [{ text: 'hi' }] }, 'sentiment', limits).inputs).toEqual([{ text: 'hi' }]);
-    expect(parseInvocation({ dataframe_records: [{ text: 'a' }, { text: 'b' }] }, 'sentiment', limits).inputs).toHaveLength(2);
+    expect(parseInvocation({ instances: [{ text: 'hi' }] }, 'text-classification', limits).inputs).toEqual([{ text: 'hi' }]);
+    expect(parseInvocation({ dataframe_records: [{ text: 'a' }, { text: 'b' }] }, 'text-classification', limits).inputs).toHaveLength(2);
     const split = parseInvocation(
       { dataframe_split: { columns: ['back_image_base64', 'front_image_base64'], data: [[b64(GIF), b64(WEBP)]], index: [0] } },
       'coin-year',
@@ -61,9 +61,9 @@ describe('parseInvocation: the MLflow envelope', () => {
   });
 
   it('accepts bare strings and column-oriented inputs for one-field tasks', () => {
-    expect(parseInvocation({ inputs: ['good', 'bad'] }, 'sentiment', limits).inputs).toEqual([{ text: 'good' }, { text: 'bad' }]);
-    expect(parseInvocation({ inputs: { text: ['a', 'b', 'c'] } }, 'sentiment', limits).inputs).toHaveLength(3);
-    expect(parseInvocation({ inputs: { text: 'one record' } }, 'sentiment', limits).inputs).toEqual([{ text: 'one record' }]);
+    expect(parseInvocation({ inputs: ['good', 'bad'] }, 'text-classification', limits).inputs).toEqual([{ text: 'good' }, { text: 'bad' }]);
+    expect(parseInvocation({ inputs: { text: ['a', 'b', 'c'] } }, 'text-classification', limits).inputs).toHaveLength(3);
+    expect(parseInvocation({ inputs: { text: 'one record' } }, 'text-classification', limits).inputs).toEqual([{ text: 'one record' }]);
   });
 
   it.each<[string, string, unknown]>([
@@ -109,7 +109,7 @@ describe('parseInvocation: the MLflow envelope', () => {
   });
 
   it('answers columns of unequal length with 422', () => {
-    expect(failure(() => parseInvocation({ instances: { text: ['a', 'b'], other: ['c'] } }, 'sentiment', limits))).toMatchObject({
+    expect(failure(() => parseInvocation({ instances: { text: ['a', 'b'], other: ['c'] } }, 'text-classification', limits))).toMatchObject({
       status: 422,
       field: 'instances',
     });
@@ -117,14 +117,14 @@ describe('parseInvocation: the MLflow envelope', () => {
 
   it('answers more examples than the limit with 413', () => {
     const small: ServingLimits = { ...limits, maxBatch: 2 };
-    expect(failure(() => parseInvocation({ inputs: ['a', 'b', 'c'] }, 'sentiment', small))).toMatchObject({ status: 413, field: 'inputs' });
-    expect(failure(() => parseInvocation({ inputs: { text: ['a', 'b', 'c'] } }, 'sentiment', small))).toMatchObject({ status: 413, field: 'inputs.text' });
+    expect(failure(() => parseInvocation({ inputs: ['a', 'b', 'c'] }, 'text-classification', small))).toMatchObject({ status: 413, field: 'inputs' });
+    expect(failure(() => parseInvocation({ inputs: { text: ['a', 'b', 'c'] } }, 'text-classification', small))).toMatchObject({ status: 413, field: 'inputs.text' });
   });
 
   it('checks texts: empty is 422, too long is 413', () => {
-    expect(failure(() => parseInvocation({ inputs: [{ text: '  ' }] }, 'sentiment', limits))).toMatchObject({ status: 422, field: 'inputs[0].text' });
+    expect(failure(() => parseInvocation({ inputs: [{ text: '  ' }] }, 'text-classification', limits))).toMatchObject({ status: 422, field: 'inputs[0].text' });
     const long = 'x'.repeat(limits.maxTextChars + 1);
-    expect(failure(() => parseInvocation({ dataframe_records: [{ text: long }] }, 'sentiment', limits))).toMatchObject({
+    expect(failure(() => parseInvocation({ dataframe_records: [{ text: long }] }, 'text-classification', limits))).toMatchObject({
       status: 413,
       field: 'dataframe_records[0].text',
     });
@@ -224,7 +224,7 @@ describe('formatPath', () => {
 // ---------------------------------------------------------------------------------------------------
 // Property-based: whatever arrives, validation answers a typed error that names a field, or succeeds.
 
-const TASKS: TaskName[] = ['coin-year', 'image-classification', 'sentiment'];
+const TASKS: TaskName[] = ['coin-year', 'image-classification', 'text-classification'];
 const tinyLimits: ServingLimits = { maxImageBytes: 160, maxBodyBytes: 4096, maxBatch: 4, maxTextChars: 50 };
 
 /**

@@ -181,7 +181,7 @@ describe('sweep controller with real training', () => {
     const db = makeDb();
     const datasetId = await seedSentimentDataset(db);
     await expect(createSweep(db, GRID.replace('task: sentiment', 'task: coin-year').replace('val_accuracy, goal: maximize', 'val_mae').replace(/ {2}dim.*\n| {2}buckets.*\n/g, ''), { datasetId })).rejects.toThrow(
-      /dataset "test sentences" is for sentiment, but the sweep trains coin-year/,
+      /dataset "test sentences" is for text-classification, but the sweep trains coin-year/,
     );
     db.close();
   });

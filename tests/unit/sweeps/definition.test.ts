@@ -60,7 +60,7 @@ early_terminate: {type: hyperband, min_iter: 1}
 
   it('names the offending key of every problem', () => {
     expect(issues({ ...base, parameters: { learning_rate: { min: 0.01, max: 0.1 } } })).toEqual([
-      expect.stringMatching(/^parameters\.learning_rate: not a training setting of sentiment \(did you mean learningRate\?\)/),
+      expect.stringMatching(/^parameters\.learning_rate: not a training setting of text-classification \(did you mean learningRate\?\)/),
     ]);
     expect(issues({ ...base, parameters: { learningRate: { min: 0.1, max: 0.01 } } })).toEqual(['parameters.learningRate.min: must not exceed max (0.1 > 0.01)']);
     expect(issues({ ...base, parameters: { learningRate: { distribution: 'gaussian', min: 0, max: 1 } } })[0]).toMatch(/^parameters\.learningRate\.distribution: must be one of constant, categorical/);
@@ -71,10 +71,10 @@ early_terminate: {type: hyperband, min_iter: 1}
     expect(issues({ ...base, method: 'grid', parameters: { learningRate: { distribution: 'log_uniform_values', min: 0.01, max: 0.1 } } })[0]).toMatch(
       /^parameters\.learningRate: grid search enumerates values/,
     );
-    expect(issues({ ...base, metric: { name: 'val_mae' } })[0]).toMatch(/^metric\.name: sentiment runs do not record "val_mae"; valid: loss, val_loss, val_accuracy, val_macroF1/);
+    expect(issues({ ...base, metric: { name: 'val_mae' } })[0]).toMatch(/^metric\.name: text-classification runs do not record "val_mae"; valid: loss, val_loss, val_accuracy, val_macroF1/);
     expect(issues({ ...base, early_terminate: { type: 'hyperband' } })).toEqual(['early_terminate: hyperband needs min_iter (or max_iter with s)']);
     expect(issues({ ...base, early_terminate: { type: 'median' } })).toEqual(['early_terminate.type: must be hyperband, got "median"']);
-    expect(issues({ ...base, task: 'weather' })[0]).toMatch(/^task: must be one of coin-year, image-classification, sentiment/);
+    expect(issues({ ...base, task: 'weather' })[0]).toMatch(/^task: must be one of coin-year, image-classification, text-classification/);
     expect(issues({ ...base, parallel: 2 })).toEqual([expect.stringMatching(/^parallel: unknown key/)]);
     expect(issues({ ...base, parameters: { learningRate: { distribution: 'log_uniform_values', min: 0, max: 1 } } })[0]).toMatch(/^parameters\.learningRate\.min: log_uniform_values needs min > 0/);
     expect(issues('method: [grid')[0]).toMatch(/^: not valid YAML or JSON/);
@@ -92,7 +92,7 @@ early_terminate: {type: hyperband, min_iter: 1}
     expect(issues({ ...base, method: 'annealing', parameters: { dim: { values: [] }, backbone: { values: ['resnet18'] } } })).toEqual([
       'method: must be grid, random or bayes, got "annealing"',
       'parameters.dim.values: must be a non-empty list',
-      expect.stringMatching(/^parameters\.backbone: not a training setting of sentiment/),
+      expect.stringMatching(/^parameters\.backbone: not a training setting of text-classification/),
     ]);
   });
 
@@ -120,22 +120,22 @@ early_terminate: {type: hyperband, min_iter: 1}
       earlyStopping: { monitor: 'val_mae', patience: 2 },
       model: { architecture: 'coin-regressor', backbone: 'resnet18', mode: 'shared', projection: { units: 64 }, inputSize: 96, dropout: 0.1 },
     });
-    expect(trialSpec('sentiment', 'ds', { architecture: 'fasttext', charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
+    expect(trialSpec('text-classification', 'ds', { architecture: 'fasttext', charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
     // The default text model is NB-SVM: width and character n-grams are not its settings, so its trial leaves them out.
-    expect(trialSpec('sentiment', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'nbsvm', C: 10, beta: 1 });
+    expect(trialSpec('text-classification', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'nbsvm', C: 10, beta: 1 });
   });
 
   it('sweeps the text model: fastText against the lexicon-aware model, and the latter\'s n-gram dropout', () => {
-    expect(trialSpec('sentiment', 'ds', { architecture: 'lexicon-fasttext', ngramDropout: 0.8, dim: 16 }).model).toEqual({
+    expect(trialSpec('text-classification', 'ds', { architecture: 'lexicon-fasttext', ngramDropout: 0.8, dim: 16 }).model).toEqual({
       architecture: 'lexicon-fasttext',
       dim: 16,
       ngramDropout: 0.8,
     });
     // The same trial values for plain fastText: it has no n-gram dropout, so the spec leaves it out.
-    expect(trialSpec('sentiment', 'ds', { ngramDropout: 0.8, architecture: 'fasttext' }).model).toEqual({ architecture: 'fasttext' });
+    expect(trialSpec('text-classification', 'ds', { ngramDropout: 0.8, architecture: 'fasttext' }).model).toEqual({ architecture: 'fasttext' });
     // NB-SVM takes β and C and no embedding width: a trial drops what its architecture does not take.
-    expect(trialSpec('sentiment', 'ds', { architecture: 'nbsvm', beta: 0.25, C: 4, dim: 16, ngramDropout: 0.5 }).model).toEqual({ architecture: 'nbsvm', beta: 0.25, C: 4 });
-    expect(trialSpec('sentiment', 'ds', { architecture: 'fasttext', beta: 0.25 }).model).toEqual({ architecture: 'fasttext' });
+    expect(trialSpec('text-classification', 'ds', { architecture: 'nbsvm', beta: 0.25, C: 4, dim: 16, ngramDropout: 0.5 }).model).toEqual({ architecture: 'nbsvm', beta: 0.25, C: 4 });
+    expect(trialSpec('text-classification', 'ds', { architecture: 'fasttext', beta: 0.25 }).model).toEqual({ architecture: 'fasttext' });
     expect(issues({ ...base, parameters: { architecture: { values: ['fasttext', 'lexicon-fast'] }, ngramDropout: { min: 0, max: 1 } } })).toEqual([
       expect.stringMatching(/^parameters\.architecture.*"fasttext", "lexicon-fasttext" or "nbsvm"/),
       expect.stringMatching(/^parameters\.ngramDropout.*\[0, 0\.95\]/),

@@ -15,7 +15,7 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     const datasetId = await seedSentimentDataset(db);
     const trainer = new TrainerService();
     await trainer.useBackend('cpu');
-    const spec = trialSpec('sentiment', datasetId, { architecture: 'fasttext', dim: 4, buckets: 1024, epochs: 3, learningRate: 0.05 }, 'trial 1');
+    const spec = trialSpec('text-classification', datasetId, { architecture: 'fasttext', dim: 4, buckets: 1024, epochs: 3, learningRate: 0.05 }, 'trial 1');
     const asked: number[] = [];
     const created: string[] = [];
     const before = tf.memory().numTensors;
@@ -37,7 +37,7 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     const db = getDb();
     const datasetId = await seedSentimentDataset(db, 'lexicon trial');
     const trainer = new TrainerService();
-    const spec = trialSpec('sentiment', datasetId, { architecture: 'lexicon-fasttext', ngramDropout: 0.5, dim: 4, buckets: 1024, epochs: 1 }, 'trial 2');
+    const spec = trialSpec('text-classification', datasetId, { architecture: 'lexicon-fasttext', ngramDropout: 0.5, dim: 4, buckets: 1024, epochs: 1 }, 'trial 2');
     const outcome = await trainer.sweepTrial({ kind: 'start', spec, sweepId: 'sweep-2' }, 'cpu', () => {}, () => {}, () => false);
     const run = await db.runs.get(outcome.runId);
     expect(run).toMatchObject({ parentId: 'sweep-2', status: 'completed' });
@@ -48,7 +48,7 @@ describe('TrainerService.sweepTrial (the worker side of a sweep)', () => {
     const db = getDb();
     const datasetId = await seedSentimentDataset(db, 'nbsvm trial');
     const trainer = new TrainerService();
-    const spec = trialSpec('sentiment', datasetId, { architecture: 'nbsvm', C: 10, buckets: 4096, epochs: 3, learningRate: 0.1 }, 'trial 3');
+    const spec = trialSpec('text-classification', datasetId, { architecture: 'nbsvm', C: 10, buckets: 4096, epochs: 3, learningRate: 0.1 }, 'trial 3');
     const outcome = await trainer.sweepTrial({ kind: 'start', spec, sweepId: 'sweep-3' }, 'cpu', () => {}, () => {}, () => false);
     const run = await db.runs.get(outcome.runId);
     expect(run).toMatchObject({ status: 'completed', params: { model: { architecture: 'nbsvm', C: 10, buckets: 4096 } } });

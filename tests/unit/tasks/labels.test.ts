@@ -76,11 +76,11 @@ describe('classification follows the dataset\'s labels', () => {
 
   it('builds a binary fastText for a binary dataset and rejects a small CNN for text', () => {
     const before = tf.memory().numTensors;
-    const trainable = createTrainable('sentiment', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1, labels: ['negative', 'positive'] });
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1, labels: ['negative', 'positive'] });
     expect(trainable.model.outputs[0]!.shape).toEqual([null, 2]);
     trainable.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    expect(() => createTrainable('sentiment', { architecture: 'small-cnn' }, { seed: 1 })).toThrow(UnsupportedModelError);
+    expect(() => createTrainable('text-classification', { architecture: 'small-cnn' }, { seed: 1 })).toThrow(UnsupportedModelError);
   });
 
   it('matches stored labels exactly first, then ignoring case, or by index', () => {

@@ -19,7 +19,7 @@ describe('model spec schemas', () => {
       expect(check(task.name, task.defaults.pipeline.model)).toBe('ok');
     }
     expect(check('image-classification', { architecture: 'small-cnn', inputSize: 8, channels: 1, filters: [4], dense: 8, dropout: 0, augmentation: 'none' })).toBe('ok');
-    expect(check('sentiment', { architecture: 'encoder-head', encoder: { source: { kind: 'hub', modelId: 'Xenova/all-MiniLM-L6-v2' }, quantized: true, pooling: 'mean' }, dim: 384, head: 'linear' })).toBe('ok');
+    expect(check('text-classification', { architecture: 'encoder-head', encoder: { source: { kind: 'hub', modelId: 'Xenova/all-MiniLM-L6-v2' }, quantized: true, pooling: 'mean' }, dim: 384, head: 'linear' })).toBe('ok');
   });
 
   it('name the field and what it takes: enumerations, ranges, unknown and missing settings', () => {
@@ -35,15 +35,15 @@ describe('model spec schemas', () => {
     );
     expect(check('coin-year', { architecture: 'coin-regressor', backbone: 'resnet18', mode: 'triple' })).toBe('mode: must be one of dual, shared, got "triple"');
     expect(check('coin-year', { architecture: 'coin-regressor', backbone: 'resnet18', dropout: 1 })).toBe('dropout: must be in [0, 1)');
-    expect(check('sentiment', { architecture: 'fasttext', charNgrams: [5, 3] })).toBe('charNgrams: must be [min, max] with 1 ≤ min ≤ max, or [0, 0]');
-    expect(check('sentiment', { architecture: 'fasttext', dim: 1.5 })).toBe('dim: must be a whole number ≥ 1');
-    expect(check('sentiment', { architecture: 'encoder-head', encoder: { source: { kind: 'web' }, quantized: true, pooling: 'mean' }, dim: 3, head: 'mlp' })).toBe(
+    expect(check('text-classification', { architecture: 'fasttext', charNgrams: [5, 3] })).toBe('charNgrams: must be [min, max] with 1 ≤ min ≤ max, or [0, 0]');
+    expect(check('text-classification', { architecture: 'fasttext', dim: 1.5 })).toBe('dim: must be a whole number ≥ 1');
+    expect(check('text-classification', { architecture: 'encoder-head', encoder: { source: { kind: 'web' }, quantized: true, pooling: 'mean' }, dim: 3, head: 'mlp' })).toBe(
       'encoder.source.kind: must be one of hub, host, folder, path, got "web"',
     );
   });
 
   it('take only the architectures of the task', () => {
-    expect(check('sentiment', { architecture: 'small-cnn' })).toBe('architecture: must be one of nbsvm, fasttext, lexicon-fasttext, transformer, encoder-head, got "small-cnn"');
+    expect(check('text-classification', { architecture: 'small-cnn' })).toBe('architecture: must be one of nbsvm, fasttext, lexicon-fasttext, transformer, encoder-head, got "small-cnn"');
     expect(check('coin-year', 'fasttext')).toBe('must be an object with architecture, got "fasttext"');
   });
 });

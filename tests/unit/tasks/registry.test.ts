@@ -6,8 +6,12 @@ import { COIN_YEAR } from '../../../src/lib/tasks/coin-year';
 import { CAR_DAMAGE_PRESET, IMAGE_CLASSIFICATION } from '../../../src/lib/tasks/image-classification';
 import { predictInputs } from '../../../src/lib/tasks/loaded';
 import {
+  builtinModelTask,
   createTrainable,
   loadTrainable,
+  presetOf,
+  taskChoice,
+  taskChoices,
   type ModelSpec,
   TASK_NAMES,
   taskDefinition,
@@ -16,7 +20,7 @@ import {
   UnknownModelError,
   UnsupportedModelError,
 } from '../../../src/lib/tasks/registry';
-import { SENTIMENT, TWEET_SENTIMENT_PRESET } from '../../../src/lib/tasks/sentiment';
+import { TEXT_CLASSIFICATION, SENTIMENT_PRESET } from '../../../src/lib/tasks/text-classification';
 import type { ServingInput, TrainableModel } from '../../../src/lib/tasks/types';
 
 beforeAll(async () => {
@@ -44,7 +48,7 @@ describe('the task table', () => {
   it('has one definition per task name, each under its own name', () => {
     expect(Object.keys(TASKS)).toEqual([...TASK_NAMES]);
     for (const name of TASK_NAMES) expect(TASKS[name].name).toBe(name);
-    expect([TASKS['coin-year'], TASKS['image-classification'], TASKS.sentiment]).toEqual([COIN_YEAR, IMAGE_CLASSIFICATION, SENTIMENT]);
+    expect([TASKS['coin-year'], TASKS['image-classification'], TASKS['text-classification']]).toEqual([COIN_YEAR, IMAGE_CLASSIFICATION, TEXT_CLASSIFICATION]);
   });
 
   it('keeps each definition consistent: default and pipeline models it can build, fields of its input kind, metrics of its kind', () => {
@@ -68,9 +72,18 @@ describe('the task table', () => {
     expect(taskDefinition('image-classification')).toBe(IMAGE_CLASSIFICATION);
     expect(IMAGE_CLASSIFICATION.presets[0]).toEqual(CAR_DAMAGE_PRESET);
     expect(CAR_DAMAGE_PRESET).toMatchObject({ id: 'car-damage', labels: ['minor', 'moderate', 'major'] });
-    expect(SENTIMENT.presets[0]).toEqual(TWEET_SENTIMENT_PRESET);
+    expect(TEXT_CLASSIFICATION.presets[0]).toEqual(SENTIMENT_PRESET);
+    expect(taskDefinition('sentiment')).toBe(TEXT_CLASSIFICATION);
+    expect(SENTIMENT_PRESET).toMatchObject({ id: 'sentiment', labels: ['negative', 'neutral', 'positive'] });
+    // Pickers and built-in model names offer each task and each preset; a preset names its task.
+    expect(taskChoices().map((c) => c.id)).toEqual(['coin-year', 'image-classification', 'car-damage', 'text-classification', 'sentiment']);
+    expect(taskChoice('sentiment')).toMatchObject({ task: 'text-classification', preset: 'sentiment' });
+    expect(builtinModelTask('sentiment')).toBe('text-classification');
+    expect(builtinModelTask('text-classification')).toBe('text-classification');
+    expect(presetOf('text-classification', 'sentiment')).toBe(SENTIMENT_PRESET);
+    expect(presetOf('text-classification', 'car-damage')).toBeUndefined();
     expect(() => taskDefinition('weather')).toThrow(UnsupportedModelError);
-    expect(() => taskDefinition('weather')).toThrow('unknown task "weather"; valid: coin-year, image-classification, sentiment');
+    expect(() => taskDefinition('weather')).toThrow('unknown task "weather"; valid: coin-year, image-classification, text-classification');
     expect(taskOfArchitecture('perceptron')).toBeUndefined();
   });
 });
@@ -92,7 +105,7 @@ describe('createTrainable', () => {
     expect(() => createTrainable('image-classification', { architecture: 'coin-regressor', backbone: 'mobilenetv3-small' }, { seed: 1 })).toThrow(
       'model.architecture "coin-regressor" is for coin-year, not image-classification',
     );
-    expect(() => createTrainable('sentiment', { architecture: 'small-cnn' }, { seed: 1 })).toThrow('model.architecture "small-cnn" is for image-classification, not sentiment');
+    expect(() => createTrainable('text-classification', { architecture: 'small-cnn' }, { seed: 1 })).toThrow('model.architecture "small-cnn" is for image-classification, not text-classification');
     expect(() => createTrainable('coin-year', { architecture: 'perceptron' } as never, { seed: 1 })).toThrow(
       'model.architecture "perceptron" is not supported; valid for coin-year: coin-regressor',
     );
@@ -142,6 +155,28 @@ describe('loadTrainable: models saved by this and earlier versions', () => {
     loaded.dispose();
   });
 
+  it('loads a fastText model saved when the task was sentiment (loupe.task "sentiment"), predicting as before', async () => {
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 7 });
+    const texts: ServingInput[] = [{ text: 'what a great day' }, { text: 'awful service' }];
+    const expected = await predictInputs(trainable, texts);
+    const old = withMetadata(await saved(trainable), (loupe) => ({ ...loupe, task: 'sentiment' }));
+    const loaded = await loadTrainable(old);
+    expect(loaded.task).toBe(TEXT_CLASSIFICATION);
+    expect(loaded.labels).toEqual(['negative', 'neutral', 'positive']);
+    expect(await predictInputs(loaded, texts)).toEqual(expected);
+    loaded.dispose();
+  });
+
+  it('builds a text classifier over any classes: a topic model answers with its topics', async () => {
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 8, labels: ['sports', 'politics', 'tech'] });
+    const [prediction] = await predictInputs(trainable, [{ text: 'the match went to extra time' }]);
+    expect(prediction).toMatchObject({ kind: 'classification', label: expect.stringMatching(/^(sports|politics|tech)$/) });
+    expect((prediction as { probabilities: number[] }).probabilities).toHaveLength(3);
+    const reloaded = await loadTrainable(await saved(trainable));
+    expect(reloaded.labels).toEqual(['sports', 'politics', 'tech']);
+    reloaded.dispose();
+  });
+
   it('loads a coin regressor whose metadata says only task "coin-year", keeping its year scale', async () => {
     const trainable = createTrainable('coin-year', { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 32 }, { seed: 6, trainingTargets: [1850, 1900, 2000] });
     const { yearScale } = trainable.metadata as { yearScale: unknown };
@@ -157,7 +192,7 @@ describe('loadTrainable: models saved by this and earlier versions', () => {
     const blobs = await saveToBlobs(plain);
     plain.dispose();
     await expect(loadTrainable(blobs)).rejects.toBeInstanceOf(UnknownModelError);
-    const trainable = createTrainable('sentiment', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1 });
+    const trainable = createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1 });
     const weather = withMetadata(await saved(trainable), (loupe) => ({ ...loupe, task: 'weather' }));
     await expect(loadTrainable(weather)).rejects.toBeInstanceOf(UnknownModelError);
   });

@@ -63,8 +63,8 @@ describe('signatures from the saved model', () => {
   });
 
   it('text classifiers: the text column only (their tensors are features, not a request field)', async () => {
-    const json = await savedJson(createTrainable('sentiment', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1, labels: ['negative', 'positive'] }));
-    expect(signatureOf(TASKS.sentiment, json, savedModelLabels(json))).toEqual({
+    const json = await savedJson(createTrainable('text-classification', { architecture: 'fasttext', dim: 4, buckets: 64 }, { seed: 1, labels: ['negative', 'positive'] }));
+    expect(signatureOf(TASKS['text-classification'], json, savedModelLabels(json))).toEqual({
       inputs: [{ name: 'text', type: 'string' }],
       outputs: [
         { name: 'label', type: 'string' },

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { clearEmbeddings, cachedEmbeddings, countEmbeddings } from '$lib/text/encoder/embedding-cache';
 import { encodeTexts } from '$lib/text/encoder/inference';
 import { modelKey } from '$lib/text/encoder/source';
-import { encoderHeadClassifier } from '$lib/tasks/sentiment/encoder';
-import { SENTIMENT } from '$lib/tasks/sentiment';
+import { encoderHeadClassifier } from '$lib/tasks/text-classification/encoder';
+import { TEXT_CLASSIFICATION } from '$lib/tasks/text-classification';
 import type { SampleRow } from '$lib/db/types';
 import { makeDb } from '../factories';
 import { encoderRef } from './fixture';
@@ -42,7 +42,7 @@ describe('embedding cache keyed by (encoder, text hash)', () => {
     const db = makeDb();
     // fp32: dynamic quantization scales by the whole batch's range, so q8 vectors vary slightly with the batch.
     const ref = encoderRef(false);
-    const trainable = encoderHeadClassifier({ encoder: ref, dim: 64, head: 'linear', labels: ['negative', 'neutral', 'positive'], seed: 3 }, SENTIMENT, undefined, { db });
+    const trainable = encoderHeadClassifier({ encoder: ref, dim: 64, head: 'linear', labels: ['negative', 'neutral', 'positive'], seed: 3 }, TEXT_CLASSIFICATION, undefined, { db });
     try {
       const rows = ['@bob I love it http://t.co/x', 'so sad', 'the meeting'].map(row);
       const first = (await trainable.toInputs(rows, { training: true })) as tf.Tensor;
@@ -63,7 +63,7 @@ describe('embedding cache keyed by (encoder, text hash)', () => {
 
   it('says when the head width does not match the encoder', async () => {
     const db = makeDb();
-    const trainable = encoderHeadClassifier({ encoder: encoderRef(true), dim: 32, head: 'linear', labels: ['a', 'b'], seed: 1 }, SENTIMENT, undefined, { db });
+    const trainable = encoderHeadClassifier({ encoder: encoderRef(true), dim: 32, head: 'linear', labels: ['a', 'b'], seed: 1 }, TEXT_CLASSIFICATION, undefined, { db });
     await expect(trainable.toInputs([row('x', 0)], { training: false })).rejects.toThrow(/64-wide vectors but the head expects 32: set dim to 64/);
     trainable.dispose();
   });

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '$lib/backends/tfjs';
 import type { SampleRow } from '$lib/db/types';
-import { encoderHeadClassifier } from '$lib/tasks/sentiment/encoder';
-import { fastTextClassifier } from '$lib/tasks/sentiment/fasttext';
-import { SENTIMENT } from '$lib/tasks/sentiment';
+import { encoderHeadClassifier } from '$lib/tasks/text-classification/encoder';
+import { fastTextClassifier } from '$lib/tasks/text-classification/fasttext';
+import { TEXT_CLASSIFICATION } from '$lib/tasks/text-classification';
 import { DEFAULT_FASTTEXT } from '$models/text/fasttext';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
 import { makeDb } from '../factories';
@@ -41,7 +41,7 @@ describe('models learn a small labelled set', () => {
   beforeAll(() => useBackend('cpu')); // the cpu backend with the fast embedding-bag gradient
 
   it('a linear head over frozen tiny-RoBERTa embeddings', async () => {
-    const trainable = encoderHeadClassifier({ encoder: encoderRef(false), dim: 64, head: 'linear', labels: LABELS, seed: 7 }, SENTIMENT, undefined, { db: makeDb() });
+    const trainable = encoderHeadClassifier({ encoder: encoderRef(false), dim: 64, head: 'linear', labels: LABELS, seed: 7 }, TEXT_CLASSIFICATION, undefined, { db: makeDb() });
     try {
       const before = tf.memory().numTensors;
       const metrics = await fitAndScore(trainable, train, test, 150, 0.05);
@@ -54,7 +54,7 @@ describe('models learn a small labelled set', () => {
   });
 
   it('an MLP head over the same embeddings', async () => {
-    const trainable = encoderHeadClassifier({ encoder: encoderRef(true), dim: 64, head: 'mlp', hidden: 32, labels: LABELS, seed: 7 }, SENTIMENT, undefined, { db: makeDb() });
+    const trainable = encoderHeadClassifier({ encoder: encoderRef(true), dim: 64, head: 'mlp', hidden: 32, labels: LABELS, seed: 7 }, TEXT_CLASSIFICATION, undefined, { db: makeDb() });
     try {
       const metrics = await fitAndScore(trainable, train, test, 150, 0.01);
       expect(metrics.accuracy).toBeGreaterThan(0.75);
@@ -64,7 +64,7 @@ describe('models learn a small labelled set', () => {
   });
 
   it('the fastText baseline trained from scratch', async () => {
-    const trainable = fastTextClassifier({ ...DEFAULT_FASTTEXT, dim: 8, buckets: 512, labels: LABELS, seed: 7 }, SENTIMENT);
+    const trainable = fastTextClassifier({ ...DEFAULT_FASTTEXT, dim: 8, buckets: 512, labels: LABELS, seed: 7 }, TEXT_CLASSIFICATION);
     try {
       const metrics = await fitAndScore(trainable, train, test, 25, 0.1);
       expect(metrics.accuracy).toBeGreaterThan(0.75);

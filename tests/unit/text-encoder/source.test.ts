@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelColumns } from '$lib/tasks/sentiment/encoder';
+import { labelColumns } from '$lib/tasks/text-classification/encoder';
 import { DEFAULT_TEXT_MODELS, getTextModelSettings, setTextModelSettings, TEXT_MODELS_SETTING } from '$lib/text/encoder/source';
 import { makeDb } from '../factories';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SENTIMENT } from '../../../src/lib/tasks/sentiment';
+import { TEXT_CLASSIFICATION } from '../../../src/lib/tasks/text-classification';
 import { TASKS } from '../../../src/lib/tasks/registry';
 import type { Prediction } from '../../../src/lib/tasks/types';
 import { analyzeErrors, MAX_POINTS } from '../../../src/lib/training/analysis';
@@ -10,14 +10,14 @@ describe('analyzeErrors', () => {
   it('gives classification intervals around the estimate, the confusion matrix and per-class figures', () => {
     const targets = Array.from({ length: 90 }, (_, i) => i % 3);
     const predictions = targets.map((t, i) => cls(i % 10 === 0 ? (t + 1) % 3 : t));
-    const a = analyzeErrors(SENTIMENT, targets, predictions, 1);
+    const a = analyzeErrors(TEXT_CLASSIFICATION, targets, predictions, 1);
     if (a.kind !== 'classification') throw new Error('expected classification');
     expect(a.accuracy.estimate).toBeCloseTo(81 / 90, 10);
     expect(a.accuracy.low).toBeLessThan(a.accuracy.estimate);
     expect(a.accuracy.high).toBeGreaterThanOrEqual(a.accuracy.estimate);
     expect(a.confusion.flat().reduce((x, y) => x + y, 0)).toBe(90);
     expect(a.perClass.map((c) => c.label)).toEqual(['negative', 'neutral', 'positive']);
-    expect(analyzeErrors(SENTIMENT, targets, predictions, 1)).toEqual(a); // same seed, same intervals
+    expect(analyzeErrors(TEXT_CLASSIFICATION, targets, predictions, 1)).toEqual(a); // same seed, same intervals
   });
 
   it('gives regression intervals, a residual histogram, errors by decade, and caps the scatter points', () => {

@@ -28,7 +28,7 @@ describe('lost GPU device', () => {
     setDb(db);
     const datasetId = await seedSentimentDataset(db);
     const spec: TrainJobSpec = {
-      task: 'sentiment',
+      task: 'text-classification',
       datasetId,
       model: { architecture: 'fasttext', dim: 8, buckets: 1024 },
       epochs: 3,

@@ -8,7 +8,7 @@ import { makeDb, seedSentimentDataset } from '../factories';
 
 const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
 const spec = (datasetId: string, overrides: Partial<TrainJobSpec> = {}): TrainJobSpec => ({
-  task: 'sentiment',
+  task: 'text-classification',
   datasetId,
   model: { architecture: 'fasttext', dim: 16, buckets: 4096 },
   epochs: 8,
@@ -41,6 +41,10 @@ describe('runTrainJob', () => {
     expect(events.filter((e) => e.kind === 'epoch')).toHaveLength(8);
     expect(events.at(-1)?.kind).toBe('done');
     expect(run?.analysis).toMatchObject({ kind: 'classification', count: 18, labels: ['negative', 'neutral', 'positive'] });
+    // The score 90 % of validation predictions reach, kept for the Predict page's low-confidence note.
+    expect(run?.trainedOn?.lowScore).toBeGreaterThan(1 / 3);
+    expect(run?.trainedOn?.lowScore).toBeLessThanOrEqual(1);
+    expect(run?.trainingMs).toBeGreaterThan(0);
     db.close();
   });
 
@@ -53,7 +57,7 @@ describe('runTrainJob', () => {
     const held = ['great but broken', 'love the worst', 'just a phone', 'an ordinary day', 'amazing', 'awful', 'terrible and wonderful', 'excellent hate', 'nothing much', 'a plain box'];
     const labels = ['positive', 'negative', 'positive', 'negative', 'positive', 'negative', 'negative', 'positive', 'positive', 'negative'];
     const csv = ['text,label,split', ...rows, ...held.map((t, i) => `${t},${labels[i]},val`)].join('\n');
-    const { dataset } = await importUpload(db, [{ path: 'reviews.csv', file: new Blob([csv]) }], { task: 'sentiment', name: 'reviews' });
+    const { dataset } = await importUpload(db, [{ path: 'reviews.csv', file: new Blob([csv]) }], { task: 'text-classification', name: 'reviews' });
     expect(dataset.labels).toEqual(['negative', 'positive']);
 
     const { runId, metrics, trainable } = await runTrainJob(db, spec(dataset.id, { epochs: 3 }), { backend });

@@ -56,7 +56,7 @@ describe('runKFold', () => {
     const db = makeDb();
     const datasetId = await seedSentimentDataset(db);
     const spec: TrainJobSpec = {
-      task: 'sentiment',
+      task: 'text-classification',
       datasetId,
       model: { architecture: 'fasttext', dim: 8, buckets: 2048 },
       epochs: 3,

@@ -34,7 +34,7 @@ const trainer = vi.hoisted(() => {
 });
 vi.mock('$lib/workers', () => ({ workers: () => ({ trainer: { api: () => trainer.api } }) }));
 
-const spec: TrainJobSpec = { task: 'sentiment', datasetId: 'ds', model: { architecture: 'fasttext', dim: 8, buckets: 64 }, epochs: 2, batchSize: 4, optimizer: 'adam', learningRate: 0.01, seed: 1 };
+const spec: TrainJobSpec = { task: 'text-classification', datasetId: 'ds', model: { architecture: 'fasttext', dim: 8, buckets: 64 }, epochs: 2, batchSize: 4, optimizer: 'adam', learningRate: 0.01, seed: 1 };
 
 let db: LoupeDb;
 beforeAll(() => {

@@ -17,7 +17,8 @@ describe('sentiment baseline', () => {
     const db = makeDb();
     const datasetId = await seedSentimentDataset(db, 'tweets', 10);
     const outcome = await registerTransformerBaseline(db, { datasetId, model: classifierRef(true) }, context);
-    expect(outcome.version).toBe(1);
+    // Unnamed, it registers under the dataset's preset.
+    expect(outcome).toMatchObject({ name: 'sentiment', version: 1 });
     expect(outcome.metrics.val_accuracy).toBeGreaterThanOrEqual(0);
     expect(outcome.metrics.val_macroF1).toBeGreaterThanOrEqual(0);
     const run = await db.runs.get(outcome.runId);
@@ -35,7 +36,7 @@ describe('sentiment baseline', () => {
     registerTaskPredictors();
     const predictor = await loadPredictor(version);
     try {
-      expect(predictor).toMatchObject({ task: 'sentiment', backend: 'wasm' });
+      expect(predictor).toMatchObject({ task: 'text-classification', backend: 'wasm' });
     } finally {
       await predictor.dispose();
     }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '$lib/backends/tfjs';
-import { quickTrainSentiment } from '$lib/workflows/quick-train';
+import { quickTrainText } from '$lib/workflows/quick-train';
 import { ModelRegistry } from '$lib/registry/registry';
 import { makeDb, seedSentimentDataset } from '../factories';
 import { setDb } from '$lib/db/db';
@@ -17,12 +17,12 @@ describe('sentiment quick-train', () => {
     const db = makeDb();
     const sourceDatasetId = await seedSentimentDataset(db, 'tweets', 30);
     const subset = { trainSize: 60, evalSize: 15, seed: 5 };
-    const first = await quickTrainSentiment(
+    const first = await quickTrainText(
       db,
       { sourceDatasetId, subset, model: { architecture: 'fasttext', dim: 8, buckets: 512 }, epochs: 8, batchSize: 16, learningRate: 0.1 },
       context,
     );
-    expect(first.decision.outcome).toBe('promoted');
+    expect(first).toMatchObject({ name: 'sentiment', decision: { outcome: 'promoted' } });
     expect(first.metrics.val_accuracy).toBeGreaterThan(0.6);
     expect(first.metrics).toHaveProperty('val_macroF1');
     const dataset = await db.datasets.get(first.datasetId);
@@ -30,7 +30,7 @@ describe('sentiment quick-train', () => {
     expect(await new ModelRegistry(db).production('sentiment')).toBe(first.version);
 
     // The random tiny RoBERTa, measured on the same subset, must not replace the trained model.
-    const second = await quickTrainSentiment(db, { sourceDatasetId, subset, model: { architecture: 'transformer', model: classifierRef(true) } }, context);
+    const second = await quickTrainText(db, { sourceDatasetId, subset, model: { architecture: 'transformer', model: classifierRef(true) } }, context);
     expect(second.datasetId).toBe(first.datasetId);
     expect(second.decision.outcome).toBe('rejected');
     expect(second.decision.championMetrics?.accuracy).toBeGreaterThan(second.decision.candidateMetrics!.accuracy!);
@@ -45,7 +45,7 @@ describe('sentiment quick-train', () => {
     const samples = [...labelledSentences(24).map((s) => ({ ...s, split: 'train' as const })), ...labelledSentences(8, 24).map((s) => ({ ...s, split: 'val' as const }))].map(
       (s, i) => ({ ...s, id: `s${i}`, datasetId: sourceDatasetId, hash: `h${i}`, path: `row ${i}` }),
     );
-    await db.datasets.add({ id: sourceDatasetId, name: 'sentences', task: 'sentiment', createdAt: 1, sampleCount: samples.length });
+    await db.datasets.add({ id: sourceDatasetId, name: 'sentences', task: 'text-classification', createdAt: 1, sampleCount: samples.length });
     await db.samples.bulkAdd(samples);
     const encoder = encoderRef(false);
     const request = {
@@ -56,13 +56,13 @@ describe('sentiment quick-train', () => {
       batchSize: 60,
       learningRate: 0.05,
     };
-    const outcome = await quickTrainSentiment(db, request, context);
+    const outcome = await quickTrainText(db, request, context);
     expect(outcome.metrics.val_accuracy).toBeGreaterThan(0.5);
     const cached = await db.embeddings.where('encoder').equals(modelKey(encoder)).count();
     const subsetTexts = (await db.samples.where('datasetId').equals(outcome.datasetId).toArray()).map((row) => preprocessTweet(row.text!));
     expect(cached).toBe(new Set(subsetTexts).size);
     // Retraining on the same subset embeds nothing new.
-    await quickTrainSentiment(db, { ...request, epochs: 1 }, context);
+    await quickTrainText(db, { ...request, epochs: 1 }, context);
     expect(await db.embeddings.count()).toBe(cached);
   });
 });

@@ -25,7 +25,8 @@ export const DEMOS: Record<DemoKey, { task: TaskName; preset?: string; name: str
     description: 'Generated side views of cars with minor, moderate or major damage (scratches, dents, crumpled corners, broken glass).',
   },
   tweets: {
-    task: 'sentiment',
+    task: 'text-classification',
+    preset: 'sentiment',
     name: 'Demo tweets (hand-written)',
     description: '150 short hand-written tweets, 50 negative, 50 neutral, 50 positive.',
   },

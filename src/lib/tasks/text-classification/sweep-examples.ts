@@ -21,7 +21,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Random search: learning rate and width, hyperband',
     definition: {
       name: 'fastText random search',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'random',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
@@ -40,7 +40,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Grid: 2 learning rates × 2 widths',
     definition: {
       name: 'fastText grid',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'grid',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
@@ -55,7 +55,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Grid: NB-SVM, fastText and the lexicon-aware model',
     definition: {
       name: 'text model grid',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'grid',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
@@ -69,7 +69,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Bayesian (TPE): rate, width, n-grams',
     definition: {
       name: 'fastText bayes',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'bayes',
       metric: { name: 'val_macroF1', goal: 'maximize' },
       parameters: {
