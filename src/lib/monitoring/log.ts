@@ -34,7 +34,7 @@ export interface InferenceLoggerOptions {
   windowMs?: number;
   /** A transaction carries at most this many bytes of images (image requests are large)… */
   maxBufferedBytes?: number;
-  /** Retention policy, read at every write; defaults to the `logRetention` setting. */
+  /** Retention policy, read inside every write's transaction (so: IndexedDB reads only); defaults to the `logRetention` setting. */
   retention?: () => Promise<LogRetention>;
   /**
    * Retention is enforced after a write this often, and also once max(50, 10% of maxRows) rows
@@ -262,11 +262,15 @@ export class InferenceLogger implements PredictionSink {
     };
     const db = this.#db();
     try {
-      const [retention, prepared] = await Promise.all([this.#options.retention(), Promise.all(batch.map((p) => p.row))]);
-      const rows = prepared.filter((row): row is InferenceLogRow => row !== undefined).map((row) => (retention.keepImages ? row : withoutImages(row)));
-      // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the other.
+      const prepared = (await Promise.all(batch.map((p) => p.row))).filter((row): row is InferenceLogRow => row !== undefined);
+      let retention!: LogRetention;
+      let rows: InferenceLogRow[] = [];
+      // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the
+      // other. The retention setting is read in it too: one transaction per group commit, not two.
       try {
-        await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
+        await db.transaction('rw', db.inferenceLog, db.rollups, db.settings, async () => {
+          retention = await this.#options.retention();
+          rows = retention.keepImages ? prepared : prepared.map(withoutImages);
           await db.inferenceLog.bulkAdd(rows);
           await applyToRollups(db, rows, failures.map((p) => p.item));
         });
