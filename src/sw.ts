@@ -5,6 +5,7 @@
 import { addPlugins, cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { apiRouteFor, forwardToStudio } from './lib/serving/bridge';
+import { cachedLimit, readStoredBodyLimit } from './lib/serving/stored-limit';
 import { withIsolationHeaders } from './lib/cross-origin-isolation';
 import { PERIODIC_SYNC_TAG, WAKE_MESSAGE, type WakeMessage } from './lib/pipelines/wake';
 
@@ -19,12 +20,14 @@ cleanupOutdatedCaches();
 // (src/lib/serving/bridge.ts). Registered before the navigation route so that opening an API URL in
 // the address bar shows its JSON rather than the app.
 const apiRoute = (url: URL) => apiRouteFor(url.href, self.registration.scope);
+// The request limit is applied here, from the stored setting: an oversized body is refused without a tab.
+const maxBodyBytes = cachedLimit(() => readStoredBodyLimit(self.indexedDB));
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 for (const method of HTTP_METHODS) {
   registerRoute(
     ({ url }) => apiRoute(url) !== undefined,
     ({ request, url }) =>
-      forwardToStudio(request, apiRoute(url) ?? '', { clients: () => self.clients.matchAll({ type: 'window', includeUncontrolled: true }) }),
+      forwardToStudio(request, apiRoute(url) ?? '', { clients: () => self.clients.matchAll({ type: 'window', includeUncontrolled: true }), maxBodyBytes }),
     method,
   );
 }

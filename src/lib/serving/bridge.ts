@@ -18,8 +18,11 @@ export interface BridgeClient {
 export interface BridgeOptions extends Partial<BridgeTimings> {
   /** The window clients to try, e.g. `() => self.clients.matchAll({ type: 'window', includeUncontrolled: true })`. */
   clients: () => Promise<readonly BridgeClient[]>;
-  /** Bodies above this are refused before reaching a tab (the tab applies the configured, smaller limit). */
-  maxBodyBytes?: number;
+  /**
+   * The API's request limit (the `serving` setting's `maxBodyBytes`, or how to read it): a body over it is
+   * answered 413 here, before any tab is asked, however busy the tabs are. Default `MAX_FORWARDED_BYTES`.
+   */
+  maxBodyBytes?: number | (() => Promise<number>);
   /** Acknowledgement time added per request already being relayed (see `ACK_MS_PER_REQUEST_IN_FLIGHT`). */
   ackMsPerRequestInFlight?: number;
 }
@@ -34,7 +37,7 @@ export const ACK_MS_PER_REQUEST_IN_FLIGHT = 20;
 /** Requests this service worker is relaying now. */
 let relaying = 0;
 
-/** A ceiling on what the worker copies into a tab; the API's own (configurable) limit is lower. */
+/** The ceiling when no request limit is given (the service worker passes the `serving` setting's). */
 export const MAX_FORWARDED_BYTES = 512 * 1024 * 1024;
 
 export const NO_STUDIO_TAB_MESSAGE = 'No studio tab is open to serve predictions; open Loupe in a tab (with REST serving on) and try again.';
@@ -142,14 +145,48 @@ export async function forwardToStudio(request: Request, route: string, options: 
   }
 }
 
+/**
+ * A request's body, read only up to `limit` bytes: refused from its Content-Length when that says more,
+ * else counted as it streams in (no Content-Length, or one that understates) and cancelled past the limit.
+ * @returns the body, or why it is too large (the 413's detail)
+ */
+export async function readBodyWithin(request: Request, limit: number): Promise<ArrayBuffer | { tooLarge: string }> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limit) return { tooLarge: `is ${declared} bytes; the limit is ${limit}` };
+  if (!request.body) return new ArrayBuffer(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return { tooLarge: `is more than ${limit} bytes (reading stopped there); the limit is ${limit}` };
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body.buffer;
+}
+
 async function relay(request: Request, route: string, options: BridgeOptions): Promise<Response> {
   const timings: BridgeTimings = { ...DEFAULT_BRIDGE_TIMINGS, ...options };
-  const maxBody = options.maxBodyBytes ?? MAX_FORWARDED_BYTES;
-  const tooLarge = () => errorResponse(413, 'payload_too_large', `body: the request is larger than ${maxBody} bytes`, 'body');
-  if (Number(request.headers.get('content-length')) > maxBody) return tooLarge();
   const method = request.method.toUpperCase();
-  const body = method === 'GET' || method === 'HEAD' ? new ArrayBuffer(0) : await request.arrayBuffer();
-  if (body.byteLength > maxBody) return tooLarge();
+  let body = new ArrayBuffer(0);
+  if (method !== 'GET' && method !== 'HEAD') {
+    const { maxBodyBytes = MAX_FORWARDED_BYTES } = options;
+    const limit = typeof maxBodyBytes === 'function' ? await maxBodyBytes() : maxBodyBytes;
+    const read = await readBodyWithin(request, limit);
+    if (!(read instanceof ArrayBuffer)) return errorResponse(413, 'payload_too_large', `body: ${read.tooLarge}`, 'body');
+    body = read;
+  }
   const head: BridgeHead = {
     type: BRIDGE_MESSAGE,
     id: Math.random().toString(36).slice(2),

@@ -172,6 +172,70 @@ describe('forwardToStudio', () => {
     expect(tab.served).toEqual([]);
   });
 
+  /** A body of `chunks` × `chunkBytes` that records how much of it was pulled, and whether it was cancelled. */
+  function streamedBody(chunks: number, chunkBytes: number) {
+    const seen = { pulled: 0, cancelled: false };
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (seen.pulled === chunks) return controller.close();
+        seen.pulled++;
+        controller.enqueue(new Uint8Array(chunkBytes).fill(120));
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    });
+    return { body, seen };
+  }
+
+  it('answers an oversized request 413 itself while the only tab is too busy to accept anything', async () => {
+    const offered: string[] = [];
+    const busy: BridgeClient = { id: 'busy', postMessage: (_, transfer) => (offered.push('busy'), void openPorts.push(transfer[0] as MessagePort)) };
+    const oversized = streamedBody(10, 1000);
+    const started = Date.now();
+    const response = await forwardToStudio(
+      request('predict', { method: 'POST', headers: { 'content-length': '10000' }, body: oversized.body, duplex: 'half' } as RequestInit),
+      'predict',
+      { clients: async () => [busy], maxBodyBytes: async () => 4096, ...timings },
+    );
+    expect(response.status).toBe(413);
+    expect(Date.now() - started).toBeLessThan(timings.ackMs); // no acknowledgement window was waited for
+    await expect(response.json()).resolves.toMatchObject({ error_code: 'REQUEST_LIMIT_EXCEEDED', error: { code: 'payload_too_large', field: 'body', message: 'body: is 10000 bytes; the limit is 4096' } });
+    expect(offered).toEqual([]);
+    expect(oversized.seen.pulled).toBeLessThanOrEqual(1); // refused from its Content-Length, the body left unread
+  });
+
+  it.each([
+    ['no Content-Length', undefined],
+    ['a Content-Length that understates it', '100'],
+  ])('counts a streamed body with %s as it arrives, and stops reading at the limit', async (_, declared) => {
+    const tab = studioTab('a', echo);
+    const oversized = streamedBody(1000, 1000); // 1 MB, where 4 KiB are allowed
+    const headers: Record<string, string> = declared ? { 'content-length': declared } : {};
+    const response = await forwardToStudio(request('predict', { method: 'POST', headers, body: oversized.body, duplex: 'half' } as RequestInit), 'predict', {
+      clients: async () => [tab.client],
+      maxBodyBytes: 4096,
+      ...timings,
+    });
+    expect(response.status).toBe(413);
+    await expect(response.json()).resolves.toMatchObject({ error: { field: 'body', message: 'body: is more than 4096 bytes (reading stopped there); the limit is 4096' } });
+    expect(tab.served).toEqual([]);
+    expect(oversized.seen.pulled).toBeLessThan(10);
+    expect(oversized.seen.cancelled).toBe(true);
+  });
+
+  it('forwards a streamed body within the limit whole', async () => {
+    const tab = studioTab('a', echo);
+    const within = streamedBody(4, 1000);
+    const response = await forwardToStudio(request('predict', { method: 'POST', body: within.body, duplex: 'half' } as RequestInit), 'predict', {
+      clients: async () => [tab.client],
+      maxBodyBytes: 4096,
+      ...timings,
+    });
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as { body: string }).body).toBe('x'.repeat(4000));
+  });
+
   it('turns a handler that throws into a 500 with a JSON error', async () => {
     const broken: RestHandler = async () => {
       throw new Error('boom');

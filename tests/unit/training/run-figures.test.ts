@@ -12,7 +12,7 @@ describe('run figures', () => {
   });
 
   it('lists each setting once: the model spec field by field, without what the run row states itself', () => {
-    const rows = flatParams({ task: 'sentiment', datasetId: 'd1', seed: 42, name: 'run', epochs: 3, learningRate: 0.05, model: { architecture: 'fasttext', dim: 8, charNgrams: [3, 5] } });
+    const rows = flatParams({ task: 'text-classification', datasetId: 'd1', seed: 42, name: 'run', epochs: 3, learningRate: 0.05, model: { architecture: 'fasttext', dim: 8, charNgrams: [3, 5] } });
     expect(rows).toEqual([
       ['epochs', 3],
       ['learningRate', 0.05],
