@@ -254,4 +254,36 @@ describe('runs that start from first weights', () => {
     const failed = runTrainJob(db, jobSpec('shop', { init: 'file:gone.safetensors' }), { backend, initialWeights: initialWeightsResolver(db, { cache }) });
     await expect(failed).rejects.toThrow(/no weights file named "gone\.safetensors" is stored in this browser/);
   });
+
+  it.skipIf(!hasTorch)('resumes a fine-tuning run interrupted while frozen to the same weights, without the file', async () => {
+    const db = makeDb();
+    await seedImages(db, 'res');
+    const bytes = readPretrained('timm');
+    const cache = memoryWeightCache();
+    await cache.put({ key: fileKey('mnv3.safetensors'), bytes: bytes.byteLength, sha256: 'unused', storedAt: 1 }, bytes);
+    const model = { ...jobSpec('res').model, fineTune: { freezeEpochs: 1, backboneLrMultiplier: 0.5, warmupEpochs: 1, cosine: true } } as TrainJobSpec['model'];
+    const spec = jobSpec('res', { init: 'file:mnv3.safetensors', epochs: 3, model });
+    const whole = await runTrainJob(db, spec, { backend, initialWeights: initialWeightsResolver(db, { cache }) });
+    const expected = snapshot(whole.trainable.model);
+    whole.trainable.dispose();
+
+    let runId = '';
+    const interrupted = runTrainJob(db, spec, {
+      backend,
+      initialWeights: initialWeightsResolver(db, { cache }),
+      onRunCreated: (id) => (runId = id),
+      onProgress: (event) => {
+        if (event.kind === 'checkpoint' && event.epoch === 1) throw new Error('tab closed');
+      },
+    });
+    await expect(interrupted).rejects.toThrow('tab closed');
+    await db.runs.update(runId, { status: 'failed', resumable: true });
+    // The file is gone from this browser: the resumed run takes its weights from the checkpoint, and the recorded epsilon.
+    const { resumeTrainJob } = await import('../../../src/lib/training/job');
+    const resumed = await resumeTrainJob(db, runId, { backend, initialWeights: initialWeightsResolver(db, { cache: memoryWeightCache() }) });
+    const got = snapshot(resumed.trainable.model);
+    const differing = [...expected].filter(([name, values]) => values.some((v, i) => !Object.is(v, got.get(name)![i]))).map(([name]) => name);
+    expect(differing).toEqual([]);
+    resumed.trainable.dispose();
+  });
 });
