@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 import pkg from './package.json' with { type: 'json' };
 import { connectSrcFromEnv, cspPlugin, noEvalProbePlugin } from './scripts/vite/csp.ts';
@@ -27,6 +29,17 @@ function gitCommit(): string {
   }
 }
 
+/** The REST API reference (docs/api.md) ships with the app as `api.md`, linked from Predict → REST API. */
+function apiReferencePlugin(): Plugin {
+  return {
+    name: 'loupe-api-reference',
+    apply: 'build',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'api.md', source: readFileSync(new URL('./docs/api.md', import.meta.url), 'utf8') });
+    },
+  };
+}
+
 // Relative base: the build works from any static host path (a sub-folder, a file share).
 export default defineConfig({
   base: './',
@@ -40,6 +53,7 @@ export default defineConfig({
   preview: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } },
   plugins: [
     svelte(),
+    apiReferencePlugin(),
     tfjsWasmThreadsPlugin(),
     // Content-Security-Policy as a <meta> in production builds (scripts/vite/csp.ts, docs/security.md).
     cspPlugin({ connectSrc: connectSrcFromEnv() }),
@@ -68,7 +82,8 @@ export default defineConfig({
       },
       injectManifest: {
         rollupFormat: 'iife',
-        globPatterns: ['**/*.{js,css,html,svg,png,wasm,json,webmanifest}'],
+        // txt, md: the third-party notices and the API reference open offline too.
+        globPatterns: ['**/*.{js,css,html,svg,png,wasm,json,webmanifest,txt,md}'],
         // The wasm runtimes are several MiB each; Workbox's 2 MiB default would silently skip them.
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
       },

@@ -29,8 +29,21 @@ for (const method of HTTP_METHODS) {
   );
 }
 
-// Any navigation inside the app's scope gets the cached shell; routes live in the hash.
-registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html')));
+// Navigations inside the app's scope get the cached shell; routes live in the hash. The shell's asset
+// URLs are relative, so it is served only at the scope itself: any other path (`/some/random/path`)
+// is sent there, where its assets resolve. Paths that name a file (`THIRD-PARTY-NOTICES.txt`) are
+// left to the precache and the network, so the file shows rather than the app.
+const shell = createHandlerBoundToURL('index.html');
+registerRoute(
+  new NavigationRoute(
+    (options) => {
+      const scope = new URL(self.registration.scope);
+      const atScope = options.url.pathname === scope.pathname || options.url.pathname === `${scope.pathname}index.html`;
+      return atScope ? shell(options) : Promise.resolve(Response.redirect(scope.href, 302));
+    },
+    { denylist: [/\/[^/]+\.[a-z0-9]+$/i] },
+  ),
+);
 
 // A new version takes over at once: the studio keeps no state in the service worker.
 self.addEventListener('install', () => void self.skipWaiting());

@@ -100,11 +100,29 @@ describe('resume after reload', () => {
     const offer = page.getByRole('status').filter({ hasText: 'interrupted run — Interrupted' });
     await expect(offer.textContent({ timeout: 30_000 })).resolves.toMatch(/Resume continues after epoch \d+/);
     await studio.screenshot('train-resume-offer');
-    await offer.getByRole('button', { name: 'Resume' }).click();
-    await waitForTrainingDone(page, 180_000);
+    // Everywhere the run appears it reads as interrupted, not failed, with its Resume action.
+    await expect(offer.locator('.badge').textContent()).resolves.toBe('interrupted — resumable');
     await studio.goto('runs');
     const row = page.locator('tr', { hasText: 'interrupted run' });
-    await expect(row.locator('.badge').textContent()).resolves.toBe('completed');
+    await expect(row.getByTestId('run-status').textContent()).resolves.toBe('interrupted — resumable');
+    await expect(row.getByTestId('run-status').getAttribute('class')).resolves.not.toMatch(/error/);
+    await row.getByRole('link', { name: 'interrupted run' }).click();
+    await page.getByRole('heading', { level: 2, name: 'interrupted run' }).waitFor();
+    await expect(page.getByTestId('run-status').textContent()).resolves.toBe('interrupted — resumable');
+    await expect(page.getByRole('button', { name: 'Resume interrupted run' }).count()).resolves.toBe(1);
+    await studio.goto('runs');
+    // Resume from the Runs list: Train shows the run's own settings in its form, not the task's defaults.
+    await row.getByRole('button', { name: 'Resume interrupted run' }).click();
+    await page.waitForURL(/#\/train$/);
+    await expect.poll(() => page.getByLabel('Run name').inputValue()).toBe('interrupted run');
+    await expect(page.getByLabel('Embedding width').inputValue()).resolves.toBe('8');
+    await expect(page.getByLabel('Epochs', { exact: true }).inputValue()).resolves.toBe('8');
+    await expect(page.getByLabel('Batch size').inputValue()).resolves.toBe('8');
+    await expect(page.getByLabel('Early stopping on val accuracy').isChecked()).resolves.toBe(false);
+    await waitForTrainingDone(page, 180_000);
+    await studio.goto('runs');
+    await expect(row.getByTestId('run-status').textContent()).resolves.toBe('completed');
+    await expect(row.locator('td').last().textContent()).resolves.toMatch(/^\d+(\.\d+)? (ms|s|min \d+ s)$/);
     expect(studio.errors).toEqual([]);
   });
 });

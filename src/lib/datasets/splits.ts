@@ -113,6 +113,25 @@ export interface SubsetOptions {
 export const DEFAULT_SUBSET: SubsetOptions = { trainSize: 1000, evalSize: 200, seed: 42 };
 
 /**
+ * Subset sizes clamped to what a dataset holds (its split counts), with a sentence saying so when they
+ * were: `pickSubset` would quietly take fewer, and the form should show what will really be drawn.
+ * @example clampSubset(DEFAULT_SUBSET, { train: 210, val: 45, test: 45 }).options // { trainSize: 210, evalSize: 45, seed: 42 }
+ */
+export function clampSubset(options: SubsetOptions, splits: Partial<Record<Split, number>>): { options: SubsetOptions; note?: string } {
+  const trainAvailable = splits.train ?? 0;
+  const trainSize = Math.min(options.trainSize, trainAvailable);
+  // Eval comes from val, else test, else the train items the train subset left (as pickSubset draws it).
+  const [evalFrom, evalAvailable] = splits.val ? ['val', splits.val] : splits.test ? ['test', splits.test] : ['train', Math.max(0, trainAvailable - trainSize)];
+  const evalSize = Math.min(options.evalSize, evalAvailable);
+  if (trainSize === options.trainSize && evalSize === options.evalSize) return { options };
+  const total = Object.values(splits).reduce((n, c) => n + (c ?? 0), 0);
+  return {
+    options: { ...options, trainSize, evalSize },
+    note: `The dataset has ${total} samples (${trainAvailable} train, ${evalAvailable} ${evalFrom === 'train' ? 'train left for eval' : evalFrom}): sizes clamped to ${trainSize} train / ${evalSize} eval.`,
+  };
+}
+
+/**
  * A reproducible subset: `trainSize` items of the train split and `evalSize` of the validation split
  * (the test split when there is no validation split; the rest of train when there is neither), each
  * stratified by label. Same items + same options ⇒ same subset.

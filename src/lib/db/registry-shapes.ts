@@ -46,6 +46,17 @@ export interface MetricCheck {
 }
 
 /**
+ * What a model was trained and validated on, recorded at the end of its run: the range of the training
+ * targets (regression), and the top-class score that 90 % of validation predictions reached (classification).
+ * @example const trainedOn: TrainedOn = { targetRange: { min: 1850, max: 2020 } };
+ */
+export interface TrainedOn {
+  targetRange?: { min: number; max: number };
+  /** 10th percentile of the validation split's top-class scores: a served score below it is unusually unsure. */
+  lowScore?: number;
+}
+
+/**
  * Where a version came from: enough to reproduce it. Every field is optional because versions
  * registered by hand, imported from bundles or stored by older releases may lack any of them.
  * @example const lineage: Lineage = { runId: 'r7', task: 'coin-year', datasetVersion: 'abc123', seed: 42, backend: 'wasm' };
@@ -66,6 +77,8 @@ export interface Lineage {
   /** Loupe's version and commit that trained the model. */
   appVersion?: string;
   gitCommit?: string;
+  /** The run's training target range and validation scores (older versions lack it). */
+  trainedOn?: TrainedOn;
   /** Loupe's version and commit that registered it. */
   registeredWith?: { appVersion: string; gitCommit?: string };
 }

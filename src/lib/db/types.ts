@@ -1,7 +1,7 @@
 import type { ErrorAnalysis } from './analysis-shapes';
 import type { AlertMetric, InputStatName } from './monitoring-shapes';
 import type { PipelineConfig, PipelineState, RunArtifacts, RunTrigger, StepRecord } from './pipeline-shapes';
-import type { GateRule, InitialWeights, Lineage, MetricCheck } from './registry-shapes';
+import type { GateRule, InitialWeights, Lineage, MetricCheck, TrainedOn } from './registry-shapes';
 import type { SweepDefinition, SweepRegistration, SweepTrial } from './sweep-shapes';
 
 /**
@@ -87,6 +87,12 @@ export interface RunRow {
   fallbacks?: { from: BackendName; to: BackendName; at: number }[];
   /** An interrupted run (tab closed mid-training) that can continue from its last checkpoint. */
   resumable?: boolean;
+  /** Time spent training in the run's earlier sessions (a resumed run's closed-tab gap is not counted). */
+  trainingMs?: number;
+  /** When the current (or last) training session began: `startedAt` for a run that never resumed. */
+  sessionStartedAt?: number;
+  /** What the model was trained and validated on, for the Predict page's "outside training" note. */
+  trainedOn?: TrainedOn;
   appVersion: string;
   gitCommit?: string;
   /** Error analysis on the validation split at the end of the run (see analysis-shapes.ts). */

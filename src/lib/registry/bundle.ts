@@ -149,6 +149,12 @@ const LineageSchema = v.looseObject({
   adapter: v.optional(v.string()),
   appVersion: v.optional(v.string()),
   gitCommit: v.optional(v.string()),
+  trainedOn: v.optional(
+    v.object({
+      targetRange: v.optional(v.object({ min: v.pipe(v.number(), v.finite()), max: v.pipe(v.number(), v.finite()) })),
+      lowScore: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+    }),
+  ),
 });
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -224,6 +224,7 @@ export class ModelRegistry {
       ...(run.adapter ? { adapter: run.adapter } : {}),
       appVersion: run.appVersion,
       ...(run.gitCommit ? { gitCommit: run.gitCommit } : {}),
+      ...(run.trainedOn ? { trainedOn: run.trainedOn } : {}),
     };
     // A run on a preset's data (car damage) registers under the preset's name unless told otherwise.
     const preset = (await this.db.datasets.get(run.datasetVersion))?.preset;

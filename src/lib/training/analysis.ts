@@ -1,4 +1,5 @@
 import type { ErrorAnalysis } from '$lib/db/analysis-shapes';
+import type { TrainedOn } from '$lib/db/registry-shapes';
 import type { Prediction, TaskDefinition } from '$lib/tasks/types';
 import { deriveSeed, mulberry32 } from '$lib/random';
 import { bootstrapCi, classificationMetrics, errorByDecade, regressionMetrics } from '$lib/tasks/metrics';
@@ -55,5 +56,20 @@ export function analyzeErrors(
     macroF1: ci('macroF1'),
     perClass: full.perClass,
     confusion: full.confusion,
+  };
+}
+
+/**
+ * What a model was trained on, kept with its run and version so the Predict page can say when an input
+ * lies outside it: the training targets' range (regression), and the 10th percentile of the top-class
+ * scores on the validation split (classification: a served score below it is less sure than 90 % of them).
+ * @example trainedOn([1850, 1990, 2020], []) // { targetRange: { min: 1850, max: 2020 } }
+ */
+export function trainedOn(trainingTargets: readonly number[] | undefined, validation: readonly Prediction[]): TrainedOn {
+  const targets = (trainingTargets ?? []).filter(Number.isFinite);
+  const scores = validation.flatMap((p) => (p.kind === 'classification' ? [p.score] : [])).sort((a, b) => a - b);
+  return {
+    ...(targets.length ? { targetRange: { min: targets.reduce((a, b) => Math.min(a, b)), max: targets.reduce((a, b) => Math.max(a, b)) } } : {}),
+    ...(scores.length ? { lowScore: scores[Math.floor((scores.length - 1) * 0.1)]! } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
 import type { ProgressCallback } from '$lib/progress';
 import { EarlyStopping } from './early-stopping';
-import { analyzeErrors } from './analysis';
+import { analyzeErrors, trainedOn } from './analysis';
 import { classifyFailure, DeviceLostError, failureReason } from './failures';
 import { assignFolds, summarizeFolds } from './kfold';
 import { evaluateSamples, sampleChunks, valPrefixed } from './evaluate';
@@ -17,7 +17,7 @@ import { TrainingCancelledError, trainLoop, type Batch, type BatchSource, type S
 import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, saveCheckpoint, saveFinalModel, type CheckpointData } from './checkpoints';
 import { asStorageFull, isQuotaError, type StorageFullError } from '$lib/db/quota';
 import { withLock } from '$lib/locks';
-import { RunTracker } from './run-tracker';
+import { RunTracker, withSession } from './run-tracker';
 import { applyInit, parseInit, planInit, specBackbone, type InitialWeightsResolver, type InitPlan, type ResolvedInit } from './init';
 import { checkSchedule, scheduleDriver, setBackbonesFrozen } from './fine-tune';
 import { backbonesOf } from '$models/backbones/index';
@@ -114,11 +114,17 @@ function batchSource(db: LoupeDb, trainable: TrainableModel, ids: string[], spec
       toBatch(trainable, rows, { training: true, random: mulberry32(deriveSeed(spec.seed, 'augment', epoch, index++)) });
     const chunks = sampleChunks(db, order, spec.batchSize);
     let next: Promise<Batch | undefined> = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
-    for (;;) {
-      const batch = await next;
-      if (!batch) return;
-      next = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
-      yield batch;
+    try {
+      for (;;) {
+        const batch = await next;
+        if (!batch) return;
+        next = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
+        yield batch;
+      }
+    } finally {
+      // The loop stopped early (cancelled, failed, tab closing): free the batch prepared ahead.
+      const ahead = await next.catch(() => undefined);
+      if (ahead) tf.dispose([ahead.xs, ahead.ys]);
     }
   };
 }
@@ -237,9 +243,13 @@ export async function markInterruptedRuns(db: LoupeDb, cause = 'the tab closed')
       withLock(runLockName(run.id), async () => {
         if ((await db.runs.get(run.id))?.status !== 'running') return undefined;
         const checkpoint = await latestCheckpoint(db, run.id);
+        // Nobody saw the tab close: its session ended with the last thing it wrote.
+        const points = await db.metricPoints.where('runId').equals(run.id).toArray();
+        const lastWrite = points.reduce((last, p) => Math.max(last, p.ts), Math.max(checkpoint?.createdAt ?? 0, run.sessionStartedAt ?? run.startedAt ?? 0));
         await db.runs.update(run.id, {
           status: 'failed',
           resumable: true,
+          trainingMs: withSession(run, lastWrite),
           failureReason: checkpoint
             ? `Interrupted: ${cause} during epoch ${checkpoint.epoch + 1}. Resume continues after epoch ${checkpoint.epoch}.`
             : `Interrupted: ${cause} during the first epoch. Resume starts it again.`,
@@ -270,12 +280,13 @@ async function executeRun(
     if (valIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
     // A classifier's classes are its dataset's (any label set; the task's preset when none is stored).
     const labels = (await db.datasets.get(spec.datasetId))?.labels;
+    const trainingTargets = TASKS[spec.task].kind === 'regression' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined;
     const { resolved, plan } = await firstWeights(db, tracker.id, spec, labels, context, checkpoint !== undefined);
     try {
       trainable = createTrainable(spec.task, spec.model, {
         seed: spec.seed,
         labels,
-        trainingTargets: TASKS[spec.task].kind === 'regression' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined,
+        trainingTargets,
         batchNormEpsilon: plan?.batchNormEpsilon,
         headFrom: plan?.headFrom,
       });
@@ -340,7 +351,7 @@ async function executeRun(
     await saveFinalModel(db, tracker.id, result.lastEpoch, model.model);
     const final = await evaluateSamples(db, model, valIds, spec.batchSize);
     const analysis = analyzeErrors(model.task, final.rows.map(model.target), final.predictions, spec.seed, model.labels);
-    await db.runs.update(tracker.id, { analysis });
+    await db.runs.update(tracker.id, { analysis, trainedOn: trainedOn(trainingTargets, final.predictions) });
     await tracker.complete(metrics);
     context.onProgress?.({ kind: 'done', summary: metrics });
     return { runId: tracker.id, metrics, trainable };

@@ -53,6 +53,7 @@ export class RunTracker {
     await this.db.runs.update(this.id, {
       status: 'running',
       startedAt: current?.startedAt ?? now,
+      sessionStartedAt: now,
       backend,
       adapter,
       resumable: false,
@@ -75,26 +76,55 @@ export class RunTracker {
   }
 
   async complete(metrics: Record<string, number>, now = Date.now()): Promise<void> {
-    await this.#finish({ status: 'completed', metrics, endedAt: now });
+    await this.#finish({ status: 'completed', metrics, endedAt: now }, now);
   }
 
   async fail(reason: string, now = Date.now()): Promise<void> {
-    await this.#finish({ status: 'failed', failureReason: reason, endedAt: now });
+    await this.#finish({ status: 'failed', failureReason: reason, endedAt: now }, now);
   }
 
   async cancel(now = Date.now()): Promise<void> {
-    await this.#finish({ status: 'cancelled', endedAt: now });
+    await this.#finish({ status: 'cancelled', endedAt: now }, now);
   }
 
-  async #finish(changes: Partial<RunRow>): Promise<void> {
+  async #finish(changes: Partial<RunRow>, now: number): Promise<void> {
     await this.flush();
     const current = await this.db.runs.get(this.id);
     if (!current) throw new Error(`run ${this.id} no longer exists`);
     if (FINAL.includes(current.status)) throw new Error(`run ${this.id} already ended as ${current.status}`);
     // A run that ends for good cannot be resumed any more; its checkpoints served their purpose.
     changes.resumable = false;
+    changes.trainingMs = withSession(current, now);
     await this.db.runs.update(this.id, changes);
   }
+}
+
+/** The run's training time with its current session counted up to `until`. */
+export function withSession(run: Pick<RunRow, 'trainingMs' | 'sessionStartedAt' | 'startedAt'>, until: number): number {
+  const since = run.sessionStartedAt ?? run.startedAt;
+  return (run.trainingMs ?? 0) + (since === undefined ? 0 : Math.max(0, until - since));
+}
+
+/**
+ * How long a run has trained: the sessions it ran in, not the time a closed tab kept it waiting for Resume.
+ * Undefined while it has not started. Runs stored before training time was recorded count start to end.
+ * @example runDuration(run, Date.now()) // 42_000 for a run trained 30 s, closed for an hour, resumed for 12 s
+ */
+export function runDuration(run: RunRow, now: number): number | undefined {
+  if (run.startedAt === undefined) return undefined;
+  if (run.status === 'running') return withSession(run, now);
+  if (run.trainingMs !== undefined) return run.trainingMs;
+  return run.endedAt === undefined ? undefined : run.endedAt - run.startedAt;
+}
+
+/** A run stopped by a closed tab, a crashed worker, a lost device or full storage, that Resume continues. */
+export function isInterrupted(run: Pick<RunRow, 'status' | 'resumable'>): boolean {
+  return run.resumable === true && run.status !== 'completed' && run.status !== 'cancelled';
+}
+
+/** The status a person reads: `interrupted — resumable` rather than `failed` for a run Resume continues. */
+export function runStatusText(run: Pick<RunRow, 'status' | 'resumable'>): string {
+  return isInterrupted(run) ? 'interrupted — resumable' : run.status;
 }
 
 /** A run's metric series, e.g. `{ val_loss: [{step, value}…] }`, for curves. */

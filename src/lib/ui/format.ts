@@ -3,9 +3,18 @@ import { formatNumber } from '$lib/format';
 /** Shown in lib, the CLI and the UI alike, so it lives below them; re-exported for the views. */
 export { formatNumber };
 
-/** Local date and time, to the minute. */
+// One formatter for every date the studio shows, in the user's locale (built once: constructing an
+// Intl.DateTimeFormat is far slower than formatting with it, and the log formats hundreds of rows).
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** Local date and time to the second, in the user's locale: "Dec 6, 2026, 2:23:43 PM" in en-US. */
 export function formatTime(ts: number): string {
-  return new Date(ts).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return Number.isFinite(ts) ? dateTime.format(ts) : '—';
+}
+
+/** The same instant in ISO 8601 (UTC), for `<time datetime>` and hover titles. */
+export function isoTime(ts: number): string {
+  return Number.isFinite(ts) ? new Date(ts).toISOString() : '';
 }
 
 /** 83_000 → "1 min 23 s"; 950 → "950 ms". */

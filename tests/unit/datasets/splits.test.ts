@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { assignFolds, assignSplits, pickSubset, stratumOf, type SplitItem } from '../../../src/lib/datasets/splits';
+import { assignFolds, assignSplits, clampSubset, DEFAULT_SUBSET, pickSubset, stratumOf, type SplitItem } from '../../../src/lib/datasets/splits';
 import { datasetVersionId, reimportedVersionId } from '../../../src/lib/datasets/version';
 import { mulberry32, shuffled } from '../../../src/lib/datasets/random';
 
@@ -175,5 +175,20 @@ describe('dataset version ids', () => {
       // An export whose content changed since gets the id of what it holds now.
       expect(await reimportedVersionId('sentiment', reviews.slice(1), binary, old)).toBe(await datasetVersionId('sentiment', reviews.slice(1), binary));
     });
+  });
+});
+
+describe('clampSubset', () => {
+  it('clamps the default sizes to a 300-sample dataset and says so', () => {
+    const clamped = clampSubset(DEFAULT_SUBSET, { train: 210, val: 45, test: 45 });
+    expect(clamped.options).toEqual({ trainSize: 210, evalSize: 45, seed: 42 });
+    expect(clamped.note).toBe('The dataset has 300 samples (210 train, 45 val): sizes clamped to 210 train / 45 eval.');
+  });
+
+  it('leaves sizes that fit alone, and draws eval from the train items left when there is no val or test', () => {
+    expect(clampSubset({ trainSize: 100, evalSize: 20, seed: 1 }, { train: 210, val: 45 })).toEqual({ options: { trainSize: 100, evalSize: 20, seed: 1 } });
+    const onlyTrain = clampSubset({ trainSize: 80, evalSize: 50, seed: 1 }, { train: 100 });
+    expect(onlyTrain.options).toEqual({ trainSize: 80, evalSize: 20, seed: 1 });
+    expect(onlyTrain.note).toMatch(/20 train left for eval/);
   });
 });

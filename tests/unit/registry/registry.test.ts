@@ -89,12 +89,12 @@ describe('registering versions', () => {
   it('fills lineage from a completed run', async () => {
     const db = makeDb();
     const registry = makeRegistry({}, db);
-    const run = makeRun({ id: 'r7', backend: 'wasm', adapter: 'SIMD', gitCommit: '0123abc', metrics: { val_mae: 12.5 }, params: { task: 'coin-year', datasetId: 'abc123', model: { architecture: 'coin-regressor', backbone: 'resnet18' }, epochs: 5 } });
+    const run = makeRun({ id: 'r7', backend: 'wasm', adapter: 'SIMD', gitCommit: '0123abc', metrics: { val_mae: 12.5 }, trainedOn: { targetRange: { min: 1850, max: 2020 } }, params: { task: 'coin-year', datasetId: 'abc123', model: { architecture: 'coin-regressor', backbone: 'resnet18' }, epochs: 5 } });
     await db.runs.add(run);
     await db.datasets.add({ id: 'abc123', name: 'coins 2024', task: 'coin-year', createdAt: 1, sampleCount: 120, splits: { train: 100, val: 20 } });
     const row = await registry.registerFromRun('r7', { weights: fakeArtifacts() });
     expect(row).toMatchObject({ name: 'coin-year', version: 1, metrics: { val_mae: 12.5 }, runId: 'r7' });
-    expect(row.lineage).toMatchObject({ runId: 'r7', task: 'coin-year', datasetVersion: 'abc123', datasetName: 'coins 2024', params: run.params, seed: 42, backend: 'wasm', adapter: 'SIMD', appVersion: '0.1.0', gitCommit: '0123abc' });
+    expect(row.lineage).toMatchObject({ runId: 'r7', task: 'coin-year', datasetVersion: 'abc123', datasetName: 'coins 2024', params: run.params, seed: 42, backend: 'wasm', adapter: 'SIMD', appVersion: '0.1.0', gitCommit: '0123abc', trainedOn: { targetRange: { min: 1850, max: 2020 } } });
     expect(row.card).toContain('coins 2024');
     await db.runs.put({ ...run, id: 'r8', status: 'failed' });
     await expect(registry.registerFromRun('r8', { weights: fakeArtifacts() })).rejects.toThrow(/failed; only completed runs/);

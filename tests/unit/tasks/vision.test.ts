@@ -95,6 +95,9 @@ describe('vision training', () => {
     expect(Math.min(...losses.slice(1))).toBeLessThan(losses[0]!);
     expect(metrics.val_mae).toBeGreaterThan(0);
     expect((await db.runs.get(runId))?.analysis).toMatchObject({ kind: 'regression', count: 6 });
+    // The training years' range, kept for the Predict page's "outside the training data" note.
+    const trainYears = Array.from({ length: 24 }, (_, i) => i).filter((i) => i % 4 !== 0).map((i) => 1850 + ((i * 37) % 170));
+    expect((await db.runs.get(runId))?.trainedOn).toEqual({ targetRange: { min: Math.min(...trainYears), max: Math.max(...trainYears) } });
     db.close();
   }, 120_000);
 

@@ -41,6 +41,10 @@ describe('runTrainJob', () => {
     expect(events.filter((e) => e.kind === 'epoch')).toHaveLength(8);
     expect(events.at(-1)?.kind).toBe('done');
     expect(run?.analysis).toMatchObject({ kind: 'classification', count: 18, labels: ['negative', 'neutral', 'positive'] });
+    // The score 90 % of validation predictions reach, kept for the Predict page's low-confidence note.
+    expect(run?.trainedOn?.lowScore).toBeGreaterThan(1 / 3);
+    expect(run?.trainedOn?.lowScore).toBeLessThanOrEqual(1);
+    expect(run?.trainingMs).toBeGreaterThan(0);
     db.close();
   });
 

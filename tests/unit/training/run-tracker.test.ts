@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RunTracker, metricSeries } from '../../../src/lib/training/run-tracker';
+import { RunTracker, metricSeries, runDuration, runStatusText } from '../../../src/lib/training/run-tracker';
+import { markInterruptedRuns } from '../../../src/lib/training/job';
 import { makeDb } from '../factories';
 
 const newRun = { name: 'coin baseline', task: 'coin-year' as const, params: { task: 'coin-year' as const, datasetId: 'ds1', model: { architecture: 'coin-regressor' as const, backbone: 'mobilenetv3-small' as const }, epochs: 2, learningRate: 0.001 }, seed: 7, datasetVersion: 'ds1' };
@@ -56,5 +57,32 @@ describe('RunTracker', () => {
     await expect(metricSeries(db, a.id)).resolves.toEqual({ loss: [{ step: 1, value: 1 }] });
     await expect(metricSeries(db, b.id)).resolves.toEqual({ loss: [{ step: 1, value: 2 }] });
     db.close();
+  });
+
+  it('counts training time only: a tab closed for hours before Resume adds nothing', async () => {
+    const db = makeDb();
+    const run = await RunTracker.create(db, newRun, 0);
+    await run.start('cpu', 'JavaScript CPU kernels', 1_000);
+    run.log(1, { loss: 0.9 }, 1, 61_000); // the last thing the closed tab wrote
+    await run.flush();
+    await expect(markInterruptedRuns(db)).resolves.toEqual([run.id]);
+    const interrupted = (await db.runs.get(run.id))!;
+    expect(runStatusText(interrupted)).toBe('interrupted — resumable');
+    expect(runDuration(interrupted, 5 * 3_600_000)).toBe(60_000);
+
+    const resumed = RunTracker.attach(db, run.id);
+    await resumed.start('cpu', 'JavaScript CPU kernels', 3 * 3_600_000);
+    expect(runDuration((await db.runs.get(run.id))!, 3 * 3_600_000 + 5_000)).toBe(65_000);
+    await resumed.complete({ val_mae: 3 }, 3 * 3_600_000 + 30_000);
+    const done = (await db.runs.get(run.id))!;
+    expect(done).toMatchObject({ status: 'completed', startedAt: 1_000, trainingMs: 90_000 });
+    expect(runStatusText(done)).toBe('completed');
+    expect(runDuration(done, Date.now())).toBe(90_000);
+    db.close();
+  });
+
+  it('reads runs stored before training time was recorded from start to end', () => {
+    const old = { status: 'completed', startedAt: 1_000, endedAt: 438_000 } as Parameters<typeof runDuration>[0];
+    expect(runDuration(old, Date.now())).toBe(437_000);
   });
 });
