@@ -18,8 +18,8 @@ interface Constants {
   oneMinusBeta2: tf.Scalar;
   epsilon: tf.Scalar;
   negativeLearningRate: tf.Scalar;
-  /** −lr × the multiplier of the scaled variables (a fine-tuned backbone). */
-  negativeScaledLearningRate: tf.Scalar;
+  /** −lr × the multiplier of the scaled variables (a fine-tuned backbone); made only when there are some. */
+  negativeScaledLearningRate?: tf.Scalar;
 }
 
 /** Variables trained at another learning rate than the rest (a backbone's, fine-tuning). */
@@ -71,7 +71,7 @@ export class ConstantsAdam extends tf.AdamOptimizer {
       oneMinusBeta2: tf.scalar(1 - this.beta2),
       epsilon: tf.scalar(this.epsilon),
       negativeLearningRate: tf.scalar(-this.learningRate),
-      negativeScaledLearningRate: tf.scalar(-(this.scaled?.learningRate ?? this.learningRate)),
+      ...(this.scaled ? { negativeScaledLearningRate: tf.scalar(-this.scaled.learningRate) } : {}),
     });
     const state = this as unknown as AdamState;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
@@ -90,7 +90,7 @@ export class ConstantsAdam extends tf.AdamOptimizer {
         const secondMoment = state.accumulatedSecondMoment[i].variable;
         if (fused && adamStepTakes(value, firstMoment, secondMoment, gradient)) {
           const inputs = { value, m: firstMoment, v: secondMoment, gradient };
-          const attrs = isScaled ? { ...fused, negativeLearningRate: (this.fusedScaledRate ??= c.negativeScaledLearningRate.dataSync()[0]!) } : fused;
+          const attrs = isScaled ? { ...fused, negativeLearningRate: (this.fusedScaledRate ??= c.negativeScaledLearningRate!.dataSync()[0]!) } : fused;
           const [newValue, newM, newV] = tf.engine().runKernel(ADAM_STEP_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
           firstMoment.assign(newM!);
           secondMoment.assign(newV!);
@@ -103,7 +103,7 @@ export class ConstantsAdam extends tf.AdamOptimizer {
         const corrected2 = tf.div(newSecondMoment, oneMinusAccBeta2);
         firstMoment.assign(newFirstMoment);
         secondMoment.assign(newSecondMoment);
-        const rate = isScaled ? c.negativeScaledLearningRate : c.negativeLearningRate;
+        const rate = isScaled ? c.negativeScaledLearningRate! : c.negativeLearningRate;
         value.assign(tf.add(tf.mul(tf.div(corrected1, tf.add(tf.sqrt(corrected2), c.epsilon)), rate), value));
       });
       state.accBeta1.assign(tf.mul(state.accBeta1, c.beta1));
