@@ -103,6 +103,13 @@ export interface TrainableContext {
   labels?: string[];
   /** Training targets of regression tasks, to fit the target's normalisation. */
   trainingTargets?: number[];
+  /** The backbone's BatchNorm epsilon, when its first weights were trained with another than ours (timm's). */
+  batchNormEpsilon?: number;
+  /**
+   * The saved metadata of a version whose head this model starts from (a warm start): the model keeps
+   * what that head's outputs mean, such as the coin year scale, instead of fitting its own.
+   */
+  headFrom?: Record<string, unknown>;
 }
 
 /**
