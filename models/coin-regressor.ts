@@ -75,10 +75,10 @@ export function createCoinRegressor(config: CoinRegressorConfig): CoinRegressor 
   const back = tf.input({ shape: [common.inputSize, common.inputSize, 3], name: backName });
   const backbones =
     mode === 'shared'
-      ? [createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM })]
+      ? [createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, batchNormEpsilon: common.batchNormEpsilon })]
       : [
-          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, namePrefix: `${frontName}_` }),
-          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed + 1000, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, namePrefix: `${backName}_` }),
+          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, batchNormEpsilon: common.batchNormEpsilon, namePrefix: `${frontName}_` }),
+          createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed + 1000, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, batchNormEpsilon: common.batchNormEpsilon, namePrefix: `${backName}_` }),
         ];
   // A backbone is a nested model: applying the same one to both inputs shares its weights.
   const frontFeatures = backbones[0]!.model.apply(front) as tf.SymbolicTensor;

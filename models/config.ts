@@ -40,6 +40,11 @@ export interface VisionModelConfig {
   dropout?: number;
   /** Seed of every initializer and of dropout. Default 1. */
   seed?: number;
+  /**
+   * The backbone's BatchNorm epsilon; default torchvision's. First weights decide it: timm trained its
+   * MobileNetV3-Small with 1e-5 where torchvision uses 1e-3 (`checkpointBatchNormEpsilon`).
+   */
+  batchNormEpsilon?: number;
 }
 
 export const DEFAULT_INPUT_SIZE = 224;
@@ -85,5 +90,7 @@ export function checkVisionConfig(config: VisionModelConfig, inputs: unknown, in
     check(typeof name === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(name), 'inputs', 'names of letters, digits and _ (starting with a letter)', name);
   }
   check(new Set(names).size === names.length, 'inputs', 'distinct names', inputs);
-  return { backbone: config.backbone, inputSize, dropout, seed, projection, inputs: names as string[] };
+  const batchNormEpsilon = config.batchNormEpsilon;
+  check(batchNormEpsilon === undefined || (typeof batchNormEpsilon === 'number' && batchNormEpsilon > 0), 'batchNormEpsilon', 'a number > 0', batchNormEpsilon);
+  return { backbone: config.backbone, inputSize, dropout, seed, projection, inputs: names as string[], batchNormEpsilon };
 }

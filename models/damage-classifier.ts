@@ -46,7 +46,7 @@ export function createDamageClassifier(config: DamageClassifierConfig): DamageCl
   check(new Set(labels).size === labels.length, 'labels', 'distinct labels', labels);
 
   const image = tf.input({ shape: [common.inputSize, common.inputSize, 3], name: common.inputs[0] });
-  const backbone = createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM });
+  const backbone = createBackbone(common.backbone, { inputSize: common.inputSize, seed: common.seed, batchNormMomentum: TASK_BATCH_NORM_MOMENTUM, batchNormEpsilon: common.batchNormEpsilon });
   const features = backbone.model.apply(image) as tf.SymbolicTensor;
   const probabilities = head(features, { ...common, units: labels.length, activation: 'softmax', name: 'probabilities' });
 

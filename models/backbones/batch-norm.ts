@@ -45,6 +45,9 @@ export class LoupeBatchNormalization extends BatchNormalizationBase {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const state = this as unknown as BatchNormState;
+    // A frozen layer (γ's variable not trainable, as freezing a backbone leaves it) runs in inference mode,
+    // as in Keras: its running statistics must not move while the backbone is frozen.
+    if (kwargs['training'] === true && state.gamma && !(state.gamma.read() as tf.Variable).trainable) kwargs = { ...kwargs, training: false };
     const backend = tf.getBackend();
     const fused =
       kwargs['training'] === true &&

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Backbone, WeightNaming } from '../backbones/types';
+import { backboneWeightMap } from '../backbones/index';
+import { BACKBONE_KINDS, type Backbone, type BackboneKind, type WeightNaming } from '../backbones/types';
 import { PARAM_LAYOUTS, torchShapeOf } from './layout';
 import { parseSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors';
 
@@ -123,4 +124,82 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  */
 export async function loadTorchWeightsFrom(backbone: Backbone, source: WeightSource, options: LoadTorchWeightsOptions & { fetch?: typeof fetch } = {}): Promise<void> {
   loadTorchWeights(backbone, await readSafetensors(source, { fetch: options.fetch }), options);
+}
+
+/** Prefixes tried when a checkpoint's names do not start at the backbone: DataParallel's, a bigger model's. */
+export const CHECKPOINT_PREFIXES = ['', 'module.', 'backbone.', 'module.backbone.'] as const;
+
+/** What a checkpoint holds, read from its stem tensor: which backbone, whose names, under which prefix. */
+export interface CheckpointLayout {
+  kind: BackboneKind;
+  naming: WeightNaming;
+  prefix: string;
+}
+
+/**
+ * Recognises a checkpoint by its stem tensor (`conv1.weight`, `features.0.0.weight`, `conv_stem.weight`)
+ * under each of `CHECKPOINT_PREFIXES`; undefined when it is none of our backbones.
+ * @example inspectCheckpoint(file) // { kind: 'mobilenetv3-small', naming: 'timm', prefix: 'module.' }
+ */
+export function inspectCheckpoint(file: SafetensorsFile): CheckpointLayout | undefined {
+  for (const prefix of CHECKPOINT_PREFIXES) {
+    for (const kind of BACKBONE_KINDS) {
+      for (const naming of ['timm', 'torchvision'] as const) {
+        const stem = backboneWeightMap(kind, '', naming).modules[0]!.source;
+        if (file.tensors.has(`${prefix}${stem}.weight`)) return { kind, naming, prefix };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The BatchNorm epsilon a checkpoint was trained with where it differs from torchvision's default. */
+export function checkpointBatchNormEpsilon(layout: CheckpointLayout): number | undefined {
+  return layout.kind === 'mobilenetv3-small' && layout.naming === 'timm' ? 1e-5 : undefined;
+}
+
+/**
+ * Checks that a checkpoint holds the backbone `kind` and returns its layout; the error names what it holds
+ * instead (another backbone, or nothing we know, with its first tensors).
+ */
+export function checkpointLayoutFor(file: SafetensorsFile, kind: BackboneKind): CheckpointLayout {
+  const layout = inspectCheckpoint(file);
+  if (!layout) {
+    const names = [...file.tensors.keys()].slice(0, 3).map((n) => `'${n}'`);
+    throw new WeightImportError(
+      `the checkpoint holds no ${kind} weights we recognise (expected a torchvision or timm state dict, optionally under ${CHECKPOINT_PREFIXES.filter(Boolean).join(' or ')}); its first tensors: ${names.join(', ') || 'none'}`,
+    );
+  }
+  if (layout.kind !== kind) {
+    const stem = `${layout.prefix}${backboneWeightMap(layout.kind, '', layout.naming).modules[0]!.source}.weight`;
+    const shape = file.tensors.get(stem)!.shape;
+    throw new WeightImportError(`the checkpoint is a ${layout.kind} ('${stem}' [${shape.join(', ')}]), but the model's backbone is ${kind}: choose ${kind} weights or change the backbone`);
+  }
+  return layout;
+}
+
+/**
+ * A backbone's weights as a torchvision-named checkpoint (torch layouts, BN statistics included): what a
+ * registered version hands on to a model warm-started from it, checked by `loadTorchWeights` like a file.
+ * @example loadTorchWeights(child, backboneCheckpoint(backbonesOf(parent.model)[0]));
+ */
+export function backboneCheckpoint(backbone: Backbone): SafetensorsFile {
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const module of backbone.weightMap('torchvision').modules) {
+    const layer = backbone.model.getLayer(module.layer);
+    for (const param of PARAM_LAYOUTS[module.kind]) {
+      const variable = layer.weights.find((w) => w.originalName.endsWith(`/${param.tf}`));
+      if (!variable) continue;
+      const torch = tf.tidy(() => {
+        const value = variable.read();
+        if (!param.perm) return value.clone();
+        const inverse: number[] = [];
+        param.perm.forEach((torchAxis, tfAxis) => (inverse[torchAxis] = tfAxis));
+        return tf.transpose(value, inverse);
+      });
+      tensors.set(`${module.source}.${param.torch}`, { dtype: 'F32', shape: torch.shape, data: torch.dataSync() as Float32Array });
+      torch.dispose();
+    }
+  }
+  return { metadata: { format: 'pt', model: backbone.kind }, tensors };
 }

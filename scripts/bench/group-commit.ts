@@ -30,7 +30,7 @@ const prediction = (i: number): PredictionRecord => ({
   ts: Date.now(),
   model: 'bench-log',
   version: 1,
-  task: 'sentiment',
+  task: 'text-classification',
   source: 'rest',
   input: { text: `request number ${i}: the service was great` },
   prediction: { kind: 'classification', label: 'positive', index: 2, score: 0.9, probabilities: [0.05, 0.05, 0.9] },

@@ -23,6 +23,8 @@ export interface TrainConfig {
   splits?: SplitFractions;
   /** Longest side of stored images (default 256, as in the studio). */
   imageMaxSide?: number;
+  /** An image model's first weights (`--init` wins): scratch, hub:<id>, file:<path>, version:<bundle.zip>. */
+  init?: string;
 }
 
 const positiveInt = v.pipe(v.number('must be a whole number ≥ 1'), v.integer('must be a whole number'), v.minValue(1, 'must be ≥ 1'));
@@ -62,6 +64,7 @@ function configSchema(task: TaskName) {
       ),
     ),
     imageMaxSide: v.optional(v.pipe(positiveInt, v.maxValue(4096, 'must be ≤ 4096'))),
+    init: v.optional(v.pipe(v.string('must be scratch, hub:<id>, file:<path> or version:<bundle.zip>'), v.nonEmpty('must not be empty'))),
   });
 }
 

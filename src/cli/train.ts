@@ -12,7 +12,13 @@ import { importData } from './data';
 import { BadFormatError, CliError, EXIT } from './errors';
 import { jsonText, readInputFile, writeOutput } from './files';
 import { describeMetrics, NO_TEST_SPLIT, type MetricsFile, type SplitFigures } from './metrics-file';
-import { ProgressPrinter } from './progress';
+import { ProgressPrinter, type CliIo } from './progress';
+import type { LoupeDb } from '$lib/db/db';
+import { importBundle } from '$lib/registry/bundle';
+import { parseInit, type InitialWeightsResolver } from '$lib/training/init';
+import { memoryWeightCache } from '$lib/weights/cache';
+import { DEFAULT_WEIGHTS_HOST } from '$lib/weights/hub';
+import { initialWeightsResolver } from '$lib/workflows/initial-weights';
 import { memoryDb, startBackend } from './runtime';
 
 async function readConfig(path: string | undefined, task: TaskName): Promise<TrainConfig> {
@@ -40,6 +46,8 @@ export const trainCommand: Command = {
     epochs: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    init: { type: 'string' },
+    'weights-host': { type: 'string' },
   },
   help: `Usage:
   loupe train --task sentiment --data tweets.csv --out sentiment.zip
@@ -76,6 +84,14 @@ Options:
       --epochs <n>         overrides the config's epochs
       --seed <n>           overrides the config's seed (splits, initialisation, shuffling)
       --backend <name>     wasm (default), cpu or auto
+      --init <start>       an image model's first weights (default scratch):
+                             hub:<owner/name>       model.safetensors from the hub (or --weights-host)
+                             file:<path>            a .safetensors file (torchvision or timm names,
+                                                    module. or backbone. prefixes)
+                             version:<bundle.zip>   a registered version (its bundle) with the same backbone:
+                                                    its backbone, and its head when task and classes match
+                           the freeze-then-unfreeze schedule is the config's model.fineTune
+      --weights-host <url> where hub: weights are downloaded from (default https://huggingface.co/)
   -h, --help               this help`,
   async run(values, io) {
     const { task, preset } = taskChoiceOption(values);
@@ -91,18 +107,20 @@ Options:
     try {
       const seed = overrides.seed ?? config.seed;
       const dataset = await importData(db, io, dataPath, task, { option: '--data', preset, seed, fractions: config.splits, imageMaxSide: config.imageMaxSide });
-      const spec = jobSpec(task, dataset.id, config, { ...overrides, name: modelName });
+      const start = await initialWeightsOf(db, optional(values, 'init') ?? config.init, optional(values, 'weights-host'), io);
+      const spec = { ...jobSpec(task, dataset.id, config, { ...overrides, name: modelName }), ...(start.init ? { init: start.init } : {}) };
       io.err(`training ${spec.model.architecture} for ${spec.epochs} epoch(s) on ${backend.backend} (${backend.adapter})\n`);
       const progress = new ProgressPrinter(io, spec.epochs);
       let result;
       try {
-        result = await runTrainJob(db, spec, { backend, onProgress: progress.onEvent });
+        result = await runTrainJob(db, spec, { backend, onProgress: progress.onEvent, initialWeights: start.resolver });
       } catch (error) {
         progress.finish();
         const message = error instanceof Error ? error.message : String(error);
         // The model spec does not fit (unknown architecture, wrong task, a setting the model refuses): the config is at fault, not the run.
         if (error instanceof Error && error.name === 'UnsupportedModelError') throw new BadFormatError(`${configPath ?? 'the model'}: ${message}`);
         if (error instanceof Error && error.name === 'ModelConfigError') throw new BadFormatError(`${configPath ?? 'the model'}: model.${message}`);
+        if (error instanceof Error && (error.name === 'InitialWeightsError' || error.name === 'FineTuneError')) throw new BadFormatError(`--init ${spec.init ?? ''}: ${message}`);
         throw new CliError(`training failed: ${message}`, EXIT.failed);
       }
       // The figures of the weights the bundle holds: the test split scored now, and the val split's of the epoch kept.
@@ -119,6 +137,9 @@ Options:
       }
       const weights = await findRunModel(db, result.runId);
       if (!weights) throw new CliError('training finished but saved no final model', EXIT.internal);
+      // A bundle imported here is v1 of this process's registry: the lineage names the version it was exported as.
+      const run = await db.runs.get(result.runId);
+      if (start.parent && run?.initialWeights?.kind === 'version') await db.runs.update(result.runId, { initialWeights: { ...run.initialWeights, ...start.parent } });
       const row = await new ModelRegistry(db).registerFromRun(result.runId, { name: modelName, weights });
       await writeOutput(out, await exportBundle(row));
       const val: SplitFigures = { samples: dataset.splits?.val ?? 0, metrics: heldOutMetrics(row.metrics) };
@@ -139,3 +160,46 @@ Options:
     }
   },
 };
+
+/**
+ * `--init`: the spec's init and what fetches it. A `file:` is read from disk; a `version:` is a bundle
+ * file, imported into this run's registry (the CLI keeps none of its own); `hub:` downloads each time
+ * (the studio keeps what it downloads, a one-off command has nowhere to).
+ */
+async function initialWeightsOf(
+  db: LoupeDb,
+  init: string | undefined,
+  host: string | undefined,
+  io: CliIo,
+): Promise<{ init?: string; resolver?: InitialWeightsResolver; parent?: { name: string; version: number } }> {
+  if (!init || init === 'scratch') return {};
+  const options = {
+    cache: memoryWeightCache(),
+    host: host ?? process.env.LOUPE_WEIGHTS_HOST ?? DEFAULT_WEIGHTS_HOST,
+    readFile: (path: string) => readInputFile(path, '--init file:'),
+    onProgress: (event: import('$lib/progress').ProgressEvent) => {
+      if (event.kind === 'progress' && (event.done === event.total || event.done === 0)) io.err(`${event.label}: ${event.done} of ${event.total || '?'} bytes\n`);
+    },
+  };
+  if (init.startsWith('version:')) {
+    const path = init.slice('version:'.length);
+    if (/@\d+$/.test(path) && !path.endsWith('.zip')) {
+      throw new BadFormatError(`--init ${init}: the CLI has no registry of its own; give the version's bundle instead: --init version:<name>-v<n>.zip (exported from the Registry page or written by loupe train)`);
+    }
+    let row;
+    try {
+      row = await importBundle(new ModelRegistry(db), await readInputFile(path, '--init version:'));
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new BadFormatError(`--init ${init}: not a usable Loupe model bundle: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const parent = row.importedFrom ? { name: row.importedFrom.name, version: row.importedFrom.version } : undefined;
+    return { init: `version:${row.name}@${row.version}`, resolver: initialWeightsResolver(db, options), ...(parent ? { parent } : {}) };
+  }
+  try {
+    parseInit(init);
+  } catch (error) {
+    throw new BadFormatError(`--init: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { init, resolver: initialWeightsResolver(db, options) };
+}

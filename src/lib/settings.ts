@@ -9,12 +9,15 @@ export interface SettingValues {
   serving: ServingSettings;
   /** How much of the inference log to keep. */
   logRetention: LogRetention;
+  /** Where `hub:` first weights are downloaded from: the Hugging Face hub or a mirror with its layout. */
+  weightsHost: string;
 }
 
 export const SETTING_DEFAULTS: SettingValues = {
   backend: 'auto',
   serving: DEFAULT_SERVING_SETTINGS,
   logRetention: DEFAULT_LOG_RETENTION,
+  weightsHost: 'https://huggingface.co/',
 };
 
 export async function getSetting<K extends keyof SettingValues>(db: LoupeDb, key: K): Promise<SettingValues[K]> {

@@ -72,6 +72,8 @@ export interface Lineage {
   seed?: number;
   backend?: BackendName;
   adapter?: string;
+  /** Where the backbone's first weights came from, when not from scratch. */
+  initialWeights?: InitialWeights;
   /** Loupe's version and commit that trained the model. */
   appVersion?: string;
   gitCommit?: string;
@@ -80,3 +82,15 @@ export interface Lineage {
   /** Loupe's version and commit that registered it. */
   registeredWith?: { appVersion: string; gitCommit?: string };
 }
+
+/**
+ * Where a run's backbone started (its `init`, resolved): a hub checkpoint, a file, or a registered version.
+ * `sha256` is of the file's bytes as loaded; `batchNormEpsilon` is set where the weights were trained with
+ * another BatchNorm epsilon than torchvision's (timm's MobileNetV3), so a resumed run builds the same model.
+ */
+export type InitialWeights = (
+  | { kind: 'hub'; id: string; host: string; file: string; revision: string; sha256: string; bytes: number; naming: 'torchvision' | 'timm' }
+  | { kind: 'file'; name: string; sha256: string; bytes: number; naming: 'torchvision' | 'timm' }
+  /** A warm start; `head` when the version's head was taken too (same task and classes). */
+  | { kind: 'version'; name: string; version: number; id: string; head: boolean }
+) & { batchNormEpsilon?: number };

@@ -61,6 +61,23 @@ export interface EncoderHeadSpec {
 
 export type SmallCnnAugmentation = 'none' | 'flip' | 'default';
 
+/**
+ * How a pretrained backbone is fine-tuned (a vision model spec's `fineTune`, stored with the run): frozen
+ * for the first `freezeEpochs` (no backbone gradients; BatchNorm in inference mode), then trained at
+ * `backboneLrMultiplier` × the learning rate; the learning rate warms up linearly over `warmupEpochs`,
+ * then follows a cosine decay to 0 at the last epoch when `cosine`.
+ */
+export interface FineTuneSchedule {
+  /** Default 0. */
+  freezeEpochs?: number;
+  /** Default 1. */
+  backboneLrMultiplier?: number;
+  /** Default 0. */
+  warmupEpochs?: number;
+  /** Default false. */
+  cosine?: boolean;
+}
+
 /** Model choices per task; stored with every run. */
 export type ModelSpec =
   | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
@@ -85,8 +102,8 @@ export type ModelSpec =
       /** Count smoothing of the ratios. */
       alpha?: number;
     }
-  | ({ architecture: 'coin-regressor' } & Omit<CoinRegressorConfig, 'seed' | 'yearScale'>)
-  | ({ architecture: 'damage-classifier' } & Omit<DamageClassifierConfig, 'seed' | 'labels'>)
+  | ({ architecture: 'coin-regressor'; fineTune?: FineTuneSchedule } & Omit<CoinRegressorConfig, 'seed' | 'yearScale' | 'batchNormEpsilon'>)
+  | ({ architecture: 'damage-classifier'; fineTune?: FineTuneSchedule } & Omit<DamageClassifierConfig, 'seed' | 'labels' | 'batchNormEpsilon'>)
   | ({ architecture: 'small-cnn'; augmentation?: SmallCnnAugmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)
   | TransformerSpec
   | EncoderHeadSpec;
@@ -118,7 +135,15 @@ export interface TrainJobSpec {
   fold?: { k: number; index: number };
   /** Read the loss back every this many batches. */
   readEvery?: number;
+  /**
+   * Where an image model's backbone starts (`WeightInit`): `scratch` (the default), `hub:<id>`,
+   * `file:<name>` (a .safetensors file) or `version:<model>@<n>`.
+   */
+  init?: WeightInit;
 }
+
+/** `scratch`, `hub:<owner/name>`, `file:<name.safetensors>` or `version:<model>@<n>`; parsed by `parseInit`. */
+export type WeightInit = string;
 
 /**
  * A run row's params: a training job's spec (k-fold parents add `kFolds`); a baseline evaluated as-is

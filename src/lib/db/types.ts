@@ -1,7 +1,7 @@
 import type { ErrorAnalysis } from './analysis-shapes';
 import type { AlertMetric, InputStatName } from './monitoring-shapes';
 import type { PipelineConfig, PipelineState, RunArtifacts, RunTrigger, StepRecord } from './pipeline-shapes';
-import type { GateRule, Lineage, MetricCheck, TrainedOn } from './registry-shapes';
+import type { GateRule, InitialWeights, Lineage, MetricCheck, TrainedOn } from './registry-shapes';
 import type { SweepDefinition, SweepRegistration, SweepTrial } from './sweep-shapes';
 
 /**
@@ -99,6 +99,8 @@ export interface RunRow {
   analysis?: ErrorAnalysis;
   /** K-fold and sweeps group child runs under a parent. */
   parentId?: string;
+  /** Where the backbone's first weights came from (the params' `init`, resolved): lineage of its versions. */
+  initialWeights?: InitialWeights;
 }
 
 export interface MetricPointRow {

@@ -2,7 +2,7 @@ import type { DatasetRow, TaskName } from '$lib/db/types';
 import { formatNumber } from '$lib/format';
 import { presetOf, TASKS } from '$lib/tasks/registry';
 import { heldOutMetrics } from './gate';
-import type { Lineage } from './types';
+import type { InitialWeights, Lineage } from './types';
 
 export interface CardContext {
   name: string;
@@ -51,10 +51,26 @@ export function defaultModelCard(ctx: CardContext): string {
   lines.push('');
   lines.push('## Lineage', '');
   if (lineage.runId) lines.push(`- Run: \`${lineage.runId}\``);
+  if (lineage.initialWeights) lines.push(`- First weights: ${describeInitialWeights(lineage.initialWeights)}`);
   if (lineage.backend) lines.push(`- Backend: ${lineage.backend}${lineage.adapter ? ` (${lineage.adapter})` : ''}`);
   if (lineage.appVersion) lines.push(`- Trained with Loupe ${lineage.appVersion}${lineage.gitCommit ? ` (commit ${lineage.gitCommit})` : ''}`);
   const params = Object.entries(lineage.params ?? {}).filter(([, value]) => value !== undefined);
   if (params.length) lines.push(`- Parameters: ${params.map(([k, value]) => `${k}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`).join(', ')}`);
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * Where a version's first weights came from, in one line (model card, version page).
+ * @example describeInitialWeights({ kind: 'version', name: 'cars', version: 1, id: 'v', head: true }) // 'cars v1 (backbone and head)'
+ */
+export function describeInitialWeights(weights: InitialWeights): string {
+  switch (weights.kind) {
+    case 'hub':
+      return `hub ${weights.id} (${weights.file} from ${weights.host}, ${weights.naming} naming, sha256 ${weights.sha256})`;
+    case 'file':
+      return `file ${weights.name} (${weights.naming} naming, sha256 ${weights.sha256})`;
+    case 'version':
+      return `${weights.name} v${weights.version} (${weights.head ? 'backbone and head' : 'backbone'})`;
+  }
 }

@@ -219,6 +219,7 @@ export class ModelRegistry {
       datasetVersion: run.datasetVersion,
       params: run.params,
       seed: run.seed,
+      ...(run.initialWeights ? { initialWeights: run.initialWeights } : {}),
       ...(run.backend ? { backend: run.backend } : {}),
       ...(run.adapter ? { adapter: run.adapter } : {}),
       appVersion: run.appVersion,

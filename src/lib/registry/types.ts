@@ -2,7 +2,7 @@ import type { Lineage, MetricCheck } from '$lib/db/registry-shapes';
 import type { ModelSignature } from '$lib/db/specs';
 import type { ModelVersionRow } from '$lib/db/types';
 
-export type { GateRule, Lineage, MetricCheck, MetricThreshold } from '$lib/db/registry-shapes';
+export type { GateRule, InitialWeights, Lineage, MetricCheck, MetricThreshold } from '$lib/db/registry-shapes';
 
 /** The gate's verdict (pure; see `decide`). */
 export interface GateVerdict {

@@ -1,6 +1,8 @@
 import type { ParamValue } from '$lib/db/sweep-shapes';
 import type { TaskName } from '$lib/db/types';
 import { TASKS, type ModelSpec } from '$lib/tasks/registry';
+import type { FineTuneSchedule } from '$lib/db/specs';
+import { parseInit } from '$lib/training/init';
 import type { TrainJobSpec } from '$lib/training/job';
 
 /**
@@ -101,7 +103,31 @@ const VISION: Setting[] = [
     apply: (s, v) => void (model(s).projection = v === 0 ? null : { units: v as number }),
   },
   { name: 'dropout', expects: 'a number in [0, 0.9]', kind: 'number', valid: (v) => isNumber(v, 0, 0.9), apply: (s, v) => void (model(s).dropout = v) },
+  {
+    name: 'init',
+    expects: 'scratch, hub:<owner/name>, file:<name>.safetensors or version:<model>@<n> (first weights)',
+    kind: 'choice',
+    valid: (v) => typeof v === 'string' && isInit(v),
+    apply: (s, v) => void (s.init = v as string),
+  },
+  fineTuneSetting('freezeEpochs', 'a whole number of epochs from 0 to 1000 (backbone frozen)', 'int', (v) => isInt(v, 0, 1000)),
+  fineTuneSetting('backboneLrMultiplier', 'a number in (0, 10] (the backbone\'s learning rate once unfrozen)', 'number', (v) => isNumber(v, 0, 10, true)),
+  fineTuneSetting('warmupEpochs', 'a whole number of epochs from 0 to 1000 (linear warm-up)', 'int', (v) => isInt(v, 0, 1000)),
 ];
+
+/** A setting of the model's fine-tuning schedule (`fineTune`), swept by its own name. */
+function fineTuneSetting(name: keyof FineTuneSchedule, expects: string, kind: 'int' | 'number', valid: (v: ParamValue) => boolean): Setting {
+  return { name, expects, kind, valid, apply: (s, v) => void (model(s).fineTune = { ...(model(s).fineTune as FineTuneSchedule | undefined), [name]: v }) };
+}
+
+function isInit(value: string): boolean {
+  try {
+    parseInit(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const COIN: Setting[] = [
   { name: 'mode', expects: '"dual" or "shared"', kind: 'choice', valid: (v) => oneOf(v, ['dual', 'shared']), apply: (s, v) => void (model(s).mode = v) },

@@ -48,8 +48,16 @@ const inputSize = v.pipe(
 );
 const projection = v.nullable(settingsObject('projection', { units: wholeNumber(1), activation: v.optional(picklist(PROJECTION_ACTIVATIONS)) }));
 const inputNames = v.array(v.pipe(v.string(), v.regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be letters, digits and _, starting with a letter')), 'must be a list of input names');
+/** The freeze-then-unfreeze schedule of a pretrained backbone (`FineTuneSchedule`). */
+const fineTune = settingsObject('fineTune', {
+  freezeEpochs: v.optional(wholeNumber(0)),
+  backboneLrMultiplier: v.optional(v.pipe(v.number('must be a number in (0, 10]'), v.gtValue(0, 'must be > 0'), v.maxValue(10, 'must be ≤ 10'))),
+  warmupEpochs: v.optional(wholeNumber(0)),
+  cosine: v.optional(v.boolean('must be true or false')),
+});
 const vision = {
   backbone: picklist(BACKBONE_KINDS),
+  fineTune: v.optional(fineTune),
   inputSize: v.optional(inputSize),
   projection: v.optional(projection),
   dropout: v.optional(rate),

@@ -105,6 +105,13 @@ export interface TrainableContext {
   trainingTargets?: number[];
   /** The train split's texts and labels (text tasks): what NB-SVM fits its n-gram ratios on. */
   trainingTexts?: readonly Pick<SampleRow, 'text' | 'label' | 'path'>[];
+  /** The backbone's BatchNorm epsilon, when its first weights were trained with another than ours (timm's). */
+  batchNormEpsilon?: number;
+  /**
+   * The saved metadata of a version whose head this model starts from (a warm start): the model keeps
+   * what that head's outputs mean, such as the coin year scale, instead of fitting its own.
+   */
+  headFrom?: Record<string, unknown>;
 }
 
 /**

@@ -18,6 +18,14 @@ interface Constants {
   oneMinusBeta2: tf.Scalar;
   epsilon: tf.Scalar;
   negativeLearningRate: tf.Scalar;
+  /** −lr × the multiplier of the scaled variables (a fine-tuned backbone); made only when there are some. */
+  negativeScaledLearningRate?: tf.Scalar;
+}
+
+/** Variables trained at another learning rate than the rest (a backbone's, fine-tuning). */
+export interface ScaledLearningRate {
+  names: ReadonlySet<string>;
+  learningRate: number;
 }
 
 /**
@@ -32,6 +40,27 @@ export class ConstantsAdam extends tf.AdamOptimizer {
   private constants?: Constants;
   /** The constants as numbers, for the fused kernel; read once from `constants`. */
   private fusedConstants?: Omit<AdamStepAttrs, 'oneMinusAccBeta1' | 'oneMinusAccBeta2'>;
+  private fusedScaledRate?: number;
+  private scaled?: ScaledLearningRate;
+
+  /**
+   * Sets the learning rate from the next step on (a schedule), and optionally another rate for some
+   * variables (a backbone's multiplier). The slots (moments, step count) are untouched.
+   * @example optimizer.setLearningRates(1e-3, { names: new Set(backboneVariableNames), learningRate: 1e-4 });
+   */
+  setLearningRates(learningRate: number, scaled?: ScaledLearningRate): void {
+    this.learningRate = learningRate;
+    this.scaled = scaled;
+    if (this.constants) tf.dispose(Object.values(this.constants));
+    this.constants = undefined;
+    this.fusedConstants = undefined;
+    this.fusedScaledRate = undefined;
+  }
+
+  /** The rate a variable is trained at now. */
+  learningRateOf(name: string): number {
+    return this.scaled?.names.has(name) ? this.scaled.learningRate : this.learningRate;
+  }
 
   override applyGradients(variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
     const c = (this.constants ??= {
@@ -42,6 +71,7 @@ export class ConstantsAdam extends tf.AdamOptimizer {
       oneMinusBeta2: tf.scalar(1 - this.beta2),
       epsilon: tf.scalar(this.epsilon),
       negativeLearningRate: tf.scalar(-this.learningRate),
+      ...(this.scaled ? { negativeScaledLearningRate: tf.scalar(-this.scaled.learningRate) } : {}),
     });
     const state = this as unknown as AdamState;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
@@ -55,11 +85,13 @@ export class ConstantsAdam extends tf.AdamOptimizer {
         state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
+        const isScaled = this.scaled?.names.has(name) ?? false;
         const firstMoment = state.accumulatedFirstMoment[i].variable;
         const secondMoment = state.accumulatedSecondMoment[i].variable;
         if (fused && adamStepTakes(value, firstMoment, secondMoment, gradient)) {
           const inputs = { value, m: firstMoment, v: secondMoment, gradient };
-          const [newValue, newM, newV] = tf.engine().runKernel(ADAM_STEP_KERNEL, inputs, fused as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          const attrs = isScaled ? { ...fused, negativeLearningRate: (this.fusedScaledRate ??= c.negativeScaledLearningRate!.dataSync()[0]!) } : fused;
+          const [newValue, newM, newV] = tf.engine().runKernel(ADAM_STEP_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
           firstMoment.assign(newM!);
           secondMoment.assign(newV!);
           value.assign(newValue!);
@@ -71,7 +103,8 @@ export class ConstantsAdam extends tf.AdamOptimizer {
         const corrected2 = tf.div(newSecondMoment, oneMinusAccBeta2);
         firstMoment.assign(newFirstMoment);
         secondMoment.assign(newSecondMoment);
-        value.assign(tf.add(tf.mul(tf.div(corrected1, tf.add(tf.sqrt(corrected2), c.epsilon)), c.negativeLearningRate), value));
+        const rate = isScaled ? c.negativeScaledLearningRate! : c.negativeLearningRate;
+        value.assign(tf.add(tf.mul(tf.div(corrected1, tf.add(tf.sqrt(corrected2), c.epsilon)), rate), value));
       });
       state.accBeta1.assign(tf.mul(state.accBeta1, c.beta1));
       state.accBeta2.assign(tf.mul(state.accBeta2, c.beta2));
@@ -81,7 +114,7 @@ export class ConstantsAdam extends tf.AdamOptimizer {
 
   /**
    * The fused kernel's constants: the very float32 values the op-by-op path multiplies by (read once from
-   * its scalars, so a later change of `learningRate` is ignored by both paths alike). 1 − βᵗ is read at
+   * its scalars, remade by `setLearningRates`). 1 − βᵗ is read at
    * every step from the tensors the op-by-op path divides by, so it follows `setWeights` and checkpoint
    * restores. These `dataSync`s are scalar reads from the wasm heap (CPU memory, no GPU sync: this path
    * runs only on the wasm backend): two per step.
@@ -125,6 +158,7 @@ export class ConstantsAdam extends tf.AdamOptimizer {
     if (this.constants) tf.dispose(Object.values(this.constants));
     this.constants = undefined;
     this.fusedConstants = undefined;
+    this.fusedScaledRate = undefined;
   }
 }
 

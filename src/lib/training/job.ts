@@ -18,6 +18,9 @@ import { decodeTensors, encodeTensors, latestCheckpoint, restoreCheckpoint, save
 import { asStorageFull, isQuotaError, type StorageFullError } from '$lib/db/quota';
 import { withLock } from '$lib/locks';
 import { RunTracker, withSession } from './run-tracker';
+import { applyInit, parseInit, planInit, specBackbone, type InitialWeightsResolver, type InitPlan, type ResolvedInit } from './init';
+import { checkSchedule, scheduleDriver, setBackbonesFrozen } from './fine-tune';
+import { backbonesOf } from '$models/backbones/index';
 
 export type { TrainJobSpec } from '$lib/db/specs';
 
@@ -31,6 +34,8 @@ export interface TrainJobContext {
   parentId?: string;
   /** Asked after each epoch whether to end the run there (a sweep's hyperband); see `TrainLoopOptions.shouldStop`. */
   shouldStop?: StopCheck;
+  /** Fetches the first weights a spec's `init` names (hub, file, registered version); needed unless it is `scratch`. */
+  initialWeights?: InitialWeightsResolver;
 }
 
 export interface TrainJobResult {
@@ -65,6 +70,11 @@ function validateSpec(spec: TrainJobSpec): void {
     throw new TrainJobError(`learningRate must be a positive number, got ${spec.learningRate}`);
   }
   if (!Number.isInteger(spec.seed)) throw new TrainJobError(`seed must be an integer, got ${spec.seed}`);
+  if (parseInit(spec.init).kind !== 'scratch' && !specBackbone(spec.model)) {
+    throw new TrainJobError(`init "${spec.init}" needs a model with a backbone (resnet18, mobilenetv3-small); ${spec.model.architecture} has none`);
+  }
+  const fineTune = 'fineTune' in spec.model ? spec.model.fineTune : undefined;
+  if (fineTune) checkSchedule(fineTune, spec.epochs, spec.optimizer);
 }
 
 async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<string[]> {
@@ -275,15 +285,31 @@ async function executeRun(
       : await Promise.all([splitIds(db, spec.datasetId, 'train'), splitIds(db, spec.datasetId, spec.validationSplit ?? 'val')]);
     if (trainIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its train split`);
     if (valIds.length === 0) throw new TrainJobError(`dataset "${datasetName}" has no samples in its ${spec.validationSplit ?? 'val'} split`);
+    // A classifier's classes are its dataset's (any label set; the task's preset when none is stored).
+    const labels = (await db.datasets.get(spec.datasetId))?.labels;
     const trainingTargets = TASKS[spec.task].kind === 'regression' ? await labelsOf(db, trainIds).then((l) => l.map(Number)) : undefined;
-    trainable = createTrainable(spec.task, spec.model, {
-      seed: spec.seed,
-      // A classifier's classes are its dataset's (any label set; the task's preset when none is stored).
-      labels: (await db.datasets.get(spec.datasetId))?.labels,
-      trainingTargets,
-      trainingTexts: TASKS[spec.task].input === 'text' ? await textsOf(db, trainIds) : undefined,
-    });
+    const trainingTexts = TASKS[spec.task].input === 'text' ? await textsOf(db, trainIds) : undefined;
+    const { resolved, plan } = await firstWeights(db, tracker.id, spec, labels, context, checkpoint !== undefined);
+    try {
+      trainable = createTrainable(spec.task, spec.model, {
+        seed: spec.seed,
+        labels,
+        trainingTargets,
+        trainingTexts,
+        batchNormEpsilon: plan?.batchNormEpsilon,
+        headFrom: plan?.headFrom,
+      });
+      if (resolved && plan && !checkpoint) {
+        const initialWeights = applyInit(trainable, resolved, plan);
+        await db.runs.update(tracker.id, { initialWeights });
+      }
+    } finally {
+      if (resolved?.kind === 'version') resolved.parent.dispose();
+    }
     const model = trainable;
+    const fineTune = 'fineTune' in spec.model ? spec.model.fineTune : undefined;
+    // Made before anything is frozen: it lists every weight that trains at some point.
+    const schedule = fineTune ? scheduleDriver(fineTune, backbonesOf(model.model), model.model, optimizer, spec.epochs, spec.learningRate) : undefined;
     const earlyStopping = spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined;
     let resumeFrom: TrainLoopOptions['resumeFrom'];
     if (checkpoint) {
@@ -323,7 +349,11 @@ async function executeRun(
       readEvery: spec.readEvery,
       shouldStop: context.shouldStop,
       microBatch: microBatchFor(model.model, context.backend.backend, spec.batchSize),
+      variables: schedule?.variables,
+      beforeEpoch: schedule?.beforeEpoch,
     });
+    // A run that ends frozen leaves its backbone trainable again: a warm start from its version trains it.
+    if (schedule) setBackbonesFrozen(backbonesOf(model.model), false);
     // With early stopping the best epoch's weights were restored: report that epoch's metrics.
     const reported = result.history.find((h) => h.epoch === (result.bestEpoch ?? result.lastEpoch)) ?? result.history.at(-1);
     const metrics = { ...reported?.metrics, epochs: result.epochsRun };
@@ -373,4 +403,31 @@ async function failForStorage(db: LoupeDb, tracker: RunTracker, error: unknown, 
   await tracker.fail(reason);
   await db.runs.update(tracker.id, { resumable: true });
   throw Object.assign(full, { message: reason });
+}
+
+/**
+ * The first weights of a run's model, fetched through the context's resolver, and what building the
+ * model needs of them. A resumed run takes its weights from the checkpoint: a hub or file start only
+ * needs its recorded BatchNorm epsilon (so it resumes offline), a version start its head's metadata.
+ */
+async function firstWeights(
+  db: LoupeDb,
+  runId: string,
+  spec: TrainJobSpec,
+  labels: string[] | undefined,
+  context: TrainJobContext,
+  resuming: boolean,
+): Promise<{ resolved?: ResolvedInit; plan?: InitPlan }> {
+  const init = parseInit(spec.init);
+  if (init.kind === 'scratch') return {};
+  const recorded = resuming ? (await db.runs.get(runId))?.initialWeights : undefined;
+  if (recorded && recorded.kind !== 'version') return { plan: { batchNormEpsilon: recorded.batchNormEpsilon, head: false } };
+  if (!context.initialWeights) throw new TrainJobError(`init "${spec.init}" needs its weights fetched, which this caller cannot do`);
+  const resolved = await context.initialWeights(init, spec);
+  try {
+    return { resolved, plan: planInit(resolved, spec, labels) };
+  } catch (error) {
+    if (resolved.kind === 'version') resolved.parent.dispose();
+    throw error;
+  }
 }

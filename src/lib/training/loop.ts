@@ -42,6 +42,13 @@ export interface TrainLoopOptions {
   shouldStop?: StopCheck;
   /** Examples per gradient computation when a batch is too big for the backend's memory (micro-batches.ts). */
   microBatch?: number;
+  /**
+   * The model's trainable variables in a fixed order, when some may be frozen (fine-tuning): only the
+   * trainable ones get gradients, and the optimizer's slots keep their places (micro-batches.ts).
+   */
+  variables?: readonly tf.Variable[];
+  /** Called before each epoch's first batch: a fine-tuning schedule freezes or unfreezes and sets learning rates. */
+  beforeEpoch?: (epoch: number) => void;
 }
 
 /** Decides after an epoch whether the run should end there (may cross to the page through comlink). */
@@ -106,6 +113,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   let epoch = options.startEpoch ?? 1;
   try {
     for (; epoch <= epochs; epoch++) {
+      options.beforeEpoch?.(epoch);
       const trainLoss = await runEpoch(options, epoch, readEvery);
       const validation = await options.validate(epoch);
       const metrics = { loss: trainLoss, ...validation };
@@ -152,7 +160,7 @@ async function runEpoch(options: TrainLoopOptions, epoch: number, readEvery: num
       try {
         if (signal?.aborted) throw new TrainingCancelledError();
         const lossOf = (x: typeof xs, y: tf.Tensor) => loss(y, model.apply(x, { training: true }) as tf.Tensor);
-        const stepLoss = minimizeInMicroBatches(optimizer, lossOf, xs, ys, options.microBatch ?? size);
+        const stepLoss = minimizeInMicroBatches(optimizer, lossOf, xs, ys, options.microBatch ?? size, options.variables);
         const weighted = tf.tidy(() => tf.add(lossSum, tf.mul(stepLoss, size)));
         tf.dispose([stepLoss, lossSum]);
         lossSum = weighted as tf.Scalar;

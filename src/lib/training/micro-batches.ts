@@ -13,9 +13,31 @@ export type BatchLoss = (xs: Inputs, ys: tf.Tensor) => tf.Scalar;
  * backend with bounded memory (the wasm heap is at most 4 GiB). Returns the batch's mean loss; the caller
  * disposes it. A `microBatch` at least the batch size is a plain `minimize`.
  */
-export function minimizeInMicroBatches(optimizer: tf.Optimizer, lossOf: BatchLoss, xs: Inputs, ys: tf.Tensor, microBatch: number): tf.Scalar {
+export function minimizeInMicroBatches(
+  optimizer: tf.Optimizer,
+  lossOf: BatchLoss,
+  xs: Inputs,
+  ys: tf.Tensor,
+  microBatch: number,
+  variables?: readonly tf.Variable[],
+): tf.Scalar {
   const size = ys.shape[0]!;
-  if (!(microBatch > 0) || microBatch >= size) return optimizer.minimize(() => lossOf(xs, ys), true)!;
+  // Gradients only of trainable variables (a frozen backbone's are never computed), applied under every
+  // variable's name in one fixed order: the optimizer keys its slots by position, so they stay put when
+  // a backbone is frozen or unfrozen.
+  const trainable = variables?.filter((v) => v.trainable);
+  const apply = (grads: tf.NamedTensorMap) =>
+    optimizer.applyGradients(variables ? (Object.fromEntries(variables.map((v) => [v.name, grads[v.name] ?? null])) as tf.NamedTensorMap) : grads);
+  if (!(microBatch > 0) || microBatch >= size) {
+    if (!variables) return optimizer.minimize(() => lossOf(xs, ys), true)!;
+    const { value, grads } = optimizer.computeGradients(() => lossOf(xs, ys), trainable);
+    try {
+      apply(grads);
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
+    return value;
+  }
   let sum: tf.NamedTensorMap | undefined;
   let loss: tf.Scalar | undefined;
   try {
@@ -24,7 +46,7 @@ export function minimizeInMicroBatches(optimizer: tf.Optimizer, lossOf: BatchLos
       const { value, grads } = tf.tidy(() => {
         const slice = (t: tf.Tensor) => tf.slice(t, start, n);
         const part = Array.isArray(xs) ? xs.map(slice) : slice(xs);
-        return optimizer.computeGradients(() => tf.mul(lossOf(part, slice(ys)), n / size) as tf.Scalar);
+        return optimizer.computeGradients(() => tf.mul(lossOf(part, slice(ys)), n / size) as tf.Scalar, trainable);
       });
       if (!loss) loss = value;
       else {
@@ -39,7 +61,7 @@ export function minimizeInMicroBatches(optimizer: tf.Optimizer, lossOf: BatchLos
         tf.dispose([...Object.values(previous), ...Object.values(grads)]);
       }
     }
-    optimizer.applyGradients(sum!);
+    apply(sum!);
     return loss!;
   } catch (error) {
     loss?.dispose();

@@ -28,7 +28,7 @@ export function runFigures(metrics: RunRow['metrics']): RunFigures {
 /**
  * A run's params as flat rows for a table: the model spec's fields become `model.dim`, … and what the
  * run row states elsewhere (task, dataset, seed, name) is left out, so each setting appears once.
- * @example flatParams({ task: 'sentiment', datasetId: 'd', seed: 1, epochs: 3, model: { architecture: 'fasttext', dim: 8 } })
+ * @example flatParams({ task: 'text-classification', datasetId: 'd', seed: 1, epochs: 3, model: { architecture: 'fasttext', dim: 8 } })
  * // [['epochs', 3], ['model.architecture', 'fasttext'], ['model.dim', 8]]
  */
 export function flatParams(params: RunRow['params']): [string, unknown][] {

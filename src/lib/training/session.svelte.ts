@@ -35,6 +35,8 @@ export class TrainingSession {
   finalMetrics = $state.raw<Record<string, number>>();
   /** The latest note from the worker: a log line, or which fold is training. */
   note = $state<string>();
+  /** A download before training (first weights from the hub): bytes so far and in all (0: unknown). */
+  download = $state<{ label: string; done: number; total: number }>();
 
   readonly progress = $derived(this.epochs ? (this.epoch - 1 + (this.batches ? this.batch / this.batches : 0)) / this.epochs : 0);
   readonly etaMs = $derived.by(() => {
@@ -77,6 +79,7 @@ export class TrainingSession {
     this.epochMetrics = runId ? await this.#storedCurves(runId) : {};
     this.finalMetrics = undefined;
     this.note = undefined;
+    this.download = undefined;
     this.startedAt = Date.now();
     if (runId) this.state = 'running';
     try {
@@ -121,7 +124,11 @@ export class TrainingSession {
         this.batchLoss = [];
         this.epochMetrics = {};
         break;
+      case 'progress':
+        this.download = event.done === event.total && event.total > 0 ? undefined : { label: event.label, done: event.done, total: event.total };
+        break;
       case 'batch':
+        this.download = undefined;
         this.epoch = event.epoch;
         this.batch = event.batch;
         this.batches = event.batches;

@@ -15,6 +15,8 @@ import type { StopCheck } from '$lib/training/loop';
 import { APP_VERSION } from '$lib/version';
 import { registerTransformerBaseline, type BaselineRequest } from '$lib/workflows/baseline';
 import { quickTrainText, type QuickTrainRequest } from '$lib/workflows/quick-train';
+import { initialWeightsResolver } from '$lib/workflows/initial-weights';
+import { browserWeightCache } from '$lib/weights/cache';
 
 /**
  * Where a run whose device was lost continues: the next backend in order that starts, passing over a GPU
@@ -115,6 +117,7 @@ export class TrainerService implements TrainerApi {
       backend,
       onProgress,
       signal: controller.signal,
+      initialWeights: initialWeightsResolver(getDb(), { cache: browserWeightCache(), onProgress, signal: controller.signal }),
       onRunCreated: (created) => {
         runId = created;
         this.#running.set(created, controller);

@@ -36,7 +36,7 @@ describe('pipeline data', () => {
     expect(await addToBase(db, pipeline, baseId, await validateNewData(db, 'text-classification', collected), { seed: 1 })).toMatchObject({ datasetId: version.datasetId, existed: true });
   });
 
-  it('learns topics from new imports and feedback: labels are checked against the base\'s classes, which the new version keeps', async () => {
+  it("learns topics from new imports and feedback: labels are checked against the base's classes, which the new version keeps", async () => {
     const db = makeDb();
     const topics = ['politics', 'sports', 'tech'];
     await db.datasets.add({ id: 'news', name: 'news', task: 'text-classification', createdAt: T0 - 10, sampleCount: 3, labels: topics });

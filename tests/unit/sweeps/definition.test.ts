@@ -141,4 +141,15 @@ early_terminate: {type: hyperband, min_iter: 1}
       expect.stringMatching(/^parameters\.ngramDropout.*\[0, 0\.95\]/),
     ]);
   });
+
+  it('sweeps first weights and the fine-tuning schedule of image models', () => {
+    const spec = trialSpec('image-classification', 'ds', { init: 'hub:timm/mobilenetv3_small_100.lamb_in1k', freezeEpochs: 2, backboneLrMultiplier: 0.1, warmupEpochs: 1 });
+    expect(spec.init).toBe('hub:timm/mobilenetv3_small_100.lamb_in1k');
+    expect(spec.model).toMatchObject({ architecture: 'damage-classifier', fineTune: { freezeEpochs: 2, backboneLrMultiplier: 0.1, warmupEpochs: 1 } });
+    const images = { ...base, task: 'image-classification', metric: { name: 'val_accuracy', goal: 'maximize' } };
+    expect(issues({ ...images, parameters: { init: { values: ['scratch', 'imagenet'] }, backboneLrMultiplier: { min: 0.01, max: 20 } } })).toEqual([
+      expect.stringMatching(/^parameters\.init.*scratch, hub:<owner\/name>, file:<name>\.safetensors or version:<model>@<n>/),
+      expect.stringMatching(/^parameters\.backboneLrMultiplier\.max: 20 is not a number in \(0, 10\]/),
+    ]);
+  });
 });

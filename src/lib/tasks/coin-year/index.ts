@@ -58,8 +58,13 @@ export const COIN_YEAR: TaskDefinition = {
   createTrainable(spec, context) {
     if (spec.architecture !== 'coin-regressor') throw new UnsupportedModelError(`coin-year takes ${COIN_YEAR.architectures.join(', ')}, not ${spec.architecture}`);
     if (!context.trainingTargets?.length) throw new UnsupportedModelError('the coin-year model needs the training years');
-    const { architecture: _, ...config } = spec;
-    return coinYearTrainable(COIN_YEAR, { ...config, seed: context.seed }, context.trainingTargets);
+    const { architecture: _, fineTune: __, ...config } = spec;
+    const inherited = context.headFrom?.yearScale as CoinRegressorConfig['yearScale'];
+    return coinYearTrainable(
+      COIN_YEAR,
+      { ...config, seed: context.seed, batchNormEpsilon: context.batchNormEpsilon, ...(inherited ? { yearScale: inherited } : {}) },
+      context.trainingTargets,
+    );
   },
   loadTrainable: (_metadata, model) => coinYearTrainable(COIN_YEAR, { backbone: 'mobilenetv3-small' } satisfies CoinRegressorConfig, [], undefined, model),
 };

@@ -68,8 +68,8 @@ export const IMAGE_CLASSIFICATION: TaskDefinition = {
     const labels = context.labels ?? [...CAR_DAMAGE_PRESET.labels];
     switch (spec.architecture) {
       case 'damage-classifier': {
-        const { architecture: _, ...config } = spec;
-        return backboneClassifier(IMAGE_CLASSIFICATION, { ...config, labels, seed: context.seed });
+        const { architecture: _, fineTune: __, ...config } = spec;
+        return backboneClassifier(IMAGE_CLASSIFICATION, { ...config, labels, seed: context.seed, batchNormEpsilon: context.batchNormEpsilon });
       }
       case 'small-cnn': {
         const { architecture: _, augmentation, ...config } = spec;

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../src/lib/datasets/png';
+import { hasTorch, readPretrained } from '../fixtures/pretrained';
+import { registerRun, waitForTrainingDone } from './flows';
+import { openStudio, type Studio } from './harness';
+
+const HUB_ID = 'loupe-test/mobilenetv3-small';
+
+/**
+ * The test's own hub on a loopback port: serves the timm-named fixture as `<id>/resolve/main/model.safetensors`,
+ * in slices with pauses, so the download's progress is there to see.
+ */
+function startHub(bytes: Uint8Array): Promise<{ server: Server; url: string; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    requests.push(request.url ?? '');
+    if (request.url !== `/${HUB_ID}/resolve/main/model.safetensors`) {
+      response.writeHead(404, { 'access-control-allow-origin': '*' }).end('not found');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength), 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' });
+    let offset = 0;
+    const slice = 256 * 1024;
+    const next = () => {
+      if (offset >= bytes.byteLength) return void response.end();
+      response.write(bytes.subarray(offset, offset + slice));
+      offset += slice;
+      setTimeout(next, 40);
+    };
+    next();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests })));
+}
+
+/** Eight 16×16 photos of two classes, dark and bright, written into the studio's IndexedDB as Blobs. */
+async function seedImages(studio: Studio): Promise<void> {
+  const samples = Array.from({ length: 8 }, (_, i) => ({
+    label: i % 2 ? 'bright' : 'dark',
+    split: i < 6 ? 'train' : 'val',
+    png: Buffer.from(encodePng({ width: 16, height: 16, channels: 1, data: new Uint8Array(256).fill(i % 2 ? 200 + i : 30 + i) }, 1)).toString('base64'),
+  }));
+  await studio.page.evaluate(async (rows) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('loupe');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction(['datasets', 'samples'], 'readwrite');
+      tx.objectStore('datasets').put({ id: 'e2e-photos', name: 'photos', task: 'image-classification', createdAt: Date.now(), sampleCount: rows.length, labels: ['dark', 'bright'] });
+      rows.forEach((row, i) => {
+        const bytes = Uint8Array.from(atob(row.png), (c) => c.charCodeAt(0));
+        tx.objectStore('samples').put({ id: `photo-${i}`, datasetId: 'e2e-photos', split: row.split, label: row.label, hash: `h${i}`, path: `${row.label}/${i}.png`, blobs: [new Blob([bytes], { type: 'image/png' })] });
+      });
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+  }, samples);
+  await studio.page.reload();
+  await studio.page.locator('main h1').waitFor();
+}
+
+describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
+  let studio: Studio;
+  let hub: Awaited<ReturnType<typeof startHub>>;
+  const weights = hasTorch ? readPretrained('timm') : new Uint8Array();
+
+  beforeAll(async () => {
+    hub = await startHub(weights);
+    studio = await openStudio();
+    await studio.goto('train');
+    await seedImages(studio);
+  });
+  afterAll(async () => {
+    await studio?.close();
+    hub?.server.close();
+  });
+
+  it('downloads the checkpoint with progress, trains an epoch on it, and the version page names it', async () => {
+    const { page } = studio;
+    await studio.goto('settings');
+    const section = page.getByRole('region', { name: 'Pretrained image weights' });
+    await section.getByLabel('Hub host').fill(hub.url);
+    await section.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('New downloads of pretrained weights use this host.').waitFor();
+
+    await studio.goto('train');
+    await page.getByLabel('Task').selectOption('image-classification');
+    await page.getByLabel('Input size').selectOption('64');
+    await page.getByLabel('Epochs', { exact: true }).fill('1');
+    await page.getByLabel('Batch size').fill('6');
+    await page.getByTestId('init-kind').selectOption('hub');
+    await page.getByLabel('Hub model id').fill(HUB_ID);
+    await page.getByLabel('Frozen epochs').fill('1');
+    await page.getByLabel('Run name').fill('e2e hub start');
+    await page.getByRole('button', { name: 'Start training' }).click();
+
+    const download = page.getByTestId('weights-download');
+    await download.waitFor();
+    await expect(download.textContent()).resolves.toMatch(new RegExp(`downloading ${HUB_ID}: [\\d.]+ (B|KiB|MiB) of 9\\.77 MiB`));
+    await waitForTrainingDone(page, 180_000, 'e2e hub start');
+    expect(hub.requests).toEqual([`/${HUB_ID}/resolve/main/model.safetensors`]);
+
+    await registerRun(page, 'e2e hub start', 1, 'photos');
+    const sha256 = createHash('sha256').update(weights).digest('hex');
+    const first = page.getByTestId('first-weights');
+    await expect(first.textContent()).resolves.toContain(`hub ${HUB_ID} (model.safetensors from ${hub.url}, timm naming, sha256 ${sha256})`);
+
+    await studio.goto('settings');
+    const stored = page.getByRole('table', { name: 'Stored weight files' }).locator('tr', { hasText: `hub:${HUB_ID}/model.safetensors` });
+    await expect(stored.textContent()).resolves.toMatch(/9\.77 MiB/);
+    expect(studio.errors).toEqual([]);
+  }, 300_000);
+});
