@@ -6,7 +6,7 @@ export const SWEEP_EXAMPLES: SweepExample[] = [
     title: 'Grid: NB-SVM regularisation C × interpolation β',
     definition: {
       name: 'NB-SVM grid',
-      task: 'sentiment',
+      task: 'text-classification',
       method: 'grid',
       metric: { name: 'val_accuracy', goal: 'maximize' },
       parameters: {
