@@ -103,7 +103,7 @@ if (args.only === 'nbsvm-grid') {
   console.log(`  chosen ${JSON.stringify(grid.chosen)} (${(grid.seconds / 60).toFixed(1)} min)\n`);
 }
 
-if ((!args.only || args.only === 'sentences' || args.only === 'spread') && spreadSeeds.length > 0 && !args.test) {
+if ((!args.only || args.only === 'spread') && spreadSeeds.length > 0 && !args.test) {
   if (!report.sentences) throw new Error('--only spread needs a sentences run first: npm run eval:real -- --only sentences');
   const { lexiconAccuracy, readSentences, spreadOf, SPREAD_MODELS } = await import('./sentences');
   const names = args.models ? args.models.split(',') : Object.keys(SPREAD_MODELS);
