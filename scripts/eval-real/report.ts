@@ -269,7 +269,7 @@ function seedSpreadSection(spread: SeedSpread & RunInfo): string[] {
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Sample standard deviation (0 for one value). */
 const sd = (xs: readonly number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-const meanSd = (xs: readonly number[] | undefined) => (xs?.length ? `${pct(mean(xs))} ± ${pct(sd(xs))}` : 'not run');
+const meanSd = (xs: readonly number[] | undefined) => (!xs?.length ? 'not run' : xs.length === 1 ? `${pct(xs[0]!)} (one seed)` : `${pct(mean(xs))} ± ${pct(sd(xs))}`);
 const minutes = (seconds: number | undefined) => (seconds === undefined ? '–' : `${(seconds / 60).toFixed(1)} min`);
 
 function nbsvmGridSection(grid: NonNullable<SentencesResult['nbsvmGrid']>): string[] {
@@ -331,6 +331,8 @@ function spreadSection(spread: SpreadResult, splits: SentenceSplit[] = []): stri
     });
     lines.push(
       `Issue #28's bars for ${chosen.title}: ≥ 80 % ${spread.k}-fold on each source (mean over seeds) — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out (its mean over seeds), against ${against.join('; ')}.`,
+      '',
+      `Why ${chosen.title} is the text task's default (for new runs, pipelines and sweeps; runs and versions made before keep their model) although the lexicon-aware model scores higher on these sentiment sentences: that model's extra features are English sentiment lexicons, which say nothing about the other label sets the task trains (topics, spam, intents), while ${chosen.title} learns from the labelled texts alone, as fastText does, and is at least as good as fastText within a source and better across sources. For English sentiment with little or out-of-domain training data, pick the lexicon-aware model on the Train page.`,
       '',
     );
   }

@@ -49,7 +49,7 @@ export const TEXT_CLASSIFICATION: TaskDefinition = {
   presets: [SENTIMENT_PRESET],
   architectures: ['nbsvm', 'fasttext', 'lexicon-fasttext', 'transformer', 'encoder-head'],
   defaults: {
-    // NB-SVM since issue #28: better than fastText on the UCI sentences both within and across sources (docs/quality.md).
+    // NB-SVM since issue #28: on the UCI sentences at least as good as fastText within a source and better across sources (docs/quality.md).
     model: { architecture: 'nbsvm', C: 10, beta: 1 },
     epochs: 10,
     batchSize: 32,
