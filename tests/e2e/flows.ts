@@ -29,6 +29,7 @@ export async function trainSentiment(studio: Studio, run: { name: string; epochs
   const { page } = studio;
   await studio.goto('train');
   await page.getByLabel('Task').selectOption('text-classification');
+  await page.getByLabel('Text model').selectOption('fasttext');
   await page.getByLabel('Embedding width').fill('8');
   await page.getByLabel('Epochs', { exact: true }).fill(String(run.epochs));
   await page.getByLabel('Batch size').fill('16');

@@ -92,6 +92,8 @@ describe('the main loop with the keyboard alone, and every page against axe-core
     await expect(form.getByLabel('Dataset version').locator('option:checked').textContent()).resolves.toMatch(/^Demo tweets/);
     // fastText with lexicon features: on 120 training tweets it clears the gate's accuracy bar (0.5).
     await tabTo(page, form.getByLabel('Text model'));
+    // NB-SVM (the default), fastText, then the lexicon-aware model.
+    await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
     await expect(form.getByLabel('Text model').inputValue()).resolves.toBe('lexicon-fasttext');
     await typeInto(page, form.getByLabel('Embedding width'), '16');

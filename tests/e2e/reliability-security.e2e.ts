@@ -155,6 +155,7 @@ describe('web security: the built app under its Content-Security-Policy', () => 
     await goto(h, 'train');
     await page.getByLabel('Task').selectOption('text-classification');
     await page.getByLabel('Dataset version').selectOption(dataset.id);
+    await page.getByLabel('Text model').selectOption('fasttext');
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('2');
     await page.getByLabel('Run name').fill(PAYLOAD);

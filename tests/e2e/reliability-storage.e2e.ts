@@ -111,6 +111,7 @@ describe('storage full (Chromium quota override)', () => {
     await studio.goto('train');
     await page.getByLabel('Task').selectOption('text-classification');
     await page.getByLabel('Dataset version').selectOption(DATASET);
+    await page.getByLabel('Text model').selectOption('fasttext');
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('6');
     await page.getByLabel('Batch size').fill('16');
@@ -211,6 +212,7 @@ describe('training faults', () => {
   async function startRun(name: string, epochs: number, batchSize: number): Promise<Worker> {
     const { page } = studio;
     await studio.goto('train');
+    await page.getByLabel('Text model').selectOption('fasttext');
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill(String(epochs));
     await page.getByLabel('Batch size').fill(String(batchSize));

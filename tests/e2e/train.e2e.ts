@@ -14,6 +14,7 @@ describe('train page', () => {
   it('trains in the worker with live curves, then lists the completed run', async () => {
     const { page } = studio;
     await page.getByLabel('Task').selectOption('text-classification');
+    await page.getByLabel('Text model').selectOption('fasttext');
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('6');
     await page.getByLabel('Batch size').fill('16');
@@ -58,6 +59,7 @@ describe('cross-validation', () => {
 
   it('runs 3 folds and shows each fold with mean ± std', async () => {
     const { page } = studio;
+    await page.getByLabel('Text model').selectOption('fasttext');
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('2');
     await page.getByLabel('Cross-validation folds').fill('3');
@@ -85,6 +87,7 @@ describe('resume after reload', () => {
 
   it('offers to resume a run interrupted by a reload, and finishes it from its checkpoint', async () => {
     const { page } = studio;
+    await page.getByLabel('Text model').selectOption('fasttext');
     await page.getByLabel('Embedding width').fill('8');
     await page.getByLabel('Epochs', { exact: true }).fill('8');
     await page.getByLabel('Batch size').fill('8');
