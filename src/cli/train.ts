@@ -14,6 +14,8 @@ import { jsonText, readInputFile, writeOutput } from './files';
 import { describeMetrics, NO_TEST_SPLIT, type MetricsFile, type SplitFigures } from './metrics-file';
 import { ProgressPrinter } from './progress';
 import { memoryDb, startBackend } from './runtime';
+import { formatTrainFigures } from '$lib/monitoring/job-figures';
+import { PUSH_OPTION_HELP, pushFigures, pushgatewayOption, pushSummary } from './push';
 
 async function readConfig(path: string | undefined, task: TaskName): Promise<TrainConfig> {
   if (!path) return {};
@@ -40,6 +42,7 @@ export const trainCommand: Command = {
     epochs: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    pushgateway: { type: 'string' },
   },
   help: `Usage:
   loupe train --task sentiment --data tweets.csv --out sentiment.zip
@@ -72,9 +75,11 @@ Options:
       --epochs <n>         overrides the config's epochs
       --seed <n>           overrides the config's seed (splits, initialisation, shuffling)
       --backend <name>     wasm (default), cpu or auto
+${PUSH_OPTION_HELP}
   -h, --help               this help`,
   async run(values, io) {
     const { task, preset } = taskChoiceOption(values);
+    const gateway = pushgatewayOption(values, 'train');
     const dataPath = required(values, 'data');
     const out = required(values, 'out');
     const configPath = optional(values, 'config');
@@ -127,8 +132,16 @@ Options:
       const kept = spec.earlyStopping ? 'early stopping chose the epoch kept on it' : 'validated after every epoch';
       io.err(`val split, ${val.samples} samples (${kept}): ${describeMetrics(val.metrics)}\n`);
       if (!test) io.err(`note: ${NO_TEST_SPLIT}\n`);
+      const pushed =
+        gateway &&
+        (await pushFigures(
+          io,
+          gateway,
+          row.name,
+          formatTrainFigures({ model: row.name, version: row.version, task, datasetVersion: dataset.id, epochs: result.metrics.epochs, splits: { ...(test ? { test: test.metrics } : {}), val: val.metrics }, finishedAt: Date.now() }),
+        ));
       const summary = { bundle: out, metricsFile: metricsPath, model: row.name, version: row.version, task, datasetVersion: dataset.id, backend: backend.backend, epochs: result.metrics.epochs };
-      io.out(jsonText({ ...summary, split: figures.split, samples: figures.samples, metrics: figures.metrics, val, ...(figures.note ? { note: figures.note } : {}) }));
+      io.out(jsonText({ ...summary, split: figures.split, samples: figures.samples, metrics: figures.metrics, val, ...(figures.note ? { note: figures.note } : {}), ...(pushed ? { pushgateway: pushSummary(pushed) } : {}) }));
       return EXIT.ok;
     } finally {
       db.close();

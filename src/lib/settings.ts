@@ -1,6 +1,14 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { BackendChoice } from '$lib/backends/resolve';
-import { DEFAULT_LOG_RETENTION, DEFAULT_SERVING_SETTINGS, type LogRetention, type ServingSettings } from '$lib/db/settings-shapes';
+import {
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_METRICS_PUSH,
+  DEFAULT_SERVING_SETTINGS,
+  type LogRetention,
+  type MetricsPushOutcome,
+  type MetricsPushSettings,
+  type ServingSettings,
+} from '$lib/db/settings-shapes';
 
 /** Every setting Loupe stores, with its type and default. */
 export interface SettingValues {
@@ -9,12 +17,18 @@ export interface SettingValues {
   serving: ServingSettings;
   /** How much of the inference log to keep. */
   logRetention: LogRetention;
+  /** Pushing the Prometheus figures to a Pushgateway. */
+  metricsPush: MetricsPushSettings;
+  /** The last push's outcome; null before the first. */
+  metricsPushOutcome: MetricsPushOutcome | null;
 }
 
 export const SETTING_DEFAULTS: SettingValues = {
   backend: 'auto',
   serving: DEFAULT_SERVING_SETTINGS,
   logRetention: DEFAULT_LOG_RETENTION,
+  metricsPush: DEFAULT_METRICS_PUSH,
+  metricsPushOutcome: null,
 };
 
 export async function getSetting<K extends keyof SettingValues>(db: LoupeDb, key: K): Promise<SettingValues[K]> {
