@@ -55,7 +55,7 @@ describe.skipIf(missing !== '')(`loupe train and gate --pushgateway, into Debian
     expect((await gatewaySamples(gateway, 'loupe_gate_metric', 'loupe-gate'))['metric="accuracy",model="sentiment",side="candidate"']).toBe(metrics.metrics.accuracy);
   }, 120_000);
 
-  it('keeps the command\'s exit code when the gateway is down, and says the push failed', async () => {
+  it('keeps the exit code of the command when the gateway is down, and says the push failed', async () => {
     const metricsFile = writeJson(join(dir, 'm.json'), { split: 'val', samples: 10, metrics: { accuracy: 0.9, macroF1: 0.9 }, task: 'sentiment', datasetVersion: 'd1' });
     const nobody = `http://127.0.0.1:${await freePort()}`;
     const gate = await runCli('gate', '--candidate', metricsFile, '--out-dir', join(dir, 'down'), '--pushgateway', nobody);
