@@ -276,7 +276,7 @@ describe('registry', () => {
     await form.getByLabel('Register as model (optional)').fill('coin-year-copy');
     await form.getByRole('button', { name: 'Import' }).click();
     await page.waitForURL(/#\/registry\/coin-year-copy\/1$/);
-    await expect(page.getByRole('table', { name: 'Metrics of v1' }).textContent()).resolves.toMatch(/val_mae\s*11\.8/);
+    await expect(page.getByRole('table', { name: 'Metrics of v1' }).textContent()).resolves.toMatch(/val mae\s*11\.8/);
     await expect.poll(() => page.locator('.muted', { hasText: 'imported from a bundle of coin-year v2' }).count()).toBe(1);
   });
 

@@ -1,5 +1,6 @@
 import type { LoupeDb } from '$lib/db/db';
-import type { ModelVersionRow, TaskName } from '$lib/db/types';
+import { heldOutSplitOf, type SplitNote } from '$lib/datasets/held-out';
+import type { DatasetRow, ModelVersionRow, TaskName } from '$lib/db/types';
 import { GateEvaluationError } from './errors';
 import { heldOutMetrics } from './gate';
 import type { GateEvaluator, ModelArtifacts } from './types';
@@ -70,6 +71,17 @@ export const RECORDED_METRICS: NamedEvaluator = {
   live: false,
   evaluate: recordedMetricsEvaluator,
 };
+
+/**
+ * The split a gate decision's figures were measured on: a live evaluator measures the evaluation set's
+ * held-out split (test, else val; `heldOutSplitOf`); recorded metrics are each version's validation
+ * figures or an earlier live measurement, so they name no one split (undefined, as without split counts).
+ * @example gateMeasuredOn('measured in the trainer worker …', { splits: { test: 24 } }) // { split: 'test', samples: 24 }
+ */
+export function gateMeasuredOn(evaluator: string | undefined, evalSet: Pick<DatasetRow, 'splits'> | undefined): SplitNote | undefined {
+  if (evaluator === undefined || evaluator === RECORDED_METRICS.label) return undefined;
+  return heldOutSplitOf(evalSet);
+}
 
 /** The evaluation dataset versions the gate can use for a pair of versions without a live evaluator. */
 export function recordedEvalSets(version: Pick<ModelVersionRow, 'lineage' | 'evaluations'>): string[] {

@@ -182,6 +182,15 @@ export function heldOutMetrics(metrics: Record<string, number> | undefined): Rec
   return Object.fromEntries(validation.map(([key, value]) => [key.slice(4), value]));
 }
 
+/**
+ * Where the figures `heldOutMetrics` picks come from: `val` when they are a run's `val_` metrics (its
+ * validation split), undefined when the metrics carry no split (imported bundles, evaluators).
+ * @example heldOutSplit({ val_mae: 36, mae: 20 }) // 'val'
+ */
+export function heldOutSplit(metrics: Record<string, number> | undefined): 'val' | undefined {
+  return Object.keys(metrics ?? {}).some((key) => key.startsWith('val_')) ? 'val' : undefined;
+}
+
 const LOWER_IS_BETTER = /(loss|mae|mse|rmse|medianae|error)$/i;
 const HIGHER_IS_BETTER = /(accuracy|f1|precision|recall|auc|r2)$/i;
 

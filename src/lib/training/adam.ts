@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
 import { ADAM_STEP_KERNEL, adamStepAvailable, adamStepTakes, type AdamStepAttrs } from '../backends/wasm-kernels/adam';
 
 /** The parts of tfjs 4.22's AdamOptimizer state that `applyGradients` updates (private in its typings). */
@@ -96,6 +97,27 @@ export class ConstantsAdam extends tf.AdamOptimizer {
       negativeLearningRate: read(c.negativeLearningRate),
     };
     return { ...this.fusedConstants, oneMinusAccBeta1: read(oneMinusAccBeta1), oneMinusAccBeta2: read(oneMinusAccBeta2) };
+  }
+
+  /**
+   * tfjs's `setWeights` sets βᵗ to `pow(β, step + 1)`, which differs in the last bits from the product of
+   * float32 multiplications that `applyGradients` builds (β₂ = 0.999 from the 2nd step on): a resumed run
+   * then divides by another 1 − βᵗ and drifts from the uninterrupted one. Rebuild the very product.
+   */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    await super.setWeights(weightValues);
+    const state = this as unknown as AdamState & { iterations_: number };
+    const product = (beta: number) => {
+      const factor = Math.fround(beta);
+      let value = factor; // a fresh optimizer's βᵗ, before its first step
+      // float32 × float32 is exact in a double, so one fround is the float32 multiply of cpu and wasm.
+      for (let step = 0; step < state.iterations_; step++) value = Math.fround(value * factor);
+      return value;
+    };
+    tf.tidy(() => {
+      state.accBeta1.assign(tf.scalar(product(this.beta1)));
+      state.accBeta2.assign(tf.scalar(product(this.beta2)));
+    });
   }
 
   override dispose(): void {

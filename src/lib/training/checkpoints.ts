@@ -59,8 +59,9 @@ export interface CheckpointData extends CheckpointRow {
 
 /**
  * Saves weights, optimizer state (e.g. Adam's moments and step) and loop state after an epoch, as one
- * row, and drops the run's older checkpoints in the same transaction. Shuffle and augmentation seeds
- * derive from (run seed, epoch), so the epoch is the whole random state.
+ * row, and drops the run's older checkpoints in the same transaction. Shuffles derive from (run seed,
+ * epoch), augmentation from (run seed, epoch, batch), and a dropout mask only from its layer's seed and the
+ * batch shape, so the epoch is the whole random state.
  */
 export async function saveCheckpoint(
   db: LoupeDb,
@@ -112,8 +113,12 @@ export async function restoreCheckpoint(checkpoint: CheckpointData, model: tf.La
   model.setWeights(weights);
   tf.dispose(weights);
   const state = await decodeTensors(checkpoint.optimizerSpecs, checkpoint.optimizerShards ?? []);
-  // setWeights keeps these tensors as the optimizer's slots: they must not be disposed here.
-  await optimizer.setWeights(checkpoint.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: state[i]! })));
+  try {
+    await optimizer.setWeights(checkpoint.optimizerSpecs.map((spec, i) => ({ name: spec.name, tensor: state[i]! })));
+  } finally {
+    // The optimizer's slots are variables made from these (holding their own reference to the data).
+    tf.dispose(state);
+  }
 }
 
 /**

@@ -104,11 +104,17 @@ function batchSource(db: LoupeDb, trainable: TrainableModel, ids: string[], spec
       toBatch(trainable, rows, { training: true, random: mulberry32(deriveSeed(spec.seed, 'augment', epoch, index++)) });
     const chunks = sampleChunks(db, order, spec.batchSize);
     let next: Promise<Batch | undefined> = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
-    for (;;) {
-      const batch = await next;
-      if (!batch) return;
-      next = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
-      yield batch;
+    try {
+      for (;;) {
+        const batch = await next;
+        if (!batch) return;
+        next = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
+        yield batch;
+      }
+    } finally {
+      // The loop stopped early (cancelled, failed, tab closing): free the batch prepared ahead.
+      const ahead = await next.catch(() => undefined);
+      if (ahead) tf.dispose([ahead.xs, ahead.ys]);
     }
   };
 }
