@@ -7,7 +7,7 @@ import { formatInferenceMemory } from '../../../src/lib/serving/runtime-metrics'
 
 /** Every series Loupe emits (studio's api/metrics and push, the CLI's push), with its label names. */
 function emittedSeries(): Map<string, Set<string>> {
-  const total = { ...emptyRollup('sentiment', 0), task: 'sentiment' as const, count: 3, errors: 1, versions: { 1: 3 }, outputs: { positive: 3 } };
+  const total = { ...emptyRollup('sentiment', 0), task: 'text-classification' as const, count: 3, errors: 1, versions: { 1: 3 }, outputs: { positive: 3 } };
   total.score.count = 3;
   const text = [
     formatExposition({
@@ -18,7 +18,7 @@ function emittedSeries(): Map<string, Set<string>> {
       firing: [{ model: 'sentiment', alertname: 'Slow', severity: 'warning' }],
     }),
     formatInferenceMemory({ numTensors: 1, numBytes: 4, models: 1 }),
-    formatTrainFigures({ model: 'sentiment', version: 1, task: 'sentiment', datasetVersion: 'd', epochs: 1, splits: { val: { accuracy: 0.9 } }, finishedAt: 0 }),
+    formatTrainFigures({ model: 'sentiment', version: 1, task: 'text-classification', datasetVersion: 'd', epochs: 1, splits: { val: { accuracy: 0.9 } }, finishedAt: 0 }),
     formatGateFigures({ model: 'sentiment', passed: true, split: 'test', candidate: { accuracy: 0.9 }, decidedAt: 0 }),
   ].join('');
   const series = new Map<string, Set<string>>();
