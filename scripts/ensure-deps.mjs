@@ -15,12 +15,14 @@ if (stale) {
 if (process.argv.includes('--test')) ensureSystemPackages();
 
 /** Debian packages the tests need: the e2e browser, torchvision for the parity references, Fashion-MNIST for
- *  the quality tests. Installed through apt-get when running as root; otherwise the one command to run. */
+ *  the quality tests, the Pushgateway and Prometheus that metrics pushes are tested against. Installed through apt-get when running as root; otherwise the one command to run. */
 function ensureSystemPackages() {
   const missing = [];
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (!succeeds("/usr/bin/python3 -c 'import torch, torchvision'")) missing.push('python3-torch', 'python3-torchvision');
   if (!existsSync('/usr/share/datasets/fashion-mnist')) missing.push('dataset-fashion-mnist');
+  if (!existsSync('/usr/bin/prometheus-pushgateway')) missing.push('prometheus-pushgateway');
+  if (!existsSync('/usr/bin/prometheus')) missing.push('prometheus');
   if (missing.length === 0) return;
 
   const install = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;

@@ -6,6 +6,7 @@ import { openStudioDb } from '$lib/db/open';
 import { markInterruptedRuns } from '$lib/training/job';
 import { startRestHost } from '$studio/rest-host';
 import { startMonitoring } from '$studio/monitoring';
+import { startMetricsPush } from '$studio/metrics-push';
 import { registerGateEvaluators } from '$lib/workflows/gate';
 import { onWorkerCrash, workers } from '$lib/workers';
 import { notify } from '$lib/ui/notifications.svelte';
@@ -25,6 +26,8 @@ registerServiceWorker((message) => notify('warn', message));
 void startRestHost();
 // Alert rules, periodic evaluations and drift references run while a studio tab is open (src/lib/monitoring).
 startMonitoring();
+// With Settings → Push metrics on, one tab (elected with a Web Lock) pushes api/metrics' figures to a Pushgateway.
+startMetricsPush();
 // One tab (elected with a Web Lock) runs pipeline schedules and triggers; queued and interrupted runs continue (src/lib/pipelines).
 startPipelines();
 // Runs left "running" by a tab that closed mid-training become resumable (the Train page offers it).

@@ -14,6 +14,8 @@ import { jsonText, readInputFile, writeOutput } from './files';
 import { compareRecorded, readMetricsFile, type HeldOutSplit } from './metrics-file';
 import type { CliIo } from './progress';
 import { memoryDb, startBackend } from './runtime';
+import { formatGateFigures } from '$lib/monitoring/job-figures';
+import { PUSH_OPTION_HELP, pushFigures, pushgatewayOption, pushSummary } from './push';
 
 /** The gate rule: the task's default, or `--rule`, with `--min-delta` applied. */
 async function readRule(path: string | undefined, task: TaskName | undefined, minDelta: number | undefined): Promise<GateRule> {
@@ -73,7 +75,7 @@ interface Figures {
 }
 
 /** Applies the rule, writes decision.json and best_metrics.json, reports, and returns the exit code. */
-async function decideAndWrite(io: CliIo, outDir: string, rule: GateRule, figures: Figures, candidate: Side, production: Side | undefined): Promise<number> {
+async function decideAndWrite(io: CliIo, outDir: string, rule: GateRule, figures: Figures, candidate: Side, production: Side | undefined, gateway?: { url: string; job: string; model: string }): Promise<number> {
   const verdict = decide(rule, candidate.metrics, production?.metrics);
   const reason = verdict.reason.replaceAll('the champion', 'production');
   const decision = {
@@ -110,6 +112,14 @@ async function decideAndWrite(io: CliIo, outDir: string, rule: GateRule, figures
     io.err(`${check.passed ? 'pass' : 'FAIL'}  ${check.metric} (${check.role}, ${check.greaterIsBetter ? 'higher' : 'lower'} is better): candidate ${check.candidate === undefined ? '—' : formatNumber(check.candidate)}${champion}\n`);
   }
   io.err(`${reason}\n`);
+  const pushed =
+    gateway &&
+    (await pushFigures(
+      io,
+      gateway,
+      gateway.model,
+      formatGateFigures({ model: gateway.model, passed: verdict.passed, split: figures.split, candidate: candidate.metrics, ...(production ? { production: production.metrics } : {}), decidedAt: Date.now() }),
+    ));
   io.out(
     jsonText({
       decision: decision.decision,
@@ -120,6 +130,7 @@ async function decideAndWrite(io: CliIo, outDir: string, rule: GateRule, figures
       production: production?.metrics ?? null,
       decisionFile: join(outDir, 'decision.json'),
       ...(figures.notes.length ? { notes: figures.notes } : {}),
+      ...(pushed ? { pushgateway: pushSummary(pushed) } : {}),
     }),
   );
   return verdict.passed ? EXIT.ok : EXIT.rejected;
@@ -140,6 +151,7 @@ export const gateCommand: Command = {
     'out-dir': { type: 'string', short: 'o' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    pushgateway: { type: 'string' },
   },
   help: `Usage:
   loupe gate --candidate new.zip --production prod.zip --eval eval-data/ [--min-delta 0.01]
@@ -180,9 +192,11 @@ Options:
   -o, --out-dir <dir>      where to write decision.json and best_metrics.json (default: .)
       --seed <n>           accepted for older scripts; --eval data is no longer split at random
       --backend <name>     wasm (default), cpu or auto
+${PUSH_OPTION_HELP}
   -h, --help               this help`,
   async run(values, io) {
     const candidatePath = required(values, 'candidate');
+    const gatewayOption = pushgatewayOption(values, 'gate');
     const productionPath = optional(values, 'production');
     const minDelta = numberOption(values, 'min-delta', { min: 0 });
     const outDir = optional(values, 'out-dir') ?? '.';
@@ -201,7 +215,9 @@ Options:
         evalData: { split: compared.split, samples: compared.samples ?? null, datasetVersion: compared.datasetVersion ?? null },
       };
       const side = (path: string, metrics: Record<string, number>): Side => ({ described: { path, metrics }, metrics });
-      return decideAndWrite(io, outDir, rule, figures, side(candidatePath, compared.candidate), productionPath && compared.production ? side(productionPath, compared.production) : undefined);
+      // Metrics files name no model: their group is the task's (the studio's default model name).
+      const gateway = gatewayOption && { ...gatewayOption, model: compared.task ?? 'unknown' };
+      return decideAndWrite(io, outDir, rule, figures, side(candidatePath, compared.candidate), productionPath && compared.production ? side(productionPath, compared.production) : undefined, gateway);
     }
 
     const candidate = await readBundleFile(candidatePath, '--candidate');
@@ -249,6 +265,7 @@ Options:
         figures,
         { described: describeBundle(candidate, candidateFigures.metrics), metrics: candidateFigures.metrics },
         production && productionFigures ? { described: describeBundle(production, productionFigures.metrics), metrics: productionFigures.metrics } : undefined,
+        gatewayOption && { ...gatewayOption, model: candidate.bundle.name },
       );
     } finally {
       db.close();

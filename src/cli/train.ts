@@ -20,6 +20,8 @@ import { memoryWeightCache } from '$lib/weights/cache';
 import { DEFAULT_WEIGHTS_HOST } from '$lib/weights/hub';
 import { initialWeightsResolver } from '$lib/workflows/initial-weights';
 import { memoryDb, startBackend } from './runtime';
+import { formatTrainFigures } from '$lib/monitoring/job-figures';
+import { PUSH_OPTION_HELP, pushFigures, pushgatewayOption, pushSummary } from './push';
 
 async function readConfig(path: string | undefined, task: TaskName): Promise<TrainConfig> {
   if (!path) return {};
@@ -48,6 +50,7 @@ export const trainCommand: Command = {
     backend: { type: 'string' },
     init: { type: 'string' },
     'weights-host': { type: 'string' },
+    pushgateway: { type: 'string' },
   },
   help: `Usage:
   loupe train --task sentiment --data tweets.csv --out sentiment.zip
@@ -92,9 +95,11 @@ Options:
                                                     its backbone, and its head when task and classes match
                            the freeze-then-unfreeze schedule is the config's model.fineTune
       --weights-host <url> where hub: weights are downloaded from (default https://huggingface.co/)
+${PUSH_OPTION_HELP}
   -h, --help               this help`,
   async run(values, io) {
     const { task, preset } = taskChoiceOption(values);
+    const gateway = pushgatewayOption(values, 'train');
     const dataPath = required(values, 'data');
     const out = required(values, 'out');
     const configPath = optional(values, 'config');
@@ -152,8 +157,16 @@ Options:
       const kept = spec.earlyStopping ? 'early stopping chose the epoch kept on it' : 'validated after every epoch';
       io.err(`val split, ${val.samples} samples (${kept}): ${describeMetrics(val.metrics)}\n`);
       if (!test) io.err(`note: ${NO_TEST_SPLIT}\n`);
+      const pushed =
+        gateway &&
+        (await pushFigures(
+          io,
+          gateway,
+          row.name,
+          formatTrainFigures({ model: row.name, version: row.version, task, datasetVersion: dataset.id, epochs: result.metrics.epochs, splits: { ...(test ? { test: test.metrics } : {}), val: val.metrics }, finishedAt: Date.now() }),
+        ));
       const summary = { bundle: out, metricsFile: metricsPath, model: row.name, version: row.version, task, datasetVersion: dataset.id, backend: backend.backend, epochs: result.metrics.epochs };
-      io.out(jsonText({ ...summary, split: figures.split, samples: figures.samples, metrics: figures.metrics, val, ...(figures.note ? { note: figures.note } : {}) }));
+      io.out(jsonText({ ...summary, split: figures.split, samples: figures.samples, metrics: figures.metrics, val, ...(figures.note ? { note: figures.note } : {}), ...(pushed ? { pushgateway: pushSummary(pushed) } : {}) }));
       return EXIT.ok;
     } finally {
       db.close();

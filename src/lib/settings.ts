@@ -1,6 +1,14 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { BackendChoice } from '$lib/backends/resolve';
-import { DEFAULT_LOG_RETENTION, DEFAULT_SERVING_SETTINGS, type LogRetention, type ServingSettings } from '$lib/db/settings-shapes';
+import {
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_METRICS_PUSH,
+  DEFAULT_SERVING_SETTINGS,
+  type LogRetention,
+  type MetricsPushOutcome,
+  type MetricsPushSettings,
+  type ServingSettings,
+} from '$lib/db/settings-shapes';
 
 /** Every setting Loupe stores, with its type and default. */
 export interface SettingValues {
@@ -11,6 +19,10 @@ export interface SettingValues {
   logRetention: LogRetention;
   /** Where `hub:` first weights are downloaded from: the Hugging Face hub or a mirror with its layout. */
   weightsHost: string;
+  /** Pushing the Prometheus figures to a Pushgateway. */
+  metricsPush: MetricsPushSettings;
+  /** The last push's outcome; null before the first. */
+  metricsPushOutcome: MetricsPushOutcome | null;
 }
 
 export const SETTING_DEFAULTS: SettingValues = {
@@ -18,6 +30,8 @@ export const SETTING_DEFAULTS: SettingValues = {
   serving: DEFAULT_SERVING_SETTINGS,
   logRetention: DEFAULT_LOG_RETENTION,
   weightsHost: 'https://huggingface.co/',
+  metricsPush: DEFAULT_METRICS_PUSH,
+  metricsPushOutcome: null,
 };
 
 export async function getSetting<K extends keyof SettingValues>(db: LoupeDb, key: K): Promise<SettingValues[K]> {

@@ -12,8 +12,8 @@ import type { ServingSettings } from '$lib/serving/types';
 
 let stop: (() => void) | undefined;
 
-/** Monitoring's figures, then the inference worker's memory while it serves a model. */
-async function studioMetrics(): Promise<string> {
+/** Monitoring's figures, then the inference worker's memory while it serves a model: `api/metrics`, and what Settings → Push metrics pushes. */
+export async function studioMetrics(): Promise<string> {
   const memory = await inferenceMemoryText(
     () => studioServing().loaded().length > 0,
     () => workers().inference.api().memory(),

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
+import { preview, type PreviewServer, type ProxyOptions } from 'vite';
 import { launchChromium, type LaunchedBrowser } from './chromium';
 
 /** Screenshots land here (git-ignored) so anyone can look at every page after a run. */
@@ -24,11 +24,11 @@ export interface Studio {
 }
 
 /** Serves `dist/` (built by `npm run test:e2e` before the tests) with Vite's static preview server. */
-async function serveDist(port = 0): Promise<PreviewServer> {
+async function serveDist(port = 0, proxy?: Record<string, ProxyOptions>): Promise<PreviewServer> {
   return preview({
     root: process.cwd(),
     logLevel: 'warn',
-    preview: { port, strictPort: port !== 0, host: '127.0.0.1' },
+    preview: { port, strictPort: port !== 0, host: '127.0.0.1', ...(proxy ? { proxy } : {}) },
   });
 }
 
@@ -39,11 +39,12 @@ function portOf(server: PreviewServer): number {
 }
 
 /**
- * Starts the built studio on a local port and opens it in a fresh headless Chromium profile.
+ * Starts the built studio on a local port and opens it in a fresh headless Chromium profile. `proxy`
+ * puts other servers behind the studio's origin (as a team's reverse proxy would).
  * @example const studio = await openStudio(); await studio.goto('settings'); await studio.close();
  */
-export async function openStudio(): Promise<Studio> {
-  let server: PreviewServer | undefined = await serveDist();
+export async function openStudio(options: { proxy?: Record<string, ProxyOptions> } = {}): Promise<Studio> {
+  let server: PreviewServer | undefined = await serveDist(0, options.proxy);
   const port = portOf(server);
   const baseUrl = `http://127.0.0.1:${port}/`;
   const browser = await launchChromium();
@@ -74,7 +75,7 @@ export async function openStudio(): Promise<Studio> {
       server = undefined;
     },
     async startServer() {
-      server ??= await serveDist(port);
+      server ??= await serveDist(port, options.proxy);
     },
     async close() {
       await browser.close();

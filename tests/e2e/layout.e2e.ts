@@ -46,7 +46,7 @@ describe('layout', () => {
     await studio.goto('train');
     const samples = sentimentSamples(DATASET);
     const splits = { train: samples.filter((s) => s.split === 'train').length, val: samples.filter((s) => s.split === 'val').length };
-    await seedRows(studio, { datasets: [{ id: DATASET, name: 'phrases', task: 'sentiment', createdAt: Date.now(), sampleCount: samples.length, splits }], samples });
+    await seedRows(studio, { datasets: [{ id: DATASET, name: 'phrases', task: 'text-classification', preset: 'sentiment', createdAt: Date.now(), sampleCount: samples.length, splits }], samples });
   });
   afterAll(async () => studio?.close());
 
@@ -79,7 +79,7 @@ describe('layout', () => {
     expect(promote!.x + promote!.width).toBeLessThanOrEqual(DESKTOP.width);
 
     await studio.goto('sweeps/new');
-    await page.getByLabel('Task').selectOption('sentiment');
+    await page.getByLabel('Task').selectOption('text-classification');
     await page.getByLabel('Dataset version').selectOption(DATASET);
     await page.getByRole('textbox', { name: /^Definition/ }).fill(
       'name: layout grid\ntask: sentiment\nmethod: grid\nmetric: {name: val_accuracy, goal: maximize}\nparameters:\n  learningRate: {values: [0.01, 0.05]}\n  dim: {value: 8}\n  epochs: {value: 1}\n  batchSize: {value: 16}\n',

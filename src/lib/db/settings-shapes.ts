@@ -39,3 +39,30 @@ export interface LogRetention {
 }
 
 export const DEFAULT_LOG_RETENTION: LogRetention = { maxRows: 50_000, maxAgeDays: 30, keepImages: false };
+
+/** The `metricsPush` setting: where the studio pushes its Prometheus figures while a tab is open. */
+export interface MetricsPushSettings {
+  enabled: boolean;
+  /** The Pushgateway's base URL: absolute (`https://push.example.org/`), or a path on the studio's own origin (`/pushgateway/`). */
+  url: string;
+  /** The grouping key's `job` label. */
+  job: string;
+  /** The grouping key's `instance` label; empty leaves it out. */
+  instance: string;
+  intervalSeconds: number;
+}
+
+export const DEFAULT_METRICS_PUSH: MetricsPushSettings = { enabled: false, url: '', job: 'loupe', instance: '', intervalSeconds: 15 };
+
+/** The last push's outcome (settings key `metricsPushOutcome`), shown in Settings by every tab. */
+export interface MetricsPushOutcome {
+  ok: boolean;
+  /** When the push was attempted (ms since the epoch). */
+  at: number;
+  /** The URL pushed to. */
+  url: string;
+  /** Bytes of exposition text sent (ok pushes). */
+  bytes?: number;
+  /** What went wrong, in words (failed pushes). */
+  error?: string;
+}

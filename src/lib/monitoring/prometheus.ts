@@ -26,7 +26,7 @@ function num(value: number): string {
 }
 
 /** Writes metric families in the text format; each family's HELP and TYPE come once, before its samples. */
-class Exposition {
+export class Exposition {
   #lines: string[] = [];
 
   family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string, samples: [suffix: string, labels: Record<string, string | number>, value: number][]): void {
