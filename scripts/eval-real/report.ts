@@ -358,7 +358,7 @@ export function qualityMarkdown(report: QualityReport): string {
     'npm run eval:real -- --only sentences   # the sentences and their seed spread (about 25 minutes); the Fashion-MNIST figures already in docs/quality.json are kept',
     'npm run eval:real -- --only seeds       # the seed spread alone (--seeds 1,2,3,4,5 by default; --seeds \'\' skips it in a sentences run)',
     'npm run eval:real -- --only nbsvm-grid  # NB-SVM\'s settings: 4 candidates × 5-fold within each source (36 minutes here under load 15)',
-    'npm run eval:real -- --only spread      # every text model, seeds 1,2,3, leave one source out and 10-fold within each source (hours on 2 shared cores; see the times above)',
+    'npm run eval:real -- --only spread      # every text model, seeds 1,2,3, leave one source out and 10-fold within each source (about 2 hours on the 2 shared cores here: per seed, 10-fold takes 3–9 min for NB-SVM, 9–14 for fastText and the lexicon-aware model; see the times above)',
     'npm run eval:real -- --only spread --models nbsvm --protocols folds --spread-seeds 2   # one model, protocol and seed at a time, merged into docs/quality.json',
     '```',
     '',
