@@ -3,7 +3,7 @@ import type { Hyperband, ParameterSpec, ParamValue, SearchMethod, SweepDefinitio
 import type { RunStatus, TaskName } from '$lib/db/types';
 import { canonicalTask, TASK_NAMES, TASKS } from '$lib/tasks/registry';
 import { hyperbandBands } from './hyperband';
-import { baseSpec, metricsFor, settingsFor } from './parameters';
+import { baseSpec, impliedArchitecture, metricsFor, settingsFor, textArchitecturesTaking } from './parameters';
 
 export type { Hyperband, ParameterSpec, ParamValue, SearchMethod, SweepDefinition, SweepRegistration, SweepTrial, TrialStatus } from '$lib/db/sweep-shapes';
 
@@ -160,7 +160,21 @@ function validateParameters(value: unknown, task: TaskName | undefined, grid: bo
     }
     out[name] = spec;
   }
+  if (task) checkTrainedArchitectures(out, task, fail);
   return out;
+}
+
+/** Each text model setting a sweep varies must belong to an architecture its trials train. */
+function checkTrainedArchitectures(parameters: Record<string, ParameterSpec>, task: TaskName, fail: (p: string, m: string) => void) {
+  const architecture = parameters.architecture;
+  const trained = architecture?.distribution === 'constant' ? [architecture.value] : architecture?.distribution === 'categorical' ? architecture.values : [impliedArchitecture(task, Object.keys(parameters))];
+  // An architecture value that is not one is reported on its own; there is nothing to compare against then.
+  if (!trained.every((value) => settingsFor(task).get('architecture')?.valid(value) ?? true)) return;
+  for (const name of Object.keys(parameters)) {
+    const takers = textArchitecturesTaking(name);
+    if (!takers || takers.some((taker) => trained.includes(taker))) continue;
+    fail(`parameters.${name}`, `a setting of ${takers.join(' and ')}, which this sweep never trains (its trials train ${trained.join(', ')}); add architecture: {value: ${takers[0]}}`);
+  }
 }
 
 const PARAMETER_KEYS = new Set(['value', 'values', 'distribution', 'min', 'max', 'q']);

@@ -92,6 +92,28 @@ const TEXT_SETTINGS: Record<(typeof TEXT_ARCHITECTURES)[number], readonly string
   nbsvm: ['buckets', 'wordNgrams', 'beta', 'C', 'alpha'],
 };
 
+/**
+ * For a text model's own setting (`dim`, `beta`, …), the architectures that take it; undefined for any other
+ * setting. A sweep whose trials never train one of them would drop the setting silently, so its definition is
+ * refused instead.
+ */
+export function textArchitecturesTaking(setting: string): string[] | undefined {
+  const takers = Object.entries(TEXT_SETTINGS).filter(([, keys]) => keys.includes(setting)).map(([architecture]) => architecture);
+  return takers.length > 0 ? takers : undefined;
+}
+
+/**
+ * The architecture a text trial trains when its sweep names none: the task's default, unless the sweep varies
+ * a setting only other architectures take — a `dim` sweep trains fastText, as it did before NB-SVM became the
+ * default, rather than dropping `dim`.
+ */
+export function impliedArchitecture(task: TaskName, settings: string[]): string {
+  const base = TASKS[task].defaults.model.architecture;
+  const takers = settings.map(textArchitecturesTaking).filter((t) => t !== undefined);
+  if (takers.every((t) => t.includes(base))) return base;
+  return Object.keys(TEXT_SETTINGS).find((architecture) => takers.every((t) => t.includes(architecture))) ?? base;
+}
+
 const VISION: Setting[] = [
   { name: 'backbone', expects: '"mobilenetv3-small" or "resnet18"', kind: 'choice', valid: (v) => oneOf(v, ['mobilenetv3-small', 'resnet18']), apply: (s, v) => void (model(s).backbone = v) },
   { name: 'inputSize', expects: 'a multiple of 32 from 32 to 512 (pixels)', kind: 'int', valid: (v) => isInt(v, 32, 512) && v % 32 === 0, apply: (s, v) => void (model(s).inputSize = v) },
@@ -174,6 +196,8 @@ export function trialSpec(task: TaskName, datasetId: string, values: Record<stri
   const spec = baseSpec(task, datasetId);
   spec.model = { ...spec.model };
   const settings = settingsFor(task);
+  const implied = 'architecture' in values ? undefined : impliedArchitecture(task, Object.keys(values));
+  if (implied && implied !== spec.model.architecture) values = { architecture: implied, ...values };
   for (const [key, value] of Object.entries(values)) {
     const setting = settings.get(key);
     if (!setting) throw new Error(`parameters.${key}: not a setting of ${task}`);

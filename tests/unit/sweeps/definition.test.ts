@@ -121,8 +121,8 @@ early_terminate: {type: hyperband, min_iter: 1}
       model: { architecture: 'coin-regressor', backbone: 'resnet18', mode: 'shared', projection: { units: 64 }, inputSize: 96, dropout: 0.1 },
     });
     expect(trialSpec('text-classification', 'ds', { architecture: 'fasttext', charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
-    // The default text model is NB-SVM: width and character n-grams are not its settings, so its trial leaves them out.
-    expect(trialSpec('text-classification', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'nbsvm', C: 10, beta: 1 });
+    // The default text model is NB-SVM, which has no width or character n-grams: a trial varying them trains fastText.
+    expect(trialSpec('text-classification', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
   });
 
   it('sweeps the text model: fastText against the lexicon-aware model, and the latter\'s n-gram dropout', () => {
@@ -136,6 +136,14 @@ early_terminate: {type: hyperband, min_iter: 1}
     // NB-SVM takes β and C and no embedding width: a trial drops what its architecture does not take.
     expect(trialSpec('text-classification', 'ds', { architecture: 'nbsvm', beta: 0.25, C: 4, dim: 16, ngramDropout: 0.5 }).model).toEqual({ architecture: 'nbsvm', beta: 0.25, C: 4 });
     expect(trialSpec('text-classification', 'ds', { architecture: 'fasttext', beta: 0.25 }).model).toEqual({ architecture: 'fasttext' });
+    // A sweep naming no architecture trains one that takes what it varies: the default (NB-SVM) has no width.
+    expect(trialSpec('text-classification', 'ds', { dim: 16 }).model).toEqual({ architecture: 'fasttext', dim: 16 });
+    expect(trialSpec('text-classification', 'ds', { beta: 0.5 }).model).toEqual({ architecture: 'nbsvm', C: 10, beta: 0.5 });
+    // A setting none of the named architectures takes is refused, not dropped.
+    expect(issues({ ...base, parameters: { architecture: { value: 'nbsvm' }, dim: { values: [8, 16] } } })).toEqual([
+      'parameters.dim: a setting of fasttext and lexicon-fasttext, which this sweep never trains (its trials train nbsvm); add architecture: {value: fasttext}',
+    ]);
+    expect(() => validateSweep({ ...base, parameters: { architecture: { values: ['fasttext', 'nbsvm'] }, dim: { values: [8, 16] } } })).not.toThrow();
     expect(issues({ ...base, parameters: { architecture: { values: ['fasttext', 'lexicon-fast'] }, ngramDropout: { min: 0, max: 1 } } })).toEqual([
       expect.stringMatching(/^parameters\.architecture.*"fasttext", "lexicon-fasttext" or "nbsvm"/),
       expect.stringMatching(/^parameters\.ngramDropout.*\[0, 0\.95\]/),
