@@ -132,7 +132,7 @@ describe('the main loop with the keyboard alone, and every page against axe-core
   it('defaults the import form and the quick-train sizes to the data present', async () => {
     for (const [name, task, unit] of [
       ['Demo coins (synthetic)', /^Coin minting year/, 'e.g. my coins'],
-      ['Demo tweets (hand-written)', /^Text classification/, 'e.g. my texts'],
+      ['Demo tweets (hand-written)', /^Sentiment/, 'e.g. my texts'],
     ] as const) {
       await studio.goto('datasets');
       await page.getByRole('link', { name }).click();
