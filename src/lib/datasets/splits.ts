@@ -118,6 +118,8 @@ export const DEFAULT_SUBSET: SubsetOptions = { trainSize: 1000, evalSize: 200, s
  * @example clampSubset(DEFAULT_SUBSET, { train: 210, val: 45, test: 45 }).options // { trainSize: 210, evalSize: 45, seed: 42 }
  */
 export function clampSubset(options: SubsetOptions, splits: Partial<Record<Split, number>>): { options: SubsetOptions; note?: string } {
+  // A dataset row without split counts (written before they were recorded) says nothing to clamp against.
+  if (Object.keys(splits).length === 0) return { options };
   const trainAvailable = splits.train ?? 0;
   const trainSize = Math.min(options.trainSize, trainAvailable);
   // Eval comes from val, else test, else the train items the train subset left (as pickSubset draws it).

@@ -191,4 +191,8 @@ describe('clampSubset', () => {
     expect(onlyTrain.options).toEqual({ trainSize: 80, evalSize: 20, seed: 1 });
     expect(onlyTrain.note).toMatch(/20 train left for eval/);
   });
+
+  it('leaves the sizes alone for a dataset row that records no split counts, rather than clamping them to nothing', () => {
+    expect(clampSubset(DEFAULT_SUBSET, {})).toEqual({ options: DEFAULT_SUBSET });
+  });
 });
