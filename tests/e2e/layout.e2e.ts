@@ -91,7 +91,7 @@ describe('layout', () => {
     await studio.goto('pipelines');
     await page.getByRole('button', { name: 'New pipeline' }).click();
     const form = page.getByRole('form', { name: 'New pipeline' });
-    await form.getByLabel('Task').selectOption('sentiment');
+    await form.getByLabel('Task').selectOption('text-classification');
     await form.getByLabel('Model name (registry)').fill('sentiment');
     await form.getByLabel('Pipeline name').fill('Nightly sentiment');
     await form.getByLabel('Base dataset version').selectOption(DATASET);
