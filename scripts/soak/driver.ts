@@ -62,6 +62,7 @@ export async function prepareSentimentModel(studio: Studio, datasetId = 'soak-ph
   });
   await studio.goto('train');
   await page.getByLabel('Task').selectOption('text-classification');
+  await page.getByLabel('Text model').selectOption('fasttext');
   await page.getByLabel('Embedding width').fill('8');
   await page.getByLabel('Epochs', { exact: true }).fill('3');
   await page.getByLabel('Batch size').fill('16');

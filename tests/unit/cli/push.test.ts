@@ -51,8 +51,8 @@ describe.skipIf(missing !== '')(`loupe train and gate --pushgateway, into Debian
     // The same figures on both sides: not better, so production stays (exit 10), and the push says so.
     expect(gate.code, gate.err).toBe(EXIT.rejected);
     expect(gate.err).toContain(`pushed `);
-    expect(await gatewaySamples(gateway, 'loupe_gate_passed', 'loupe-gate')).toEqual({ 'model="sentiment",split="test"': 0 });
-    expect((await gatewaySamples(gateway, 'loupe_gate_metric', 'loupe-gate'))['metric="accuracy",model="sentiment",side="candidate"']).toBe(metrics.metrics.accuracy);
+    expect(await gatewaySamples(gateway, 'loupe_gate_passed', 'loupe-gate')).toMatchObject({ 'model="text-classification",split="test"': 0 });
+    expect((await gatewaySamples(gateway, 'loupe_gate_metric', 'loupe-gate'))['metric="accuracy",model="text-classification",side="candidate"']).toBe(metrics.metrics.accuracy);
   }, 120_000);
 
   it('keeps the exit code of the command when the gateway is down, and says the push failed', async () => {
@@ -60,7 +60,7 @@ describe.skipIf(missing !== '')(`loupe train and gate --pushgateway, into Debian
     const nobody = `http://127.0.0.1:${await freePort()}`;
     const gate = await runCli('gate', '--candidate', metricsFile, '--out-dir', join(dir, 'down'), '--pushgateway', nobody);
     expect(gate.code, gate.err).toBe(EXIT.ok);
-    expect(gate.err).toContain(`warning: could not push metrics to ${nobody}/metrics/job/loupe-gate/model/sentiment: could not reach ${nobody} (ECONNREFUSED)`);
+    expect(gate.err).toContain(`warning: could not push metrics to ${nobody}/metrics/job/loupe-gate/model/text-classification: could not reach ${nobody} (ECONNREFUSED)`);
     expect(gate.json()).toMatchObject({ decision: 'promote', pushgateway: { ok: false, error: expect.stringContaining('ECONNREFUSED') } });
   });
 });

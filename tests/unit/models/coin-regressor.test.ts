@@ -155,23 +155,4 @@ describe('training', () => {
       tf.dispose([front, back, target]);
     }
   });
-
-  it('overfits a tiny batch: the head on frozen backbone features cuts the loss by ≥ 90 %', async () => {
-    // With a trainable backbone, BatchNorm over 3 images at 1×1 resolution makes full-network training of
-    // a regression target oscillate; the gradient test above covers the backbone's trainability.
-    const { model, backbones } = createCoinRegressor({ backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 32, dropout: 0, projection: null });
-    for (const backbone of backbones) backbone.model.trainable = false;
-    model.compile({ optimizer: tf.train.sgd(2e-3), loss: coinYearLoss('mse') });
-    const front = images(3, 10);
-    const back = images(3, 11);
-    const target = normalizeYears([1850, 1925, 2000], fitYearScale([1850, 1925, 2000]));
-    try {
-      const losses: number[] = [];
-      for (let step = 0; step < 10; step++) losses.push((await model.trainOnBatch([front, back], target)) as number);
-      expect(losses.at(-1)!).toBeLessThanOrEqual(0.1 * losses[0]!);
-    } finally {
-      model.dispose();
-      tf.dispose([front, back, target]);
-    }
-  });
 });
