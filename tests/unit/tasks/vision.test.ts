@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoupeDb } from '../../../src/lib/db/db';
 import type { SampleRow } from '../../../src/lib/db/types';
@@ -9,34 +8,14 @@ import { mulberry32 } from '../../../src/lib/random';
 import { useBackend } from '../../../src/lib/backends/tfjs';
 import { runTrainJob } from '../../../src/lib/training/job';
 import { makeDb } from '../factories';
-
-/** A 16×16 PNG whose brightness encodes `level` in [0, 1], with a little seeded texture. */
-async function png(level: number, seed: number): Promise<Blob> {
-  const random = mulberry32(seed);
-  const raw = Buffer.alloc(16 * 16 * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = Math.round(40 + level * 170 + random() * 30);
-  const bytes = await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
-  return new Blob([new Uint8Array(bytes)], { type: 'image/png' });
-}
-
-async function seedCoins(db: LoupeDb): Promise<string> {
-  const samples: SampleRow[] = [];
-  for (let i = 0; i < 24; i++) {
-    const year = 1850 + ((i * 37) % 170);
-    const level = (year - 1850) / 170;
-    samples.push({ id: `c${i}`, datasetId: 'coins', split: i % 4 === 0 ? 'val' : 'train', label: year, hash: `h${i}`, path: `coin ${i}`, blobs: [await png(level, i), await png(1 - level, i + 100)] });
-  }
-  await db.datasets.add({ id: 'coins', name: 'tiny coins', task: 'coin-year', createdAt: 1, sampleCount: samples.length });
-  await db.samples.bulkAdd(samples);
-  return 'coins';
-}
+import { seedTinyCoins, tinyPng } from '../tiny-images';
 
 async function seedDamage(db: LoupeDb): Promise<string> {
   const labels = ['minor', 'moderate', 'major'];
   const samples: SampleRow[] = [];
   for (let i = 0; i < 18; i++) {
     const label = labels[i % 3]!;
-    samples.push({ id: `d${i}`, datasetId: 'damage', split: i % 4 === 0 ? 'val' : 'train', label, hash: `h${i}`, path: `${label}/${i}.png`, blobs: [await png((i % 3) / 2, i)] });
+    samples.push({ id: `d${i}`, datasetId: 'damage', split: i % 4 === 0 ? 'val' : 'train', label, hash: `h${i}`, path: `${label}/${i}.png`, blobs: [await tinyPng((i % 3) / 2, i)] });
   }
   await db.datasets.add({ id: 'damage', name: 'tiny damage', task: 'image-classification', createdAt: 1, sampleCount: samples.length });
   await db.samples.bulkAdd(samples);
@@ -51,7 +30,7 @@ beforeAll(async () => {
 
 describe('image decode and augmentation', () => {
   it('decodes and resizes a PNG to RGB bytes', async () => {
-    const { data, size } = await decodeRgb(await png(0.5, 1), 8);
+    const { data, size } = await decodeRgb(await tinyPng(0.5, 1), 8);
     expect(size).toBe(8);
     expect(data.length).toBe(8 * 8 * 3);
   });
@@ -72,7 +51,7 @@ describe('image decode and augmentation', () => {
 describe('vision training', () => {
   it('trains the coin-year regressor (one backbone shared by both sides): validation loss falls, MAE is reported in years', async () => {
     const db = makeDb();
-    const datasetId = await seedCoins(db);
+    const datasetId = await seedTinyCoins(db, 24);
     const before = tf.memory().numTensors;
     const { runId, metrics, trainable } = await runTrainJob(
       db,

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LoupeDb } from '../../../src/lib/db/db';
 import type { SampleRow } from '../../../src/lib/db/types';
 import { registerFastCpuKernels } from '../../../src/lib/backends/kernels/register';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../../src/lib/backends/wasm-kernels/index';
-import { mulberry32 } from '../../../src/lib/random';
 import { markInterruptedRuns, resumeTrainJob, runTrainJob, type TrainJobContext, type TrainJobSpec } from '../../../src/lib/training/job';
 import { makeDb } from '../factories';
+import { seedTinyCoins, tinyPng } from '../tiny-images';
 import { startWasm } from '../kernels/wasm';
 
 // A run interrupted mid-epoch and resumed from its last checkpoint must end exactly where the same run
@@ -19,33 +18,12 @@ import { startWasm } from '../kernels/wasm';
 
 class SimulatedTabClose extends Error {}
 
-/** A 16×16 PNG whose brightness encodes `level` in [0, 1], with a little seeded texture. */
-async function png(level: number, seed: number): Promise<Blob> {
-  const random = mulberry32(seed);
-  const raw = Buffer.alloc(16 * 16 * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = Math.round(40 + level * 170 + random() * 30);
-  const bytes = await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
-  return new Blob([new Uint8Array(bytes)], { type: 'image/png' });
-}
-
-async function seedCoins(db: LoupeDb): Promise<string> {
-  const samples: SampleRow[] = [];
-  for (let i = 0; i < 14; i++) {
-    const year = 1850 + ((i * 37) % 170);
-    const level = (year - 1850) / 170;
-    samples.push({ id: `c${i}`, datasetId: 'coins', split: i % 4 === 0 ? 'val' : 'train', label: year, hash: `h${i}`, path: `coin ${i}`, blobs: [await png(level, i), await png(1 - level, i + 100)] });
-  }
-  await db.datasets.add({ id: 'coins', name: 'tiny coins', task: 'coin-year', createdAt: 1, sampleCount: samples.length });
-  await db.samples.bulkAdd(samples);
-  return 'coins';
-}
-
 async function seedShapes(db: LoupeDb): Promise<string> {
   const labels = ['dark', 'mid', 'light'];
   const samples: SampleRow[] = [];
   for (let i = 0; i < 24; i++) {
     const label = labels[i % 3]!;
-    samples.push({ id: `s${i}`, datasetId: 'shapes', split: i % 6 === 0 ? 'val' : 'train', label, hash: `h${i}`, path: `${label}/${i}.png`, blobs: [await png((i % 3) / 2, i)] });
+    samples.push({ id: `s${i}`, datasetId: 'shapes', split: i % 6 === 0 ? 'val' : 'train', label, hash: `h${i}`, path: `${label}/${i}.png`, blobs: [await tinyPng((i % 3) / 2, i)] });
   }
   await db.datasets.add({ id: 'shapes', name: 'tiny shapes', task: 'image-classification', createdAt: 1, sampleCount: samples.length, labels });
   await db.samples.bulkAdd(samples);
@@ -156,7 +134,7 @@ describe('resume of the coin-year model on the wasm backend', () => {
   it('reproduces the uninterrupted run bit for bit: two photos, MobileNetV3 BatchNorm, augmentation, dropout, Adam, early stopping', async () => {
     await backends.wasm();
     const db = makeDb();
-    const spec = coinSpec(await seedCoins(db));
+    const spec = coinSpec(await seedTinyCoins(db, 14));
     const before = tf.memory().numTensors;
     const whole = await uninterrupted(db, spec, backend);
     const resumed = await interruptedAndResumed(db, spec, backend, 1);
