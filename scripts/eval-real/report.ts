@@ -332,7 +332,7 @@ function spreadSection(spread: SpreadResult, splits: SentenceSplit[] = []): stri
     lines.push(
       `Issue #28's bars for ${chosen.title}: ≥ 80 % ${spread.k}-fold on each source (mean over seeds) — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out (its mean over seeds), against ${against.join('; ')}.`,
       '',
-      `Why ${chosen.title} is the text task's default (for new runs, pipelines and sweeps; runs and versions made before keep their model) although the lexicon-aware model scores higher on these sentiment sentences: that model's extra features are English sentiment lexicons, which say nothing about the other label sets the task trains (topics, spam, intents), while ${chosen.title} learns from the labelled texts alone, as fastText does, and is at least as good as fastText within a source and better across sources. For English sentiment with little or out-of-domain training data, pick the lexicon-aware model on the Train page.`,
+      `Why ${chosen.title} is the text task's default (for new runs and sweeps — pipelines keep their quicker fastText recipe; runs and versions made before keep their model) although the lexicon-aware model scores higher on these sentiment sentences: that model's extra features are English sentiment lexicons, which say nothing about the other label sets the task trains (topics, spam, intents), while ${chosen.title} learns from the labelled texts alone, as fastText does, and is at least as good as fastText within a source and better across sources. For English sentiment with little or out-of-domain training data, pick the lexicon-aware model on the Train page.`,
       '',
     );
   }

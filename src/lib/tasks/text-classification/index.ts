@@ -55,7 +55,7 @@ export const TEXT_CLASSIFICATION: TaskDefinition = {
     batchSize: 32,
     learningRate: 0.02,
     patience: 3,
-    pipeline: { model: { architecture: 'nbsvm', C: 10, beta: 1 }, epochs: 10, patience: 3 },
+    pipeline: { model: { architecture: 'fasttext', dim: 16, charNgrams: [3, 5] }, epochs: 10, patience: 3 },
   },
   dataset: {
     columns: ['text', 'label'],
