@@ -60,6 +60,9 @@ interface AxeViolation {
 async function seriousViolations(page: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol, so the app's Content-Security-Policy does not block it.
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  // Colours as the user settles on them: a theme switch fades button backgrounds for 0.15 s, and a
+  // contrast measured mid-fade (dark text colour, light background) is not what anyone reads.
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'));
   const violations = await page.evaluate(async () => {
     const result = await (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: AxeViolation[] }> } }).axe.run(document, {
       resultTypes: ['violations'],
