@@ -4,7 +4,7 @@ import type { SplitFractions } from '$lib/datasets/types';
 import { describeIssue } from '$lib/registry/gate';
 import type { ModelSpec } from '$lib/tasks/registry';
 import { modelSpecSchema, settingsObject } from '$lib/tasks/model-specs';
-import { TASKS, taskOfArchitecture } from '$lib/tasks/registry';
+import { defaultModelOf, TASKS, taskOfArchitecture } from '$lib/tasks/registry';
 import type { TrainJobSpec } from '$lib/training/job';
 import { BadFormatError, WrongTaskError } from './errors';
 
@@ -87,20 +87,20 @@ export function parseTrainConfig(value: unknown, file: string, task: TaskName): 
   return parsed.output as TrainConfig;
 }
 
-/** The Train page's default model of a task. */
-export function defaultModel(task: TaskName): ModelSpec {
-  return structuredClone(TASKS[task].defaults.model);
+/** The Train page's default model of a task, on data of `preset` (the sentiment preset has its own). */
+export function defaultModel(task: TaskName, preset?: string): ModelSpec {
+  return defaultModelOf(task, preset);
 }
 
 /** The training job for a task and dataset version, from the config and command-line overrides (which win). */
-export function jobSpec(task: TaskName, datasetId: string, config: TrainConfig, overrides: { epochs?: number; seed?: number; name?: string }): TrainJobSpec {
+export function jobSpec(task: TaskName, datasetId: string, config: TrainConfig, overrides: { epochs?: number; seed?: number; name?: string }, preset?: string): TrainJobSpec {
   const { defaults, primaryMetric } = TASKS[task];
   const earlyStopping = config.earlyStopping === false ? undefined : (config.earlyStopping ?? { monitor: `val_${primaryMetric}`, patience: defaults.patience });
   return {
     name: overrides.name ?? config.name,
     task,
     datasetId,
-    model: config.model ?? defaultModel(task),
+    model: config.model ?? defaultModel(task, preset),
     epochs: overrides.epochs ?? config.epochs ?? defaults.epochs,
     batchSize: config.batchSize ?? defaults.batchSize,
     optimizer: config.optimizer ?? 'adam',

@@ -113,7 +113,7 @@ ${PUSH_OPTION_HELP}
       const seed = overrides.seed ?? config.seed;
       const dataset = await importData(db, io, dataPath, task, { option: '--data', preset, seed, fractions: config.splits, imageMaxSide: config.imageMaxSide });
       const start = await initialWeightsOf(db, optional(values, 'init') ?? config.init, optional(values, 'weights-host'), io);
-      const spec = { ...jobSpec(task, dataset.id, config, { ...overrides, name: modelName }), ...(start.init ? { init: start.init } : {}) };
+      const spec = { ...jobSpec(task, dataset.id, config, { ...overrides, name: modelName }, dataset.preset), ...(start.init ? { init: start.init } : {}) };
       io.err(`training ${spec.model.architecture} for ${spec.epochs} epoch(s) on ${backend.backend} (${backend.adapter})\n`);
       const progress = new ProgressPrinter(io, spec.epochs);
       let result;

@@ -95,6 +95,8 @@ export type ModelSpec =
       architecture: 'nbsvm';
       buckets?: number;
       wordNgrams?: number;
+      /** Character n-gram lengths inside each word ([0, 0]: none). */
+      charNgrams?: [number, number];
       /** Interpolation towards naive Bayes at prediction, in [0, 1] (1: none). */
       beta?: number;
       /** Inverse L2 strength (scikit-learn's C). */

@@ -184,7 +184,9 @@ async function runTrial(db: LoupeDb, sweep: SweepRow, trial: SweepTrial, total: 
     else if (current) await db.runs.update(current.id, { status: 'failed', failureReason: 'Interrupted before it started; the sweep trained this trial again.', endedAt: Date.now() });
   }
 
-  const spec = trialSpec(definition.task, sweep.datasetId, trial.params, `${sweep.name} · trial ${trial.index + 1}`);
+  // Trials start from the Train page's default for the data: the sentiment preset has its own model.
+  const preset = (await db.datasets.get(sweep.datasetId))?.preset;
+  const spec = trialSpec(definition.task, sweep.datasetId, trial.params, `${sweep.name} · trial ${trial.index + 1}`, preset);
   const et = definition.early_terminate;
   const bands = et ? hyperbandBands(et, spec.epochs) : [];
   const peers = bands.length ? await peerValues(db, sweep, trial.index, definition.metric.name) : new Map<number, number[]>();

@@ -1,6 +1,6 @@
 import type { ParamValue } from '$lib/db/sweep-shapes';
 import type { TaskName } from '$lib/db/types';
-import { TASKS, type ModelSpec } from '$lib/tasks/registry';
+import { defaultModelOf, TASKS, type ModelSpec } from '$lib/tasks/registry';
 import type { FineTuneSchedule } from '$lib/db/specs';
 import { parseInit } from '$lib/training/init';
 import type { TrainJobSpec } from '$lib/training/job';
@@ -89,7 +89,7 @@ const FASTTEXT_KEYS = ['dim', 'buckets', 'wordNgrams', 'charNgrams'];
 const TEXT_SETTINGS: Record<(typeof TEXT_ARCHITECTURES)[number], readonly string[]> = {
   fasttext: FASTTEXT_KEYS,
   'lexicon-fasttext': [...FASTTEXT_KEYS, 'ngramDropout'],
-  nbsvm: ['buckets', 'wordNgrams', 'beta', 'C', 'alpha'],
+  nbsvm: ['buckets', 'wordNgrams', 'charNgrams', 'beta', 'C', 'alpha'],
 };
 
 /**
@@ -103,12 +103,12 @@ export function textArchitecturesTaking(setting: string): string[] | undefined {
 }
 
 /**
- * The architecture a text trial trains when its sweep names none: the task's default, unless the sweep varies
+ * The architecture a text trial trains when its sweep names none: the default for the task and the data's preset, unless the sweep varies
  * a setting only other architectures take — a `dim` sweep trains fastText, as it did before NB-SVM became the
  * default, rather than dropping `dim`.
  */
-export function impliedArchitecture(task: TaskName, settings: string[]): string {
-  const base = TASKS[task].defaults.model.architecture;
+export function impliedArchitecture(task: TaskName, settings: string[], preset?: string): string {
+  const base = defaultModelOf(task, preset).architecture;
   const takers = settings.map(textArchitecturesTaking).filter((t) => t !== undefined);
   if (takers.every((t) => t.includes(base))) return base;
   return Object.keys(TEXT_SETTINGS).find((architecture) => takers.every((t) => t.includes(architecture))) ?? base;
@@ -172,13 +172,13 @@ export function settingsFor(task: TaskName): Map<string, Setting> {
   return new Map(list.map((s) => [s.name, s]));
 }
 
-/** The spec a trial starts from before its parameters apply: the Train page's defaults for the task. */
-export function baseSpec(task: TaskName, datasetId: string): TrainJobSpec {
+/** The spec a trial starts from before its parameters apply: the Train page's defaults for the task and the data's preset. */
+export function baseSpec(task: TaskName, datasetId: string, preset?: string): TrainJobSpec {
   const { defaults } = TASKS[task];
   return {
     task,
     datasetId,
-    model: structuredClone(defaults.model),
+    model: defaultModelOf(task, preset),
     epochs: defaults.epochs,
     batchSize: defaults.batchSize,
     optimizer: 'adam',
@@ -192,11 +192,11 @@ export function baseSpec(task: TaskName, datasetId: string): TrainJobSpec {
  * The training spec of one trial: the task's defaults with the trial's parameter values applied.
  * @example trialSpec('sentiment', 'ds1', { learningRate: 0.05, dim: 16 }, 'lr sweep · trial 3')
  */
-export function trialSpec(task: TaskName, datasetId: string, values: Record<string, ParamValue>, name?: string): TrainJobSpec {
-  const spec = baseSpec(task, datasetId);
+export function trialSpec(task: TaskName, datasetId: string, values: Record<string, ParamValue>, name?: string, preset?: string): TrainJobSpec {
+  const spec = baseSpec(task, datasetId, preset);
   spec.model = { ...spec.model };
   const settings = settingsFor(task);
-  const implied = 'architecture' in values ? undefined : impliedArchitecture(task, Object.keys(values));
+  const implied = 'architecture' in values ? undefined : impliedArchitecture(task, Object.keys(values), preset);
   if (implied && implied !== spec.model.architecture) values = { architecture: implied, ...values };
   for (const [key, value] of Object.entries(values)) {
     const setting = settings.get(key);

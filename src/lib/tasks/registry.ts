@@ -78,6 +78,15 @@ export function presetOf(task: TaskName, id: string | undefined): LabelPreset | 
   return id === undefined ? undefined : TASKS[task].presets.find((p) => p.id === id);
 }
 
+/**
+ * The model a new run of the task starts from on data of the given preset: the preset's own default where
+ * it has one, else the task's.
+ * @example defaultModelOf('text-classification', 'sentiment').architecture // 'lexicon-fasttext'
+ */
+export function defaultModelOf(task: TaskName, preset: string | undefined): ModelSpec {
+  return structuredClone(presetOf(task, preset)?.model ?? TASKS[task].defaults.model);
+}
+
 /** What a form offers as "Task": each task, and each preset of it that is not the task itself (`car-damage`). */
 export interface TaskChoice {
   id: string;

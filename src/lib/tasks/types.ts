@@ -76,6 +76,12 @@ export interface LabelPreset {
   formats?: string;
   /** The model card's intended use and limits for models of this preset's data, instead of the task's. */
   card?: { intendedUse: string; limits: readonly string[] };
+  /**
+   * The model new runs and sweeps on this preset's data start from, where it differs from the task's
+   * (`defaults.model`): a model that knows the preset's domain (sentiment lexicons) can beat one that
+   * suits any label set. Pipelines keep the task's pipeline recipe.
+   */
+  model?: ModelSpec;
 }
 
 /** A task's training recipe: the one table the Train page, the CLI, sweeps and pipelines start from. */

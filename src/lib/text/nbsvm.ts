@@ -1,7 +1,8 @@
 /**
- * NB-SVM's features (Wang & Manning, "Baselines and Bigrams", ACL 2012): which word n-grams a text has
- * (binarised: present or not), and the log-count ratio of each n-gram per class, fitted on training texts.
- * N-grams are hashed into buckets like fastText's (no vocabulary to store); bucket 0 is padding.
+ * NB-SVM's features (Wang & Manning, "Baselines and Bigrams", ACL 2012): which word n-grams — and, optionally,
+ * character n-grams of each word, as fastText takes them — a text has (binarised: present or not), and the
+ * log-count ratio of each n-gram per class, fitted on training texts. N-grams are hashed into buckets like
+ * fastText's (no vocabulary to store); bucket 0 is padding.
  */
 import { fnv1a, tokenize } from '$models/text/features';
 
@@ -10,6 +11,11 @@ export interface NbFeatureConfig {
   buckets: number;
   /** Longest word n-gram (2 = words and bigrams). */
   wordNgrams: number;
+  /**
+   * Character n-gram lengths inside `<word>` ([0, 0] or absent: none). They let an unseen form of a seen
+   * word ("disappointing" after "disappointed") carry its ratio. Models saved before this setting have none.
+   */
+  charNgrams?: readonly [number, number];
   /** Distinct n-grams kept per text, in reading order; the rest are dropped. */
   maxFeatures: number;
 }
@@ -18,12 +24,23 @@ export class NbFeaturesError extends Error {
   override name = 'NbFeaturesError';
 }
 
-/** The word n-grams of a text, each once, in reading order (the strings fastText hashes too). */
-export function nbNgrams(text: string, wordNgrams: number): string[] {
+/**
+ * The word n-grams of a text, then the character n-grams of its words, each once, in reading order (the
+ * strings fastText hashes too).
+ * @example nbNgrams('so good', 2, [3, 3]) // ['so', 'good', 'w2:so good', 'c:<so', 'c:so>', 'c:<go', 'c:goo', 'c:ood', 'c:od>']
+ */
+export function nbNgrams(text: string, wordNgrams: number, charNgrams: readonly [number, number] = [0, 0]): string[] {
   const words = tokenize(text);
   const seen = new Set<string>();
   for (let n = 1; n <= wordNgrams; n++) {
     for (let i = 0; i + n <= words.length; i++) seen.add(n === 1 ? words[i]! : `w${n}:${words.slice(i, i + n).join(' ')}`);
+  }
+  const [minN, maxN] = charNgrams;
+  if (minN > 0) {
+    for (const word of words) {
+      const marked = `<${word}>`;
+      for (let n = minN; n <= maxN; n++) for (let i = 0; i + n <= marked.length; i++) seen.add(`c:${marked.slice(i, i + n)}`);
+    }
   }
   return [...seen];
 }
@@ -34,7 +51,7 @@ export const nbBucket = (ngram: string, buckets: number): number => 1 + (fnv1a(n
 /** The distinct buckets of a text's n-grams, at most `maxFeatures` of them (two n-grams may share one). */
 export function nbFeatureIds(text: string, config: NbFeatureConfig): number[] {
   const ids = new Set<number>();
-  for (const ngram of nbNgrams(text, config.wordNgrams)) {
+  for (const ngram of nbNgrams(text, config.wordNgrams, config.charNgrams)) {
     if (ids.size >= config.maxFeatures) break;
     ids.add(nbBucket(ngram, config.buckets));
   }

@@ -100,6 +100,8 @@ describe('loupe train', () => {
     const summary = result.json() as Record<string, unknown>;
     expect(summary).toMatchObject({ bundle: out, model: 'tweets-ft', version: 1, task: 'text-classification', backend: 'wasm', epochs: 1, split: 'test', samples: 15, val: { samples: 15 } });
     expect(result.err).toMatch(/150 text-classification samples \(train 120, /);
+    // Sentiment data without a model in the config trains the sentiment preset's default, the lexicon-aware model.
+    expect(result.err).toMatch(/^training lexicon-fasttext for 1 epoch\(s\)/m);
     expect(result.err).toMatch(/\[#+\] 100% epoch 1\/1 batch 4\/4/);
     expect(result.err).toMatch(/^test split, 15 samples \(held out, scored after training\): loss [\d.]+, accuracy [\d.]+, macroF1 [\d.]+$/m);
     expect(result.err).toMatch(/^val split, 15 samples \(early stopping chose the epoch kept on it\): /m);

@@ -95,6 +95,24 @@ describe('NB-SVM features', () => {
     expect(() => logCountRatios(docs, [1, 2], { classes: 2, buckets, alpha: 1 })).toThrow('text 2: class index 2 is not one of 0…1');
   });
 
+  it('add each word’s character n-grams when asked, and their ratios match a hand count', () => {
+    expect(nbNgrams('so good', 2, [3, 3])).toEqual(['so', 'good', 'w2:so good', 'c:<so', 'c:so>', 'c:<go', 'c:goo', 'c:ood', 'c:od>']);
+    // Each text's n-grams once: "<go" twice in "go go" counts once.
+    expect(nbNgrams('go go', 1, [3, 4]).filter((g) => g === 'c:<go')).toHaveLength(1);
+    expect(nbNgrams('so good', 2, [0, 0])).toEqual(nbNgrams('so good', 2));
+    // positive "good" → good, <go, goo, ood, od>; negative "bad" → bad, <ba, bad(char), ad>; trigrams only, words only.
+    const buckets = 1 << 20;
+    const config = { buckets, wordNgrams: 1, charNgrams: [3, 3] as const, maxFeatures: 32 };
+    const docs = [nbFeatureIds('good', config), nbFeatureIds('bad', config)];
+    expect(docs.map((d) => d.length)).toEqual([5, 4]);
+    // V = 9, α = 1. Positive: ‖p‖₁ = 9 + 5 = 14, ‖q‖₁ = 9 + 4 = 13; an n-gram of "good" only: p = 2, q = 1.
+    const ratios = logCountRatios(docs, [1, 0], { classes: 2, buckets, alpha: 1 });
+    expect(ratios[nbBucket('c:ood', buckets) * 2 + 1]).toBeCloseTo(Math.log(2 / 14 / (1 / 13)), 6);
+    expect(ratios[nbBucket('c:<ba', buckets) * 2 + 1]).toBeCloseTo(Math.log(1 / 14 / (2 / 13)), 6);
+    // An unseen word that shares a character n-gram with a training word gets that n-gram's ratio.
+    expect(nbFeatureIds('goodness', config)).toContain(nbBucket('c:ood', buckets));
+  });
+
   it('with three classes, each class against the other two', () => {
     const buckets = 1 << 20;
     const docs = [[nbBucket('sad', buckets)], [nbBucket('ok', buckets)], [nbBucket('yay', buckets)]];
@@ -121,6 +139,26 @@ describe('NB-SVM model', () => {
     expect((await predict(trainable, ['so happy', 'so awful', 'the zorblat'])).labels.slice(0, 2)).toEqual(['positive', 'negative']);
     expect(tf.memory().numTensors).toBe(before);
     trainable.dispose();
+  });
+
+  it('with character n-grams records them, and a model saved without them keeps reading words only', async () => {
+    const chars = createTrainable('text-classification', { architecture: 'nbsvm', buckets: 1 << 12, charNgrams: [3, 5] }, { seed: 1, labels, trainingTexts: rows });
+    expect(chars.metadata).toMatchObject({ charNgrams: [3, 5] });
+    chars.dispose();
+    const { charNgrams: _, ...wordsOnly } = small;
+    const words = nbSvmClassifier(wordsOnly, TEXT_CLASSIFICATION, undefined, rows);
+    await train(words, rows, 3);
+    const saved = await saveToBlobs(words.model);
+    const loaded = await loadTrainable(saved);
+    expect((loaded.metadata as { charNgrams?: unknown }).charNgrams).toBeUndefined();
+    // Same inputs as the words-only model it was: ids of words and pairs only.
+    const [a] = (await words.toInputs([row('so happy')], { training: false })) as tf.Tensor[];
+    const [b] = (await loaded.toInputs([row('so happy')], { training: false })) as tf.Tensor[];
+    expect(await b!.array()).toEqual(await a!.array());
+    tf.dispose([a!, b!]);
+    words.dispose();
+    loaded.dispose();
+    expect(() => nbSvmClassifier({ ...small, charNgrams: [4, 2] }, TEXT_CLASSIFICATION, undefined, rows)).toThrow('charNgrams must be [0, 0] (none) or [min, max] with 1 ≤ min ≤ max, got [4,2]');
   });
 
   it('needs the train split, and names a bad setting', () => {
@@ -198,6 +236,6 @@ describe('NB-SVM spec', () => {
     expect(check({ architecture: 'nbsvm', beta: 0.25, C: 4, wordNgrams: 3 })).toBe('ok');
     expect(check({ architecture: 'nbsvm', beta: 2 })).toBe('beta: must be in [0, 1]');
     expect(check({ architecture: 'nbsvm', C: -1 })).toBe('C: must be > 0');
-    expect(check({ architecture: 'nbsvm', dim: 32 })).toMatch(/^dim: is not a setting of nbsvm; it takes architecture, buckets, wordNgrams, beta, C, alpha/);
+    expect(check({ architecture: 'nbsvm', dim: 32 })).toMatch(/^dim: is not a setting of nbsvm; it takes architecture, buckets, wordNgrams, charNgrams, beta, C, alpha/);
   });
 });

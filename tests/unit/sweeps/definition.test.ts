@@ -121,24 +121,39 @@ early_terminate: {type: hyperband, min_iter: 1}
       model: { architecture: 'coin-regressor', backbone: 'resnet18', mode: 'shared', projection: { units: 64 }, inputSize: 96, dropout: 0.1 },
     });
     expect(trialSpec('text-classification', 'ds', { architecture: 'fasttext', charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
-    // The default text model is NB-SVM, which has no width or character n-grams: a trial varying them trains fastText.
+    // The default text model is NB-SVM, which has no width: a trial varying it trains fastText.
     expect(trialSpec('text-classification', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
   });
 
+  it('starts a trial on sentiment data from the sentiment preset\'s model, and on other labels from the task\'s', () => {
+    expect(trialSpec('text-classification', 'ds', { learningRate: 0.05 }, 'lr · trial 1', 'sentiment')).toMatchObject({
+      learningRate: 0.05,
+      model: { architecture: 'lexicon-fasttext', dim: 32, ngramDropout: 0.8 },
+    });
+    expect(trialSpec('text-classification', 'ds', { learningRate: 0.05 }).model.architecture).toBe('nbsvm');
+    // A setting only NB-SVM takes still trains NB-SVM on sentiment data, without the lexicon model's settings.
+    expect(trialSpec('text-classification', 'ds', { C: 4 }, undefined, 'sentiment').model).toEqual({ architecture: 'nbsvm', C: 4 });
+    expect(trialSpec('text-classification', 'ds', { dim: 8 }, undefined, 'sentiment').model).toEqual({ architecture: 'lexicon-fasttext', dim: 8, ngramDropout: 0.8 });
+  });
+
   it('sweeps the text model: fastText against the lexicon-aware model, and the latter\'s n-gram dropout', () => {
+    // The default (NB-SVM) reads character n-grams 3–5 as fastText does: a trial of another text model keeps them.
+    const chars = { charNgrams: [3, 5] };
     expect(trialSpec('text-classification', 'ds', { architecture: 'lexicon-fasttext', ngramDropout: 0.8, dim: 16 }).model).toEqual({
       architecture: 'lexicon-fasttext',
       dim: 16,
       ngramDropout: 0.8,
+      ...chars,
     });
     // The same trial values for plain fastText: it has no n-gram dropout, so the spec leaves it out.
-    expect(trialSpec('text-classification', 'ds', { ngramDropout: 0.8, architecture: 'fasttext' }).model).toEqual({ architecture: 'fasttext' });
+    expect(trialSpec('text-classification', 'ds', { ngramDropout: 0.8, architecture: 'fasttext' }).model).toEqual({ architecture: 'fasttext', ...chars });
     // NB-SVM takes β and C and no embedding width: a trial drops what its architecture does not take.
-    expect(trialSpec('text-classification', 'ds', { architecture: 'nbsvm', beta: 0.25, C: 4, dim: 16, ngramDropout: 0.5 }).model).toEqual({ architecture: 'nbsvm', beta: 0.25, C: 4 });
-    expect(trialSpec('text-classification', 'ds', { architecture: 'fasttext', beta: 0.25 }).model).toEqual({ architecture: 'fasttext' });
+    expect(trialSpec('text-classification', 'ds', { architecture: 'nbsvm', beta: 0.25, C: 4, dim: 16, ngramDropout: 0.5 }).model).toEqual({ architecture: 'nbsvm', beta: 0.25, C: 4, ...chars });
+    expect(trialSpec('text-classification', 'ds', { architecture: 'fasttext', beta: 0.25 }).model).toEqual({ architecture: 'fasttext', ...chars });
     // A sweep naming no architecture trains one that takes what it varies: the default (NB-SVM) has no width.
-    expect(trialSpec('text-classification', 'ds', { dim: 16 }).model).toEqual({ architecture: 'fasttext', dim: 16 });
-    expect(trialSpec('text-classification', 'ds', { beta: 0.5 }).model).toEqual({ architecture: 'nbsvm', C: 10, beta: 0.5 });
+    expect(trialSpec('text-classification', 'ds', { dim: 16 }).model).toEqual({ architecture: 'fasttext', dim: 16, ...chars });
+    expect(trialSpec('text-classification', 'ds', { beta: 0.5 }).model).toEqual({ architecture: 'nbsvm', C: 10, beta: 0.5, ...chars });
+    expect(trialSpec('text-classification', 'ds', { charNgrams: [0, 0] }).model).toEqual({ architecture: 'nbsvm', C: 10, beta: 1, charNgrams: [0, 0] });
     // A setting none of the named architectures takes is refused, not dropped.
     expect(issues({ ...base, parameters: { architecture: { value: 'nbsvm' }, dim: { values: [8, 16] } } })).toEqual([
       'parameters.dim: a setting of fasttext and lexicon-fasttext, which this sweep never trains (its trials train nbsvm); add architecture: {value: fasttext}',

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { describeIssue } from '../../../src/lib/registry/gate';
 import { MODEL_SPEC_SCHEMAS, modelSpecSchema } from '../../../src/lib/tasks/model-specs';
-import { TASKS } from '../../../src/lib/tasks/registry';
+import { defaultModelOf, TASKS } from '../../../src/lib/tasks/registry';
 import type { TaskName } from '../../../src/lib/db/specs';
 
 /** The first issue of parsing `spec` for `task`, as `field: message`, or 'ok'. */
@@ -17,7 +17,12 @@ describe('model spec schemas', () => {
     for (const task of Object.values(TASKS)) {
       expect(check(task.name, task.defaults.model)).toBe('ok');
       expect(check(task.name, task.defaults.pipeline.model)).toBe('ok');
+      for (const preset of task.presets) expect(check(task.name, defaultModelOf(task.name, preset.id))).toBe('ok');
     }
+    // Sentiment data starts from the lexicon-aware model; any other label set (no preset) from the task's NB-SVM.
+    expect(defaultModelOf('text-classification', 'sentiment')).toEqual({ architecture: 'lexicon-fasttext', dim: 32, ngramDropout: 0.8 });
+    expect(defaultModelOf('text-classification', undefined)).toEqual({ architecture: 'nbsvm', C: 10, beta: 1, charNgrams: [3, 5] });
+    expect(defaultModelOf('image-classification', 'car-damage')).toEqual(TASKS['image-classification'].defaults.model);
     expect(check('image-classification', { architecture: 'small-cnn', inputSize: 8, channels: 1, filters: [4], dense: 8, dropout: 0, augmentation: 'none' })).toBe('ok');
     expect(check('text-classification', { architecture: 'encoder-head', encoder: { source: { kind: 'hub', modelId: 'Xenova/all-MiniLM-L6-v2' }, quantized: true, pooling: 'mean' }, dim: 384, head: 'linear' })).toBe('ok');
   });
