@@ -57,6 +57,8 @@ describe('sweep controller with real training', () => {
     const runs = await db.runs.where('parentId').equals(result.sweepId).sortBy('createdAt');
     expect(runs.map((r) => r.name)).toEqual(['lr x dim · trial 1', 'lr x dim · trial 2', 'lr x dim · trial 3', 'lr x dim · trial 4']);
     expect(runs.map((r) => [r.params.learningRate, (r.params.model as { dim: number }).dim])).toEqual([[0.002, 4], [0.05, 4], [0.002, 8], [0.05, 8]]); // sorted names, the last varies fastest
+    // The dataset was imported under the sentiment preset: trials start from its model, the lexicon-aware one.
+    expect(new Set(runs.map((r) => (r.params.model as { architecture: string }).architecture))).toEqual(new Set(['lexicon-fasttext']));
     for (const trial of result.trials) expect(trial.metric).toBe(runs.find((r) => r.id === trial.runId)!.metrics!.val_accuracy);
     const best = Math.max(...result.trials.map((t) => t.metric!));
     expect(result.bestMetric).toBe(best);
