@@ -12,6 +12,7 @@
  *   npm run eval:real -- --only nbsvm-grid   # NB-SVM's settings, chosen by 5-fold within each source (fold seed 99)
  *   npm run eval:real -- --only spread       # every text model under seeds 1,2,3: leave one source out and 10-fold within each source
  *   npm run eval:real -- --only spread --models nbsvm --protocols folds --spread-seeds 1,2   # a part of it (merged into the rest)
+ *   npm run eval:real -- --only transfer     # issue #24's transfer protocol: pretrain on five classes, warm-start the other five (10 and 50 per class)
  *   npm run eval:real -- --only report       # rewrite docs/quality.md from docs/quality.json, no training
  *
  * Every figure comes from this run (fixed seeds); docs/quality.json keeps them and docs/quality.md is
@@ -39,7 +40,7 @@ const { values: args } = parseArgs({
     'spread-seeds': { type: 'string', default: '1,2,3' },
   },
 });
-if (args.only && !['fashion', 'sentences', 'seeds', 'nbsvm-grid', 'spread', 'report'].includes(args.only)) throw new Error(`--only must be fashion, sentences, seeds, nbsvm-grid, spread or report, got ${args.only}`);
+if (args.only && !['fashion', 'transfer', 'sentences', 'seeds', 'nbsvm-grid', 'spread', 'report'].includes(args.only)) throw new Error(`--only must be fashion, transfer, sentences, seeds, nbsvm-grid, spread or report, got ${args.only}`);
 const spreadSeeds = args['spread-seeds'].split(',').filter(Boolean).map(Number);
 if (spreadSeeds.some((seed) => !Number.isInteger(seed))) throw new Error(`--spread-seeds must be whole numbers separated by commas, got ${args['spread-seeds']}`);
 const protocols = args.protocols.split(',').filter(Boolean);
@@ -69,6 +70,17 @@ if (!args.only || args.only === 'fashion') {
   const { onEpoch: _, ...settings } = options;
   report.fashion = { ...result, options: settings, readSeconds, published: readPublished(), backend, machine, ranAt: new Date().toISOString() };
   console.log(`  test accuracy ${result.metrics.accuracy.toFixed(4)}, macro-F1 ${result.metrics.macroF1.toFixed(4)}, training ${result.trainSeconds.toFixed(0)} s\n`);
+}
+
+if (!args.only || args.only === 'transfer') {
+  const { evaluateTransfer, TRANSFER } = await import('./transfer');
+  console.log(`Fashion-MNIST transfer: MobileNetV3-Small ${TRANSFER.inputSize} px, pretrained on classes ${TRANSFER.pretrainClasses.join(', ')}, seeds ${TRANSFER.seeds.join(', ')}`);
+  const result = await evaluateTransfer(readFashion(), TRANSFER, console.log);
+  // Earlier runs of other settings stay listed (what was tried), without their per-run detail.
+  const before = report.transfer;
+  const earlier = before ? [...(before.earlier ?? []), { options: before.options, pretrainAccuracy: before.pretrainAccuracy, testCount: before.testCount, runs: before.runs, machine: before.machine, ranAt: before.ranAt }] : [];
+  report.transfer = { ...result, backend, machine, ranAt: new Date().toISOString(), earlier: earlier.filter((e) => JSON.stringify(e.options) !== JSON.stringify(result.options)) };
+  console.log(`  ${(result.seconds / 60).toFixed(1)} min\n`);
 }
 
 if (!args.only || args.only === 'sentences') {
@@ -160,8 +172,12 @@ if (report.sentences?.spread) {
 
 // Another part may have finished while this one ran: keep its figures.
 const latest: QualityReport = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as QualityReport) : {};
-if (args.only === 'fashion') report.sentences = latest.sentences ?? report.sentences;
-if (args.only === 'sentences' || args.only === 'seeds' || args.only === 'spread' || args.only === 'nbsvm-grid') report.fashion = latest.fashion ?? report.fashion;
+// Each part writes only its own figures: the others come from the file as it is now.
+if (args.only) {
+  const own: Record<string, (keyof QualityReport)[]> = { fashion: ['fashion'], transfer: ['transfer'], report: [] };
+  const mine = own[args.only] ?? ['sentences'];
+  for (const key of ['fashion', 'transfer', 'sentences'] as const) if (!mine.includes(key)) (report as Record<string, unknown>)[key] = latest[key] ?? report[key];
+}
 writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${args.out}/quality.md`, qualityMarkdown(report));
 console.log(`wrote ${jsonPath} and ${args.out}/quality.md`);

@@ -1,6 +1,7 @@
 import { DEFAULT_FASTTEXT } from '../../models/text/fasttext';
 import { LEXICON_FEATURE_COUNT, LEXICON_FEATURE_NAMES, LEXICON_FEATURES_VERSION } from '../../src/lib/text/lexicon/features';
 import type { FashionOptions, FashionPublished, FashionResult } from './fashion';
+import type { TransferResult } from './transfer';
 
 /** One leave-one-source-out split's scores (accuracy and macro-F1 on the held-out source). */
 export interface SplitScores {
@@ -94,7 +95,11 @@ interface RunInfo {
 export interface QualityReport {
   fashion?: FashionResult & RunInfo & { options: Omit<FashionOptions, 'onEpoch'>; readSeconds: number; published: FashionPublished };
   sentences?: SentencesResult & RunInfo;
+  transfer?: TransferResult & RunInfo & { earlier?: EarlierTransfer[] };
 }
+
+/** A transfer run with other settings, kept to show what was tried. */
+export type EarlierTransfer = Pick<TransferResult, 'options' | 'pretrainAccuracy' | 'testCount' | 'runs'> & Omit<RunInfo, 'backend'>;
 
 const pct = (x: number) => (100 * x).toFixed(1);
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -277,7 +282,7 @@ function nbsvmGridSection(grid: NonNullable<SentencesResult['nbsvmGrid']>): stri
   return [
     '### NB-SVM (`nbsvm`, `models/text/nbsvm.ts`) and how its settings were chosen',
     '',
-    "Wang & Manning's NB-SVM (\"Baselines and Bigrams\", ACL 2012) with a logistic loss: each text's distinct words and word pairs (the task's tweet preprocessing and fastText's tokens, hashed into 2¹⁸ buckets), each scaled by its log-count ratio — how much more often texts of one class have it than the other texts, with add-α smoothing (α = 1), one class against the rest, fitted on the training split only (`src/lib/text/nbsvm.ts`) — then a linear softmax layer trained in tfjs with an L2 penalty ‖w‖²/(2·C·n) and, at prediction, the paper's interpolation w′ = (1 − β)·w̄ + β·w towards naive Bayes.",
+    "Wang & Manning's NB-SVM (\"Baselines and Bigrams\", ACL 2012) with a logistic loss: each text's distinct words and word pairs, and since the second round below the character 3–5-grams of each word (the task's tweet preprocessing and fastText's tokens, hashed into 2¹⁸ buckets), each scaled by its log-count ratio — how much more often texts of one class have it than the other texts, with add-α smoothing (α = 1), one class against the rest, fitted on the training split only (`src/lib/text/nbsvm.ts`) — then a linear softmax layer trained in tfjs with an L2 penalty ‖w‖²/(2·C·n) and, at prediction, the paper's interpolation w′ = (1 − β)·w̄ + β·w towards naive Bayes.",
     '',
     `Its settings were chosen on the UCI sentences alone, by ${grid.k}-fold cross-validation within each source with the folds drawn by seed ${grid.foldSeed} — not the seeds 1, 2, 3 whose folds the table below reports, so the chosen setting is not scored on the very folds that chose it (it was chosen on the same 3,000 sentences, so its figures below are still slightly optimistic; VADER's and AFINN's are not). Pooled ${grid.k}-fold accuracy in % (${grid.run}; ${minutes(grid.seconds)}):`,
     '',
@@ -285,11 +290,34 @@ function nbsvmGridSection(grid: NonNullable<SentencesResult['nbsvmGrid']>): stri
     row(['---', ...sources.map(() => '---:'), '---:']),
     ...grid.candidates.map((c) => row([`${specText(c.spec)}${JSON.stringify(c.spec) === JSON.stringify(grid.chosen) ? ' (chosen)' : ''}`, ...sources.map((x) => pct(c.accuracy[x]!)), pct(c.mean)])),
     '',
+    ...NBSVM_SECOND_ROUND,
   ];
 }
 
-/** The model the default is held to, and the bars of issue #28. */
+/**
+ * Issue #28's second round for NB-SVM's features (C 10, β 1 fixed), screened with a throwaway script that is not
+ * in the repository: the same features and recipe (Adam 0.02, batch 32, 10 epochs, penalty ‖w‖²/(2·C·n)) in
+ * plain JavaScript, fast enough to try many variants; its baseline reproduced the tfjs model's figures within
+ * 0.5 point. Chosen on 10-fold within each source with folds drawn by seed 99 (not the reported seeds).
+ */
+const NBSVM_SECOND_ROUND = [
+  "Second round (issue #28: the 10-fold bar was missed on imdb by 0.2 point), features only, C 10 and β 1 fixed. The variants were screened with a throwaway script, not in the repository, that trains the same features with the same recipe in plain JavaScript (on the same leave-one-source-out splits its words-only baseline scored 80.0 / 73.6 / 79.1 against the tfjs model's 79.6 / 74.1 / 78.9 below); 10-fold within each source, folds drawn by seed 99, accuracy in %. Leave-one-source-out figures were printed alongside but not used to choose:",
+  '',
+  '| variant | 10-fold amazon | 10-fold imdb | 10-fold yelp | mean | LOSO mean |',
+  '| --- | ---: | ---: | ---: | ---: | ---: |',
+  '| words and word pairs (as before) | 83.8 | 81.3 | 83.9 | 83.0 | 77.6 |',
+  '| + word triples | 83.0 | 81.1 | 83.2 | 82.4 | 77.9 |',
+  '| C 1 instead of 10 | 82.6 | 81.1 | 83.8 | 82.5 | 76.9 |',
+  '| + character n-grams 3–5 of each word (chosen) | 85.9 | 81.7 | 84.2 | 83.9 | 77.4 |',
+  '| + character n-grams 2–4 of each word | 85.1 | 82.1 | 84.9 | 84.0 | 77.4 |',
+  '',
+  "Character n-grams let an unseen form of a seen word carry its ratio, and gained on every source. Lengths 2–4 and 3–5 are 0.1 point apart on the mean; 3–5 was kept, fastText's lengths and the Train page's existing switch. NB-SVM's default is now words, word pairs and character n-grams 3–5 (`charNgrams: [3, 5]`, settable in the Train page, sweeps and the CLI); a model saved before reads words and word pairs only, as it was trained. Combining NB-SVM's features with the lexicon features in one linear model was started in the same screen but not finished in this round.",
+  '',
+];
+
+/** The defaults held to issue #28's bars: the text task's (any label set) and the sentiment preset's. */
 export const DEFAULT_TEXT_MODEL = 'nbsvm';
+export const SENTIMENT_DEFAULT_MODEL = 'lexicon-fasttext';
 
 function spreadSection(spread: SpreadResult, splits: SentenceSplit[] = []): string[] {
   const sources = Object.keys(spread.vader);
@@ -310,17 +338,18 @@ function spreadSection(spread: SpreadResult, splits: SentenceSplit[] = []): stri
       .join('. ')}.`,
     '',
   ];
-  const chosen = spread.models[DEFAULT_TEXT_MODEL];
-  if (chosen?.folds && chosen.loso) {
+  // A model without a seed spread is compared on the leave-one-source-out table above (one run, seed 42).
+  const oneRun: Record<string, (x: SentenceSplit) => SplitScores | undefined> = { fasttext: (x) => x.fastText, 'lexicon-fasttext': (x) => x.lexicon };
+  const bars = (name: string, role: string): string | undefined => {
+    const chosen = spread.models[name];
+    if (!chosen?.folds || !chosen.loso) return undefined;
     const foldMeans = sources.map((x) => mean(chosen.folds![x] ?? [0]));
     const reached = foldMeans.every((a) => a >= 0.8);
-    // A model without a seed spread is compared on the leave-one-source-out table above (one run, seed 42).
-    const oneRun: Record<string, (x: SentenceSplit) => SplitScores | undefined> = { fasttext: (x) => x.fastText, 'lexicon-fasttext': (x) => x.lexicon };
     const others = models
-      .filter(([name]) => name !== DEFAULT_TEXT_MODEL)
-      .map(([name, m]) => {
+      .filter(([other]) => other !== name)
+      .map(([other, m]) => {
         if (m.loso) return { title: `${m.title} (mean over seeds ${m.losoSeeds?.join(', ')})`, loso: (x: string) => mean(m.loso![x]!) };
-        const scoreOf = oneRun[name];
+        const scoreOf = oneRun[other];
         const byTest = new Map(splits.map((x) => [x.test, scoreOf?.(x)?.accuracy]));
         return sources.every((x) => byTest.get(x) !== undefined) ? { title: `${m.title} (one run, seed 42)`, loso: (x: string) => byTest.get(x)! } : undefined;
       })
@@ -329,14 +358,47 @@ function spreadSection(spread: SpreadResult, splits: SentenceSplit[] = []): stri
       const behind = sources.filter((x) => o.loso(x) > mean(chosen.loso![x]!));
       return `${o.title}: ${behind.length === 0 ? '**no worse** on every held-out source' : `**worse** on ${behind.join(', ')}`} (${sources.map((x) => `${x} ${signed(100 * (mean(chosen.loso![x]!) - o.loso(x)))}`).join(', ')} points)`;
     });
-    lines.push(
-      `Issue #28's bars for ${chosen.title}: ≥ 80 % ${spread.k}-fold on each source (mean over seeds) — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out (its mean over seeds), against ${against.join('; ')}.`,
-      '',
-      `Why ${chosen.title} is the text task's default (for new runs and sweeps — pipelines keep their quicker fastText recipe; runs and versions made before keep their model) although the lexicon-aware model scores higher on these sentiment sentences: that model's extra features are English sentiment lexicons, which say nothing about the other label sets the task trains (topics, spam, intents), while ${chosen.title} learns from the labelled texts alone, as fastText does, and is at least as good as fastText within a source and better across sources. For English sentiment with little or out-of-domain training data, pick the lexicon-aware model on the Train page.`,
-      '',
-    );
-  }
+    return `Issue #28's bars for ${role}, ${chosen.title} (${specText(chosen.spec)}): ≥ 80 % ${spread.k}-fold on each source (mean over seeds ${chosen.foldSeeds?.join(', ')}) — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out (its mean over seeds), against ${against.join('; ')}.`;
+  };
+  const generic = bars(DEFAULT_TEXT_MODEL, 'the text task\'s default (any label set)');
+  const sentiment = bars(SENTIMENT_DEFAULT_MODEL, 'the sentiment preset\'s default');
+  for (const verdict of [generic, sentiment]) if (verdict) lines.push(verdict, '');
+  lines.push(
+    "Which model is the default, chosen on these UCI sentences only (for new runs in the Train page, the CLI and sweeps; pipelines keep their quicker fastText recipe; runs and versions made before keep their model): data imported under the **sentiment preset** (the CLI's `--task sentiment`, the studio's Sentiment choice) starts from the lexicon-aware model, which leads every model that learns from the labels alone both within a source and on a source it never saw; any **other label set** (topics, spam, intents) starts from NB-SVM, because the lexicon-aware model's extra features are English sentiment lexicons that say nothing about those classes, while NB-SVM learns from the labelled texts alone and beats fastText within a source and across sources. Either can be picked on the Train page, in a sweep (`architecture`) or in the CLI's config.",
+    '',
+  );
   return lines;
+}
+
+function transferSection(t: NonNullable<QualityReport['transfer']>): string[] {
+  const o = t.options;
+  const shots = o.shots;
+  const of = (n: number, key: 'scratch' | 'fineTuned') => t.runs.filter((r) => r.shots === n).map((r) => r[key]);
+  const gain = (n: number) => t.runs.filter((r) => r.shots === n).map((r) => r.fineTuned - r.scratch);
+  const reached = mean(gain(10)) >= 0.1;
+  return [
+    '## Fashion-MNIST: fine-tuning from a registered version against training from scratch (issue #24)',
+    '',
+    `Protocol: a MobileNetV3-Small classifier (the image task's \`damage-classifier\` with \`backbone: mobilenetv3-small\`, no projection, dropout 0.2) at ${o.inputSize} px is trained in Loupe on the first ${o.pretrainImages.toLocaleString('en')} training images of five classes (${t.pretrainClasses.join(', ')}) for ${o.pretrainEpochs} epochs, Adam ${o.learningRate}, batch ${o.batchSize}, seed 42, and saved as a model version (model.json and weight shards, as the registry stores it); its test accuracy on those five classes is ${pct(t.pretrainAccuracy)} %. Then a classifier of the other five classes (${t.targetClasses.join(', ')}) is trained on ${shots.join(' or ')} labelled training images per class (drawn by the seed; the same images for both starts), once **from that version** — read back and loaded through the code path of \`init: version:<model>@<n>\` (\`loadTrainable\`, \`planInit\`, \`applyInit\`: the backbone's weights and BatchNorm statistics; the head is new, its classes differ) — and once **from scratch**, with the same epochs (${shots.map((n) => `${o.epochs[n]} at ${n} per class`).join(', ')}), batch, optimizer, no augmentation, no early stopping, and seeds ${o.seeds.join(', ')}. Scored once after the last epoch on the first ${t.testCount.toLocaleString('en')} test images of the five target classes (about ${Math.round(t.testCount / 5)} per class; the sizes were cut to fit two cores shared with other work). The 28×28 grey pixels are repeated into R, G and B, resized to ${o.inputSize} px (bilinear) and ImageNet-normalised, as the image task's input step does after decoding.`,
+    '',
+    'Test accuracy in %, mean ± standard deviation over the seeds:',
+    '',
+    row(['labelled images per class', 'from scratch', 'from the version', 'difference (points)']),
+    row(['---:', '---:', '---:', '---:']),
+    ...shots.map((n) => row([n, meanSd(of(n, 'scratch')), meanSd(of(n, 'fineTuned')), meanSd(gain(n))])),
+    '',
+    `Per seed (scratch / from the version): ${shots.map((n) => `${n} per class — ${t.runs.filter((r) => r.shots === n).map((r) => `seed ${r.seed}: ${pct(r.scratch)} / ${pct(r.fineTuned)}`).join(', ')}`).join('; ')}.`,
+    '',
+    `Issue #24's target — from the version beats from scratch by ≥ 10 points at 10 per class (mean over seeds): ${reached ? '**reached**' : '**not reached**'} (${signed(100 * mean(gain(10)))} points). ${(t.seconds / 60).toFixed(1)} min in all, pretraining ${(t.pretrainSeconds / 60).toFixed(1)} min (${t.machine}, ${t.backend}, finished ${t.ranAt}).`,
+    '',
+    ...(t.earlier ?? []).flatMap((e) => {
+      const at = (n: number, key: 'scratch' | 'fineTuned') => meanSd(e.runs.filter((r) => r.shots === n).map((r) => r[key]));
+      return [
+        `Tried before with other settings (${e.machine}, finished ${e.ranAt}): pretraining on ${e.options.pretrainImages.toLocaleString('en')} images for ${e.options.pretrainEpochs} epochs (the version's accuracy on its own classes ${pct(e.pretrainAccuracy)} %), target epochs ${e.options.shots.map((n) => `${e.options.epochs[n]} at ${n} per class`).join(', ')}, ${e.testCount} test images: ${e.options.shots.map((n) => `${n} per class — scratch ${at(n, 'scratch')}, from the version ${at(n, 'fineTuned')}`).join('; ')}.`,
+        '',
+      ];
+    }),
+  ];
 }
 
 /** docs/quality.md from the figures of the last runs. */
@@ -349,12 +411,14 @@ export function qualityMarkdown(report: QualityReport): string {
     `Machine (load average at the start of each part): ${[report.fashion && `Fashion-MNIST — ${report.fashion.machine}, finished ${report.fashion.ranAt}`, report.sentences && `sentences — ${report.sentences.machine}, finished ${report.sentences.ranAt}`].filter(Boolean).join('; ')}. The two cores were shared with other engineers' work while this ran, so the times are pessimistic; under heavier sharing (load 15–20) the same runs took several times longer.`,
     '',
     ...(report.fashion ? fashionSection(report.fashion) : ['## Fashion-MNIST', '', 'Not run yet: `npm run eval:real -- --only fashion`.', '']),
+    ...(report.transfer ? transferSection(report.transfer) : ['## Fashion-MNIST transfer', '', 'Not run yet: `npm run eval:real -- --only transfer`.', '']),
     ...(report.sentences ? sentencesSection(report.sentences) : ['## Sentiment Labelled Sentences', '', 'Not run yet: `npm run eval:real -- --only sentences`.', '']),
     '## Reproduce',
     '',
     '```sh',
     'apt-get install dataset-fashion-mnist   # Debian; the sentences come with npm ci (package `sentiment`)',
     'npm run eval:real                       # both parts (Fashion-MNIST takes about 15 minutes)',
+    'npm run eval:real -- --only transfer    # pretrain MobileNetV3-Small on five Fashion-MNIST classes, then the other five from that version and from scratch (about 30 minutes)',
     'npm run eval:real -- --only sentences   # the sentences and their seed spread (about 25 minutes); the Fashion-MNIST figures already in docs/quality.json are kept',
     'npm run eval:real -- --only seeds       # the seed spread alone (--seeds 1,2,3,4,5 by default; --seeds \'\' skips it in a sentences run)',
     'npm run eval:real -- --only nbsvm-grid  # NB-SVM\'s settings: 4 candidates × 5-fold within each source (36 minutes here under load 15)',

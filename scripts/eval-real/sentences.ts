@@ -70,7 +70,7 @@ export interface SentenceOptions {
 export const SENTENCE_SETTINGS: SentenceOptions = {
   spec: { architecture: 'fasttext', dim: 32 },
   lexiconCandidates: [0, 0.5, 0.8, 0.9].map((ngramDropout): LexiconSpec => ({ architecture: 'lexicon-fasttext', dim: 32, ngramDropout })),
-  nbsvm: { architecture: 'nbsvm', C: 10, beta: 1 },
+  nbsvm: { architecture: 'nbsvm', C: 10, beta: 1, charNgrams: [3, 5] },
   epochs: 10,
   batchSize: 32,
   learningRate: 0.02,
@@ -251,6 +251,8 @@ export const SPREAD_MODELS: Record<string, { title: string; spec: ModelSpec }> =
   fasttext: { title: 'fastText', spec: SENTENCE_SETTINGS.spec },
   'lexicon-fasttext': { title: 'lexicon-aware fastText', spec: SEED_SPREAD_SPEC },
   nbsvm: { title: 'NB-SVM', spec: SENTENCE_SETTINGS.nbsvm! },
+  // NB-SVM as it was before character n-grams, kept for comparison.
+  'nbsvm-words': { title: 'NB-SVM, words and word pairs only', spec: { architecture: 'nbsvm', C: 10, beta: 1, charNgrams: [0, 0] } },
 };
 
 /** Accuracy of VADER and AFINN on every sentence of each source (no training: the same under any split). */
@@ -306,7 +308,8 @@ export async function spreadOf(
 
 /** NB-SVM settings tried for the default, and how they were compared: k-fold within each source, folds shuffled by their own seed. */
 export const NBSVM_GRID = {
-  candidates: [1, 10].flatMap((C) => [1, 0.25].map((beta): NbSvmSpec => ({ architecture: 'nbsvm', C, beta }))),
+  // Words and word pairs only, as NB-SVM was when this grid chose C and β (character n-grams came after).
+  candidates: [1, 10].flatMap((C) => [1, 0.25].map((beta): NbSvmSpec => ({ architecture: 'nbsvm', C, beta, charNgrams: [0, 0] }))),
   k: 5,
   foldSeed: 99,
 };
