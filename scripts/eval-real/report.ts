@@ -358,7 +358,7 @@ function spreadSection(spread: SpreadResult, splits: SentenceSplit[] = []): stri
       const behind = sources.filter((x) => o.loso(x) > mean(chosen.loso![x]!));
       return `${o.title}: ${behind.length === 0 ? '**no worse** on every held-out source' : `**worse** on ${behind.join(', ')}`} (${sources.map((x) => `${x} ${signed(100 * (mean(chosen.loso![x]!) - o.loso(x)))}`).join(', ')} points)`;
     });
-    return `Issue #28's bars for ${role}, ${chosen.title} (${specText(chosen.spec)}): ≥ 80 % ${spread.k}-fold on each source (mean over seeds ${chosen.foldSeeds?.join(', ')}) — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out (its mean over seeds), against ${against.join('; ')}.`;
+    return `Issue #28's bars for ${role}, ${chosen.title} (${specText(chosen.spec) || 'defaults'}): ≥ 80 % ${spread.k}-fold on each source (mean over seeds ${chosen.foldSeeds?.join(', ')}) — ${reached ? '**reached**' : '**not reached**'} (${sources.map((x, i) => `${x} ${pct(foldMeans[i]!)}`).join(', ')}). Leave one source out (its mean over seeds), against ${against.join('; ')}.`;
   };
   const generic = bars(DEFAULT_TEXT_MODEL, 'the text task\'s default (any label set)');
   const sentiment = bars(SENTIMENT_DEFAULT_MODEL, 'the sentiment preset\'s default');
@@ -375,7 +375,8 @@ function transferSection(t: NonNullable<QualityReport['transfer']>): string[] {
   const shots = o.shots;
   const of = (n: number, key: 'scratch' | 'fineTuned') => t.runs.filter((r) => r.shots === n).map((r) => r[key]);
   const gain = (n: number) => t.runs.filter((r) => r.shots === n).map((r) => r.fineTuned - r.scratch);
-  const reached = mean(gain(10)) >= 0.1;
+  // Tolerance: differences of accuracies are not exact in floating point (0.42 − 0.30 + 0.40 − 0.32 ≠ 0.2).
+  const reached = mean(gain(10)) >= 0.1 - 1e-9;
   return [
     '## Fashion-MNIST: fine-tuning from a registered version against training from scratch (issue #24)',
     '',
