@@ -151,7 +151,7 @@ Options:
       --metrics <json>     the run's metrics.json (required)
   -d, --data <path>        the job's dataset/ folder (or the same data) (required)
   -o, --out <zip>          where to write the model bundle (required)
-      --name <name>        the registry name (default: the job's, else the preset, else the task)
+      --name <name>        the registry name (default: the preset, else the task, as loupe train)
       --backend <name>     wasm (default), cpu or auto
   -h, --help               this help`,
   async run(values, io) {
@@ -171,7 +171,7 @@ Options:
     const db = memoryDb();
     try {
       const dataset = await importData(db, io, dataPath, job.spec.task, { option: '--data', seed: job.seed });
-      const name = optional(values, 'name') ?? job.spec.name ?? dataset.preset ?? job.spec.task;
+      const name = optional(values, 'name') ?? dataset.preset ?? job.spec.task;
       checkModelName(name);
       let imported;
       try {

@@ -17,13 +17,15 @@ import { saveToBlobs } from '$models/io';
 import { TASK_BATCH_NORM_MOMENTUM } from '$models/config';
 import { parseSafetensors, serializeSafetensors, type SafetensorsFile } from '$models/weights/safetensors';
 import { loadTaskCheckpoint, taskCheckpoint } from '$models/weights/task-checkpoint';
+import { CLUSTER_ARCHITECTURES } from './cluster-architectures';
+
+export { CLUSTER_ARCHITECTURES } from './cluster-architectures';
 
 /**
  * A training job handed to PyTorch (DistributedDataParallel) and its weights taken back: the export writes
  * the dataset version as stored, job.json and the first weights; `models/cluster/` is the Python that runs
  * it (docs/scale.md). Only the torchvision-backbone architectures travel: theirs are torchvision's exactly.
  */
-export const CLUSTER_ARCHITECTURES = ['coin-regressor', 'damage-classifier'] as const;
 export const JOB_FORMAT = 'loupe-job';
 
 /** Backbones' BatchNorm epsilon when the first weights do not say otherwise: torchvision's. */
