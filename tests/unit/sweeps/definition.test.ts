@@ -125,7 +125,7 @@ early_terminate: {type: hyperband, min_iter: 1}
     expect(trialSpec('text-classification', 'ds', { charNgrams: [0, 0], dim: 8 }).model).toEqual({ architecture: 'fasttext', dim: 8, charNgrams: [0, 0] });
   });
 
-  it('starts a trial on sentiment data from the sentiment preset\'s model, and on other labels from the task\'s', () => {
+  it("starts a trial on sentiment data from the sentiment preset's model, and on other labels from the task's", () => {
     expect(trialSpec('text-classification', 'ds', { learningRate: 0.05 }, 'lr · trial 1', 'sentiment')).toMatchObject({
       learningRate: 0.05,
       model: { architecture: 'lexicon-fasttext', dim: 32, ngramDropout: 0.8 },
