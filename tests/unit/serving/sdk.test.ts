@@ -9,7 +9,7 @@ function setup(options: Parameters<typeof fakePredictors>[0] = {}, idleMs = 0) {
   const db = makeDb();
   const predictors = fakePredictors(options);
   const logged: PredictionRecord[] = [];
-  const sdk = new ServingSdk({ db, predictors: predictors.factory, sink: { record: (e) => logged.push(e) }, idleMs, clock: () => 1234 });
+  const sdk = new ServingSdk({ db, predictors: predictors.factory, sink: { record: (e) => void logged.push(e) }, idleMs, clock: () => 1234 });
   return { db, sdk, logged, ...predictors };
 }
 
@@ -75,7 +75,7 @@ describe('ServingSdk: version resolution', () => {
     const sdk = new ServingSdk({
       db,
       predictors: async () => ({ task: 'coin-year', backend: 'cpu', predict: async () => Promise.reject(thrown), dispose: async () => {} }),
-      sink: { record: () => {}, recordFailure: (f) => failures.push(f.error) },
+      sink: { record: () => {}, recordFailure: (f) => void failures.push(f.error) },
     });
     await expect(sdk.predict('coin-year', { front: PNG, back: JPEG })).rejects.toThrow('out of memory');
     thrown = Object.assign(new Error('x'), { name: 'ImageDecodeError', reason: 'bad data', sample: 0, image: 0 });
