@@ -25,6 +25,23 @@ describe('ServingSdk: version resolution', () => {
     expect(logged).toEqual([expect.objectContaining({ ts: 1234, model: 'sentiment', version: 2, source: 'ui', input: { text: 'I love it' }, batchSize: 1 })]);
   });
 
+  it('answers only once the sink has stored the prediction (the Predict page, REST and SDK callers alike)', async () => {
+    const db = makeDb();
+    const stored = deferred();
+    let recorded = false;
+    let answered = false;
+    const record = () => ((recorded = true), stored.promise);
+    const sdk = new ServingSdk({ db, predictors: fakePredictors().factory, sink: { record } });
+    await addVersion(db, 'sentiment', 1);
+    await promote(db, 'sentiment', 1);
+    const answer = sdk.predict('sentiment', 'I love it', { source: 'ui' }).then((result) => ((answered = true), result));
+    await vi.waitFor(() => expect(recorded).toBe(true));
+    await settle(); // an answer that did not wait for its row would be in by now
+    expect(answered).toBe(false);
+    stored.resolve();
+    await expect(answer).resolves.toMatchObject({ version: 1, prediction: { label: expect.any(String) } });
+  });
+
   it('answers an explicit version, and 404 for one that does not exist', async () => {
     const { db, sdk } = setup();
     await addVersion(db, 'coin-year', 1);
