@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName, SampleRow, TaskName } from '$lib/db/types';
 import type { ModelSignature, ModelSpec } from '$lib/db/specs';
 import type { ImageType } from '$lib/images/structure';
+import type { AugmentOptions } from '$lib/images/augment';
 
 /** One batch the training loop and evaluation consume. */
 export interface Batch {
@@ -190,4 +191,6 @@ export interface TrainableModel {
    * models run in ONNX Runtime's WebAssembly build whatever tfjs uses. Logged with every prediction.
    */
   runtime?: BackendName;
+  /** How training images are augmented (image models): what an exported cluster job reproduces. */
+  augmentation?: AugmentOptions;
 }

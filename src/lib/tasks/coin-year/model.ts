@@ -45,6 +45,7 @@ export function coinYearTrainable(
     model,
     metadata: saved,
     loss: coinYearLoss(metadata.loss, metadata.huberDelta),
+    augmentation: augment,
     async toInputs(rows, { training, random }) {
       const policy = training ? augment : undefined;
       const front = await imageBatch(rows, 0, inputSize, policy, random);

@@ -18,14 +18,17 @@ export function backboneClassifier(task: TaskDefinition, config: DamageClassifie
     ? { model: loaded, metadata: damageClassifierMetadata(loaded), backbone: undefined }
     : createDamageClassifier(config);
   const { inputSize, labels } = metadata;
-  return softmaxClassifier({
-    task,
-    model,
-    metadata: { ...metadata, task: task.name, architecture: 'damage-classifier' },
-    labels,
-    toInputs: (rows, { training, random }) => imageBatch(rows, 0, inputSize, training ? augment : undefined, random),
-    dispose: () => disposeWithBackbones(model, backbone ? [backbone] : []),
-  });
+  return {
+    ...softmaxClassifier({
+      task,
+      model,
+      metadata: { ...metadata, task: task.name, architecture: 'damage-classifier' },
+      labels,
+      toInputs: (rows, { training, random }) => imageBatch(rows, 0, inputSize, training ? augment : undefined, random),
+      dispose: () => disposeWithBackbones(model, backbone ? [backbone] : []),
+    }),
+    augmentation: augment,
+  };
 }
 
 /** How a small CNN's training images are augmented: not at all, mirrored only, or the damage policy. */
