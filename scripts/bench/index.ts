@@ -9,13 +9,16 @@
  *   npm run bench -- --only browser --ingest-images 500 --predict-requests 50
  *   npm run bench -- --only browser --browser-train-backends wasm --no-isolation   # wasm on one thread
  *   npm run bench -- --only monitoring --monitor-rows 1000000 --monitor-writes 100000
+ *   npm run bench -- --only log --log-rows 5000           # the inference log's group commit, Node (fake-indexeddb)
+ *   npm run bench -- --only browser-log --log-rows 5000   # the same in headless Chromium (real IndexedDB)
  *
  * Parts: `kernels` (each wasm kernel, ours vs the baseline), `train` (training steps at --size/--batch of
  * every configuration but the naive ones), `before` (before/after at a small size, where the naive
  * configurations — minutes per step at 128² — finish: one timed step each, no warm-up) and `browser`
  * (in headless Chromium: images ingested per second, prediction latency per backend and model, inference
  * log rows written per second, training steps per backend with the data each step writes and reads back) and `monitoring` (inference-log writes with rollups, and every Monitor chart's
- * data over 1,000,000 log rows from rollups vs from raw rows; scripts/bench/monitoring.ts).
+ * data over 1,000,000 log rows from rollups vs from raw rows; scripts/bench/monitoring.ts) and `log` (the inference
+ * log's group commit: rows/s and how long an answer waits for its row, 1…256 clients; scripts/bench/group-commit.ts).
  *
  * Prints tables and writes bench-results/bench-<time>.json (git-ignored).
  */
@@ -24,7 +27,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine, printTable, startWasm } from './env';
-import { benchBrowser, type BrowserBenchResult } from './browser';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { LoupeDb } from '../../src/lib/db/db';
+import { benchBrowser, printGroupCommit, type BrowserBenchResult } from './browser';
+import { benchGroupCommit, type GroupCommitResult } from './group-commit';
 import { benchKernels, kernelCases, resnetCases, type KernelResult } from './kernels';
 import { benchMonitoring, type MonitoringBenchResult } from './monitoring';
 import { benchTraining, cpuConfigs, wasmConfigs, type TrainResult } from './train';
@@ -48,7 +54,7 @@ const { values: args } = parseArgs({
     'ingest-images': { type: 'string', default: '500' },
     'predict-requests': { type: 'string', default: '50' },
     'predict-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
-    'log-rows': { type: 'string', default: '20000' },
+    'log-rows': { type: 'string', default: '5000' },
     'browser-train-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
     // The page without cross-origin isolation: WebAssembly on one thread (to measure what threads bring).
     'no-isolation': { type: 'boolean', default: false },
@@ -130,8 +136,17 @@ if (args.only === undefined || args.only === 'monitoring') {
   monitoring = await benchMonitoring({ rows: positive('monitor-rows', args['monitor-rows']), writes: positive('monitor-writes', args['monitor-writes']) });
 }
 
+let log: GroupCommitResult[] | undefined;
+if (args.only === undefined || args.only === 'log') {
+  const rows = positive('log-rows', args['log-rows']);
+  console.log(`Inference log group commit in Node over fake-indexeddb (an in-memory IndexedDB; Chromium: --only browser-log), ${rows} rows per line:`);
+  log = await benchGroupCommit(new LoupeDb('bench-group-commit', { indexedDB: new IDBFactory(), IDBKeyRange }), rows);
+  printGroupCommit(log);
+  console.log();
+}
+
 let browser: BrowserBenchResult | undefined;
-if (args.only === undefined || args.only === 'browser') {
+if (args.only === undefined || args.only === 'browser' || args.only === 'browser-log') {
   browser = await benchBrowser({
     ingestImages: positive('ingest-images', args['ingest-images']),
     predictRequests: positive('predict-requests', args['predict-requests']),
@@ -148,6 +163,7 @@ if (args.only === undefined || args.only === 'browser') {
     trainWarmup: positive('warmup', args.warmup),
     trainRounds: Math.max(1, Math.min(2, positive('rounds', args.rounds))),
     isolated: !args['no-isolation'],
+    logOnly: args.only === 'browser-log',
   });
 }
 
@@ -155,5 +171,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring, log }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

@@ -15,7 +15,7 @@ import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
 import { TASKS } from '$lib/tasks/registry';
-import { InferenceLogger } from '$lib/monitoring/log';
+import { benchGroupCommit, type GroupCommitResult } from '../group-commit';
 import type { TrainJobSpec } from '$lib/training/job';
 import type { InferenceApi, IngestApi, TrainerApi } from '$lib/workers/types';
 import type { ModelVersionRow, TaskName } from '$lib/db/types';
@@ -168,34 +168,9 @@ async function predictLatency(
   return out;
 }
 
-/** Rows per second the inference log's batched writer stores in IndexedDB (its default batches). */
-async function logThroughput(rows: number): Promise<{ rows: number; seconds: number; rowsPerSecond: number }> {
-  const db = getDb();
-  // No retention pruning: the figure is the writer's, not the pruner's.
-  const logger = new InferenceLogger(db, { retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }) });
-  const before = await db.inferenceLog.count();
-  const started = performance.now();
-  for (let i = 0; i < rows; i++) {
-    logger.record({
-      ts: Date.now(),
-      model: 'bench',
-      version: 1,
-      task: 'text-classification',
-      source: 'rest',
-      input: { text: `request number ${i}` },
-      prediction: { kind: 'classification', label: 'positive', index: 2, score: 0.9, probabilities: [0.05, 0.05, 0.9] },
-      labels: ['negative', 'neutral', 'positive'],
-      latencyMs: 5,
-      batchSize: 1,
-      backend: 'wasm',
-    });
-    if (i % 50 === 49) await Promise.resolve(); // let the writer's flushes interleave, as requests would
-  }
-  await logger.flush();
-  const seconds = (performance.now() - started) / 1000;
-  const written = (await db.inferenceLog.count()) - before;
-  if (written !== rows) throw new Error(`the log stored ${written} of ${rows} rows`);
-  return { rows, seconds, rowsPerSecond: rows / seconds };
+/** The inference log's group commit on real IndexedDB (scripts/bench/group-commit.ts). */
+function groupCommit(rows: number): Promise<GroupCommitResult[]> {
+  return benchGroupCommit(getDb(), rows);
 }
 
 export interface TrainStepConfig {
@@ -332,4 +307,4 @@ async function trainSteps(
   };
 }
 
-Object.assign(window, { loupeBench: { ingest, predictLatency, logThroughput, trainSteps } });
+Object.assign(window, { loupeBench: { ingest, predictLatency, groupCommit, trainSteps } });
