@@ -39,7 +39,7 @@ export interface TrainStepResult {
   /** Examples per gradient computation when the batch would not fit the backend's memory. */
   microBatch?: number;
   /** Writes to and reads from the backend per step (scripts/bench/browser/main.ts). */
-  transfers: { writes: number; reads: number; syncReads: number };
+  transfers: { writes: number; reads: number; syncReads: number; gpu?: { dispatches: number; pipelines: number; uploadBytes: number; readbackBytes: number } };
 }
 
 export interface IngestResult {
@@ -137,6 +137,11 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
     printTable(
       ['configuration', 'backend', 'device', 'median step ms', 'samples/s', 'tensors leaked', 'writes/step', 'reads/step', 'sync reads/step'],
       training.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}${r.microBatch ? ` (micro ${r.microBatch})` : ''}`, r.backend, r.adapter.slice(0, 40), Math.round(r.medianMs), (r.batch / (r.medianMs / 1000)).toFixed(2), r.tensorsLeaked, r.transfers.writes, r.transfers.reads, r.transfers.syncReads]),
+    );
+    const gpuRows = training.filter((r) => r.transfers.gpu);
+    if (gpuRows.length) printTable(
+      ['configuration', 'dispatches/step', 'pipelines created/step (after warm-up)', 'bytes uploaded/step', 'bytes read back/step'],
+      gpuRows.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}`, r.transfers.gpu!.dispatches, r.transfers.gpu!.pipelines, r.transfers.gpu!.uploadBytes, r.transfers.gpu!.readbackBytes]),
     );
     console.log();
     return { chromium, ingest, predict, log, training };

@@ -31,13 +31,15 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { LoupeDb } from '../../src/lib/db/db';
 import { benchBrowser, printGroupCommit, type BrowserBenchResult } from './browser';
 import { benchGroupCommit, type GroupCommitResult } from './group-commit';
-import { benchKernels, kernelCases, type KernelResult } from './kernels';
+import { benchKernels, kernelCases, resnetCases, type KernelResult } from './kernels';
 import { benchMonitoring, type MonitoringBenchResult } from './monitoring';
 import { benchTraining, cpuConfigs, wasmConfigs, type TrainResult } from './train';
 
 const { values: args } = parseArgs({
   options: {
     only: { type: 'string' },
+    // Kernel cases: MobileNetV3-Small's layers (default) or ResNet18's convolutions (XNNPACK vs Loupe's GEMM).
+    'kernel-set': { type: 'string', default: 'mobilenetv3-small' },
     size: { type: 'string', default: '128' },
     batch: { type: 'string', default: '16' },
     'before-size': { type: 'string', default: '64' },
@@ -81,7 +83,7 @@ const training: TrainResult[] = [];
 if (args.only === undefined || args.only === 'kernels') {
   const batch = positive('batch', args.batch);
   console.log(`Kernels (wasm backend, MobileNetV3-Small layers at 128², batch ${batch}), median of ${args.reps}:`);
-  kernels = await benchKernels(kernelCases(batch), positive('reps', args.reps));
+  kernels = await benchKernels(args['kernel-set'] === 'resnet18' ? resnetCases(batch) : kernelCases(batch), positive('reps', args.reps));
   console.log();
   printTable(
     ['kernel', 'layer', 'variant', 'ms', 'GFLOP/s', '× baseline'],

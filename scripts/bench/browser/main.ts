@@ -188,6 +188,38 @@ export interface StepTransfers {
   reads: number;
   /** Blocking reads back (`dataSync()`), each a pipeline stall on a GPU. */
   syncReads: number;
+  /** WebGPU only (counted on the WebGPU API itself): compute dispatches, pipelines created, bytes written
+   * with `queue.writeBuffer` (tensor data and every dispatch's uniforms) and bytes mapped for reading back. */
+  gpu?: { dispatches: number; pipelines: number; uploadBytes: number; readbackBytes: number };
+}
+
+/** Counts WebGPU calls while `counting.on`, by wrapping the API's prototypes (no-op where WebGPU is absent). */
+function gpuCounter(counting: { on: boolean }): { totals: NonNullable<StepTransfers['gpu']>; restore(): void } {
+  const totals = { dispatches: 0, pipelines: 0, uploadBytes: 0, readbackBytes: 0 };
+  const g = globalThis as unknown as Record<string, { prototype: Record<string, (...args: unknown[]) => unknown> } | undefined>;
+  const undo: (() => void)[] = [];
+  const wrap = (type: string, method: string, count: (self: Record<string, unknown>, args: unknown[]) => void) => {
+    const proto = g[type]?.prototype;
+    const original = proto?.[method];
+    if (!proto || !original) return;
+    proto[method] = function (this: Record<string, unknown>, ...args: unknown[]) {
+      if (counting.on) count(this, args);
+      return original.apply(this, args);
+    };
+    undo.push(() => (proto[method] = original));
+  };
+  wrap('GPUComputePassEncoder', 'dispatchWorkgroups', () => totals.dispatches++);
+  wrap('GPUDevice', 'createComputePipeline', () => totals.pipelines++);
+  wrap('GPUDevice', 'createComputePipelineAsync', () => totals.pipelines++);
+  wrap('GPUQueue', 'writeBuffer', (_, args) => {
+    const data = args[2] as ArrayBufferView | ArrayBuffer;
+    const size = args[4] as number | undefined;
+    totals.uploadBytes += size !== undefined ? size * ((data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1) : data.byteLength;
+  });
+  wrap('GPUBuffer', 'mapAsync', (self, args) => {
+    if (((args[0] as number) & 1) === 1) totals.readbackBytes += (args[2] as number | undefined) ?? (self['size'] as number);
+  });
+  return { totals, restore: () => undo.forEach((f) => f()) };
 }
 
 /** Counts the backend's writes and reads while `counting` is on; `restore` puts its methods back. */
@@ -233,6 +265,7 @@ async function trainSteps(
   const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
   const times: number[] = [];
   const transfers = transferCounter(tf.backend());
+  const gpu = info.backend === 'webgpu' ? gpuCounter(transfers.counting) : undefined;
   try {
     for (let i = 0; i < warmup + rounds; i++) {
       transfers.counting.on = i >= warmup;
@@ -244,6 +277,7 @@ async function trainSteps(
     }
   } finally {
     transfers.restore();
+    gpu?.restore();
     tf.dispose([front, back, years]);
     optimizer.dispose();
     model.dispose();
@@ -257,7 +291,19 @@ async function trainSteps(
     medianMs: percentile(times, 50),
     tensorsLeaked: tf.memory().numTensors - tensorsBefore,
     microBatch,
-    transfers: { writes: perStep(transfers.totals.writes), reads: perStep(transfers.totals.reads), syncReads: perStep(transfers.totals.syncReads) },
+    transfers: {
+      writes: perStep(transfers.totals.writes),
+      reads: perStep(transfers.totals.reads),
+      syncReads: perStep(transfers.totals.syncReads),
+      ...(gpu && {
+        gpu: {
+          dispatches: perStep(gpu.totals.dispatches),
+          pipelines: perStep(gpu.totals.pipelines),
+          uploadBytes: perStep(gpu.totals.uploadBytes),
+          readbackBytes: perStep(gpu.totals.readbackBytes),
+        },
+      }),
+    },
   };
 }
 
