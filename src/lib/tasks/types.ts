@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName, SampleRow, TaskName } from '$lib/db/types';
 import type { ModelSignature, ModelSpec } from '$lib/db/specs';
 import type { ImageType } from '$lib/images/structure';
+import type { AugmentOptions } from '$lib/images/augment';
 
 /** One batch the training loop and evaluation consume. */
 export interface Batch {
@@ -147,6 +148,8 @@ export interface TaskDefinition {
   sweepExamples: readonly SweepExample[];
   /** The model card's intended use and known limits. */
   card: { intendedUse: string; limits: readonly string[] };
+  /** Image tasks: the augmentation policy a model's `augmentation: 'default'` (or none given) means. */
+  augmentation?: AugmentOptions;
   /** A fresh trainable model of one of `architectures`. */
   createTrainable(spec: ModelSpec, context: TrainableContext): TrainableModel;
   /** A saved model of this task, from the `loupe` metadata its model.json carries. */
@@ -185,6 +188,8 @@ export interface TrainableModel {
   metrics(rows: SampleRow[], predictions: Prediction[]): Record<string, number>;
   /** Frees every weight, nested backbones included. */
   dispose(): void;
+  /** Image models: how training inputs are augmented (`augments` false: the same inputs every epoch). */
+  augmentation?: AugmentOptions;
   /**
    * Where the model's predictions are computed when that is not tfjs's active backend: transformers.js
    * models run in ONNX Runtime's WebAssembly build whatever tfjs uses. Logged with every prediction.

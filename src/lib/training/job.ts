@@ -4,6 +4,7 @@ import type { BackendName, RunRow, SampleRow, Split } from '$lib/db/types';
 import type { TrainJobSpec } from '$lib/db/specs';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
 import { createTrainable, TASKS } from '$lib/tasks/registry';
+import { augmentationProblem, withAugmentationRecorded } from '$lib/tasks/model-specs';
 import { adam } from './adam';
 import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
@@ -75,9 +76,11 @@ function validateSpec(spec: TrainJobSpec): void {
   }
   const fineTune = 'fineTune' in spec.model ? spec.model.fineTune : undefined;
   if (fineTune) checkSchedule(fineTune, spec.epochs, spec.optimizer);
+  const augmentation = augmentationProblem('augmentation' in spec.model ? spec.model.augmentation : undefined);
+  if (augmentation) throw new TrainJobError(augmentation);
 }
 
-async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<string[]> {
+export async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<string[]> {
   const ids = (await db.samples.where('[datasetId+split]').equals([datasetId, split]).primaryKeys()) as string[];
   // Primary-key order is storage order; sort so a run's batches never depend on how rows were written.
   return ids.sort();
@@ -109,16 +112,21 @@ async function foldIds(db: LoupeDb, spec: TrainJobSpec): Promise<[string[], stri
   return [ids.filter((id) => folds.get(id) !== index), ids.filter((id) => folds.get(id) === index)];
 }
 
+/** The order an epoch visits the training samples in: shuffled by a seed derived from (run seed, epoch). */
+export const epochOrder = (ids: readonly string[], seed: number, epoch: number): string[] => shuffled(ids, mulberry32(deriveSeed(seed, 'shuffle', epoch)));
+
+/** The generator that augments batch `index` (0-based) of an epoch. */
+export const augmentRandom = (seed: number, epoch: number, index: number): (() => number) => mulberry32(deriveSeed(seed, 'augment', epoch, index));
+
 /**
  * Streams one epoch's batches: ids shuffled with a seed derived from (run seed, epoch), samples read
  * a batch at a time, and the next batch prepared while the current one trains.
  */
 function batchSource(db: LoupeDb, trainable: TrainableModel, ids: string[], spec: TrainJobSpec): BatchSource {
   return async function* (epoch: number) {
-    const order = shuffled(ids, mulberry32(deriveSeed(spec.seed, 'shuffle', epoch)));
+    const order = epochOrder(ids, spec.seed, epoch);
     let index = 0;
-    const prepare = async (rows: import('$lib/db/types').SampleRow[]) =>
-      toBatch(trainable, rows, { training: true, random: mulberry32(deriveSeed(spec.seed, 'augment', epoch, index++)) });
+    const prepare = async (rows: import('$lib/db/types').SampleRow[]) => toBatch(trainable, rows, { training: true, random: augmentRandom(spec.seed, epoch, index++) });
     const chunks = sampleChunks(db, order, spec.batchSize);
     let next: Promise<Batch | undefined> = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
     try {
@@ -201,8 +209,9 @@ export const runLockName = (runId: string) => `loupe-run-${runId}`;
  * Runs one training job end to end and records it as a run: queued → running → completed, or failed
  * with the reason, or cancelled. The caller has already activated the backend.
  */
-export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: TrainJobContext): Promise<TrainJobResult> {
-  validateSpec(spec);
+export async function runTrainJob(db: LoupeDb, requested: TrainJobSpec, context: TrainJobContext): Promise<TrainJobResult> {
+  validateSpec(requested);
+  const spec = { ...requested, model: withAugmentationRecorded(requested.task, requested.model) };
   const dataset = await db.datasets.get(spec.datasetId);
   if (!dataset) throw new TrainJobError(`dataset ${spec.datasetId} does not exist`);
   if (dataset.task !== spec.task) throw new TrainJobError(`dataset "${dataset.name}" is for ${dataset.task}, not ${spec.task}`);

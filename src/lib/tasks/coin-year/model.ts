@@ -68,5 +68,6 @@ export function coinYearTrainable(
       return { ...regressionMetrics(rows.map(yearOf), predicted) };
     },
     dispose: () => disposeWithBackbones(model, backbones),
+    augmentation: augment,
   };
 }
