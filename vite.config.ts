@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 import type { Plugin } from 'vite';
@@ -111,6 +112,9 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['tests/unit/**/*.test.ts'],
+          // One worker per core: vitest's default leaves one core idle, and on a 2-core CI machine that
+          // is half of it. The suite's own waits are on results, not on time, so it holds up under load.
+          maxWorkers: availableParallelism(),
           testTimeout: 60_000,
         },
       },

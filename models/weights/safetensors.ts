@@ -164,3 +164,34 @@ export function halfToFloat(h: number): number {
   if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
+
+/**
+ * Writes float32 tensors as a safetensors file (the inverse of `parseSafetensors` for F32): what a task
+ * model's first weights travel to a PyTorch job as.
+ * @example serializeSafetensors({ metadata: { format: 'pt' }, tensors }) // Uint8Array
+ */
+export function serializeSafetensors(file: SafetensorsFile): Uint8Array<ArrayBuffer> {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  const chunks: Uint8Array[] = [];
+  for (const [name, tensor] of file.tensors) {
+    if (!(tensor.data instanceof Float32Array)) throw new SafetensorsError(`tensor '${name}': only F32 tensors are written, got ${tensor.dtype}`);
+    const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    header[name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    chunks.push(bytes);
+    offset += bytes.byteLength;
+  }
+  if (Object.keys(file.metadata).length > 0) header.__metadata__ = file.metadata;
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((new TextEncoder().encode(json).byteLength) % 8)) % 8); // data 8-byte aligned, as the Python writer does
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.byteLength;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}

@@ -6,9 +6,10 @@ import { predictCommand } from './predict';
 import { trainCommand } from './train';
 import { gateCommand } from './gate';
 import { exportCommand, importBundleCommand } from './transfer';
+import { exportJobCommand, importWeightsCommand } from './cluster';
 
 /** Every command, in the order `loupe --help` lists them. */
-export const COMMANDS: Command[] = [trainCommand, predictCommand, gateCommand, exportCommand, importBundleCommand];
+export const COMMANDS: Command[] = [trainCommand, predictCommand, gateCommand, exportCommand, importBundleCommand, exportJobCommand, importWeightsCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

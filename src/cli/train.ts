@@ -23,7 +23,7 @@ import { memoryDb, startBackend } from './runtime';
 import { formatTrainFigures } from '$lib/monitoring/job-figures';
 import { PUSH_OPTION_HELP, pushFigures, pushgatewayOption, pushSummary } from './push';
 
-async function readConfig(path: string | undefined, task: TaskName): Promise<TrainConfig> {
+export async function readConfig(path: string | undefined, task: TaskName): Promise<TrainConfig> {
   if (!path) return {};
   const text = new TextDecoder().decode(await readInputFile(path, '--config'));
   let value: unknown;
@@ -179,7 +179,7 @@ ${PUSH_OPTION_HELP}
  * file, imported into this run's registry (the CLI keeps none of its own); `hub:` downloads each time
  * (the studio keeps what it downloads, a one-off command has nowhere to).
  */
-async function initialWeightsOf(
+export async function initialWeightsOf(
   db: LoupeDb,
   init: string | undefined,
   host: string | undefined,

@@ -121,6 +121,14 @@ describe('datasets page', () => {
     const names = await page.locator('table[aria-label="Datasets"] tbody tr td:first-child a').allTextContents();
     expect(names).toEqual(expect.arrayContaining(['Demo coins (synthetic)', 'Demo car damage (synthetic)', 'Demo tweets (hand-written)']));
     await expect.poll(() => page.locator('table[aria-label="Datasets"] .badge', { hasText: 'synthetic' }).count()).toBe(3);
+    // A version id shows its first 12 characters; a keyboard user focusing it sees all 64.
+    const versionId = page.getByRole('button', { name: /^[0-9a-f]{12}: copy the dataset version [0-9a-f]{64}$/ }).first();
+    const fullId = (await versionId.getAttribute('aria-label'))!.match(/[0-9a-f]{64}/)![0];
+    expect(await versionId.textContent()).toBe(fullId.slice(0, 12));
+    await versionId.focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    await expect.poll(() => versionId.evaluate((el) => getComputedStyle(el, '::after').content)).toBe(`"${fullId}"`);
     await page.getByRole('link', { name: 'Demo car damage (synthetic)' }).click();
     await page.getByTestId('eda').getByRole('img', { name: /Label distribution: minor 100, moderate 100, major 100/ }).waitFor();
     await studio.screenshot('datasets-demo-cars');

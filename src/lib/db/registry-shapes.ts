@@ -81,6 +81,24 @@ export interface Lineage {
   trainedOn?: TrainedOn;
   /** Loupe's version and commit that registered it. */
   registeredWith?: { appVersion: string; gitCommit?: string };
+  /** Set when the weights were trained outside Loupe from an exported job (`loupe export-job`) and imported back. */
+  trainedBy?: ExternalTraining;
+}
+
+/**
+ * Who trained imported weights: the engine and how it ran, as its metrics.json reported, and the hash of the
+ * exported job it ran (`summary`: "trained by PyTorch DDP, 2 processes on cpu").
+ */
+export interface ExternalTraining {
+  engine: 'pytorch-ddp';
+  summary: string;
+  jobHash: string;
+  processes: number;
+  device: string;
+  backend?: string;
+  torch?: string;
+  mixedPrecision?: boolean;
+  seconds?: number;
 }
 
 /**

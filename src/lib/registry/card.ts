@@ -51,6 +51,7 @@ export function defaultModelCard(ctx: CardContext): string {
   lines.push('');
   lines.push('## Lineage', '');
   if (lineage.runId) lines.push(`- Run: \`${lineage.runId}\``);
+  if (lineage.trainedBy) lines.push(`- Trained outside Loupe: ${lineage.trainedBy.summary} (job \`${lineage.trainedBy.jobHash.slice(0, 12)}\`)`);
   if (lineage.initialWeights) lines.push(`- First weights: ${describeInitialWeights(lineage.initialWeights)}`);
   if (lineage.backend) lines.push(`- Backend: ${lineage.backend}${lineage.adapter ? ` (${lineage.adapter})` : ''}`);
   if (lineage.appVersion) lines.push(`- Trained with Loupe ${lineage.appVersion}${lineage.gitCommit ? ` (commit ${lineage.gitCommit})` : ''}`);

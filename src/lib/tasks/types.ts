@@ -188,11 +188,14 @@ export interface TrainableModel {
   metrics(rows: SampleRow[], predictions: Prediction[]): Record<string, number>;
   /** Frees every weight, nested backbones included. */
   dispose(): void;
-  /** Image models: how training inputs are augmented (`augments` false: the same inputs every epoch). */
-  augmentation?: AugmentOptions;
   /**
    * Where the model's predictions are computed when that is not tfjs's active backend: transformers.js
    * models run in ONNX Runtime's WebAssembly build whatever tfjs uses. Logged with every prediction.
    */
   runtime?: BackendName;
+  /**
+   * How training images are augmented (image models): what an exported cluster job reproduces, and
+   * whether frozen epochs may reuse backbone features (`augments` false: the same inputs every epoch).
+   */
+  augmentation?: AugmentOptions;
 }

@@ -17,6 +17,9 @@ import { registerTransformerBaseline, type BaselineRequest } from '$lib/workflow
 import { quickTrainText, type QuickTrainRequest } from '$lib/workflows/quick-train';
 import { initialWeightsResolver } from '$lib/workflows/initial-weights';
 import { browserWeightCache } from '$lib/weights/cache';
+import { zipSync } from 'fflate';
+import { buildClusterJob, ClusterJobError, importTrainedWeights, parseClusterJob, type ClusterMetricsFile } from '$lib/workflows/cluster-job';
+import { clusterSources } from './cluster-sources';
 
 /**
  * Where a run whose device was lost continues: the next backend in order that starts, passing over a GPU
@@ -162,6 +165,35 @@ export class TrainerService implements TrainerApi {
     } finally {
       trainable.dispose();
     }
+  }
+
+  async exportClusterJob(spec: TrainJobSpec, backendChoice: string, onProgress: ProgressCallback): Promise<Blob> {
+    try {
+      await useBackend(backendChoice);
+      const { files } = await buildClusterJob(getDb(), spec, {
+        sources: await clusterSources(),
+        initialWeights: initialWeightsResolver(getDb(), { cache: browserWeightCache(), onProgress }),
+      });
+      return new Blob([zipSync(files, { level: 0 })], { type: 'application/zip' });
+    } finally {
+      releaseRemote(onProgress);
+    }
+  }
+
+  async importTrainedWeights(files: { job: string; metrics: string; weights: Uint8Array }, name: string | undefined, backendChoice: string) {
+    await useBackend(backendChoice);
+    const job = await parseClusterJob(files.job);
+    let metrics: ClusterMetricsFile;
+    try {
+      metrics = JSON.parse(files.metrics) as ClusterMetricsFile;
+    } catch (error) {
+      throw new ClusterJobError(`metrics.json is not valid JSON (${(error as Error).message})`);
+    }
+    const dataset = await getDb().datasets.get(job.datasetVersion);
+    if (!dataset) throw new ClusterJobError(`this studio has no dataset version ${job.datasetVersion.slice(0, 12)}…, which the job was trained on: import the job's dataset/ folder on the Datasets page first`);
+    const { row, trainable } = await importTrainedWeights(getDb(), { job, weights: files.weights, metrics, dataset, name: name ?? dataset.preset ?? job.spec.task });
+    trainable.dispose();
+    return { name: row.name, version: row.version, summary: row.lineage?.trainedBy?.summary ?? '' };
   }
 
   async registerTransformerBaseline(request: BaselineRequest, backendChoice: string, onProgress: ProgressCallback) {

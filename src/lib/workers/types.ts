@@ -90,6 +90,16 @@ export interface TrainerApi extends ComputeWorker {
    */
   evaluateVersion(version: ModelVersionRow, datasetId: string, backendChoice: string): Promise<Record<string, number>>;
   /**
+   * The job a spec describes, for PyTorch DDP on a cluster (lib/workflows/cluster-job.ts): a zip of the
+   * dataset version as stored, job.json, the first weights and the Python that trains it.
+   */
+  exportClusterJob(spec: TrainJobSpec, backendChoice: string, onProgress: ProgressCallback): Promise<Blob>;
+  /**
+   * Registers the weights an exported job trained (model.safetensors, its metrics.json and job.json) as a
+   * new version, after checking job hash, dataset version and every tensor; the dataset version must be here.
+   */
+  importTrainedWeights(files: { job: string; metrics: string; weights: Uint8Array }, name: string | undefined, backendChoice: string): Promise<{ name: string; version: number; summary: string }>;
+  /**
    * Measures a transformers.js text classifier (the sentiment RoBERTa by default) as-is on a dataset's held-out split and registers
    * it as a version (with a run for its lineage).
    */

@@ -29,10 +29,18 @@ function templateNames(source: string): RegExp[] {
   });
 }
 
-function citedTest(cell: string): { file: string; name: string } {
-  const match = /^`(tests\/[^`]+)`\s+›\s+(.+)$/.exec(cell);
-  if (!match) throw new Error(`not a test reference: ${cell}`);
-  return { file: match[1]!, name: match[2]!.trim() };
+/**
+ * The tests a cell cites: "`path` › name", several joined by "; ", where "› name" alone names another
+ * test of the file before it.
+ */
+function citedTests(cell: string): { file: string; name: string }[] {
+  let file = '';
+  return cell.split(/;\s+(?=`tests\/|›)/).map((citation) => {
+    const match = /^(?:`(tests\/[^`]+)`\s+)?›\s+(.+)$/.exec(citation);
+    if (!match || !(match[1] ?? file)) throw new Error(`not a test reference: ${citation}`);
+    file = match[1] ?? file;
+    return { file, name: match[2]!.trim() };
+  });
 }
 
 describe('docs/reliability.md', () => {
@@ -43,12 +51,13 @@ describe('docs/reliability.md', () => {
   });
 
   it('cites, for every case, a test that exists under that name', () => {
-    const missing = rows.flatMap(({ line, cells }) => {
-      const { file, name } = citedTest(cells.at(-1)!);
-      if (!existsSync(join(root, file))) return [`line ${line}: no file ${file}`];
-      const source = readFileSync(join(root, file), 'utf8');
-      return source.includes(name) || templateNames(source).some((pattern) => pattern.test(name)) ? [] : [`line ${line}: ${file} has no test named "${name}"`];
-    });
+    const missing = rows.flatMap(({ line, cells }) =>
+      citedTests(cells.at(-1)!).flatMap(({ file, name }) => {
+        if (!existsSync(join(root, file))) return [`line ${line}: no file ${file}`];
+        const source = readFileSync(join(root, file), 'utf8');
+        return source.includes(name) || templateNames(source).some((pattern) => pattern.test(name)) ? [] : [`line ${line}: ${file} has no test named "${name}"`];
+      }),
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -45,6 +45,7 @@ export function coinYearTrainable(
     model,
     metadata: saved,
     loss: coinYearLoss(metadata.loss, metadata.huberDelta),
+    augmentation: augment,
     async toInputs(rows, { training, random }) {
       const policy = training ? augment : undefined;
       const front = await imageBatch(rows, 0, inputSize, policy, random);
@@ -68,6 +69,5 @@ export function coinYearTrainable(
       return { ...regressionMetrics(rows.map(yearOf), predicted) };
     },
     dispose: () => disposeWithBackbones(model, backbones),
-    augmentation: augment,
   };
 }
