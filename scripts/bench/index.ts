@@ -11,6 +11,7 @@
  *   npm run bench -- --only monitoring --monitor-rows 1000000 --monitor-writes 100000
  *   npm run bench -- --only log --log-rows 5000           # the inference log's group commit, Node (fake-indexeddb)
  *   npm run bench -- --only browser-log --log-rows 5000   # the same in headless Chromium (real IndexedDB)
+ *   npm run bench -- --only finetune --ft-images 320 --ft-size 128 --batch 16   # frozen/cached epochs vs a full one
  *
  * Parts: `kernels` (each wasm kernel, ours vs the baseline), `train` (training steps at --size/--batch of
  * every configuration but the naive ones), `before` (before/after at a small size, where the naive
@@ -33,6 +34,7 @@ import { benchBrowser, printGroupCommit, type BrowserBenchResult } from './brows
 import { benchGroupCommit, type GroupCommitResult } from './group-commit';
 import { benchKernels, kernelCases, resnetCases, type KernelResult } from './kernels';
 import { benchMonitoring, type MonitoringBenchResult } from './monitoring';
+import { benchFineTune, type FineTuneBenchResult } from './fine-tune';
 import { benchTraining, cpuConfigs, wasmConfigs, type TrainResult } from './train';
 
 const { values: args } = parseArgs({
@@ -63,6 +65,9 @@ const { values: args } = parseArgs({
     'browser-train-configs': { type: 'string', default: 'mobilenetv3-small:dual:128' },
     'monitor-rows': { type: 'string', default: '1000000' },
     'monitor-writes': { type: 'string', default: '100000' },
+    'ft-images': { type: 'string', default: '320' },
+    'ft-size': { type: 'string', default: '128' },
+    'ft-backbone': { type: 'string', default: 'mobilenetv3-small' },
   },
 });
 
@@ -145,6 +150,14 @@ if (args.only === undefined || args.only === 'log') {
   console.log();
 }
 
+let fineTune: FineTuneBenchResult | undefined;
+if (args.only === undefined || args.only === 'finetune') {
+  const backbone = args['ft-backbone'];
+  if (backbone !== 'mobilenetv3-small' && backbone !== 'resnet18') throw new RangeError(`--ft-backbone must be mobilenetv3-small or resnet18, got ${backbone}`);
+  fineTune = await benchFineTune({ images: positive('ft-images', args['ft-images']), inputSize: positive('ft-size', args['ft-size']), batch: positive('batch', args.batch), backbone });
+  console.log();
+}
+
 let browser: BrowserBenchResult | undefined;
 if (args.only === undefined || args.only === 'browser' || args.only === 'browser-log') {
   browser = await benchBrowser({
@@ -171,5 +184,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring, log }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring, log, fineTune }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);
