@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { build, preview } from 'vite';
 import { launchChromium } from '../../tests/e2e/chromium';
 import { printTable } from './env';
+import type { GroupCommitResult } from './group-commit';
 
 export interface BrowserBenchOptions {
   ingestImages: number;
@@ -19,6 +20,8 @@ export interface BrowserBenchOptions {
   trainRounds: number;
   /** Serve the page cross-origin isolated, as the studio is (wasm threads); false measures one thread. */
   isolated: boolean;
+  /** Only the inference log's group commit (`--only browser-log`). */
+  logOnly?: boolean;
 }
 
 export interface TrainStepConfig {
@@ -36,7 +39,7 @@ export interface TrainStepResult {
   /** Examples per gradient computation when the batch would not fit the backend's memory. */
   microBatch?: number;
   /** Writes to and reads from the backend per step (scripts/bench/browser/main.ts). */
-  transfers: { writes: number; reads: number; syncReads: number };
+  transfers: { writes: number; reads: number; syncReads: number; gpu?: { dispatches: number; pipelines: number; uploadBytes: number; readbackBytes: number } };
 }
 
 export interface IngestResult {
@@ -54,17 +57,11 @@ export interface LatencyResult {
   p95: number;
   mean: number;
 }
-export interface LogResult {
-  rows: number;
-  seconds: number;
-  rowsPerSecond: number;
-}
-
 export interface BrowserBenchResult {
   chromium: string;
-  ingest: IngestResult;
-  predict: LatencyResult[];
-  log: LogResult;
+  ingest?: IngestResult;
+  predict?: LatencyResult[];
+  log: GroupCommitResult[];
   training: (TrainStepConfig & TrainStepResult)[];
 }
 
@@ -72,9 +69,17 @@ interface BenchWindow {
   loupeBench: {
     ingest(count: number): Promise<IngestResult>;
     predictLatency(backends: string[], requests: number): Promise<LatencyResult[]>;
-    logThroughput(rows: number): Promise<LogResult>;
+    groupCommit(rows: number): Promise<GroupCommitResult[]>;
     trainSteps(backend: string, config: TrainStepConfig, warmup: number, rounds: number): Promise<TrainStepResult>;
   };
+}
+
+/** Prints group-commit figures (Node and Chromium alike). */
+export function printGroupCommit(results: GroupCommitResult[]): void {
+  printTable(
+    ['load', 'rows', 'rows/s', 'answer waits p50 ms', 'p95 ms', 'rows per transaction'],
+    results.map((r) => [r.load, r.rows, Math.round(r.rowsPerSecond), r.p50.toFixed(2), r.p95.toFixed(2), r.rowsPerTransaction.toFixed(1)]),
+  );
 }
 
 export async function benchBrowser(options: BrowserBenchOptions): Promise<BrowserBenchResult> {
@@ -95,7 +100,12 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
     await page.waitForFunction(() => 'loupeBench' in window);
     const chromium = browser.context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
 
-    console.log(`Chromium ${chromium}: ingest of ${options.ingestImages} JPEGs (256×256, one folder per class) through the ingest worker…`);
+    console.log(`Chromium ${chromium}: the inference log's group commit (real IndexedDB), ${options.logRows} rows per line:`);
+    const log = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.groupCommit(n), options.logRows);
+    printGroupCommit(log);
+    if (options.logOnly) return { chromium, log, training: [] };
+
+    console.log(`\nIngest of ${options.ingestImages} JPEGs (256×256, one folder per class) through the ingest worker…`);
     const ingest = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.ingest(n), options.ingestImages);
     printTable(
       ['images', 'stored', 'MiB', 'seconds', 'images/s'],
@@ -112,10 +122,6 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
       predict.map((r) => [r.task, r.backend, r.loadMs.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1), r.mean.toFixed(1)]),
     );
 
-    console.log(`\nInference log writes (batched bulkAdd, real IndexedDB), ${options.logRows} rows:`);
-    const log = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.logThroughput(n), options.logRows);
-    printTable(['rows', 'seconds', 'rows/s'], [[log.rows, log.seconds.toFixed(2), log.rowsPerSecond.toFixed(0)]]);
-
     console.log(`\nCoin regressor training steps in the page (Adam, Huber), ${options.trainWarmup} warm-up + ${options.trainRounds} timed, median:`);
     const training: BrowserBenchResult['training'] = [];
     for (const config of options.trainConfigs) {
@@ -131,6 +137,11 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
     printTable(
       ['configuration', 'backend', 'device', 'median step ms', 'samples/s', 'tensors leaked', 'writes/step', 'reads/step', 'sync reads/step'],
       training.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}${r.microBatch ? ` (micro ${r.microBatch})` : ''}`, r.backend, r.adapter.slice(0, 40), Math.round(r.medianMs), (r.batch / (r.medianMs / 1000)).toFixed(2), r.tensorsLeaked, r.transfers.writes, r.transfers.reads, r.transfers.syncReads]),
+    );
+    const gpuRows = training.filter((r) => r.transfers.gpu);
+    if (gpuRows.length) printTable(
+      ['configuration', 'dispatches/step', 'pipelines created/step (after warm-up)', 'bytes uploaded/step', 'bytes read back/step'],
+      gpuRows.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}`, r.transfers.gpu!.dispatches, r.transfers.gpu!.pipelines, r.transfers.gpu!.uploadBytes, r.transfers.gpu!.readbackBytes]),
     );
     console.log();
     return { chromium, ingest, predict, log, training };

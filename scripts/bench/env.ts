@@ -3,6 +3,7 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { enableRelaxedSimdInNode } from '../../src/cli/relaxed-simd';
 import { useThreadedWasmInNode } from '../../src/cli/wasm-threads';
 
 /**
@@ -10,6 +11,7 @@ import { useThreadedWasmInNode } from '../../src/cli/wasm-threads';
  * `threads` XNNPACK threads, as the `loupe` command runs it, or tfjs's single-threaded build for `threads` 1.
  */
 export async function startWasm(threads = os.availableParallelism()): Promise<void> {
+  enableRelaxedSimdInNode();
   if (threads > 1) useThreadedWasmInNode(threads);
   const wasmFile = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
   setWasmPaths(`${dirname(wasmFile)}/`);

@@ -9,13 +9,17 @@
  *   npm run bench -- --only browser --ingest-images 500 --predict-requests 50
  *   npm run bench -- --only browser --browser-train-backends wasm --no-isolation   # wasm on one thread
  *   npm run bench -- --only monitoring --monitor-rows 1000000 --monitor-writes 100000
+ *   npm run bench -- --only log --log-rows 5000           # the inference log's group commit, Node (fake-indexeddb)
+ *   npm run bench -- --only browser-log --log-rows 5000   # the same in headless Chromium (real IndexedDB)
+ *   npm run bench -- --only finetune --ft-images 320 --ft-size 128 --batch 16   # frozen/cached epochs vs a full one
  *
  * Parts: `kernels` (each wasm kernel, ours vs the baseline), `train` (training steps at --size/--batch of
  * every configuration but the naive ones), `before` (before/after at a small size, where the naive
  * configurations — minutes per step at 128² — finish: one timed step each, no warm-up) and `browser`
  * (in headless Chromium: images ingested per second, prediction latency per backend and model, inference
  * log rows written per second, training steps per backend with the data each step writes and reads back) and `monitoring` (inference-log writes with rollups, and every Monitor chart's
- * data over 1,000,000 log rows from rollups vs from raw rows; scripts/bench/monitoring.ts).
+ * data over 1,000,000 log rows from rollups vs from raw rows; scripts/bench/monitoring.ts) and `log` (the inference
+ * log's group commit: rows/s and how long an answer waits for its row, 1…256 clients; scripts/bench/group-commit.ts).
  *
  * Prints tables and writes bench-results/bench-<time>.json (git-ignored).
  */
@@ -24,14 +28,20 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine, printTable, startWasm } from './env';
-import { benchBrowser, type BrowserBenchResult } from './browser';
-import { benchKernels, kernelCases, type KernelResult } from './kernels';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { LoupeDb } from '../../src/lib/db/db';
+import { benchBrowser, printGroupCommit, type BrowserBenchResult } from './browser';
+import { benchGroupCommit, type GroupCommitResult } from './group-commit';
+import { benchKernels, kernelCases, resnetCases, type KernelResult } from './kernels';
 import { benchMonitoring, type MonitoringBenchResult } from './monitoring';
+import { benchFineTune, type FineTuneBenchResult } from './fine-tune';
 import { benchTraining, cpuConfigs, wasmConfigs, type TrainResult } from './train';
 
 const { values: args } = parseArgs({
   options: {
     only: { type: 'string' },
+    // Kernel cases: MobileNetV3-Small's layers (default) or ResNet18's convolutions (XNNPACK vs Loupe's GEMM).
+    'kernel-set': { type: 'string', default: 'mobilenetv3-small' },
     size: { type: 'string', default: '128' },
     batch: { type: 'string', default: '16' },
     'before-size': { type: 'string', default: '64' },
@@ -46,7 +56,7 @@ const { values: args } = parseArgs({
     'ingest-images': { type: 'string', default: '500' },
     'predict-requests': { type: 'string', default: '50' },
     'predict-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
-    'log-rows': { type: 'string', default: '20000' },
+    'log-rows': { type: 'string', default: '5000' },
     'browser-train-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
     // The page without cross-origin isolation: WebAssembly on one thread (to measure what threads bring).
     'no-isolation': { type: 'boolean', default: false },
@@ -55,6 +65,9 @@ const { values: args } = parseArgs({
     'browser-train-configs': { type: 'string', default: 'mobilenetv3-small:dual:128' },
     'monitor-rows': { type: 'string', default: '1000000' },
     'monitor-writes': { type: 'string', default: '100000' },
+    'ft-images': { type: 'string', default: '320' },
+    'ft-size': { type: 'string', default: '128' },
+    'ft-backbone': { type: 'string', default: 'mobilenetv3-small' },
   },
 });
 
@@ -75,7 +88,7 @@ const training: TrainResult[] = [];
 if (args.only === undefined || args.only === 'kernels') {
   const batch = positive('batch', args.batch);
   console.log(`Kernels (wasm backend, MobileNetV3-Small layers at 128², batch ${batch}), median of ${args.reps}:`);
-  kernels = await benchKernels(kernelCases(batch), positive('reps', args.reps));
+  kernels = await benchKernels(args['kernel-set'] === 'resnet18' ? resnetCases(batch) : kernelCases(batch), positive('reps', args.reps));
   console.log();
   printTable(
     ['kernel', 'layer', 'variant', 'ms', 'GFLOP/s', '× baseline'],
@@ -128,8 +141,25 @@ if (args.only === undefined || args.only === 'monitoring') {
   monitoring = await benchMonitoring({ rows: positive('monitor-rows', args['monitor-rows']), writes: positive('monitor-writes', args['monitor-writes']) });
 }
 
+let log: GroupCommitResult[] | undefined;
+if (args.only === undefined || args.only === 'log') {
+  const rows = positive('log-rows', args['log-rows']);
+  console.log(`Inference log group commit in Node over fake-indexeddb (an in-memory IndexedDB; Chromium: --only browser-log), ${rows} rows per line:`);
+  log = await benchGroupCommit(new LoupeDb('bench-group-commit', { indexedDB: new IDBFactory(), IDBKeyRange }), rows);
+  printGroupCommit(log);
+  console.log();
+}
+
+let fineTune: FineTuneBenchResult | undefined;
+if (args.only === undefined || args.only === 'finetune') {
+  const backbone = args['ft-backbone'];
+  if (backbone !== 'mobilenetv3-small' && backbone !== 'resnet18') throw new RangeError(`--ft-backbone must be mobilenetv3-small or resnet18, got ${backbone}`);
+  fineTune = await benchFineTune({ images: positive('ft-images', args['ft-images']), inputSize: positive('ft-size', args['ft-size']), batch: positive('batch', args.batch), backbone });
+  console.log();
+}
+
 let browser: BrowserBenchResult | undefined;
-if (args.only === undefined || args.only === 'browser') {
+if (args.only === undefined || args.only === 'browser' || args.only === 'browser-log') {
   browser = await benchBrowser({
     ingestImages: positive('ingest-images', args['ingest-images']),
     predictRequests: positive('predict-requests', args['predict-requests']),
@@ -146,6 +176,7 @@ if (args.only === undefined || args.only === 'browser') {
     trainWarmup: positive('warmup', args.warmup),
     trainRounds: Math.max(1, Math.min(2, positive('rounds', args.rounds))),
     isolated: !args['no-isolation'],
+    logOnly: args.only === 'browser-log',
   });
 }
 
@@ -153,5 +184,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring, log, fineTune }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

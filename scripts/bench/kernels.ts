@@ -59,6 +59,32 @@ function forward(kernel: 'Conv2D' | 'DepthwiseConv2dNative', layer: string, x: n
   return { kernel, layer, inputs: { x, filter }, attrs: { strides, pad, dilations: 1, dataFormat: 'NHWC' }, macs, variants: [WASM_BUILTIN] };
 }
 
+const GEMM_XNNPACK: Variant = { id: 'XNNPACK (threaded)', options: { convolutions: 'xnnpack' } };
+const GEMM_OURS: Variant = { id: 'Loupe GEMM, mul+add', options: { convolutions: 'loupe', relaxedSimd: false } };
+const GEMM_FMA: Variant = { id: 'Loupe GEMM, relaxed FMA', options: { convolutions: 'loupe', relaxedSimd: true } };
+
+/** ResNet18's convolutions at 128², batch 16 (its ~90 % of a step): forward and both gradients, XNNPACK vs Loupe's GEMM. */
+export function resnetCases(batch = 16): KernelCase[] {
+  const b = batch;
+  const layers: [string, number[], number[], number, 'same' | 'valid'][] = [
+    ['stem 7×7/2, 3→64', [b, 128, 128, 3], [7, 7, 3, 64], 2, 'same'],
+    ['layer1 3×3, 64→64 @32²', [b, 32, 32, 64], [3, 3, 64, 64], 1, 'same'],
+    ['layer2 3×3/2, 64→128 @32²', [b, 32, 32, 64], [3, 3, 64, 128], 2, 'same'],
+    ['layer2 3×3, 128→128 @16²', [b, 16, 16, 128], [3, 3, 128, 128], 1, 'same'],
+    ['layer3 3×3, 256→256 @8²', [b, 8, 8, 256], [3, 3, 256, 256], 1, 'same'],
+    ['layer4 3×3, 512→512 @4²', [b, 4, 4, 512], [3, 3, 512, 512], 1, 'same'],
+    ['layer4 downsample 1×1/2, 256→512', [b, 8, 8, 256], [1, 1, 256, 512], 2, 'valid'],
+  ];
+  const cases: KernelCase[] = [];
+  for (const [layer, x, filter, strides, pad] of layers) {
+    const fwd = forward('Conv2D', layer, x, filter, strides, pad);
+    cases.push({ ...fwd, variants: [GEMM_XNNPACK, GEMM_OURS, GEMM_FMA] });
+    if (!layer.startsWith('stem')) cases.push({ ...conv('Conv2DBackpropInput', layer, x, filter, strides, pad), variants: [GEMM_XNNPACK, GEMM_OURS, GEMM_FMA] });
+    cases.push({ ...conv('Conv2DBackpropFilter', layer, x, filter, strides, pad), variants: [GEMM_OURS, GEMM_FMA] });
+  }
+  return cases;
+}
+
 /** Layers of MobileNetV3-Small at 128², batch 16 (torch-style padding: stride-2 convs see a padded input). */
 export function kernelCases(batch = 16): KernelCase[] {
   const b = batch;

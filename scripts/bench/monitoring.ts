@@ -72,7 +72,7 @@ async function timeWrites(mode: 'rollups on' | 'rollups off', count: number): Pr
   const records = Array.from({ length: count }, (_, i) => next(start + i * 100, 1));
   const began = performance.now();
   if (mode === 'rollups on') {
-    const logger = new InferenceLogger(db, { batchSize: 50, retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }), vocabulary: async () => undefined });
+    const logger = new InferenceLogger(db, { maxBatch: 50, retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }), vocabulary: async () => undefined });
     for (const record of records) logger.record(record);
     await logger.flush();
   } else {

@@ -15,7 +15,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmTrainingKernels } from '../../src/lib/backends/wasm-kernels/index';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels, relaxedSimdInUse } from '../../src/lib/backends/wasm-kernels/index';
 import { coinYearLoss, createModel } from '../../models/index';
 import { adam } from '../../src/lib/training/adam';
 import { microBatchFor } from '../../src/lib/training/memory';
@@ -34,6 +35,10 @@ const { values: args } = parseArgs({
     'torch-threads': { type: 'string' },
     // tfjs's XNNPACK threads in Node: all cores by default, as the `loupe` command runs; 1 for tfjs's single-threaded build.
     'wasm-threads': { type: 'string' },
+    // Where Conv2D's forward pass and input gradient multiply (registerWasmTrainingKernels' `convolutions`).
+    convolutions: { type: 'string' },
+    // Two roundings per multiply-add even where relaxed SIMD's FMA runs (to compare).
+    'no-relaxed': { type: 'boolean', default: false },
   },
 });
 
@@ -91,16 +96,20 @@ function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; t
 }
 
 await startWasm(args['wasm-threads'] ? Number(args['wasm-threads']) : undefined);
-registerWasmTrainingKernels({});
+if (args.convolutions !== undefined && args.convolutions !== 'loupe' && args.convolutions !== 'xnnpack') throw new RangeError('--convolutions: loupe or xnnpack');
+registerWasmTrainingKernels({ convolutions: args.convolutions as 'loupe' | 'xnnpack' | undefined, relaxedSimd: !args['no-relaxed'] });
+/** The wasm heap's size (it only grows, so after a configuration: the most any step so far needed). */
+const heapMiB = () => Math.round(((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer.byteLength / 2 ** 20);
 const machine = describeMachine();
 console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
+console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'}; convolutions on ${args.convolutions ?? 'the default'}`);
 console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, median:\n`);
 
 const results = [];
 for (const config of configs) {
   const name = `${config.backbone} ${config.mode} ${config.size}²`;
-  const tfjs = tfjsStep(config);
-  console.log(`  ${name}: tfjs wasm ${Math.round(tfjs.medianMs)} ms${tfjs.microBatch ? ` (micro-batches of ${tfjs.microBatch})` : ''}`);
+  const tfjs = { ...tfjsStep(config), heapMiB: heapMiB() };
+  console.log(`  ${name}: tfjs wasm ${Math.round(tfjs.medianMs)} ms${tfjs.microBatch ? ` (micro-batches of ${tfjs.microBatch})` : ''}, wasm heap ${tfjs.heapMiB} MiB`);
   const torch = torchStep(config);
   console.log(`  ${name}: PyTorch ${torch.torch} (${torch.threads} thread${torch.threads === 1 ? "" : "s"}) ${Math.round(torch.medianMs)} ms`);
   results.push({ ...config, tfjs, torch, ratio: tfjs.medianMs / torch.medianMs });
@@ -121,5 +130,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `peer-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, batch, rounds, warmup, results }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, relaxedSimd: relaxedSimdInUse(), convolutions: args.convolutions, batch, rounds, warmup, results }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

@@ -2,6 +2,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { useBackend, type BackendInfo } from '$lib/backends/tfjs';
 import { LoupeDb } from '$lib/db/db';
 import { UsageError } from './errors';
+import { enableRelaxedSimdInNode } from './relaxed-simd';
 import { useThreadedWasmInNode } from './wasm-threads';
 
 /** Backends tfjs has in Node without native add-ons; `auto` tries them in this order. */
@@ -15,6 +16,7 @@ export const NODE_BACKENDS = ['wasm', 'cpu'] as const;
  * @example const { backend, adapter } = await startBackend('wasm');
  */
 export async function startBackend(choice: string): Promise<BackendInfo> {
+  enableRelaxedSimdInNode();
   useThreadedWasmInNode();
   if (choice === 'auto') return useBackend('wasm').catch(() => useBackend('cpu'));
   if (!(NODE_BACKENDS as readonly string[]).includes(choice)) {

@@ -77,10 +77,10 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
   });
   afterAll(async () => {
     await studio?.close();
-    hub?.server.close();
+    if (hub?.server.listening) hub.server.close();
   });
 
-  it('downloads the checkpoint with progress, trains an epoch on it, and the version page names it', async () => {
+  it('previews augmentation, downloads the checkpoint with progress, trains an epoch on it; with the hub gone, trains again from the kept file; both versions name it', async () => {
     const { page } = studio;
     await studio.goto('settings');
     const section = page.getByRole('region', { name: 'Pretrained image weights' });
@@ -97,6 +97,10 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     await page.getByLabel('Hub model id').fill(HUB_ID);
     await page.getByLabel('Frozen epochs').fill('1');
     await page.getByLabel('Run name').fill('e2e hub start');
+    // The augmentation preview: the first batch's six training photos, as the settings and seed make them.
+    await page.getByRole('button', { name: 'Preview augmented samples' }).click();
+    await page.getByText("The first 6 photos of epoch 1's first batch, seed 42, as the model will see them.").waitFor();
+    await expect(page.getByTestId('augmentation-preview').getByRole('img').count()).resolves.toBe(6);
     await page.getByRole('button', { name: 'Start training' }).click();
 
     const download = page.getByTestId('weights-download');
@@ -113,6 +117,25 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     await studio.goto('settings');
     const stored = page.getByRole('table', { name: 'Stored weight files' }).locator('tr', { hasText: `hub:${HUB_ID}/model.safetensors` });
     await expect(stored.textContent()).resolves.toMatch(/9\.77 MiB/);
+
+    // Offline: the hub is gone; after a reload the same start trains from the file kept in the browser.
+    hub.server.closeAllConnections();
+    await new Promise((resolve) => hub.server.close(resolve));
+    await page.reload();
+    await page.locator('main h1').waitFor();
+    await studio.goto('train');
+    await page.getByLabel('Task').selectOption('image-classification');
+    await page.getByLabel('Input size').selectOption('64');
+    await page.getByLabel('Epochs', { exact: true }).fill('1');
+    await page.getByLabel('Batch size').fill('6');
+    await page.getByTestId('init-kind').selectOption('hub');
+    await page.getByLabel('Hub model id').fill(HUB_ID);
+    await page.getByLabel('Run name').fill('e2e hub offline');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await waitForTrainingDone(page, 180_000, 'e2e hub offline');
+    expect(hub.requests).toHaveLength(1);
+    await registerRun(page, 'e2e hub offline', 2, 'photos');
+    await expect(page.getByTestId('first-weights').textContent()).resolves.toContain(`hub ${HUB_ID} (model.safetensors from ${hub.url}, timm naming, sha256 ${sha256})`);
     expect(studio.errors).toEqual([]);
-  }, 300_000);
+  }, 420_000);
 });

@@ -130,13 +130,13 @@ describe('registry', () => {
     await promote(page, 2);
     await page.getByRole('dialog').getByRole('button', { name: 'Run the gate' }).click();
     await expect(page.getByRole('status').filter({ hasText: 'no production version yet' }).textContent()).resolves.toContain('mae clears the absolute threshold');
-    await expect(statusOf(page, 2)).resolves.toBe('production');
+    await expect.poll(() => statusOf(page, 2)).toBe('production');
 
     await promote(page, 1);
     await page.getByRole('dialog').getByRole('button', { name: 'Run the gate' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'Promotion rejected' });
     await expect(alert.textContent()).resolves.toMatch(/mae 14\.2 is not better than production v2's 11\.8/);
-    await expect(statusOf(page, 1)).resolves.toBe('rejected');
+    await expect.poll(() => statusOf(page, 1)).toBe('rejected');
     await expect(row(page, 1).locator('.reason').textContent()).resolves.toMatch(/not better than production v2/);
     expect(await registryState(page)).toEqual({ statuses: { 1: 'rejected', 2: 'production' }, production: 2 });
 
@@ -318,14 +318,15 @@ describe('promotion gate with the live evaluator', () => {
     await promote(page, 2, 'e2e-phrases', 'live');
     await page.getByRole('dialog').getByRole('button', { name: 'Run the gate' }).click();
     await page.getByRole('status').filter({ hasText: 'no production version yet' }).waitFor({ timeout: 120_000 });
-    await expect(statusOfModel(page, 'sentiment', 2)).resolves.toBe('production');
+    // The message comes from the gate's answer; the list follows from the stored row a moment later.
+    await expect.poll(() => statusOfModel(page, 'sentiment', 2)).toBe('production');
 
     await promote(page, 1, 'e2e-phrases', 'live');
     await page.getByRole('dialog').getByRole('button', { name: 'Run the gate' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'Promotion rejected' });
     await alert.waitFor({ timeout: 120_000 });
     await expect(alert.textContent()).resolves.toMatch(/accuracy [\d.]+ is not better than production v2's [\d.]+/);
-    await expect(statusOfModel(page, 'sentiment', 1)).resolves.toBe('rejected');
+    await expect.poll(() => statusOfModel(page, 'sentiment', 1)).toBe('rejected');
 
     const audit = page.getByRole('table', { name: 'Audit trail' });
     await audit.locator('tr[data-outcome="rejected"]').getByRole('button', { name: 'Show metrics and rule' }).click();

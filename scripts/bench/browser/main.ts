@@ -15,7 +15,7 @@ import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
 import { TASKS } from '$lib/tasks/registry';
-import { InferenceLogger } from '$lib/monitoring/log';
+import { benchGroupCommit, type GroupCommitResult } from '../group-commit';
 import type { TrainJobSpec } from '$lib/training/job';
 import type { InferenceApi, IngestApi, TrainerApi } from '$lib/workers/types';
 import type { ModelVersionRow, TaskName } from '$lib/db/types';
@@ -168,34 +168,9 @@ async function predictLatency(
   return out;
 }
 
-/** Rows per second the inference log's batched writer stores in IndexedDB (its default batches). */
-async function logThroughput(rows: number): Promise<{ rows: number; seconds: number; rowsPerSecond: number }> {
-  const db = getDb();
-  // No retention pruning: the figure is the writer's, not the pruner's.
-  const logger = new InferenceLogger(db, { retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }) });
-  const before = await db.inferenceLog.count();
-  const started = performance.now();
-  for (let i = 0; i < rows; i++) {
-    logger.record({
-      ts: Date.now(),
-      model: 'bench',
-      version: 1,
-      task: 'text-classification',
-      source: 'rest',
-      input: { text: `request number ${i}` },
-      prediction: { kind: 'classification', label: 'positive', index: 2, score: 0.9, probabilities: [0.05, 0.05, 0.9] },
-      labels: ['negative', 'neutral', 'positive'],
-      latencyMs: 5,
-      batchSize: 1,
-      backend: 'wasm',
-    });
-    if (i % 50 === 49) await Promise.resolve(); // let the writer's flushes interleave, as requests would
-  }
-  await logger.flush();
-  const seconds = (performance.now() - started) / 1000;
-  const written = (await db.inferenceLog.count()) - before;
-  if (written !== rows) throw new Error(`the log stored ${written} of ${rows} rows`);
-  return { rows, seconds, rowsPerSecond: rows / seconds };
+/** The inference log's group commit on real IndexedDB (scripts/bench/group-commit.ts). */
+function groupCommit(rows: number): Promise<GroupCommitResult[]> {
+  return benchGroupCommit(getDb(), rows);
 }
 
 export interface TrainStepConfig {
@@ -213,6 +188,38 @@ export interface StepTransfers {
   reads: number;
   /** Blocking reads back (`dataSync()`), each a pipeline stall on a GPU. */
   syncReads: number;
+  /** WebGPU only (counted on the WebGPU API itself): compute dispatches, pipelines created, bytes written
+   * with `queue.writeBuffer` (tensor data and every dispatch's uniforms) and bytes mapped for reading back. */
+  gpu?: { dispatches: number; pipelines: number; uploadBytes: number; readbackBytes: number };
+}
+
+/** Counts WebGPU calls while `counting.on`, by wrapping the API's prototypes (no-op where WebGPU is absent). */
+function gpuCounter(counting: { on: boolean }): { totals: NonNullable<StepTransfers['gpu']>; restore(): void } {
+  const totals = { dispatches: 0, pipelines: 0, uploadBytes: 0, readbackBytes: 0 };
+  const g = globalThis as unknown as Record<string, { prototype: Record<string, (...args: unknown[]) => unknown> } | undefined>;
+  const undo: (() => void)[] = [];
+  const wrap = (type: string, method: string, count: (self: Record<string, unknown>, args: unknown[]) => void) => {
+    const proto = g[type]?.prototype;
+    const original = proto?.[method];
+    if (!proto || !original) return;
+    proto[method] = function (this: Record<string, unknown>, ...args: unknown[]) {
+      if (counting.on) count(this, args);
+      return original.apply(this, args);
+    };
+    undo.push(() => (proto[method] = original));
+  };
+  wrap('GPUComputePassEncoder', 'dispatchWorkgroups', () => totals.dispatches++);
+  wrap('GPUDevice', 'createComputePipeline', () => totals.pipelines++);
+  wrap('GPUDevice', 'createComputePipelineAsync', () => totals.pipelines++);
+  wrap('GPUQueue', 'writeBuffer', (_, args) => {
+    const data = args[2] as ArrayBufferView | ArrayBuffer;
+    const size = args[4] as number | undefined;
+    totals.uploadBytes += size !== undefined ? size * ((data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1) : data.byteLength;
+  });
+  wrap('GPUBuffer', 'mapAsync', (self, args) => {
+    if (((args[0] as number) & 1) === 1) totals.readbackBytes += (args[2] as number | undefined) ?? (self['size'] as number);
+  });
+  return { totals, restore: () => undo.forEach((f) => f()) };
 }
 
 /** Counts the backend's writes and reads while `counting` is on; `restore` puts its methods back. */
@@ -258,6 +265,7 @@ async function trainSteps(
   const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
   const times: number[] = [];
   const transfers = transferCounter(tf.backend());
+  const gpu = info.backend === 'webgpu' ? gpuCounter(transfers.counting) : undefined;
   try {
     for (let i = 0; i < warmup + rounds; i++) {
       transfers.counting.on = i >= warmup;
@@ -269,6 +277,7 @@ async function trainSteps(
     }
   } finally {
     transfers.restore();
+    gpu?.restore();
     tf.dispose([front, back, years]);
     optimizer.dispose();
     model.dispose();
@@ -282,8 +291,20 @@ async function trainSteps(
     medianMs: percentile(times, 50),
     tensorsLeaked: tf.memory().numTensors - tensorsBefore,
     microBatch,
-    transfers: { writes: perStep(transfers.totals.writes), reads: perStep(transfers.totals.reads), syncReads: perStep(transfers.totals.syncReads) },
+    transfers: {
+      writes: perStep(transfers.totals.writes),
+      reads: perStep(transfers.totals.reads),
+      syncReads: perStep(transfers.totals.syncReads),
+      ...(gpu && {
+        gpu: {
+          dispatches: perStep(gpu.totals.dispatches),
+          pipelines: perStep(gpu.totals.pipelines),
+          uploadBytes: perStep(gpu.totals.uploadBytes),
+          readbackBytes: perStep(gpu.totals.readbackBytes),
+        },
+      }),
+    },
   };
 }
 
-Object.assign(window, { loupeBench: { ingest, predictLatency, logThroughput, trainSteps } });
+Object.assign(window, { loupeBench: { ingest, predictLatency, groupCommit, trainSteps } });

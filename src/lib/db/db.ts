@@ -1,4 +1,5 @@
 import Dexie, { type DexieOptions, type EntityTable, type Table } from 'dexie';
+import { coarseObservation, PER_REQUEST_TABLES } from './observation';
 import { SCHEMA_VERSIONS, type SchemaVersion } from './schema';
 import type {
   AlertRow,
@@ -54,6 +55,8 @@ export class LoupeDb extends Dexie {
       const declared = this.version(version).stores(stores);
       if (upgrade) declared.upgrade(upgrade);
     }
+    // Live queries would otherwise keep one key range per logged prediction (see observation.ts).
+    this.use(coarseObservation(PER_REQUEST_TABLES));
   }
 }
 

@@ -37,7 +37,17 @@ export type TrainRecipe = Omit<TrainJobSpec, 'datasetId' | 'task' | 'fold' | 'na
  * The train slot: `kind` discriminates so other ways to produce a run (a hyper-parameter sweep that
  * keeps its best trial) can be added without touching the rest of the pipeline.
  */
-export type TrainStepConfig = { kind: 'train'; recipe: TrainRecipe };
+export type TrainStepConfig = {
+  kind: 'train';
+  recipe: TrainRecipe;
+  /**
+   * Where each run's model starts: `recipe` (default) as the recipe says (its `init`, else scratch), or
+   * `production` — a warm start from the model's production version (`init: version:<model>@<n>`), so
+   * the run fine-tunes what is served on the new dataset version; as `recipe` while nothing is in
+   * production. Image models only (a backbone carries the weights over).
+   */
+  from?: 'recipe' | 'production';
+};
 
 export interface PipelineConfig {
   /** Dataset version to start from; empty: the newest version of the task. */

@@ -59,7 +59,28 @@ export interface EncoderHeadSpec {
   dropout?: number;
 }
 
+/** A named augmentation policy: none, mirroring only, or the task's default. */
 export type SmallCnnAugmentation = 'none' | 'flip' | 'default';
+
+/**
+ * Explicit augmentation settings of an image model (each missing one off): what a run records, so the
+ * policy it trained with stays known when a task's default changes.
+ */
+export interface AugmentationSettings {
+  /** Random resized crop: [min, max] fraction of the image's area, 0 < min ≤ max ≤ 1 ([1, 1]: off). */
+  cropScale?: [number, number];
+  /** Mirror left–right with probability ½. */
+  flip?: boolean;
+  /** Rotate by a uniform angle in ±this many degrees (0–180). */
+  rotateDegrees?: number;
+  /** Multiply brightness by 1 ± this, in [0, 1). */
+  brightness?: number;
+  /** Scale contrast around the mean by 1 ± this, in [0, 1). */
+  contrast?: number;
+}
+
+/** An image model's `augmentation`: a named policy or explicit settings. Seeded per (run seed, epoch, batch). */
+export type Augmentation = SmallCnnAugmentation | AugmentationSettings;
 
 /**
  * How a pretrained backbone is fine-tuned (a vision model spec's `fineTune`, stored with the run): frozen
@@ -104,9 +125,9 @@ export type ModelSpec =
       /** Count smoothing of the ratios. */
       alpha?: number;
     }
-  | ({ architecture: 'coin-regressor'; fineTune?: FineTuneSchedule } & Omit<CoinRegressorConfig, 'seed' | 'yearScale' | 'batchNormEpsilon'>)
-  | ({ architecture: 'damage-classifier'; fineTune?: FineTuneSchedule } & Omit<DamageClassifierConfig, 'seed' | 'labels' | 'batchNormEpsilon'>)
-  | ({ architecture: 'small-cnn'; augmentation?: SmallCnnAugmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)
+  | ({ architecture: 'coin-regressor'; fineTune?: FineTuneSchedule; augmentation?: Augmentation } & Omit<CoinRegressorConfig, 'seed' | 'yearScale' | 'batchNormEpsilon'>)
+  | ({ architecture: 'damage-classifier'; fineTune?: FineTuneSchedule; augmentation?: Augmentation } & Omit<DamageClassifierConfig, 'seed' | 'labels' | 'batchNormEpsilon'>)
+  | ({ architecture: 'small-cnn'; augmentation?: Augmentation } & Omit<SmallCnnConfig, 'seed' | 'labels'>)
   | TransformerSpec
   | EncoderHeadSpec;
 

@@ -11,8 +11,10 @@ import { TASKS } from '$lib/tasks/registry';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Share of `maxRows` a log may outgrow its limit by between two retention passes. */
+/** Share of `maxRows` a log may outgrow its limit by between two retention passes… */
 const PRUNE_SLACK = 0.1;
+/** …and rows it may always outgrow it by (a pass counts the whole log: not after every small write). */
+const PRUNE_MIN_ROWS = 50;
 
 /** A retention limit is on when positive and finite; 0 (or anything else) means "no limit". */
 const isLimit = (n: number) => Number.isFinite(n) && n > 0;
@@ -23,16 +25,19 @@ const realTimers: Timers = {
 };
 
 export interface InferenceLoggerOptions {
-  /** Flush once this many predictions wait. */
-  batchSize?: number;
-  /** …or this long after the first of them arrived. */
-  delayMs?: number;
-  /** …or once their images add up to this many bytes (image requests are large). */
+  /**
+   * Group commit: predictions that arrive while a write is in flight (or within `windowMs` of the first
+   * waiting one) share the next transaction, up to this many rows.
+   */
+  maxBatch?: number;
+  /** How long the first waiting prediction waits for others before its write starts; 0: at once. */
+  windowMs?: number;
+  /** A transaction carries at most this many bytes of images (image requests are large)… */
   maxBufferedBytes?: number;
-  /** Retention policy, read at every flush; defaults to the `logRetention` setting. */
+  /** Retention policy, read inside every write's transaction (so: IndexedDB reads only); defaults to the `logRetention` setting. */
   retention?: () => Promise<LogRetention>;
   /**
-   * Retention is enforced after a flush this often, and also once max(batchSize, 10% of maxRows) rows
+   * Retention is enforced after a write this often, and also once max(50, 10% of maxRows) rows
    * were written since the last pass, so a busy log stays near maxRows whatever the request rate.
    */
   pruneEveryMs?: number;
@@ -42,7 +47,7 @@ export interface InferenceLoggerOptions {
   onError?: (error: unknown) => void;
   /** When storage is full, predictions wait in memory and the write is tried again after this long. */
   retryWhenFullMs?: number;
-  /** …keeping at most this many (the oldest are dropped beyond it, and the next error says how many). */
+  /** …keeping at most this many (the oldest are dropped beyond it, and the next error says how many); also bounds their images by `maxBufferedBytes`. */
   maxHeldRows?: number;
   /** The vocabulary a version's inputs are checked against (OOV rate); by default its monitoring reference's. */
   vocabulary?: (model: string, version: number) => Promise<ReadonlySet<string> | undefined>;
@@ -83,19 +88,41 @@ export async function toLogRow(entry: PredictionRecord, keepImages: boolean, voc
   };
 }
 
+/** A prediction (or failed request) waiting for its transaction, and the answer that waits for it. */
+interface Pending<T> {
+  item: T;
+  /** Resolves the caller's promise: the row is committed (or held in memory while storage is full). */
+  settle: () => void;
+}
+
+interface PendingRow extends Pending<PredictionRecord> {
+  /** The row, prepared as soon as the prediction arrived (hashes, input statistics); undefined if that failed. */
+  row: Promise<InferenceLogRow | undefined>;
+  bytes: number;
+}
+
+function pending<T, P extends Pending<T>>(fields: Omit<P, 'settle'>): { entry: P; done: Promise<void> } {
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+  return { entry: { ...fields, settle } as P, done };
+}
+
 /**
- * The inference log's writer: predictions are buffered and written with one `bulkAdd` per flush
- * (when `batchSize` wait, after `delayMs`, when their images grow large, or when the page is hidden);
- * retention is enforced after flushes.
- * @example const logger = new InferenceLogger(db); logger.attach(document); sdk = new ServingSdk({ …, sink: logger });
+ * The inference log's writer, with group commit: `record` resolves once the prediction's row is
+ * committed, so the SDK answers only with the row durable (a tab killed right after its answers loses
+ * none of them). Predictions that arrive while a write is in flight share the next transaction, rows
+ * and their rollups together; retention is enforced after writes. While storage is full, rows wait in
+ * memory and `record` resolves at once (serving goes on; a `StorageFullError` says so).
+ * @example const logger = new InferenceLogger(db); sdk = new ServingSdk({ …, sink: logger }); // answers wait for their row
  */
 export class InferenceLogger implements PredictionSink {
   #db: () => LoupeDb;
-  #buffer: PredictionRecord[] = [];
-  /** Failed requests wait with the predictions and are counted in the same write (monitoring's error rate). */
-  #failures: PredictionFailure[] = [];
-  #bufferedBytes = 0;
+  #queue: PendingRow[] = [];
+  /** Failed requests are counted in the same transactions (monitoring's error rate). */
+  #failures: Pending<PredictionFailure>[] = [];
   #timer: unknown;
+  /** A write loop is running: it takes whatever is queued when its transaction ends. */
+  #draining = false;
   #chain: Promise<void> = Promise.resolve();
   #lastPrune = -Infinity;
   #writtenSincePrune = 0;
@@ -110,8 +137,8 @@ export class InferenceLogger implements PredictionSink {
   constructor(db: LoupeDb | (() => LoupeDb), options: InferenceLoggerOptions = {}) {
     this.#db = typeof db === 'function' ? db : () => db;
     this.#options = {
-      batchSize: 50,
-      delayMs: 1000,
+      maxBatch: 500,
+      windowMs: 0,
       maxBufferedBytes: 32 * 1024 * 1024,
       retention: () => readLogRetention(this.#db()),
       pruneEveryMs: 60_000,
@@ -125,43 +152,39 @@ export class InferenceLogger implements PredictionSink {
     };
   }
 
-  /** Predictions waiting to be written. */
+  /** Predictions not written yet (in flight, or held while storage is full). */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#queue.length;
   }
 
-  record(entry: PredictionRecord): void {
-    this.#buffer.push(entry);
-    this.#bufferedBytes += bytesOf(entry);
-    const due = this.#buffer.length >= this.#options.batchSize || this.#bufferedBytes >= this.#options.maxBufferedBytes;
-    if (this.#options.now() < this.#fullUntil) {
-      this.#bound(); // storage is full: wait for the retry already scheduled
-    } else if (due) {
-      void this.flush();
-    } else {
-      this.#timer ??= this.#options.timers.set(() => {
-        this.#timer = undefined;
-        void this.flush();
-      }, this.#options.delayMs);
-    }
+  /**
+   * Logs a prediction; resolves once its row is committed (never rejects: a failed write goes to
+   * `onError`). Answer the request after it.
+   */
+  record(entry: PredictionRecord): Promise<void> {
+    const { entry: queued, done } = pending<PredictionRecord, PendingRow>({ item: entry, row: this.#prepare(entry), bytes: bytesOf(entry) });
+    this.#queue.push(queued);
+    this.#soon();
+    return done;
   }
 
-  recordFailure(failure: PredictionFailure): void {
-    this.#failures.push(failure);
-    this.#timer ??= this.#options.timers.set(() => {
-      this.#timer = undefined;
-      void this.flush();
-    }, this.#options.delayMs);
+  /** Counts a failed request in the rollups; resolves once committed, like `record`. */
+  recordFailure(failure: PredictionFailure): Promise<void> {
+    const { entry, done } = pending<PredictionFailure, Pending<PredictionFailure>>({ item: failure });
+    this.#failures.push(entry);
+    this.#soon();
+    return done;
   }
 
-  /** Writes everything buffered now (flushes run one after another); resolves when written. */
+  /** Writes everything waiting now, even while storage is full (writes run one after another); resolves when written. */
   flush(): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#write());
+    this.#chain = this.#chain.then(() => this.#drain());
     return this.#chain;
   }
 
   /**
-   * Flushes when the page is hidden or unloaded, so closing a tab loses nothing already answered.
+   * Tries the held rows again when the page is hidden or unloaded (rows are written before their
+   * answers, so only rows held while storage is full can be waiting).
    * @returns the function that detaches the listeners
    */
   attach(doc: EventTarget & { readonly visibilityState: string } = document, win: EventTarget = window): () => void {
@@ -177,35 +200,98 @@ export class InferenceLogger implements PredictionSink {
     };
   }
 
-  async #write(): Promise<void> {
+  /** Starts a write for what was just queued, unless one is running (it will take it) or storage is full. */
+  #soon(): void {
+    if (this.#options.now() < this.#fullUntil) {
+      // Storage is full: wait for the retry already scheduled, and answer now.
+      this.#holdAll();
+      return;
+    }
+    if (this.#draining || this.#timer !== undefined) return;
+    if (this.#options.windowMs > 0) {
+      this.#timer = this.#options.timers.set(() => {
+        this.#timer = undefined;
+        void this.flush();
+      }, this.#options.windowMs);
+    } else {
+      this.#draining = true; // claimed now, so predictions arriving before the write starts join it
+      queueMicrotask(() => void this.flush());
+    }
+  }
+
+  /** Hashes and input statistics, computed while the prediction waits for its transaction. */
+  async #prepare(entry: PredictionRecord): Promise<InferenceLogRow | undefined> {
+    try {
+      const vocabulary = entry.task && TASKS[entry.task]?.input === 'text' ? await this.#options.vocabulary(entry.model, entry.version).catch(() => undefined) : undefined;
+      return await toLogRow(entry, true, vocabulary);
+    } catch (error) {
+      this.#options.onError(error);
+      return undefined;
+    }
+  }
+
+  /** Writes batches until nothing waits (or storage is full). */
+  async #drain(): Promise<void> {
     if (this.#timer !== undefined) {
       this.#options.timers.clear(this.#timer);
       this.#timer = undefined;
     }
-    const batch = this.#buffer.splice(0);
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0 || this.#failures.length > 0) {
+        if (!(await this.#writeBatch())) break;
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** One transaction: up to `maxBatch` rows (and `maxBufferedBytes` of images), with every waiting failure. False when storage is full. */
+  async #writeBatch(): Promise<boolean> {
+    let take = 0;
+    let bytes = 0;
+    while (take < this.#queue.length && take < this.#options.maxBatch && (take === 0 || bytes + this.#queue[take]!.bytes <= this.#options.maxBufferedBytes)) {
+      bytes += this.#queue[take]!.bytes;
+      take++;
+    }
+    const batch = this.#queue.splice(0, take);
     const failures = this.#failures.splice(0);
-    this.#bufferedBytes = 0;
-    if (batch.length === 0 && failures.length === 0) return;
+    const settle = () => {
+      for (const p of batch) p.settle();
+      for (const p of failures) p.settle();
+    };
     const db = this.#db();
     try {
-      const retention = await this.#options.retention();
-      const vocabulary = (entry: PredictionRecord) => (entry.task && TASKS[entry.task]?.input === 'text' ? this.#options.vocabulary(entry.model, entry.version).catch(() => undefined) : undefined);
-      const rows = await Promise.all(batch.map(async (entry) => toLogRow(entry, retention.keepImages, await vocabulary(entry))));
-      // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the other.
+      const prepared = (await Promise.all(batch.map((p) => p.row))).filter((row): row is InferenceLogRow => row !== undefined);
+      let retention!: LogRetention;
+      let rows: InferenceLogRow[] = [];
+      const withImages = prepared.some((row) => row.input.images?.length);
+      // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the
+      // other. The retention setting is read in it too: one transaction per group commit, not two. The reads and
+      // writes go out together (rows with images wait for the setting, which decides whether images are kept), so
+      // an answer waits for about two round trips to the browser's storage process rather than four.
       try {
-        await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
-          await db.inferenceLog.bulkAdd(rows);
-          await applyToRollups(db, rows, failures);
+        await db.transaction('rw', db.inferenceLog, db.rollups, db.settings, async () => {
+          [retention] = await Promise.all([
+            this.#options.retention(),
+            withImages ? undefined : db.inferenceLog.bulkAdd(prepared),
+            applyToRollups(db, prepared, failures.map((p) => p.item)),
+          ]);
+          rows = retention.keepImages ? prepared : prepared.map(withoutImages);
+          if (withImages) await db.inferenceLog.bulkAdd(rows);
         });
       } catch (error) {
         if (!isQuotaError(error)) throw error;
-        throw this.#holdForRetry(batch, failures, error);
+        this.#options.onError(this.#holdForRetry(batch, failures, error));
+        return false;
       }
+      // Committed: the answers go out now, before any pruning.
+      settle();
       this.#fullUntil = -Infinity;
       if (retention.keepImages) this.#imagesMayExist = true;
       this.#writtenSincePrune += rows.length;
       const now = this.#options.now();
-      const grown = isLimit(retention.maxRows) && this.#writtenSincePrune >= Math.max(this.#options.batchSize, Math.ceil(retention.maxRows * PRUNE_SLACK));
+      const grown = isLimit(retention.maxRows) && this.#writtenSincePrune >= Math.max(PRUNE_MIN_ROWS, Math.ceil(retention.maxRows * PRUNE_SLACK));
       if (grown || now - this.#lastPrune >= this.#options.pruneEveryMs) {
         this.#lastPrune = now;
         this.#writtenSincePrune = 0;
@@ -213,35 +299,39 @@ export class InferenceLogger implements PredictionSink {
         if (!retention.keepImages) this.#imagesMayExist = false;
       }
     } catch (error) {
+      settle();
       this.#options.onError(error);
     }
+    return true;
   }
 
   /**
    * Storage is full and the transaction aborted whole: the predictions go back to the front of the
-   * buffer (bounded, newest kept) and are written once there is space, so freeing space loses nothing
-   * already answered. New predictions wait for the retry instead of each trying a write that must fail.
+   * queue (bounded, newest kept) and are written once there is space, so freeing space loses nothing
+   * already answered. Everything waiting is answered now: serving goes on while the log cannot grow.
    */
-  #holdForRetry(batch: PredictionRecord[], failures: PredictionFailure[], error: unknown): StorageFullError {
-    this.#buffer.unshift(...batch);
+  #holdForRetry(batch: PendingRow[], failures: Pending<PredictionFailure>[], error: unknown): StorageFullError {
+    this.#queue.unshift(...batch);
     this.#failures.unshift(...failures);
-    this.#bufferedBytes = this.#buffer.reduce((sum, entry) => sum + bytesOf(entry), 0);
-    this.#bound();
     this.#fullUntil = this.#options.now() + this.#options.retryWhenFullMs;
+    this.#holdAll();
     this.#timer ??= this.#options.timers.set(() => {
       this.#timer = undefined;
       void this.flush();
     }, this.#options.retryWhenFullMs);
     const dropped = this.#dropped ? ` (${this.#dropped} older one(s) were dropped to bound memory)` : '';
     this.#dropped = 0;
-    const waiting = `${this.#buffer.length} prediction(s) for the inference log${dropped}`;
+    const waiting = `${this.#queue.length} prediction(s) for the inference log${dropped}`;
     return new StorageFullError(waiting, { cause: error, then: 'they wait in this tab and are written once there is space' });
   }
 
-  /** Drops the oldest held predictions beyond `maxHeldRows` or `maxBufferedBytes` of images. */
-  #bound(): void {
-    while (this.#buffer.length > 1 && (this.#buffer.length > this.#options.maxHeldRows || this.#bufferedBytes > this.#options.maxBufferedBytes)) {
-      this.#bufferedBytes -= bytesOf(this.#buffer.shift()!);
+  /** Answers everything waiting, and drops the oldest held predictions beyond `maxHeldRows` or `maxBufferedBytes` of images. */
+  #holdAll(): void {
+    for (const p of this.#queue) p.settle();
+    for (const p of this.#failures) p.settle();
+    let bytes = this.#queue.reduce((sum, p) => sum + p.bytes, 0);
+    while (this.#queue.length > 1 && (this.#queue.length > this.#options.maxHeldRows || bytes > this.#options.maxBufferedBytes)) {
+      bytes -= this.#queue.shift()!.bytes;
       this.#dropped++;
     }
     this.#failures.splice(0, Math.max(0, this.#failures.length - this.#options.maxHeldRows));
@@ -249,6 +339,13 @@ export class InferenceLogger implements PredictionSink {
 }
 
 const bytesOf = (entry: PredictionRecord) => imagesOf(entry.input).reduce((sum, image) => sum + image.bytes.byteLength, 0);
+
+/** A row as stored when retention keeps no images: the hash and size stay. */
+function withoutImages(row: InferenceLogRow): InferenceLogRow {
+  if (!row.input.images) return row;
+  const { images: _images, ...input } = row.input;
+  return { ...row, input };
+}
 
 export interface PruneResult {
   byAge: number;

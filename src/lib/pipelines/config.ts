@@ -1,6 +1,7 @@
 import type { PipelineRow, TaskName } from '$lib/db/types';
 import { checkModelName } from '$lib/registry/registry';
 import { TASKS } from '$lib/tasks/registry';
+import { specBackbone } from '$lib/training/init';
 import { ScheduleError, validateSchedule } from './schedule';
 import type { PipelineConfig, PipelineState, TrainRecipe } from './types';
 
@@ -59,6 +60,11 @@ export function validateConfig(config: PipelineConfig, task: TaskName): Pipeline
   const { architectures } = TASKS[task];
   if (!architectures.includes(recipe.model?.architecture)) {
     fail('train.recipe.model.architecture', `one of ${architectures.map((a) => `"${a}"`).join(', ')} for ${task}`, recipe.model?.architecture);
+  }
+  const from = config.train.from ?? 'recipe';
+  if (from !== 'recipe' && from !== 'production') fail('train.from', '"recipe" or "production"', from);
+  if (from === 'production' && !specBackbone(recipe.model)) {
+    fail('train.from', `"recipe" for ${recipe.model.architecture} (continuing from production warm-starts an image model's backbone)`, from);
   }
   const inputSize = (recipe.model as { inputSize?: unknown }).inputSize;
   if (inputSize !== undefined && (typeof inputSize !== 'number' || !Number.isInteger(inputSize) || inputSize < 32 || inputSize % 32 !== 0)) {

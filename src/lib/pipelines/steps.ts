@@ -119,9 +119,17 @@ const train: StepDefinition = {
     switch (config.train.kind) {
       case 'train': {
         const spec: TrainJobSpec = { ...structuredClone(config.train.recipe), task: ctx.pipeline.task, datasetId, name: `${ctx.pipeline.name} · ${new Date(ctx.services.now()).toISOString().slice(0, 16).replace('T', ' ')}` };
+        if (config.train.from === 'production') {
+          const production = await ctx.services.registry.production(ctx.pipeline.model);
+          if (production === undefined) ctx.log(`nothing of ${ctx.pipeline.model} is in production yet: starting as the recipe says`);
+          else {
+            spec.init = `version:${ctx.pipeline.model}@${production}`;
+            ctx.log(`continuing from production: a warm start from ${ctx.pipeline.model} v${production}`);
+          }
+        }
         ctx.log(`training ${spec.model.architecture} for ${spec.epochs} epoch(s) on ${shortVersion(datasetId)}`);
         const result = await ctx.services.train(spec, hooks(ctx));
-        return { runId: result.runId, datasetId, metrics: result.metrics };
+        return { runId: result.runId, datasetId, metrics: result.metrics, ...(spec.init ? { init: spec.init } : {}) };
       }
       default:
         throw new Error(`train.kind ${JSON.stringify((config.train as { kind: unknown }).kind)} is not supported; valid: train`);

@@ -69,7 +69,7 @@ export interface ServingSdkOptions {
   db: LoupeDb | (() => LoupeDb);
   /** Loads a version as a predictor (the studio's runs it in the inference worker). */
   predictors: PredictorFactory;
-  /** Where predictions are logged (the batched `InferenceLogger`); none in some tests. */
+  /** Where predictions are logged (the `InferenceLogger`; answers wait for it); none in some tests. */
   sink?: PredictionSink;
   limits?: () => Promise<ServingLimits>;
   /** Wall clock of log rows. */
@@ -236,20 +236,24 @@ export class ServingSdk {
       }
       const ts = this.#clock();
       const source = options.source ?? 'sdk';
-      inputs.forEach((input, i) =>
-        this.#sink?.record({
-          ts,
-          model,
-          version,
-          task: predictor.task,
-          source,
-          input,
-          prediction: predictions[i]!,
-          labels: predictor.labels,
-          latencyMs,
-          backend: predictor.backend,
-          batchSize: inputs.length,
-        }),
+      // The answer waits for its log rows to be committed (group commit): a tab that dies right after
+      // answering has logged everything it answered.
+      await Promise.all(
+        inputs.map((input, i) =>
+          this.#sink?.record({
+            ts,
+            model,
+            version,
+            task: predictor.task,
+            source,
+            input,
+            prediction: predictions[i]!,
+            labels: predictor.labels,
+            latencyMs,
+            backend: predictor.backend,
+            batchSize: inputs.length,
+          }),
+        ),
       );
       return { model, version, task: predictor.task, backend: predictor.backend, labels: predictor.labels, latencyMs, predictions };
     } catch (error) {
@@ -258,7 +262,7 @@ export class ServingSdk {
       if (refused) throw refused;
       if (GONE.has((error as Error | undefined)?.name ?? '')) this.#forget(entry);
       if (!(error instanceof ServingError && error.status < 500)) {
-        this.#sink?.recordFailure?.({ ts: this.#clock(), model, version, source: options.source ?? 'sdk', error: (error as Error | undefined)?.name ?? 'Error' });
+        await this.#sink?.recordFailure?.({ ts: this.#clock(), model, version, source: options.source ?? 'sdk', error: (error as Error | undefined)?.name ?? 'Error' });
       }
       throw error;
     } finally {

@@ -57,11 +57,14 @@ export interface InferenceMemory {
   models: number;
 }
 
-/** Where the SDK sends each prediction to be logged (the batched `InferenceLogger`). */
+/**
+ * Where the SDK sends each prediction to be logged (the `InferenceLogger`). The SDK answers once the
+ * returned promise resolves, so a sink that makes rows durable first loses no answered prediction.
+ */
 export interface PredictionSink {
-  record(entry: PredictionRecord): void;
+  record(entry: PredictionRecord): void | Promise<void>;
   /** A request that failed after reaching the model (monitoring counts these for the error rate). */
-  recordFailure?(failure: PredictionFailure): void;
+  recordFailure?(failure: PredictionFailure): void | Promise<void>;
 }
 
 /** A request that failed after reaching the model: counted in rollups (error rate), never logged as a row. */

@@ -1,7 +1,8 @@
 import type { ParamValue } from '$lib/db/sweep-shapes';
 import type { TaskName } from '$lib/db/types';
 import { defaultModelOf, TASKS, type ModelSpec } from '$lib/tasks/registry';
-import type { FineTuneSchedule } from '$lib/db/specs';
+import type { Augmentation, AugmentationSettings, FineTuneSchedule } from '$lib/db/specs';
+import { augmentationSettings, resolveAugmentation } from '$lib/images/augment';
 import { parseInit } from '$lib/training/init';
 import type { TrainJobSpec } from '$lib/training/job';
 
@@ -135,7 +136,38 @@ const VISION: Setting[] = [
   fineTuneSetting('freezeEpochs', 'a whole number of epochs from 0 to 1000 (backbone frozen)', 'int', (v) => isInt(v, 0, 1000)),
   fineTuneSetting('backboneLrMultiplier', 'a number in (0, 10] (the backbone\'s learning rate once unfrozen)', 'number', (v) => isNumber(v, 0, 10, true)),
   fineTuneSetting('warmupEpochs', 'a whole number of epochs from 0 to 1000 (linear warm-up)', 'int', (v) => isInt(v, 0, 1000)),
+  {
+    name: 'augmentation',
+    expects: '"none", "flip" or "default" (the task\'s policy)',
+    kind: 'choice',
+    valid: (v) => oneOf(v, ['none', 'flip', 'default']),
+    apply: (s, v) => void (model(s).augmentation = v),
+  },
+  augmentSetting('cropScale', '[min, max] with 0 < min ≤ max ≤ 1 (random resized crop; [1, 1]: none)', 'choice', (v) =>
+    Array.isArray(v) && v.length === 2 && isNumber(v[0]!, 0, 1, true) && isNumber(v[1]!, 0, 1) && (v[0] as number) <= (v[1] as number),
+  ),
+  augmentSetting('flip', 'true or false (mirror left–right)', 'choice', (v) => typeof v === 'boolean'),
+  augmentSetting('rotateDegrees', 'a number of degrees in [0, 180]', 'number', (v) => isNumber(v, 0, 180)),
+  augmentSetting('brightness', 'a number in [0, 0.99]', 'number', (v) => isNumber(v, 0, 0.99)),
+  augmentSetting('contrast', 'a number in [0, 0.99]', 'number', (v) => isNumber(v, 0, 0.99)),
 ];
+
+/**
+ * One augmentation setting, swept by its own name: it changes that setting of the policy the trial would
+ * otherwise train with (the task's default, or an `augmentation` parameter given before it).
+ */
+function augmentSetting(name: keyof AugmentationSettings, expects: string, kind: 'number' | 'choice', valid: (v: ParamValue) => boolean): Setting {
+  return {
+    name,
+    expects,
+    kind,
+    valid,
+    apply: (s, v) => {
+      const current = augmentationSettings(resolveAugmentation(model(s).augmentation as Augmentation | undefined, TASKS[s.task].augmentation!));
+      model(s).augmentation = { ...current, [name]: Array.isArray(v) ? [...v] : v };
+    },
+  };
+}
 
 /** A setting of the model's fine-tuning schedule (`fineTune`), swept by its own name. */
 function fineTuneSetting(name: keyof FineTuneSchedule, expects: string, kind: 'int' | 'number', valid: (v: ParamValue) => boolean): Setting {

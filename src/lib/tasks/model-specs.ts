@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import type { ModelSpec, TaskName } from '$lib/db/specs';
+import type { Augmentation, ModelSpec, TaskName } from '$lib/db/specs';
+import { augmentationSettings, resolveAugmentation } from '$lib/images/augment';
 import { BACKBONE_KINDS, COIN_LOSSES, COIN_MODES, PROJECTION_ACTIVATIONS } from '$models/index';
 import { TASKS } from './registry';
 
@@ -55,9 +56,28 @@ const fineTune = settingsObject('fineTune', {
   warmupEpochs: v.optional(wholeNumber(0)),
   cosine: v.optional(v.boolean('must be true or false')),
 });
+const SMALL_CNN_AUGMENTATIONS = ['none', 'flip', 'default'] as const;
+const fraction = (what: string) => v.pipe(v.number(`must be ${what}`), v.minValue(0, `must be ${what}`), v.ltValue(1, `must be ${what}`));
+const cropScale = v.pipe(
+  v.tuple([v.number(), v.number()], 'must be [min, max] with 0 < min ≤ max ≤ 1'),
+  v.check(([min, max]) => min > 0 && min <= max && max <= 1, 'must be [min, max] with 0 < min ≤ max ≤ 1'),
+);
+const augmentationObject = settingsObject('augmentation', {
+  cropScale: v.optional(cropScale),
+  flip: v.optional(v.boolean('must be true or false')),
+  rotateDegrees: v.optional(v.pipe(v.number('must be a number of degrees in [0, 180]'), v.minValue(0, 'must be in [0, 180]'), v.maxValue(180, 'must be in [0, 180]'))),
+  brightness: v.optional(fraction('a number in [0, 1)')),
+  contrast: v.optional(fraction('a number in [0, 1)')),
+});
+/**
+ * A named policy or explicit settings (`Augmentation`): chosen by the value's type rather than a union,
+ * so an error names the setting (`model.augmentation.rotateDegrees: must be in [0, 180], got 270`).
+ */
+const augmentation = v.lazy((input) => (typeof input === 'object' && input !== null ? augmentationObject : picklist(SMALL_CNN_AUGMENTATIONS)));
 const vision = {
   backbone: picklist(BACKBONE_KINDS),
   fineTune: v.optional(fineTune),
+  augmentation: v.optional(augmentation),
   inputSize: v.optional(inputSize),
   projection: v.optional(projection),
   dropout: v.optional(rate),
@@ -76,7 +96,6 @@ const source = v.variant(
 );
 const modelRef = { source, quantized: v.boolean('must be true or false') };
 
-const SMALL_CNN_AUGMENTATIONS = ['none', 'flip', 'default'] as const;
 const POOLINGS = ['mean', 'cls'] as const;
 const HEADS = ['linear', 'mlp'] as const;
 
@@ -104,7 +123,7 @@ export const MODEL_SPEC_SCHEMAS: { [A in Architecture]: v.GenericSchema<unknown,
   'small-cnn': v.pipe(
     settingsObject('small-cnn', {
       architecture: v.literal('small-cnn'),
-      augmentation: v.optional(picklist(SMALL_CNN_AUGMENTATIONS)),
+      augmentation: v.optional(augmentation),
       inputSize: v.optional(wholeNumber(1)),
       channels: v.optional(v.picklist([1, 3], oneOf([1, 3]))),
       filters: v.optional(v.pipe(v.array(wholeNumber(1), 'must be a list of filter counts'), v.minLength(1, 'must name at least one block'))),
@@ -144,4 +163,35 @@ export function modelSpecSchema(task: TaskName): v.GenericSchema<unknown, ModelS
     const architecture = (input as { architecture?: unknown } | null)?.architecture;
     return architectures.includes(architecture as Architecture) ? MODEL_SPEC_SCHEMAS[architecture as Architecture] : unknown;
   });
+}
+
+/**
+ * Checks an image model's `augmentation` (the Train page and sweeps build specs without the full schema);
+ * the message names the setting: `model.augmentation.brightness: must be a number in [0, 1), got 2`.
+ */
+export function augmentationProblem(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = v.safeParse(augmentation, value);
+  if (parsed.success) return undefined;
+  const issue = parsed.issues[0];
+  const path = (issue.path ?? []).map((p) => String(p.key)).join('.');
+  return `model.augmentation${path ? `.${path}` : ''}: ${issue.message}`;
+}
+
+/**
+ * The model spec a run records: an image model's augmentation written out as the settings it trains
+ * with (the task's default when none or `default` is given), so the run says what it did even after a
+ * default changes. Other models are returned as they are.
+ */
+export function withAugmentationRecorded(task: TaskName, spec: ModelSpec): ModelSpec {
+  const taskDefault = TASKS[task].augmentation;
+  if (!taskDefault) return spec;
+  switch (spec.architecture) {
+    case 'coin-regressor':
+    case 'damage-classifier':
+    case 'small-cnn':
+      return { ...spec, augmentation: augmentationSettings(resolveAugmentation(spec.augmentation as Augmentation | undefined, taskDefault)) };
+    default:
+      return spec;
+  }
 }

@@ -154,6 +154,8 @@ export interface TaskDefinition {
   sweepExamples: readonly SweepExample[];
   /** The model card's intended use and known limits. */
   card: { intendedUse: string; limits: readonly string[] };
+  /** Image tasks: the augmentation policy a model's `augmentation: 'default'` (or none given) means. */
+  augmentation?: AugmentOptions;
   /** A fresh trainable model of one of `architectures`. */
   createTrainable(spec: ModelSpec, context: TrainableContext): TrainableModel;
   /** A saved model of this task, from the `loupe` metadata its model.json carries. */
@@ -197,6 +199,9 @@ export interface TrainableModel {
    * models run in ONNX Runtime's WebAssembly build whatever tfjs uses. Logged with every prediction.
    */
   runtime?: BackendName;
-  /** How training images are augmented (image models): what an exported cluster job reproduces. */
+  /**
+   * How training images are augmented (image models): what an exported cluster job reproduces, and
+   * whether frozen epochs may reuse backbone features (`augments` false: the same inputs every epoch).
+   */
   augmentation?: AugmentOptions;
 }

@@ -19,6 +19,12 @@ export async function* sampleChunks(db: LoupeDb, ids: readonly string[], size: n
   }
 }
 
+/** Another way to the same predictions: `model` on `inputs` (a frozen backbone's stored features and the head). */
+export interface EvaluationForward {
+  model: tf.LayersModel;
+  inputs(rows: SampleRow[]): Promise<tf.Tensor | tf.Tensor[]>;
+}
+
 /**
  * Predicts every sample in `ids` (in inference mode) and scores the predictions, plus the mean loss.
  * Used after each epoch, for error analysis, and by the promotion gate on its evaluation set.
@@ -28,15 +34,16 @@ export async function evaluateSamples(
   trainable: TrainableModel,
   ids: readonly string[],
   batchSize: number,
+  forward?: EvaluationForward,
 ): Promise<Evaluation> {
   if (ids.length === 0) throw new Error('the evaluation split is empty: give the dataset a validation or test split');
   const rows: SampleRow[] = [];
   const predictions: Prediction[] = [];
   let lossSum = 0;
   for await (const chunk of sampleChunks(db, ids, batchSize)) {
-    const { xs, ys, size } = await toBatch(trainable, chunk, { training: false });
+    const { xs, ys, size } = forward ? { xs: await forward.inputs(chunk), ys: trainable.toTargets(chunk), size: chunk.length } : await toBatch(trainable, chunk, { training: false });
     try {
-      const output = tf.tidy(() => trainable.model.predict(xs) as tf.Tensor);
+      const output = tf.tidy(() => (forward?.model ?? trainable.model).predict(xs) as tf.Tensor);
       const loss = tf.tidy(() => trainable.loss(ys, output));
       try {
         // Both reads in flight at once: on a GPU backend that is one wait for the device, not two.

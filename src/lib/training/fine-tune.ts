@@ -66,7 +66,7 @@ export function scheduleDriver(
   optimizer: tf.Optimizer,
   epochs: number,
   learningRate: number,
-): { variables: tf.Variable[]; beforeEpoch: (epoch: number) => void } {
+): { variables: tf.Variable[]; beforeEpoch: (epoch: number) => EpochRates } {
   const backboneWeights = backbones.flatMap((b) => b.model.weights.filter((w) => w.trainable));
   const names = new Set(backboneWeights.map((w) => (w.read() as tf.Variable).name));
   // Every weight that trains at some point, in the model's order, read before anything is frozen.
@@ -77,6 +77,7 @@ export function scheduleDriver(
       const rates = epochRates(schedule, epoch, epochs, learningRate);
       setBackbonesFrozen(backbones, rates.frozen);
       if (optimizer instanceof ConstantsAdam) optimizer.setLearningRates(rates.learningRate, { names, learningRate: rates.backboneLearningRate });
+      return rates;
     },
   };
 }

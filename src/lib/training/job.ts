@@ -4,6 +4,7 @@ import type { BackendName, RunRow, SampleRow, Split } from '$lib/db/types';
 import type { TrainJobSpec } from '$lib/db/specs';
 import { deriveSeed, mulberry32, shuffled } from '$lib/random';
 import { createTrainable, TASKS } from '$lib/tasks/registry';
+import { augmentationProblem, withAugmentationRecorded } from '$lib/tasks/model-specs';
 import { adam } from './adam';
 import { microBatchFor } from './memory';
 import { toBatch, type TrainableModel } from '$lib/tasks/types';
@@ -20,6 +21,9 @@ import { withLock } from '$lib/locks';
 import { RunTracker, withSession } from './run-tracker';
 import { applyInit, parseInit, planInit, specBackbone, type InitialWeightsResolver, type InitPlan, type ResolvedInit } from './init';
 import { checkSchedule, scheduleDriver, setBackbonesFrozen } from './fine-tune';
+import { FrozenFeatures } from './frozen-features';
+import { augments } from '$lib/images/augment';
+import { splitAtBackbones } from '$models/backbones/split';
 import { backbonesOf } from '$models/backbones/index';
 
 export type { TrainJobSpec } from '$lib/db/specs';
@@ -36,6 +40,11 @@ export interface TrainJobContext {
   shouldStop?: StopCheck;
   /** Fetches the first weights a spec's `init` names (hub, file, registered version); needed unless it is `scratch`. */
   initialWeights?: InitialWeightsResolver;
+  /**
+   * Whether frozen-backbone epochs after the first reuse the backbone's features when training inputs do
+   * not change between epochs (no augmentation). Default true; false recomputes them every epoch.
+   */
+  reuseFeatures?: boolean;
 }
 
 export interface TrainJobResult {
@@ -75,9 +84,11 @@ function validateSpec(spec: TrainJobSpec): void {
   }
   const fineTune = 'fineTune' in spec.model ? spec.model.fineTune : undefined;
   if (fineTune) checkSchedule(fineTune, spec.epochs, spec.optimizer);
+  const augmentation = augmentationProblem('augmentation' in spec.model ? spec.model.augmentation : undefined);
+  if (augmentation) throw new TrainJobError(augmentation);
 }
 
-async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<string[]> {
+export async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<string[]> {
   const ids = (await db.samples.where('[datasetId+split]').equals([datasetId, split]).primaryKeys()) as string[];
   // Primary-key order is storage order; sort so a run's batches never depend on how rows were written.
   return ids.sort();
@@ -109,16 +120,24 @@ async function foldIds(db: LoupeDb, spec: TrainJobSpec): Promise<[string[], stri
   return [ids.filter((id) => folds.get(id) !== index), ids.filter((id) => folds.get(id) === index)];
 }
 
+/** The order an epoch visits the training samples in: shuffled by a seed derived from (run seed, epoch). */
+export const epochOrder = (ids: readonly string[], seed: number, epoch: number): string[] => shuffled(ids, mulberry32(deriveSeed(seed, 'shuffle', epoch)));
+
+/** `items` in consecutive groups of `size` (the last may be shorter). */
+const chunk = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** The generator that augments batch `index` (0-based) of an epoch. */
+export const augmentRandom = (seed: number, epoch: number, index: number): (() => number) => mulberry32(deriveSeed(seed, 'augment', epoch, index));
+
 /**
  * Streams one epoch's batches: ids shuffled with a seed derived from (run seed, epoch), samples read
  * a batch at a time, and the next batch prepared while the current one trains.
  */
 function batchSource(db: LoupeDb, trainable: TrainableModel, ids: string[], spec: TrainJobSpec): BatchSource {
   return async function* (epoch: number) {
-    const order = shuffled(ids, mulberry32(deriveSeed(spec.seed, 'shuffle', epoch)));
+    const order = epochOrder(ids, spec.seed, epoch);
     let index = 0;
-    const prepare = async (rows: import('$lib/db/types').SampleRow[]) =>
-      toBatch(trainable, rows, { training: true, random: mulberry32(deriveSeed(spec.seed, 'augment', epoch, index++)) });
+    const prepare = async (rows: import('$lib/db/types').SampleRow[]) => toBatch(trainable, rows, { training: true, random: augmentRandom(spec.seed, epoch, index++) });
     const chunks = sampleChunks(db, order, spec.batchSize);
     let next: Promise<Batch | undefined> = chunks.next().then((r) => (r.done ? undefined : prepare(r.value)));
     try {
@@ -201,8 +220,9 @@ export const runLockName = (runId: string) => `loupe-run-${runId}`;
  * Runs one training job end to end and records it as a run: queued → running → completed, or failed
  * with the reason, or cancelled. The caller has already activated the backend.
  */
-export async function runTrainJob(db: LoupeDb, spec: TrainJobSpec, context: TrainJobContext): Promise<TrainJobResult> {
-  validateSpec(spec);
+export async function runTrainJob(db: LoupeDb, requested: TrainJobSpec, context: TrainJobContext): Promise<TrainJobResult> {
+  validateSpec(requested);
+  const spec = { ...requested, model: withAugmentationRecorded(requested.task, requested.model) };
   const dataset = await db.datasets.get(spec.datasetId);
   if (!dataset) throw new TrainJobError(`dataset ${spec.datasetId} does not exist`);
   if (dataset.task !== spec.task) throw new TrainJobError(`dataset "${dataset.name}" is for ${dataset.task}, not ${spec.task}`);
@@ -277,6 +297,8 @@ async function executeRun(
   checkpoint?: CheckpointData,
 ): Promise<TrainJobResult> {
   let trainable: TrainableModel | undefined;
+  let frozen: FrozenFeatures | undefined;
+  let frozenNow = false;
   const optimizer = makeOptimizer(spec);
   try {
     await tracker.start(context.backend.backend, context.backend.adapter);
@@ -310,6 +332,12 @@ async function executeRun(
     const fineTune = 'fineTune' in spec.model ? spec.model.fineTune : undefined;
     // Made before anything is frozen: it lists every weight that trains at some point.
     const schedule = fineTune ? scheduleDriver(fineTune, backbonesOf(model.model), model.model, optimizer, spec.epochs, spec.learningRate) : undefined;
+    const train = batchSource(db, model, trainIds, spec);
+    // Frozen epochs train the head on the backbone's features (computed outside the gradient tape).
+    const split = (fineTune?.freezeEpochs ?? 0) > 0 ? splitAtBackbones(model.model) : undefined;
+    frozen = split
+      ? new FrozenFeatures(split, train, (epoch) => chunk(epochOrder(trainIds, spec.seed, epoch), spec.batchSize), context.reuseFeatures !== false && !augments(model.augmentation))
+      : undefined;
     const earlyStopping = spec.earlyStopping ? new EarlyStopping(spec.earlyStopping) : undefined;
     let resumeFrom: TrainLoopOptions['resumeFrom'];
     if (checkpoint) {
@@ -325,12 +353,13 @@ async function executeRun(
       model: model.model,
       optimizer,
       loss: model.loss,
-      train: batchSource(db, model, trainIds, spec),
+      train,
       batchesPerEpoch: Math.ceil(trainIds.length / spec.batchSize),
       epochs: spec.epochs,
       startEpoch: (checkpoint?.epoch ?? 0) + 1,
       resumeFrom,
-      validate: async () => valPrefixed((await evaluateSamples(db, model, valIds, spec.batchSize)).metrics),
+      // While frozen, validation too runs the head on the backbone's features, kept from the first frozen epoch.
+      validate: async () => valPrefixed((await evaluateSamples(db, model, valIds, spec.batchSize, frozenNow ? frozen?.validation(model) : undefined)).metrics),
       earlyStopping,
       onEpochEnd: async (epoch, metrics, state) => {
         tracker.log(epoch, metrics, epoch);
@@ -350,7 +379,20 @@ async function executeRun(
       shouldStop: context.shouldStop,
       microBatch: microBatchFor(model.model, context.backend.backend, spec.batchSize),
       variables: schedule?.variables,
-      beforeEpoch: schedule?.beforeEpoch,
+      beforeEpoch: schedule
+        ? (epoch) => {
+            const rates = schedule.beforeEpoch(epoch);
+            frozenNow = rates.frozen;
+            if (rates.frozen && frozen) {
+              const message = frozen.cached
+                ? `epoch ${epoch}: backbone frozen, the head trains on the backbone features kept from an earlier epoch`
+                : `epoch ${epoch}: backbone frozen, the head trains on its features (no backbone gradients)`;
+              context.onProgress?.({ kind: 'log', level: 'info', message });
+              return { forward: frozen.head, train: frozen.batches };
+            }
+            frozen?.dropCache();
+          }
+        : undefined,
     });
     // A run that ends frozen leaves its backbone trainable again: a warm start from its version trains it.
     if (schedule) setBackbonesFrozen(backbonesOf(model.model), false);
@@ -382,6 +424,7 @@ async function executeRun(
     }
     throw error instanceof Error ? Object.assign(error, { message: reason }) : new Error(reason);
   } finally {
+    frozen?.dispose();
     optimizer.dispose();
     // tfjs's MomentumOptimizer.dispose skips its parent's, leaving the learning-rate scalar behind (one
     // tensor per SGD run).

@@ -47,8 +47,18 @@ export interface TrainLoopOptions {
    * trainable ones get gradients, and the optimizer's slots keep their places (micro-batches.ts).
    */
   variables?: readonly tf.Variable[];
-  /** Called before each epoch's first batch: a fine-tuning schedule freezes or unfreezes and sets learning rates. */
-  beforeEpoch?: (epoch: number) => void;
+  /**
+   * Called before each epoch's first batch: a fine-tuning schedule freezes or unfreezes and sets learning
+   * rates. It may return what the epoch trains instead of `model` on `train`: a frozen backbone's epochs
+   * train the head alone on the backbone's features.
+   */
+  beforeEpoch?: (epoch: number) => EpochOverride | void;
+}
+
+/** An epoch that trains part of the model: `forward` (sharing the model's weights) on `train`'s batches. */
+export interface EpochOverride {
+  forward: tf.LayersModel;
+  train: BatchSource;
 }
 
 /** Decides after an epoch whether the run should end there (may cross to the page through comlink). */
@@ -113,8 +123,8 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   let epoch = options.startEpoch ?? 1;
   try {
     for (; epoch <= epochs; epoch++) {
-      options.beforeEpoch?.(epoch);
-      const trainLoss = await runEpoch(options, epoch, readEvery);
+      const override = options.beforeEpoch?.(epoch) ?? undefined;
+      const trainLoss = await runEpoch(override ? { ...options, model: override.forward, train: override.train } : options, epoch, readEvery);
       const validation = await options.validate(epoch);
       const metrics = { loss: trainLoss, ...validation };
       history.push({ epoch, metrics });

@@ -151,6 +151,8 @@ describe('loupe train', () => {
       ['image-classification', { model: { architecture: 'small-cnn', augmentation: 'nope' } }, 'model.augmentation: must be one of none, flip, default, got "nope"'],
       ['image-classification', { model: { architecture: 'damage-classifier', backbone: 'vgg16' } }, 'model.backbone: must be one of resnet18, mobilenetv3-small, got "vgg16"'],
       ['coin-year', { model: { architecture: 'coin-regressor', backbone: 'resnet18', loss: 'l1' } }, 'model.loss: must be one of mse, huber, got "l1"'],
+      ['coin-year', { model: { architecture: 'coin-regressor', backbone: 'resnet18', augmentation: { cropScale: [0.6, 0.4] } } }, 'model.augmentation.cropScale: must be [min, max] with 0 < min ≤ max ≤ 1'],
+      ['image-classification', { model: { architecture: 'damage-classifier', backbone: 'resnet18', augmentation: { rotate: 10 } } }, 'model.augmentation.rotate: is not a setting of augmentation; it takes cropScale, flip, rotateDegrees, brightness, contrast'],
       ['sentiment', { model: { architecture: 'fasttext', dims: 16 } }, 'model.dims: is not a setting of fasttext; it takes architecture, dim, buckets, wordNgrams, charNgrams'],
       ['sentiment', { optimizer: 'rmsprop' }, 'optimizer: must be adam or sgd, got "rmsprop"'],
       ['sentiment', { augmentation: 'flip' }, 'augmentation: is not a setting of train.json; it takes name, model, epochs'],

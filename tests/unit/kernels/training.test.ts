@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -56,6 +57,7 @@ async function train(backend: 'cpu' | 'wasm'): Promise<{ losses: number[]; weigh
 }
 
 beforeAll(async () => {
+  setFlagsFromString('--experimental-wasm-relaxed-simd'); // as the `loupe` command does (src/cli/relaxed-simd.ts)
   await startWasm();
   await tf.setBackend('cpu');
   const model = tinyCnn();
@@ -80,6 +82,7 @@ describe('a tiny CNN trains on wasm as on cpu', () => {
 
   it.each<[string, WasmTrainingKernelOptions]>([
     ['fast kernels, XNNPACK GEMM', {}],
+    ["fast kernels, Loupe's GEMM for every convolution, relaxed SIMD FMA", { convolutions: 'loupe', relaxedSimd: true }],
     ['fast kernels, TypeScript GEMM', { gemm: 'js' }],
     ['cpu-routed fallback', { mode: 'cpu-routed' }],
   ])('%s: same losses and weights within 1e-4', async (_, options) => {

@@ -35,86 +35,90 @@ function manualTimers() {
   };
 }
 
-describe('InferenceLogger: batched writes', () => {
-  it.each([1, 49, 50, 51, 120, 250])('writes %i predictions with at most ceil(N / 50) bulkAdds', async (n) => {
+describe('InferenceLogger: group commit', () => {
+  it('resolves record() only once the row is committed, so an answer never outruns its row', async () => {
     const db = makeDb();
-    const bulkAdd = vi.spyOn(db.inferenceLog, 'bulkAdd');
-    const clock = manualTimers();
-    const logger = new InferenceLogger(db, { batchSize: 50, timers: clock.timers, retention: async () => keepAll });
-    for (let i = 0; i < n; i++) logger.record(record(i));
-    await logger.flush();
-    clock.fire();
-    await logger.flush();
-    expect(await db.inferenceLog.count()).toBe(n);
-    expect(bulkAdd.mock.calls.length).toBeLessThanOrEqual(Math.ceil(n / 50));
-    expect(bulkAdd.mock.calls.length).toBeGreaterThan(0);
-  });
-
-  it('writes a batch as soon as it is full, one bulkAdd per batch when predictions trickle in', async () => {
-    const db = makeDb();
-    const bulkAdd = vi.spyOn(db.inferenceLog, 'bulkAdd');
-    const clock = manualTimers();
-    const logger = new InferenceLogger(db, { batchSize: 10, timers: clock.timers, retention: async () => keepAll });
-    for (let i = 0; i < 30; i++) {
-      logger.record(record(i));
-      await new Promise((resolve) => setTimeout(resolve, 0)); // requests arrive one by one
-    }
-    await logger.flush();
-    expect(bulkAdd.mock.calls.map(([rows]) => rows.length)).toEqual([10, 10, 10]);
-  });
-
-  it('writes a partial batch when its timer fires, and not before', async () => {
-    const db = makeDb();
-    const clock = manualTimers();
-    const logger = new InferenceLogger(db, { batchSize: 50, delayMs: 1000, timers: clock.timers, retention: async () => keepAll });
-    logger.record(record(1));
-    logger.record(record(2));
-    expect(clock.pending).toBe(1); // one timer for the batch, not one per prediction
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await db.inferenceLog.count()).toBe(0);
-    clock.fire();
-    await logger.flush();
-    expect(await db.inferenceLog.count()).toBe(2);
+    const logger = new InferenceLogger(db, { retention: async () => keepAll });
+    await logger.record(record(1));
+    expect(await db.inferenceLog.count()).toBe(1);
+    await Promise.all([logger.record(record(2)), logger.record(record(3))]);
+    expect((await db.inferenceLog.orderBy('ts').toArray()).map((r) => r.input.text)).toEqual(['text 1', 'text 2', 'text 3']);
     expect(logger.pending).toBe(0);
   });
 
-  it('flushes with real timers after the delay', async () => {
+  it.each([1, 49, 120, 250])('writes %i predictions arriving together in one transaction (at most maxBatch rows each)', async (n) => {
     const db = makeDb();
-    const logger = new InferenceLogger(db, { batchSize: 50, delayMs: 30, retention: async () => keepAll });
-    logger.record(record(1));
-    await vi.waitFor(async () => expect(await db.inferenceLog.count()).toBe(1), { timeout: 2000, interval: 10 });
+    const bulkAdd = vi.spyOn(db.inferenceLog, 'bulkAdd');
+    const logger = new InferenceLogger(db, { maxBatch: 100, retention: async () => keepAll });
+    await Promise.all(Array.from({ length: n }, (_, i) => logger.record(record(i))));
+    expect(await db.inferenceLog.count()).toBe(n);
+    expect(bulkAdd.mock.calls.map(([rows]) => rows.length)).toEqual(Array.from({ length: Math.ceil(n / 100) }, (_, i) => Math.min(100, n - i * 100)));
   });
 
-  it('flushes when the page is hidden or unloaded', async () => {
+  it('gathers the predictions that arrive while a write is in flight into the next transaction', async () => {
+    const db = makeDb();
+    const original = db.inferenceLog.bulkAdd.bind(db.inferenceLog);
+    const later: Promise<void>[] = [];
+    const logger = new InferenceLogger(db, { retention: async () => keepAll });
+    const bulkAdd = vi.spyOn(db.inferenceLog, 'bulkAdd').mockImplementation(((rows: never[]) => {
+      // 30 requests answered by the model while the first row's transaction runs, one task apart each.
+      if (bulkAdd.mock.calls.length === 1) for (let i = 1; i <= 30; i++) setTimeout(() => later.push(logger.record(record(i))), 0);
+      return original(rows);
+    }) as typeof db.inferenceLog.bulkAdd);
+    await logger.record(record(0));
+    await vi.waitFor(() => expect(later).toHaveLength(30));
+    await Promise.all(later);
+    expect(await db.inferenceLog.count()).toBe(31);
+    const sizes = bulkAdd.mock.calls.map(([rows]) => rows.length);
+    expect(sizes[0]).toBe(1);
+    expect(sizes.length).toBeLessThan(10); // shared transactions, not one per request
+  });
+
+  it('waits windowMs for company when asked to, one timer per transaction', async () => {
     const db = makeDb();
     const clock = manualTimers();
-    const logger = new InferenceLogger(db, { timers: clock.timers, retention: async () => keepAll });
+    const logger = new InferenceLogger(db, { windowMs: 5, timers: clock.timers, retention: async () => keepAll });
+    const written = [logger.record(record(1)), logger.record(record(2))];
+    expect(clock.pending).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await db.inferenceLog.count()).toBe(0);
+    clock.fire();
+    await Promise.all(written);
+    expect(await db.inferenceLog.count()).toBe(2);
+  });
+
+  it('splits a transaction when its images grow large', async () => {
+    const db = makeDb();
+    const bulkAdd = vi.spyOn(db.inferenceLog, 'bulkAdd');
+    const logger = new InferenceLogger(db, { maxBufferedBytes: 40, retention: async () => keepAll });
+    const image = { bytes: new Uint8Array([...PNG, ...PNG]), type: 'image/png' as const };
+    await Promise.all([1, 2].map((i) => logger.record(record(i, { task: 'image-classification', model: 'car-damage', input: { image } }))));
+    expect(bulkAdd.mock.calls.map(([rows]) => rows.length)).toEqual([1, 1]);
+  });
+
+  it('counts a failed request in the rollups before the error is answered', async () => {
+    const db = makeDb();
+    const logger = new InferenceLogger(db, { retention: async () => keepAll });
+    await logger.recordFailure({ ts: 1_700_000_000_000, model: 'sentiment', version: 1, source: 'rest', error: 'WorkerCrashedError' });
+    expect((await db.rollups.toArray()).filter((r) => r.span === undefined).map((r) => r.errors)).toEqual([1]);
+  });
+
+  it('retries the rows held while storage is full when the page is hidden or unloaded', async () => {
+    const db = makeDb();
+    const clock = manualTimers();
+    const errors: unknown[] = [];
+    const logger = new InferenceLogger(db, { timers: clock.timers, retention: async () => keepAll, onError: (e) => errors.push(e) });
     const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
     const win = new EventTarget();
     const detach = logger.attach(doc, win);
-    logger.record(record(1));
+    vi.spyOn(db.inferenceLog, 'bulkAdd').mockRejectedValueOnce(new DOMException('full', 'QuotaExceededError'));
+    await logger.record(record(1)); // answered while held
+    expect(errors).toHaveLength(1);
+    expect(logger.pending).toBe(1);
     doc.visibilityState = 'hidden';
     doc.dispatchEvent(new Event('visibilitychange'));
     await vi.waitFor(async () => expect(await db.inferenceLog.count()).toBe(1), { timeout: 2000, interval: 10 });
-    logger.record(record(2));
-    win.dispatchEvent(new Event('pagehide'));
-    await vi.waitFor(async () => expect(await db.inferenceLog.count()).toBe(2), { timeout: 2000, interval: 10 });
     detach();
-    logger.record(record(3));
-    win.dispatchEvent(new Event('pagehide'));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await db.inferenceLog.count()).toBe(2);
-  });
-
-  it('flushes early when buffered images grow large', async () => {
-    const db = makeDb();
-    const clock = manualTimers();
-    const logger = new InferenceLogger(db, { batchSize: 50, maxBufferedBytes: 40, timers: clock.timers, retention: async () => keepAll });
-    const image = { bytes: new Uint8Array([...PNG, ...PNG]), type: 'image/png' as const };
-    logger.record(record(1, { task: 'image-classification', model: 'car-damage', input: { image } }));
-    logger.record(record(2, { task: 'image-classification', model: 'car-damage', input: { image } }));
-    await logger.flush();
-    expect(await db.inferenceLog.count()).toBe(2);
   });
 
   it('stores texts, image hashes and sizes, and the images only when retention keeps them', async () => {
@@ -146,11 +150,9 @@ describe('InferenceLogger: batched writes', () => {
     const errors: unknown[] = [];
     const logger = new InferenceLogger(db, { retention: async () => keepAll, onError: (e) => errors.push(e) });
     const bulkAdd = vi.spyOn(db.inferenceLog, 'bulkAdd').mockRejectedValueOnce(new Error('QuotaExceededError'));
-    logger.record(record(1));
-    await logger.flush();
+    await logger.record(record(1)); // the answer is not held back by a write that failed
     expect(errors).toHaveLength(1);
-    logger.record(record(2));
-    await logger.flush();
+    await logger.record(record(2));
     expect(bulkAdd).toHaveBeenCalledTimes(2);
     expect(await db.inferenceLog.count()).toBe(1);
   });

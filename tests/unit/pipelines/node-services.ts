@@ -5,6 +5,8 @@ import { ModelRegistry } from '../../../src/lib/registry/registry';
 import { loadTrainable } from '../../../src/lib/tasks/loaded';
 import { evaluateHeldOut } from '../../../src/lib/training/evaluate';
 import { resumeTrainJob, runTrainJob, type TrainJobContext } from '../../../src/lib/training/job';
+import { memoryWeightCache } from '../../../src/lib/weights/cache';
+import { initialWeightsResolver } from '../../../src/lib/workflows/initial-weights';
 
 const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
 
@@ -23,7 +25,9 @@ async function measure(db: LoupeDb, weights: { modelJson?: string; shards?: Blob
  * cpu backend: the same training, evaluation, registry and loading code.
  */
 export function nodeServices(db: LoupeDb, deployed: string[] = []): PipelineServices {
-  const context = (hooks: Parameters<PipelineServices['train']>[1]): TrainJobContext => ({ backend, onProgress: hooks.onProgress, onRunCreated: hooks.onRunCreated, signal: hooks.signal });
+  // As the trainer worker does: first weights from the registry (a warm start) or a weight cache.
+  const initialWeights = initialWeightsResolver(db, { cache: memoryWeightCache() });
+  const context = (hooks: Parameters<PipelineServices['train']>[1]): TrainJobContext => ({ backend, onProgress: hooks.onProgress, onRunCreated: hooks.onRunCreated, signal: hooks.signal, initialWeights });
   return {
     db,
     registry: new ModelRegistry(db),

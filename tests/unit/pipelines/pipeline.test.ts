@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig, newPipeline } from '../../../src/lib/pipelines/config';
+import { defaultConfig, newPipeline, validateConfig } from '../../../src/lib/pipelines/config';
+import { encodePng } from '../../../src/lib/datasets/png';
+import { mulberry32 } from '../../../src/lib/random';
 import { PipelineExecutor } from '../../../src/lib/pipelines/executor';
 import type { PipelineRunRow } from '../../../src/lib/db/types';
 import { makeDb, makeLogRow, seedSentimentDataset } from '../factories';
@@ -125,5 +127,49 @@ describe('a sentiment pipeline end to end (cpu, in-process)', () => {
     const rollback = (await db.gateDecisions.where('name').equals('sentiment').toArray()).find((d) => d.kind === 'rollback');
     expect(rollback).toMatchObject({ trigger: 'pipeline', productionBefore: 2, productionAfter: 1 });
     expect(rollback?.reason).toMatch(/v2 could not be deployed: the inference worker ran out of memory/);
+  }, 120_000);
+});
+
+describe('an image pipeline that continues from production (cpu, in-process)', () => {
+  it('trains its first run as the recipe says, then warm-starts each retraining from the production version, recorded in the lineage', async () => {
+    const db = makeDb();
+    const classes = ['dark', 'bright'];
+    const samples = Array.from({ length: 12 }, (_, i) => {
+      const random = mulberry32(i);
+      const png = encodePng({ width: 16, height: 16, channels: 1, data: Uint8Array.from({ length: 256 }, () => Math.round(40 + (i % 2) * 150 + random() * 30)) }, 1);
+      return { id: `p${i}`, datasetId: 'photos', split: i % 4 === 0 ? ('val' as const) : ('train' as const), label: classes[i % 2]!, hash: `h${i}`, path: `${classes[i % 2]}/${i}.png`, blobs: [new Blob([png as BlobPart], { type: 'image/png' })] };
+    });
+    await db.datasets.add({ id: 'photos', name: 'photos', task: 'image-classification', createdAt: 1, sampleCount: samples.length, labels: classes });
+    await db.samples.bulkAdd(samples);
+    const config = defaultConfig('image-classification');
+    config.steps = { data: false, evaluate: true, register: true, gate: true, deploy: false };
+    config.train = {
+      kind: 'train',
+      from: 'production',
+      recipe: { ...config.train.recipe, model: { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 32, projection: null, dropout: 0, augmentation: 'none', fineTune: { freezeEpochs: 1 } }, epochs: 1, batchSize: 6, earlyStopping: undefined },
+    };
+    expect(() => validateConfig({ ...config, train: { ...config.train, recipe: { ...config.train.recipe, model: { architecture: 'small-cnn' } } } }, 'image-classification')).toThrow(
+      /train\.from must be "recipe" for small-cnn \(continuing from production warm-starts an image model's backbone\)/,
+    );
+    const pipeline = newPipeline('photos', 'image-classification', Date.now() - 1000, validateConfig(config, 'image-classification'));
+    await db.pipelines.add(pipeline);
+    const services = nodeServices(db);
+    await services.registry.setGateRule('photos', { primary: 'accuracy', metrics: { accuracy: { greaterIsBetter: true, threshold: 0, minAbsoluteChange: 0 } } });
+    const executor = new PipelineExecutor(services);
+
+    const first = await runNow(executor, pipeline.id);
+    expect(first.error).toBeUndefined();
+    expect(first.steps.find((s) => s.name === 'train')!.log.join('\n')).toContain('nothing of photos is in production yet: starting as the recipe says');
+    expect(first.artifacts).toMatchObject({ modelVersion: 1, production: 1 });
+
+    const second = await runNow(executor, pipeline.id);
+    expect(second.error).toBeUndefined();
+    const train = second.steps.find((s) => s.name === 'train')!;
+    expect(train.log.join('\n')).toContain('continuing from production: a warm start from photos v1');
+    expect(train.output).toMatchObject({ init: 'version:photos@1' });
+    const v2 = await db.modelVersions.get('photos@2');
+    expect(v2?.lineage?.params).toMatchObject({ init: 'version:photos@1' });
+    expect(v2?.lineage?.initialWeights).toMatchObject({ kind: 'version', name: 'photos', version: 1, head: true });
+    db.close();
   }, 120_000);
 });

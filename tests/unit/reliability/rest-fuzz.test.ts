@@ -323,7 +323,7 @@ describe('the REST handler under fuzz', () => {
       await addVersion(db, name, 1, name === task ? { tags: { task } } : {});
       await promote(db, name, 1);
     }
-    const sdk = new ServingSdk({ db, predictors: fakePredictors().factory, sink: { record: (e) => logged.push(e) } });
+    const sdk = new ServingSdk({ db, predictors: fakePredictors().factory, sink: { record: (e) => void logged.push(e) } });
     handle = createRestHandler({ sdk, limits: async () => LIMITS });
   });
 
@@ -404,7 +404,7 @@ describe('images that do not decode (issue #25): 422 invalid_image naming the fi
           },
         };
       },
-      sink: { record: () => {}, recordFailure: (f) => failures.push(f.error) },
+      sink: { record: () => {}, recordFailure: (f) => void failures.push(f.error) },
     });
     return { handle: createRestHandler({ sdk, limits: async () => LIMITS }), failures };
   }

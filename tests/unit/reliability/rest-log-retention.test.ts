@@ -10,7 +10,7 @@ const record = (i: number) => makePredictionRecord(i, { latencyMs: 3, backend: '
  * minute, so at ~100 predictions a second the log outgrew a 500-row limit fourfold between passes.
  */
 describe('inference log retention under a stream of predictions', () => {
-  it('keeps the log within max(batch, 10%) rows of maxRows while the clock stands still', async () => {
+  it('keeps the log within max(50, 10%) rows of maxRows while the clock stands still', async () => {
     const db = makeDb();
     const retention: LogRetention = { maxRows: 500, maxAgeDays: 30, keepImages: false };
     const logger = new InferenceLogger(db, { now: () => 1_700_000_000_000, pruneEveryMs: 60_000, retention: async () => retention, vocabulary: async () => undefined });

@@ -165,24 +165,21 @@ describe('storage full', () => {
       const logger = new InferenceLogger(db, {
         retention: async () => keepAll,
         vocabulary: async () => undefined,
-        batchSize: 5,
         retryWhenFullMs: 10_000,
         onError: (e) => errors.push(e),
         timers: time.timers,
         now: time.now,
       });
       quota.quota = quota.usage; // not one more byte
-      for (let i = 0; i < 4; i++) logger.record(record(i));
-      await logger.flush();
+      await Promise.all([0, 1, 2, 3].map((i) => logger.record(record(i)))); // answered, though not written
       expect(errors).toHaveLength(1);
       expect(errors[0]).toBeInstanceOf(StorageFullError);
       expect((errors[0] as Error).message).toMatch(/^Storage is full: 4 prediction\(s\) for the inference log could not be saved\. .*; they wait in this tab and are written once there is space\.$/);
       expect(await db.inferenceLog.count()).toBe(2); // the earlier rows are intact, nothing half-written
       expect(await db.rollups.toArray()).toEqual(rollupsBefore); // rows and rollups abort together
 
-      // While storage is full, new predictions wait for the retry instead of each trying a write.
-      for (let i = 4; i < 12; i++) logger.record(record(i)); // past batchSize: would write at once otherwise
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // While storage is full, new predictions are answered at once and wait for the retry instead of each trying a write.
+      await Promise.all(Array.from({ length: 8 }, (_, i) => logger.record(record(4 + i))));
       expect(errors).toHaveLength(1);
       expect(logger.pending).toBe(12);
       await logger.flush(); // a page-hide flush still tries (and fails) at once
@@ -206,16 +203,14 @@ describe('storage full', () => {
       const logger = new InferenceLogger(db, {
         retention: async () => keepAll,
         vocabulary: async () => undefined,
-        batchSize: 4,
         maxHeldRows: 6,
         onError: (e) => errors.push(e as Error),
         timers: time.timers,
         now: time.now,
       });
       quota.quota = 0;
-      for (let i = 0; i < 4; i++) logger.record(record(i));
-      await logger.flush();
-      for (let i = 4; i < 10; i++) logger.record(record(i));
+      await Promise.all([0, 1, 2, 3].map((i) => logger.record(record(i))));
+      await Promise.all([4, 5, 6, 7, 8, 9].map((i) => logger.record(record(i))));
       expect(logger.pending).toBe(6);
       time.advance(10_000);
       await logger.flush();

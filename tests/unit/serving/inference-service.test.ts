@@ -80,7 +80,7 @@ describe('an image the model cannot decode, from the worker to the Predict form 
       await addVersion(db, 'coin-year', 1);
       await promote(db, 'coin-year', 1);
       const failures: string[] = [];
-      const sdk = new ServingSdk({ db, predictors: workerPredictorFactory(() => remote, async () => 'cpu'), sink: { record: () => {}, recordFailure: (f) => failures.push(f.error) } });
+      const sdk = new ServingSdk({ db, predictors: workerPredictorFactory(() => remote, async () => 'cpu'), sink: { record: () => {}, recordFailure: (f) => void failures.push(f.error) } });
       const png = new Uint8Array(await sharp({ create: { width: 16, height: 16, channels: 3, background: '#c84' } }).png().toBuffer());
       await expect(sdk.predict('coin-year', { front: png, back: png })).resolves.toMatchObject({ prediction: { value: 1801 } });
 

@@ -17,7 +17,7 @@ function setup(limits: Partial<ServingLimits> = {}) {
   const db = makeDb();
   const predictors = fakePredictors();
   const logged: PredictionRecord[] = [];
-  const sdk = new ServingSdk({ db, predictors: predictors.factory, sink: { record: (e) => logged.push(e) } });
+  const sdk = new ServingSdk({ db, predictors: predictors.factory, sink: { record: (e) => void logged.push(e) } });
   const handle = createRestHandler({ sdk, limits: async () => ({ ...DEFAULT_SERVING_LIMITS, ...limits }) });
   return { db, sdk, handle, logged, ...predictors };
 }

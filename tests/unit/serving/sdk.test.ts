@@ -9,7 +9,7 @@ function setup(options: Parameters<typeof fakePredictors>[0] = {}, idleMs = 0) {
   const db = makeDb();
   const predictors = fakePredictors(options);
   const logged: PredictionRecord[] = [];
-  const sdk = new ServingSdk({ db, predictors: predictors.factory, sink: { record: (e) => logged.push(e) }, idleMs, clock: () => 1234 });
+  const sdk = new ServingSdk({ db, predictors: predictors.factory, sink: { record: (e) => void logged.push(e) }, idleMs, clock: () => 1234 });
   return { db, sdk, logged, ...predictors };
 }
 
@@ -23,6 +23,23 @@ describe('ServingSdk: version resolution', () => {
     expect(result).toMatchObject({ model: 'sentiment', version: 2, task: 'text-classification', backend: 'cpu', prediction: { label: 'positive' } });
     expect(loads).toEqual(['sentiment@2']);
     expect(logged).toEqual([expect.objectContaining({ ts: 1234, model: 'sentiment', version: 2, source: 'ui', input: { text: 'I love it' }, batchSize: 1 })]);
+  });
+
+  it('answers only once the sink has stored the prediction (the Predict page, REST and SDK callers alike)', async () => {
+    const db = makeDb();
+    const stored = deferred();
+    let recorded = false;
+    let answered = false;
+    const record = () => ((recorded = true), stored.promise);
+    const sdk = new ServingSdk({ db, predictors: fakePredictors().factory, sink: { record } });
+    await addVersion(db, 'sentiment', 1);
+    await promote(db, 'sentiment', 1);
+    const answer = sdk.predict('sentiment', 'I love it', { source: 'ui' }).then((result) => ((answered = true), result));
+    await vi.waitFor(() => expect(recorded).toBe(true));
+    await settle(); // an answer that did not wait for its row would be in by now
+    expect(answered).toBe(false);
+    stored.resolve();
+    await expect(answer).resolves.toMatchObject({ version: 1, prediction: { label: expect.any(String) } });
   });
 
   it('answers an explicit version, and 404 for one that does not exist', async () => {
@@ -75,7 +92,7 @@ describe('ServingSdk: version resolution', () => {
     const sdk = new ServingSdk({
       db,
       predictors: async () => ({ task: 'coin-year', backend: 'cpu', predict: async () => Promise.reject(thrown), dispose: async () => {} }),
-      sink: { record: () => {}, recordFailure: (f) => failures.push(f.error) },
+      sink: { record: () => {}, recordFailure: (f) => void failures.push(f.error) },
     });
     await expect(sdk.predict('coin-year', { front: PNG, back: JPEG })).rejects.toThrow('out of memory');
     thrown = Object.assign(new Error('x'), { name: 'ImageDecodeError', reason: 'bad data', sample: 0, image: 0 });

@@ -109,6 +109,18 @@ early_terminate: {type: hyperband, min_iter: 1}
     }
   });
 
+  it('sweeps augmentation: one setting changes the task default, the rest keep it (coins never flip unless asked)', () => {
+    expect(trialSpec('coin-year', 'ds', { rotateDegrees: 30, cropScale: [0.5, 1] }).model).toMatchObject({
+      augmentation: { cropScale: [0.5, 1], flip: false, rotateDegrees: 30, brightness: 0.2, contrast: 0.2 },
+    });
+    expect(trialSpec('image-classification', 'ds', { augmentation: 'none', flip: true }).model).toMatchObject({
+      augmentation: { flip: true, rotateDegrees: 0, brightness: 0, contrast: 0 },
+    });
+    expect(issues({ ...base, task: 'coin-year', metric: undefined, parameters: { rotateDegrees: { values: [10, 270] } } })).toEqual([
+      expect.stringMatching(/^parameters\.rotateDegrees.*degrees in \[0, 180\]/),
+    ]);
+  });
+
   it('turns parameter values into a training spec that reaches every setting', () => {
     const spec = trialSpec('coin-year', 'ds', { backbone: 'resnet18', mode: 'shared', projectionUnits: 64, inputSize: 96, learningRate: 0.003, batchSize: 8, epochs: 2, patience: 2, dropout: 0.1 });
     expect(spec).toMatchObject({

@@ -29,6 +29,9 @@ describe('model spec schemas', () => {
 
   it('name the field and what it takes: enumerations, ranges, unknown and missing settings', () => {
     expect(check('image-classification', { architecture: 'small-cnn', augmentation: 'nope' })).toBe('augmentation: must be one of none, flip, default, got "nope"');
+    expect(check('coin-year', { architecture: 'coin-regressor', backbone: 'resnet18', augmentation: { cropScale: [0.3, 1], flip: false, rotateDegrees: 10 } })).toBe('ok');
+    expect(check('coin-year', { architecture: 'coin-regressor', backbone: 'resnet18', augmentation: { rotateDegrees: 270 } })).toBe('augmentation.rotateDegrees: must be in [0, 180]');
+    expect(check('image-classification', { architecture: 'damage-classifier', backbone: 'resnet18', augmentation: { contrast: -1 } })).toBe('augmentation.contrast: must be a number in [0, 1)');
     expect(check('image-classification', { architecture: 'small-cnn', augmentaton: 'flip' })).toMatch(/^augmentaton: is not a setting of small-cnn; it takes architecture, augmentation, inputSize/);
     expect(check('image-classification', { architecture: 'small-cnn', inputSize: 2, filters: [4, 4] })).toBe('inputSize: must be at least 2^(number of filters) so every block keeps a pixel');
     expect(check('image-classification', { architecture: 'small-cnn', channels: 2 })).toBe('channels: must be one of 1, 3, got 2');

@@ -13,6 +13,7 @@ import { ConstantsAdam } from '../../../src/lib/training/adam';
 import { epochRates, scheduleDriver } from '../../../src/lib/training/fine-tune';
 import { applyInit, InitialWeightsError, parseInit, planInit, type ResolvedInit } from '../../../src/lib/training/init';
 import { runTrainJob } from '../../../src/lib/training/job';
+import { evaluateHeldOutSplit } from '../../../src/lib/training/evaluate';
 import { trainLoop, type Batch } from '../../../src/lib/training/loop';
 import { fileKey, memoryWeightCache } from '../../../src/lib/weights/cache';
 import { initialWeightsResolver } from '../../../src/lib/workflows/initial-weights';
@@ -20,6 +21,7 @@ import { backbonesOf } from '../../../models/backbones/index';
 import { parseSafetensors, type SafetensorsFile } from '../../../models/weights/safetensors';
 import { hasTorch, readPretrained } from '../../fixtures/pretrained';
 import { makeDb } from '../factories';
+import { seedTinyCoins } from '../tiny-images';
 
 const backend = { backend: 'cpu' as const, adapter: 'JavaScript CPU kernels' };
 const CLASSES = ['dark', 'bright'];
@@ -286,4 +288,59 @@ describe('runs that start from first weights', () => {
     expect(differing).toEqual([]);
     resumed.trainable.dispose();
   });
+});
+
+describe('frozen epochs on the backbone features', () => {
+  const frozenSpec = (datasetId: string, task: 'image-classification' | 'coin-year'): TrainJobSpec => ({
+    ...jobSpec(datasetId),
+    task,
+    model:
+      task === 'coin-year'
+        ? { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 32, projection: { units: 8 }, dropout: 0.3, augmentation: 'none', fineTune: { freezeEpochs: 3 } }
+        : { architecture: 'damage-classifier', backbone: 'mobilenetv3-small', inputSize: 32, projection: { units: 8 }, dropout: 0.3, augmentation: 'none', fineTune: { freezeEpochs: 3 } },
+    epochs: 3,
+    batchSize: 4,
+  });
+
+  it.each(['image-classification', 'coin-year'] as const)(
+    '%s: keep every backbone weight and BatchNorm statistic bit-identical, and reused features train the head as recomputed ones do',
+    async (task) => {
+      const db = makeDb();
+      const datasetId = task === 'coin-year' ? await seedTinyCoins(db, 12) : (await seedImages(db, 'cars'), 'cars');
+      const spec = frozenSpec(datasetId, task);
+      const before = tf.memory().numTensors;
+      const notes: string[] = [];
+      const reused = await runTrainJob(db, spec, { backend, onProgress: (e) => void (e.kind === 'log' && notes.push(e.message)) });
+      const recomputed = await runTrainJob(db, spec, { backend, reuseFeatures: false });
+      expect(notes).toEqual([
+        'epoch 1: backbone frozen, the head trains on its features (no backbone gradients)',
+        'epoch 2: backbone frozen, the head trains on the backbone features kept from an earlier epoch',
+        'epoch 3: backbone frozen, the head trains on the backbone features kept from an earlier epoch',
+      ]);
+      // The same seed builds the same first weights: what a frozen backbone must still hold.
+      const fresh = createTrainable(spec.task, spec.model, { seed: spec.seed, labels: CLASSES, trainingTargets: [1900, 1950] });
+      const backboneNames = new Set(backbonesOf(fresh.model).flatMap((b) => b.model.weights.map((w) => w.originalName)));
+      const part = (model: tf.LayersModel, inBackbone: boolean) => [...snapshot(model)].filter(([name]) => backboneNames.has(name) === inBackbone);
+      expect(backboneNames.size).toBeGreaterThan(0);
+      // Training the head apart leaves the saved architecture as it was (the head's second call is not in it).
+      expect(reused.trainable.model.toJSON(null, false)).toEqual(fresh.model.toJSON(null, false));
+      expect(part(reused.trainable.model, true)).toEqual(part(fresh.model, true)); // moving mean/variance included
+      expect(part(recomputed.trainable.model, true)).toEqual(part(fresh.model, true));
+      const head = part(reused.trainable.model, false);
+      expect(head).not.toEqual(part(fresh.model, false));
+      for (const [i, [name, values]] of part(recomputed.trainable.model, false).entries()) {
+        expect(head[i]![0]).toBe(name);
+        expect(Math.max(...values.map((v, j) => Math.abs(v - head[i]![1][j]!)))).toBeLessThan(1e-5);
+      }
+      // Validation while frozen (the head on stored features) reports what the whole model predicts.
+      const whole = await evaluateHeldOutSplit(db, reused.trainable, datasetId, { batchSize: 4, splits: ['val'] });
+      expect(reused.metrics.val_loss).toBeCloseTo(whole.metrics.loss!, 5);
+      fresh.dispose();
+      reused.trainable.dispose();
+      recomputed.trainable.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      db.close();
+    },
+    120_000,
+  );
 });

@@ -1,7 +1,8 @@
 import '@tensorflow/tfjs-backend-wasm'; // its kernels, which the training kernels wrap
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { activationFloatsPerExample, microBatchFor } from '../../../src/lib/training/memory';
+import { activationFloatsPerExample, microBatchFor, stepBytesPerExample } from '../../../src/lib/training/memory';
+import { createModel } from '../../../models/index';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../../src/lib/backends/wasm-kernels/index';
 import { minimizeInMicroBatches, type BatchLoss } from '../../../src/lib/training/micro-batches';
 import { trainLoop, type BatchSource } from '../../../src/lib/training/loop';
@@ -113,16 +114,50 @@ describe('training memory', () => {
   });
 
   it('splits a batch on wasm only when a step would not fit the heap, into the fewest even slices', () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 4_000_000 })] }); // ~4 M floats per example
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 8_000_000 })] }); // 8 M floats per example
     try {
-      // 4 M floats · 32 B ≈ 128 MB per example; 2 GiB holds 16.
-      expect(microBatchFor(model, 'wasm', 16)).toBeUndefined();
-      expect(microBatchFor(model, 'wasm', 40)).toBe(14); // 16 fit → 3 slices of 14, 14, 12
+      // 8 M floats · 10 B = 80 MB per example (+ 16 B for each of its 16 M parameters): 3 GiB holds 37.
+      expect(microBatchFor(model, 'wasm', 32)).toBeUndefined();
+      expect(microBatchFor(model, 'wasm', 40)).toBe(20); // 37 fit → 2 slices of 20
       expect(microBatchFor(model, 'webgpu', 40)).toBeUndefined();
       expect(microBatchFor(model, 'cpu', 40)).toBeUndefined();
-      // With Loupe's fused layers registered a step holds 24 B a float: 2 GiB holds 22.
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('prices each layer: a composed activation three times a one-kernel layer, BatchNorm by whether its fused kernel is registered', () => {
+    const input = tf.input({ shape: [8, 8, 4] });
+    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 1 }).apply(input) as tf.SymbolicTensor;
+    const norm = tf.layers.batchNormalization().apply(conv) as tf.SymbolicTensor;
+    const relu = tf.layers.reLU().apply(norm) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: relu });
+    const floats = 8 * 8 * 4; // every layer's output, the input's included
+    try {
+      // input 10, conv 10, BatchNorm composed 30, ReLU 30 bytes a float
+      expect(stepBytesPerExample(model, false)).toBe(floats * (10 + 10 + 30 + 30));
+      // BatchNorm as one kernel each way (Loupe's wasm kernels): 10
+      expect(stepBytesPerExample(model, true)).toBe(floats * (10 + 10 + 10 + 30));
       registerWasmTrainingKernels();
-      expect(microBatchFor(model, 'wasm', 40)).toBe(20);
+      expect(stepBytesPerExample(model)).toBe(floats * (10 + 10 + 10 + 30));
+    } finally {
+      unregisterWasmTrainingKernels();
+      model.dispose();
+    }
+  });
+
+  it.each([
+    // The two: whole batches of 16 that the one-figure estimate (24 B a float) split in two.
+    { backbone: 'resnet18' as const, size: 128, expected: undefined, split: 'one piece' },
+    { backbone: 'mobilenetv3-small' as const, size: 224, expected: undefined, split: 'one piece' },
+    { backbone: 'mobilenetv3-small' as const, size: 128, expected: undefined, split: 'one piece' },
+    // Still too big for the heap at 16: two slices of 8.
+    { backbone: 'resnet18' as const, size: 224, expected: 8, split: 'micro-batches of 8' },
+  ])('trains the dual $backbone coin regressor at $size², batch 16 on wasm in $split', ({ backbone, size, expected }) => {
+    const { model } = createModel({ architecture: 'coin-regressor', backbone, mode: 'dual', inputSize: size, seed: 1 });
+    try {
+      registerWasmTrainingKernels();
+      expect(microBatchFor(model, 'wasm', 16)).toBe(expected);
     } finally {
       unregisterWasmTrainingKernels();
       model.dispose();

@@ -71,8 +71,16 @@ async function interruptedAndResumed(db: LoupeDb, spec: TrainJobSpec, backend: T
 const coinSpec = (datasetId: string): TrainJobSpec => ({
   task: 'coin-year',
   datasetId,
-  // BatchNorm (MobileNetV3), both photos augmented, dropout before the head, Adam.
-  model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'shared', inputSize: 32, projection: { units: 8 }, dropout: 0.3 },
+  // BatchNorm (MobileNetV3), both photos augmented (random resized crop too), dropout before the head, Adam.
+  model: {
+    architecture: 'coin-regressor',
+    backbone: 'mobilenetv3-small',
+    mode: 'shared',
+    inputSize: 32,
+    projection: { units: 8 },
+    dropout: 0.3,
+    augmentation: { cropScale: [0.4, 1], rotateDegrees: 10, brightness: 0.2, contrast: 0.2 },
+  },
   epochs: 2,
   batchSize: 5, // 10 training coins: 2 steps an epoch
   optimizer: 'adam',

@@ -22,6 +22,7 @@ import {
   builtin,
   conv2dBackpropFilterKernel,
   conv2dBackpropInputKernel,
+  conv2dKernel,
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
   maxPoolGradKernel,
@@ -33,11 +34,13 @@ import {
   type MatMul,
 } from './kernels';
 import { castKernel, identityKernel } from './share';
+import { useRelaxedSimd } from './simd/module';
 import { padKernel, sliceKernel } from './slice-pad';
 
 export type { GemmEngine } from './kernels';
 export { runOnCpu } from './cpu-routed';
 export { setIm2colBudget } from './conv2d';
+export { relaxedSimdInUse, relaxedSimdSupported } from './simd/module';
 export { ADAM_STEP_KERNEL, adamStepAvailable, adamStepTakes, type AdamStepAttrs } from './adam';
 
 /** Gradient kernels that tfjs-backend-wasm 4.22 lacks, so conv/depthwise training fails on wasm without them. */
@@ -109,7 +112,18 @@ export interface WasmTrainingKernelOptions {
    * listed). Default true; mode `fast` only.
    */
   replaceSlowKernels?: boolean | readonly SlowWasmKernel[];
+  /**
+   * Where Conv2D's forward pass and input gradient multiply when the SIMD kernels are on: `loupe`, Loupe's
+   * GEMM (simd/gemm.wat, fused multiply-add where relaxed SIMD runs; one thread), or `xnnpack`, the
+   * backend's own (threaded). Default: DEFAULT_CONVOLUTION_GEMM.
+   */
+  convolutions?: 'loupe' | 'xnnpack';
+  /** Let the GEMMs use relaxed SIMD's fused multiply-add where the runtime has it (default true; false to compare). */
+  relaxedSimd?: boolean;
 }
+
+/** See `convolutions` above and docs/benchmarks.md ("Stop 22") for the measurements behind the choice. */
+export const DEFAULT_CONVOLUTION_GEMM: 'loupe' | 'xnnpack' = 'xnnpack';
 
 /** Kernels registered by us, and the wasm backend's own registrations we replaced (to restore them). */
 const ours = new Set<string>();
@@ -161,14 +175,16 @@ function wasmOwn(kernelName: string, make: (fallback: Fallback) => KernelFunc): 
 }
 
 /** The kernel serving `kernelName` for given options: ours, or a run of the cpu backend's kernel. */
-function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine, depthwiseInput: GemmEngine, simd: boolean): KernelFunc {
+function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine, depthwiseInput: GemmEngine, simd: boolean, ownConv: boolean): KernelFunc {
   const fallback = cpuFallback(kernelName);
   if (mode === 'cpu-routed') return fallback as unknown as KernelFunc;
   switch (kernelName) {
     case 'Conv2DBackpropFilter':
       return conv2dBackpropFilterKernel(gemm, plainMatMul, fallback, simd);
     case 'Conv2DBackpropInput':
-      return conv2dBackpropInputKernel(gemm, plainMatMul, fallback);
+      return conv2dBackpropInputKernel(gemm, plainMatMul, fallback, ownConv);
+    case 'Conv2D':
+      return wasmOwn(kernelName, conv2dKernel);
     case 'DepthwiseConv2dNativeBackpropFilter':
       return depthwiseBackpropFilterKernel(fallback, simd);
     case 'DepthwiseConv2dNativeBackpropInput':
@@ -229,7 +245,10 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   const slowOption = options.replaceSlowKernels ?? true;
   const slow: readonly string[] = mode !== 'fast' ? [] : slowOption === true ? SLOW_WASM_TRAINING_KERNELS : slowOption === false ? [] : slowOption;
   const simd = options.simd ?? true;
-  const key = `${mode}/${gemm}/${depthwiseInput}/${simd}/${slow.join(',')}`;
+  const ownConv = mode === 'fast' && simd && gemm === 'xnnpack' && (options.convolutions ?? DEFAULT_CONVOLUTION_GEMM) === 'loupe';
+  const relaxed = options.relaxedSimd ?? true;
+  useRelaxedSimd(relaxed);
+  const key = `${mode}/${gemm}/${depthwiseInput}/${simd}/${ownConv}/${relaxed}/${slow.join(',')}`;
   if (key === current) return [...ours];
   unregisterWasmTrainingKernels();
   const names: string[] = [
@@ -243,7 +262,8 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   if (mode === 'fast' && simd) {
     names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS, BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL);
   }
-  for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd));
+  if (ownConv) names.push('Conv2D');
+  for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd, ownConv));
   current = key;
   return [...ours];
 }

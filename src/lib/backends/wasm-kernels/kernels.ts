@@ -1,5 +1,6 @@
 import {
   backend_util,
+  type Conv2DAttrs,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
   type DepthwiseConv2dNativeBackpropFilterAttrs,
@@ -246,7 +247,80 @@ function conv2dInputGradXnnpack(backend: BackendWasm, dy: TensorInfo, filter: Te
   return dx;
 }
 
-export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback): KernelFunc {
+/**
+ * dx = col2im(dy · Wᵀ) on Loupe's GEMM (simd/gemm.wat `gemm_ab`, one fused multiply-add per step where
+ * relaxed SIMD runs): dy read where it lies, Wᵀ transposed once; a 1×1 convolution writes dx directly.
+ */
+function conv2dInputGradSimd(backend: BackendWasm, kernels: SimdKernels, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry, inShape: number[]): TensorInfo {
+  const K = g.filterH * g.filterW * g.inC;
+  const N = g.outC;
+  const perImage = g.outH * g.outW;
+  const filterT = temp(backend, [N, K]);
+  transpose(heap(backend, filter), 0, K, N, heap(backend, filterT));
+  const dx = temp(backend, inShape);
+  if (isPointwise(g)) {
+    kernels.gemm_ab(pointer(backend, dy), N, pointer(backend, filterT), K, pointer(backend, dx), K, g.batch * perImage, N, K);
+    free(backend, filterT);
+    return dx;
+  }
+  const step = imagesPerChunk(g, K);
+  const dcol = temp(backend, [step * perImage * K]);
+  heap(backend, dx).fill(0);
+  for (let b0 = 0; b0 < g.batch; b0 += step) {
+    const b1 = Math.min(g.batch, b0 + step);
+    kernels.gemm_ab(pointer(backend, dy) + b0 * perImage * N * 4, N, pointer(backend, filterT), K, pointer(backend, dcol), K, (b1 - b0) * perImage, N, K);
+    col2im(heap(backend, dcol), g, b0, b1, heap(backend, dx));
+  }
+  free(backend, dcol);
+  free(backend, filterT);
+  return dx;
+}
+
+/** y = im2col(x) · W on Loupe's GEMM: x itself for a 1×1 convolution, else im2col in chunks. */
+function conv2dForwardSimd(backend: BackendWasm, kernels: SimdKernels, x: TensorInfo, filter: TensorInfo, g: ConvGeometry, outShape: number[]): TensorInfo {
+  const K = g.filterH * g.filterW * g.inC;
+  const N = g.outC;
+  const perImage = g.outH * g.outW;
+  const y = temp(backend, outShape);
+  if (isPointwise(g)) {
+    kernels.gemm_ab(pointer(backend, x), K, pointer(backend, filter), N, pointer(backend, y), N, g.batch * perImage, K, N);
+    return y;
+  }
+  const step = imagesPerChunk(g, K);
+  const col = temp(backend, [step * perImage * K]);
+  for (let b0 = 0; b0 < g.batch; b0 += step) {
+    const b1 = Math.min(g.batch, b0 + step);
+    im2col(heap(backend, x), g, b0, b1, heap(backend, col));
+    kernels.gemm_ab(pointer(backend, col), K, pointer(backend, filter), N, pointer(backend, y) + b0 * perImage * N * 4, N, (b1 - b0) * perImage, K, N);
+  }
+  free(backend, col);
+  return y;
+}
+
+/** Conv2D (no bias or activation: what LoupeConv2D calls) on Loupe's GEMM; the backend's XNNPACK kernel otherwise. */
+export function conv2dKernel(fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const x = input(args.inputs, 'x');
+    const filter = input(args.inputs, 'filter');
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    const kernels = simdKernels(backend);
+    if (!kernels || !isNhwcFloat(info, x, filter) || info.outChannels % 4 !== 0) return fallback(args);
+    return conv2dForwardSimd(backend, kernels, x, filter, geometryOf(info), info.outShape);
+  }) as unknown as KernelFunc;
+}
+
+export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback, ownGemm = false): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const dy = input(args.inputs, 'dy');
@@ -264,6 +338,8 @@ export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fall
     );
     if (!isNhwcFloat(info, dy, filter)) return fallback(args);
     const g = geometryOf(info);
+    const kernels = ownGemm ? simdKernels(backend) : null;
+    if (kernels && (g.filterH * g.filterW * g.inC) % 4 === 0) return conv2dInputGradSimd(backend, kernels, dy, filter, g, info.inShape);
     if (gemm === 'xnnpack') return conv2dInputGradXnnpack(backend, dy, filter, g, info.inShape, matMul);
     const out = temp(backend, info.inShape);
     conv2dInputGradJs(heap(backend, dy), heap(backend, filter), g, heap(backend, out));

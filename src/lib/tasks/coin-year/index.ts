@@ -2,7 +2,8 @@ import type { CoinRegressorConfig } from '$models/index';
 import { UnsupportedModelError } from '../errors';
 import { SWEEP_EXAMPLES } from './sweep-examples';
 import type { TaskDefinition } from '../types';
-import { coinYearTrainable } from './model';
+import { resolveAugmentation } from '$lib/images/augment';
+import { COIN_AUGMENTATION, coinYearTrainable } from './model';
 
 /**
  * Coin minting year from two photos (obverse and reverse): the dual-input regressor of DESIGN.md.
@@ -55,15 +56,17 @@ export const COIN_YEAR: TaskDefinition = {
       'Worn or cleaned coins, and years with few training examples, are predicted worst (see the error by decade in the run).',
     ],
   },
+  augmentation: COIN_AUGMENTATION,
   createTrainable(spec, context) {
     if (spec.architecture !== 'coin-regressor') throw new UnsupportedModelError(`coin-year takes ${COIN_YEAR.architectures.join(', ')}, not ${spec.architecture}`);
     if (!context.trainingTargets?.length) throw new UnsupportedModelError('the coin-year model needs the training years');
-    const { architecture: _, fineTune: __, ...config } = spec;
+    const { architecture: _, fineTune: __, augmentation, ...config } = spec;
     const inherited = context.headFrom?.yearScale as CoinRegressorConfig['yearScale'];
     return coinYearTrainable(
       COIN_YEAR,
       { ...config, seed: context.seed, batchNormEpsilon: context.batchNormEpsilon, ...(inherited ? { yearScale: inherited } : {}) },
       context.trainingTargets,
+      resolveAugmentation(augmentation, COIN_AUGMENTATION),
     );
   },
   loadTrainable: (_metadata, model) => coinYearTrainable(COIN_YEAR, { backbone: 'mobilenetv3-small' } satisfies CoinRegressorConfig, [], undefined, model),

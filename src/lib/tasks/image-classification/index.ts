@@ -1,9 +1,10 @@
 import type { SmallCnnAugmentation } from '$lib/db/specs';
+import { resolveAugmentation } from '$lib/images/augment';
 import { CLASSIFIER_GATE, CLASSIFIER_OUTPUTS } from '../classification';
 import { UnsupportedModelError } from '../errors';
 import { SWEEP_EXAMPLES } from './sweep-examples';
 import type { TaskDefinition } from '../types';
-import { backboneClassifier, smallCnnTrainable } from './model';
+import { backboneClassifier, IMAGE_AUGMENTATION, smallCnnTrainable } from './model';
 
 /** Car-damage severity: the preset that names and orders the classes of damage photos. */
 export const CAR_DAMAGE_PRESET = {
@@ -64,12 +65,17 @@ export const IMAGE_CLASSIFICATION: TaskDefinition = {
       'Ordered classes (minor / moderate / major) are treated as separate labels; borderline cases are common.',
     ],
   },
+  augmentation: IMAGE_AUGMENTATION,
   createTrainable(spec, context) {
     const labels = context.labels ?? [...CAR_DAMAGE_PRESET.labels];
     switch (spec.architecture) {
       case 'damage-classifier': {
-        const { architecture: _, fineTune: __, ...config } = spec;
-        return backboneClassifier(IMAGE_CLASSIFICATION, { ...config, labels, seed: context.seed, batchNormEpsilon: context.batchNormEpsilon });
+        const { architecture: _, fineTune: __, augmentation, ...config } = spec;
+        return backboneClassifier(
+          IMAGE_CLASSIFICATION,
+          { ...config, labels, seed: context.seed, batchNormEpsilon: context.batchNormEpsilon },
+          resolveAugmentation(augmentation, IMAGE_AUGMENTATION),
+        );
       }
       case 'small-cnn': {
         const { architecture: _, augmentation, ...config } = spec;

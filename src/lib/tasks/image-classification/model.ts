@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SampleRow } from '$lib/db/types';
-import type { SmallCnnAugmentation } from '$lib/db/specs';
-import { augmentRgb, NO_AUGMENTATION, type AugmentOptions } from '$lib/images/augment';
+import type { Augmentation, SmallCnnAugmentation } from '$lib/db/specs';
+import { augmentRgb, NO_AUGMENTATION, resolveAugmentation, type AugmentOptions } from '$lib/images/augment';
 import { decodeRgb } from '$lib/images/decode';
 import { createDamageClassifier, damageClassifierMetadata, type DamageClassifierConfig } from '$models/index';
 import { createSmallCnn, smallCnnMetadata, type SmallCnnConfig } from '$models/small-cnn';
@@ -75,15 +75,18 @@ async function smallCnnBatch(rows: SampleRow[], size: number, channels: 1 | 3, a
  * The small CNN (any label set, grey or RGB input) as a trainable model of image classification.
  * @example const trainable = smallCnnTrainable({ labels: ['shirt', 'shoe'], inputSize: 28, channels: 1 });
  */
-export function smallCnnTrainable(task: TaskDefinition, config: SmallCnnConfig, augmentation: SmallCnnAugmentation = 'default', loaded?: tf.LayersModel): TrainableModel {
+export function smallCnnTrainable(task: TaskDefinition, config: SmallCnnConfig, augmentation: Augmentation = 'default', loaded?: tf.LayersModel): TrainableModel {
   const { model, metadata } = loaded ? { model: loaded, metadata: smallCnnMetadata(loaded) } : createSmallCnn(config);
   const { inputSize, channels, labels } = metadata;
-  const augment = SMALL_CNN_AUGMENTATION[augmentation];
-  return softmaxClassifier({
-    task,
-    model,
-    metadata: { ...metadata, task: task.name },
-    labels,
-    toInputs: (rows, { training, random }) => smallCnnBatch(rows, inputSize, channels, training ? augment : undefined, random),
-  });
+  const augment = resolveAugmentation(augmentation, IMAGE_AUGMENTATION);
+  return {
+    ...softmaxClassifier({
+      task,
+      model,
+      metadata: { ...metadata, task: task.name },
+      labels,
+      toInputs: (rows, { training, random }) => smallCnnBatch(rows, inputSize, channels, training ? augment : undefined, random),
+    }),
+    augmentation: augment,
+  };
 }

@@ -4,9 +4,11 @@ import { SIMD_MODULES } from './modules.generated';
 // Loupe's SIMD kernels: hand-written WebAssembly text (the .wat files beside this one), compiled by
 // `npm run wasm:build` with wabt. Each module imports the wasm backend's own memory, so a kernel reads
 // and writes tensors where they are: every pointer is a byte offset into that heap, and nothing is
-// copied. f32x4 lanes without relaxed SIMD (no fused multiply-add), so each operation rounds as tfjs's
-// own float32 kernels do. Each module is built twice, for the plain memory of tfjs's simd build and the
-// shared memory of its threaded build (a cross-origin isolated page).
+// copied. f32x4 lanes; each module is built twice, for the plain memory of tfjs's simd build and the
+// shared memory of its threaded build (a cross-origin isolated page). The GEMMs (gemm.wat) are built once
+// more with relaxed SIMD's fused multiply-add, used where the runtime validates it (Chromium by default,
+// Node with `--experimental-wasm-relaxed-simd`): one rounding per multiply-add instead of two, so their
+// sums differ from tfjs's float32 kernels in the last bits (well within the tests' 1e-4).
 
 /** The exports of every module: pointers are byte offsets into the wasm backend's heap. */
 export interface SimdKernels {
@@ -42,6 +44,8 @@ export interface SimdKernels {
   sum_middle(x: number, acc: number, outer: number, middle: number, inner: number): void;
   /** gemm.wat: `C[K×N] += Aᵀ·B` for A rows × K (leading dimension lda floats), B rows × N (ldb); K, N multiples of 4. */
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
+  /** gemm.wat: `C[M×N] = A·B` for A M×K (lda floats), B K×N (ldb floats), C (ldc floats); N a multiple of 4. */
+  gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
   /** adam.wat: one Adam step of `count` floats (value, m, v, gradient in; new value, m, v out), as tfjs rounds it. */
   adam_step(
     value: number, m: number, v: number, gradient: number, outValue: number, outM: number, outV: number, count: number,
@@ -56,7 +60,37 @@ interface EmscriptenModule {
   wasmMemory?: WebAssembly.Memory;
 }
 
-const instances = new WeakMap<BackendWasm, SimdKernels | null>();
+const instances = new WeakMap<BackendWasm, Map<boolean, SimdKernels | null>>();
+
+// The smallest module using f32x4.relaxed_madd: (func (param v128 v128 v128) (result v128) (relaxed_madd 0 1 2)).
+const RELAXED_PROBE = 'AGFzbQEAAAABCAFgA3t7ewF7AwIBAAoNAQsAIAAgASAC/YUCCw==';
+let relaxedValid: boolean | undefined;
+let relaxedWanted = true;
+
+/** Whether this runtime compiles relaxed SIMD (checked once). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedValid === undefined) {
+    try {
+      relaxedValid = WebAssembly.validate(decode(RELAXED_PROBE));
+    } catch {
+      relaxedValid = false;
+    }
+  }
+  return relaxedValid;
+}
+
+/**
+ * Whether the GEMMs use relaxed SIMD's fused multiply-add where the runtime has it (default true); false
+ * takes the two-rounding build everywhere (tests and benches compare the two). Applies to kernels bound after.
+ */
+export function useRelaxedSimd(enabled: boolean): void {
+  relaxedWanted = enabled;
+}
+
+/** Whether kernels bound now multiply-add in one rounding. */
+export function relaxedSimdInUse(): boolean {
+  return relaxedWanted && relaxedSimdSupported();
+}
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -68,7 +102,10 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
  * Synchronous compilation is fine for modules this small (a few KiB), also on a page's main thread.
  */
 export function simdKernels(backend: BackendWasm): SimdKernels | null {
-  if (instances.has(backend)) return instances.get(backend)!;
+  const relaxed = relaxedSimdInUse();
+  let bound = instances.get(backend);
+  if (!bound) instances.set(backend, (bound = new Map()));
+  if (bound.has(relaxed)) return bound.get(relaxed)!;
   let kernels: SimdKernels | null = null;
   try {
     const emscripten = backend.wasm as unknown as EmscriptenModule;
@@ -77,7 +114,8 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
       const exports = {};
       for (const binaries of Object.values(SIMD_MODULES)) {
-        const module = new WebAssembly.Module(decode(shared ? binaries.shared : binaries.plain));
+        const variant = relaxed && binaries.relaxed ? binaries.relaxed : binaries;
+        const module = new WebAssembly.Module(decode(shared ? variant.shared : variant.plain));
         Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);
       }
       kernels = exports as SimdKernels;
@@ -85,6 +123,6 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   } catch {
     kernels = null; // No wasm SIMD here (or a memory it cannot import): the TypeScript kernels serve.
   }
-  instances.set(backend, kernels);
+  bound.set(relaxed, kernels);
   return kernels;
 }
