@@ -13,7 +13,7 @@ import { BadFormatError, CliError, EXIT } from './errors';
 import { jsonText, readInputFile, writeOutput } from './files';
 import { describeMetrics } from './metrics-file';
 import { memoryDb, startBackend } from './runtime';
-import { initialWeightsOf, readConfig } from './train';
+import { initialWeightsOf, readConfig, TRAINING_RUN_OPTIONS } from './train';
 import { mkdir, writeFile } from 'node:fs/promises';
 
 /** The Python package and README an exported job carries (models/cluster in the repo). */
@@ -36,17 +36,7 @@ async function clusterSources(): Promise<Record<string, Uint8Array>> {
 export const exportJobCommand: Command = {
   name: 'export-job',
   summary: 'write a training job that PyTorch DistributedDataParallel runs (dataset, job.json, Python)',
-  options: {
-    task: { type: 'string' },
-    data: { type: 'string', short: 'd' },
-    config: { type: 'string', short: 'c' },
-    out: { type: 'string', short: 'o' },
-    name: { type: 'string' },
-    epochs: { type: 'string' },
-    seed: { type: 'string' },
-    init: { type: 'string' },
-    'weights-host': { type: 'string' },
-  },
+  options: TRAINING_RUN_OPTIONS,
   help: `Usage:
   loupe export-job --task coin-year --data coins/ --config train.json --out coin-job/
   loupe export-job --task car-damage --data photos/ --init hub:timm/mobilenetv3_small_100.lamb_in1k --out cars-job.zip

@@ -35,21 +35,26 @@ export async function readConfig(path: string | undefined, task: TaskName): Prom
   return parseTrainConfig(value, path, task);
 }
 
+/** What says which run to train, shared by `train` and `export-job` (which writes that run for PyTorch). */
+export const TRAINING_RUN_OPTIONS: Command['options'] = {
+  task: { type: 'string' },
+  data: { type: 'string', short: 'd' },
+  config: { type: 'string', short: 'c' },
+  out: { type: 'string', short: 'o' },
+  name: { type: 'string' },
+  epochs: { type: 'string' },
+  seed: { type: 'string' },
+  init: { type: 'string' },
+  'weights-host': { type: 'string' },
+};
+
 export const trainCommand: Command = {
   name: 'train',
   summary: 'import a dataset, train a model and write its bundle and metrics.json',
   options: {
-    task: { type: 'string' },
-    data: { type: 'string', short: 'd' },
-    config: { type: 'string', short: 'c' },
-    out: { type: 'string', short: 'o' },
-    name: { type: 'string' },
+    ...TRAINING_RUN_OPTIONS,
     metrics: { type: 'string' },
-    epochs: { type: 'string' },
-    seed: { type: 'string' },
     backend: { type: 'string' },
-    init: { type: 'string' },
-    'weights-host': { type: 'string' },
     pushgateway: { type: 'string' },
   },
   help: `Usage:
