@@ -76,7 +76,7 @@ describe('datasets page', () => {
     await page.reload();
     await page.getByTestId('eda').waitFor();
     await expect.poll(() => page.locator('table[aria-label="Datasets"] tbody tr').count()).toBe(1);
-    await expect(page.getByRole('heading', { name: 'my-coins' }).isVisible()).resolves.toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: 'my-coins' }).isVisible()).toBe(true);
     await expect.poll(() => page.getByRole('table', { name: 'Skipped at import' }).locator('tbody tr').count()).toBe(2);
     expect(studio.errors).toEqual([]);
   });

@@ -100,7 +100,7 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     // The augmentation preview: the first batch's six training photos, as the settings and seed make them.
     await page.getByRole('button', { name: 'Preview augmented samples' }).click();
     await page.getByText("The first 6 photos of epoch 1's first batch, seed 42, as the model will see them.").waitFor();
-    await expect(page.getByTestId('augmentation-preview').getByRole('img').count()).resolves.toBe(6);
+    await expect.poll(() => page.getByTestId('augmentation-preview').getByRole('img').count()).toBe(6);
     await page.getByRole('button', { name: 'Start training' }).click();
 
     const download = page.getByTestId('weights-download');

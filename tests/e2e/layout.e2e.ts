@@ -158,11 +158,11 @@ describe('layout', () => {
     const menu = page.getByRole('button', { name: 'Menu' });
     const runs = page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name: /Pipelines/ });
     await expect(menu.getAttribute('aria-expanded')).resolves.toBe('false');
-    await expect(runs.isVisible()).resolves.toBe(false);
+    await expect.poll(() => runs.isVisible()).toBe(false);
     await menu.focus();
     await page.keyboard.press('Enter');
     await expect(menu.getAttribute('aria-expanded')).resolves.toBe('true');
-    await expect(runs.isVisible()).resolves.toBe(true);
+    await expect.poll(() => runs.isVisible()).toBe(true);
     // Every item is on screen, none cut off.
     for (const link of await page.getByRole('navigation', { name: 'Studio' }).getByRole('link').all()) {
       const bounds = (await link.boundingBox())!;

@@ -96,7 +96,7 @@ describe('pipelines', () => {
   it('a schedule of a few seconds on the demo coins registers a version and promotes it; one that does not beat production is rejected', async () => {
     const { page } = studio;
     await studio.goto('pipelines');
-    await expect(page.getByRole('heading', { name: 'No pipelines yet' }).isVisible()).resolves.toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: 'No pipelines yet' }).isVisible()).toBe(true);
     await studio.screenshot('pipelines-empty');
     await createPipeline(page, {
       task: 'coin-year',

@@ -243,7 +243,7 @@ describe('registry', () => {
     await page.getByRole('button', { name: 'Compare v1 and v2' }).click();
     await page.waitForURL(/#\/registry\/coin-year\/compare\/1\/2$/);
     const mae = page.getByRole('region', { name: 'Version comparison' }).locator('tr[data-metric="mae"]');
-    await expect(mae.locator('td').allTextContents()).resolves.toEqual(['14.2', '11.8 ✓ (better)']);
+    await expect.poll(() => mae.locator('td').allTextContents()).toEqual(['14.2', '11.8 ✓ (better)']);
     await studio.screenshot('registry-compare');
   });
 

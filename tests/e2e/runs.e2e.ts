@@ -37,7 +37,7 @@ describe('runs page', () => {
     await comparison.waitFor();
     const lrRow = comparison.locator('tr', { has: studio.page.locator('th', { hasText: 'learningRate' }) });
     await expect(lrRow.getAttribute('class')).resolves.toContain('diff');
-    await expect(lrRow.locator('td').allTextContents()).resolves.toEqual(['0.001', '0.01']);
+    await expect.poll(() => lrRow.locator('td').allTextContents()).toEqual(['0.001', '0.01']);
     const epochsRow = comparison.locator('tr', { has: studio.page.locator('th', { hasText: 'epochs' }) });
     await expect(epochsRow.getAttribute('class')).resolves.not.toContain('diff');
     const chart = comparison.getByRole('img', { name: 'val_loss: lr 1e-3, lr 1e-2' });

@@ -85,7 +85,7 @@ describe('settings', () => {
     });
     await studio.page.getByRole('button', { name: 'Erase everything…' }).click();
     const confirm = studio.page.getByRole('dialog').getByRole('button', { name: 'Erase everything' });
-    await expect(confirm.isDisabled()).resolves.toBe(true);
+    await expect.poll(() => confirm.isDisabled()).toBe(true);
     await studio.page.getByRole('dialog').getByRole('textbox').fill('erase');
     await confirm.click();
     await studio.page.getByRole('status').filter({ hasText: 'Everything was erased' }).waitFor();

@@ -56,7 +56,7 @@ describe('sweeps', () => {
     await page.getByRole('textbox', { name: /^Definition/ }).fill(GRID.replace('EPOCHS', '2').replace('learningRate', 'learning_rate'));
     const problems = page.getByRole('list', { name: 'Problems in the definition' });
     await expect(problems.textContent()).resolves.toMatch(/parameters\.learning_rate: not a training setting of text-classification \(did you mean learningRate\?\)/);
-    await expect(page.getByRole('button', { name: 'Start sweep' }).isDisabled()).resolves.toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Start sweep' }).isDisabled()).toBe(true);
     // The editor converts between YAML and JSON.
     await page.getByRole('textbox', { name: /^Definition/ }).fill(GRID.replace('EPOCHS', '2'));
     await page.getByRole('button', { name: 'JSON' }).click();

@@ -72,7 +72,7 @@ describe('training the coin regressor on the demo coins', () => {
     const { page } = studio;
     await registerRun(page, 'demo coins', 1);
     const inputs = page.getByRole('table', { name: 'Inputs of the signature' });
-    await expect(inputs.locator('tr').allTextContents()).resolves.toEqual([
+    await expect.poll(() => inputs.locator('tr').allTextContents()).toEqual([
       'front_image_base64string',
       'back_image_base64string',
       'fronttensor float32 [-1, 64, 64, 3]',

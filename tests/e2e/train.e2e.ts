@@ -112,7 +112,7 @@ describe('resume after reload', () => {
     await row.getByRole('link', { name: 'interrupted run' }).click();
     await page.getByRole('heading', { level: 2, name: 'interrupted run' }).waitFor();
     await expect(page.getByTestId('run-status').textContent()).resolves.toBe('interrupted — resumable');
-    await expect(page.getByRole('button', { name: 'Resume interrupted run' }).count()).resolves.toBe(1);
+    await expect.poll(() => page.getByRole('button', { name: 'Resume interrupted run' }).count()).toBe(1);
     await studio.goto('runs');
     // Resume from the Runs list: Train shows the run's own settings in its form, not the task's defaults.
     await row.getByRole('button', { name: 'Resume interrupted run' }).click();
@@ -121,7 +121,7 @@ describe('resume after reload', () => {
     await expect(page.getByLabel('Embedding width').inputValue()).resolves.toBe('8');
     await expect(page.getByLabel('Epochs', { exact: true }).inputValue()).resolves.toBe('8');
     await expect(page.getByLabel('Batch size').inputValue()).resolves.toBe('8');
-    await expect(page.getByLabel('Early stopping on val accuracy').isChecked()).resolves.toBe(false);
+    await expect.poll(() => page.getByLabel('Early stopping on val accuracy').isChecked()).toBe(false);
     await waitForTrainingDone(page, 180_000);
     await studio.goto('runs');
     await expect(row.getByTestId('run-status').textContent()).resolves.toBe('completed');
