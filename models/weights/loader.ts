@@ -181,9 +181,9 @@ export function checkpointLayoutFor(file: SafetensorsFile, kind: BackboneKind): 
 /**
  * A backbone's weights as a torchvision-named checkpoint (torch layouts, BN statistics included): what a
  * registered version hands on to a model warm-started from it, checked by `loadTorchWeights` like a file.
- * @example loadTorchWeights(child, backboneCheckpoint(backbonesOf(parent.model)[0]));
+ * @example loadTorchWeights(child, await backboneCheckpoint(backbonesOf(parent.model)[0]));
  */
-export function backboneCheckpoint(backbone: Backbone): SafetensorsFile {
+export async function backboneCheckpoint(backbone: Backbone): Promise<SafetensorsFile> {
   const tensors = new Map<string, SafetensorsTensor>();
   for (const module of backbone.weightMap('torchvision').modules) {
     const layer = backbone.model.getLayer(module.layer);
@@ -197,8 +197,12 @@ export function backboneCheckpoint(backbone: Backbone): SafetensorsFile {
         param.perm.forEach((torchAxis, tfAxis) => (inverse[torchAxis] = tfAxis));
         return tf.transpose(value, inverse);
       });
-      tensors.set(`${module.source}.${param.torch}`, { dtype: 'F32', shape: torch.shape, data: torch.dataSync() as Float32Array });
-      torch.dispose();
+      // Read without blocking: on webgpu `dataSync()` stalls the GPU and can read zeros.
+      try {
+        tensors.set(`${module.source}.${param.torch}`, { dtype: 'F32', shape: torch.shape, data: (await torch.data()) as Float32Array });
+      } finally {
+        torch.dispose();
+      }
     }
   }
   return { metadata: { format: 'pt', model: backbone.kind }, tensors };

@@ -35,20 +35,23 @@ function headLayers(model: tf.LayersModel): { layer: tf.layers.Layer; torch: str
 
 /**
  * The model's weights as a torch state dict (float32; BatchNorm statistics included).
- * @example serializeSafetensors(taskCheckpoint(trainable.model, { architecture: 'coin-regressor' }))
+ * @example serializeSafetensors(await taskCheckpoint(trainable.model, { architecture: 'coin-regressor' }))
  */
-export function taskCheckpoint(model: tf.LayersModel, metadata: Record<string, string> = {}): SafetensorsFile {
+export async function taskCheckpoint(model: tf.LayersModel, metadata: Record<string, string> = {}): Promise<SafetensorsFile> {
   const tensors = new Map<string, SafetensorsTensor>();
   for (const { backbone, prefix } of taskCheckpointParts(model)) {
-    for (const [name, tensor] of backboneCheckpoint(backbone).tensors) tensors.set(`${prefix}${name}`, tensor);
+    for (const [name, tensor] of (await backboneCheckpoint(backbone)).tensors) tensors.set(`${prefix}${name}`, tensor);
   }
   for (const { layer, torch } of headLayers(model)) {
     for (const param of PARAM_LAYOUTS.linear) {
       const variable = layer.weights.find((w) => w.originalName.endsWith(`/${param.tf}`));
       if (!variable) continue;
       const value = tf.tidy(() => (param.perm ? tf.transpose(variable.read(), [1, 0]) : variable.read().clone()));
-      tensors.set(`${torch}.${param.torch}`, { dtype: 'F32', shape: value.shape, data: value.dataSync() as Float32Array });
-      value.dispose();
+      try {
+        tensors.set(`${torch}.${param.torch}`, { dtype: 'F32', shape: value.shape, data: (await value.data()) as Float32Array });
+      } finally {
+        value.dispose();
+      }
     }
   }
   return { metadata: { format: 'pt', ...metadata }, tensors };

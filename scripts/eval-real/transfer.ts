@@ -177,7 +177,7 @@ export async function evaluateTransfer(data: FashionData, options: TransferOptio
             try {
               const plan = planInit(resolved, { task: 'image-classification', model: spec }, targetLabels);
               trainable = createTrainable('image-classification', spec, { seed, labels: targetLabels, batchNormEpsilon: plan.batchNormEpsilon, headFrom: plan.headFrom });
-              applyInit(trainable, resolved, plan);
+              await applyInit(trainable, resolved, plan);
             } finally {
               parent.dispose();
             }

@@ -118,7 +118,7 @@ function asInitError<T>(body: () => T): T {
  * so a checkpoint that does not fit leaves the model as it was; the error names the tensor and both shapes.
  * Returns what the run records as its first weights.
  */
-export function applyInit(trainable: TrainableModel, resolved: ResolvedInit, plan: InitPlan): InitialWeights {
+export async function applyInit(trainable: TrainableModel, resolved: ResolvedInit, plan: InitPlan): Promise<InitialWeights> {
   const backbones = backbonesOf(trainable.model);
   if (resolved.kind === 'checkpoint') {
     const layout = asInitError(() => checkpointLayoutFor(resolved.file, backbones[0]!.kind));
@@ -143,10 +143,9 @@ export function applyInit(trainable: TrainableModel, resolved: ResolvedInit, pla
     }
   }
   // Check every backbone before writing one: each checkpoint is complete, so loading it cannot fail half-way.
-  const files = backbones.map((backbone) => {
-    const parent = parents.find((p) => p.model.name === backbone.model.name) ?? parents[0]!;
-    return backboneCheckpoint(parent);
-  });
+  const files = await Promise.all(
+    backbones.map((backbone) => backboneCheckpoint(parents.find((p) => p.model.name === backbone.model.name) ?? parents[0]!)),
+  );
   backbones.forEach((backbone, i) => asInitError(() => loadTorchWeights(backbone, files[i]!, { naming: 'torchvision' })));
   for (const [weight, value] of headWrites) weight.write(value);
   // A resumed warm start resolves the version again, so its epsilon need not be recorded.

@@ -322,7 +322,7 @@ async function executeRun(
         headFrom: plan?.headFrom,
       });
       if (resolved && plan && !checkpoint) {
-        const initialWeights = applyInit(trainable, resolved, plan);
+        const initialWeights = await applyInit(trainable, resolved, plan);
         await db.runs.update(tracker.id, { initialWeights });
       }
     } finally {

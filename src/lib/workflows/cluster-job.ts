@@ -126,9 +126,9 @@ export async function buildClusterJob(
       batchNormEpsilon: plan?.batchNormEpsilon,
       headFrom: plan?.headFrom,
     });
-    if (resolved && plan) applyInit(trainable, resolved, plan);
+    if (resolved && plan) await applyInit(trainable, resolved, plan);
     const model = modelOf(trainable, plan?.batchNormEpsilon, spec);
-    const weights = serializeSafetensors(taskCheckpoint(trainable.model, { architecture: model.architecture, backbone: model.backbone }));
+    const weights = serializeSafetensors(await taskCheckpoint(trainable.model, { architecture: model.architecture, backbone: model.backbone }));
     const earlyStopping = spec.earlyStopping ? { ...spec.earlyStopping, mode: new EarlyStopping(spec.earlyStopping).mode } : undefined;
     const body: Omit<ClusterJobFile, 'jobHash'> = {
       format: JOB_FORMAT,

@@ -49,7 +49,7 @@ function features(trainable: TrainableModel, reference: SafetensorsFile): tf.Ten
 }
 
 describe('first weights from a checkpoint', () => {
-  it.skipIf(!hasTorch)('gives torchvision\'s features from a torchvision file (module. prefix) and a timm file (its epsilon)', () => {
+  it.skipIf(!hasTorch)('gives torchvision\'s features from a torchvision file (module. prefix) and a timm file (its epsilon)', async () => {
     const reference = parseSafetensors(readPretrained('reference'));
     for (const naming of ['torchvision', 'timm'] as const) {
       const resolved = checkpointInit(parseSafetensors(readPretrained(naming)));
@@ -57,7 +57,7 @@ describe('first weights from a checkpoint', () => {
       const plan = planInit(resolved, spec, CLASSES);
       expect(plan.batchNormEpsilon).toBe(naming === 'timm' ? 1e-5 : undefined);
       const trainable = classifier(1, plan.batchNormEpsilon);
-      const origin = applyInit(trainable, resolved, plan);
+      const origin = await applyInit(trainable, resolved, plan);
       expect(origin).toMatchObject({ kind: 'file', naming });
       const expected = reference.tensors.get(naming)!;
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(features(trainable, reference), tf.tensor(expected.data, expected.shape)))).dataSync()[0]!);
@@ -68,7 +68,7 @@ describe('first weights from a checkpoint', () => {
     }
   });
 
-  it.skipIf(!hasTorch)('refuses a checkpoint that does not fit, naming the tensor and both shapes, and changes no variable', () => {
+  it.skipIf(!hasTorch)('refuses a checkpoint that does not fit, naming the tensor and both shapes, and changes no variable', async () => {
     const file = parseSafetensors(readPretrained('torchvision'));
     const trainable = classifier(2);
     const before = snapshot(trainable.model);
@@ -76,17 +76,17 @@ describe('first weights from a checkpoint', () => {
 
     const missing = new Map(file.tensors);
     missing.delete('module.features.4.block.2.fc1.bias');
-    expect(() => applyInit(trainable, checkpointInit({ ...file, tensors: missing }), plan)).toThrow(/missing tensor 'module\.features\.4\.block\.2\.fc1\.bias' \(expected shape \[24\]\)/);
+    await expect(applyInit(trainable, checkpointInit({ ...file, tensors: missing }), plan)).rejects.toThrow(/missing tensor 'module\.features\.4\.block\.2\.fc1\.bias' \(expected shape \[24\]\)/);
 
     const reshaped = new Map(file.tensors);
     reshaped.set('module.features.12.1.running_var', { dtype: 'F32', shape: [575], data: new Float32Array(575) });
-    expect(() => applyInit(trainable, checkpointInit({ ...file, tensors: reshaped }), plan)).toThrow(
+    await expect(applyInit(trainable, checkpointInit({ ...file, tensors: reshaped }), plan)).rejects.toThrow(
       /tensor 'module\.features\.12\.1\.running_var' has shape \[575\], expected \[576\]/,
     );
 
     const extra = new Map(file.tensors);
     extra.set('module.features.13.0.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) });
-    expect(() => applyInit(trainable, checkpointInit({ ...file, tensors: extra }), plan)).toThrow(/unexpected tensor 'module\.features\.13\.0\.weight' with shape \[2\]/);
+    await expect(applyInit(trainable, checkpointInit({ ...file, tensors: extra }), plan)).rejects.toThrow(/unexpected tensor 'module\.features\.13\.0\.weight' with shape \[2\]/);
 
     expect(snapshot(trainable.model)).toEqual(before);
     trainable.dispose();
