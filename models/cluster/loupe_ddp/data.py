@@ -44,20 +44,38 @@ def derive_seed(seed, *parts):
     return h
 
 
+def crop_window(size, scale, random):
+    """`cropWindow`: a random resized crop's box as torchvision draws it (up to ten tries of an area in
+    `scale` × the image and a log-uniform aspect ratio in [3/4, 4/3]; the whole image when none fits)."""
+    for _ in range(10):
+        area = size * size * (scale[0] + random() * (scale[1] - scale[0]))
+        ratio = math.exp(math.log(3 / 4) + random() * (math.log(4 / 3) - math.log(3 / 4)))
+        w, h = math.sqrt(area * ratio), math.sqrt(area / ratio)
+        if w <= size and h <= size:
+            return {"x": random() * (size - w), "y": random() * (size - h), "w": w, "h": h}
+    return {"x": 0, "y": 0, "w": size, "h": size}
+
+
 def augment(pixels, random, options):
-    """`augmentRgb`: optional mirror, a turn within ±rotateDegrees (bilinear, edges clamped), brightness
-    and contrast; float32 in [0, 255]."""
+    """`augmentRgb`: optional mirror, a turn within ±rotateDegrees, a random resized crop (cropScale),
+    one bilinear resample with edges clamped, then brightness and contrast; float32 in [0, 255].
+    Draws in the studio's order (the crop last), float64 as JavaScript computes."""
     size = pixels.shape[0]
     flip = options["flip"] and random() < 0.5
     angle = (random() * 2 - 1) * options["rotateDegrees"] * math.pi / 180
     gain = 1 + (random() * 2 - 1) * options["brightness"]
     contrast = 1 + (random() * 2 - 1) * options["contrast"]
+    scale = options.get("cropScale")
+    crop = crop_window(size, scale, random) if scale and (scale[0] < 1 or scale[1] < 1) else {"x": 0, "y": 0, "w": size, "h": size}
     cos, sin, center = math.cos(angle), math.sin(angle), (size - 1) / 2
+    # Output pixel → crop pixel: the crop is resized to the full size (pixel centres aligned).
+    kx, ky = crop["w"] / size, crop["h"] / size
+    sx0, sy0 = crop["x"] + (kx - 1) / 2, crop["y"] + (ky - 1) / 2
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
     dx = ((size - 1 - xs) if flip else xs) - center
     dy = ys - center
-    sx = np.clip(cos * dx + sin * dy + center, 0, size - 1)
-    sy = np.clip(-sin * dx + cos * dy + center, 0, size - 1)
+    sx = np.clip(sx0 + (cos * dx + sin * dy + center) * kx, 0, size - 1)
+    sy = np.clip(sy0 + (-sin * dx + cos * dy + center) * ky, 0, size - 1)
     x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
     x1, y1 = np.minimum(size - 1, x0 + 1), np.minimum(size - 1, y0 + 1)
     fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]

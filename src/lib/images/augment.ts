@@ -55,7 +55,7 @@ export function augmentationSettings(options: AugmentOptions): AugmentationSetti
  * The crop window of a random resized crop, as torchvision draws it: up to ten tries of an area in
  * `scale` × the image and a log-uniform aspect ratio in [3/4, 4/3]; the whole image when none fits.
  */
-function cropWindow(size: number, scale: readonly [number, number], random: () => number): { x: number; y: number; w: number; h: number } {
+export function cropWindow(size: number, scale: readonly [number, number], random: () => number): { x: number; y: number; w: number; h: number } {
   for (let attempt = 0; attempt < 10; attempt++) {
     const area = size * size * (scale[0] + random() * (scale[1] - scale[0]));
     const ratio = Math.exp(Math.log(3 / 4) + random() * (Math.log(4 / 3) - Math.log(3 / 4)));

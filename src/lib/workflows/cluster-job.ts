@@ -81,11 +81,6 @@ function checkArchitecture(spec: TrainJobSpec): void {
     throw new ClusterJobError(`a cluster job trains torchvision backbones (${CLUSTER_ARCHITECTURES.join(', ')}); ${spec.model.architecture} has no PyTorch counterpart here`);
   }
   if (spec.fold) throw new ClusterJobError('a cross-validation fold cannot be exported: export the job without k-fold');
-  // loupe_ddp's augment() has no random resized crop: refuse rather than train another policy there.
-  const augmentation = 'augmentation' in spec.model ? spec.model.augmentation : undefined;
-  if (typeof augmentation === 'object' && augmentation.cropScale && (augmentation.cropScale[0] < 1 || augmentation.cropScale[1] < 1)) {
-    throw new ClusterJobError('model.augmentation.cropScale: a cluster job does not reproduce the random resized crop yet; export the job without it');
-  }
 }
 
 function modelOf(trainable: TrainableModel, epsilon: number | undefined, spec: TrainJobSpec): ClusterJobFile['model'] {
