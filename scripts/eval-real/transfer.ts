@@ -40,6 +40,8 @@ export interface TransferOptions {
    * the studio do (`recomputeBatchNorm`); each model is scored before and after.
    */
   recomputeBatchNorm?: boolean;
+  /** 'once': pixels 0–255 scaled by normalizeImageNet alone. Absent in the first runs, which divided by 255 twice. */
+  pixelScaling?: 'once';
 }
 
 export const TRANSFER: TransferOptions = {
@@ -56,6 +58,7 @@ export const TRANSFER: TransferOptions = {
   // About 100 per class: sized, like the rest, to run within the hour on 2 cores shared with other work.
   testLimit: 500,
   recomputeBatchNorm: true,
+  pixelScaling: 'once',
 };
 
 export interface TransferRun {
@@ -88,7 +91,9 @@ function imagesOf(set: IdxImageSet, indices: number[], size: number): tf.Tensor4
   const grey = new Float32Array(indices.length * area);
   indices.forEach((i, k) => grey.set(set.pixels.subarray(i * area, (i + 1) * area), k * area));
   return tf.tidy(() => {
-    const x = tf.tensor4d(grey, [indices.length, set.rows, set.cols, 1]).div(255);
+    // Pixels stay 0–255: normalizeImageNet scales them (dividing here too left every input within 1/255 of
+    // one grey, and the stem BatchNorm's running mean too coarse for it: near-chance scores, issue #24).
+    const x = tf.tensor4d(grey, [indices.length, set.rows, set.cols, 1]);
     const resized = tf.image.resizeBilinear(x as tf.Tensor4D, [size, size], true);
     return normalizeImageNet(tf.tile(resized, [1, 1, 1, 3]) as tf.Tensor4D);
   });

@@ -166,7 +166,7 @@ export interface TrainJobSpec {
   /**
    * Image models: after the last epoch, replace BatchNorm's running statistics by their average over one
    * pass of the training split without augmentation (torch's `update_bn`), weights unchanged. Recorded as
-   * true when not given; false keeps the statistics kept during training (docs/quality.md, issue #24).
+   * true when not given; false keeps the running averages kept during training, which lag the final weights after few steps (docs/quality.md).
    */
   recomputeBatchNorm?: boolean;
 }

@@ -12,7 +12,7 @@ import { tinyPng } from '../tiny-images';
 import { startWasm } from '../kernels/wasm';
 
 // An image run's saved model is scored and served with BatchNorm statistics of its final weights: the
-// running averages kept while training describe weights that kept moving (docs/quality.md, issue #24).
+// running averages kept while training describe weights that kept moving (docs/fine-tuning.md).
 
 async function seedShapes(db: LoupeDb): Promise<string> {
   const labels = ['dark', 'mid', 'light'];
