@@ -37,7 +37,7 @@ async function* batchesOf(xs: tf.Tensor4D, sizes: number[]) {
 
 /** Per-channel mean and unbiased variance of `t` over every axis but the last, in doubles. */
 function channelStats(t: tf.Tensor): { mean: number[]; variance: number[] } {
-  const values = t.dataSync();
+  const values = Array.from(t.dataSync());
   const c = t.shape.at(-1)!;
   const n = values.length / c;
   const mean = Array.from({ length: c }, (_, k) => values.filter((_, i) => i % c === k).reduce((a, b) => a + b, 0) / n);
