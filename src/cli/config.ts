@@ -25,6 +25,8 @@ export interface TrainConfig {
   imageMaxSide?: number;
   /** An image model's first weights (`--init` wins): scratch, hub:<id>, file:<path>, version:<bundle.zip>. */
   init?: string;
+  /** Image models: recompute BatchNorm statistics over the training split after the last epoch (default true). */
+  recomputeBatchNorm?: boolean;
 }
 
 const positiveInt = v.pipe(v.number('must be a whole number ≥ 1'), v.integer('must be a whole number'), v.minValue(1, 'must be ≥ 1'));
@@ -65,6 +67,7 @@ function configSchema(task: TaskName) {
     ),
     imageMaxSide: v.optional(v.pipe(positiveInt, v.maxValue(4096, 'must be ≤ 4096'))),
     init: v.optional(v.pipe(v.string('must be scratch, hub:<id>, file:<path> or version:<bundle.zip>'), v.nonEmpty('must not be empty'))),
+    recomputeBatchNorm: v.optional(v.boolean((issue) => `must be true or false${got(issue)}`)),
   });
 }
 
@@ -107,5 +110,6 @@ export function jobSpec(task: TaskName, datasetId: string, config: TrainConfig, 
     learningRate: config.learningRate ?? defaults.learningRate,
     seed: overrides.seed ?? config.seed ?? 42,
     ...(earlyStopping ? { earlyStopping } : {}),
+    ...(config.recomputeBatchNorm !== undefined ? { recomputeBatchNorm: config.recomputeBatchNorm } : {}),
   };
 }

@@ -163,6 +163,12 @@ export interface TrainJobSpec {
    * `file:<name>` (a .safetensors file) or `version:<model>@<n>`.
    */
   init?: WeightInit;
+  /**
+   * Image models: after the last epoch, replace BatchNorm's running statistics by their average over one
+   * pass of the training split without augmentation (torch's `update_bn`), weights unchanged. Recorded as
+   * true when not given; false keeps the running averages kept during training, which lag the final weights after few steps (docs/quality.md).
+   */
+  recomputeBatchNorm?: boolean;
 }
 
 /** `scratch`, `hub:<owner/name>`, `file:<name.safetensors>` or `version:<model>@<n>`; parsed by `parseInit`. */

@@ -25,6 +25,7 @@ import { FrozenFeatures } from './frozen-features';
 import { augments } from '$lib/images/augment';
 import { splitAtBackbones } from '$models/backbones/split';
 import { backbonesOf } from '$models/backbones/index';
+import { recomputeBatchNormStatistics } from './batch-norm-stats';
 
 export type { TrainJobSpec } from '$lib/db/specs';
 
@@ -86,6 +87,34 @@ function validateSpec(spec: TrainJobSpec): void {
   if (fineTune) checkSchedule(fineTune, spec.epochs, spec.optimizer);
   const augmentation = augmentationProblem('augmentation' in spec.model ? spec.model.augmentation : undefined);
   if (augmentation) throw new TrainJobError(augmentation);
+  if (spec.recomputeBatchNorm !== undefined && typeof spec.recomputeBatchNorm !== 'boolean') {
+    throw new TrainJobError(`recomputeBatchNorm must be true or false, got ${JSON.stringify(spec.recomputeBatchNorm)}`);
+  }
+}
+
+/** The spec as the run records it: image models say whether BatchNorm statistics are recomputed (default yes). */
+function withDefaults(requested: TrainJobSpec): TrainJobSpec {
+  const images = TASKS[requested.task].input !== 'text';
+  return {
+    ...requested,
+    model: withAugmentationRecorded(requested.task, requested.model),
+    ...(images ? { recomputeBatchNorm: requested.recomputeBatchNorm ?? true } : {}),
+  };
+}
+
+/**
+ * The training split once, in id order, without augmentation, a batch at a time (the inputs only; each
+ * batch is disposed once the consumer moves on): what BatchNorm's statistics are recomputed over.
+ */
+async function* plainInputs(db: LoupeDb, trainable: TrainableModel, ids: string[], batchSize: number): AsyncGenerator<{ xs: tf.Tensor | tf.Tensor[]; size: number }> {
+  for await (const rows of sampleChunks(db, ids, batchSize)) {
+    const xs = await trainable.toInputs(rows, { training: false });
+    try {
+      yield { xs, size: rows.length };
+    } finally {
+      tf.dispose(xs);
+    }
+  }
 }
 
 export async function splitIds(db: LoupeDb, datasetId: string, split: Split): Promise<string[]> {
@@ -222,7 +251,7 @@ export const runLockName = (runId: string) => `loupe-run-${runId}`;
  */
 export async function runTrainJob(db: LoupeDb, requested: TrainJobSpec, context: TrainJobContext): Promise<TrainJobResult> {
   validateSpec(requested);
-  const spec = { ...requested, model: withAugmentationRecorded(requested.task, requested.model) };
+  const spec = withDefaults(requested);
   const dataset = await db.datasets.get(spec.datasetId);
   if (!dataset) throw new TrainJobError(`dataset ${spec.datasetId} does not exist`);
   if (dataset.task !== spec.task) throw new TrainJobError(`dataset "${dataset.name}" is for ${dataset.task}, not ${spec.task}`);
@@ -394,13 +423,23 @@ async function executeRun(
           }
         : undefined,
     });
+    // The running statistics kept during training describe weights that kept moving; the saved model is
+    // scored and served with statistics of its own final weights (batch-norm-stats.ts). Layers still
+    // frozen keep theirs.
+    const recomputed = spec.recomputeBatchNorm !== false ? await recomputeBatchNormStatistics(model.model, plainInputs(db, model, trainIds, spec.batchSize)) : undefined;
+    if (recomputed && recomputed.layers > 0) {
+      const message = `recomputed the running statistics of ${recomputed.layers} BatchNorm layers over ${recomputed.examples} training samples (no augmentation)`;
+      context.onProgress?.({ kind: 'log', level: 'info', message });
+    }
+    // After the recompute, which leaves a still-frozen backbone's statistics (those its head trained on) as they are.
     // A run that ends frozen leaves its backbone trainable again: a warm start from its version trains it.
     if (schedule) setBackbonesFrozen(backbonesOf(model.model), false);
     // With early stopping the best epoch's weights were restored: report that epoch's metrics.
     const reported = result.history.find((h) => h.epoch === (result.bestEpoch ?? result.lastEpoch)) ?? result.history.at(-1);
-    const metrics = { ...reported?.metrics, epochs: result.epochsRun };
     await saveFinalModel(db, tracker.id, result.lastEpoch, model.model);
     const final = await evaluateSamples(db, model, valIds, spec.batchSize);
+    // Recomputed statistics make a different model than any epoch's: its validation metrics are the final pass's.
+    const metrics = { ...reported?.metrics, ...(recomputed && recomputed.layers > 0 ? valPrefixed(final.metrics) : {}), epochs: result.epochsRun };
     const analysis = analyzeErrors(model.task, final.rows.map(model.target), final.predictions, spec.seed, model.labels);
     await db.runs.update(tracker.id, { analysis, trainedOn: trainedOn(trainingTargets, final.predictions) });
     await tracker.complete(metrics);

@@ -159,6 +159,7 @@ describe('loupe train', () => {
       ['sentiment', { earlyStopping: { monitor: 'val_mae', patience: 2 } }, 'earlyStopping.monitor: must be one of loss, val_loss, val_accuracy, val_macroF1 for text-classification, got "val_mae"'],
       ['sentiment', { earlyStopping: true }, 'earlyStopping: must be false or {"monitor", "patience", "minDelta"?, "mode"?}, got true'],
       ['sentiment', { splits: { train: 0.8, val: 0.1, test: 0.2 } }, 'splits: train + val + test must be 1'],
+      ['image-classification', { recomputeBatchNorm: 'yes' }, 'recomputeBatchNorm: must be true or false, got "yes"'],
     ];
     for (const [task, value, message] of refused) {
       const config = writeJson(join(dir, 'invalid.json'), value);

@@ -114,4 +114,29 @@ describe('docs/quality.md, Fashion-MNIST transfer', () => {
     transfer.runs[1]!.fineTuned = 0.38;
     expect(qualityMarkdown({ transfer })).toContain('**not reached** (+9.0 points)');
   });
+
+  it('with recomputed BatchNorm statistics, also reports the same models scored with the statistics kept in training', () => {
+    const options = { pretrainClasses: [0, 1, 2, 3, 4], inputSize: 32, pretrainImages: 100, pretrainEpochs: 1, shots: [10], epochs: { 10: 5 }, batchSize: 16, learningRate: 0.001, seeds: [1, 2], testLimit: 500, recomputeBatchNorm: true };
+    const transfer = {
+      options,
+      pretrainClasses: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat'],
+      targetClasses: ['Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+      pretrainAccuracy: 0.8,
+      pretrainAccuracyKept: 0.3,
+      pretrainSeconds: 60,
+      testCount: 500,
+      runs: [
+        { shots: 10, seed: 1, scratch: 0.4, fineTuned: 0.5, scratchKept: 0.2, fineTunedKept: 0.22 },
+        { shots: 10, seed: 2, scratch: 0.42, fineTuned: 0.52, scratchKept: 0.24, fineTunedKept: 0.26 },
+      ],
+      seconds: 120,
+      backend: 'tfjs wasm',
+      machine: 'test machine',
+      ranAt: '2026-01-01T00:00:00.000Z',
+    };
+    const text = qualityMarkdown({ transfer });
+    expect(text).toContain('| 10 | 41.0 ± 1.4 | 51.0 ± 1.4 | 10.0 ± 0.0 |');
+    expect(text).toContain('(before the recompute): 10 per class — from scratch 22.0 ± 2.8, from the version 24.0 ± 2.8; the version on its own classes 30.0 % (80.0 % recomputed).');
+    expect(text).toContain('stays a default step of image runs (`recomputeBatchNorm`');
+  });
 });
