@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build, preview } from 'vite';
 import { launchChromium } from '../../tests/e2e/chromium';
 import { printTable } from './env';
-import type { GroupCommitResult } from './group-commit';
+import type { CommitStep, GroupCommitResult } from './group-commit';
 
 export interface BrowserBenchOptions {
   ingestImages: number;
@@ -62,6 +62,7 @@ export interface BrowserBenchResult {
   ingest?: IngestResult;
   predict?: LatencyResult[];
   log: GroupCommitResult[];
+  logSteps?: CommitStep[];
   training: (TrainStepConfig & TrainStepResult)[];
 }
 
@@ -70,8 +71,14 @@ interface BenchWindow {
     ingest(count: number): Promise<IngestResult>;
     predictLatency(backends: string[], requests: number): Promise<LatencyResult[]>;
     groupCommit(rows: number): Promise<GroupCommitResult[]>;
+    commitSteps(rounds: number): Promise<CommitStep[]>;
     trainSteps(backend: string, config: TrainStepConfig, warmup: number, rounds: number): Promise<TrainStepResult>;
   };
+}
+
+/** Prints where one answer's wait goes (Node and Chromium alike). */
+export function printCommitSteps(steps: CommitStep[]): void {
+  printTable(['step (1 client, one after another)', 'p50 ms', 'p95 ms'], steps.map((s) => [s.step, s.p50.toFixed(2), s.p95.toFixed(2)]));
 }
 
 /** Prints group-commit figures (Node and Chromium alike). */
@@ -103,7 +110,10 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
     console.log(`Chromium ${chromium}: the inference log's group commit (real IndexedDB), ${options.logRows} rows per line:`);
     const log = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.groupCommit(n), options.logRows);
     printGroupCommit(log);
-    if (options.logOnly) return { chromium, log, training: [] };
+    console.log(`\nWhere one answer's wait goes, ${Math.min(options.logRows, 500)} rounds each:`);
+    const logSteps = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.commitSteps(n), Math.min(options.logRows, 500));
+    printCommitSteps(logSteps);
+    if (options.logOnly) return { chromium, log, logSteps, training: [] };
 
     console.log(`\nIngest of ${options.ingestImages} JPEGs (256×256, one folder per class) through the ingest worker…`);
     const ingest = await page.evaluate((n) => (window as unknown as BenchWindow).loupeBench.ingest(n), options.ingestImages);
@@ -144,7 +154,7 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
       gpuRows.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}`, r.transfers.gpu!.dispatches, r.transfers.gpu!.pipelines, r.transfers.gpu!.uploadBytes, r.transfers.gpu!.readbackBytes]),
     );
     console.log();
-    return { chromium, ingest, predict, log, training };
+    return { chromium, ingest, predict, log, logSteps, training };
   } finally {
     await browser.close();
     await server.close();

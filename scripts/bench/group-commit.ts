@@ -6,6 +6,7 @@
  * any Dexie database: fake-indexeddb in Node (`npm run bench -- --only log`), real IndexedDB in Chromium
  * (`npm run bench -- --only browser-log`, scripts/bench/browser/main.ts).
  */
+import type { Table } from 'dexie';
 import type { LoupeDb } from '../../src/lib/db/db';
 import { InferenceLogger } from '../../src/lib/monitoring/log';
 import type { PredictionRecord } from '../../src/lib/serving/types';
@@ -60,7 +61,8 @@ export async function benchGroupCommit(db: LoupeDb, rows: number, loads = GROUP_
   try {
     for (const load of loads) {
       const logger = new InferenceLogger(db, { retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }), vocabulary: async () => undefined });
-      await Promise.all(Array.from({ length: 20 }, (_, i) => logger.record(prediction(-i)))); // warm-up
+      await Promise.all(Array.from({ length: 20 }, (_, i) => logger.record(prediction(-i)))); // warm-up…
+      await logger.flush(); // …and its rollups and first retention pass (a scan of the whole log), before the clock starts
       const before = await table.count();
       transactions = 0;
       const waits: number[] = [];
@@ -99,4 +101,106 @@ export async function benchGroupCommit(db: LoupeDb, rows: number, loads = GROUP_
     if (table.bulkAdd !== bulkAdd) table.bulkAdd = bulkAdd;
   }
   return results;
+}
+
+export interface CommitStep {
+  step: string;
+  p50: number;
+  p95: number;
+}
+
+const summary = (step: string, times: number[]): CommitStep => {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { step, p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
+};
+
+/**
+ * Where one answer's wait goes at 1 client: the row's preparation, then single-row transactions of growing
+ * scope, each awaited before the next, `rounds` times: a bare `add` in raw IndexedDB (the floor any
+ * durable log pays), the same through Dexie, and the stores a group commit touches. For the scopes written
+ * through Dexie, "opened" is the time to the transaction's callback and "requests" to its last request's
+ * success; the rest is the commit.
+ */
+export async function benchCommitSteps(db: LoupeDb, idb: IDBFactory, rounds: number): Promise<CommitStep[]> {
+  const { toLogRow } = await import('../../src/lib/monitoring/log');
+  const { applyToRollups } = await import('../../src/lib/monitoring/rollups');
+  const { readLogRetention } = await import('../../src/lib/serving/config');
+  const out: CommitStep[] = [];
+  const built: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    await toLogRow(prediction(i), true);
+    built.push(performance.now() - t);
+  }
+  out.push(summary('row built (toLogRow: input statistics)', built));
+
+  const row = await toLogRow(prediction(0), true);
+  const raw = await new Promise<IDBDatabase>((resolve, reject) => {
+    const open = idb.open(`bench-floor-${Date.now()}`, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('rows', { autoIncrement: true });
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  // The default, then each durability hint (Chromium: "strict" flushes to disk before `complete`).
+  for (const durability of [undefined, 'strict', 'relaxed'] as const) {
+    const bare: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const tx = raw.transaction('rows', 'readwrite', durability ? { durability } : undefined);
+        tx.objectStore('rows').add({ ...row });
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      });
+      bare.push(performance.now() - t);
+    }
+    out.push(summary(`raw IndexedDB: add 1 row, 1 store${durability ? `, durability ${durability}` : ''}`, bare));
+  }
+  raw.close();
+
+  const scopes: [string, Table[], () => Promise<unknown>][] = [
+    ['Dexie: add 1 row (inferenceLog)', [db.inferenceLog], () => db.inferenceLog.add({ ...row })],
+    ['Dexie: bulkAdd 1 row, allKeys (inferenceLog)', [db.inferenceLog], () => db.inferenceLog.bulkAdd([{ ...row }], { allKeys: true })],
+    ['Dexie: 1 row + read retention (inferenceLog, settings)', [db.inferenceLog, db.settings], () => Promise.all([db.inferenceLog.add({ ...row }), readLogRetention(db)])],
+    [
+      'Dexie: 1 row + rollups + retention (the group transaction before)',
+      [db.inferenceLog, db.rollups, db.settings],
+      () => Promise.all([readLogRetention(db), db.inferenceLog.bulkAdd([{ ...row }]), applyToRollups(db, [row])]),
+    ],
+    ['Dexie: rollups + retention, no row', [db.rollups, db.settings], () => Promise.all([readLogRetention(db), applyToRollups(db, [row])])],
+  ];
+  for (const [step, stores, body] of scopes) {
+    const total: number[] = [];
+    const opened: number[] = [];
+    const requests: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      await db.transaction('rw', stores, async () => {
+        opened.push(performance.now() - t);
+        await body();
+        requests.push(performance.now() - t);
+      });
+      total.push(performance.now() - t);
+    }
+    out.push(summary(`${step}: opened`, opened), summary(`${step}: requests done`, requests), summary(`${step}: committed`, total));
+  }
+  // The same single add, with a scope that returns Dexie's promise instead of awaiting it (Dexie keeps its
+  // transaction zone across native awaits by echoing it through extra ticks).
+  const direct: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    await db.transaction('rw', db.inferenceLog, () => db.inferenceLog.add({ ...row }));
+    direct.push(performance.now() - t);
+  }
+  out.push(summary('Dexie: add 1 row (inferenceLog), scope returns the promise: committed', direct));
+  const logger = new InferenceLogger(db, { retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }), vocabulary: async () => undefined });
+  const recorded: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    await logger.record(prediction(i));
+    recorded.push(performance.now() - t);
+  }
+  await logger.flush();
+  out.push(summary('InferenceLogger.record, one after another (the answer waits)', recorded));
+  return out;
 }

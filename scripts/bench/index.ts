@@ -30,8 +30,8 @@ import { parseArgs } from 'node:util';
 import { describeMachine, printTable, startWasm } from './env';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { LoupeDb } from '../../src/lib/db/db';
-import { benchBrowser, printGroupCommit, type BrowserBenchResult } from './browser';
-import { benchGroupCommit, type GroupCommitResult } from './group-commit';
+import { benchBrowser, printCommitSteps, printGroupCommit, type BrowserBenchResult } from './browser';
+import { benchCommitSteps, benchGroupCommit, type CommitStep, type GroupCommitResult } from './group-commit';
 import { benchKernels, kernelCases, resnetCases, type KernelResult } from './kernels';
 import { benchMonitoring, type MonitoringBenchResult } from './monitoring';
 import { benchFineTune, type FineTuneBenchResult } from './fine-tune';
@@ -142,11 +142,17 @@ if (args.only === undefined || args.only === 'monitoring') {
 }
 
 let log: GroupCommitResult[] | undefined;
+let logSteps: CommitStep[] | undefined;
 if (args.only === undefined || args.only === 'log') {
   const rows = positive('log-rows', args['log-rows']);
   console.log(`Inference log group commit in Node over fake-indexeddb (an in-memory IndexedDB; Chromium: --only browser-log), ${rows} rows per line:`);
-  log = await benchGroupCommit(new LoupeDb('bench-group-commit', { indexedDB: new IDBFactory(), IDBKeyRange }), rows);
+  const factory = new IDBFactory();
+  const db = new LoupeDb('bench-group-commit', { indexedDB: factory, IDBKeyRange });
+  log = await benchGroupCommit(db, rows);
   printGroupCommit(log);
+  console.log(`\nWhere one answer's wait goes, ${Math.min(rows, 500)} rounds each:`);
+  logSteps = await benchCommitSteps(db, factory, Math.min(rows, 500));
+  printCommitSteps(logSteps);
   console.log();
 }
 
@@ -184,5 +190,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `bench-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring, log, fineTune }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, args, kernels, training, browser, monitoring, log, logSteps, fineTune }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

@@ -10,7 +10,7 @@ import { workers } from '$lib/workers';
 import { evaluateAlerts } from '$lib/monitoring/alerts';
 import { runDueEvaluations, type VersionEvaluator } from '$lib/monitoring/evaluation';
 import { loadReference, measureReference, referenceData, saveReference } from '$lib/monitoring/reference';
-import { rebuildRollups } from '$lib/monitoring/rollups';
+import { foldLoggedRows, rebuildRollups } from '$lib/monitoring/rollups';
 
 /** How often the studio evaluates alert rules and due evaluations while it is open. */
 export const MONITOR_TICK_MS = 10_000;
@@ -115,6 +115,8 @@ export function startMonitoring(): () => void {
   void (async () => {
     const db = getDb();
     try {
+      // Rows answered by a tab that died before adding them to the rollups: counted before any chart or total is read.
+      await foldLoggedRows(db);
       if (!(await db.settings.get(REBUILT_KEY)) && (await db.rollups.count()) === 0 && (await db.inferenceLog.count()) > 0) await rebuildRollups(db);
       await db.settings.put({ key: REBUILT_KEY, value: true });
     } catch (error) {

@@ -1,6 +1,7 @@
 import { liveQuery } from 'dexie';
 import { getDb } from '$lib/db/db';
 import { prometheusText } from '$lib/monitoring/prometheus';
+import { foldLoggedRows } from '$lib/monitoring/rollups';
 import { workers } from '$lib/workers';
 import { serveBridgeRequest } from '$lib/serving/bridge-host';
 import { readServingSettings } from '$lib/serving/config';
@@ -18,6 +19,8 @@ export async function studioMetrics(): Promise<string> {
     () => studioServing().loaded().length > 0,
     () => workers().inference.api().memory(),
   );
+  // Rows answered in the last instant (in any tab) may wait to be folded into the rollups: totals count them now.
+  await foldLoggedRows(getDb());
   return (await prometheusText(getDb())) + memory;
 }
 

@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countLogRows, prepareSentimentModel, sendBatch } from '../../scripts/soak/driver';
 import { openStudio, readTable, type Studio } from './harness';
@@ -23,6 +24,15 @@ async function post(studio: Studio, route: string, body: unknown): Promise<Answe
     },
     { route, body },
   );
+}
+
+/** All-time predictions of `model` in `GET api/metrics` (the Prometheus totals, from the rollups). */
+async function predictionsTotal(page: Page, model: string): Promise<number> {
+  const text = await page.evaluate(async () => (await fetch(new URL('api/metrics', document.baseURI))).text());
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('loupe_predictions_total{') && line.includes(`model="${model}"`))
+    .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
 }
 
 /**
@@ -125,8 +135,9 @@ describe('reliability: the REST API under load and bad payloads', () => {
     expect(studio.errors.filter((e) => !e.startsWith('Failed to load resource: the server responded with a status of'))).toEqual([]);
   });
 
-  it('loses no answered prediction when the serving tab dies without unload events: every one is in the log after reopening', async () => {
+  it('loses no answered prediction when the serving tab dies without unload events: every one is in the log and the totals after reopening', async () => {
     const { page } = studio;
+    const totalBefore = await predictionsTotal(page, 'sentiment');
     // One prediction on the Predict page (the SDK in the tab)…
     await studio.goto('predict');
     const form = page.getByRole('form', { name: 'Predict with sentiment' });
@@ -155,6 +166,9 @@ describe('reliability: the REST API under load and bad payloads', () => {
     const texts = await durable.locator('td.input span').allTextContents();
     expect(new Set(texts)).toEqual(new Set(['durable ui: what a lovely day', ...Array.from({ length: 20 }, (_, i) => `durable rest ${i}: fine`)]));
     await expect(durable.filter({ hasText: 'durable ui' }).locator('.badge').textContent()).resolves.toBe('ui');
+    // The rollups follow the answers in their own transaction: the reopened studio counts the rows the killed
+    // tab had not folded in, each once, so the Prometheus totals (and Monitor) have all 21.
+    await expect.poll(() => predictionsTotal(reopened, 'sentiment'), { timeout: 30_000 }).toBe(totalBefore + 21);
     await reopened.close();
   });
 });

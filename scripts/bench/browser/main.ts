@@ -15,7 +15,7 @@ import { getDb } from '$lib/db/db';
 import { findRunModel } from '$lib/registry/evaluators';
 import { ModelRegistry } from '$lib/registry/registry';
 import { TASKS } from '$lib/tasks/registry';
-import { benchGroupCommit, type GroupCommitResult } from '../group-commit';
+import { benchCommitSteps, benchGroupCommit, type CommitStep, type GroupCommitResult } from '../group-commit';
 import type { TrainJobSpec } from '$lib/training/job';
 import type { InferenceApi, IngestApi, TrainerApi } from '$lib/workers/types';
 import type { ModelVersionRow, TaskName } from '$lib/db/types';
@@ -173,6 +173,11 @@ function groupCommit(rows: number): Promise<GroupCommitResult[]> {
   return benchGroupCommit(getDb(), rows);
 }
 
+/** Where one answer's wait goes (scripts/bench/group-commit.ts). */
+function commitSteps(rounds: number): Promise<CommitStep[]> {
+  return benchCommitSteps(getDb(), indexedDB, rounds);
+}
+
 export interface TrainStepConfig {
   backbone: 'mobilenetv3-small' | 'resnet18';
   mode: 'dual' | 'shared';
@@ -307,4 +312,4 @@ async function trainSteps(
   };
 }
 
-Object.assign(window, { loupeBench: { ingest, predictLatency, groupCommit, trainSteps } });
+Object.assign(window, { loupeBench: { ingest, predictLatency, groupCommit, commitSteps, trainSteps } });

@@ -84,7 +84,21 @@ export const SCHEMA_VERSIONS: readonly SchemaVersion[] = [
     stores: { datasets: 'id, task, createdAt, parentId' },
     upgrade: (tx) => renameTask(tx, 'sentiment', 'text-classification'),
   },
+  {
+    // v7: a log row's answer no longer waits for its rollups, which follow in their own transaction and
+    // remember the last row folded in (`ROLLUPS_FOLDED_THROUGH`). Every row written before was folded in
+    // with it, so the mark starts at the log's last row. No new table or index (settings is declared as before).
+    version: 7,
+    stores: { settings: 'key' },
+    upgrade: async (tx) => {
+      const last = await tx.table('inferenceLog').toCollection().lastKey();
+      if (typeof last === 'number') await tx.table('settings').put({ key: ROLLUPS_FOLDED_THROUGH, value: last });
+    },
+  },
 ];
+
+/** Settings key of the id of the last inference log row counted in the rollups (0 or absent: none). */
+export const ROLLUPS_FOLDED_THROUGH = 'rollupsFoldedThrough';
 
 export const LATEST_SCHEMA_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1]!.version;
 

@@ -5,7 +5,7 @@ import { sha256Hex } from '$lib/hash';
 import { readLogRetention, updateLogRetention } from '$lib/serving/config';
 import type { ImageInput, LogRetention, PredictionFailure, PredictionRecord, PredictionSink, ServingInput, Timers } from '$lib/serving/types';
 import { referenceVocabulary } from './reference';
-import { applyFeedbackChange, applyToRollups } from './rollups';
+import { applyFeedbackChange, applyToRollups, foldLoggedRows, foldRows } from './rollups';
 import { inputStatistics } from './stats';
 import { TASKS } from '$lib/tasks/registry';
 
@@ -34,7 +34,10 @@ export interface InferenceLoggerOptions {
   windowMs?: number;
   /** A transaction carries at most this many bytes of images (image requests are large)… */
   maxBufferedBytes?: number;
-  /** Retention policy, read inside every write's transaction (so: IndexedDB reads only); defaults to the `logRetention` setting. */
+  /**
+   * Retention policy, read inside the transaction of every group with images (it decides whether they are kept)
+   * and of every group's rollups (pruning), so: IndexedDB reads only; defaults to the `logRetention` setting.
+   */
   retention?: () => Promise<LogRetention>;
   /**
    * Retention is enforced after a write this often, and also once max(50, 10% of maxRows) rows
@@ -45,6 +48,12 @@ export interface InferenceLoggerOptions {
   timers?: Timers;
   /** Called when a write fails; a full storage arrives as a `StorageFullError`. */
   onError?: (error: unknown) => void;
+  /**
+   * Committed rows are added to the rollups this long after the first of them, in one transaction for all
+   * (Chromium runs one database's transactions one after another, so a rollups transaction per group would
+   * delay the next group's rows); `flush` and a hidden page fold at once.
+   */
+  foldAfterMs?: number;
   /** When storage is full, predictions wait in memory and the write is tried again after this long. */
   retryWhenFullMs?: number;
   /** …keeping at most this many (the oldest are dropped beyond it, and the next error says how many); also bounds their images by `maxBufferedBytes`. */
@@ -110,8 +119,9 @@ function pending<T, P extends Pending<T>>(fields: Omit<P, 'settle'>): { entry: P
 /**
  * The inference log's writer, with group commit: `record` resolves once the prediction's row is
  * committed, so the SDK answers only with the row durable (a tab killed right after its answers loses
- * none of them). Predictions that arrive while a write is in flight share the next transaction, rows
- * and their rollups together; retention is enforced after writes. While storage is full, rows wait in
+ * none of them). Predictions that arrive while a write is in flight share the next transaction, which
+ * writes their rows alone; their rollups follow in a transaction of their own (exactly once, after a
+ * kill too: see `foldRows`), then retention is enforced. While storage is full, rows wait in
  * memory and `record` resolves at once (serving goes on; a `StorageFullError` says so).
  * @example const logger = new InferenceLogger(db); sdk = new ServingSdk({ …, sink: logger }); // answers wait for their row
  */
@@ -132,6 +142,10 @@ export class InferenceLogger implements PredictionSink {
   #dropped = 0;
   /** Rows with images may exist until a pass with `keepImages` off has dropped them. */
   #imagesMayExist = true;
+  /** Committed rows not yet added to the rollups, and the chain of rollup transactions. */
+  #unfolded: InferenceLogRow[] = [];
+  #folding: Promise<void> = Promise.resolve();
+  #foldTimer: unknown;
   readonly #options: Required<InferenceLoggerOptions>;
 
   constructor(db: LoupeDb | (() => LoupeDb), options: InferenceLoggerOptions = {}) {
@@ -145,6 +159,7 @@ export class InferenceLogger implements PredictionSink {
       now: Date.now,
       timers: realTimers,
       onError: (error) => console.warn('Loupe could not write the inference log:', error),
+      foldAfterMs: 100,
       retryWhenFullMs: 10_000,
       maxHeldRows: 10_000,
       vocabulary: (model, version) => referenceVocabulary(this.#db(), model, version),
@@ -176,8 +191,13 @@ export class InferenceLogger implements PredictionSink {
     return done;
   }
 
-  /** Writes everything waiting now, even while storage is full (writes run one after another); resolves when written. */
+  /** Writes everything waiting now, even while storage is full (writes run one after another); resolves when written and in the rollups. */
   flush(): Promise<void> {
+    return this.#write().then(() => this.#foldNow());
+  }
+
+  /** Writes everything waiting (after the writes already started); the rollups follow later (`foldAfterMs`). */
+  #write(): Promise<void> {
     this.#chain = this.#chain.then(() => this.#drain());
     return this.#chain;
   }
@@ -211,11 +231,11 @@ export class InferenceLogger implements PredictionSink {
     if (this.#options.windowMs > 0) {
       this.#timer = this.#options.timers.set(() => {
         this.#timer = undefined;
-        void this.flush();
+        void this.#write();
       }, this.#options.windowMs);
     } else {
       this.#draining = true; // claimed now, so predictions arriving before the write starts join it
-      queueMicrotask(() => void this.flush());
+      queueMicrotask(() => void this.#write());
     }
   }
 
@@ -263,32 +283,69 @@ export class InferenceLogger implements PredictionSink {
     const db = this.#db();
     try {
       const prepared = (await Promise.all(batch.map((p) => p.row))).filter((row): row is InferenceLogRow => row !== undefined);
-      let retention!: LogRetention;
-      let rows: InferenceLogRow[] = [];
+      let rows = prepared;
+      // The answer waits for the rows only: they are the record. A text group's transaction touches the log
+      // alone, so it never waits for the previous group's rollups (see `#fold`); a group with images reads the
+      // retention setting first, which decides whether they are kept. Failures have no row: they are counted
+      // in the rollups here.
       const withImages = prepared.some((row) => row.input.images?.length);
-      // Rows and their per-minute rollups are written in one transaction: dashboards never see one without the
-      // other. The retention setting is read in it too: one transaction per group commit, not two. The reads and
-      // writes go out together (rows with images wait for the setting, which decides whether images are kept), so
-      // an answer waits for about two round trips to the browser's storage process rather than four.
+      const tables = [db.inferenceLog, ...(withImages ? [db.settings] : []), ...(failures.length > 0 ? [db.rollups] : [])];
       try {
-        await db.transaction('rw', db.inferenceLog, db.rollups, db.settings, async () => {
-          [retention] = await Promise.all([
-            this.#options.retention(),
-            withImages ? undefined : db.inferenceLog.bulkAdd(prepared),
-            applyToRollups(db, prepared, failures.map((p) => p.item)),
+        // No native `await` in the scope: Dexie would keep its transaction zone across it with extra ticks.
+        const write = () =>
+          Promise.all([
+            rows.length > 0 ? db.inferenceLog.bulkAdd(rows, { allKeys: true }).then((ids) => rows.forEach((row, i) => (row.id = ids[i]))) : undefined,
+            failures.length > 0 ? applyToRollups(db, [], failures.map((p) => p.item)) : undefined,
           ]);
-          rows = retention.keepImages ? prepared : prepared.map(withoutImages);
-          if (withImages) await db.inferenceLog.bulkAdd(rows);
-        });
+        await db.transaction('rw', tables, () =>
+          withImages
+            ? this.#options.retention().then((retention) => {
+                if (!retention.keepImages) rows = prepared.map(withoutImages);
+                return write();
+              })
+            : write(),
+        );
       } catch (error) {
         if (!isQuotaError(error)) throw error;
+        for (const row of rows) delete row.id;
         this.#options.onError(this.#holdForRetry(batch, failures, error));
         return false;
       }
-      // Committed: the answers go out now, before any pruning.
+      // Committed: the answers go out now; the rollups follow.
       settle();
       this.#fullUntil = -Infinity;
-      if (retention.keepImages) this.#imagesMayExist = true;
+      if (rows.some((row) => row.input.images?.length)) this.#imagesMayExist = true;
+      this.#unfolded.push(...rows);
+      this.#foldTimer ??= this.#options.timers.set(() => void this.#foldNow(), this.#options.foldAfterMs);
+    } catch (error) {
+      settle();
+      this.#options.onError(error);
+    }
+    return true;
+  }
+
+  /** Folds the committed rows now (see `#fold`); resolves when they are in the rollups. */
+  #foldNow(): Promise<void> {
+    if (this.#foldTimer !== undefined) {
+      this.#options.timers.clear(this.#foldTimer);
+      this.#foldTimer = undefined;
+    }
+    this.#folding = this.#folding.then(() => this.#fold());
+    return this.#folding;
+  }
+
+  /**
+   * Adds the committed rows to the rollups in a transaction of their own, off the answers' path; a tab
+   * killed before it ran loses nothing (the next fold, or start-up, reads the rows past the rollups' mark
+   * from the log: `foldLoggedRows`). Re-reads the retention setting in the same transaction and enforces it.
+   */
+  async #fold(): Promise<void> {
+    const rows = this.#unfolded.splice(0);
+    if (rows.length === 0) return;
+    const db = this.#db();
+    try {
+      const [folded, retention] = await db.transaction('rw', db.rollups, db.settings, () => Promise.all([foldRows(db, rows), this.#options.retention()]));
+      if (!folded) await foldLoggedRows(db);
       this.#writtenSincePrune += rows.length;
       const now = this.#options.now();
       const grown = isLimit(retention.maxRows) && this.#writtenSincePrune >= Math.max(PRUNE_MIN_ROWS, Math.ceil(retention.maxRows * PRUNE_SLACK));
@@ -299,10 +356,9 @@ export class InferenceLogger implements PredictionSink {
         if (!retention.keepImages) this.#imagesMayExist = false;
       }
     } catch (error) {
-      settle();
+      // Not lost: the rows are committed, and the next fold (or start-up) reads them from the log.
       this.#options.onError(error);
     }
-    return true;
   }
 
   /**
@@ -317,7 +373,7 @@ export class InferenceLogger implements PredictionSink {
     this.#holdAll();
     this.#timer ??= this.#options.timers.set(() => {
       this.#timer = undefined;
-      void this.flush();
+      void this.#write();
     }, this.#options.retryWhenFullMs);
     const dropped = this.#dropped ? ` (${this.#dropped} older one(s) were dropped to bound memory)` : '';
     this.#dropped = 0;
@@ -404,7 +460,8 @@ export async function setFeedback(db: LoupeDb, id: number, value: string | numbe
   const row = await db.inferenceLog.get(id);
   if (!row) throw new FeedbackError(`log row ${id} does not exist (it may have been pruned)`);
   if (value === undefined || value === '') {
-    await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
+    await db.transaction('rw', db.inferenceLog, db.rollups, db.settings, async () => {
+      await foldLoggedRows(db); // a row not yet in the rollups is counted with its old feedback, then changed
       await db.inferenceLog.update(id, { feedback: undefined, feedbackAt: undefined });
       await applyFeedbackChange(db, row, undefined);
     });
@@ -421,7 +478,8 @@ export async function setFeedback(db: LoupeDb, id: number, value: string | numbe
     feedback = String(value).trim();
     if (feedback === '') throw new FeedbackError(`feedback for ${row.model} must be a label`);
   }
-  await db.transaction('rw', db.inferenceLog, db.rollups, async () => {
+  await db.transaction('rw', db.inferenceLog, db.rollups, db.settings, async () => {
+    await foldLoggedRows(db);
     await db.inferenceLog.update(id, { feedback, feedbackAt: now });
     await applyFeedbackChange(db, row, feedback);
   });

@@ -1,6 +1,7 @@
 import type { LoupeDb } from '$lib/db/db';
 import type { InferenceLogRow, RollupRow, TaskName } from '$lib/db/types';
 import type { PredictionFailure } from '$lib/serving/types';
+import { ROLLUPS_FOLDED_THROUGH } from '$lib/db/schema';
 import { binIndex, emptyBins, INPUT_STATS, INPUT_STAT_NAMES, LATENCY_EDGES_MS, regressionKey, SCORE_EDGES } from './bins';
 
 export const MINUTE_MS = 60_000;
@@ -154,9 +155,9 @@ export function rollupsOf(rows: readonly InferenceLogRow[], failures: readonly P
 }
 
 /**
- * Adds freshly written rows (and failures) to the stored rollups: one read of the touched minutes and
- * one `bulkPut`. Call it inside the transaction that writes the rows, so rows and rollups never disagree.
- * @example await db.transaction('rw', db.inferenceLog, db.rollups, async () => { await db.inferenceLog.bulkAdd(rows); await applyToRollups(db, rows); });
+ * Adds rows (and failures) to the stored rollups: one read of the touched minutes and one `bulkPut`.
+ * Logged rows go through `foldRows`/`foldLoggedRows`, which count each once.
+ * @example await db.transaction('rw', db.rollups, async () => applyToRollups(db, [], failures));
  */
 export async function applyToRollups(db: LoupeDb, rows: readonly InferenceLogRow[], failures: readonly PredictionFailure[] = []): Promise<void> {
   const minutes = rollupsOf(rows, failures);
@@ -164,6 +165,48 @@ export async function applyToRollups(db: LoupeDb, rows: readonly InferenceLogRow
   const deltas = [...minutes, ...hourlyOf(minutes)];
   const stored = await db.rollups.bulkGet(deltas.map((d) => [d.model, d.minute] as [string, number]));
   await db.rollups.bulkPut(deltas.map((delta, i) => (stored[i] ? mergeInto(stored[i]!, delta) : delta)));
+}
+
+/** The id of the last log row counted in the rollups (the "folded through" mark; 0: none). */
+export async function foldedThrough(db: LoupeDb): Promise<number> {
+  const mark = (await db.settings.get(ROLLUPS_FOLDED_THROUGH))?.value;
+  return typeof mark === 'number' ? mark : 0;
+}
+
+/**
+ * Adds committed log rows (with their ids) to the rollups, each exactly once: rows at or below the mark
+ * are already counted and skipped, and the mark moves to the last row. Rows are the record; their rollups
+ * follow in this separate transaction, after the answer. False, with nothing written, when the log has
+ * rows between the mark and these (another tab's, or a tab killed before it folded its own): then
+ * `foldLoggedRows` reads them from the log.
+ */
+export function foldRows(db: LoupeDb, rows: readonly InferenceLogRow[]): Promise<boolean> {
+  const sorted = [...rows].sort((a, b) => a.id! - b.id!);
+  return db.transaction('rw', db.rollups, db.settings, async () => {
+    const through = await foldedThrough(db);
+    const fresh = sorted.filter((row) => row.id! > through);
+    if (!fresh.every((row, i) => row.id === through + 1 + i)) return false;
+    if (fresh.length === 0) return true;
+    await applyToRollups(db, fresh);
+    await db.settings.put({ key: ROLLUPS_FOLDED_THROUGH, value: fresh[fresh.length - 1]!.id! });
+    return true;
+  });
+}
+
+/**
+ * Adds every log row past the mark to the rollups, read from the log (rows a killed tab committed and
+ * answered but never folded in; at start-up, and whenever `foldRows` finds a gap). Returns how many.
+ * @example await foldLoggedRows(db); // Monitor and the Prometheus totals now count every logged row
+ */
+export function foldLoggedRows(db: LoupeDb): Promise<number> {
+  return db.transaction('rw', db.inferenceLog, db.rollups, db.settings, async () => {
+    const through = await foldedThrough(db);
+    const rows = await db.inferenceLog.where(':id').above(through).toArray();
+    if (rows.length === 0) return 0;
+    await applyToRollups(db, rows);
+    await db.settings.put({ key: ROLLUPS_FOLDED_THROUGH, value: rows[rows.length - 1]!.id! });
+    return rows.length;
+  });
 }
 
 /** Minute rollups of one model between two instants (minutes that start in [from, to]), oldest first. */
@@ -210,30 +253,42 @@ export async function readWindow(db: LoupeDb, model: string, from: number, to: n
 
 /**
  * Recomputes a model's rollups (or every model's) from the raw log, replacing the stored ones — for
- * logs written before rollups existed. Reads the log in pages so a million rows never sit in memory at once.
+ * logs written before rollups existed. Reads the log in pages so a million rows never sit in memory at
+ * once. Rows past the "folded through" mark are counted once: by every model's rebuild (which moves the
+ * mark past them) or, for one model's, by the fold still to come.
  */
 export async function rebuildRollups(db: LoupeDb, model?: string, pageSize = 5000): Promise<number> {
   const byKey = new Map<string, RollupRow>();
-  let lastId = 0;
   let seen = 0;
+  const count = (row: InferenceLogRow) => {
+    if (model !== undefined && row.model !== model) return;
+    seen++;
+    const key = keyOf(row.model, minuteOf(row.ts));
+    let rollup = byKey.get(key);
+    if (!rollup) byKey.set(key, (rollup = emptyRollup(row.model, minuteOf(row.ts), row.task)));
+    addRow(rollup, row);
+  };
+  // Every model's rebuild counts every row and moves the mark to the last; one model's counts its rows up
+  // to the mark (rows past it will be folded in later, with the other models' rows).
+  const upTo = async () => (model === undefined ? Infinity : await foldedThrough(db));
+  const through = await upTo();
+  let lastId = 0;
   for (;;) {
-    const page = await db.inferenceLog.where('id').above(lastId).limit(pageSize).toArray();
+    const page = await db.inferenceLog.where(':id').between(lastId, through, false, true).limit(pageSize).toArray();
     if (page.length === 0) break;
     lastId = page[page.length - 1]!.id!;
-    for (const row of page) {
-      if (model !== undefined && row.model !== model) continue;
-      seen++;
-      const key = keyOf(row.model, minuteOf(row.ts));
-      let rollup = byKey.get(key);
-      if (!rollup) byKey.set(key, (rollup = emptyRollup(row.model, minuteOf(row.ts), row.task)));
-      addRow(rollup, row);
-    }
+    page.forEach(count);
   }
-  const minutes = [...byKey.values()];
-  await db.transaction('rw', db.rollups, async () => {
+  await db.transaction('rw', db.inferenceLog, db.rollups, db.settings, async () => {
+    // Rows written (or folded in) while the pages were read.
+    const rest = await db.inferenceLog.where(':id').between(lastId, await upTo(), false, true).toArray();
+    rest.forEach(count);
+    if (rest.length > 0) lastId = rest[rest.length - 1]!.id!;
+    const minutes = [...byKey.values()];
     if (model === undefined) await db.rollups.clear();
     else await db.rollups.where('model').anyOf([model, hourKey(model)]).delete();
     await db.rollups.bulkPut([...minutes, ...hourlyOf(minutes)]);
+    if (model === undefined && lastId > 0) await db.settings.put({ key: ROLLUPS_FOLDED_THROUGH, value: lastId });
   });
   return seen;
 }

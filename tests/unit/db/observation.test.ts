@@ -39,7 +39,11 @@ describe('coarse observation of the per-request tables', () => {
     const db = makeDb();
     const logger = new InferenceLogger(db, { retention: async () => ({ maxRows: 30, maxAgeDays: 0, keepImages: false }), vocabulary: async () => undefined });
     const held = await accumulate(db);
-    const logOne = async (i: number) => logger.record(makePredictionRecord(i, { ts: 1_700_000_000_000 + i * 61_000, input: { text: `prediction ${i}` } }));
+    // Each row, then its rollups (flushed at once rather than 100 ms later): one transaction each.
+    const logOne = async (i: number) => {
+      await logger.record(makePredictionRecord(i, { ts: 1_700_000_000_000 + i * 61_000, input: { text: `prediction ${i}` } }));
+      await logger.flush();
+    };
     for (let i = 0; i < 10; i++) await logOne(i);
     const after10 = { log: held.nodes('inferenceLog'), rollups: held.nodes('rollups') };
     for (let i = 10; i < 60; i++) await logOne(i);

@@ -45,10 +45,10 @@ export function traffic(n: number, options: { start?: number; minutes?: number; 
   });
 }
 
-/** Writes predictions through the real logger (rows and rollups in one transaction per group commit). */
+/** Writes predictions through the real logger (one transaction for the rows, then one for their rollups). */
 export async function writeThroughLogger(db: LoupeDb, records: PredictionRecord[], vocabulary?: ReadonlySet<string>): Promise<InferenceLoggerHandle> {
   const logger = new InferenceLogger(db, {
-    maxBatch: Math.max(1, records.length), // one transaction: rollups then sum in the order rollupsOf(rows) does
+    maxBatch: Math.max(1, records.length), // one group: its rollups sum in the order rollupsOf(rows) does
     retention: async () => ({ maxRows: 0, maxAgeDays: 0, keepImages: false }),
     vocabulary: async () => vocabulary,
   });

@@ -4,6 +4,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { importUpload } from '../../../src/lib/datasets/ingest';
 import { asStorageFull, isQuotaError, StorageFullError } from '../../../src/lib/db/quota';
 import { InferenceLogger } from '../../../src/lib/monitoring/log';
+import { foldLoggedRows } from '../../../src/lib/monitoring/rollups';
 import type { LogRetention, Timers } from '../../../src/lib/serving/types';
 import { decodeTensors, latestCheckpoint } from '../../../src/lib/training/checkpoints';
 import { resumeTrainJob, runTrainJob, type TrainJobSpec } from '../../../src/lib/training/job';
@@ -159,6 +160,7 @@ describe('storage full', () => {
     it('keeps earlier rows, says storage is full once per retry, holds new predictions in memory and writes them all once space is back', async () => {
       const db = makeDb();
       await db.inferenceLog.bulkAdd([makeLogRow({ ts: 1 }), makeLogRow({ ts: 2 })]);
+      await foldLoggedRows(db); // in the rollups, as a logger would have left them
       const rollupsBefore = await db.rollups.toArray();
       const errors: unknown[] = [];
       const time = clock();
@@ -192,7 +194,7 @@ describe('storage full', () => {
       expect(logger.pending).toBe(0);
       const rows = await db.inferenceLog.orderBy('ts').toArray();
       expect(rows.map((r) => r.input.text).slice(2)).toEqual(Array.from({ length: 12 }, (_, i) => `text ${i}`)); // none lost, in order
-      expect((await db.rollups.toArray()).filter((r) => r.span === undefined).reduce((n, r) => n + r.count, 0)).toBe(12); // minute rollups
+      expect((await db.rollups.toArray()).filter((r) => r.span === undefined).reduce((n, r) => n + r.count, 0)).toBe(14); // minute rollups: the 2 earlier rows and the 12
       db.close();
     });
 
