@@ -96,6 +96,22 @@ export async function waitForServiceWorker(page: Page): Promise<void> {
   });
 }
 
+/**
+ * Starts keeping every notification the page shows from now on (until it navigates), and returns a reader of
+ * their texts. A toast leaves after 6 s: one raised by a background tick (an alert firing) can come and go
+ * between two looks of a test on a busy machine, as it can while a user looks away.
+ */
+export async function keepNotifications(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { loupeNotices: string[] }).loupeNotices = seen;
+    new MutationObserver(() => {
+      for (const toast of document.querySelectorAll('.toast')) if (!seen.includes(toast.textContent!)) seen.push(toast.textContent!);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { loupeNotices: string[] }).loupeNotices);
+}
+
 /** Every row of one of the studio's IndexedDB tables, read in the page (what the studio stored, not what it shows). */
 export async function readTable<T = Record<string, unknown>>(page: Page, table: string): Promise<T[]> {
   return page.evaluate(
