@@ -33,7 +33,7 @@ interface Result {
 }
 
 /** Runs in the worker: both builds of gemm.wat on one shared memory, against a float64 reference. */
-function check(args: { modules: typeof SIMD_MODULES.gemm; shapes: typeof SHAPES }): { shared: boolean; results: Result[] } {
+function check(args: { modules: NonNullable<typeof SIMD_MODULES.gemm>; shapes: typeof SHAPES }): { shared: boolean; results: Result[] } {
   const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   const memory = new WebAssembly.Memory({ initial: 4096, maximum: 65536, shared: true });
   type Gemm = { gemm_atb(...a: number[]): void; gemm_ab(...a: number[]): void };
