@@ -119,10 +119,10 @@ export interface WasmTrainingKernelOptions {
    */
   convolutions?: 'loupe' | 'xnnpack';
   /**
-   * Let the GEMMs use relaxed SIMD's fused multiply-add where the runtime has it. Default false: every
-   * kernel matches the cpu backend with it in Node, yet in Chromium's trainer (threaded, shared memory) the
-   * demo coin regressor stopped learning with it on (val MAE 51.8, worse than the mean year's 42; 22 with
-   * it off) — until that is found, it is for measuring only.
+   * Let the GEMMs use relaxed SIMD's fused multiply-add where the runtime has it. Default false. It is
+   * correct in Node and in Chromium's trainer worker (docs/benchmarks.md, "Stop 23"), but not faster on
+   * this project's machine, and its different last bits send the demo coin e2e's seed down a trajectory
+   * whose last validation misses its bound (val MAE 51.8; seeds 1 and 3 miss it without FMA).
    */
   relaxedSimd?: boolean;
 }
