@@ -98,7 +98,7 @@ function withDefaults(requested: TrainJobSpec): TrainJobSpec {
   return {
     ...requested,
     model: withAugmentationRecorded(requested.task, requested.model),
-    ...(images ? { recomputeBatchNorm: requested.recomputeBatchNorm ?? true } : {}),
+    ...(images ? { recomputeBatchNorm: requested.recomputeBatchNorm ?? false } : {}),
   };
 }
 
@@ -423,10 +423,10 @@ async function executeRun(
           }
         : undefined,
     });
-    // The running statistics kept during training describe weights that kept moving; the saved model is
-    // scored and served with statistics of its own final weights (batch-norm-stats.ts). Layers still
-    // frozen keep theirs.
-    const recomputed = spec.recomputeBatchNorm !== false ? await recomputeBatchNormStatistics(model.model, plainInputs(db, model, trainIds, spec.batchSize)) : undefined;
+    // When asked: the running statistics kept during training describe weights that kept moving; the saved
+    // model is then scored and served with statistics of its own final weights (batch-norm-stats.ts). Layers
+    // still frozen keep theirs. Off by default: it helped short runs and cost a long one (docs/fine-tuning.md).
+    const recomputed = spec.recomputeBatchNorm === true ? await recomputeBatchNormStatistics(model.model, plainInputs(db, model, trainIds, spec.batchSize)) : undefined;
     if (recomputed && recomputed.layers > 0) {
       const message = `recomputed the running statistics of ${recomputed.layers} BatchNorm layers over ${recomputed.examples} training samples (no augmentation)`;
       context.onProgress?.({ kind: 'log', level: 'info', message });

@@ -137,6 +137,6 @@ describe('docs/quality.md, Fashion-MNIST transfer', () => {
     const text = qualityMarkdown({ transfer });
     expect(text).toContain('| 10 | 41.0 ± 1.4 | 51.0 ± 1.4 | 10.0 ± 0.0 |');
     expect(text).toContain('(before the recompute): 10 per class — from scratch 22.0 ± 2.8, from the version 24.0 ± 2.8; the version on its own classes 30.0 % (80.0 % recomputed).');
-    expect(text).toContain('stays a default step of image runs (`recomputeBatchNorm`');
+    expect(text).toContain('is a setting of image runs, off by default (`recomputeBatchNorm`');
   });
 });
