@@ -1,43 +1,9 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePng } from '../../src/lib/datasets/png';
+import { seedPhotos } from './flows';
 import { openStudio, type Studio } from './harness';
 
 const MODEL = 'photos';
-const LABELS = ['dark', 'bright'];
-
-/**
- * Seeds one dataset version of `count` 16×16 grey photos, dark or bright by index (learnable in a step or
- * two; the last `val` are the val split), as an import would store it.
- */
-async function seedPhotos(studio: Studio, id: string, name: string, count: number, val: number, offset: number): Promise<void> {
-  const rows = Array.from({ length: count }, (_, i) => {
-    const label = LABELS[i % 2]!;
-    const png = encodePng({ width: 16, height: 16, channels: 1, data: new Uint8Array(256).fill(i % 2 ? 190 + offset + i : 20 + offset + i) }, 1);
-    return { id: `${id}-${i}`, datasetId: id, split: i < count - val ? 'train' : 'val', label, hash: `${id}-h${i}`, path: `${label}/${offset + i}.png`, png: Buffer.from(png).toString('base64') };
-  });
-  // Blobs do not cross into the page: the PNGs travel as base64 and become Blobs there.
-  await studio.page.evaluate(
-    async ({ rows, dataset }) => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const open = indexedDB.open('loupe');
-        open.onsuccess = () => resolve(open.result);
-        open.onerror = () => reject(open.error);
-      });
-      await new Promise<void>((resolve, reject) => {
-        const tx = db.transaction(['datasets', 'samples'], 'readwrite');
-        tx.objectStore('datasets').put({ ...dataset, createdAt: Date.now() });
-        for (const { png, ...row } of rows) tx.objectStore('samples').put({ ...row, blobs: [new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' })] });
-        tx.oncomplete = () => resolve();
-        tx.onerror = () => reject(tx.error);
-      });
-      db.close();
-    },
-    { rows, dataset: { id, name, task: 'image-classification', sampleCount: count, labels: LABELS } },
-  );
-  await studio.page.reload();
-  await studio.page.locator('main h1').waitFor();
-}
 
 /** Waits until the history's newest row shows the run finished, as the user reads it; a failed run fails fast with its message. */
 async function waitForRun(page: Page, row: Locator): Promise<void> {
@@ -56,7 +22,7 @@ describe('a pipeline that continues from production', () => {
     await studio.goto('settings');
     // WebAssembly: the fastest backend on this CPU-only machine (WebGPU runs on SwiftShader here).
     await studio.page.getByLabel('Backend for training and inference').selectOption('wasm');
-    await seedPhotos(studio, 'e2e-photos-1', 'photos', 16, 4, 0);
+    await seedPhotos(studio, { id: 'e2e-photos-1', name: 'photos', count: 16, val: 4, offset: 0 });
   }, 60_000);
   afterAll(async () => studio?.close());
 
@@ -94,7 +60,7 @@ describe('a pipeline that continues from production', () => {
     await expect(page.locator('li[data-step="train"] pre').textContent()).resolves.toContain(`nothing of ${MODEL} is in production yet: starting as the recipe says`);
 
     // New labelled photos arrive as a dataset version of their own; the next run adds them to the base.
-    await seedPhotos(studio, 'e2e-photos-2', 'photos (new)', 6, 0, 40);
+    await seedPhotos(studio, { id: 'e2e-photos-2', name: 'photos (new)', count: 6, val: 0, offset: 40 });
     await page.getByRole('button', { name: 'Run now' }).click();
     await expect.poll(() => history.locator('tbody tr').count()).toBe(2);
     const second = history.locator('tbody tr').first();

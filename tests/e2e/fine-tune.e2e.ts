@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePng } from '../../src/lib/datasets/png';
 import { hasTorch, readPretrained } from '../fixtures/pretrained';
-import { registerRun, waitForTrainingDone } from './flows';
+import { registerRun, seedPhotos, waitForTrainingDone } from './flows';
 import { openStudio, type Studio } from './harness';
 
 const HUB_ID = 'loupe-test/mobilenetv3-small';
@@ -35,35 +34,6 @@ function startHub(bytes: Uint8Array): Promise<{ server: Server; url: string; req
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests })));
 }
 
-/** Eight 16×16 photos of two classes, dark and bright, written into the studio's IndexedDB as Blobs. */
-async function seedImages(studio: Studio): Promise<void> {
-  const samples = Array.from({ length: 8 }, (_, i) => ({
-    label: i % 2 ? 'bright' : 'dark',
-    split: i < 6 ? 'train' : 'val',
-    png: Buffer.from(encodePng({ width: 16, height: 16, channels: 1, data: new Uint8Array(256).fill(i % 2 ? 200 + i : 30 + i) }, 1)).toString('base64'),
-  }));
-  await studio.page.evaluate(async (rows) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('loupe');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction(['datasets', 'samples'], 'readwrite');
-      tx.objectStore('datasets').put({ id: 'e2e-photos', name: 'photos', task: 'image-classification', createdAt: Date.now(), sampleCount: rows.length, labels: ['dark', 'bright'] });
-      rows.forEach((row, i) => {
-        const bytes = Uint8Array.from(atob(row.png), (c) => c.charCodeAt(0));
-        tx.objectStore('samples').put({ id: `photo-${i}`, datasetId: 'e2e-photos', split: row.split, label: row.label, hash: `h${i}`, path: `${row.label}/${i}.png`, blobs: [new Blob([bytes], { type: 'image/png' })] });
-      });
-      tx.oncomplete = () => resolve();
-      tx.onerror = () => reject(tx.error);
-    });
-    db.close();
-  }, samples);
-  await studio.page.reload();
-  await studio.page.locator('main h1').waitFor();
-}
-
 describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
   let studio: Studio;
   let hub: Awaited<ReturnType<typeof startHub>>;
@@ -73,7 +43,7 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     hub = await startHub(weights);
     studio = await openStudio();
     await studio.goto('train');
-    await seedImages(studio);
+    await seedPhotos(studio, { id: 'e2e-photos', name: 'photos', count: 8, val: 2, offset: 10 });
   });
   afterAll(async () => {
     await studio?.close();

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { encodePng } from '../../src/lib/datasets/png';
 import { sentimentSamples } from './fixtures';
 import { seedRows, type Studio } from './harness';
 
@@ -10,6 +11,41 @@ export async function seedPhrases(studio: Studio, datasetId: string, name = 'phr
     datasets: [{ id: datasetId, name, task: 'text-classification', preset: 'sentiment', createdAt: Date.now(), sampleCount: samples.length }],
     samples,
   });
+}
+
+const PHOTO_LABELS = ['dark', 'bright'];
+
+/**
+ * Seeds one dataset version of `count` 16×16 grey photos, dark or bright by index (learnable in a step or
+ * two; the last `val` are the val split; `offset` shifts their grey levels), as an import would store it.
+ */
+export async function seedPhotos(studio: Studio, { id, name, count, val, offset }: { id: string; name: string; count: number; val: number; offset: number }): Promise<void> {
+  const rows = Array.from({ length: count }, (_, i) => {
+    const label = PHOTO_LABELS[i % 2]!;
+    const png = encodePng({ width: 16, height: 16, channels: 1, data: new Uint8Array(256).fill(i % 2 ? 190 + offset + i : 20 + offset + i) }, 1);
+    return { id: `${id}-${i}`, datasetId: id, split: i < count - val ? 'train' : 'val', label, hash: `${id}-h${i}`, path: `${label}/${offset + i}.png`, png: Buffer.from(png).toString('base64') };
+  });
+  // Blobs do not cross into the page: the PNGs travel as base64 and become Blobs there.
+  await studio.page.evaluate(
+    async ({ rows, dataset }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open('loupe');
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      await new Promise<void>((resolve, reject) => {
+        const tx = db.transaction(['datasets', 'samples'], 'readwrite');
+        tx.objectStore('datasets').put({ ...dataset, createdAt: Date.now() });
+        for (const { png, ...row } of rows) tx.objectStore('samples').put({ ...row, blobs: [new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], { type: 'image/png' })] });
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      });
+      db.close();
+    },
+    { rows, dataset: { id, name, task: 'image-classification', sampleCount: count, labels: PHOTO_LABELS } },
+  );
+  await studio.page.reload();
+  await studio.page.locator('main h1').waitFor();
 }
 
 /** Resolves when the Train page shows the run as completed. */
