@@ -382,14 +382,14 @@ const TRANSFER_ROOT_CAUSE = [
   '',
 ];
 
-/** A fine-tuning schedule in words, e.g. "with the backbone frozen for 2 epochs, then at 0.1 × the rate, cosine decay to 0". */
+/** A fine-tuning schedule in words, e.g. "with the backbone frozen for 2 epochs (…), then trained at 0.1 × the rate, the rate decaying to 0 by cosine". */
 function scheduleText(f: FineTuneSchedule): string {
   const parts = [
     f.freezeEpochs ? `the backbone frozen for ${f.freezeEpochs} epochs (the new head learns on its features), then trained at ${f.backboneLrMultiplier ?? 1} × the rate` : `the backbone at ${f.backboneLrMultiplier ?? 1} × the rate`,
     f.warmupEpochs ? `${f.warmupEpochs} warm-up epochs` : '',
     f.cosine ? 'the rate decaying to 0 by cosine' : '',
   ];
-  return `with ${parts.filter(Boolean).join(', ')} (the Train page's proposal for first weights)`;
+  return `with ${parts.filter(Boolean).join(', ')}`;
 }
 
 function transferSection(t: NonNullable<QualityReport['transfer']>): string[] {
