@@ -94,9 +94,13 @@ if (!args.only || args.only === 'coins') {
   const { evaluateCoins, COINS } = await import('./coins');
   const options = coinsQuick ? { ...COINS, coins: { count: coinsQuick[0]! }, epochs: coinsQuick[1]! } : COINS;
   console.log(`Demo coins: coin-year ${options.model.architecture} (${JSON.stringify(options.model)}), ${options.epochs} epochs, version 1 then seeds ${options.seeds.join(', ')}`);
-  const result = await evaluateCoins(options, console.log);
+  // The code as the run starts (an edit made while it runs is not in its figures).
   const commit = execSync('git describe --always --dirty', { encoding: 'utf8' }).trim();
-  report.coins = { ...result, backend, machine, ranAt: new Date().toISOString(), commit };
+  const result = await evaluateCoins(options, console.log);
+  // Earlier runs of other settings stay listed (what was tried), without their per-run detail.
+  const before = report.coins;
+  const earlier = before ? [...(before.earlier ?? []), { options: before.options, counts: before.counts, version: before.version, runs: before.runs, machine: before.machine, ranAt: before.ranAt, commit: before.commit }] : [];
+  report.coins = { ...result, backend, machine, ranAt: new Date().toISOString(), commit, earlier: earlier.filter((e) => JSON.stringify(e.options) !== JSON.stringify(result.options)) };
   console.log(`  ${(result.seconds / 60).toFixed(1)} min\n`);
 }
 

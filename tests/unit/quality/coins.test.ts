@@ -23,7 +23,8 @@ describe('the demo coins: from a registered version against from scratch', () =>
     expect(result.runs).toHaveLength(1);
     const [run] = result.runs;
     expect(run!.head).toBe(true);
-    for (const scores of [result.version, run!.scratch, run!.fromVersion]) {
+    // The runs keep their statistics (the default), so each model is also scored with them recomputed.
+    for (const scores of [result.version, run!.scratch, run!.fromVersion, result.versionRecomputed!, run!.scratchRecomputed!, run!.fromVersionRecomputed!]) {
       expect(scores.mae).toBeGreaterThan(0);
       expect(scores.rmse).toBeGreaterThanOrEqual(scores.mae);
       expect(Number.isFinite(scores.r2)).toBe(true);

@@ -178,5 +178,17 @@ describe('docs/quality.md, the demo coins', () => {
     expect(text).toContain('backbone and head, since task and targets match');
     expect(text).toContain('code at abc1234');
     expect(text).not.toContain('was not run in this round');
+    expect(text).not.toContain('after recomputing their BatchNorm statistics');
+    expect(text).not.toContain('Tried before');
+  });
+
+  it('adds the same models with recomputed BatchNorm statistics, and the settings tried before', () => {
+    const runs = coins.runs.map((r) => ({ ...r, scratchRecomputed: at(r.scratch.mae - 4, 0.7), fromVersionRecomputed: at(r.fromVersion.mae - 2, 0.72) }));
+    const earlier = [{ options: { ...options, learningRate: 0.001, epochs: 10 }, counts: coins.counts, version: at(52.8, -3.77), runs: coins.runs, machine: 'old machine', ranAt: '2025-12-31T00:00:00.000Z', commit: 'def5678' }];
+    const text = qualityMarkdown({ coins: { ...coins, runs, versionRecomputed: at(28, 0.5), earlier } });
+    expect(text).toContain('MAE from scratch 20.0 ± 2.0, from version 1 19.3 ± 1.5 years; R² 0.700 ± 0.000 and 0.720 ± 0.000; version 1 28.0 years, R² 0.500.');
+    expect(text).toContain('Tried before with other settings (old machine, finished 2025-12-31T00:00:00.000Z, code at def5678)');
+    expect(text).toContain('Adam 0.001, 10 epochs, seeds 1, 2, 3 — MAE from scratch 24.0 ± 2.0, from version 1 21.3 ± 1.5 years');
+    expect(text).toContain('version 1 52.8 years, R² -3.770.');
   });
 });
