@@ -3,6 +3,7 @@
  * to a few coins and one epoch: it runs end to end through the studio's import, training job, registry and
  * `init: version:…`, and the warm start takes version 1's backbone and head.
  */
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../../scripts/eval-real/backend';
 import { COINS, evaluateCoins } from '../../../scripts/eval-real/coins';
@@ -14,6 +15,7 @@ beforeAll(async () => {
 describe('the demo coins: from a registered version against from scratch', () => {
   it('trains version 1 on part of the train split, then both starts on all of it, scoring each on the test split', async () => {
     const lines: string[] = [];
+    const tensors = tf.memory().numTensors;
     const result = await evaluateCoins({ ...COINS, coins: { count: 40 }, epochs: 1, seeds: [1] }, (line) => lines.push(line));
     const { train, val, test, firstTrain } = result.counts;
     expect(train + val + test).toBe(40);
@@ -31,6 +33,7 @@ describe('the demo coins: from a registered version against from scratch', () =>
     }
     // A warm start is a different model from the scratch one of the same seed.
     expect(run!.fromVersion.mae).not.toBe(run!.scratch.mae);
+    expect(tf.memory().numTensors).toBe(tensors);
     expect(lines[0]).toMatch(new RegExp(`train ${train}, val ${val}, test ${test}; version 1 trains on ${firstTrain} of the train coins`));
   }, 120_000);
 });
