@@ -57,6 +57,8 @@ if (seeds.some((seed) => !Number.isInteger(seed))) throw new Error(`--seeds must
 if (args.test && args.out === 'docs') throw new Error('--test runs only some held-out sources: give --out <folder> so docs/quality.md keeps all three splits');
 if (args.backend !== 'wasm' && args.backend !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${args.backend}`);
 
+// The code as the run starts, before anything slow (an edit made while it runs is not in its figures).
+const commit = execSync('git describe --always --dirty', { encoding: 'utf8' }).trim();
 const jsonPath = `${args.out}/quality.json`;
 const report: QualityReport = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as QualityReport) : {};
 const backend = await startBackend(args.backend);
@@ -94,8 +96,6 @@ if (!args.only || args.only === 'coins') {
   const { evaluateCoins, COINS } = await import('./coins');
   const options = coinsQuick ? { ...COINS, coins: { count: coinsQuick[0]! }, epochs: coinsQuick[1]! } : COINS;
   console.log(`Demo coins: coin-year ${options.model.architecture} (${JSON.stringify(options.model)}), ${options.epochs} epochs, version 1 then seeds ${options.seeds.join(', ')}`);
-  // The code as the run starts (an edit made while it runs is not in its figures).
-  const commit = execSync('git describe --always --dirty', { encoding: 'utf8' }).trim();
   const result = await evaluateCoins(options, console.log);
   // Earlier runs of other settings stay listed (what was tried), without their per-run detail.
   const before = report.coins;
