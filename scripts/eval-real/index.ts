@@ -58,7 +58,13 @@ if (args.test && args.out === 'docs') throw new Error('--test runs only some hel
 if (args.backend !== 'wasm' && args.backend !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${args.backend}`);
 
 // The code as the run starts, before anything slow (an edit made while it runs is not in its figures).
-const commit = execSync('git describe --always --dirty', { encoding: 'utf8' }).trim();
+const commit = (() => {
+  try {
+    return execSync('git describe --always --dirty', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined; // not a git checkout
+  }
+})();
 const jsonPath = `${args.out}/quality.json`;
 const report: QualityReport = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as QualityReport) : {};
 const backend = await startBackend(args.backend);
