@@ -13,11 +13,13 @@
  *   npm run eval:real -- --only spread       # every text model under seeds 1,2,3: leave one source out and 10-fold within each source
  *   npm run eval:real -- --only spread --models nbsvm --protocols folds --spread-seeds 1,2   # a part of it (merged into the rest)
  *   npm run eval:real -- --only transfer     # issue #24's transfer protocol: pretrain on five classes, warm-start the other five (10 and 50 per class)
+ *   npm run eval:real -- --only coins        # issue #24's demo coins: a coin model from an earlier registered version against from scratch
  *   npm run eval:real -- --only report       # rewrite docs/quality.md from docs/quality.json, no training
  *
  * Every figure comes from this run (fixed seeds); docs/quality.json keeps them and docs/quality.md is
  * written from it.
  */
+import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeMachine, startBackend } from './backend';
@@ -42,9 +44,14 @@ const { values: args } = parseArgs({
     'spread-seeds': { type: 'string', default: '1,2,3' },
     // The transfer part's schedule for the start from the version: 'none', or a fineTune object as JSON.
     'fine-tune': { type: 'string' },
+    // The coins part on fewer coins and epochs (e.g. --coins-quick 60,1): a check of the script, never for the figures.
+    'coins-quick': { type: 'string' },
   },
 });
-if (args.only && !['fashion', 'transfer', 'sentences', 'seeds', 'nbsvm-grid', 'spread', 'report'].includes(args.only)) throw new Error(`--only must be fashion, transfer, sentences, seeds, nbsvm-grid, spread or report, got ${args.only}`);
+if (args.only && !['fashion', 'transfer', 'coins', 'sentences', 'seeds', 'nbsvm-grid', 'spread', 'report'].includes(args.only)) throw new Error(`--only must be fashion, transfer, coins, sentences, seeds, nbsvm-grid, spread or report, got ${args.only}`);
+const coinsQuick = args['coins-quick']?.split(',').map(Number);
+if (coinsQuick && (coinsQuick.length !== 2 || coinsQuick.some((n) => !Number.isInteger(n) || n < 1))) throw new Error(`--coins-quick takes <coins>,<epochs> (whole numbers ≥ 1), got ${args['coins-quick']}`);
+if (coinsQuick && args.out === 'docs') throw new Error('--coins-quick is a check of the script: give --out <folder> so docs/quality.json keeps the real figures');
 const spreadSeeds = args['spread-seeds'].split(',').filter(Boolean).map(Number);
 if (spreadSeeds.some((seed) => !Number.isInteger(seed))) throw new Error(`--spread-seeds must be whole numbers separated by commas, got ${args['spread-seeds']}`);
 const protocols = args.protocols.split(',').filter(Boolean);
@@ -54,6 +61,14 @@ if (seeds.some((seed) => !Number.isInteger(seed))) throw new Error(`--seeds must
 if (args.test && args.out === 'docs') throw new Error('--test runs only some held-out sources: give --out <folder> so docs/quality.md keeps all three splits');
 if (args.backend !== 'wasm' && args.backend !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${args.backend}`);
 
+// The code as the run starts, before anything slow (an edit made while it runs is not in its figures).
+const commit = (() => {
+  try {
+    return execSync('git describe --always --dirty', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined; // not a git checkout
+  }
+})();
 const jsonPath = `${args.out}/quality.json`;
 const report: QualityReport = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as QualityReport) : {};
 const backend = await startBackend(args.backend);
@@ -86,6 +101,18 @@ if (!args.only || args.only === 'transfer') {
   const before = report.transfer;
   const earlier = before ? [...(before.earlier ?? []), { options: before.options, pretrainAccuracy: before.pretrainAccuracy, testCount: before.testCount, runs: before.runs, machine: before.machine, ranAt: before.ranAt }] : [];
   report.transfer = { ...result, backend, machine, ranAt: new Date().toISOString(), earlier: earlier.filter((e) => JSON.stringify(e.options) !== JSON.stringify(result.options)) };
+  console.log(`  ${(result.seconds / 60).toFixed(1)} min\n`);
+}
+
+if (!args.only || args.only === 'coins') {
+  const { evaluateCoins, COINS } = await import('./coins');
+  const options = coinsQuick ? { ...COINS, coins: { count: coinsQuick[0]! }, epochs: coinsQuick[1]! } : COINS;
+  console.log(`Demo coins: coin-year ${options.model.architecture} (${JSON.stringify(options.model)}), ${options.epochs} epochs, version 1 then seeds ${options.seeds.join(', ')}`);
+  const result = await evaluateCoins(options, console.log);
+  // Earlier runs of other settings stay listed (what was tried), without their per-run detail.
+  const before = report.coins;
+  const earlier = before ? [...(before.earlier ?? []), { options: before.options, counts: before.counts, version: before.version, runs: before.runs, machine: before.machine, ranAt: before.ranAt, commit: before.commit }] : [];
+  report.coins = { ...result, backend, machine, ranAt: new Date().toISOString(), commit, earlier: earlier.filter((e) => JSON.stringify(e.options) !== JSON.stringify(result.options)) };
   console.log(`  ${(result.seconds / 60).toFixed(1)} min\n`);
 }
 
@@ -184,9 +211,9 @@ if (report.sentences?.spread) {
 const latest: QualityReport = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as QualityReport) : {};
 // Each part writes only its own figures: the others come from the file as it is now.
 if (args.only) {
-  const own: Record<string, (keyof QualityReport)[]> = { fashion: ['fashion'], transfer: ['transfer'], report: [] };
+  const own: Record<string, (keyof QualityReport)[]> = { fashion: ['fashion'], transfer: ['transfer'], coins: ['coins'], report: [] };
   const mine = own[args.only] ?? ['sentences'];
-  for (const key of ['fashion', 'transfer', 'sentences'] as const) if (!mine.includes(key)) (report as Record<string, unknown>)[key] = latest[key] ?? report[key];
+  for (const key of ['fashion', 'transfer', 'coins', 'sentences'] as const) if (!mine.includes(key)) (report as Record<string, unknown>)[key] = latest[key] ?? report[key];
 }
 writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${args.out}/quality.md`, qualityMarkdown(report));

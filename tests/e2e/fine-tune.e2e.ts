@@ -50,7 +50,7 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     if (hub?.server.listening) hub.server.close();
   });
 
-  it('previews augmentation, downloads the checkpoint with progress, trains an epoch on it; with the hub gone, trains again from the kept file; both versions name it', async () => {
+  it('previews augmentation, downloads the checkpoint with progress, trains an epoch on it (BatchNorm statistics recomputed, as the run page records); with the hub gone, trains again from the kept file; both versions name it', async () => {
     const { page } = studio;
     await studio.goto('settings');
     const section = page.getByRole('region', { name: 'Pretrained image weights' });
@@ -59,6 +59,11 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     await page.getByText('New downloads of pretrained weights use this host.').waitFor();
 
     await studio.goto('train');
+    // Recomputing BatchNorm statistics is offered for models that have BatchNorm: not a text model.
+    const recompute = page.getByRole('checkbox', { name: 'Recompute BatchNorm statistics after training' });
+    await page.getByLabel('Task').selectOption('text-classification');
+    await expect(page.getByLabel('Text model').count()).resolves.toBe(1);
+    await expect(recompute.count()).resolves.toBe(0);
     await page.getByLabel('Task').selectOption('image-classification');
     await page.getByLabel('Input size').selectOption('64');
     await page.getByLabel('Epochs', { exact: true }).fill('1');
@@ -67,6 +72,12 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     await page.getByLabel('Hub model id').fill(HUB_ID);
     await page.getByLabel('Frozen epochs').fill('1');
     await page.getByLabel('Run name').fill('e2e hub start');
+    // Off by default, with its hint; turned on from the keyboard.
+    await expect(recompute.isChecked()).resolves.toBe(false);
+    await expect(page.locator(`#${await recompute.getAttribute('aria-describedby')}`).textContent()).resolves.toMatch(/^\s*Helps short runs \(few steps\)/);
+    await recompute.focus();
+    await page.keyboard.press('Space');
+    await expect(recompute.isChecked()).resolves.toBe(true);
     // The augmentation preview: the first batch's six training photos, as the settings and seed make them.
     await page.getByRole('button', { name: 'Preview augmented samples' }).click();
     await page.getByText("The first 6 photos of epoch 1's first batch, seed 42, as the model will see them.").waitFor();
@@ -83,6 +94,12 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     const sha256 = createHash('sha256').update(weights).digest('hex');
     const first = page.getByTestId('first-weights');
     await expect(first.textContent()).resolves.toContain(`hub ${HUB_ID} (model.safetensors from ${hub.url}, timm naming, sha256 ${sha256})`);
+
+    // The run's page lists the choice with its parameters.
+    await studio.goto('runs');
+    await page.getByRole('link', { name: 'e2e hub start' }).click();
+    const recorded = page.getByRole('table', { name: 'Parameters' }).getByRole('row', { name: /^recomputeBatchNorm/ });
+    await expect(recorded.textContent()).resolves.toBe('recomputeBatchNormtrue');
 
     await studio.goto('settings');
     const stored = page.getByRole('table', { name: 'Stored weight files' }).locator('tr', { hasText: `hub:${HUB_ID}/model.safetensors` });

@@ -173,7 +173,8 @@ export interface TrainJobSpec {
   /**
    * Image models: after the last epoch, replace BatchNorm's running statistics by their average over one
    * pass of the training split without augmentation (torch's `update_bn`), weights unchanged. Recorded as
-   * true when not given; false keeps the running averages kept during training, which lag the final weights after few steps (docs/quality.md).
+   * false when not given (the running averages kept during training, which lag the final weights after few
+   * steps; docs/fine-tuning.md). The Train page offers it for models with BatchNorm (`hasBatchNorm`).
    */
   recomputeBatchNorm?: boolean;
 }

@@ -87,6 +87,16 @@ export function defaultModelOf(task: TaskName, preset: string | undefined): Mode
   return structuredClone(presetOf(task, preset)?.model ?? TASKS[task].defaults.model);
 }
 
+/**
+ * Whether a model spec's network has BatchNorm layers: every backbone model does (MobileNetV3-Small and
+ * ResNet18 normalise after each convolution); the small CNN and the text models do not. A run's
+ * `recomputeBatchNorm` means something only for these.
+ * @example hasBatchNorm(TASKS['coin-year'].defaults.model) // true
+ */
+export function hasBatchNorm(spec: ModelSpec): boolean {
+  return 'backbone' in spec && spec.backbone !== undefined;
+}
+
 /** What a form offers as "Task": each task, and each preset of it that is not the task itself (`car-damage`). */
 export interface TaskChoice {
   id: string;

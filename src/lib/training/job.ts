@@ -92,7 +92,7 @@ function validateSpec(spec: TrainJobSpec): void {
   }
 }
 
-/** The spec as the run records it: image models say whether BatchNorm statistics are recomputed (default yes). */
+/** The spec as the run records it: image models say whether BatchNorm statistics are recomputed (default no). */
 function withDefaults(requested: TrainJobSpec): TrainJobSpec {
   const images = TASKS[requested.task].input !== 'text';
   return {

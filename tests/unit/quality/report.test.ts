@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { COINS } from '../../../scripts/eval-real/coins';
 import { qualityMarkdown, type SeedSpread, type SentenceSplit, type SpreadResult } from '../../../scripts/eval-real/report';
 
 const scores = (accuracy: number) => ({ accuracy, macroF1: accuracy });
@@ -138,5 +139,56 @@ describe('docs/quality.md, Fashion-MNIST transfer', () => {
     expect(text).toContain('| 10 | 41.0 ± 1.4 | 51.0 ± 1.4 | 10.0 ± 0.0 |');
     expect(text).toContain('(before the recompute): 10 per class — from scratch 22.0 ± 2.8, from the version 24.0 ± 2.8; the version on its own classes 30.0 % (80.0 % recomputed).');
     expect(text).toContain('is a setting of image runs, off by default (`recomputeBatchNorm`');
+  });
+});
+
+describe('docs/quality.md, the demo coins', () => {
+  const options = { ...COINS, seeds: [1, 2, 3] };
+  const at = (mae: number, r2: number) => ({ mae, rmse: mae + 10, r2 });
+  const coins = {
+    options,
+    counts: { train: 240, val: 30, test: 30, firstTrain: 119 },
+    version: at(30, 0.4),
+    versionSeconds: 60,
+    runs: [
+      { seed: 1, scratch: at(24, 0.5), fromVersion: at(20, 0.6), head: true },
+      { seed: 2, scratch: at(26, 0.45), fromVersion: at(21, 0.62), head: true },
+      { seed: 3, scratch: at(22, 0.55), fromVersion: at(23, 0.5), head: true },
+    ],
+    seconds: 900,
+    backend: 'tfjs wasm',
+    machine: 'test machine',
+    ranAt: '2026-01-01T00:00:00.000Z',
+    commit: 'abc1234',
+  };
+
+  it('says the comparison was not run until it is', () => {
+    expect(qualityMarkdown({})).toContain("The demo coins' comparison (a coin model warm-started from another registered version against one from scratch, same budget) was not run in this round");
+  });
+
+  it('reports MAE and R² as mean ± sd over the seeds and per seed, says the coins are synthetic, and which start won per seed', () => {
+    const text = qualityMarkdown({ coins });
+    expect(text).toContain('**The coins are synthetic**');
+    expect(text).toContain('| version 1 (119 training coins, one run, seed 42) | 30.0 | 40.0 | 0.400 |');
+    expect(text).toContain('| new version, from scratch | 24.0 ± 2.0 | 34.0 ± 2.0 | 0.500 ± 0.050 |');
+    expect(text).toContain('| new version, from version 1 | 21.3 ± 1.5 | 31.3 ± 1.5 | 0.573 ± 0.064 |');
+    expect(text).toContain('| from version 1 − from scratch | -2.7 ± 3.2 | -2.7 ± 3.2 | +0.073 ± 0.112 |');
+    expect(text).toContain('lower than from scratch in 2 of 3 seeds');
+    expect(text).toContain('seed 3: 22.0 / 23.0, 0.550 / 0.500');
+    expect(text).toContain('backbone and head, since task and targets match');
+    expect(text).toContain('code at abc1234');
+    expect(text).not.toContain('was not run in this round');
+    expect(text).not.toContain('after recomputing their BatchNorm statistics');
+    expect(text).not.toContain('Tried before');
+  });
+
+  it('adds the same models with recomputed BatchNorm statistics, and the settings tried before', () => {
+    const runs = coins.runs.map((r) => ({ ...r, scratchRecomputed: at(r.scratch.mae - 4, 0.7), fromVersionRecomputed: at(r.fromVersion.mae - 2, 0.72) }));
+    const earlier = [{ options: { ...options, learningRate: 0.001, epochs: 10 }, counts: coins.counts, version: at(52.8, -3.77), runs: coins.runs, machine: 'old machine', ranAt: '2025-12-31T00:00:00.000Z', commit: 'def5678' }];
+    const text = qualityMarkdown({ coins: { ...coins, runs, versionRecomputed: at(28, 0.5), earlier } });
+    expect(text).toContain('MAE from scratch 20.0 ± 2.0, from version 1 19.3 ± 1.5 years; R² 0.700 ± 0.000 and 0.720 ± 0.000; version 1 28.0 years, R² 0.500.');
+    expect(text).toContain('Tried before with other settings (old machine, finished 2025-12-31T00:00:00.000Z, code at def5678)');
+    expect(text).toContain('Adam 0.001, 10 epochs, seeds 1, 2, 3 — MAE from scratch 24.0 ± 2.0, from version 1 21.3 ± 1.5 years');
+    expect(text).toContain('version 1 52.8 years, R² -3.770.');
   });
 });

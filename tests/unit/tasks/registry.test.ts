@@ -8,6 +8,7 @@ import { predictInputs } from '../../../src/lib/tasks/loaded';
 import {
   builtinModelTask,
   createTrainable,
+  hasBatchNorm,
   loadTrainable,
   presetOf,
   taskChoice,
@@ -21,6 +22,8 @@ import {
   UnsupportedModelError,
 } from '../../../src/lib/tasks/registry';
 import { TEXT_CLASSIFICATION, SENTIMENT_PRESET } from '../../../src/lib/tasks/text-classification';
+import { batchNormLayers } from '../../../src/lib/training/batch-norm-stats';
+import type { TaskName } from '../../../src/lib/db/types';
 import type { ServingInput, TrainableModel } from '../../../src/lib/tasks/types';
 
 beforeAll(async () => {
@@ -115,6 +118,27 @@ describe('createTrainable', () => {
     const spec = { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', inputSize: 32 } as const;
     expect(() => createTrainable('coin-year', spec, { seed: 1 })).toThrow(UnsupportedModelError);
     expect(() => createTrainable('coin-year', spec, { seed: 1, trainingTargets: [] })).toThrow('the coin-year model needs the training years');
+  });
+});
+
+describe('hasBatchNorm: whether recomputing BatchNorm statistics means anything for a model', () => {
+  it.each<[string, TaskName, ModelSpec]>([
+    ['the coin regressor (dual MobileNetV3-Small)', 'coin-year', { ...TASKS['coin-year'].defaults.model, inputSize: 32 } as ModelSpec],
+    ['the image classifier on ResNet18', 'image-classification', { architecture: 'damage-classifier', backbone: 'resnet18', inputSize: 32, projection: null, dropout: 0 }],
+    ['the small CNN', 'image-classification', { architecture: 'small-cnn', inputSize: 8, channels: 1, filters: [4], dense: 4 }],
+  ])('says what the built network has: %s', (_, task, spec) => {
+    const trainable = createTrainable(task, spec, { seed: 1, labels: ['a', 'b'], trainingTargets: [1900, 1950] });
+    try {
+      expect(hasBatchNorm(spec)).toBe(batchNormLayers(trainable.model).length > 0);
+    } finally {
+      trainable.dispose();
+    }
+    expect(hasBatchNorm(spec)).toBe(spec.architecture !== 'small-cnn');
+  });
+
+  it('is false for every text model', () => {
+    for (const architecture of ['fasttext', 'lexicon-fasttext', 'nbsvm'] as const) expect(hasBatchNorm({ architecture } as ModelSpec)).toBe(false);
+    expect(hasBatchNorm(TASKS['text-classification'].defaults.model)).toBe(false);
   });
 });
 

@@ -47,7 +47,12 @@ function blob(bytes: Uint8Array): Blob {
   return new Blob([bytes as BlobPart], { type: 'image/png' });
 }
 
-function candidates(key: DemoKey, options: DemoOptions): Candidate[] {
+/**
+ * What "Load demo data" imports for one demo, before the import checks and splits it (scripts/eval-real
+ * re-imports parts of the demo coins from here).
+ * @example demoCandidates('coins', {}).length // 300
+ */
+export function demoCandidates(key: DemoKey, options: DemoOptions): Candidate[] {
   const report = (done: number, total: number) => {
     if (done % 25 === 0 || done === total) options.onProgress?.({ kind: 'progress', label: `Generating ${DEMOS[key].name}`, done, total });
   };
@@ -102,7 +107,7 @@ export async function installDemoData(db: LoupeDb, options: DemoOptions = {}): P
         continue;
       }
       const demo = DEMOS[key];
-      const parsed: ParseResult = { task: demo.task, candidates: candidates(key, options), skipped: [] };
+      const parsed: ParseResult = { task: demo.task, candidates: demoCandidates(key, options), skipped: [] };
       const outcome = await importCandidates(
         db,
         parsed,
