@@ -44,13 +44,13 @@ describe("Loupe's WebGPU kernels", () => {
   });
 
   it('train as the cpu backend does, in fewer dispatches than the composed ops, leaking no tensor', async () => {
-    const cpu = await train('cpu', 4);
-    const fused = await train('webgpu', 4);
-    const composed = await train('webgpu', 4, false);
+    const cpu = await train('cpu', 3);
+    const fused = await train('webgpu', 3);
+    const composed = await train('webgpu', 3, false);
     expect([cpu.backend, fused.backend, composed.backend]).toEqual(['cpu', 'webgpu', 'webgpu']);
     // The loss moves (the steps train), and webgpu's losses and weights (BatchNorm's moving statistics
     // included) follow the cpu's within float32 rounding, through both paths.
-    expect(cpu.losses[3]).toBeLessThan(cpu.losses[0]!);
+    expect(cpu.losses[2]).toBeLessThan(cpu.losses[0]!);
     expect(maxDifference([fused.losses], [cpu.losses])).toBeLessThan(1e-4);
     expect(maxDifference(fused.weights, cpu.weights)).toBeLessThan(1e-4);
     expect(maxDifference(composed.weights, cpu.weights)).toBeLessThan(1e-4);
