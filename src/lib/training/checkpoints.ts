@@ -60,8 +60,8 @@ export interface CheckpointData extends CheckpointRow {
 /**
  * Saves weights, optimizer state (e.g. Adam's moments and step) and loop state after an epoch, as one
  * row, and drops the run's older checkpoints in the same transaction. Shuffles derive from (run seed,
- * epoch), augmentation from (run seed, epoch, batch), and a dropout mask only from its layer's seed and the
- * batch shape, so the epoch is the whole random state.
+ * epoch), augmentation from (run seed, epoch, batch), and a dropout mask from (layer seed, epoch, batch,
+ * micro-batch) (dropout-seeds.ts), so the epoch is the whole random state.
  */
 export async function saveCheckpoint(
   db: LoupeDb,

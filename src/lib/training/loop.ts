@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ProgressCallback } from '$lib/progress';
+import { dropoutSeeds } from './dropout-seeds';
 import type { EarlyStopping } from './early-stopping';
 import { minimizeInMicroBatches } from './micro-batches';
 
@@ -165,11 +166,16 @@ async function runEpoch(options: TrainLoopOptions, epoch: number, readEvery: num
   let batch = 0;
   let windowStart = performance.now();
   let windowSamples = 0;
+  const dropout = dropoutSeeds(model);
   try {
     for await (const { xs, ys, size } of options.train(epoch)) {
       try {
         if (signal?.aborted) throw new TrainingCancelledError();
-        const lossOf = (x: typeof xs, y: tf.Tensor) => loss(y, model.apply(x, { training: true }) as tf.Tensor);
+        let slice = 0;
+        const lossOf = (x: typeof xs, y: tf.Tensor) => {
+          dropout.reseed(epoch, batch, slice++);
+          return loss(y, model.apply(x, { training: true }) as tf.Tensor);
+        };
         const stepLoss = minimizeInMicroBatches(optimizer, lossOf, xs, ys, options.microBatch ?? size, options.variables);
         const weighted = tf.tidy(() => tf.add(lossSum, tf.mul(stepLoss, size)));
         tf.dispose([stepLoss, lossSum]);
@@ -197,6 +203,7 @@ async function runEpoch(options: TrainLoopOptions, epoch: number, readEvery: num
     if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch, batch, mean);
     return mean;
   } finally {
+    dropout.restore();
     lossSum.dispose();
   }
 }
