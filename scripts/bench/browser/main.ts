@@ -334,7 +334,7 @@ async function trainSteps(
   }
   times.sort((a, b) => a - b);
   const perStep = (n: number) => Math.round((n / rounds) * 10) / 10;
-  const top = (counts: Map<string, number>): [string, number][] => [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([name, n]) => [name, perStep(n)]);
+  const top = (counts: Map<string, number>): [string, number][] => [...counts].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([name, n]) => [name, perStep(n)]);
   return {
     backend: info.backend,
     adapter: info.adapter,
