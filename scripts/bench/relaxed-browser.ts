@@ -5,8 +5,11 @@
  *   trace  — every kernel Loupe registers, on the real training step of each configuration, run with FMA,
  *            without, and on the cpu backend: the worst difference per kernel (relative to the output's scale);
  *   steps  — a few training steps from the same weights and data, FMA on and off: the losses;
- *   jobs   — the e2e's training job (demo coins, dual MobileNetV3-Small 64 px, 4 epochs, lr 0.003) per seed,
- *            FMA off and on: val MAE and R² after each epoch (`--seeds 1,2,42`; none by default).
+ *   jobs   — the e2e's training job (demo coins, dual MobileNetV3-Small 64 px, batch 16) per seed, FMA off
+ *            and on: val MAE and R² after each epoch and the run's reported (final) ones (`--seeds 1,2,42`;
+ *            none by default; `--cells 1:off,42:on` for chosen cells). Settings: `--lr 0.003 --epochs 4`,
+ *            `--patience 3` (early stopping on val MAE, best epoch restored; 0: off), `--warmup 1 --cosine`,
+ *            `--dropout 0.2`.
  * Usage: npx tsx scripts/bench/relaxed-browser.ts [--backbones resnet18] [--convolutions loupe] [--seeds 42] [--steps 5] [--no-trace]
  * (`--convolutions loupe`: Conv2D's forward pass and input gradient on Loupe's GEMM too, FMA in all three).
  */
@@ -16,7 +19,12 @@ import { build, preview } from 'vite';
 import { launchChromium } from '../../tests/e2e/chromium';
 
 const { values: args } = parseArgs({
-  options: { backbones: { type: 'string', default: 'mobilenetv3-small,resnet18' }, convolutions: { type: 'string', default: 'xnnpack' }, seeds: { type: 'string', default: '' }, steps: { type: 'string', default: '5' }, 'no-trace': { type: 'boolean', default: false } },
+  options: {
+    backbones: { type: 'string', default: 'mobilenetv3-small,resnet18' }, convolutions: { type: 'string', default: 'xnnpack' }, seeds: { type: 'string', default: '' }, steps: { type: 'string', default: '5' }, 'no-trace': { type: 'boolean', default: false },
+    // The coin jobs: which cells (`1:off,42:on`; else every seed with FMA off and on) and how they train.
+    fma: { type: 'string', default: 'off,on' }, cells: { type: 'string', default: '' }, lr: { type: 'string', default: '0.003' }, epochs: { type: 'string', default: '4' },
+    patience: { type: 'string', default: '0' }, dropout: { type: 'string', default: '0.2' }, warmup: { type: 'string', default: '0' }, cosine: { type: 'boolean', default: false },
+  },
 });
 const CONFIGS = [
   { backbone: 'mobilenetv3-small', mode: 'dual', size: 64, batch: 16 },
@@ -57,13 +65,21 @@ try {
     console.log(`${label}: ${steps} steps, losses without FMA ${off.losses.map((l) => l.toFixed(6)).join(' ')}`);
     console.log(`  with FMA (${on.relaxed ? 'bound' : 'NOT bound'}) ${on.losses.map((l) => l.toFixed(6)).join(' ')}; |Δ| per step ${delta(on)}; without FMA again: |Δ| ${delta(again)}`);
   }
-  const seeds = args.seeds ? args.seeds.split(',').map(Number) : [];
-  if (seeds.length) await run('demo', null);
-  for (const seed of seeds) {
-    for (const relaxed of [false, true]) {
-      const { epochs } = (await run('job', { relaxed, seed, epochs: 4 })) as { epochs: Record<string, number>[] };
-      console.log(`coin job seed ${seed}, FMA ${relaxed ? 'on ' : 'off'}: val MAE ${epochs.map((e) => e.val_mae!.toFixed(1)).join(' → ')}, R² ${epochs.map((e) => e.val_r2!.toFixed(2)).join(' → ')}`);
-    }
+  const cells = args.cells
+    ? args.cells.split(',').map((c) => ({ seed: Number(c.split(':')[0]), relaxed: c.split(':')[1] === 'on' }))
+    : (args.seeds ? args.seeds.split(',').map(Number) : []).flatMap((seed) => args.fma.split(',').map((f) => ({ seed, relaxed: f === 'on' })));
+  const settings = { learningRate: Number(args.lr), dropout: Number(args.dropout), epochs: Number(args.epochs), patience: Number(args.patience), warmupEpochs: Number(args.warmup), cosine: args.cosine };
+  if (cells.length) {
+    console.log(`coin jobs: ${JSON.stringify(settings)}`);
+    await run('demo', null);
+  }
+  for (const { seed, relaxed } of cells) {
+    const started = Date.now();
+    const { epochs, metrics } = (await run('job', { relaxed, seed, ...settings })) as { epochs: Record<string, number>[]; metrics: Record<string, number> };
+    console.log(
+      `coin job seed ${seed}, FMA ${relaxed ? 'on ' : 'off'}: val MAE ${epochs.map((e) => e.val_mae!.toFixed(1)).join(' → ')}, R² ${epochs.map((e) => e.val_r2!.toFixed(2)).join(' → ')}; ` +
+        `reported MAE ${metrics.val_mae!.toFixed(1)} R² ${metrics.val_r2!.toFixed(2)} (${Math.round((Date.now() - started) / 1000)} s)`,
+    );
   }
 } finally {
   await browser.close();

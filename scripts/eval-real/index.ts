@@ -23,6 +23,8 @@ import { parseArgs } from 'node:util';
 import { describeMachine, startBackend } from './backend';
 import { FULL_FASHION, readFashion, evaluateFashion, readPublished } from './fashion';
 import { qualityMarkdown, type QualityReport } from './report';
+import type { FineTuneSchedule } from '../../src/lib/db/specs';
+import { checkSchedule } from '../../src/lib/training/fine-tune';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +40,8 @@ const { values: args } = parseArgs({
     models: { type: 'string' },
     protocols: { type: 'string', default: 'loso,folds' },
     'spread-seeds': { type: 'string', default: '1,2,3' },
+    // The transfer part's schedule for the start from the version: 'none', or a fineTune object as JSON.
+    'fine-tune': { type: 'string' },
   },
 });
 if (args.only && !['fashion', 'transfer', 'sentences', 'seeds', 'nbsvm-grid', 'spread', 'report'].includes(args.only)) throw new Error(`--only must be fashion, transfer, sentences, seeds, nbsvm-grid, spread or report, got ${args.only}`);
@@ -75,7 +79,9 @@ if (!args.only || args.only === 'fashion') {
 if (!args.only || args.only === 'transfer') {
   const { evaluateTransfer, TRANSFER } = await import('./transfer');
   console.log(`Fashion-MNIST transfer: MobileNetV3-Small ${TRANSFER.inputSize} px, pretrained on classes ${TRANSFER.pretrainClasses.join(', ')}, seeds ${TRANSFER.seeds.join(', ')}`);
-  const result = await evaluateTransfer(readFashion(), TRANSFER, console.log);
+  const fineTune = args['fine-tune'] === undefined ? TRANSFER.fineTune : args['fine-tune'] === 'none' ? undefined : (JSON.parse(args['fine-tune']) as FineTuneSchedule);
+  if (fineTune) checkSchedule(fineTune, Math.min(...Object.values(TRANSFER.epochs)), 'adam');
+  const result = await evaluateTransfer(readFashion(), { ...TRANSFER, fineTune }, console.log);
   // Earlier runs of other settings stay listed (what was tried), without their per-run detail.
   const before = report.transfer;
   const earlier = before ? [...(before.earlier ?? []), { options: before.options, pretrainAccuracy: before.pretrainAccuracy, testCount: before.testCount, runs: before.runs, machine: before.machine, ranAt: before.ranAt }] : [];

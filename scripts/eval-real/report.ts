@@ -1,6 +1,7 @@
 import { DEFAULT_FASTTEXT } from '../../models/text/fasttext';
 import { LEXICON_FEATURE_COUNT, LEXICON_FEATURE_NAMES, LEXICON_FEATURES_VERSION } from '../../src/lib/text/lexicon/features';
 import type { FashionOptions, FashionPublished, FashionResult } from './fashion';
+import type { FineTuneSchedule } from '../../src/lib/db/specs';
 import type { TransferResult } from './transfer';
 
 /** One leave-one-source-out split's scores (accuracy and macro-F1 on the held-out source). */
@@ -381,6 +382,16 @@ const TRANSFER_ROOT_CAUSE = [
   '',
 ];
 
+/** A fine-tuning schedule in words, e.g. "with the backbone frozen for 2 epochs (…), then trained at 0.1 × the rate, the rate decaying to 0 by cosine". */
+function scheduleText(f: FineTuneSchedule): string {
+  const parts = [
+    f.freezeEpochs ? `the backbone frozen for ${f.freezeEpochs} epochs (the new head learns on its features), then trained at ${f.backboneLrMultiplier ?? 1} × the rate` : `the backbone at ${f.backboneLrMultiplier ?? 1} × the rate`,
+    f.warmupEpochs ? `${f.warmupEpochs} warm-up epochs` : '',
+    f.cosine ? 'the rate decaying to 0 by cosine' : '',
+  ];
+  return `with ${parts.filter(Boolean).join(', ')}`;
+}
+
 function transferSection(t: NonNullable<QualityReport['transfer']>): string[] {
   const o = t.options;
   const shots = o.shots;
@@ -391,7 +402,7 @@ function transferSection(t: NonNullable<QualityReport['transfer']>): string[] {
   return [
     '## Fashion-MNIST: fine-tuning from a registered version against training from scratch (issue #24)',
     '',
-    `Protocol: a MobileNetV3-Small classifier (the image task's \`damage-classifier\` with \`backbone: mobilenetv3-small\`, no projection, dropout 0.2) at ${o.inputSize} px is trained in Loupe on the first ${o.pretrainImages.toLocaleString('en')} training images of five classes (${t.pretrainClasses.join(', ')}) for ${o.pretrainEpochs} epochs, Adam ${o.learningRate}, batch ${o.batchSize}, seed 42, and saved as a model version (model.json and weight shards, as the registry stores it); its test accuracy on those five classes is ${pct(t.pretrainAccuracy)} %. Then a classifier of the other five classes (${t.targetClasses.join(', ')}) is trained on ${shots.join(' or ')} labelled training images per class (drawn by the seed; the same images for both starts), once **from that version** — read back and loaded through the code path of \`init: version:<model>@<n>\` (\`loadTrainable\`, \`planInit\`, \`applyInit\`: the backbone's weights and BatchNorm statistics; the head is new, its classes differ) — and once **from scratch**, with the same epochs (${shots.map((n) => `${o.epochs[n]} at ${n} per class`).join(', ')}), batch, optimizer, no augmentation, no early stopping, and seeds ${o.seeds.join(', ')}. Scored once after the last epoch on the first ${t.testCount.toLocaleString('en')} test images of the five target classes (about ${Math.round(t.testCount / 5)} per class; the sizes were cut to fit two cores shared with other work). The 28×28 grey pixels are repeated into R, G and B, resized to ${o.inputSize} px (bilinear) and ImageNet-normalised, as the image task's input step does after decoding.`,
+    `Protocol: a MobileNetV3-Small classifier (the image task's \`damage-classifier\` with \`backbone: mobilenetv3-small\`, no projection, dropout 0.2) at ${o.inputSize} px is trained in Loupe on the first ${o.pretrainImages.toLocaleString('en')} training images of five classes (${t.pretrainClasses.join(', ')}) for ${o.pretrainEpochs} epochs, Adam ${o.learningRate}, batch ${o.batchSize}, seed 42, and saved as a model version (model.json and weight shards, as the registry stores it); its test accuracy on those five classes is ${pct(t.pretrainAccuracy)} %. Then a classifier of the other five classes (${t.targetClasses.join(', ')}) is trained on ${shots.join(' or ')} labelled training images per class (drawn by the seed; the same images for both starts), once **from that version** — read back and loaded through the code path of \`init: version:<model>@<n>\` (\`loadTrainable\`, \`planInit\`, \`applyInit\`: the backbone's weights and BatchNorm statistics; the head is new, its classes differ)${o.fineTune ? ` and fine-tuned ${scheduleText(o.fineTune)}` : ''} — and once **from scratch**${o.fineTune ? ' at the constant rate (the Train page offers no schedule without first weights)' : ''}, with the same epochs (${shots.map((n) => `${o.epochs[n]} at ${n} per class`).join(', ')}), batch, optimizer, no augmentation, no early stopping, and seeds ${o.seeds.join(', ')}. Scored once after the last epoch on the first ${t.testCount.toLocaleString('en')} test images of the five target classes (about ${Math.round(t.testCount / 5)} per class; the sizes were cut to fit two cores shared with other work). The 28×28 grey pixels are repeated into R, G and B, resized to ${o.inputSize} px (bilinear) and ImageNet-normalised, as the image task's input step does after decoding.`,
     '',
     ...(o.recomputeBatchNorm
       ? [
@@ -411,6 +422,12 @@ function transferSection(t: NonNullable<QualityReport['transfer']>): string[] {
           '',
         ]
       : []),
+    ...(t.runs.every((r) => r.scratchDecayed !== undefined)
+      ? [
+          `Control, to tell the first weights' share from the schedule's: from scratch with the same learning-rate decay (no freezing) — ${shots.map((n) => `${n} per class ${meanSd(t.runs.filter((r) => r.shots === n).map((r) => r.scratchDecayed!))}`).join(', ')}.`,
+          '',
+        ]
+      : []),
     `Per seed (scratch / from the version): ${shots.map((n) => `${n} per class — ${t.runs.filter((r) => r.shots === n).map((r) => `seed ${r.seed}: ${pct(r.scratch)} / ${pct(r.fineTuned)}`).join(', ')}`).join('; ')}.`,
     '',
     `Issue #24's target — from the version beats from scratch by ≥ 10 points at 10 per class (mean over seeds): ${reached ? '**reached**' : '**not reached**'} (${signed(100 * mean(gain(10)))} points). ${(t.seconds / 60).toFixed(1)} min in all, pretraining ${(t.pretrainSeconds / 60).toFixed(1)} min (${t.machine}, ${t.backend}, finished ${t.ranAt}).`,
@@ -419,7 +436,7 @@ function transferSection(t: NonNullable<QualityReport['transfer']>): string[] {
     ...(t.earlier ?? []).flatMap((e) => {
       const at = (n: number, key: 'scratch' | 'fineTuned') => meanSd(e.runs.filter((r) => r.shots === n).map((r) => r[key]));
       return [
-        `Tried before with other settings (${e.machine}, finished ${e.ranAt}): ${e.options.pixelScaling === 'once' ? '' : 'pixels divided by 255 twice (the bug above), '}${e.options.recomputeBatchNorm ? 'BatchNorm statistics recomputed, ' : 'scored with the BatchNorm statistics kept during training (no recompute), '}pretraining on ${e.options.pretrainImages.toLocaleString('en')} images for ${e.options.pretrainEpochs} epochs (the version's accuracy on its own classes ${pct(e.pretrainAccuracy)} %), target epochs ${e.options.shots.map((n) => `${e.options.epochs[n]} at ${n} per class`).join(', ')}, ${e.testCount} test images: ${e.options.shots.map((n) => `${n} per class — scratch ${at(n, 'scratch')}, from the version ${at(n, 'fineTuned')}`).join('; ')}.`,
+        `Tried before with other settings (${e.machine}, finished ${e.ranAt}): ${e.options.pixelScaling === 'once' ? '' : 'pixels divided by 255 twice (the bug above), '}${e.options.dropoutMasks === 'per-step' ? '' : 'dropout repeating one mask per batch position for the whole run (fixed since: docs/reliability.md), '}${e.options.fineTune ? `the start from the version fine-tuned ${scheduleText(e.options.fineTune)}, ` : 'the start from the version trained like the one from scratch (no schedule), '}${e.options.recomputeBatchNorm ? 'BatchNorm statistics recomputed, ' : 'scored with the BatchNorm statistics kept during training (no recompute), '}pretraining on ${e.options.pretrainImages.toLocaleString('en')} images for ${e.options.pretrainEpochs} epochs (the version's accuracy on its own classes ${pct(e.pretrainAccuracy)} %), target epochs ${e.options.shots.map((n) => `${e.options.epochs[n]} at ${n} per class`).join(', ')}, ${e.testCount} test images: ${e.options.shots.map((n) => `${n} per class — scratch ${at(n, 'scratch')}, from the version ${at(n, 'fineTuned')}`).join('; ')}.`,
         '',
       ];
     }),

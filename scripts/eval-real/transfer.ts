@@ -8,14 +8,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FASHION_MNIST_CLASSES, type IdxImageSet } from '../../src/lib/datasets/idx';
+import { WARM_START_FINE_TUNE, type FineTuneSchedule } from '../../src/lib/db/specs';
 import type { SampleRow } from '../../src/lib/db/types';
 import { deriveSeed, mulberry32, shuffled } from '../../src/lib/random';
 import { createTrainable, loadTrainable, type ModelSpec } from '../../src/lib/tasks/registry';
 import type { TrainableModel } from '../../src/lib/tasks/types';
+import { adam } from '../../src/lib/training/adam';
+import { scheduleDriver } from '../../src/lib/training/fine-tune';
 import { applyInit, planInit, type ResolvedInit } from '../../src/lib/training/init';
 import { trainLoop, type Batch } from '../../src/lib/training/loop';
 import { recomputeBatchNormStatistics } from '../../src/lib/training/batch-norm-stats';
 import { normalizeImageNet } from '../../models/index';
+import { backbonesOf } from '../../models/backbones/index';
 import { saveToBlobs } from '../../models/io';
 import type { FashionData } from './fashion';
 
@@ -42,6 +46,14 @@ export interface TransferOptions {
   recomputeBatchNorm?: boolean;
   /** 'once': pixels 0–255 scaled by normalizeImageNet alone. Absent in the first runs, which divided by 255 twice. */
   pixelScaling?: 'once';
+  /** 'per-step': a fresh dropout mask every step. Absent in the runs before that fix, which repeated one mask per batch position. */
+  dropoutMasks?: 'per-step';
+  /**
+   * The start from the version fine-tunes with this schedule (the Train page's proposal for first weights);
+   * absent: plain training at the full rate, as from scratch. With cosine decay, a control trains from
+   * scratch with the same decay as well (no freezing: a random backbone has nothing to keep).
+   */
+  fineTune?: FineTuneSchedule;
 }
 
 export const TRANSFER: TransferOptions = {
@@ -59,6 +71,8 @@ export const TRANSFER: TransferOptions = {
   testLimit: 500,
   recomputeBatchNorm: true,
   pixelScaling: 'once',
+  dropoutMasks: 'per-step',
+  fineTune: WARM_START_FINE_TUNE,
 };
 
 export interface TransferRun {
@@ -69,6 +83,8 @@ export interface TransferRun {
   /** The same models scored with the running statistics kept during training (before the recompute). */
   scratchKept?: number;
   fineTunedKept?: number;
+  /** The control: from scratch with the fine-tuning schedule's learning-rate decay (`fineTune.cosine`). */
+  scratchDecayed?: number;
 }
 
 export interface TransferResult {
@@ -101,10 +117,14 @@ function imagesOf(set: IdxImageSet, indices: number[], size: number): tf.Tensor4
 
 const rowOf = (set: IdxImageSet, i: number): SampleRow => ({ id: `${i}`, datasetId: 'fashion-mnist', split: 'train', label: FASHION_MNIST_CLASSES[set.labels[i]!]!, hash: '', path: `#${i + 1}` });
 
-async function train(trainable: TrainableModel, set: IdxImageSet, indices: number[], epochs: number, options: TransferOptions, seed: number): Promise<void> {
-  const optimizer = tf.train.adam(options.learningRate);
+async function train(trainable: TrainableModel, set: IdxImageSet, indices: number[], epochs: number, options: TransferOptions, seed: number, schedule?: FineTuneSchedule): Promise<void> {
+  // Loupe's Adam, as runs in the studio: the schedule sets the backbone's rate apart from the head's.
+  const optimizer = adam(options.learningRate);
+  const driver = schedule ? scheduleDriver(schedule, backbonesOf(trainable.model), trainable.model, optimizer, epochs, options.learningRate) : undefined;
   try {
     await trainLoop({
+      variables: driver?.variables,
+      beforeEpoch: driver && ((epoch) => void driver.beforeEpoch(epoch)),
       model: trainable.model,
       optimizer,
       loss: trainable.loss,
@@ -208,11 +228,12 @@ export async function evaluateTransfer(data: FashionData, options: TransferOptio
       const picked = shuffled(pool, mulberry32(deriveSeed(seed, 'shots', shots)));
       const indices = target.flatMap((c) => picked.filter((i) => data.train.labels[i] === c).slice(0, shots));
       const epochs = options.epochs[shots] ?? 10;
-      const scores: Record<'scratch' | 'fineTuned' | 'scratchKept' | 'fineTunedKept', number> = { scratch: NaN, fineTuned: NaN, scratchKept: NaN, fineTunedKept: NaN };
-      for (const start of ['scratch', 'fineTuned'] as const) {
+      const scores: Record<'scratch' | 'fineTuned' | 'scratchKept' | 'fineTunedKept', number> & { scratchDecayed?: number } = { scratch: NaN, fineTuned: NaN, scratchKept: NaN, fineTunedKept: NaN };
+      const decay = options.fineTune?.cosine ? { warmupEpochs: options.fineTune.warmupEpochs, cosine: true } : undefined;
+      for (const start of ['scratch', 'fineTuned', ...(decay ? ['scratchDecayed' as const] : [])] as const) {
         let trainable: TrainableModel | undefined;
         try {
-          if (start === 'scratch') {
+          if (start !== 'fineTuned') {
             trainable = createTrainable('image-classification', spec, { seed, labels: targetLabels });
           } else {
             const parent = await loadTrainable(saved);
@@ -225,16 +246,19 @@ export async function evaluateTransfer(data: FashionData, options: TransferOptio
               parent.dispose();
             }
           }
-          await train(trainable, data.train, indices, epochs, options, seed);
+          await train(trainable, data.train, indices, epochs, options, seed, start === 'fineTuned' ? options.fineTune : start === 'scratchDecayed' ? decay : undefined);
           const scored = await scoreBoth(trainable, data.train, indices, options, data, test);
-          scores[start] = scored.final;
-          scores[`${start}Kept`] = scored.kept;
+          if (start === 'scratchDecayed') scores.scratchDecayed = scored.final;
+          else {
+            scores[start] = scored.final;
+            scores[`${start}Kept`] = scored.kept;
+          }
         } finally {
           trainable?.dispose();
         }
       }
       runs.push({ shots, seed, ...scores });
-      log(`  seed ${seed}, ${shots} per class: scratch ${scores.scratch.toFixed(3)}, from the version ${scores.fineTuned.toFixed(3)} (kept BatchNorm statistics: ${scores.scratchKept.toFixed(3)} / ${scores.fineTunedKept.toFixed(3)})`);
+      log(`  seed ${seed}, ${shots} per class: scratch ${scores.scratch.toFixed(3)}, from the version ${scores.fineTuned.toFixed(3)} (kept BatchNorm statistics: ${scores.scratchKept.toFixed(3)} / ${scores.fineTunedKept.toFixed(3)})${scores.scratchDecayed === undefined ? '' : `, scratch with the decay ${scores.scratchDecayed.toFixed(3)}`}`);
     }
   }
   return { options, pretrainClasses: pretrainLabels, targetClasses: targetLabels, pretrainAccuracy, pretrainAccuracyKept, pretrainSeconds, testCount: test.length, runs, seconds: (performance.now() - started) / 1000 };

@@ -98,15 +98,20 @@ async function trace(args: { config: Config; steps: number; convolutions?: 'loup
   }
 }
 
-/** The e2e's training job (demo coins, dual MobileNetV3-Small 64 px) in this worker, FMA on or off. */
-async function job(args: { relaxed: boolean; seed: number; epochs: number }) {
+/** How the job trains; the defaults are the coin e2e's settings before stop 26. */
+interface JobSettings { learningRate?: number; dropout?: number; epochs?: number; patience?: number; warmupEpochs?: number; cosine?: boolean }
+
+/** The e2e's training job (demo coins, dual MobileNetV3-Small 64 px) in this worker, FMA on or off: each epoch's and the reported metrics. */
+async function job(args: { relaxed: boolean; seed: number } & JobSettings) {
   await useBackend('wasm');
   registerWasmTrainingKernels({ relaxedSimd: args.relaxed });
   const db = getDb();
   const datasetId = (await db.datasets.filter((d) => d.demo === 'coins').first())!.id;
+  const schedule = args.warmupEpochs || args.cosine ? { fineTune: { warmupEpochs: args.warmupEpochs ?? 0, cosine: args.cosine ?? false } } : {};
   const spec = {
-    name: `fma ${args.relaxed}`, task: 'coin-year', datasetId, epochs: args.epochs, batchSize: 16, optimizer: 'adam', learningRate: 0.003, seed: args.seed,
-    model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 64, projection: { units: 32 } },
+    name: `fma ${args.relaxed}`, task: 'coin-year', datasetId, epochs: args.epochs ?? 4, batchSize: 16, optimizer: 'adam', learningRate: args.learningRate ?? 0.003, seed: args.seed,
+    model: { architecture: 'coin-regressor', backbone: 'mobilenetv3-small', mode: 'dual', inputSize: 64, projection: { units: 32 }, ...(args.dropout !== undefined ? { dropout: args.dropout } : {}), ...schedule },
+    ...(args.patience ? { earlyStopping: { monitor: 'val_mae', patience: args.patience } } : {}),
   } as unknown as TrainJobSpec;
   const epochs: Record<string, number>[] = [];
   const outcome = await new TrainerService().train(spec, 'wasm', ((p: { kind: string; metrics?: Record<string, number>; loss?: number }) => {

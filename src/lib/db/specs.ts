@@ -99,6 +99,13 @@ export interface FineTuneSchedule {
   cosine?: boolean;
 }
 
+/**
+ * What the Train page proposes for a run that starts from first weights (hub, file or version), as fastai's
+ * `fine_tune` and the Keras transfer guide do: the new head learns on the frozen backbone first, then the
+ * backbone follows at a tenth of the rate, decaying to 0.
+ */
+export const WARM_START_FINE_TUNE = { freezeEpochs: 2, backboneLrMultiplier: 0.1, warmupEpochs: 0, cosine: true } as const satisfies FineTuneSchedule;
+
 /** Model choices per task; stored with every run. */
 export type ModelSpec =
   | { architecture: 'fasttext'; dim?: number; buckets?: number; wordNgrams?: number; charNgrams?: [number, number] }
