@@ -8,6 +8,7 @@ import { build, preview } from 'vite';
 import { launchChromium } from '../../tests/e2e/chromium';
 import { printTable } from './env';
 import type { CommitStep, GroupCommitResult } from './group-commit';
+import type { StepTransfers } from './browser/main';
 
 export interface BrowserBenchOptions {
   ingestImages: number;
@@ -20,6 +21,8 @@ export interface BrowserBenchOptions {
   trainRounds: number;
   /** Serve the page cross-origin isolated, as the studio is (wasm threads); false measures one thread. */
   isolated: boolean;
+  /** Loupe's WebGPU kernels for the training steps (false: tfjs's composed ops, for comparison). */
+  webgpuKernels: boolean;
   /** Only the inference log's group commit (`--only browser-log`). */
   logOnly?: boolean;
 }
@@ -39,7 +42,7 @@ export interface TrainStepResult {
   /** Examples per gradient computation when the batch would not fit the backend's memory. */
   microBatch?: number;
   /** Writes to and reads from the backend per step (scripts/bench/browser/main.ts). */
-  transfers: { writes: number; reads: number; syncReads: number; gpu?: { dispatches: number; pipelines: number; uploadBytes: number; readbackBytes: number } };
+  transfers: StepTransfers;
 }
 
 export interface IngestResult {
@@ -72,7 +75,7 @@ interface BenchWindow {
     predictLatency(backends: string[], requests: number): Promise<LatencyResult[]>;
     groupCommit(rows: number): Promise<GroupCommitResult[]>;
     commitSteps(rounds: number): Promise<CommitStep[]>;
-    trainSteps(backend: string, config: TrainStepConfig, warmup: number, rounds: number): Promise<TrainStepResult>;
+    trainSteps(backend: string, config: TrainStepConfig, warmup: number, rounds: number, webgpuKernels?: boolean): Promise<TrainStepResult>;
   };
 }
 
@@ -132,27 +135,33 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<Browse
       predict.map((r) => [r.task, r.backend, r.loadMs.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1), r.mean.toFixed(1)]),
     );
 
-    console.log(`\nCoin regressor training steps in the page (Adam, Huber), ${options.trainWarmup} warm-up + ${options.trainRounds} timed, median:`);
+    console.log(`\nCoin regressor training steps in the page (Adam, Huber), ${options.trainWarmup} warm-up + ${options.trainRounds} timed, median${options.webgpuKernels ? '' : " (webgpu: tfjs's composed ops, --no-webgpu-kernels)"}:`);
     const training: BrowserBenchResult['training'] = [];
     for (const config of options.trainConfigs) {
       for (const backend of options.trainBackends) {
         const result = await page.evaluate(
-          ({ backend, config, warmup, rounds }) => (window as unknown as BenchWindow).loupeBench.trainSteps(backend, config, warmup, rounds),
-          { backend, config, warmup: options.trainWarmup, rounds: options.trainRounds },
+          ({ backend, config, warmup, rounds, kernels }) => (window as unknown as BenchWindow).loupeBench.trainSteps(backend, config, warmup, rounds, kernels),
+          { backend, config, warmup: options.trainWarmup, rounds: options.trainRounds, kernels: options.webgpuKernels },
         );
         console.log(`  ${config.backbone} ${config.mode} ${config.size}² b${config.batch} on ${result.backend}: ${result.stepsMs.join(', ')} ms`);
         training.push({ ...config, ...result });
       }
     }
     printTable(
-      ['configuration', 'backend', 'device', 'median step ms', 'samples/s', 'tensors leaked', 'writes/step', 'reads/step', 'sync reads/step'],
-      training.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}${r.microBatch ? ` (micro ${r.microBatch})` : ''}`, r.backend, r.adapter.slice(0, 40), Math.round(r.medianMs), (r.batch / (r.medianMs / 1000)).toFixed(2), r.tensorsLeaked, r.transfers.writes, r.transfers.reads, r.transfers.syncReads]),
+      ['configuration', 'backend', 'device', 'median step ms', 'samples/s', 'tensors leaked', 'tensors stored/step', 'from JS values/step', 'reads/step', 'sync reads/step'],
+      training.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}${r.microBatch ? ` (micro ${r.microBatch})` : ''}`, r.backend, r.adapter.slice(0, 40), Math.round(r.medianMs), (r.batch / (r.medianMs / 1000)).toFixed(2), r.tensorsLeaked, r.transfers.writes, r.transfers.uploads, r.transfers.reads, r.transfers.syncReads]),
     );
     const gpuRows = training.filter((r) => r.transfers.gpu);
     if (gpuRows.length) printTable(
       ['configuration', 'dispatches/step', 'pipelines created/step (after warm-up)', 'bytes uploaded/step', 'bytes read back/step'],
       gpuRows.map((r) => [`${r.backbone} ${r.mode} ${r.size}² b${r.batch}`, r.transfers.gpu!.dispatches, r.transfers.gpu!.pipelines, r.transfers.gpu!.uploadBytes, r.transfers.gpu!.readbackBytes]),
     );
+    for (const r of gpuRows) {
+      const list = (pairs: [string, number][]) => pairs.map(([name, n]) => `${name} ${n}`).join(', ');
+      console.log(`\n${r.backbone} ${r.mode} ${r.size}² b${r.batch}, per step: dispatches by program: ${list(r.transfers.gpu!.byProgram)}`);
+      console.log(`tensors from JS values by op: ${list(r.transfers.uploadsByScope)}`);
+      console.log(`pipelines compiled after the warm-up: ${r.transfers.gpu!.pipelinesAfterWarmup.join(', ') || 'none'}`);
+    }
     console.log();
     return { chromium, ingest, predict, log, logSteps, training };
   } finally {

@@ -8,6 +8,7 @@
  *   npm run bench -- --only before --before-size 64 --before-batch 4
  *   npm run bench -- --only browser --ingest-images 500 --predict-requests 50
  *   npm run bench -- --only browser --browser-train-backends wasm --no-isolation   # wasm on one thread
+ *   npm run bench -- --only browser --browser-train-backends webgpu --no-webgpu-kernels   # tfjs's composed ops
  *   npm run bench -- --only monitoring --monitor-rows 1000000 --monitor-writes 100000
  *   npm run bench -- --only log --log-rows 5000           # the inference log's group commit, Node (fake-indexeddb)
  *   npm run bench -- --only browser-log --log-rows 5000   # the same in headless Chromium (real IndexedDB)
@@ -60,6 +61,8 @@ const { values: args } = parseArgs({
     'browser-train-backends': { type: 'string', default: 'webgpu,webgl,wasm,cpu' },
     // The page without cross-origin isolation: WebAssembly on one thread (to measure what threads bring).
     'no-isolation': { type: 'boolean', default: false },
+    // webgpu's training steps with tfjs's composed ops instead of Loupe's WebGPU kernels (the stop-22 path).
+    'no-webgpu-kernels': { type: 'boolean', default: false },
     // tfjs's XNNPACK threads in Node: all cores by default, as the `loupe` command runs; 1 for tfjs's single-threaded build.
     'wasm-threads': { type: 'string' },
     'browser-train-configs': { type: 'string', default: 'mobilenetv3-small:dual:128' },
@@ -182,6 +185,7 @@ if (args.only === undefined || args.only === 'browser' || args.only === 'browser
     trainWarmup: positive('warmup', args.warmup),
     trainRounds: Math.max(1, Math.min(2, positive('rounds', args.rounds))),
     isolated: !args['no-isolation'],
+    webgpuKernels: !args['no-webgpu-kernels'],
     logOnly: args.only === 'browser-log',
   });
 }

@@ -8,6 +8,7 @@ import * as Comlink from 'comlink';
 import { coinYearLoss, createModel } from '$models/index';
 import { useBackend } from '$lib/backends/tfjs';
 import { useEveryCoreForWasm } from '$lib/backends/wasm-pool';
+import { registerWebGpuTrainingKernels, unregisterWebGpuTrainingKernels } from '$lib/backends/webgpu-kernels/index';
 import { adam } from '$lib/training/adam';
 import { microBatchFor } from '$lib/training/memory';
 import { minimizeInMicroBatches } from '$lib/training/micro-batches';
@@ -187,20 +188,25 @@ export interface TrainStepConfig {
 
 /** Data crossing between JavaScript and the backend per training step (what a GPU backend waits on). */
 export interface StepTransfers {
-  /** Tensors made from JavaScript values (inputs, and scalars an op or the optimizer creates). */
+  /** Tensors the backend stores (on webgpu and wasm every kernel's output is one: `write` without values). */
   writes: number;
+  /** Of those, tensors made from JavaScript values (inputs, scalars an op or the optimizer creates): each an
+   * upload on a GPU backend when a dispatch reads it. */
+  uploads: number;
+  /** `uploads` by the op scope that made them (tfjs's op names, e.g. `mul__op`), most first. */
+  uploadsByScope: [string, number][];
   /** Asynchronous reads back (`data()`). */
   reads: number;
-  /** Blocking reads back (`dataSync()`), each a pipeline stall on a GPU. */
+  /** Blocking reads back (`dataSync()`), each a pipeline stall on a GPU (webgpu: of data on the GPU only). */
   syncReads: number;
   /** WebGPU only (counted on the WebGPU API itself): compute dispatches, pipelines created, bytes written
    * with `queue.writeBuffer` (tensor data and every dispatch's uniforms) and bytes mapped for reading back. */
-  gpu?: { dispatches: number; pipelines: number; uploadBytes: number; readbackBytes: number };
+  gpu?: { dispatches: number; pipelines: number; uploadBytes: number; readbackBytes: number; byProgram: [string, number][]; pipelinesAfterWarmup: string[] };
 }
 
 /** Counts WebGPU calls while `counting.on`, by wrapping the API's prototypes (no-op where WebGPU is absent). */
-function gpuCounter(counting: { on: boolean }): { totals: NonNullable<StepTransfers['gpu']>; restore(): void } {
-  const totals = { dispatches: 0, pipelines: 0, uploadBytes: 0, readbackBytes: 0 };
+function gpuCounter(counting: { on: boolean }, backend: tf.KernelBackend): { totals: NonNullable<StepTransfers['gpu']>; byProgram: Map<string, number>; restore(): void } {
+  const totals = { dispatches: 0, pipelines: 0, uploadBytes: 0, readbackBytes: 0, byProgram: [] as [string, number][], pipelinesAfterWarmup: [] as string[] };
   const g = globalThis as unknown as Record<string, { prototype: Record<string, (...args: unknown[]) => unknown> } | undefined>;
   const undo: (() => void)[] = [];
   const wrap = (type: string, method: string, count: (self: Record<string, unknown>, args: unknown[]) => void) => {
@@ -214,8 +220,34 @@ function gpuCounter(counting: { on: boolean }): { totals: NonNullable<StepTransf
     undo.push(() => (proto[method] = original));
   };
   wrap('GPUComputePassEncoder', 'dispatchWorkgroups', () => totals.dispatches++);
-  wrap('GPUDevice', 'createComputePipeline', () => totals.pipelines++);
-  wrap('GPUDevice', 'createComputePipelineAsync', () => totals.pipelines++);
+  // Which program each dispatch and each late pipeline belong to: tfjs's programs by their shader key (as
+  // the program made it, before tfjs appends shapes), Loupe's own kernels by their shader module's label.
+  let program = '';
+  const byProgram = new Map<string, number>();
+  const gpuBackend = backend as unknown as { runWebGPUProgram?: (p: { shaderKey: string }, ...rest: unknown[]) => unknown };
+  const run = gpuBackend.runWebGPUProgram;
+  if (run) {
+    gpuBackend.runWebGPUProgram = function (p, ...rest) {
+      program = p.shaderKey.split('_').slice(0, 2).join('_');
+      try {
+        return run.call(this, p, ...rest);
+      } finally {
+        program = '';
+      }
+    };
+    undo.push(() => (gpuBackend.runWebGPUProgram = run));
+  }
+  const label = (labelled: unknown) => program || (labelled as { label?: string } | undefined)?.label || '?';
+  const compiled = (_: unknown, args: unknown[]) => {
+    totals.pipelines++;
+    totals.pipelinesAfterWarmup.push(label((args[0] as { compute?: { module?: unknown } }).compute?.module));
+  };
+  wrap('GPUDevice', 'createComputePipeline', compiled);
+  wrap('GPUDevice', 'createComputePipelineAsync', compiled);
+  wrap('GPUComputePassEncoder', 'setPipeline', (_, args) => {
+    const name = label(args[0]);
+    byProgram.set(name, (byProgram.get(name) ?? 0) + 1);
+  });
   wrap('GPUQueue', 'writeBuffer', (_, args) => {
     const data = args[2] as ArrayBufferView | ArrayBuffer;
     const size = args[4] as number | undefined;
@@ -224,25 +256,35 @@ function gpuCounter(counting: { on: boolean }): { totals: NonNullable<StepTransf
   wrap('GPUBuffer', 'mapAsync', (self, args) => {
     if (((args[0] as number) & 1) === 1) totals.readbackBytes += (args[2] as number | undefined) ?? (self['size'] as number);
   });
-  return { totals, restore: () => undo.forEach((f) => f()) };
+  return { totals, byProgram, restore: () => undo.forEach((f) => f()) };
 }
 
 /** Counts the backend's writes and reads while `counting` is on; `restore` puts its methods back. */
-function transferCounter(backend: tf.KernelBackend): { totals: StepTransfers; counting: { on: boolean }; restore(): void } {
-  const totals: StepTransfers = { writes: 0, reads: 0, syncReads: 0 };
+function transferCounter(backend: tf.KernelBackend): { totals: StepTransfers; uploadsByScope: Map<string, number>; counting: { on: boolean }; restore(): void } {
+  const totals: StepTransfers = { writes: 0, uploads: 0, uploadsByScope: [], reads: 0, syncReads: 0 };
+  const uploadsByScope = new Map<string, number>();
   const counting = { on: false };
   const methods = { write: backend.write, read: backend.read, readSync: backend.readSync };
-  const wrap = <K extends keyof typeof methods>(name: K, field: keyof StepTransfers) => {
+  const wrap = <K extends keyof typeof methods>(name: K, field: 'writes' | 'reads' | 'syncReads') => {
     const original = methods[name] as (...args: unknown[]) => unknown;
     (backend as unknown as Record<K, unknown>)[name] = (...args: unknown[]) => {
-      if (counting.on) totals[field]++;
+      // A `readSync` of data webgpu still holds on the CPU (small results computed there) waits on nothing.
+      const onCpu = name === 'readSync' && (backend as unknown as { tensorMap?: Map<unknown, { values?: unknown }> }).tensorMap?.get(args[0])?.values != null;
+      if (counting.on && !onCpu) {
+        totals[field]++;
+        if (name === 'write' && args[0] != null) {
+          totals.uploads++;
+          const scope = (tf.engine().state as unknown as { activeScope?: { name?: string } }).activeScope?.name ?? '?';
+          uploadsByScope.set(scope, (uploadsByScope.get(scope) ?? 0) + 1);
+        }
+      }
       return original.apply(backend, args);
     };
   };
   wrap('write', 'writes');
   wrap('read', 'reads');
   wrap('readSync', 'syncReads');
-  return { totals, counting, restore: () => Object.assign(backend, methods) };
+  return { totals, uploadsByScope, counting, restore: () => Object.assign(backend, methods) };
 }
 
 /**
@@ -255,8 +297,10 @@ async function trainSteps(
   config: TrainStepConfig,
   warmup: number,
   rounds: number,
+  webgpuKernels = true,
 ): Promise<{ backend: string; adapter: string; stepsMs: number[]; medianMs: number; tensorsLeaked: number; microBatch?: number; transfers: StepTransfers }> {
   const info = await useBackend(backend);
+  if (!webgpuKernels) unregisterWebGpuTrainingKernels();
   const tensorsBefore = tf.memory().numTensors;
   const { model } = createModel({ architecture: 'coin-regressor', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
   const loss = coinYearLoss('huber');
@@ -270,7 +314,7 @@ async function trainSteps(
   const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
   const times: number[] = [];
   const transfers = transferCounter(tf.backend());
-  const gpu = info.backend === 'webgpu' ? gpuCounter(transfers.counting) : undefined;
+  const gpu = info.backend === 'webgpu' ? gpuCounter(transfers.counting, tf.backend()) : undefined;
   try {
     for (let i = 0; i < warmup + rounds; i++) {
       transfers.counting.on = i >= warmup;
@@ -286,9 +330,11 @@ async function trainSteps(
     tf.dispose([front, back, years]);
     optimizer.dispose();
     model.dispose();
+    if (info.backend === 'webgpu') registerWebGpuTrainingKernels();
   }
   times.sort((a, b) => a - b);
   const perStep = (n: number) => Math.round((n / rounds) * 10) / 10;
+  const top = (counts: Map<string, number>): [string, number][] => [...counts].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([name, n]) => [name, perStep(n)]);
   return {
     backend: info.backend,
     adapter: info.adapter,
@@ -298,6 +344,8 @@ async function trainSteps(
     microBatch,
     transfers: {
       writes: perStep(transfers.totals.writes),
+      uploads: perStep(transfers.totals.uploads),
+      uploadsByScope: top(transfers.uploadsByScope),
       reads: perStep(transfers.totals.reads),
       syncReads: perStep(transfers.totals.syncReads),
       ...(gpu && {
@@ -306,6 +354,8 @@ async function trainSteps(
           pipelines: perStep(gpu.totals.pipelines),
           uploadBytes: perStep(gpu.totals.uploadBytes),
           readbackBytes: perStep(gpu.totals.readbackBytes),
+          byProgram: top(gpu.byProgram),
+          pipelinesAfterWarmup: gpu.totals.pipelinesAfterWarmup,
         },
       }),
     },

@@ -8,6 +8,7 @@ import type { BackendName } from '$lib/db/types';
 import { registerFastCpuKernels } from './kernels/register';
 import { BACKEND_ORDER, isSoftwareRenderer, resolveBackend, type ResolvedBackend } from './resolve';
 import { registerWasmTrainingKernels } from './wasm-kernels/index';
+import { registerWebGpuTrainingKernels } from './webgpu-kernels/index';
 import { simdKernels } from './wasm-kernels/simd/module';
 
 // The wasm binaries are bundled assets of the app itself (no CDN), so they are precached for offline use.
@@ -34,6 +35,7 @@ export interface BackendInfo extends ResolvedBackend {
 /** Makes `backend` tfjs's active backend and proves it computes: false if it cannot start here. */
 async function activate(backend: BackendName): Promise<boolean> {
   if (backend === 'wasm') registerWasmTrainingKernels(); // conv/depthwise gradients wasm lacks; docs/benchmarks.md
+  if (backend === 'webgpu') registerWebGpuTrainingKernels(); // fused layers: fewer dispatches per step
   if (!(await tf.setBackend(backend))) return false;
   await tf.ready();
   if (backend === 'cpu') registerFastCpuKernels();

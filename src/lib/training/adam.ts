@@ -40,7 +40,6 @@ export class ConstantsAdam extends tf.AdamOptimizer {
   private constants?: Constants;
   /** The constants as numbers, for the fused kernel; read once from `constants`. */
   private fusedConstants?: Omit<AdamStepAttrs, 'oneMinusAccBeta1' | 'oneMinusAccBeta2'>;
-  private fusedScaledRate?: number;
   private scaled?: ScaledLearningRate;
 
   /**
@@ -54,7 +53,6 @@ export class ConstantsAdam extends tf.AdamOptimizer {
     if (this.constants) tf.dispose(Object.values(this.constants));
     this.constants = undefined;
     this.fusedConstants = undefined;
-    this.fusedScaledRate = undefined;
   }
 
   /** The rate a variable is trained at now. */
@@ -78,7 +76,10 @@ export class ConstantsAdam extends tf.AdamOptimizer {
     tf.tidy(() => {
       const oneMinusAccBeta1 = tf.sub(c.one, state.accBeta1);
       const oneMinusAccBeta2 = tf.sub(c.one, state.accBeta2);
-      const fused = adamStepAvailable() ? this.fusedAttrs(c, oneMinusAccBeta1, oneMinusAccBeta2) : undefined;
+      // On webgpu 1 − βᵗ stays on the device as the kernel's inputs (reading it would stall the GPU).
+      const onGpu = tf.getBackend() === 'webgpu';
+      const fused = adamStepAvailable() ? this.fusedAttrs(onGpu ? undefined : [oneMinusAccBeta1, oneMinusAccBeta2]) : undefined;
+      const oneMinusAccBeta = fused && onGpu ? tf.stack([oneMinusAccBeta1, oneMinusAccBeta2]) : undefined;
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name]!;
         state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
@@ -89,8 +90,8 @@ export class ConstantsAdam extends tf.AdamOptimizer {
         const firstMoment = state.accumulatedFirstMoment[i].variable;
         const secondMoment = state.accumulatedSecondMoment[i].variable;
         if (fused && adamStepTakes(value, firstMoment, secondMoment, gradient)) {
-          const inputs = { value, m: firstMoment, v: secondMoment, gradient };
-          const attrs = isScaled ? { ...fused, negativeLearningRate: (this.fusedScaledRate ??= c.negativeScaledLearningRate!.dataSync()[0]!) } : fused;
+          const inputs = { value, m: firstMoment, v: secondMoment, gradient, ...(oneMinusAccBeta && { oneMinusAccBeta }) };
+          const attrs = isScaled ? { ...fused, negativeLearningRate: Math.fround(-this.scaled!.learningRate) } : fused;
           const [newValue, newM, newV] = tf.engine().runKernel(ADAM_STEP_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
           firstMoment.assign(newM!);
           secondMoment.assign(newV!);
@@ -113,23 +114,24 @@ export class ConstantsAdam extends tf.AdamOptimizer {
   }
 
   /**
-   * The fused kernel's constants: the very float32 values the op-by-op path multiplies by (read once from
-   * its scalars, remade by `setLearningRates`). 1 − βᵗ is read at
-   * every step from the tensors the op-by-op path divides by, so it follows `setWeights` and checkpoint
-   * restores. These `dataSync`s are scalar reads from the wasm heap (CPU memory, no GPU sync: this path
-   * runs only on the wasm backend): two per step.
+   * The fused kernel's constants: the very float32 values of the op-by-op path's scalars (`tf.scalar` rounds
+   * the same JavaScript numbers to float32). 1 − βᵗ is read at every step from the tensors the op-by-op path
+   * divides by, so it follows `setWeights` and checkpoint restores: two scalar reads from the wasm heap (CPU
+   * memory) per step; on webgpu (`accumulated` undefined) the kernel takes those tensors as inputs instead.
    */
-  private fusedAttrs(c: Constants, oneMinusAccBeta1: tf.Tensor, oneMinusAccBeta2: tf.Tensor): AdamStepAttrs {
-    const read = (t: tf.Tensor) => t.dataSync()[0]!;
+  private fusedAttrs(accumulated?: [tf.Tensor, tf.Tensor]): Omit<AdamStepAttrs, 'oneMinusAccBeta1' | 'oneMinusAccBeta2'> & Partial<AdamStepAttrs> {
+    const f = Math.fround;
     this.fusedConstants ??= {
-      beta1: read(c.beta1),
-      oneMinusBeta1: read(c.oneMinusBeta1),
-      beta2: read(c.beta2),
-      oneMinusBeta2: read(c.oneMinusBeta2),
-      epsilon: read(c.epsilon),
-      negativeLearningRate: read(c.negativeLearningRate),
+      beta1: f(this.beta1),
+      oneMinusBeta1: f(1 - this.beta1),
+      beta2: f(this.beta2),
+      oneMinusBeta2: f(1 - this.beta2),
+      epsilon: f(this.epsilon),
+      negativeLearningRate: f(-this.learningRate),
     };
-    return { ...this.fusedConstants, oneMinusAccBeta1: read(oneMinusAccBeta1), oneMinusAccBeta2: read(oneMinusAccBeta2) };
+    if (!accumulated) return this.fusedConstants;
+    const read = (t: tf.Tensor) => t.dataSync()[0]!;
+    return { ...this.fusedConstants, oneMinusAccBeta1: read(accumulated[0]), oneMinusAccBeta2: read(accumulated[1]) };
   }
 
   /**
@@ -158,7 +160,6 @@ export class ConstantsAdam extends tf.AdamOptimizer {
     if (this.constants) tf.dispose(Object.values(this.constants));
     this.constants = undefined;
     this.fusedConstants = undefined;
-    this.fusedScaledRate = undefined;
   }
 }
 

@@ -26,9 +26,11 @@ export interface AdamStepAttrs {
 
 /**
  * Whether `ADAM_STEP_KERNEL` can serve now: the active backend is wasm, the kernel is registered (not with
- * `simd: false`) and Loupe's SIMD kernels run on it. Otherwise an optimizer updates op by op.
+ * `simd: false`) and Loupe's SIMD kernels run on it; or the backend is webgpu and Loupe's webgpu kernels are
+ * registered (webgpu-kernels/index.ts). Otherwise an optimizer updates op by op.
  */
 export function adamStepAvailable(): boolean {
+  if (getBackend() === 'webgpu') return getKernel(ADAM_STEP_KERNEL, 'webgpu') !== undefined;
   if (getBackend() !== 'wasm' || !getKernel(ADAM_STEP_KERNEL, 'wasm')) return false;
   return simdKernels(engine().backend as BackendWasm) !== null;
 }
