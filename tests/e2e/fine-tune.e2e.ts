@@ -123,6 +123,17 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     expect(hub.requests).toHaveLength(1);
     await registerRun(page, 'e2e hub offline', 2, 'photos');
     await expect(page.getByTestId('first-weights').textContent()).resolves.toContain(`hub ${HUB_ID} (model.safetensors from ${hub.url}, timm naming, sha256 ${sha256})`);
+
+    // The proposal follows the start: a registered version trains on at the run's rate, ImageNet weights
+    // start frozen and slowed, with cosine decay.
+    await studio.goto('train');
+    await page.getByLabel('Task').selectOption('image-classification');
+    const proposal = async () => [await page.getByLabel('Frozen epochs').inputValue(), await page.getByLabel('Backbone LR ×').inputValue(), await page.getByLabel('Cosine decay').isChecked()];
+    await page.getByTestId('init-kind').selectOption('version');
+    await expect(page.getByLabel('Version').locator('option:checked').textContent()).resolves.toMatch(/photos v2/);
+    await expect(proposal()).resolves.toEqual(['0', '1', false]);
+    await page.getByTestId('init-kind').selectOption('hub');
+    await expect(proposal()).resolves.toEqual(['2', '0.1', true]);
     expect(studio.errors).toEqual([]);
   }, 420_000);
 });

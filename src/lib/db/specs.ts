@@ -100,11 +100,22 @@ export interface FineTuneSchedule {
 }
 
 /**
- * What the Train page proposes for a run that starts from first weights (hub, file or version), as fastai's
- * `fine_tune` and the Keras transfer guide do: the new head learns on the frozen backbone first, then the
- * backbone follows at a tenth of the rate, decaying to 0.
+ * What the Train page proposes for fine-tuning, by where the first weights come from. ImageNet weights (hub or
+ * file), as fastai's `fine_tune` and the Keras transfer guide do: the new head learns on the frozen backbone
+ * first, then the backbone follows at a tenth of the rate, decaying to 0. A registered version was trained here
+ * at such rates on such images: it trains on as from scratch — frozen epochs and a tenth of the rate cost it
+ * 20–30 points at 50 images per class in docs/quality.md's transfer protocol.
  */
-export const WARM_START_FINE_TUNE = { freezeEpochs: 2, backboneLrMultiplier: 0.1, warmupEpochs: 0, cosine: true } as const satisfies FineTuneSchedule;
+export const FINE_TUNE_PROPOSALS = {
+  weights: { freezeEpochs: 2, backboneLrMultiplier: 0.1, warmupEpochs: 0, cosine: true },
+  version: { freezeEpochs: 0, backboneLrMultiplier: 1, warmupEpochs: 0, cosine: false },
+} as const satisfies Record<string, Required<FineTuneSchedule>>;
+
+/** The proposal for a run's `init` (`hub:…`, `file:…`, `version:…`); none from scratch. */
+export function fineTuneProposal(init: string): Required<FineTuneSchedule> | undefined {
+  if (init === 'scratch') return undefined;
+  return init.startsWith('version:') ? FINE_TUNE_PROPOSALS.version : FINE_TUNE_PROPOSALS.weights;
+}
 
 /** Model choices per task; stored with every run. */
 export type ModelSpec =
