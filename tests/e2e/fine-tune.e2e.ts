@@ -130,7 +130,7 @@ describe.skipIf(!hasTorch)('fine-tuning from hub weights', () => {
     await page.getByLabel('Task').selectOption('image-classification');
     const proposal = async () => [await page.getByLabel('Frozen epochs').inputValue(), await page.getByLabel('Backbone LR ×').inputValue(), await page.getByLabel('Cosine decay').isChecked()];
     await page.getByTestId('init-kind').selectOption('version');
-    await expect(page.getByLabel('Version').locator('option:checked').textContent()).resolves.toMatch(/photos v2/);
+    await expect(page.getByRole('combobox', { name: /^Version/ }).locator('option:checked').textContent()).resolves.toMatch(/photos v2/);
     await expect(proposal()).resolves.toEqual(['0', '1', false]);
     await page.getByTestId('init-kind').selectOption('hub');
     await expect(proposal()).resolves.toEqual(['2', '0.1', true]);
