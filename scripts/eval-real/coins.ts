@@ -28,8 +28,8 @@ import { ModelRegistry } from '../../src/lib/registry/registry';
 import type { ModelSpec } from '../../src/lib/tasks/registry';
 import type { TrainableModel } from '../../src/lib/tasks/types';
 import { recomputeBatchNormStatistics } from '../../src/lib/training/batch-norm-stats';
-import { evaluateHeldOutSplit, sampleChunks } from '../../src/lib/training/evaluate';
-import { runTrainJob, splitIds } from '../../src/lib/training/job';
+import { evaluateHeldOutSplit } from '../../src/lib/training/evaluate';
+import { plainInputs, runTrainJob, splitIds } from '../../src/lib/training/job';
 import { memoryWeightCache } from '../../src/lib/weights/cache';
 import { initialWeightsResolver } from '../../src/lib/workflows/initial-weights';
 
@@ -113,18 +113,6 @@ function coinNumber(path: string): number {
   return Number(match[1]);
 }
 
-/** A dataset version's train split once, without augmentation: what BatchNorm statistics are recomputed over (as the job does). */
-async function* trainingInputs(db: LoupeDb, trainable: TrainableModel, datasetId: string, batchSize: number): AsyncGenerator<{ xs: tf.Tensor | tf.Tensor[]; size: number }> {
-  for await (const rows of sampleChunks(db, await splitIds(db, datasetId, 'train'), batchSize)) {
-    const xs = await trainable.toInputs(rows, { training: false });
-    try {
-      yield { xs, size: rows.length };
-    } finally {
-      tf.dispose(xs);
-    }
-  }
-}
-
 /**
  * Installs the demo coins, registers version 1 trained on a part of them, then trains on the whole demo
  * dataset from that version and from scratch, per seed, scoring every model on the test split.
@@ -181,7 +169,7 @@ export async function evaluateCoins(options: CoinsOptions = COINS, log: (line: s
       try {
         const scores = await test(trainable);
         if (options.recomputeBatchNorm) return { scores };
-        await recomputeBatchNormStatistics(trainable.model, trainingInputs(db, trainable, datasetId, options.batchSize));
+        await recomputeBatchNormStatistics(trainable.model, plainInputs(db, trainable, await splitIds(db, datasetId, 'train'), options.batchSize));
         return { scores, recomputed: await test(trainable) };
       } finally {
         trainable.dispose();

@@ -106,7 +106,7 @@ function withDefaults(requested: TrainJobSpec): TrainJobSpec {
  * The training split once, in id order, without augmentation, a batch at a time (the inputs only; each
  * batch is disposed once the consumer moves on): what BatchNorm's statistics are recomputed over.
  */
-async function* plainInputs(db: LoupeDb, trainable: TrainableModel, ids: string[], batchSize: number): AsyncGenerator<{ xs: tf.Tensor | tf.Tensor[]; size: number }> {
+export async function* plainInputs(db: LoupeDb, trainable: TrainableModel, ids: string[], batchSize: number): AsyncGenerator<{ xs: tf.Tensor | tf.Tensor[]; size: number }> {
   for await (const rows of sampleChunks(db, ids, batchSize)) {
     const xs = await trainable.toInputs(rows, { training: false });
     try {
