@@ -11,10 +11,13 @@ import { parseArgs } from 'node:util';
 import wabt from 'wabt';
 import { enableRelaxedSimdInNode } from '../../src/cli/relaxed-simd';
 import { SIMD_MODULES } from '../../src/lib/backends/wasm-kernels/simd/modules.generated';
+import { GemmHelpers, type Gemms } from '../../src/lib/backends/wasm-kernels/gemm-helpers';
+import { spawnGemmHelperInNode } from '../../src/cli/gemm-helpers';
 import { expandMadd } from '../wasm/compile';
 
-const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '9' } } });
+const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '9' }, threads: { type: 'string', default: '1' } } });
 const reps = Number(args.reps);
+const threads = Number(args.threads);
 enableRelaxedSimdInNode();
 
 // 12 independent accumulators (more than an FMA's latency × throughput), `iterations` × 12 multiply-adds of 4 lanes.
@@ -48,7 +51,7 @@ function minMs(run: () => void): number {
 }
 
 const load = () => os.loadavg()[0]!.toFixed(2);
-console.log(`${os.cpus()[0]?.model.trim()} × ${os.cpus().length}, Node ${process.version}; load average ${load()}; min of ${reps}\n`);
+console.log(`${os.cpus()[0]?.model.trim()} × ${os.cpus().length}, Node ${process.version}; GEMMs on ${threads} thread${threads === 1 ? '' : 's'} (${threads > 1 ? 'shared' : 'plain'} memory); load average ${load()}; min of ${reps}\n`);
 const rows: string[][] = [];
 for (const fused of [false, true]) {
   const peak = new WebAssembly.Instance(compileText(expandMadd(PEAK, fused))).exports as { peak(n: number): number };
@@ -57,15 +60,14 @@ for (const fused of [false, true]) {
   rows.push([`peak, ${fused ? 'relaxed FMA' : 'mul + add'}`, '—', ms.toFixed(2), ((n * 12 * 8) / (ms / 1000) / 1e9).toFixed(1)]);
 }
 
-const memory = new WebAssembly.Memory({ initial: 4096, maximum: 65536 });
+// Shared (as tfjs's threaded build's) when helper threads take part of each GEMM.
+const memory = new WebAssembly.Memory({ initial: 4096, maximum: 65536, shared: threads > 1 });
 const heap = new Float32Array(memory.buffer);
 for (let i = 0; i < heap.length; i++) heap[i] = ((i * 7919) % 1000) / 1000 - 0.5;
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-type Gemm = {
-  gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
-  gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
-};
+type Gemm = Gemms;
 const variants = { 'mul + add': SIMD_MODULES['gemm']!.plain, 'relaxed FMA': SIMD_MODULES['gemm']!.relaxed!.plain };
+if (threads > 1) Object.assign(variants, { 'mul + add': SIMD_MODULES['gemm']!.shared, 'relaxed FMA': SIMD_MODULES['gemm']!.relaxed!.shared });
 // ResNet18 at 128², batch 16: M = output pixels × batch, K = 3·3·inC, N = outC.
 const shapes: [string, number, number, number][] = [
   ['layer1 3×3 64→64 @32²', 16384, 576, 64],
@@ -74,21 +76,25 @@ const shapes: [string, number, number, number][] = [
   ['layer4 3×3 512→512 @4²', 256, 4608, 512],
 ];
 for (const [variant, binary] of Object.entries(variants)) {
-  const g = new WebAssembly.Instance(new WebAssembly.Module(decode(binary)), { env: { memory } }).exports as Gemm;
+  const module = new WebAssembly.Module(decode(binary));
+  const g = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Gemm;
+  const helpers = threads > 1 ? await GemmHelpers.start(memory, module, threads - 1, spawnGemmHelperInNode) : null;
+  if (threads > 1 && !helpers) throw new Error('the GEMM helpers did not start');
   for (const [layer, M, K, N] of shapes) {
     const A = 0;
     const B = A + M * K * 4;
     const C = B + K * N * 4;
     const flops = 2 * M * K * N;
     // forward / input gradient: C[M×N] = A[M×K]·B[K×N]
-    const ab = minMs(() => g.gemm_ab(A, K, B, N, C, N, M, K, N));
+    const ab = minMs(() => (helpers ? helpers.gemmAb(g, A, K, B, N, C, N, M, K, N) : g.gemm_ab(A, K, B, N, C, N, M, K, N)));
     rows.push([`gemm_ab (forward, input gradient), ${variant}`, layer, ab.toFixed(2), (flops / (ab / 1000) / 1e9).toFixed(1)]);
     // filter gradient: W[K×N] += im2col[M×K]ᵀ · dy[M×N]
     const dy = C;
     const dW = dy + M * N * 4;
-    const atb = minMs(() => g.gemm_atb(A, K, dy, N, M, K, N, dW));
+    const atb = minMs(() => (helpers ? helpers.gemmAtb(g, A, K, dy, N, M, K, N, dW) : g.gemm_atb(A, K, dy, N, M, K, N, dW)));
     rows.push([`gemm_atb (filter gradient), ${variant}`, layer, atb.toFixed(2), (flops / (atb / 1000) / 1e9).toFixed(1)]);
   }
+  helpers?.stop();
 }
 const widths = [0, 1, 2, 3].map((i) => Math.max(...[['kernel', 'shape', 'ms', 'GFLOP/s'], ...rows].map((r) => r[i]!.length)));
 for (const row of [['kernel', 'shape', 'ms', 'GFLOP/s'], ...rows]) console.log(row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));

@@ -6,6 +6,7 @@
  *   npm run bench:peer
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128 --torch-threads 1 --wasm-threads 1   # per core
+ *   npm run bench:peer -- --configs resnet18:dual:128 --gemm-threads 1 --convolutions xnnpack     # before stop 27
  *
  * Prints a table and writes bench-results/peer-<time>.json (git-ignored).
  */
@@ -16,7 +17,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, relaxedSimdInUse } from '../../src/lib/backends/wasm-kernels/index';
+import { registerWasmTrainingKernels, relaxedSimdInUse, startGemmHelpers, type ConvolutionGemm } from '../../src/lib/backends/wasm-kernels/index';
+import { MAX_WASM_POOL } from '../../src/lib/backends/wasm-pool';
+import { spawnGemmHelperInNode } from '../../src/cli/gemm-helpers';
 import { coinYearLoss, createModel } from '../../models/index';
 import { adam } from '../../src/lib/training/adam';
 import { microBatchFor } from '../../src/lib/training/memory';
@@ -35,6 +38,9 @@ const { values: args } = parseArgs({
     'torch-threads': { type: 'string' },
     // tfjs's XNNPACK threads in Node: all cores by default, as the `loupe` command runs; 1 for tfjs's single-threaded build.
     'wasm-threads': { type: 'string' },
+    // Threads Loupe's convolutions run on, the caller included: a thread per core (at most 8) by default, as
+    // the `loupe` command and the studio's trainer run them; 1 for the calling thread alone.
+    'gemm-threads': { type: 'string' },
     // Where Conv2D's forward pass and input gradient multiply (registerWasmTrainingKernels' `convolutions`).
     convolutions: { type: 'string' },
     // Two roundings per multiply-add even where relaxed SIMD's FMA runs (to compare).
@@ -96,13 +102,15 @@ function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; t
 }
 
 await startWasm(args['wasm-threads'] ? Number(args['wasm-threads']) : undefined);
-if (args.convolutions !== undefined && args.convolutions !== 'loupe' && args.convolutions !== 'xnnpack') throw new RangeError('--convolutions: loupe or xnnpack');
-registerWasmTrainingKernels({ convolutions: args.convolutions as 'loupe' | 'xnnpack' | undefined, relaxedSimd: !args['no-relaxed'] });
+if (args.convolutions !== undefined && !['loupe', 'xnnpack', 'auto'].includes(args.convolutions)) throw new RangeError('--convolutions: loupe, xnnpack or auto');
+registerWasmTrainingKernels({ convolutions: args.convolutions as ConvolutionGemm | undefined, relaxedSimd: !args['no-relaxed'] });
+const gemmThreads = args['gemm-threads'] ? Number(args['gemm-threads']) : Math.min(MAX_WASM_POOL, os.availableParallelism());
+const gemmHelpers = await startGemmHelpers(tf.backend() as BackendWasm, gemmThreads - 1, spawnGemmHelperInNode);
 /** The wasm heap's size (it only grows, so after a configuration: the most any step so far needed). */
 const heapMiB = () => Math.round(((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer.byteLength / 2 ** 20);
 const machine = describeMachine();
 console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
-console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'}; convolutions on ${args.convolutions ?? 'the default'}`);
+console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'} on ${gemmHelpers + 1} thread${gemmHelpers ? 's' : ''}; convolutions on ${args.convolutions ?? 'the default'}`);
 console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, median:\n`);
 
 const results = [];
@@ -130,5 +138,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `peer-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, relaxedSimd: relaxedSimdInUse(), convolutions: args.convolutions, batch, rounds, warmup, results }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, relaxedSimd: relaxedSimdInUse(), convolutions: args.convolutions, gemmThreads: gemmHelpers + 1, batch, rounds, warmup, results }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

@@ -65,11 +65,15 @@ describe('studio shell', () => {
       await studio.page.getByRole('button', { name: 'Run a training check' }).click();
       await expect(studio.page.getByTestId('training-check').textContent({ timeout: 120_000 })).resolves.toContain('passed');
       // The service worker serves the app cross-origin isolated, so tfjs's threaded WebAssembly build runs,
-      // the trainer's with a thread per logical core (at most 8), and Loupe's SIMD kernels on its shared memory.
+      // the trainer's with a thread per logical core (at most 8), and Loupe's SIMD kernels on its shared memory,
+      // their convolutions shared with a helper thread per further core (Blob workers, offline too).
       const { isolated, cores } = await studio.page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
       expect(isolated).toBe(true);
       const threads = Math.min(cores, 8);
-      await expect(studio.page.getByTestId('training-check').textContent()).resolves.toContain(`WebAssembly (SIMD, Loupe kernels, ${threads} thread`);
+      const convolutions = threads > 1 ? `, convolutions on ${threads} threads` : '';
+      await expect(studio.page.getByTestId('training-check').textContent()).resolves.toContain(
+        `WebAssembly (SIMD, Loupe kernels, ${threads} thread${threads > 1 ? 's' : ''}${convolutions})`,
+      );
       await studio.screenshot('offline-settings');
     } finally {
       await studio.startServer();

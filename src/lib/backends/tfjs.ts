@@ -7,7 +7,8 @@ import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wa
 import type { BackendName } from '$lib/db/types';
 import { registerFastCpuKernels } from './kernels/register';
 import { BACKEND_ORDER, isSoftwareRenderer, resolveBackend, type ResolvedBackend } from './resolve';
-import { registerWasmTrainingKernels } from './wasm-kernels/index';
+import { gemmHelperCount, registerWasmTrainingKernels, startGemmHelpers } from './wasm-kernels/index';
+import { gemmHelpersWanted } from './wasm-pool';
 import { registerWebGpuTrainingKernels } from './webgpu-kernels/index';
 import { simdKernels } from './wasm-kernels/simd/module';
 
@@ -39,11 +40,18 @@ async function activate(backend: BackendName): Promise<boolean> {
   if (!(await tf.setBackend(backend))) return false;
   await tf.ready();
   if (backend === 'cpu') registerFastCpuKernels();
+  if (backend === 'wasm') await startWantedGemmHelpers(tf.backend() as BackendWasm);
   // A backend can register yet fail on first use (e.g. a WebGPU adapter without the features tfjs needs).
   const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
   const [value] = await probe.data();
   probe.dispose();
   return value === 3;
+}
+
+/** Starts the GEMM helper threads this context asked for (`useGemmHelpers`), once per wasm backend. */
+async function startWantedGemmHelpers(wasm: BackendWasm): Promise<void> {
+  const wanted = gemmHelpersWanted();
+  if (wanted && gemmHelperCount(wasm) === 0) await startGemmHelpers(wasm, wanted.count, wanted.spawn);
 }
 
 /** `activate` for `auto`: a GPU backend on a software rasteriser counts as unavailable, with the reason. */
@@ -113,7 +121,10 @@ export async function describeAdapter(backend: BackendName): Promise<string> {
       // Loupe's SIMD kernels (wasm-kernels/simd) bind to the backend's memory; say whether they could here.
       const wasm = tf.engine().findBackend('wasm') as BackendWasm | null;
       const loupeKernels = wasm && simdKernels(wasm) ? ', Loupe kernels' : '';
-      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}${loupeKernels}, ${threading})`;
+      // Helper threads that share Loupe's GEMMs, where this context started them (the trainer).
+      const helpers = wasm ? gemmHelperCount(wasm) : 0;
+      const gemmThreads = helpers ? `, convolutions on ${helpers + 1} threads` : '';
+      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}${loupeKernels}, ${threading}${gemmThreads})`;
     }
     case 'cpu':
       return 'JavaScript CPU kernels';

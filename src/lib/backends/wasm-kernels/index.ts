@@ -28,6 +28,7 @@ import {
   maxPoolGradKernel,
   reductionKernel,
   tileKernel,
+  type ConvolutionGemm,
   type Fallback,
   type GemmEngine,
   type KernelArgs,
@@ -37,10 +38,11 @@ import { castKernel, identityKernel } from './share';
 import { useRelaxedSimd } from './simd/module';
 import { padKernel, sliceKernel } from './slice-pad';
 
-export type { GemmEngine } from './kernels';
+export type { ConvolutionGemm, GemmEngine } from './kernels';
 export { runOnCpu } from './cpu-routed';
 export { setIm2colBudget } from './conv2d';
-export { relaxedSimdInUse, relaxedSimdSupported } from './simd/module';
+export { gemmHelperCount, gemmHelperParts, relaxedSimdInUse, relaxedSimdSupported, startGemmHelpers, stopGemmHelpers } from './simd/module';
+export { HELPER_PROGRAM, type HelperStart, type SpawnHelper } from './gemm-helpers';
 export { ADAM_STEP_KERNEL, adamStepAvailable, adamStepTakes, type AdamStepAttrs } from './adam';
 
 /** Gradient kernels that tfjs-backend-wasm 4.22 lacks, so conv/depthwise training fails on wasm without them. */
@@ -114,10 +116,11 @@ export interface WasmTrainingKernelOptions {
   replaceSlowKernels?: boolean | readonly SlowWasmKernel[];
   /**
    * Where Conv2D's forward pass and input gradient multiply when the SIMD kernels are on: `loupe`, Loupe's
-   * GEMM (simd/gemm.wat, fused multiply-add where relaxed SIMD runs; one thread), or `xnnpack`, the
-   * backend's own (threaded). Default: DEFAULT_CONVOLUTION_GEMM.
+   * GEMM (simd/gemm.wat, on the helper threads too where `startGemmHelpers` started them), `xnnpack`, the
+   * backend's own (threaded), or `auto`: Loupe's while helper threads run, else XNNPACK's. The filter
+   * gradient is always Loupe's. Default: DEFAULT_CONVOLUTION_GEMM.
    */
-  convolutions?: 'loupe' | 'xnnpack';
+  convolutions?: ConvolutionGemm;
   /**
    * Let the GEMMs use relaxed SIMD's fused multiply-add where the runtime has it. Default false. It is
    * correct in Node and in Chromium's trainer worker (docs/benchmarks.md, "Stop 23"), but not faster on
@@ -127,8 +130,12 @@ export interface WasmTrainingKernelOptions {
   relaxedSimd?: boolean;
 }
 
-/** See `convolutions` above and docs/benchmarks.md ("Stop 22") for the measurements behind the choice. */
-export const DEFAULT_CONVOLUTION_GEMM: 'loupe' | 'xnnpack' = 'xnnpack';
+/**
+ * See `convolutions` above. On one thread XNNPACK's threaded kernels and Loupe's were even (docs/benchmarks.md,
+ * "Stop 22"); with helper threads Loupe's GEMM owns every convolution and XNNPACK's threads stop
+ * competing with ours ("Stop 27").
+ */
+export const DEFAULT_CONVOLUTION_GEMM: ConvolutionGemm = 'auto';
 
 /** Kernels registered by us, and the wasm backend's own registrations we replaced (to restore them). */
 const ours = new Set<string>();
@@ -180,16 +187,16 @@ function wasmOwn(kernelName: string, make: (fallback: Fallback) => KernelFunc): 
 }
 
 /** The kernel serving `kernelName` for given options: ours, or a run of the cpu backend's kernel. */
-function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine, depthwiseInput: GemmEngine, simd: boolean, ownConv: boolean): KernelFunc {
+function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEngine, depthwiseInput: GemmEngine, simd: boolean, convolutions: ConvolutionGemm): KernelFunc {
   const fallback = cpuFallback(kernelName);
   if (mode === 'cpu-routed') return fallback as unknown as KernelFunc;
   switch (kernelName) {
     case 'Conv2DBackpropFilter':
       return conv2dBackpropFilterKernel(gemm, plainMatMul, fallback, simd);
     case 'Conv2DBackpropInput':
-      return conv2dBackpropInputKernel(gemm, plainMatMul, fallback, ownConv);
+      return conv2dBackpropInputKernel(gemm, plainMatMul, fallback, convolutions);
     case 'Conv2D':
-      return wasmOwn(kernelName, conv2dKernel);
+      return wasmOwn(kernelName, (fallback) => conv2dKernel(fallback, convolutions));
     case 'DepthwiseConv2dNativeBackpropFilter':
       return depthwiseBackpropFilterKernel(fallback, simd);
     case 'DepthwiseConv2dNativeBackpropInput':
@@ -250,10 +257,10 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   const slowOption = options.replaceSlowKernels ?? true;
   const slow: readonly string[] = mode !== 'fast' ? [] : slowOption === true ? SLOW_WASM_TRAINING_KERNELS : slowOption === false ? [] : slowOption;
   const simd = options.simd ?? true;
-  const ownConv = mode === 'fast' && simd && gemm === 'xnnpack' && (options.convolutions ?? DEFAULT_CONVOLUTION_GEMM) === 'loupe';
+  const convolutions: ConvolutionGemm = mode === 'fast' && simd && gemm === 'xnnpack' ? (options.convolutions ?? DEFAULT_CONVOLUTION_GEMM) : 'xnnpack';
   const relaxed = options.relaxedSimd ?? false;
   useRelaxedSimd(relaxed);
-  const key = `${mode}/${gemm}/${depthwiseInput}/${simd}/${ownConv}/${relaxed}/${slow.join(',')}`;
+  const key = `${mode}/${gemm}/${depthwiseInput}/${simd}/${convolutions}/${relaxed}/${slow.join(',')}`;
   if (key === current) return [...ours];
   unregisterWasmTrainingKernels();
   const names: string[] = [
@@ -267,8 +274,8 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   if (mode === 'fast' && simd) {
     names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS, BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL);
   }
-  if (ownConv) names.push('Conv2D');
-  for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd, ownConv));
+  if (convolutions !== 'xnnpack') names.push('Conv2D');
+  for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd, convolutions));
   current = key;
   return [...ours];
 }

@@ -23,7 +23,8 @@ import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
 import { col2im, im2col, im2colTransposed, transpose } from './im2col';
 import { reduceMiddle, tile } from './layout';
 import { maxPoolGrad } from './pool';
-import { simdKernels, type SimdKernels } from './simd/module';
+import { gemmHelperCount, simdKernels, type SimdKernels } from './simd/module';
+import type { ConvArgs } from './gemm-helpers';
 
 /**
  * Where the conv2d gradients do their multiply-adds:
@@ -32,6 +33,18 @@ import { simdKernels, type SimdKernels } from './simd/module';
  * - `js`: everything in TypeScript (register-blocked GEMM over Float32Arrays).
  */
 export type GemmEngine = 'xnnpack' | 'js';
+
+/**
+ * Where Conv2D's forward pass and input gradient multiply: Loupe's GEMM (simd/gemm.wat), XNNPACK's, or
+ * `auto`: Loupe's where helper threads share it (gemm-helpers.ts), else XNNPACK's (threaded itself).
+ */
+export type ConvolutionGemm = 'loupe' | 'xnnpack' | 'auto';
+
+/** Loupe's SIMD kernels when this call of a forward or input-gradient convolution should use its GEMM. */
+function convolutionKernels(choice: ConvolutionGemm, backend: BackendWasm): SimdKernels | null {
+  if (choice === 'xnnpack' || (choice === 'auto' && gemmHelperCount(backend) === 0)) return null;
+  return simdKernels(backend);
+}
 
 /** What a kernel does when it meets a case it does not handle (NCHW, non-float32). */
 export type Fallback = (args: KernelArgs) => TensorInfo;
@@ -160,7 +173,7 @@ function conv2dFilterGradSimd(backend: BackendWasm, kernels: SimdKernels, x: Ten
   const col = temp(backend, [step * perImage * paddedK]);
   for (let b0 = 0; b0 < g.batch; b0 += step) {
     const b1 = Math.min(g.batch, b0 + step);
-    im2col(heap(backend, x), g, b0, b1, heap(backend, col), paddedK);
+    kernels.im2col(pointer(backend, x), pointer(backend, col), paddedK, b0 * perImage, b1 * perImage, ...convArgs(g));
     kernels.gemm_atb(pointer(backend, col), paddedK, pointer(backend, dy) + b0 * perImage * N * 4, N, (b1 - b0) * perImage, paddedK, N, pointer(backend, sum));
   }
   free(backend, col);
@@ -177,6 +190,11 @@ function conv2dFilterGradSimd(backend: BackendWasm, kernels: SimdKernels, x: Ten
 function heapAccumulators(backend: BackendWasm, n: number): { buffer: TensorInfo; sums: Float64Array } {
   const buffer = temp(backend, [2 * n]);
   return { buffer, sums: new Float64Array(heap(backend, buffer).buffer, pointer(backend, buffer), n).fill(0) };
+}
+
+/** A convolution's geometry as gemm.wat's im2col and col2im take it. */
+function convArgs(g: ConvGeometry): ConvArgs {
+  return [g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft];
 }
 
 /** A tensor's byte offset in the wasm heap (what the SIMD kernels take as a pointer). */
@@ -269,7 +287,7 @@ function conv2dInputGradSimd(backend: BackendWasm, kernels: SimdKernels, dy: Ten
   for (let b0 = 0; b0 < g.batch; b0 += step) {
     const b1 = Math.min(g.batch, b0 + step);
     kernels.gemm_ab(pointer(backend, dy) + b0 * perImage * N * 4, N, pointer(backend, filterT), K, pointer(backend, dcol), K, (b1 - b0) * perImage, N, K);
-    col2im(heap(backend, dcol), g, b0, b1, heap(backend, dx));
+    kernels.col2im(pointer(backend, dcol), pointer(backend, dx), b0, b1, ...convArgs(g));
   }
   free(backend, dcol);
   free(backend, filterT);
@@ -290,15 +308,15 @@ function conv2dForwardSimd(backend: BackendWasm, kernels: SimdKernels, x: Tensor
   const col = temp(backend, [step * perImage * K]);
   for (let b0 = 0; b0 < g.batch; b0 += step) {
     const b1 = Math.min(g.batch, b0 + step);
-    im2col(heap(backend, x), g, b0, b1, heap(backend, col));
+    kernels.im2col(pointer(backend, x), pointer(backend, col), K, b0 * perImage, b1 * perImage, ...convArgs(g));
     kernels.gemm_ab(pointer(backend, col), K, pointer(backend, filter), N, pointer(backend, y) + b0 * perImage * N * 4, N, (b1 - b0) * perImage, K, N);
   }
   free(backend, col);
   return y;
 }
 
-/** Conv2D (no bias or activation: what LoupeConv2D calls) on Loupe's GEMM; the backend's XNNPACK kernel otherwise. */
-export function conv2dKernel(fallback: Fallback): KernelFunc {
+/** Conv2D (no bias or activation: what LoupeConv2D calls) on Loupe's GEMM when `choice` says so; the backend's XNNPACK kernel otherwise. */
+export function conv2dKernel(fallback: Fallback, choice: ConvolutionGemm): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const x = input(args.inputs, 'x');
@@ -314,13 +332,13 @@ export function conv2dKernel(fallback: Fallback): KernelFunc {
       false,
       backend_util.convertConv2DDataFormat(dataFormat),
     );
-    const kernels = simdKernels(backend);
+    const kernels = convolutionKernels(choice, backend);
     if (!kernels || !isNhwcFloat(info, x, filter) || info.outChannels % 4 !== 0) return fallback(args);
     return conv2dForwardSimd(backend, kernels, x, filter, geometryOf(info), info.outShape);
   }) as unknown as KernelFunc;
 }
 
-export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback, ownGemm = false): KernelFunc {
+export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback, choice: ConvolutionGemm = 'xnnpack'): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const dy = input(args.inputs, 'dy');
@@ -338,7 +356,7 @@ export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fall
     );
     if (!isNhwcFloat(info, dy, filter)) return fallback(args);
     const g = geometryOf(info);
-    const kernels = ownGemm ? simdKernels(backend) : null;
+    const kernels = convolutionKernels(choice, backend);
     if (kernels && (g.filterH * g.filterW * g.inC) % 4 === 0) return conv2dInputGradSimd(backend, kernels, dy, filter, g, info.inShape);
     if (gemm === 'xnnpack') return conv2dInputGradXnnpack(backend, dy, filter, g, info.inShape, matMul);
     const out = temp(backend, info.inShape);

@@ -66,16 +66,23 @@
     (v128.store (local.get $pc) (f32x4.add (v128.load (local.get $pc)) (local.get $c3))))
 
   ;; C += Aᵀ·B (see the top). lda, ldb in floats; C's leading dimension is N. rows ≥ 0.
+  ;; Rows per chunk: the chunk's A and B rows (K + N floats each) within ~192 KiB, at least 16.
   (func (export "gemm_atb") (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $rows i32)
     (param $K i32) (param $N i32) (param $C i32)
-    (local $chunk i32) (local $m0 i32) (local $count i32) (local $k i32) (local $n i32)
+    (local $chunk i32)
+    (local.set $chunk (i32.div_u (i32.const 49152) (i32.add (local.get $K) (local.get $N))))
+    (if (i32.lt_u (local.get $chunk) (i32.const 16)) (then (local.set $chunk (i32.const 16))))
+    (call $atb (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $rows) (local.get $K) (local.get $N) (local.get $C) (local.get $chunk)))
+
+  ;; gemm_atb with the rows per chunk given: the chunks set where partial sums are rounded, so threads that
+  ;; each take some of K's rows of C (gemm-helpers.ts) pass the whole product's chunk and match it bit for bit.
+  (func $atb (export "gemm_atb_chunked") (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $rows i32)
+    (param $K i32) (param $N i32) (param $C i32) (param $chunk i32)
+    (local $m0 i32) (local $count i32) (local $k i32) (local $n i32)
     (local $ldaBytes i32) (local $ldbBytes i32) (local $ldcBytes i32) (local $pa i32) (local $pb i32)
     (local.set $ldaBytes (i32.shl (local.get $lda) (i32.const 2)))
     (local.set $ldbBytes (i32.shl (local.get $ldb) (i32.const 2)))
     (local.set $ldcBytes (i32.shl (local.get $N) (i32.const 2)))
-    ;; Rows per chunk: the chunk's A and B rows (K + N floats each) within ~192 KiB, at least 16.
-    (local.set $chunk (i32.div_u (i32.const 49152) (i32.add (local.get $K) (local.get $N))))
-    (if (i32.lt_u (local.get $chunk) (i32.const 16)) (then (local.set $chunk (i32.const 16))))
     (block $done (loop $chunks
       (br_if $done (i32.ge_u (local.get $m0) (local.get $rows)))
       (local.set $count (i32.sub (local.get $rows) (local.get $m0)))
@@ -262,5 +269,133 @@
         (br $groups)))
       (local.set $k0 (i32.add (local.get $k0) (local.get $kn)))
       (br $kchunks)))
+  )
+  ;; im2col of output pixels p0 ≤ p < p1 (p = (b·outH + oh)·outW + ow, counted from x's first image) into
+  ;; col, row p − p0 at col + (p − p0)·ld floats: K = fH·fW·inC values in (kh, kw, c) order, then zeros to ld.
+  ;; Each (pixel, kh) row of taps is one copy where it lies wholly inside the image (stride-1 taps are
+  ;; contiguous in NHWC); taps outside are zeros. In this module so that GEMM helper threads run it too.
+  (func (export "im2col") (param $x i32) (param $col i32) (param $ld i32) (param $p0 i32) (param $p1 i32)
+    (param $inH i32) (param $inW i32) (param $inC i32) (param $outH i32) (param $outW i32)
+    (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $padTop i32) (param $padLeft i32)
+    (local $p i32) (local $ow i32) (local $oh i32) (local $b i32) (local $ih0 i32) (local $iw0 i32)
+    (local $kh i32) (local $kw i32) (local $ih i32) (local $iw i32) (local $dst i32) (local $row i32)
+    (local $tapBytes i32) (local $tapRowBytes i32) (local $padBytes i32) (local $src i32)
+    (local.set $tapBytes (i32.shl (local.get $inC) (i32.const 2)))
+    (local.set $tapRowBytes (i32.mul (local.get $fW) (local.get $tapBytes)))
+    (local.set $padBytes (i32.shl (i32.sub (local.get $ld) (i32.mul (local.get $fH) (i32.mul (local.get $fW) (local.get $inC)))) (i32.const 2)))
+    (local.set $dst (local.get $col))
+    (local.set $p (local.get $p0))
+    (block $pdone (loop $pixels
+      (br_if $pdone (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $ow (i32.rem_u (local.get $p) (local.get $outW)))
+      (local.set $row (i32.div_u (local.get $p) (local.get $outW)))
+      (local.set $oh (i32.rem_u (local.get $row) (local.get $outH)))
+      (local.set $b (i32.div_u (local.get $row) (local.get $outH)))
+      (local.set $ih0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padTop)))
+      (local.set $iw0 (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $padLeft)))
+      (local.set $kh (i32.const 0))
+      (block $khdone (loop $taprows
+        (br_if $khdone (i32.ge_u (local.get $kh) (local.get $fH)))
+        (local.set $ih (i32.add (local.get $ih0) (i32.mul (local.get $kh) (local.get $dH))))
+        (if (i32.or (i32.lt_s (local.get $ih) (i32.const 0)) (i32.ge_s (local.get $ih) (local.get $inH)))
+          (then (memory.fill (local.get $dst) (i32.const 0) (local.get $tapRowBytes)))
+          (else
+            ;; &x[b, ih, 0, 0]
+            (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $ih)) (i32.mul (local.get $inW) (local.get $tapBytes)))))
+            (if (i32.and (i32.eq (local.get $dW) (i32.const 1))
+                  (i32.and (i32.ge_s (local.get $iw0) (i32.const 0)) (i32.le_s (i32.add (local.get $iw0) (local.get $fW)) (local.get $inW))))
+              (then (memory.copy (local.get $dst) (i32.add (local.get $src) (i32.mul (local.get $iw0) (local.get $tapBytes))) (local.get $tapRowBytes)))
+              (else
+                (local.set $kw (i32.const 0))
+                (block $kwdone (loop $taps
+                  (br_if $kwdone (i32.ge_u (local.get $kw) (local.get $fW)))
+                  (local.set $iw (i32.add (local.get $iw0) (i32.mul (local.get $kw) (local.get $dW))))
+                  (if (i32.or (i32.lt_s (local.get $iw) (i32.const 0)) (i32.ge_s (local.get $iw) (local.get $inW)))
+                    (then (memory.fill (i32.add (local.get $dst) (i32.mul (local.get $kw) (local.get $tapBytes))) (i32.const 0) (local.get $tapBytes)))
+                    (else (memory.copy (i32.add (local.get $dst) (i32.mul (local.get $kw) (local.get $tapBytes)))
+                      (i32.add (local.get $src) (i32.mul (local.get $iw) (local.get $tapBytes))) (local.get $tapBytes))))
+                  (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                  (br $taps)))))))
+        (local.set $dst (i32.add (local.get $dst) (local.get $tapRowBytes)))
+        (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+        (br $taprows)))
+      (memory.fill (local.get $dst) (i32.const 0) (local.get $padBytes))
+      (local.set $dst (i32.add (local.get $dst) (local.get $padBytes)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pixels)))
+  )
+
+  ;; dx[b, ih, iw, c] += dcol[…] over `count` floats from pd (dx) and ps (dcol): f32x4 then one at a time, in
+  ;; float32 as the TypeScript col2im adds (each sum rounds once either way).
+  (func $add_into (param $pd i32) (param $ps i32) (param $count i32)
+    (block $vdone (loop $vec
+      (br_if $vdone (i32.lt_u (local.get $count) (i32.const 4)))
+      (v128.store (local.get $pd) (f32x4.add (v128.load (local.get $pd)) (v128.load (local.get $ps))))
+      (local.set $pd (i32.add (local.get $pd) (i32.const 16)))
+      (local.set $ps (i32.add (local.get $ps) (i32.const 16)))
+      (local.set $count (i32.sub (local.get $count) (i32.const 4)))
+      (br $vec)))
+    (block $sdone (loop $scalar
+      (br_if $sdone (i32.eqz (local.get $count)))
+      (f32.store (local.get $pd) (f32.add (f32.load (local.get $pd)) (f32.load (local.get $ps))))
+      (local.set $pd (i32.add (local.get $pd) (i32.const 4)))
+      (local.set $ps (i32.add (local.get $ps) (i32.const 4)))
+      (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+      (br $scalar))))
+
+  ;; col2im: adds the im2col-shaped gradient rows of images b0 ≤ b < b1 (dcol: image b0's first row, K
+  ;; floats a row) onto dx (x's shape, from its first image), in the order the TypeScript col2im adds them.
+  ;; Images do not overlap, so threads may take different images.
+  (func (export "col2im") (param $dcol i32) (param $dx i32) (param $b0 i32) (param $b1 i32)
+    (param $inH i32) (param $inW i32) (param $inC i32) (param $outH i32) (param $outW i32)
+    (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $padTop i32) (param $padLeft i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $ih0 i32) (local $iw0 i32) (local $kh i32) (local $kw i32)
+    (local $ih i32) (local $iw i32) (local $src i32) (local $row i32) (local $tapBytes i32) (local $tapRowBytes i32)
+    (local.set $tapBytes (i32.shl (local.get $inC) (i32.const 2)))
+    (local.set $tapRowBytes (i32.mul (local.get $fW) (local.get $tapBytes)))
+    (local.set $src (local.get $dcol))
+    (local.set $b (local.get $b0))
+    (block $bdone (loop $images
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $b1)))
+      (local.set $oh (i32.const 0))
+      (block $ohdone (loop $outrows
+        (br_if $ohdone (i32.ge_u (local.get $oh) (local.get $outH)))
+        (local.set $ih0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padTop)))
+        (local.set $ow (i32.const 0))
+        (block $owdone (loop $outcols
+          (br_if $owdone (i32.ge_u (local.get $ow) (local.get $outW)))
+          (local.set $iw0 (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $padLeft)))
+          (local.set $kh (i32.const 0))
+          (block $khdone (loop $taprows
+            (br_if $khdone (i32.ge_u (local.get $kh) (local.get $fH)))
+            (local.set $ih (i32.add (local.get $ih0) (i32.mul (local.get $kh) (local.get $dH))))
+            (if (i32.and (i32.ge_s (local.get $ih) (i32.const 0)) (i32.lt_s (local.get $ih) (local.get $inH)))
+              (then
+                ;; &dx[b, ih, 0, 0]
+                (local.set $row (i32.add (local.get $dx) (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $ih)) (i32.mul (local.get $inW) (local.get $tapBytes)))))
+                (if (i32.and (i32.eq (local.get $dW) (i32.const 1))
+                      (i32.and (i32.ge_s (local.get $iw0) (i32.const 0)) (i32.le_s (i32.add (local.get $iw0) (local.get $fW)) (local.get $inW))))
+                  (then (call $add_into (i32.add (local.get $row) (i32.mul (local.get $iw0) (local.get $tapBytes))) (local.get $src) (i32.mul (local.get $fW) (local.get $inC))))
+                  (else
+                    (local.set $kw (i32.const 0))
+                    (block $kwdone (loop $taps
+                      (br_if $kwdone (i32.ge_u (local.get $kw) (local.get $fW)))
+                      (local.set $iw (i32.add (local.get $iw0) (i32.mul (local.get $kw) (local.get $dW))))
+                      (if (i32.and (i32.ge_s (local.get $iw) (i32.const 0)) (i32.lt_s (local.get $iw) (local.get $inW)))
+                        (then (call $add_into (i32.add (local.get $row) (i32.mul (local.get $iw) (local.get $tapBytes)))
+                          (i32.add (local.get $src) (i32.mul (local.get $kw) (local.get $tapBytes))) (local.get $inC))))
+                      (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                      (br $taps)))))))
+            (local.set $src (i32.add (local.get $src) (local.get $tapRowBytes)))
+            (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+            (br $taprows)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $outcols)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $outrows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images)))
   )
 )

@@ -1,4 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { GemmHelpers, type ConvArgs, type SpawnHelper } from '../gemm-helpers';
 import { SIMD_MODULES } from './modules.generated';
 
 // Loupe's SIMD kernels: hand-written WebAssembly text (the .wat files beside this one), compiled by
@@ -44,6 +45,12 @@ export interface SimdKernels {
   sum_middle(x: number, acc: number, outer: number, middle: number, inner: number): void;
   /** gemm.wat: `C[K×N] += Aᵀ·B` for A rows × K (leading dimension lda floats), B rows × N (ldb); K, N multiples of 4. */
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
+  /** gemm.wat: gemm_atb with A's rows summed in chunks of `chunk` (gemm_atb picks it from K + N). */
+  gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
+  /** gemm.wat: im2col rows of output pixels p0..p1 (counted from x's first image) into col, `ld` floats a row. */
+  im2col(x: number, col: number, ld: number, p0: number, p1: number, ...geometry: ConvArgs): void;
+  /** gemm.wat: adds im2col-shaped rows of images b0..b1 (dcol from image b0's first row) onto dx. */
+  col2im(dcol: number, dx: number, b0: number, b1: number, ...geometry: ConvArgs): void;
   /** gemm.wat: `C[M×N] = A·B` for A M×K (lda floats), B K×N (ldb floats), C (ldc floats); N a multiple of 4. */
   gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
   /** adam.wat: one Adam step of `count` floats (value, m, v, gradient in; new value, m, v out), as tfjs rounds it. */
@@ -96,6 +103,81 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
+function memoryOf(backend: BackendWasm): WebAssembly.Memory | undefined {
+  const emscripten = backend.wasm as unknown as EmscriptenModule;
+  const memory = emscripten.wasmMemory ?? emscripten.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** The running helper threads, for the memory and GEMM build they were started with. */
+let helpers: { memory: WebAssembly.Memory; relaxed: boolean; pool: GemmHelpers } | undefined;
+
+/**
+ * Starts `count` helper threads that share Loupe's GEMMs with the thread calling the kernels (gemm-helpers.ts),
+ * on this backend's memory, with the GEMM build in use now (FMA or not). Needs tfjs's threaded build (a
+ * shared memory) and a thread that may block (a worker, or Node): resolves to the helpers running, 0 where
+ * they cannot. Replaces helpers started before.
+ */
+export async function startGemmHelpers(backend: BackendWasm, count: number, spawn: SpawnHelper): Promise<number> {
+  stopGemmHelpers();
+  const memory = memoryOf(backend);
+  if (!memory || !isShared(memory) || count < 1) return 0;
+  const relaxed = relaxedSimdInUse();
+  const binaries = SIMD_MODULES['gemm']!;
+  const module = new WebAssembly.Module(decode((relaxed && binaries.relaxed ? binaries.relaxed : binaries).shared));
+  const pool = await GemmHelpers.start(memory, module, count, spawn);
+  if (pool) helpers = { memory, relaxed, pool };
+  return pool?.count ?? 0;
+}
+
+/** Ends the helper threads: the GEMMs run on the calling thread alone again. */
+export function stopGemmHelpers(): void {
+  helpers?.pool.stop();
+  helpers = undefined;
+}
+
+/** How many helper threads share the GEMMs of kernels bound to this backend now (0: none). */
+export function gemmHelperCount(backend: BackendWasm): number {
+  return helpers && helpers.memory === memoryOf(backend) && helpers.relaxed === relaxedSimdInUse() ? helpers.pool.count : 0;
+}
+
+/** Parts of GEMMs, im2col and col2im the running helpers have computed (benches and tests read it). */
+export function gemmHelperParts(): number {
+  return helpers?.pool.partsHandedOut ?? 0;
+}
+
+/** The GEMMs, im2col and col2im of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
+function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: boolean): SimdKernels {
+  const pool = () => (helpers && helpers.memory === memory && helpers.relaxed === relaxed ? helpers.pool : undefined);
+  return {
+    ...raw,
+    gemm_ab: (A, lda, B, ldb, C, ldc, M, K, N) => {
+      const p = pool();
+      if (p) p.gemmAb(raw, A, lda, B, ldb, C, ldc, M, K, N);
+      else raw.gemm_ab(A, lda, B, ldb, C, ldc, M, K, N);
+    },
+    gemm_atb: (A, lda, B, ldb, rows, K, N, C) => {
+      const p = pool();
+      if (p) p.gemmAtb(raw, A, lda, B, ldb, rows, K, N, C);
+      else raw.gemm_atb(A, lda, B, ldb, rows, K, N, C);
+    },
+    im2col: (x, col, ld, p0, p1, ...geometry) => {
+      const p = pool();
+      if (p) p.im2col(raw, x, col, ld, p0, p1, geometry);
+      else raw.im2col(x, col, ld, p0, p1, ...geometry);
+    },
+    col2im: (dcol, dx, b0, b1, ...geometry) => {
+      const p = pool();
+      if (p) p.col2im(raw, dcol, dx, b0, b1, geometry);
+      else raw.col2im(dcol, dx, b0, b1, ...geometry);
+    },
+  };
+}
+
 /**
  * Loupe's SIMD kernels bound to this backend's memory, instantiated on first use; null where they cannot
  * run (no wasm SIMD, a backend build whose memory is not reachable): the TypeScript kernels serve then.
@@ -108,17 +190,16 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   if (bound.has(relaxed)) return bound.get(relaxed)!;
   let kernels: SimdKernels | null = null;
   try {
-    const emscripten = backend.wasm as unknown as EmscriptenModule;
-    const memory = emscripten.wasmMemory ?? emscripten.asm?.memory;
-    if (memory instanceof WebAssembly.Memory) {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const memory = memoryOf(backend);
+    if (memory) {
+      const shared = isShared(memory);
       const exports = {};
       for (const binaries of Object.values(SIMD_MODULES)) {
         const variant = relaxed && binaries.relaxed ? binaries.relaxed : binaries;
         const module = new WebAssembly.Module(decode(shared ? variant.shared : variant.plain));
         Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);
       }
-      kernels = exports as SimdKernels;
+      kernels = shared ? withHelpers(exports as SimdKernels, memory, relaxed) : (exports as SimdKernels);
     }
   } catch {
     kernels = null; // No wasm SIMD here (or a memory it cannot import): the TypeScript kernels serve.

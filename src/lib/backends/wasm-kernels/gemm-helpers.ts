@@ -1,0 +1,215 @@
+// Loupe's GEMMs on every core. XNNPACK splits its own operations across its pthreads, but Loupe's GEMMs
+// (simd/gemm.wat) ran on the calling thread alone. Helper threads instantiate the same GEMM module on the
+// wasm backend's shared memory, so a GEMM's rows can be divided between the caller and them: each writes
+// its own rows of C where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller hands
+// out the parts through a SharedArrayBuffer, computes the first part itself and waits with Atomics for
+// the rest. The parts are cut so that every element is summed in the same order as on one thread: the
+// result is the same bits whatever the number of helpers (tests/unit/kernels/gemm-helpers.test.ts).
+
+/** Int32 words of the control block per helper. */
+const SLOT = 24;
+/** Word offsets within a slot: the job's sequence number, the last one done, ready, operation, arguments. */
+const SEQ = 0;
+const DONE = 1;
+const READY = 2;
+const OP = 3;
+const ARGS = 4;
+/** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
+const OPS = ['gemm_ab', 'gemm_atb_chunked', 'im2col', 'col2im'] as const;
+type Op = (typeof OPS)[number];
+const STOP = OPS.length;
+
+/**
+ * A helper's whole program, plain JavaScript with no imports so that it runs as given in a Node
+ * `worker_threads` worker (eval) and in a Blob worker, and no bundler can rename what it refers to. It
+ * receives `{ memory, module, control, index }` (the first message, or Node's workerData), instantiates the
+ * GEMM module on the shared memory, says it is ready, and then waits on its slot's sequence number.
+ */
+export const HELPER_PROGRAM = `
+function serve({ memory, module, control, index }) {
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const ops = ${JSON.stringify(OPS)}.map((name) => exports[name]);
+  const words = new Int32Array(control);
+  const base = index * ${SLOT};
+  let seen = Atomics.load(words, base + ${SEQ});
+  Atomics.store(words, base + ${READY}, 1);
+  Atomics.notify(words, base + ${READY});
+  for (;;) {
+    Atomics.wait(words, base + ${SEQ}, seen);
+    seen = Atomics.load(words, base + ${SEQ});
+    const op = ops[words[base + ${OP}]];
+    if (!op) return;
+    op(...words.subarray(base + ${ARGS}, base + ${SLOT}));
+    Atomics.store(words, base + ${DONE}, seen);
+    Atomics.notify(words, base + ${DONE});
+  }
+}`;
+
+/** What a helper is started with (posted to it, or Node's workerData). */
+export interface HelperStart {
+  memory: WebAssembly.Memory;
+  /** The GEMM module (the build the caller's kernels use): compiled once, shared by structured clone. */
+  module: WebAssembly.Module;
+  control: SharedArrayBuffer;
+  index: number;
+}
+
+/** Starts one helper thread running HELPER_PROGRAM with `start`; returns a way to end it. */
+export type SpawnHelper = (start: HelperStart) => { terminate(): void };
+
+/** The exports of gemm.wat that helpers share (pointers are byte offsets into the shared heap). */
+export interface Gemms {
+  gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
+  gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
+  gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
+  im2col(x: number, col: number, ld: number, p0: number, p1: number, ...geometry: ConvArgs): void;
+  col2im(dcol: number, dx: number, b0: number, b1: number, ...geometry: ConvArgs): void;
+}
+
+/** A convolution's geometry as the layout exports take it: inH, inW, inC, outH, outW, fH, fW, sH, sW, dH, dW, padTop, padLeft. */
+export type ConvArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** Multiply-adds below which a GEMM stays on the caller: waking a helper costs tens of microseconds. */
+export const MIN_SPLIT_MULTIPLY_ADDS = 1 << 21;
+/** Bytes below which im2col or col2im stays on the caller (a copy at memory speed). */
+export const MIN_SPLIT_BYTES = 1 << 20;
+
+/** Helper threads sharing Loupe's GEMMs (and the im2col / col2im around them) with the thread that calls them. */
+export class GemmHelpers {
+  readonly #words: Int32Array;
+  readonly #threads: { terminate(): void }[];
+  #seq = 0;
+  #stopped = false;
+  #handedOut = 0;
+
+  private constructor(words: Int32Array, threads: { terminate(): void }[]) {
+    this.#words = words;
+    this.#threads = threads;
+  }
+
+  /**
+   * Starts `count` helpers on `memory` (it must be shared: tfjs's threaded build) and resolves once every
+   * one has instantiated the module, or null when they cannot start within `timeoutMs` (then none runs).
+   * Must be awaited before a kernel uses them: a thread's start needs its parent's event loop.
+   */
+  static async start(memory: WebAssembly.Memory, module: WebAssembly.Module, count: number, spawn: SpawnHelper, timeoutMs = 10_000): Promise<GemmHelpers | null> {
+    if (count < 1 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+    const control = new SharedArrayBuffer(count * SLOT * 4);
+    const words = new Int32Array(control);
+    const threads: { terminate(): void }[] = [];
+    try {
+      for (let index = 0; index < count; index++) threads.push(spawn({ memory, module, control, index }));
+      const deadline = Date.now() + timeoutMs;
+      for (let index = 0; index < count; index++) {
+        while (Atomics.load(words, index * SLOT + READY) !== 1) {
+          if (Date.now() > deadline) throw new Error('a GEMM helper did not start');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+    } catch {
+      for (const thread of threads) thread.terminate();
+      return null;
+    }
+    return new GemmHelpers(words, threads);
+  }
+
+  /** Helper threads (the caller is one more). */
+  get count(): number {
+    return this.#stopped ? 0 : this.#threads.length;
+  }
+
+  /** Parts of jobs run on helper threads so far (a GEMM below the split thresholds hands out none). */
+  get partsHandedOut(): number {
+    return this.#handedOut;
+  }
+
+  /** Ends the helpers; work after this runs on the caller alone. */
+  stop(): void {
+    if (this.#stopped) return;
+    const helpers = this.#threads.length;
+    const seq = ++this.#seq;
+    for (let i = 0; i < helpers; i++) {
+      this.#words[i * SLOT + OP] = STOP;
+      Atomics.store(this.#words, i * SLOT + SEQ, seq);
+      Atomics.notify(this.#words, i * SLOT + SEQ);
+    }
+    this.#stopped = true;
+    for (const thread of this.#threads) thread.terminate();
+  }
+
+  /** Into how many parts `work` splits, given `units` indivisible pieces and the smallest worthwhile part. */
+  #parts(work: number, units: number, minimum: number): number {
+    return Math.max(1, Math.min(this.count + 1, units, Math.floor(work / minimum)));
+  }
+
+  /**
+   * Runs part 0 of a job on this thread and parts 1..parts−1 on helpers: `args(part)` gives a part's
+   * arguments of `op`. Returns once every part is done.
+   */
+  #fork(parts: number, gemm: Gemms, op: Op, args: (part: number) => number[]): void {
+    const seq = ++this.#seq;
+    this.#handedOut += parts - 1;
+    for (let part = 1; part < parts; part++) {
+      const base = (part - 1) * SLOT;
+      this.#words[base + OP] = OPS.indexOf(op);
+      this.#words.set(args(part), base + ARGS);
+      Atomics.store(this.#words, base + SEQ, seq);
+      Atomics.notify(this.#words, base + SEQ);
+    }
+    (gemm[op] as (...a: number[]) => void)(...args(0));
+    for (let part = 1; part < parts; part++) {
+      const at = (part - 1) * SLOT + DONE;
+      for (let done = Atomics.load(this.#words, at); done !== seq; done = Atomics.load(this.#words, at)) {
+        Atomics.wait(this.#words, at, done);
+      }
+    }
+  }
+
+  /**
+   * gemm_ab (C[M×N] = A·B) with M's rows divided among the threads in multiples of 32 (the kernel's row
+   * groups): every element is the same dot product in the same order as on one thread.
+   */
+  gemmAb(gemm: Gemms, A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void {
+    const rows = Math.max(32, Math.ceil(M / 32 / this.#parts(M * K * N, Math.ceil(M / 32), MIN_SPLIT_MULTIPLY_ADDS)) * 32);
+    this.#fork(Math.ceil(M / rows), gemm, 'gemm_ab', (part) => {
+      const m0 = part * rows;
+      return [A + m0 * lda * 4, lda, B, ldb, C + m0 * ldc * 4, ldc, Math.min(rows, M - m0), K, N];
+    });
+  }
+
+  /**
+   * gemm_atb (C[K×N] += Aᵀ·B) with C's K rows divided among the threads in multiples of 4, each part
+   * chunking A's rows as the whole product would (gemm.wat's rule), so each sum rounds as on one thread.
+   */
+  gemmAtb(gemm: Gemms, A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void {
+    const chunk = Math.max(16, Math.floor(49152 / (K + N)));
+    const ks = Math.max(4, Math.ceil(K / 4 / this.#parts(rows * K * N, K / 4, MIN_SPLIT_MULTIPLY_ADDS)) * 4);
+    this.#fork(Math.ceil(K / ks), gemm, 'gemm_atb_chunked', (part) => {
+      const k0 = part * ks;
+      return [A + k0 * 4, lda, B, ldb, rows, Math.min(ks, K - k0), N, C + k0 * N * 4, chunk];
+    });
+  }
+
+  /** im2col of output pixels p0..p1 into col (`ld` floats a row), the pixels divided among the threads. */
+  im2col(gemm: Gemms, x: number, col: number, ld: number, p0: number, p1: number, geometry: ConvArgs): void {
+    const pixels = p1 - p0;
+    const each = Math.max(1, Math.ceil(pixels / this.#parts(pixels * ld * 4, pixels, MIN_SPLIT_BYTES)));
+    this.#fork(Math.ceil(pixels / each), gemm, 'im2col', (part) => {
+      const from = p0 + part * each;
+      return [x, col + part * each * ld * 4, ld, from, Math.min(p1, from + each), ...geometry];
+    });
+  }
+
+  /** col2im of images b0..b1 (dcol from image b0's first row, K floats a row), the images divided among the threads. */
+  col2im(gemm: Gemms, dcol: number, dx: number, b0: number, b1: number, geometry: ConvArgs): void {
+    const [, , inC, outH, outW, fH, fW] = geometry;
+    const rowBytes = fH * fW * inC * 4;
+    const imageBytes = outH * outW * rowBytes;
+    const images = b1 - b0;
+    const each = Math.max(1, Math.ceil(images / this.#parts(images * imageBytes, images, MIN_SPLIT_BYTES)));
+    this.#fork(Math.ceil(images / each), gemm, 'col2im', (part) => {
+      const from = b0 + part * each;
+      return [dcol + part * each * imageBytes, dx, from, Math.min(b1, from + each), ...geometry];
+    });
+  }
+}

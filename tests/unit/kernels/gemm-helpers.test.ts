@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnGemmHelperInNode } from '../../../src/cli/gemm-helpers';
+import { GemmHelpers, type ConvArgs, type Gemms } from '../../../src/lib/backends/wasm-kernels/gemm-helpers';
+import type { ConvGeometry } from '../../../src/lib/backends/wasm-kernels/geometry';
+import { col2im, im2col } from '../../../src/lib/backends/wasm-kernels/im2col';
+import { SIMD_MODULES } from '../../../src/lib/backends/wasm-kernels/simd/modules.generated';
+import { randomValues } from './wasm';
+
+// Loupe's GEMM module (simd/gemm.wat) on a shared memory, as in tfjs's threaded build, with and without
+// helper threads: every split must give the very bits of one thread, and the module's im2col / col2im
+// those of the TypeScript reference.
+
+const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
+const module = new WebAssembly.Module(decode(SIMD_MODULES['gemm']!.shared));
+const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Gemms;
+const heap = new Float32Array(memory.buffer);
+let helpers: GemmHelpers;
+
+/** Bump allocation of float regions in the shared heap (reset per test). */
+let next = 0;
+function region(floats: number, values?: Float32Array): number {
+  const at = next;
+  next += Math.ceil(floats / 16) * 16;
+  if (next > heap.length) throw new Error('test heap too small');
+  if (values) heap.set(values, at);
+  else heap.fill(Number.NaN, at, at + floats); // Every output float must be written.
+  return at * 4;
+}
+const floatsAt = (pointer: number, n: number) => heap.slice(pointer / 4, pointer / 4 + n);
+
+/** The first index where `actual` and `expected` differ in their bits (NaN included), or -1 (faster than toEqual on 10⁵ floats). */
+function firstDifference(actual: Float32Array, expected: Float32Array): number {
+  if (actual.length !== expected.length) return Math.min(actual.length, expected.length);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+function geometry(g: Partial<ConvGeometry> & Pick<ConvGeometry, 'batch' | 'inH' | 'inW' | 'inC' | 'filterH' | 'filterW'>): ConvGeometry {
+  const strideH = g.strideH ?? 1, strideW = g.strideW ?? 1, dilationH = g.dilationH ?? 1, dilationW = g.dilationW ?? 1;
+  const padTop = g.padTop ?? 0, padLeft = g.padLeft ?? 0;
+  const outH = Math.floor((g.inH + 2 * padTop - dilationH * (g.filterH - 1) - 1) / strideH) + 1;
+  const outW = Math.floor((g.inW + 2 * padLeft - dilationW * (g.filterW - 1) - 1) / strideW) + 1;
+  return { outC: 4, ...g, strideH, strideW, dilationH, dilationW, padTop, padLeft, outH, outW };
+}
+const argsOf = (g: ConvGeometry): ConvArgs => [g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft];
+
+const layouts: [string, ConvGeometry][] = [
+  ['3×3 same, 16 channels (whole tap rows copied)', geometry({ batch: 3, inH: 40, inW: 40, inC: 16, filterH: 3, filterW: 3, padTop: 1, padLeft: 1 })],
+  ['7×7 stride 2, 3 channels (the stem; K padded to 148)', geometry({ batch: 2, inH: 64, inW: 64, inC: 3, filterH: 7, filterW: 7, strideH: 2, strideW: 2, padTop: 3, padLeft: 3 })],
+  ['3×3 stride 2 dilation 2, 5 channels, unequal pads', geometry({ batch: 2, inH: 33, inW: 29, inC: 5, filterH: 3, filterW: 3, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, padTop: 2, padLeft: 1 })],
+  ['1×3 valid, stride 1×2', geometry({ batch: 2, inH: 9, inW: 31, inC: 12, filterH: 1, filterW: 3, strideW: 2 })],
+];
+
+describe('GEMM helper threads on a shared wasm memory', () => {
+  beforeAll(async () => {
+    const started = await GemmHelpers.start(memory, module, 2, spawnGemmHelperInNode);
+    if (!started) throw new Error('the helpers did not start');
+    helpers = started;
+  });
+  afterAll(() => helpers.stop());
+
+  it.each([
+    ['rows a multiple of 32', 1024, 96, 64],
+    ['rows not a multiple of 32, K over 256', 1001, 300, 36],
+    ['a few rows over many columns', 40, 4608, 512],
+  ])('gemm_ab split by rows gives one thread\'s bits: %s', (_, M, K, N) => {
+    next = 0;
+    const A = region(M * K, randomValues(M * K, M));
+    const B = region(K * N, randomValues(K * N, K));
+    const alone = region(M * N);
+    const split = region(M * N);
+    gemm.gemm_ab(A, K, B, N, alone, N, M, K, N);
+    const before = helpers.partsHandedOut;
+    helpers.gemmAb(gemm, A, K, B, N, split, N, M, K, N);
+    expect(helpers.partsHandedOut - before).toBe(Math.min(2, Math.ceil(M / 32) - 1));
+    expect(firstDifference(floatsAt(split, M * N), floatsAt(alone, M * N))).toBe(-1);
+  });
+
+  it.each([
+    ['K split evenly', 2048, 64, 64],
+    ['K not divisible into equal parts of 4', 700, 148, 64],
+    ['wide N', 256, 256, 512],
+  ])('gemm_atb split by K gives one thread\'s bits: %s', (_, rows, K, N) => {
+    next = 0;
+    const A = region(rows * K, randomValues(rows * K, rows));
+    const B = region(rows * N, randomValues(rows * N, N));
+    const start = randomValues(K * N, 5);
+    const alone = region(K * N, start);
+    const split = region(K * N, start);
+    gemm.gemm_atb(A, K, B, N, rows, K, N, alone);
+    const before = helpers.partsHandedOut;
+    helpers.gemmAtb(gemm, A, K, B, N, rows, K, N, split);
+    expect(helpers.partsHandedOut - before).toBeGreaterThan(0);
+    expect(firstDifference(floatsAt(split, K * N), floatsAt(alone, K * N))).toBe(-1);
+  });
+
+  it('keeps small GEMMs on the calling thread', () => {
+    next = 0;
+    const A = region(64 * 16, randomValues(64 * 16, 1));
+    const B = region(16 * 8, randomValues(16 * 8, 2));
+    const C = region(64 * 8);
+    const before = helpers.partsHandedOut;
+    helpers.gemmAb(gemm, A, 16, B, 8, C, 8, 64, 16, 8);
+    expect(helpers.partsHandedOut).toBe(before);
+    expect(floatsAt(C, 64 * 8).every(Number.isFinite)).toBe(true);
+  });
+
+  it.each(layouts)('im2col in wasm equals the TypeScript im2col, alone and split: %s', (_, g) => {
+    next = 0;
+    const K = g.filterH * g.filterW * g.inC;
+    const ld = Math.ceil(K / 4) * 4;
+    const x = randomValues(g.batch * g.inH * g.inW * g.inC, 3);
+    const rows = g.batch * g.outH * g.outW;
+    const expected = new Float32Array(rows * ld);
+    im2col(x, g, 0, g.batch, expected, ld);
+    const xp = region(x.length, x);
+    const alone = region(rows * ld);
+    const split = region(rows * ld);
+    gemm.im2col(xp, alone, ld, 0, rows, ...argsOf(g));
+    helpers.im2col(gemm, xp, split, ld, 0, rows, argsOf(g));
+    expect(firstDifference(floatsAt(alone, rows * ld), expected)).toBe(-1);
+    expect(firstDifference(floatsAt(split, rows * ld), expected)).toBe(-1);
+    // Images b0..b1 alone, as a chunked convolution asks for them.
+    const perImage = g.outH * g.outW;
+    const second = region(perImage * ld);
+    gemm.im2col(xp, second, ld, perImage, 2 * perImage, ...argsOf(g));
+    expect(firstDifference(floatsAt(second, perImage * ld), expected.slice(perImage * ld, 2 * perImage * ld))).toBe(-1);
+  });
+
+  it.each(layouts)('col2im in wasm adds as the TypeScript col2im does, alone and split by images: %s', (_, g) => {
+    next = 0;
+    const K = g.filterH * g.filterW * g.inC;
+    const rows = g.batch * g.outH * g.outW;
+    const dcol = randomValues(rows * K, 4);
+    const start = randomValues(g.batch * g.inH * g.inW * g.inC, 6);
+    const expected = start.slice();
+    col2im(dcol, g, 0, g.batch, expected);
+    const dcolp = region(dcol.length, dcol);
+    const alone = region(start.length, start);
+    const split = region(start.length, start);
+    gemm.col2im(dcolp, alone, 0, g.batch, ...argsOf(g));
+    helpers.col2im(gemm, dcolp, split, 0, g.batch, argsOf(g));
+    expect(firstDifference(floatsAt(alone, start.length), expected)).toBe(-1);
+    expect(firstDifference(floatsAt(split, start.length), expected)).toBe(-1);
+  });
+
+  it('hands im2col and col2im of large layers to the helpers', () => {
+    next = 0;
+    const [, g] = layouts[0]!;
+    const K = g.filterH * g.filterW * g.inC;
+    const rows = g.batch * g.outH * g.outW;
+    const xp = region(g.batch * g.inH * g.inW * g.inC, randomValues(g.batch * g.inH * g.inW * g.inC, 8));
+    const col = region(rows * K);
+    const before = helpers.partsHandedOut;
+    helpers.im2col(gemm, xp, col, K, 0, rows, argsOf(g));
+    const afterIm2col = helpers.partsHandedOut;
+    helpers.col2im(gemm, col, xp, 0, g.batch, argsOf(g));
+    expect(afterIm2col - before).toBeGreaterThan(0);
+    expect(helpers.partsHandedOut - afterIm2col).toBeGreaterThan(0);
+  });
+
+  it('does not start on a memory that is not shared', async () => {
+    const plain = new WebAssembly.Memory({ initial: 1 });
+    await expect(GemmHelpers.start(plain, module, 1, spawnGemmHelperInNode)).resolves.toBeNull();
+  });
+});
