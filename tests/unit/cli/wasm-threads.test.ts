@@ -53,7 +53,7 @@ describe('tfjs wasm threaded in Node', () => {
     expect(worst).toBeLessThan(1e-3);
   });
 
-  it('shares the convolutions with a helper thread: the same loss and gradients, bit for bit, as Loupe\'s GEMM on one thread', async () => {
+  it('shares the convolutions with a helper thread: the same loss and gradients, bit for bit, as the same GEMM on one thread', async () => {
     const backend = tf.backend() as BackendWasm;
     try {
       // ResNet18 at 64², batch 4: its GEMMs are big enough to split (gemm-helpers.ts).

@@ -66,7 +66,7 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     ['rows a multiple of 32', 1024, 96, 64],
     ['rows not a multiple of 32, K over 256', 1001, 300, 36],
     ['a few rows over many columns', 40, 4608, 512],
-  ])('gemm_ab split by rows gives one thread\'s bits: %s', (_, M, K, N) => {
+  ])('gemm_ab split by rows gives the bits of one thread: %s', (_, M, K, N) => {
     next = 0;
     const A = region(M * K, randomValues(M * K, M));
     const B = region(K * N, randomValues(K * N, K));
@@ -83,7 +83,7 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     ['K split evenly', 2048, 64, 64],
     ['K not divisible into equal parts of 4', 700, 148, 64],
     ['wide N', 256, 256, 512],
-  ])('gemm_atb split by K gives one thread\'s bits: %s', (_, rows, K, N) => {
+  ])('gemm_atb split by K gives the bits of one thread: %s', (_, rows, K, N) => {
     next = 0;
     const A = region(rows * K, randomValues(rows * K, rows));
     const B = region(rows * N, randomValues(rows * N, N));
@@ -160,6 +160,25 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     helpers.col2im(gemm, col, xp, 0, g.batch, argsOf(g));
     expect(afterIm2col - before).toBeGreaterThan(0);
     expect(helpers.partsHandedOut - afterIm2col).toBeGreaterThan(0);
+  });
+
+  it('fails a call with a reason when a helper has died, instead of hanging', async () => {
+    const threads: { terminate(): void }[] = [];
+    const dying = await GemmHelpers.start(memory, module, 1, (start) => {
+      const thread = spawnGemmHelperInNode(start);
+      threads.push(thread);
+      return thread;
+    }, { partTimeoutMs: 200 });
+    expect(dying).not.toBeNull();
+    threads[0]!.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // Let the worker end.
+    next = 0;
+    const [M, K, N] = [1024, 96, 64];
+    const A = region(M * K, randomValues(M * K, 9));
+    const B = region(K * N, randomValues(K * N, 10));
+    const C = region(M * N);
+    expect(() => dying!.gemmAb(gemm, A, K, B, N, C, N, M, K, N)).toThrow(/GEMM helper thread 1 did not finish its part within 0.2 s/);
+    dying!.stop();
   });
 
   it('does not start on a memory that is not shared', async () => {

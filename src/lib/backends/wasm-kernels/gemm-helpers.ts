@@ -71,6 +71,9 @@ export type ConvArgs = [number, number, number, number, number, number, number, 
 
 /** Multiply-adds below which a GEMM stays on the caller: waking a helper costs tens of microseconds. */
 export const MIN_SPLIT_MULTIPLY_ADDS = 1 << 21;
+/** How long the caller waits for one helper's part by default before it gives up (a part takes milliseconds). */
+const PART_TIMEOUT_MS = 60_000;
+
 /** Bytes below which im2col or col2im stays on the caller (a copy at memory speed). */
 export const MIN_SPLIT_BYTES = 1 << 20;
 
@@ -81,18 +84,27 @@ export class GemmHelpers {
   #seq = 0;
   #stopped = false;
   #handedOut = 0;
+  readonly #partTimeoutMs: number;
 
-  private constructor(words: Int32Array, threads: { terminate(): void }[]) {
+  private constructor(words: Int32Array, threads: { terminate(): void }[], partTimeoutMs: number) {
     this.#words = words;
     this.#threads = threads;
+    this.#partTimeoutMs = partTimeoutMs;
   }
 
   /**
    * Starts `count` helpers on `memory` (it must be shared: tfjs's threaded build) and resolves once every
    * one has instantiated the module, or null when they cannot start within `timeoutMs` (then none runs).
-   * Must be awaited before a kernel uses them: a thread's start needs its parent's event loop.
+   * Must be awaited before a kernel uses them: a thread's start needs its parent's event loop. A call whose
+   * helper has not finished its part after `partTimeoutMs` throws (a helper that died must not hang a job).
    */
-  static async start(memory: WebAssembly.Memory, module: WebAssembly.Module, count: number, spawn: SpawnHelper, timeoutMs = 10_000): Promise<GemmHelpers | null> {
+  static async start(
+    memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    count: number,
+    spawn: SpawnHelper,
+    { timeoutMs = 10_000, partTimeoutMs = PART_TIMEOUT_MS } = {},
+  ): Promise<GemmHelpers | null> {
     if (count < 1 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
     const control = new SharedArrayBuffer(count * SLOT * 4);
     const words = new Int32Array(control);
@@ -110,7 +122,7 @@ export class GemmHelpers {
       for (const thread of threads) thread.terminate();
       return null;
     }
-    return new GemmHelpers(words, threads);
+    return new GemmHelpers(words, threads, partTimeoutMs);
   }
 
   /** Helper threads (the caller is one more). */
@@ -160,7 +172,10 @@ export class GemmHelpers {
     for (let part = 1; part < parts; part++) {
       const at = (part - 1) * SLOT + DONE;
       for (let done = Atomics.load(this.#words, at); done !== seq; done = Atomics.load(this.#words, at)) {
-        Atomics.wait(this.#words, at, done);
+        // A helper that died (its worker ended under us) would hang the job: fail it with a reason instead.
+        if (Atomics.wait(this.#words, at, done, this.#partTimeoutMs) === 'timed-out' && Atomics.load(this.#words, at) !== seq) {
+          throw new Error(`GEMM helper thread ${part} did not finish its part within ${this.#partTimeoutMs / 1000} s`);
+        }
       }
     }
   }
