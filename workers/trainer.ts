@@ -1,5 +1,6 @@
 import * as Comlink from 'comlink';
-import { MAX_WASM_POOL, spawnGemmHelperInWorker, useEveryCoreForWasm, useGemmHelpers } from '$lib/backends/wasm-pool';
+import { spawnGemmHelperInWorker, useGemmHelpers } from '$lib/backends/gemm-threads';
+import { MAX_WASM_POOL, useEveryCoreForWasm } from '$lib/backends/wasm-pool';
 import { TrainerService } from '$lib/workers/trainer-service';
 import { keepErrorDetails } from '$lib/workers/client';
 

@@ -10,6 +10,9 @@
  *            none by default; `--cells 1:off,42:on` for chosen cells). Settings: `--lr 0.003 --epochs 4`,
  *            `--patience 3` (early stopping on val MAE, best epoch restored; 0: off), `--warmup 1 --cosine`,
  *            `--dropout 0.2`.
+ *   time   — with `--time resnet18:dual:128:16,…` (backbone:mode:size:batch): the training step in the worker,
+ *            the stop-22 path (XNNPACK, Loupe's GEMM on one thread) and the studio's (GEMM helper threads, a
+ *            thread per core) taking turns `--rounds` times, `--steps` steps each (the first a warm-up): medians.
  * Usage: npx tsx scripts/bench/relaxed-browser.ts [--backbones resnet18] [--convolutions loupe] [--seeds 42] [--steps 5] [--no-trace]
  * (`--convolutions loupe`: Conv2D's forward pass and input gradient on Loupe's GEMM too, FMA in all three).
  */
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
     // The coin jobs: which cells (`1:off,42:on`; else every seed with FMA off and on) and how they train.
     fma: { type: 'string', default: 'off,on' }, cells: { type: 'string', default: '' }, lr: { type: 'string', default: '0.003' }, epochs: { type: 'string', default: '4' },
     patience: { type: 'string', default: '0' }, dropout: { type: 'string', default: '0.2' }, warmup: { type: 'string', default: '0' }, cosine: { type: 'boolean', default: false },
+    time: { type: 'string', default: '' }, rounds: { type: 'string', default: '2' },
   },
 });
 const CONFIGS = [
@@ -49,6 +53,25 @@ try {
   await page.waitForFunction(() => 'fma' in window);
   const run = (op: Op, a: unknown) => page.evaluate(([op, a]) => (window as unknown as FmaWindow).fma(op as Op, a), [op, a] as const);
   console.log(`Chromium ${browser.context.browser()?.version() ?? ''}, cross-origin isolated: ${await page.evaluate(() => crossOriginIsolated)}`);
+  const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+  for (const spec of args.time ? args.time.split(',') : []) {
+    const [backbone, mode, size, batch] = spec.split(':');
+    const config = { backbone, mode, size: Number(size), batch: Number(batch) };
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const arms = [
+      { name: 'XNNPACK + Loupe filter gradient, 1 thread', convolutions: 'xnnpack', gemmThreads: 1 },
+      { name: `Loupe's GEMMs on ${Math.min(cores, 8)} threads (the trainer's)`, convolutions: 'auto', gemmThreads: Math.min(cores, 8) },
+    ];
+    const medians: Record<string, number[]> = {};
+    for (let round = 0; round < Number(args.rounds); round++) {
+      for (const arm of arms) {
+        const result = (await run('train', { relaxed: false, config, steps: Number(args.steps), convolutions: arm.convolutions, gemmThreads: arm.gemmThreads })) as { stepsMs: number[]; gemmThreads: number };
+        (medians[arm.name] ??= []).push(median(result.stepsMs.slice(1)));
+        console.log(`${spec} ${arm.name} (${result.gemmThreads} GEMM threads): steps ${result.stepsMs.map(Math.round).join(', ')} ms`);
+      }
+    }
+    for (const [name, values] of Object.entries(medians)) console.log(`${spec} ${name}: median step per round ${values.map(Math.round).join(', ')} ms`);
+  }
   for (const config of CONFIGS.filter((c) => args.backbones.split(',').includes(c.backbone))) {
     const label = `${config.backbone} ${config.mode} ${config.size}² b${config.batch}, convolutions on ${args.convolutions}`;
     if (!args['no-trace']) {

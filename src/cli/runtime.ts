@@ -1,7 +1,8 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import os from 'node:os';
 import { useBackend, type BackendInfo } from '$lib/backends/tfjs';
-import { MAX_WASM_POOL, useGemmHelpers } from '$lib/backends/wasm-pool';
+import { useGemmHelpers } from '$lib/backends/gemm-threads';
+import { MAX_WASM_POOL } from '$lib/backends/wasm-pool';
 import { LoupeDb } from '$lib/db/db';
 import { UsageError } from './errors';
 import { enableRelaxedSimdInNode } from './relaxed-simd';

@@ -2,9 +2,17 @@
 // module worker of a cross-origin isolated page, tfjs's threaded wasm build on shared memory).
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { spawnGemmHelperInWorker } from '$lib/backends/gemm-threads';
 import { useEveryCoreForWasm } from '$lib/backends/wasm-pool';
 import { useBackend } from '$lib/backends/tfjs';
-import { registerWasmTrainingKernels, relaxedSimdInUse, runOnCpu } from '$lib/backends/wasm-kernels/index';
+import {
+  registerWasmTrainingKernels,
+  relaxedSimdInUse,
+  runOnCpu,
+  startGemmHelpers,
+  stopGemmHelpers,
+  type ConvolutionGemm,
+} from '$lib/backends/wasm-kernels/index';
 import { useRelaxedSimd } from '$lib/backends/wasm-kernels/simd/module';
 import { coinYearLoss, createModel } from '$models/index';
 import { adam } from '$lib/training/adam';
@@ -18,10 +26,15 @@ useEveryCoreForWasm();
 
 interface Config { backbone: 'mobilenetv3-small' | 'resnet18'; mode: 'dual' | 'shared'; size: number; batch: number }
 
-/** `steps` training steps of the coin regressor from seed-1 weights on seeded random data: the losses. */
-async function train(args: { relaxed: boolean; config: Config; steps: number; backend?: string; convolutions?: 'loupe' | 'xnnpack' }) {
+/**
+ * `steps` training steps of the coin regressor from seed-1 weights on seeded random data: the losses, and
+ * each step's milliseconds. `gemmThreads` > 1 starts GEMM helper threads as the studio's trainer does.
+ */
+async function train(args: { relaxed: boolean; config: Config; steps: number; backend?: string; convolutions?: ConvolutionGemm; gemmThreads?: number }) {
   const info = await useBackend(args.backend ?? 'wasm');
   if (info.backend === 'wasm') registerWasmTrainingKernels({ relaxedSimd: args.relaxed, convolutions: args.convolutions });
+  stopGemmHelpers();
+  const helpers = info.backend === 'wasm' && (args.gemmThreads ?? 1) > 1 ? await startGemmHelpers(tf.backend() as BackendWasm, args.gemmThreads! - 1, spawnGemmHelperInWorker) : 0;
   const { config } = args;
   const { model } = createModel({ architecture: 'coin-regressor', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
   const loss = coinYearLoss('huber');
@@ -33,15 +46,18 @@ async function train(args: { relaxed: boolean; config: Config; steps: number; ba
   const microBatch = microBatchFor(model, info.backend, config.batch);
   const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
   const losses: number[] = [];
+  const stepsMs: number[] = [];
   for (let i = 0; i < args.steps; i++) {
+    const started = performance.now();
     const value = minimizeInMicroBatches(optimizer, lossOf, [front, back], years, microBatch ?? config.batch);
     losses.push((await value.data())[0]!);
+    stepsMs.push(performance.now() - started);
     value.dispose();
   }
   tf.dispose([front, back, years]);
   optimizer.dispose();
   model.dispose();
-  return { backend: info.backend, adapter: info.adapter, relaxed: relaxedSimdInUse(), losses, microBatch };
+  return { backend: info.backend, adapter: info.adapter, relaxed: relaxedSimdInUse(), losses, stepsMs, microBatch, gemmThreads: helpers + 1 };
 }
 
 /** Every kernel Loupe registers, run with FMA, without, and on the cpu backend on the real step's tensors: the worst difference per kernel. */
@@ -102,9 +118,12 @@ async function trace(args: { config: Config; steps: number; convolutions?: 'loup
 interface JobSettings { learningRate?: number; dropout?: number; epochs?: number; patience?: number; warmupEpochs?: number; cosine?: boolean }
 
 /** The e2e's training job (demo coins, dual MobileNetV3-Small 64 px) in this worker, FMA on or off: each epoch's and the reported metrics. */
-async function job(args: { relaxed: boolean; seed: number } & JobSettings) {
+async function job(args: { relaxed: boolean; seed: number; gemmThreads?: number } & JobSettings) {
   await useBackend('wasm');
   registerWasmTrainingKernels({ relaxedSimd: args.relaxed });
+  // As the studio's trainer: Loupe's convolutions shared with a helper thread per further core.
+  if (args.gemmThreads !== 1) await startGemmHelpers(tf.backend() as BackendWasm, Math.min(navigator.hardwareConcurrency, 8) - 1, spawnGemmHelperInWorker);
+  else stopGemmHelpers();
   const db = getDb();
   const datasetId = (await db.datasets.filter((d) => d.demo === 'coins').first())!.id;
   const schedule = args.warmupEpochs || args.cosine ? { fineTune: { warmupEpochs: args.warmupEpochs ?? 0, cosine: args.cosine ?? false } } : {};

@@ -8,7 +8,7 @@ import type { BackendName } from '$lib/db/types';
 import { registerFastCpuKernels } from './kernels/register';
 import { BACKEND_ORDER, isSoftwareRenderer, resolveBackend, type ResolvedBackend } from './resolve';
 import { gemmHelperCount, registerWasmTrainingKernels, startGemmHelpers } from './wasm-kernels/index';
-import { gemmHelpersWanted } from './wasm-pool';
+import { gemmHelpersWanted } from './gemm-threads';
 import { registerWebGpuTrainingKernels } from './webgpu-kernels/index';
 import { simdKernels } from './wasm-kernels/simd/module';
 
