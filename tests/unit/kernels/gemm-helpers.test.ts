@@ -1,7 +1,8 @@
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnGemmHelperInNode } from '../../../src/cli/gemm-helpers';
-import { GemmHelpers, type ConvArgs, type Gemms } from '../../../src/lib/backends/wasm-kernels/gemm-helpers';
-import type { ConvGeometry } from '../../../src/lib/backends/wasm-kernels/geometry';
+import { convArgs, GemmHelpers, type Gemms } from '../../../src/lib/backends/wasm-kernels/gemm-helpers';
+import { geometryOf, type ConvGeometry } from '../../../src/lib/backends/wasm-kernels/geometry';
 import { col2im, im2col } from '../../../src/lib/backends/wasm-kernels/im2col';
 import { SIMD_MODULES } from '../../../src/lib/backends/wasm-kernels/simd/modules.generated';
 import { randomValues } from './wasm';
@@ -38,20 +39,17 @@ function firstDifference(actual: Float32Array, expected: Float32Array): number {
   return -1;
 }
 
-function geometry(g: Partial<ConvGeometry> & Pick<ConvGeometry, 'batch' | 'inH' | 'inW' | 'inC' | 'filterH' | 'filterW'>): ConvGeometry {
-  const strideH = g.strideH ?? 1, strideW = g.strideW ?? 1, dilationH = g.dilationH ?? 1, dilationW = g.dilationW ?? 1;
-  const padTop = g.padTop ?? 0, padLeft = g.padLeft ?? 0;
-  const outH = Math.floor((g.inH + 2 * padTop - dilationH * (g.filterH - 1) - 1) / strideH) + 1;
-  const outW = Math.floor((g.inW + 2 * padLeft - dilationW * (g.filterW - 1) - 1) / strideW) + 1;
-  return { outC: 4, ...g, strideH, strideW, dilationH, dilationW, padTop, padLeft, outH, outW };
+/** A layer's geometry as the studio's kernels derive it (tfjs's Conv2DInfo), 4 output channels. */
+function geometry(x: [number, number, number, number], filter: [number, number], strides: [number, number], dilations: [number, number], pad: 'same' | 'valid' | [number, number]): ConvGeometry {
+  const padding = Array.isArray(pad) ? ([[0, 0], [pad[0], pad[0]], [pad[1], pad[1]], [0, 0]] as tf.backend_util.ExplicitPadding) : pad;
+  return geometryOf(tf.backend_util.computeConv2DInfo(x, [...filter, x[3], 4], strides, dilations, padding));
 }
-const argsOf = (g: ConvGeometry): ConvArgs => [g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft];
 
 const layouts: [string, ConvGeometry][] = [
-  ['3×3 same, 16 channels (whole tap rows copied)', geometry({ batch: 3, inH: 40, inW: 40, inC: 16, filterH: 3, filterW: 3, padTop: 1, padLeft: 1 })],
-  ['7×7 stride 2, 3 channels (the stem; K padded to 148)', geometry({ batch: 2, inH: 64, inW: 64, inC: 3, filterH: 7, filterW: 7, strideH: 2, strideW: 2, padTop: 3, padLeft: 3 })],
-  ['3×3 stride 2 dilation 2, 5 channels, unequal pads', geometry({ batch: 2, inH: 33, inW: 29, inC: 5, filterH: 3, filterW: 3, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, padTop: 2, padLeft: 1 })],
-  ['1×3 valid, stride 1×2', geometry({ batch: 2, inH: 9, inW: 31, inC: 12, filterH: 1, filterW: 3, strideW: 2 })],
+  ['3×3 same, 16 channels (whole tap rows copied)', geometry([3, 40, 40, 16], [3, 3], [1, 1], [1, 1], 'same')],
+  ['7×7 stride 2, 3 channels (the stem; K padded to 148)', geometry([2, 64, 64, 3], [7, 7], [2, 2], [1, 1], [3, 3])],
+  ['3×3 stride 2 dilation 2, 5 channels, unequal pads', geometry([2, 33, 29, 5], [3, 3], [2, 2], [2, 2], [2, 1])],
+  ['1×3 valid, stride 1×2', geometry([2, 9, 31, 12], [1, 3], [1, 2], [1, 1], 'valid')],
 ];
 
 describe('GEMM helper threads on a shared wasm memory', () => {
@@ -119,14 +117,14 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     const xp = region(x.length, x);
     const alone = region(rows * ld);
     const split = region(rows * ld);
-    gemm.im2col(xp, alone, ld, 0, rows, ...argsOf(g));
-    helpers.im2col(gemm, xp, split, ld, 0, rows, argsOf(g));
+    gemm.im2col(xp, alone, ld, 0, rows, ...convArgs(g));
+    helpers.im2col(gemm, xp, split, ld, 0, rows, convArgs(g));
     expect(firstDifference(floatsAt(alone, rows * ld), expected)).toBe(-1);
     expect(firstDifference(floatsAt(split, rows * ld), expected)).toBe(-1);
     // Images b0..b1 alone, as a chunked convolution asks for them.
     const perImage = g.outH * g.outW;
     const second = region(perImage * ld);
-    gemm.im2col(xp, second, ld, perImage, 2 * perImage, ...argsOf(g));
+    gemm.im2col(xp, second, ld, perImage, 2 * perImage, ...convArgs(g));
     expect(firstDifference(floatsAt(second, perImage * ld), expected.slice(perImage * ld, 2 * perImage * ld))).toBe(-1);
   });
 
@@ -141,8 +139,8 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     const dcolp = region(dcol.length, dcol);
     const alone = region(start.length, start);
     const split = region(start.length, start);
-    gemm.col2im(dcolp, alone, 0, g.batch, ...argsOf(g));
-    helpers.col2im(gemm, dcolp, split, 0, g.batch, argsOf(g));
+    gemm.col2im(dcolp, alone, 0, g.batch, ...convArgs(g));
+    helpers.col2im(gemm, dcolp, split, 0, g.batch, convArgs(g));
     expect(firstDifference(floatsAt(alone, start.length), expected)).toBe(-1);
     expect(firstDifference(floatsAt(split, start.length), expected)).toBe(-1);
   });
@@ -155,9 +153,9 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     const xp = region(g.batch * g.inH * g.inW * g.inC, randomValues(g.batch * g.inH * g.inW * g.inC, 8));
     const col = region(rows * K);
     const before = helpers.partsHandedOut;
-    helpers.im2col(gemm, xp, col, K, 0, rows, argsOf(g));
+    helpers.im2col(gemm, xp, col, K, 0, rows, convArgs(g));
     const afterIm2col = helpers.partsHandedOut;
-    helpers.col2im(gemm, col, xp, 0, g.batch, argsOf(g));
+    helpers.col2im(gemm, col, xp, 0, g.batch, convArgs(g));
     expect(afterIm2col - before).toBeGreaterThan(0);
     expect(helpers.partsHandedOut - afterIm2col).toBeGreaterThan(0);
   });

@@ -6,6 +6,8 @@
 // the rest. The parts are cut so that every element is summed in the same order as on one thread: the
 // result is the same bits whatever the number of helpers (tests/unit/kernels/gemm-helpers.test.ts).
 
+import type { ConvGeometry } from './geometry';
+
 /** Int32 words of the control block per helper. */
 const SLOT = 24;
 /** Word offsets within a slot: the job's sequence number, the last one done, ready, operation, arguments. */
@@ -68,6 +70,11 @@ export interface Gemms {
 
 /** A convolution's geometry as the layout exports take it: inH, inW, inC, outH, outW, fH, fW, sH, sW, dH, dW, padTop, padLeft. */
 export type ConvArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** A convolution's geometry as gemm.wat's im2col and col2im take it. */
+export function convArgs(g: ConvGeometry): ConvArgs {
+  return [g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft];
+}
 
 /** Multiply-adds below which a GEMM stays on the caller: waking a helper costs tens of microseconds. */
 export const MIN_SPLIT_MULTIPLY_ADDS = 1 << 21;

@@ -24,7 +24,7 @@ import { col2im, im2col, im2colTransposed, transpose } from './im2col';
 import { reduceMiddle, tile } from './layout';
 import { maxPoolGrad } from './pool';
 import { gemmHelperCount, simdKernels, type SimdKernels } from './simd/module';
-import type { ConvArgs } from './gemm-helpers';
+import { convArgs } from './gemm-helpers';
 
 /**
  * Where the conv2d gradients do their multiply-adds:
@@ -190,11 +190,6 @@ function conv2dFilterGradSimd(backend: BackendWasm, kernels: SimdKernels, x: Ten
 function heapAccumulators(backend: BackendWasm, n: number): { buffer: TensorInfo; sums: Float64Array } {
   const buffer = temp(backend, [2 * n]);
   return { buffer, sums: new Float64Array(heap(backend, buffer).buffer, pointer(backend, buffer), n).fill(0) };
-}
-
-/** A convolution's geometry as gemm.wat's im2col and col2im take it. */
-function convArgs(g: ConvGeometry): ConvArgs {
-  return [g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft];
 }
 
 /** A tensor's byte offset in the wasm heap (what the SIMD kernels take as a pointer). */
