@@ -65,7 +65,6 @@ const memory = new WebAssembly.Memory({ initial: 4096, maximum: 65536, shared: t
 const heap = new Float32Array(memory.buffer);
 for (let i = 0; i < heap.length; i++) heap[i] = ((i * 7919) % 1000) / 1000 - 0.5;
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-type Gemm = Gemms;
 const variants = { 'mul + add': SIMD_MODULES['gemm']!.plain, 'relaxed FMA': SIMD_MODULES['gemm']!.relaxed!.plain };
 if (threads > 1) Object.assign(variants, { 'mul + add': SIMD_MODULES['gemm']!.shared, 'relaxed FMA': SIMD_MODULES['gemm']!.relaxed!.shared });
 // ResNet18 at 128², batch 16: M = output pixels × batch, K = 3·3·inC, N = outC.
@@ -77,7 +76,7 @@ const shapes: [string, number, number, number][] = [
 ];
 for (const [variant, binary] of Object.entries(variants)) {
   const module = new WebAssembly.Module(decode(binary));
-  const g = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Gemm;
+  const g = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Gemms;
   const helpers = threads > 1 ? await GemmHelpers.start(memory, module, threads - 1, spawnGemmHelperInNode) : null;
   if (threads > 1 && !helpers) throw new Error('the GEMM helpers did not start');
   for (const [layer, M, K, N] of shapes) {

@@ -103,6 +103,14 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
+/** Each binary compiled once per context: the kernels and the helper threads instantiate the same module. */
+const compiled = new Map<string, WebAssembly.Module>();
+function compile(base64: string): WebAssembly.Module {
+  let module = compiled.get(base64);
+  if (!module) compiled.set(base64, (module = new WebAssembly.Module(decode(base64))));
+  return module;
+}
+
 function memoryOf(backend: BackendWasm): WebAssembly.Memory | undefined {
   const emscripten = backend.wasm as unknown as EmscriptenModule;
   const memory = emscripten.wasmMemory ?? emscripten.asm?.memory;
@@ -128,7 +136,7 @@ export async function startGemmHelpers(backend: BackendWasm, count: number, spaw
   if (!memory || !isShared(memory) || count < 1) return 0;
   const relaxed = relaxedSimdInUse();
   const binaries = SIMD_MODULES['gemm']!;
-  const module = new WebAssembly.Module(decode((relaxed && binaries.relaxed ? binaries.relaxed : binaries).shared));
+  const module = compile((relaxed && binaries.relaxed ? binaries.relaxed : binaries).shared);
   const pool = await GemmHelpers.start(memory, module, count, spawn);
   if (pool) helpers = { memory, relaxed, pool };
   return pool?.count ?? 0;
@@ -196,7 +204,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
       const exports = {};
       for (const binaries of Object.values(SIMD_MODULES)) {
         const variant = relaxed && binaries.relaxed ? binaries.relaxed : binaries;
-        const module = new WebAssembly.Module(decode(shared ? variant.shared : variant.plain));
+        const module = compile(shared ? variant.shared : variant.plain);
         Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);
       }
       kernels = shared ? withHelpers(exports as SimdKernels, memory, relaxed) : (exports as SimdKernels);
