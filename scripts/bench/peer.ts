@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     convolutions: { type: 'string' },
     // Two roundings per multiply-add even where relaxed SIMD's FMA runs (to compare).
     'no-relaxed': { type: 'boolean', default: false },
+    // im2col + GEMM for stride-1 3×3 convolutions instead of Winograd F(2×2, 3×3) (to compare).
+    'no-winograd': { type: 'boolean', default: false },
   },
 });
 
@@ -103,14 +105,14 @@ function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; t
 
 await startWasm(args['wasm-threads'] ? Number(args['wasm-threads']) : undefined);
 if (args.convolutions !== undefined && !['loupe', 'xnnpack', 'auto'].includes(args.convolutions)) throw new RangeError('--convolutions: loupe, xnnpack or auto');
-registerWasmTrainingKernels({ convolutions: args.convolutions as ConvolutionGemm | undefined, relaxedSimd: !args['no-relaxed'] });
+registerWasmTrainingKernels({ convolutions: args.convolutions as ConvolutionGemm | undefined, relaxedSimd: !args['no-relaxed'], winograd: !args['no-winograd'] });
 const gemmThreads = args['gemm-threads'] ? Number(args['gemm-threads']) : Math.min(MAX_WASM_POOL, os.availableParallelism());
 const gemmHelpers = await startGemmHelpers(tf.backend() as BackendWasm, gemmThreads - 1, spawnGemmHelperInNode);
 /** The wasm heap's size (it only grows, so after a configuration: the most any step so far needed). */
 const heapMiB = () => Math.round(((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer.byteLength / 2 ** 20);
 const machine = describeMachine();
 console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
-console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'} on ${gemmHelpers + 1} thread${gemmHelpers ? 's' : ''}; convolutions on ${args.convolutions ?? 'the default'}`);
+console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'} on ${gemmHelpers + 1} thread${gemmHelpers ? 's' : ''}; convolutions on ${args.convolutions ?? 'the default'}${args['no-winograd'] ? ', no Winograd' : ''}`);
 console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, median:\n`);
 
 const results = [];
@@ -138,5 +140,5 @@ machine.loadEnd = os.loadavg()[0]!;
 const dir = join(process.cwd(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `peer-${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, relaxedSimd: relaxedSimdInUse(), convolutions: args.convolutions, gemmThreads: gemmHelpers + 1, batch, rounds, warmup, results }, null, 2));
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, relaxedSimd: relaxedSimdInUse(), convolutions: args.convolutions, winograd: !args['no-winograd'], gemmThreads: gemmHelpers + 1, batch, rounds, warmup, results }, null, 2));
 console.log(`\nload average at the end ${machine.loadEnd.toFixed(2)}; wrote ${file}`);

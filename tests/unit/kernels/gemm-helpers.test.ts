@@ -160,6 +160,47 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     expect(helpers.partsHandedOut - afterIm2col).toBeGreaterThan(0);
   });
 
+  it("divides Winograd's transforms by tiles with the bits of one thread (48×48 map, 32 channels)", () => {
+    next = 0;
+    const [B, H, W, C, K] = [4, 48, 48, 32, 32];
+    const [TH, TW] = [H / 2, W / 2];
+    const tiles = B * TH * TW;
+    const xp = region(B * H * W * C, randomValues(B * H * W * C, 9));
+    const zeros = region(C, new Float32Array(C));
+    const discard = region(K);
+    const transforms: [string, (split: boolean) => [number, number]][] = [
+      ['wino_input', (split) => {
+        const V = region(16 * tiles * C);
+        const args = [tiles * C, 0, tiles, H, W, C, TH, TW, 1, 1, zeros] as const;
+        if (split) helpers.winograd(gemm, 'wino_input', xp, V, [...args]);
+        else gemm.wino_input(xp, V, ...args);
+        return [V, 16 * tiles * C];
+      }],
+      ['wino_output', (split) => {
+        const y = region(B * H * W * K);
+        const args = [tiles * K, 0, tiles, H, W, K, TH, TW, discard] as const;
+        if (split) helpers.winograd(gemm, 'wino_output', xp, y, [...args]);
+        else gemm.wino_output(xp, y, ...args);
+        return [y, B * H * W * K];
+      }],
+      ['wino_output_grad', (split) => {
+        const D = region(16 * tiles * K);
+        const args = [tiles * K, 0, tiles, H, W, K, TH, TW, zeros] as const;
+        if (split) helpers.winograd(gemm, 'wino_output_grad', xp, D, [...args]);
+        else gemm.wino_output_grad(xp, D, ...args);
+        return [D, 16 * tiles * K];
+      }],
+    ];
+    for (const [name, run] of transforms) {
+      const before = helpers.partsHandedOut;
+      const [split, n] = run(true);
+      const handedOut = helpers.partsHandedOut - before;
+      const [alone] = run(false);
+      expect({ name, handedOut: handedOut > 0 }).toEqual({ name, handedOut: true });
+      expect({ name, difference: firstDifference(floatsAt(split, n), floatsAt(alone, n)) }).toEqual({ name, difference: -1 });
+    }
+  });
+
   it('fails a call with a reason when a helper has died, instead of hanging', async () => {
     const threads: { terminate(): void }[] = [];
     const dying = await GemmHelpers.start(memory, module, 1, (start) => {

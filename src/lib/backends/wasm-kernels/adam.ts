@@ -4,7 +4,8 @@
 // gradient and writes the new three in one SIMD pass (simd/adam.wat), rounding as the op-by-op path does.
 import { engine, getBackend, getKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { input, pointer, type KernelArgs } from './kernels';
+import { pointer } from './heap';
+import { input, type KernelArgs } from './kernels';
 import { simdKernels } from './simd/module';
 
 /** A Loupe kernel (no tfjs op has this name), registered for 'wasm' by `registerWasmTrainingKernels`. */

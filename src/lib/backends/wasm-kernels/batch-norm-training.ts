@@ -7,7 +7,8 @@
 // TypeScript loops below; per-channel arithmetic in doubles.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { input, pointer, type KernelArgs } from './kernels';
+import { pointer } from './heap';
+import { input, type KernelArgs } from './kernels';
 import { simdKernels, type SimdKernels } from './simd/module';
 
 interface Layout {

@@ -3,7 +3,8 @@
 // 3–7 ns an element against ~1 for same-shape operands; BatchNorm's gradient and squeeze-and-excite do
 // this on every layer. IEEE float32 arithmetic either way, so results (NaN and ±∞ included) are the same.
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
-import { input, pointer, type Fallback, type KernelArgs } from './kernels';
+import { pointer } from './heap';
+import { input, type Fallback, type KernelArgs } from './kernels';
 import { simdKernels } from './simd/module';
 
 /** How a small operand spreads over a full NHWC-like shape: one channel vector, or one per outer index. */

@@ -17,6 +17,11 @@ export function setIm2colBudget(floats = DEFAULT_COL_BUDGET): void {
   colBudget = floats;
 }
 
+/** How many floats an im2col chunk (or another convolution's scratch) may hold now. */
+export function im2colBudget(): number {
+  return colBudget;
+}
+
 let scratch = new Float32Array(0);
 let accumulator = new Float64Array(0);
 

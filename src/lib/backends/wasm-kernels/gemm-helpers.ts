@@ -17,7 +17,7 @@ const READY = 2;
 const OP = 3;
 const ARGS = 4;
 /** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
-const OPS = ['gemm_ab', 'gemm_atb_chunked', 'im2col', 'col2im'] as const;
+const OPS = ['gemm_ab', 'gemm_atb_chunked', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad'] as const;
 type Op = (typeof OPS)[number];
 const STOP = OPS.length;
 
@@ -66,7 +66,19 @@ export interface Gemms {
   gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
   im2col(x: number, col: number, ld: number, p0: number, p1: number, ...geometry: ConvArgs): void;
   col2im(dcol: number, dx: number, b0: number, b1: number, ...geometry: ConvArgs): void;
+  wino_input(x: number, V: number, ...rest: WinogradArgs): void;
+  wino_output(M: number, y: number, ...rest: WinogradArgs): void;
+  wino_output_grad(dy: number, D: number, ...rest: WinogradArgs): void;
 }
+
+/** The Winograd transforms (simd/gemm.wat, winograd.ts), which threads may divide by tiles. */
+export type WinogradOp = 'wino_input' | 'wino_output' | 'wino_output_grad';
+
+/**
+ * A Winograd transform's arguments after its two pointers: the tile-position stride, tiles t0..t1, the
+ * map's height and width, its channels, the tiles down and across, and the rest (padding, scratch).
+ */
+export type WinogradArgs = [number, number, number, number, number, number, number, number, ...number[]];
 
 /** A convolution's geometry as the layout exports take it: inH, inW, inC, outH, outW, fH, fW, sH, sW, dH, dW, padTop, padLeft. */
 export type ConvArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
@@ -219,6 +231,25 @@ export class GemmHelpers {
     this.#fork(Math.ceil(pixels / each), gemm, 'im2col', (part) => {
       const from = p0 + part * each;
       return [x, col + part * each * ld * 4, ld, from, Math.min(p1, from + each), ...geometry];
+    });
+  }
+
+  /**
+   * A Winograd transform of tiles t0..t1, the tiles divided among the threads: each part writes or reads
+   * its own tiles' rows of the transformed layout (the pointer laid out by tile moves with the part).
+   */
+  winograd(gemm: Gemms, op: WinogradOp, first: number, second: number, rest: WinogradArgs): void {
+    const [, t0, t1, , , channels] = rest;
+    const tiles = t1 - t0;
+    const each = Math.max(1, Math.ceil(tiles / this.#parts(tiles * 16 * channels * 4, tiles, MIN_SPLIT_BYTES)));
+    const tiledFirst = op === 'wino_output'; // the products M are laid out by tile; otherwise the output is
+    this.#fork(Math.ceil(tiles / each), gemm, op, (part) => {
+      const from = t0 + part * each;
+      const shift = part * each * channels * 4;
+      const args = [tiledFirst ? first + shift : first, tiledFirst ? second : second + shift, ...rest];
+      args[3] = from;
+      args[4] = Math.min(t1, from + each);
+      return args;
     });
   }
 

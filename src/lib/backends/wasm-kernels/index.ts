@@ -37,6 +37,7 @@ import {
 import { castKernel, identityKernel } from './share';
 import { useRelaxedSimd } from './simd/module';
 import { padKernel, sliceKernel } from './slice-pad';
+import { useWinograd } from './winograd';
 
 export type { ConvolutionGemm, GemmEngine } from './kernels';
 export { runOnCpu } from './cpu-routed';
@@ -129,6 +130,12 @@ export interface WasmTrainingKernelOptions {
    * four seeds either way ("Stop 27"). false keeps one rounding per multiply and one per add everywhere.
    */
   relaxedSimd?: boolean;
+  /**
+   * On Loupe's convolution path (`convolutions` above, when it is in use), run stride-1 3×3 convolutions —
+   * forward and both gradients — as Winograd F(2×2, 3×3) (winograd.ts): 2.25× fewer multiply-adds, results
+   * within float32 rounding of the direct sum. Default true; false keeps im2col + GEMM (benches compare).
+   */
+  winograd?: boolean;
 }
 
 /**
@@ -193,7 +200,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
   if (mode === 'cpu-routed') return fallback as unknown as KernelFunc;
   switch (kernelName) {
     case 'Conv2DBackpropFilter':
-      return conv2dBackpropFilterKernel(gemm, plainMatMul, fallback, simd);
+      return conv2dBackpropFilterKernel(gemm, plainMatMul, fallback, simd, convolutions);
     case 'Conv2DBackpropInput':
       return conv2dBackpropInputKernel(gemm, plainMatMul, fallback, convolutions);
     case 'Conv2D':
@@ -261,6 +268,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   const convolutions: ConvolutionGemm = mode === 'fast' && simd && gemm === 'xnnpack' ? (options.convolutions ?? DEFAULT_CONVOLUTION_GEMM) : 'xnnpack';
   const relaxed = options.relaxedSimd ?? true;
   useRelaxedSimd(relaxed);
+  useWinograd(options.winograd ?? true);
   const key = `${mode}/${gemm}/${depthwiseInput}/${simd}/${convolutions}/${relaxed}/${slow.join(',')}`;
   if (key === current) return [...ours];
   unregisterWasmTrainingKernels();

@@ -22,9 +22,11 @@ import { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
 import { col2im, im2col, im2colTransposed, transpose } from './im2col';
 import { reduceMiddle, tile } from './layout';
+import { free, heap, pointer, temp, zeroed } from './heap';
 import { maxPoolGrad } from './pool';
 import { gemmHelperCount, simdKernels, type SimdKernels } from './simd/module';
 import { convArgs } from './gemm-helpers';
+import { winogradApplies, winogradFilterGrad, winogradForward, winogradInputGrad } from './winograd';
 
 /**
  * Where the conv2d gradients do their multiply-adds:
@@ -62,20 +64,6 @@ export function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
   const t = inputs[name];
   if (!t) throw new Error(`missing input '${name}'`);
   return t;
-}
-
-// Wasm heap views are taken only after every allocation of a kernel: malloc can grow the heap, which
-// detaches earlier views (they would then read as empty and yield NaN).
-function heap(backend: BackendWasm, t: TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
-
-function temp(backend: BackendWasm, shape: number[]): TensorInfo {
-  return backend.makeOutput(shape, 'float32');
-}
-
-function free(backend: BackendWasm, t: TensorInfo): void {
-  backend.disposeData(t.dataId);
 }
 
 /** A float32 tensor holding rows [start, end) of a row-major matrix `t` with `width` columns. */
@@ -192,18 +180,7 @@ function heapAccumulators(backend: BackendWasm, n: number): { buffer: TensorInfo
   return { buffer, sums: new Float64Array(heap(backend, buffer).buffer, pointer(backend, buffer), n).fill(0) };
 }
 
-/** A tensor's byte offset in the wasm heap (what the SIMD kernels take as a pointer). */
-export function pointer(backend: BackendWasm, t: TensorInfo): number {
-  return heap(backend, t).byteOffset;
-}
-
-function zeroed(backend: BackendWasm, shape: number[]): TensorInfo {
-  const t = temp(backend, shape);
-  heap(backend, t).fill(0);
-  return t;
-}
-
-export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback, simd: boolean): KernelFunc {
+export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback, simd: boolean, choice: ConvolutionGemm = 'xnnpack'): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const x = input(args.inputs, 'x');
@@ -221,6 +198,8 @@ export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fal
     );
     if (!isNhwcFloat(info, x, dy)) return fallback(args);
     const g = geometryOf(info);
+    const convolution = convolutionKernels(choice, backend);
+    if (convolution && winogradApplies(g)) return winogradFilterGrad(backend, convolution, x, dy, g, info.filterShape);
     const kernels = simd && gemm === 'xnnpack' ? simdKernels(backend) : null;
     if (kernels && g.outC % 4 === 0) return conv2dFilterGradSimd(backend, kernels, x, dy, g, info.filterShape);
     if (gemm === 'xnnpack') return conv2dFilterGradXnnpack(backend, x, dy, g, info.filterShape, matMul);
@@ -329,7 +308,9 @@ export function conv2dKernel(fallback: Fallback, choice: ConvolutionGemm): Kerne
     );
     const kernels = convolutionKernels(choice, backend);
     if (!kernels || !isNhwcFloat(info, x, filter) || info.outChannels % 4 !== 0) return fallback(args);
-    return conv2dForwardSimd(backend, kernels, x, filter, geometryOf(info), info.outShape);
+    const g = geometryOf(info);
+    if (winogradApplies(g)) return winogradForward(backend, kernels, x, filter, g, info.outShape);
+    return conv2dForwardSimd(backend, kernels, x, filter, g, info.outShape);
   }) as unknown as KernelFunc;
 }
 
@@ -352,6 +333,7 @@ export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fall
     if (!isNhwcFloat(info, dy, filter)) return fallback(args);
     const g = geometryOf(info);
     const kernels = convolutionKernels(choice, backend);
+    if (kernels && winogradApplies(g)) return winogradInputGrad(backend, kernels, dy, filter, g, info.inShape);
     if (kernels && (g.filterH * g.filterW * g.inC) % 4 === 0) return conv2dInputGradSimd(backend, kernels, dy, filter, g, info.inShape);
     if (gemm === 'xnnpack') return conv2dInputGradXnnpack(backend, dy, filter, g, info.inShape, matMul);
     const out = temp(backend, info.inShape);

@@ -1,5 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { GemmHelpers, type ConvArgs, type SpawnHelper } from '../gemm-helpers';
+import { GemmHelpers, type ConvArgs, type SpawnHelper, type WinogradArgs, type WinogradOp } from '../gemm-helpers';
 import { SIMD_MODULES } from './modules.generated';
 
 // Loupe's SIMD kernels: hand-written WebAssembly text (the .wat files beside this one), compiled by
@@ -53,6 +53,19 @@ export interface SimdKernels {
   col2im(dcol: number, dx: number, b0: number, b1: number, ...geometry: ConvArgs): void;
   /** gemm.wat: `C[M×N] = A·B` for A M×K (lda floats), B K×N (ldb floats), C (ldc floats); N a multiple of 4. */
   gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
+  /** gemm.wat: Winograd F(2×2, 3×3) input tiles V = Bᵀ d B of tiles t0..t1 (winograd.ts has the layout). */
+  wino_input(
+    x: number, V: number, stride: number, t0: number, t1: number,
+    H: number, W: number, C: number, TH: number, TW: number, padTop: number, padLeft: number, zeros: number,
+  ): void;
+  /** gemm.wat: Winograd output pixels y = Aᵀ m A of tiles t0..t1. */
+  wino_output(M: number, y: number, stride: number, t0: number, t1: number, OH: number, OW: number, K: number, TH: number, TW: number, discard: number): void;
+  /** gemm.wat: Winograd output-gradient tiles D = A dy Aᵀ of tiles t0..t1. */
+  wino_output_grad(dy: number, D: number, stride: number, t0: number, t1: number, OH: number, OW: number, K: number, TH: number, TW: number, zeros: number): void;
+  /** gemm.wat: transformed filters U = G g Gᵀ (taps reversed when `flip`). */
+  wino_filter(src: number, U: number, rows: number, cols: number, rowStride: number, tapStride: number, flip: number): void;
+  /** gemm.wat: the 3×3 filter gradient Gᵀ s G of `count` summed products. */
+  wino_filter_grad(sums: number, dW: number, count: number): void;
   /** adam.wat: one Adam step of `count` floats (value, m, v, gradient in; new value, m, v out), as tfjs rounds it. */
   adam_step(
     value: number, m: number, v: number, gradient: number, outValue: number, outM: number, outV: number, count: number,
@@ -158,9 +171,16 @@ export function gemmHelperParts(): number {
   return helpers?.pool.partsHandedOut ?? 0;
 }
 
-/** The GEMMs, im2col and col2im of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
+/** The GEMMs and the layout work around them (im2col, col2im, Winograd's transforms) of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
 function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: boolean): SimdKernels {
   const pool = () => (helpers && helpers.memory === memory && helpers.relaxed === relaxed ? helpers.pool : undefined);
+  const winograd =
+    (op: WinogradOp) =>
+    (first: number, second: number, ...rest: WinogradArgs): void => {
+      const p = pool();
+      if (p) p.winograd(raw, op, first, second, rest);
+      else (raw[op] as (...args: number[]) => void)(first, second, ...rest);
+    };
   return {
     ...raw,
     gemm_ab: (A, lda, B, ldb, C, ldc, M, K, N) => {
@@ -183,6 +203,9 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
       if (p) p.col2im(raw, dcol, dx, b0, b1, geometry);
       else raw.col2im(dcol, dx, b0, b1, ...geometry);
     },
+    wino_input: winograd('wino_input'),
+    wino_output: winograd('wino_output'),
+    wino_output_grad: winograd('wino_output_grad'),
   };
 }
 

@@ -1,0 +1,30 @@
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+// Tensors in the wasm backend's heap, as Loupe's kernels allocate, view and free them.
+
+// Wasm heap views are taken only after every allocation of a kernel: malloc can grow the heap, which
+// detaches earlier views (they would then read as empty and yield NaN).
+export function heap(backend: BackendWasm, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+export function temp(backend: BackendWasm, shape: number[]): TensorInfo {
+  return backend.makeOutput(shape, 'float32');
+}
+
+export function free(backend: BackendWasm, t: TensorInfo): void {
+  backend.disposeData(t.dataId);
+}
+
+/** A tensor's byte offset in the wasm heap (what the SIMD kernels take as a pointer). */
+export function pointer(backend: BackendWasm, t: TensorInfo): number {
+  return heap(backend, t).byteOffset;
+}
+
+/** A temporary tensor of `shape`, zero-filled. */
+export function zeroed(backend: BackendWasm, shape: number[]): TensorInfo {
+  const t = temp(backend, shape);
+  heap(backend, t).fill(0);
+  return t;
+}

@@ -1,0 +1,151 @@
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { im2colBudget } from './conv2d';
+import type { ConvGeometry } from './geometry';
+import { free, heap, pointer, temp, zeroed } from './heap';
+import { transpose } from './im2col';
+import type { SimdKernels } from './simd/module';
+
+// Stride-1 3×3 convolutions by Winograd's minimal filtering, F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms
+// for Convolutional Neural Networks", 2016): each 2×2 tile of output pixels takes 16 multiplies per
+// channel pair instead of 36. Their multiply-adds are 16 GEMMs, one per position ξ of the 4×4 transformed
+// tile (M[ξ] = V[ξ]·U[ξ]), on Loupe's GEMM (and its helper threads); the transforms are simd/gemm.wat's
+// `wino_*`. ResNet18 spends ~80 % of its multiply-adds in such layers, and on 4-wide wasm SIMD they are
+// compute-bound, so 2.25× fewer multiplies is what the step needs. The transforms' adds and the halves in
+// G round differently from a direct sum: results agree with im2col + GEMM to float32 rounding of the
+// transforms (tests/unit/kernels/winograd.test.ts), not bit for bit.
+
+/** Tile positions: the 4×4 transformed tile of F(2×2, 3×3). */
+const XI = 16;
+
+/** Whether `g` is a convolution these kernels compute: 3×3, stride 1, no dilation, channels in fours. */
+export function isWinogradShaped(g: ConvGeometry): boolean {
+  return (
+    g.filterH === 3 &&
+    g.filterW === 3 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    g.dilationH === 1 &&
+    g.dilationW === 1 &&
+    g.inC % 4 === 0 &&
+    g.outC % 4 === 0 &&
+    g.padTop <= 2 &&
+    g.padLeft <= 2
+  );
+}
+
+let enabled = true;
+
+/** Whether Loupe's convolution path takes Winograd for the layers it fits (default true; benches compare). */
+export function useWinograd(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether a convolution of `g` on Loupe's convolution path runs as Winograd now. */
+export function winogradApplies(g: ConvGeometry): boolean {
+  return enabled && isWinogradShaped(g);
+}
+
+/** One side of a convolution as the transforms see it: an H×W NHWC map of C channels. */
+interface Map {
+  ptr: number;
+  H: number;
+  W: number;
+  C: number;
+}
+
+/**
+ * `out = src ⊛ U` for the transformed filters U ([16][src.C][out.C]) over `batch` images: tiles of the
+ * output in chunks of images whose V and M fit the im2col budget, each chunk V = Bᵀ d B, 16 GEMMs, Aᵀ m A.
+ * `padTop`/`padLeft`: where the first input tile starts above and left of the map.
+ */
+function convolve(backend: BackendWasm, kernels: SimdKernels, src: Map, U: number, out: Map, batch: number, padTop: number, padLeft: number): void {
+  const TH = Math.ceil(out.H / 2);
+  const TW = Math.ceil(out.W / 2);
+  const perImage = TH * TW;
+  const step = imagesPerChunk(batch, perImage, src.C + out.C);
+  const V = temp(backend, [XI * step * perImage * src.C]);
+  const M = temp(backend, [XI * step * perImage * out.C]);
+  const zeros = zeroed(backend, [src.C]);
+  const discard = temp(backend, [out.C]);
+  const [pV, pM, pZeros, pDiscard] = [V, M, zeros, discard].map((t) => pointer(backend, t)) as [number, number, number, number];
+  for (let b0 = 0; b0 < batch; b0 += step) {
+    const tiles = (Math.min(batch, b0 + step) - b0) * perImage;
+    const t0 = b0 * perImage;
+    kernels.wino_input(src.ptr, pV, tiles * src.C, t0, t0 + tiles, src.H, src.W, src.C, TH, TW, padTop, padLeft, pZeros);
+    for (let xi = 0; xi < XI; xi++) {
+      const v = pV + xi * tiles * src.C * 4;
+      const m = pM + xi * tiles * out.C * 4;
+      kernels.gemm_ab(v, src.C, U + xi * src.C * out.C * 4, out.C, m, out.C, tiles, src.C, out.C);
+    }
+    kernels.wino_output(pM, out.ptr, tiles * out.C, t0, t0 + tiles, out.H, out.W, out.C, TH, TW, pDiscard);
+  }
+  for (const t of [V, M, zeros, discard]) free(backend, t);
+}
+
+/** Images per chunk so that a chunk's 16 transformed values per tile and channel stay within the im2col budget. */
+function imagesPerChunk(batch: number, tilesPerImage: number, channels: number): number {
+  return Math.max(1, Math.min(batch, Math.floor(im2colBudget() / (XI * tilesPerImage * channels))));
+}
+
+/** y = x ⊛ W: the filter [3, 3, inC, outC] transformed to U[ξ][inC][outC], then `convolve`. */
+export function winogradForward(backend: BackendWasm, kernels: SimdKernels, x: TensorInfo, filter: TensorInfo, g: ConvGeometry, outShape: number[]): TensorInfo {
+  const y = temp(backend, outShape);
+  const U = temp(backend, [XI * g.inC * g.outC]);
+  kernels.wino_filter(pointer(backend, filter), pointer(backend, U), g.inC, g.outC, g.outC, g.inC * g.outC, 0);
+  const src = { ptr: pointer(backend, x), H: g.inH, W: g.inW, C: g.inC };
+  const out = { ptr: pointer(backend, y), H: g.outH, W: g.outW, C: g.outC };
+  convolve(backend, kernels, src, pointer(backend, U), out, g.batch, g.padTop, g.padLeft);
+  free(backend, U);
+  return y;
+}
+
+/**
+ * dx = dy ⊛ rot180(W)ᵀ: the input gradient of a stride-1 convolution is a convolution of dy with the filter
+ * turned 180° and its channels swapped, whose tiles start 2 − pad above and left of dy.
+ */
+export function winogradInputGrad(backend: BackendWasm, kernels: SimdKernels, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry, inShape: number[]): TensorInfo {
+  const taps = 9 * g.inC;
+  const filterT = temp(backend, [g.outC, taps]);
+  const U = temp(backend, [XI * g.outC * g.inC]);
+  const dx = temp(backend, inShape);
+  transpose(heap(backend, filter), 0, taps, g.outC, heap(backend, filterT));
+  kernels.wino_filter(pointer(backend, filterT), pointer(backend, U), g.outC, g.inC, taps, g.inC, 1);
+  free(backend, filterT);
+  const src = { ptr: pointer(backend, dy), H: g.outH, W: g.outW, C: g.outC };
+  const out = { ptr: pointer(backend, dx), H: g.inH, W: g.inW, C: g.inC };
+  convolve(backend, kernels, src, pointer(backend, U), out, g.batch, 2 - g.padTop, 2 - g.padLeft);
+  free(backend, U);
+  return dx;
+}
+
+/**
+ * dW = Gᵀ (Σ over tiles V ⊙ D) G with V = Bᵀ x B the forward's input tiles and D = A dy Aᵀ: per tile
+ * position the sum over tiles is one GEMM, Vᵀ·D, summed over chunks of images.
+ */
+export function winogradFilterGrad(backend: BackendWasm, kernels: SimdKernels, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: number[]): TensorInfo {
+  const C = g.inC;
+  const K = g.outC;
+  const TH = Math.ceil(g.outH / 2);
+  const TW = Math.ceil(g.outW / 2);
+  const perImage = TH * TW;
+  const step = imagesPerChunk(g.batch, perImage, C + K);
+  const sums = zeroed(backend, [XI * C * K]);
+  const V = temp(backend, [XI * step * perImage * C]);
+  const D = temp(backend, [XI * step * perImage * K]);
+  const zeros = zeroed(backend, [Math.max(C, K)]);
+  const dW = temp(backend, filterShape);
+  const [pS, pV, pD, pZeros, pX, pDy] = [sums, V, D, zeros, x, dy].map((t) => pointer(backend, t)) as [number, number, number, number, number, number];
+  for (let b0 = 0; b0 < g.batch; b0 += step) {
+    const tiles = (Math.min(g.batch, b0 + step) - b0) * perImage;
+    const t0 = b0 * perImage;
+    kernels.wino_input(pX, pV, tiles * C, t0, t0 + tiles, g.inH, g.inW, C, TH, TW, g.padTop, g.padLeft, pZeros);
+    kernels.wino_output_grad(pDy, pD, tiles * K, t0, t0 + tiles, g.outH, g.outW, K, TH, TW, pZeros);
+    for (let xi = 0; xi < XI; xi++) {
+      kernels.gemm_atb(pV + xi * tiles * C * 4, C, pD + xi * tiles * K * 4, K, tiles, C, K, pS + xi * C * K * 4);
+    }
+  }
+  kernels.wino_filter_grad(pS, pointer(backend, dW), C * K);
+  for (const t of [sums, V, D, zeros]) free(backend, t);
+  return dW;
+}
