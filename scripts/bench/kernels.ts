@@ -63,7 +63,10 @@ const GEMM_XNNPACK: Variant = { id: 'XNNPACK (threaded)', options: { convolution
 const GEMM_OURS: Variant = { id: 'Loupe GEMM, mul+add', options: { convolutions: 'loupe', relaxedSimd: false } };
 const GEMM_FMA: Variant = { id: 'Loupe GEMM, relaxed FMA', options: { convolutions: 'loupe', relaxedSimd: true } };
 
-/** ResNet18's convolutions at 128², batch 16 (its ~90 % of a step): forward and both gradients, XNNPACK vs Loupe's GEMM. */
+/**
+ * ResNet18's convolutions at 128², batch 16 (its ~90 % of a step): forward and both gradients, XNNPACK vs
+ * Loupe's GEMM; and its stem max pool's gradient, TypeScript vs SIMD.
+ */
 export function resnetCases(batch = 16): KernelCase[] {
   const b = batch;
   const layers: [string, number[], number[], number, 'same' | 'valid'][] = [
@@ -82,6 +85,16 @@ export function resnetCases(batch = 16): KernelCase[] {
     if (!layer.startsWith('stem')) cases.push({ ...conv('Conv2DBackpropInput', layer, x, filter, strides, pad), variants: [GEMM_XNNPACK, GEMM_OURS, GEMM_FMA] });
     cases.push({ ...conv('Conv2DBackpropFilter', layer, x, filter, strides, pad), variants: [GEMM_OURS, GEMM_FMA] });
   }
+  // Our MaxPoolGrad reads only dy and the input (the pooled output is there for the kernel's signature).
+  const pooled = [b, 32, 32, 64];
+  cases.push({
+    kernel: 'MaxPoolGrad',
+    layer: 'stem max pool 3×3/2 pad 1, 64 @64²',
+    inputs: { dy: pooled, input: [b, 64, 64, 64], output: pooled },
+    attrs: { filterSize: [3, 3], strides: [2, 2], pad: 1 },
+    macs: 0,
+    variants: [TS, SIMD],
+  });
   return cases;
 }
 

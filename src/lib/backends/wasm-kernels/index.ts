@@ -210,7 +210,7 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case 'DepthwiseConv2dNativeBackpropInput':
       return depthwiseInput === 'xnnpack' ? depthwiseInputGradKernel(depthwiseForward, depthwiseBackpropInputKernel(fallback, simd) as unknown as Fallback) : depthwiseBackpropInputKernel(fallback, simd);
     case 'MaxPoolGrad':
-      return maxPoolGradKernel(fallback);
+      return maxPoolGradKernel(fallback, simd);
     case 'Tile':
     case 'Sum':
     case 'Mean': {

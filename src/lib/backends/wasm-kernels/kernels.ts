@@ -419,9 +419,10 @@ export function depthwiseBackpropInputKernel(fallback: Fallback, simd: boolean):
 }
 
 // ---------------------------------------------------------------------------------------------------
-// MaxPoolGrad (see pool.ts for why we replace the wasm backend's)
+// MaxPoolGrad (see pool.ts for why we replace the wasm backend's): SIMD (simd/pool.wat) for channels a
+// multiple of 4, the TypeScript loop for the rest; both give the same bits.
 
-export function maxPoolGradKernel(fallback: Fallback): KernelFunc {
+export function maxPoolGradKernel(fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
     const dy = input(args.inputs, 'dy');
@@ -432,7 +433,17 @@ export function maxPoolGradKernel(fallback: Fallback): KernelFunc {
     const out = temp(backend, x.shape);
     const dx = heap(backend, out);
     dx.fill(0);
-    maxPoolGrad(heap(backend, x), heap(backend, dy), info, dx);
+    const kernels = simd && info.inChannels % 4 === 0 ? simdKernels(backend) : null;
+    if (kernels) {
+      const g = geometryOf(info);
+      kernels.max_pool_grad(
+        pointer(backend, x), pointer(backend, dy), dx.byteOffset,
+        g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW,
+        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
+      );
+    } else {
+      maxPoolGrad(heap(backend, x), heap(backend, dy), info, dx);
+    }
     return out;
   }) as unknown as KernelFunc;
 }

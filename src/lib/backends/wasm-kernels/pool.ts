@@ -9,6 +9,8 @@ let argmax = new Int32Array(0);
  *
  * Why ours: tfjs-backend-wasm 4.22's MaxPoolGrad drops the gradient of any window whose values are all
  * negative (it finds no maximum above 0), which happens whenever max pooling follows a BatchNorm.
+ * simd/pool.wat is the same loop four channels at a time (channels a multiple of 4); this one is its
+ * reference and serves the rest.
  */
 export function maxPoolGrad(x: Float32Array, dy: Float32Array, info: backend_util.Conv2DInfo, dx: Float32Array): void {
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;

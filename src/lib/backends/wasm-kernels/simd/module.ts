@@ -25,6 +25,12 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
     fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
   ): void;
+  /** pool.wat: a max-pool gradient (channels a multiple of 4) added into a zeroed dx, as pool.ts's maxPoolGrad. */
+  max_pool_grad(
+    x: number, dy: number, dx: number,
+    batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
+    fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
+  ): void;
   /** activations.wat: hard-swish / hard-sigmoid of `count` floats (a multiple of 4). */
   hard_swish(x: number, out: number, count: number): void;
   hard_sigmoid(x: number, out: number, count: number): void;
