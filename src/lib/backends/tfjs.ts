@@ -68,11 +68,31 @@ async function activateForAuto(backend: BackendName): Promise<boolean> {
 const resolving: Partial<Record<string, Promise<BackendInfo>>> = {};
 
 /**
+ * tfjs has one active backend per context, and `tf.setBackend` calls must not overlap: it takes the new name at
+ * once but installs that backend's instance only when its start (asynchronous for WebGPU and WebAssembly) ends,
+ * so a switch made meanwhile leaves tfjs with one backend's name and another's instance, and the next op runs
+ * the named backend's kernel on the other instance ("Cannot read properties of undefined (reading 'get')").
+ * Two probes did overlap when Settings opened twice before the first finished. Every switch here runs through
+ * this queue, one at a time.
+ */
+let switching: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = switching.then(work, work);
+  switching = run.catch(() => undefined);
+  return run;
+}
+
+/**
  * Resolves a backend choice once per context (page or worker), caching the promise (a failed resolution
  * is forgotten so a retry can succeed), and makes the resolved backend the active one.
  * @example const { backend, adapter } = await useBackend('auto');
  */
-export async function useBackend(choice: string): Promise<BackendInfo> {
+export function useBackend(choice: string): Promise<BackendInfo> {
+  return oneAtATime(() => switchTo(choice));
+}
+
+/** `useBackend` for code already in the queue. */
+async function switchTo(choice: string): Promise<BackendInfo> {
   resolving[choice] ??= resolveBackend(choice, choice === 'auto' ? activateForAuto : activate)
     .then(async (resolved) => ({ ...resolved, adapter: await describeAdapter(resolved.backend) }))
     .catch((error: unknown) => {
@@ -90,7 +110,11 @@ export async function useBackend(choice: string): Promise<BackendInfo> {
  * memo, so a later job that chose it would fail on the dead device again; after this, the next use creates
  * the backend afresh, on a new device if the browser gives one.
  */
-export async function forgetBackend(name: string): Promise<void> {
+export function forgetBackend(name: string): Promise<void> {
+  return oneAtATime(() => forget(name));
+}
+
+async function forget(name: string): Promise<void> {
   for (const [choice, pending] of Object.entries(resolving)) {
     const info = await pending?.catch(() => undefined);
     if (info?.backend === name) delete resolving[choice];
@@ -151,7 +175,11 @@ function describeWebGlRenderer(): string {
 }
 
 /** Availability of every backend, for Settings; leaves tfjs on `restore` afterwards. */
-export async function probeAllBackends(restore: string = 'auto'): Promise<BackendStatus[]> {
+export function probeAllBackends(restore: string = 'auto'): Promise<BackendStatus[]> {
+  return oneAtATime(() => probeAll(restore));
+}
+
+async function probeAll(restore: string): Promise<BackendStatus[]> {
   const statuses: BackendStatus[] = [];
   for (const backend of BACKEND_ORDER) {
     try {
@@ -162,6 +190,6 @@ export async function probeAllBackends(restore: string = 'auto'): Promise<Backen
     }
   }
   delete resolving[restore];
-  await useBackend(restore);
+  await switchTo(restore);
   return statuses;
 }
