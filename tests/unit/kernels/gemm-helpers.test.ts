@@ -163,18 +163,18 @@ describe('GEMM helper threads on a shared wasm memory', () => {
   it("divides Winograd's transforms by tiles with the bits of one thread (48×48 map, 32 channels)", () => {
     next = 0;
     const [B, H, W, C, K] = [4, 48, 48, 32, 32];
-    const [TH, TW] = [H / 2, W / 2];
+    const [TH, TW] = [H / 4, W / 4];
     const tiles = B * TH * TW;
     const xp = region(B * H * W * C, randomValues(B * H * W * C, 9));
     const zeros = region(C, new Float32Array(C));
     const discard = region(K);
     const transforms: [string, (split: boolean) => [number, number]][] = [
       ['wino_input', (split) => {
-        const V = region(16 * tiles * C);
+        const V = region(36 * tiles * C);
         const args = [tiles * C, 0, tiles, H, W, C, TH, TW, 1, 1, zeros] as const;
         if (split) helpers.winograd(gemm, 'wino_input', xp, V, [...args]);
         else gemm.wino_input(xp, V, ...args);
-        return [V, 16 * tiles * C];
+        return [V, 36 * tiles * C];
       }],
       ['wino_output', (split) => {
         const y = region(B * H * W * K);
@@ -184,11 +184,11 @@ describe('GEMM helper threads on a shared wasm memory', () => {
         return [y, B * H * W * K];
       }],
       ['wino_output_grad', (split) => {
-        const D = region(16 * tiles * K);
+        const D = region(36 * tiles * K);
         const args = [tiles * K, 0, tiles, H, W, K, TH, TW, zeros] as const;
         if (split) helpers.winograd(gemm, 'wino_output_grad', xp, D, [...args]);
         else gemm.wino_output_grad(xp, D, ...args);
-        return [D, 16 * tiles * K];
+        return [D, 36 * tiles * K];
       }],
     ];
     for (const [name, run] of transforms) {

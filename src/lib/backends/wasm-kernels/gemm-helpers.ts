@@ -17,7 +17,7 @@ const READY = 2;
 const OP = 3;
 const ARGS = 4;
 /** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
-const OPS = ['gemm_ab', 'gemm_atb_chunked', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad'] as const;
+const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad'] as const;
 type Op = (typeof OPS)[number];
 const STOP = OPS.length;
 
@@ -64,11 +64,23 @@ export interface Gemms {
   gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
   gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
+  gemm_ab_batched(...args: BatchedAb): void;
+  gemm_atb_batched(...args: BatchedAtb): void;
   im2col(x: number, col: number, ld: number, p0: number, p1: number, ...geometry: ConvArgs): void;
   col2im(dcol: number, dx: number, b0: number, b1: number, ...geometry: ConvArgs): void;
   wino_input(x: number, V: number, ...rest: WinogradArgs): void;
   wino_output(M: number, y: number, ...rest: WinogradArgs): void;
   wino_output_grad(dy: number, D: number, ...rest: WinogradArgs): void;
+}
+
+/** `count` gemm_ab products: A, strideA, lda, B, strideB, ldb, C, strideC, ldc, M, K, N, count (strides in floats). */
+export type BatchedAb = [number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** `count` gemm_atb products: A, strideA, lda, B, strideB, ldb, rows, K, N, C, strideC, chunk, count. */
+export type BatchedAtb = [number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** A's rows per chunk of gemm_atb (gemm.wat's rule): where its partial sums round. */
+export function atbChunk(K: number, N: number): number {
+  return Math.max(16, Math.floor(49152 / (K + N)));
 }
 
 /** The Winograd transforms (simd/gemm.wat, winograd.ts), which threads may divide by tiles. */
@@ -92,6 +104,9 @@ export function convArgs(g: ConvGeometry): ConvArgs {
 export const MIN_SPLIT_MULTIPLY_ADDS = 1 << 21;
 /** How long the caller waits for one helper's part by default before it gives up (a part takes milliseconds). */
 const PART_TIMEOUT_MS = 60_000;
+
+/** Values per tile and channel of the Winograd transforms (F(4×4, 3×3): a 6×6 tile). */
+const WINOGRAD_POSITIONS = 36;
 
 /** Bytes below which im2col or col2im stays on the caller (a copy at memory speed). */
 export const MIN_SPLIT_BYTES = 1 << 20;
@@ -204,10 +219,25 @@ export class GemmHelpers {
    * groups): every element is the same dot product in the same order as on one thread.
    */
   gemmAb(gemm: Gemms, A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void {
-    const rows = Math.max(32, Math.ceil(M / 32 / this.#parts(M * K * N, Math.ceil(M / 32), MIN_SPLIT_MULTIPLY_ADDS)) * 32);
-    this.#fork(Math.ceil(M / rows), gemm, 'gemm_ab', (part) => {
+    this.gemmAbBatched(gemm, [A, 0, lda, B, 0, ldb, C, 0, ldc, M, K, N, 1]);
+  }
+
+  /** `count` gemm_ab products, each one's rows divided as gemmAb divides them, in one hand-over. */
+  gemmAbBatched(gemm: Gemms, args: BatchedAb): void {
+    const [A, strideA, lda, B, strideB, ldb, C, strideC, ldc, M, K, N, count] = args;
+    if (M < 32 * (this.count + 1) && count > 1) {
+      // Too few rows to give every thread a group of 32: divide the products instead.
+      const each = Math.ceil(count / this.#parts(M * K * N * count, count, MIN_SPLIT_MULTIPLY_ADDS));
+      this.#fork(Math.ceil(count / each), gemm, 'gemm_ab_batched', (part) => {
+        const i0 = part * each;
+        return [A + i0 * strideA * 4, strideA, lda, B + i0 * strideB * 4, strideB, ldb, C + i0 * strideC * 4, strideC, ldc, M, K, N, Math.min(each, count - i0)];
+      });
+      return;
+    }
+    const rows = Math.max(32, Math.ceil(M / 32 / this.#parts(M * K * N * count, Math.ceil(M / 32), MIN_SPLIT_MULTIPLY_ADDS)) * 32);
+    this.#fork(Math.ceil(M / rows), gemm, 'gemm_ab_batched', (part) => {
       const m0 = part * rows;
-      return [A + m0 * lda * 4, lda, B, ldb, C + m0 * ldc * 4, ldc, Math.min(rows, M - m0), K, N];
+      return [A + m0 * lda * 4, strideA, lda, B, strideB, ldb, C + m0 * ldc * 4, strideC, ldc, Math.min(rows, M - m0), K, N, count];
     });
   }
 
@@ -216,11 +246,16 @@ export class GemmHelpers {
    * chunking A's rows as the whole product would (gemm.wat's rule), so each sum rounds as on one thread.
    */
   gemmAtb(gemm: Gemms, A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void {
-    const chunk = Math.max(16, Math.floor(49152 / (K + N)));
-    const ks = Math.max(4, Math.ceil(K / 4 / this.#parts(rows * K * N, K / 4, MIN_SPLIT_MULTIPLY_ADDS)) * 4);
-    this.#fork(Math.ceil(K / ks), gemm, 'gemm_atb_chunked', (part) => {
+    this.gemmAtbBatched(gemm, [A, 0, lda, B, 0, ldb, rows, K, N, C, 0, atbChunk(K, N), 1]);
+  }
+
+  /** `count` gemm_atb products, each one's K rows divided as gemmAtb divides them, in one hand-over. */
+  gemmAtbBatched(gemm: Gemms, args: BatchedAtb): void {
+    const [A, strideA, lda, B, strideB, ldb, rows, K, N, C, strideC, chunk, count] = args;
+    const ks = Math.max(4, Math.ceil(K / 4 / this.#parts(rows * K * N * count, K / 4, MIN_SPLIT_MULTIPLY_ADDS)) * 4);
+    this.#fork(Math.ceil(K / ks), gemm, 'gemm_atb_batched', (part) => {
       const k0 = part * ks;
-      return [A + k0 * 4, lda, B, ldb, rows, Math.min(ks, K - k0), N, C + k0 * N * 4, chunk];
+      return [A + k0 * 4, strideA, lda, B, strideB, ldb, rows, Math.min(ks, K - k0), N, C + k0 * N * 4, strideC, chunk, count];
     });
   }
 
@@ -241,7 +276,7 @@ export class GemmHelpers {
   winograd(gemm: Gemms, op: WinogradOp, first: number, second: number, rest: WinogradArgs): void {
     const [, t0, t1, , , channels] = rest;
     const tiles = t1 - t0;
-    const each = Math.max(1, Math.ceil(tiles / this.#parts(tiles * 16 * channels * 4, tiles, MIN_SPLIT_BYTES)));
+    const each = Math.max(1, Math.ceil(tiles / this.#parts(tiles * WINOGRAD_POSITIONS * channels * 4, tiles, MIN_SPLIT_BYTES)));
     const tiledFirst = op === 'wino_output'; // the products M are laid out by tile; otherwise the output is
     this.#fork(Math.ceil(tiles / each), gemm, op, (part) => {
       const from = t0 + part * each;

@@ -199,7 +199,7 @@ export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fal
     if (!isNhwcFloat(info, x, dy)) return fallback(args);
     const g = geometryOf(info);
     const convolution = convolutionKernels(choice, backend);
-    if (convolution && winogradApplies(g)) return winogradFilterGrad(backend, convolution, x, dy, g, info.filterShape);
+    if (convolution && winogradApplies(g, 'filter')) return winogradFilterGrad(backend, convolution, x, dy, g, info.filterShape);
     const kernels = simd && gemm === 'xnnpack' ? simdKernels(backend) : null;
     if (kernels && g.outC % 4 === 0) return conv2dFilterGradSimd(backend, kernels, x, dy, g, info.filterShape);
     if (gemm === 'xnnpack') return conv2dFilterGradXnnpack(backend, x, dy, g, info.filterShape, matMul);
@@ -309,7 +309,7 @@ export function conv2dKernel(fallback: Fallback, choice: ConvolutionGemm): Kerne
     const kernels = convolutionKernels(choice, backend);
     if (!kernels || !isNhwcFloat(info, x, filter) || info.outChannels % 4 !== 0) return fallback(args);
     const g = geometryOf(info);
-    if (winogradApplies(g)) return winogradForward(backend, kernels, x, filter, g, info.outShape);
+    if (winogradApplies(g, 'data')) return winogradForward(backend, kernels, x, filter, g, info.outShape);
     return conv2dForwardSimd(backend, kernels, x, filter, g, info.outShape);
   }) as unknown as KernelFunc;
 }
@@ -333,7 +333,7 @@ export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fall
     if (!isNhwcFloat(info, dy, filter)) return fallback(args);
     const g = geometryOf(info);
     const kernels = convolutionKernels(choice, backend);
-    if (kernels && winogradApplies(g)) return winogradInputGrad(backend, kernels, dy, filter, g, info.inShape);
+    if (kernels && winogradApplies(g, 'data')) return winogradInputGrad(backend, kernels, dy, filter, g, info.inShape);
     if (kernels && (g.filterH * g.filterW * g.inC) % 4 === 0) return conv2dInputGradSimd(backend, kernels, dy, filter, g, info.inShape);
     if (gemm === 'xnnpack') return conv2dInputGradXnnpack(backend, dy, filter, g, info.inShape, matMul);
     const out = temp(backend, info.inShape);

@@ -2,21 +2,24 @@ import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { im2colBudget } from './conv2d';
 import type { ConvGeometry } from './geometry';
+import { atbChunk } from './gemm-helpers';
 import { free, heap, pointer, temp, zeroed } from './heap';
 import { transpose } from './im2col';
 import type { SimdKernels } from './simd/module';
 
-// Stride-1 3×3 convolutions by Winograd's minimal filtering, F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms
-// for Convolutional Neural Networks", 2016): each 2×2 tile of output pixels takes 16 multiplies per
-// channel pair instead of 36. Their multiply-adds are 16 GEMMs, one per position ξ of the 4×4 transformed
+// Stride-1 3×3 convolutions by Winograd's minimal filtering, F(4×4, 3×3) (Lavin & Gray, "Fast Algorithms
+// for Convolutional Neural Networks", 2016): each 4×4 tile of output pixels takes 36 multiplies per
+// channel pair instead of 144. Their multiply-adds are 36 GEMMs, one per position ξ of the 6×6 transformed
 // tile (M[ξ] = V[ξ]·U[ξ]), on Loupe's GEMM (and its helper threads); the transforms are simd/gemm.wat's
 // `wino_*`. ResNet18 spends ~80 % of its multiply-adds in such layers, and on 4-wide wasm SIMD they are
-// compute-bound, so 2.25× fewer multiplies is what the step needs. The transforms' adds and the halves in
-// G round differently from a direct sum: results agree with im2col + GEMM to float32 rounding of the
-// transforms (tests/unit/kernels/winograd.test.ts), not bit for bit.
+// compute-bound: F(2×2, 3×3), 2.25× fewer, made its convolutions only 1.4× faster, as its GEMMs over
+// few channels run slower. The price is rounding: the transforms' constants (4, 5, 1/6, 1/24, …) make
+// results differ from a direct float32 sum by ~10⁻⁵ of the largest output (2·10⁻⁶ for F(2×2, 3×3), as in
+// cuDNN's and oneDNN's Winograd training kernels; tests/unit/kernels/winograd.test.ts bounds it).
 
-/** Tile positions: the 4×4 transformed tile of F(2×2, 3×3). */
-const XI = 16;
+/** The output tile's side, and the transformed tile's positions (6×6). */
+const TILE = 4;
+const XI = 36;
 
 /** Whether `g` is a convolution these kernels compute: 3×3, stride 1, no dilation, channels in fours. */
 export function isWinogradShaped(g: ConvGeometry): boolean {
@@ -41,9 +44,18 @@ export function useWinograd(on: boolean): void {
   enabled = on;
 }
 
-/** Whether a convolution of `g` on Loupe's convolution path runs as Winograd now. */
-export function winogradApplies(g: ConvGeometry): boolean {
-  return enabled && isWinogradShaped(g);
+/**
+ * Output tiles below which the forward pass and input gradient stay on im2col + GEMM: the 36·C·K
+ * transformed filter is made anew each call and each of its values serves one multiply-add per tile, so
+ * with few tiles it costs more than the multiplies it saves (ResNet18's layer4 at 128², batch 16, has 16
+ * tiles: 26 ms against im2col's 15). The filter gradient transforms no filter and gains at any size.
+ */
+const MIN_DATA_TILES = 64;
+
+/** Whether a convolution of `g` on Loupe's convolution path runs as Winograd now, for this pass. */
+export function winogradApplies(g: ConvGeometry, pass: 'data' | 'filter'): boolean {
+  if (!enabled || !isWinogradShaped(g)) return false;
+  return pass === 'filter' || g.batch * Math.ceil(g.outH / TILE) * Math.ceil(g.outW / TILE) >= MIN_DATA_TILES;
 }
 
 /** One side of a convolution as the transforms see it: an H×W NHWC map of C channels. */
@@ -55,13 +67,13 @@ interface Map {
 }
 
 /**
- * `out = src ⊛ U` for the transformed filters U ([16][src.C][out.C]) over `batch` images: tiles of the
- * output in chunks of images whose V and M fit the im2col budget, each chunk V = Bᵀ d B, 16 GEMMs, Aᵀ m A.
+ * `out = src ⊛ U` for the transformed filters U ([36][src.C][out.C]) over `batch` images: tiles of the
+ * output in chunks of images whose V and M fit the im2col budget, each chunk V = Bᵀ d B, 36 GEMMs, Aᵀ m A.
  * `padTop`/`padLeft`: where the first input tile starts above and left of the map.
  */
 function convolve(backend: BackendWasm, kernels: SimdKernels, src: Map, U: number, out: Map, batch: number, padTop: number, padLeft: number): void {
-  const TH = Math.ceil(out.H / 2);
-  const TW = Math.ceil(out.W / 2);
+  const TH = Math.ceil(out.H / TILE);
+  const TW = Math.ceil(out.W / TILE);
   const perImage = TH * TW;
   const step = imagesPerChunk(batch, perImage, src.C + out.C);
   const V = temp(backend, [XI * step * perImage * src.C]);
@@ -73,22 +85,18 @@ function convolve(backend: BackendWasm, kernels: SimdKernels, src: Map, U: numbe
     const tiles = (Math.min(batch, b0 + step) - b0) * perImage;
     const t0 = b0 * perImage;
     kernels.wino_input(src.ptr, pV, tiles * src.C, t0, t0 + tiles, src.H, src.W, src.C, TH, TW, padTop, padLeft, pZeros);
-    for (let xi = 0; xi < XI; xi++) {
-      const v = pV + xi * tiles * src.C * 4;
-      const m = pM + xi * tiles * out.C * 4;
-      kernels.gemm_ab(v, src.C, U + xi * src.C * out.C * 4, out.C, m, out.C, tiles, src.C, out.C);
-    }
+    kernels.gemm_ab_batched(pV, tiles * src.C, src.C, U, src.C * out.C, out.C, pM, tiles * out.C, out.C, tiles, src.C, out.C, XI);
     kernels.wino_output(pM, out.ptr, tiles * out.C, t0, t0 + tiles, out.H, out.W, out.C, TH, TW, pDiscard);
   }
   for (const t of [V, M, zeros, discard]) free(backend, t);
 }
 
-/** Images per chunk so that a chunk's 16 transformed values per tile and channel stay within the im2col budget. */
+/** Images per chunk so that a chunk's 36 transformed values per tile and channel stay within the im2col budget. */
 function imagesPerChunk(batch: number, tilesPerImage: number, channels: number): number {
   return Math.max(1, Math.min(batch, Math.floor(im2colBudget() / (XI * tilesPerImage * channels))));
 }
 
-/** y = x ⊛ W: the filter [3, 3, inC, outC] transformed to U[ξ][inC][outC], then `convolve`. */
+/** y = x ⊛ W: the filter [3, 3, inC, outC] transformed to U[ξ][inC][outC] (36 positions), then `convolve`. */
 export function winogradForward(backend: BackendWasm, kernels: SimdKernels, x: TensorInfo, filter: TensorInfo, g: ConvGeometry, outShape: number[]): TensorInfo {
   const y = temp(backend, outShape);
   const U = temp(backend, [XI * g.inC * g.outC]);
@@ -126,8 +134,8 @@ export function winogradInputGrad(backend: BackendWasm, kernels: SimdKernels, dy
 export function winogradFilterGrad(backend: BackendWasm, kernels: SimdKernels, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: number[]): TensorInfo {
   const C = g.inC;
   const K = g.outC;
-  const TH = Math.ceil(g.outH / 2);
-  const TW = Math.ceil(g.outW / 2);
+  const TH = Math.ceil(g.outH / TILE);
+  const TW = Math.ceil(g.outW / TILE);
   const perImage = TH * TW;
   const step = imagesPerChunk(g.batch, perImage, C + K);
   const sums = zeroed(backend, [XI * C * K]);
@@ -141,9 +149,7 @@ export function winogradFilterGrad(backend: BackendWasm, kernels: SimdKernels, x
     const t0 = b0 * perImage;
     kernels.wino_input(pX, pV, tiles * C, t0, t0 + tiles, g.inH, g.inW, C, TH, TW, g.padTop, g.padLeft, pZeros);
     kernels.wino_output_grad(pDy, pD, tiles * K, t0, t0 + tiles, g.outH, g.outW, K, TH, TW, pZeros);
-    for (let xi = 0; xi < XI; xi++) {
-      kernels.gemm_atb(pV + xi * tiles * C * 4, C, pD + xi * tiles * K * 4, K, tiles, C, K, pS + xi * C * K * 4);
-    }
+    kernels.gemm_atb_batched(pV, tiles * C, C, pD, tiles * K, K, tiles, C, K, pS, C * K, atbChunk(C, K), XI);
   }
   kernels.wino_filter_grad(pS, pointer(backend, dW), C * K);
   for (const t of [sums, V, D, zeros]) free(backend, t);

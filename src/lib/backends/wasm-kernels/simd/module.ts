@@ -1,5 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { GemmHelpers, type ConvArgs, type SpawnHelper, type WinogradArgs, type WinogradOp } from '../gemm-helpers';
+import { GemmHelpers, type BatchedAb, type BatchedAtb, type ConvArgs, type SpawnHelper, type WinogradArgs, type WinogradOp } from '../gemm-helpers';
 import { SIMD_MODULES } from './modules.generated';
 
 // Loupe's SIMD kernels: hand-written WebAssembly text (the .wat files beside this one), compiled by
@@ -53,6 +53,10 @@ export interface SimdKernels {
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
   /** gemm.wat: gemm_atb with A's rows summed in chunks of `chunk` (gemm_atb picks it from K + N). */
   gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
+  /** gemm.wat: `count` gemm_ab products of one shape, operands strideA / strideB / strideC floats apart. */
+  gemm_ab_batched(...args: BatchedAb): void;
+  /** gemm.wat: `count` gemm_atb_chunked products of one shape, likewise. */
+  gemm_atb_batched(...args: BatchedAtb): void;
   /** gemm.wat: im2col rows of output pixels p0..p1 (counted from x's first image) into col, `ld` floats a row. */
   im2col(x: number, col: number, ld: number, p0: number, p1: number, ...geometry: ConvArgs): void;
   /** gemm.wat: adds im2col-shaped rows of images b0..b1 (dcol from image b0's first row) onto dx. */
@@ -198,6 +202,16 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
       const p = pool();
       if (p) p.gemmAtb(raw, A, lda, B, ldb, rows, K, N, C);
       else raw.gemm_atb(A, lda, B, ldb, rows, K, N, C);
+    },
+    gemm_ab_batched: (...args) => {
+      const p = pool();
+      if (p) p.gemmAbBatched(raw, args);
+      else raw.gemm_ab_batched(...args);
+    },
+    gemm_atb_batched: (...args) => {
+      const p = pool();
+      if (p) p.gemmAtbBatched(raw, args);
+      else raw.gemm_atb_batched(...args);
     },
     im2col: (x, col, ld, p0, p1, ...geometry) => {
       const p = pool();
