@@ -46,16 +46,25 @@ export function useWinograd(on: boolean): void {
 
 /**
  * Output tiles below which the forward pass and input gradient stay on im2col + GEMM: the 36·C·K
- * transformed filter is made anew each call and each of its values serves one multiply-add per tile, so
- * with few tiles it costs more than the multiplies it saves (ResNet18's layer4 at 128², batch 16, has 16
- * tiles: 26 ms against im2col's 15). The filter gradient transforms no filter and gains at any size.
+ * transformed filter is made anew each call (3.7 ms at C = K = 512) while a tile saves 108·C·K multiply-adds
+ * (~0.8 ms there), so a handful of tiles repays it (ResNet18's layer4 at 128², batch 16, has 16: 11.5 ms
+ * against im2col's 19). The filter gradient transforms no filter and gains at any size.
  */
-const MIN_DATA_TILES = 64;
+const MIN_DATA_TILES = 8;
 
 /** Whether a convolution of `g` on Loupe's convolution path runs as Winograd now, for this pass. */
 export function winogradApplies(g: ConvGeometry, pass: 'data' | 'filter'): boolean {
   if (!enabled || !isWinogradShaped(g)) return false;
   return pass === 'filter' || g.batch * Math.ceil(g.outH / TILE) * Math.ceil(g.outW / TILE) >= MIN_DATA_TILES;
+}
+
+/**
+ * The floats from one tile position's matrix to the next: `floats` and one cache line more. The transforms
+ * read or write all 36 positions at once, and strides that are multiples of 4 KiB would put all 36 streams
+ * in the same L1 cache sets (wino_filter at C = K = 512 took 22 ms with them).
+ */
+function spaced(floats: number): number {
+  return floats + 16;
 }
 
 /** One side of a convolution as the transforms see it: an H×W NHWC map of C channels. */
@@ -76,17 +85,18 @@ function convolve(backend: BackendWasm, kernels: SimdKernels, src: Map, U: numbe
   const TW = Math.ceil(out.W / TILE);
   const perImage = TH * TW;
   const step = imagesPerChunk(batch, perImage, src.C + out.C);
-  const V = temp(backend, [XI * step * perImage * src.C]);
-  const M = temp(backend, [XI * step * perImage * out.C]);
+  const V = temp(backend, [XI * spaced(step * perImage * src.C)]);
+  const M = temp(backend, [XI * spaced(step * perImage * out.C)]);
   const zeros = zeroed(backend, [src.C]);
   const discard = temp(backend, [out.C]);
   const [pV, pM, pZeros, pDiscard] = [V, M, zeros, discard].map((t) => pointer(backend, t)) as [number, number, number, number];
   for (let b0 = 0; b0 < batch; b0 += step) {
     const tiles = (Math.min(batch, b0 + step) - b0) * perImage;
     const t0 = b0 * perImage;
-    kernels.wino_input(src.ptr, pV, tiles * src.C, t0, t0 + tiles, src.H, src.W, src.C, TH, TW, padTop, padLeft, pZeros);
-    kernels.gemm_ab_batched(pV, tiles * src.C, src.C, U, src.C * out.C, out.C, pM, tiles * out.C, out.C, tiles, src.C, out.C, XI);
-    kernels.wino_output(pM, out.ptr, tiles * out.C, t0, t0 + tiles, out.H, out.W, out.C, TH, TW, pDiscard);
+    const [vStride, mStride] = [spaced(tiles * src.C), spaced(tiles * out.C)];
+    kernels.wino_input(src.ptr, pV, vStride, t0, t0 + tiles, src.H, src.W, src.C, TH, TW, padTop, padLeft, pZeros);
+    kernels.gemm_ab_batched(pV, vStride, src.C, U, spaced(src.C * out.C), out.C, pM, mStride, out.C, tiles, src.C, out.C, XI);
+    kernels.wino_output(pM, out.ptr, mStride, t0, t0 + tiles, out.H, out.W, out.C, TH, TW, pDiscard);
   }
   for (const t of [V, M, zeros, discard]) free(backend, t);
 }
@@ -99,8 +109,8 @@ function imagesPerChunk(batch: number, tilesPerImage: number, channels: number):
 /** y = x ⊛ W: the filter [3, 3, inC, outC] transformed to U[ξ][inC][outC] (36 positions), then `convolve`. */
 export function winogradForward(backend: BackendWasm, kernels: SimdKernels, x: TensorInfo, filter: TensorInfo, g: ConvGeometry, outShape: number[]): TensorInfo {
   const y = temp(backend, outShape);
-  const U = temp(backend, [XI * g.inC * g.outC]);
-  kernels.wino_filter(pointer(backend, filter), pointer(backend, U), g.inC, g.outC, g.outC, g.inC * g.outC, 0);
+  const U = temp(backend, [XI * spaced(g.inC * g.outC)]);
+  kernels.wino_filter(pointer(backend, filter), pointer(backend, U), spaced(g.inC * g.outC), g.inC, g.outC, g.outC, g.inC * g.outC, 0);
   const src = { ptr: pointer(backend, x), H: g.inH, W: g.inW, C: g.inC };
   const out = { ptr: pointer(backend, y), H: g.outH, W: g.outW, C: g.outC };
   convolve(backend, kernels, src, pointer(backend, U), out, g.batch, g.padTop, g.padLeft);
@@ -115,10 +125,10 @@ export function winogradForward(backend: BackendWasm, kernels: SimdKernels, x: T
 export function winogradInputGrad(backend: BackendWasm, kernels: SimdKernels, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry, inShape: number[]): TensorInfo {
   const taps = 9 * g.inC;
   const filterT = temp(backend, [g.outC, taps]);
-  const U = temp(backend, [XI * g.outC * g.inC]);
+  const U = temp(backend, [XI * spaced(g.outC * g.inC)]);
   const dx = temp(backend, inShape);
   transpose(heap(backend, filter), 0, taps, g.outC, heap(backend, filterT));
-  kernels.wino_filter(pointer(backend, filterT), pointer(backend, U), g.outC, g.inC, taps, g.inC, 1);
+  kernels.wino_filter(pointer(backend, filterT), pointer(backend, U), spaced(g.outC * g.inC), g.outC, g.inC, taps, g.inC, 1);
   free(backend, filterT);
   const src = { ptr: pointer(backend, dy), H: g.outH, W: g.outW, C: g.outC };
   const out = { ptr: pointer(backend, dx), H: g.inH, W: g.inW, C: g.inC };
@@ -138,20 +148,21 @@ export function winogradFilterGrad(backend: BackendWasm, kernels: SimdKernels, x
   const TW = Math.ceil(g.outW / TILE);
   const perImage = TH * TW;
   const step = imagesPerChunk(g.batch, perImage, C + K);
-  const sums = zeroed(backend, [XI * C * K]);
-  const V = temp(backend, [XI * step * perImage * C]);
-  const D = temp(backend, [XI * step * perImage * K]);
+  const sums = zeroed(backend, [XI * spaced(C * K)]);
+  const V = temp(backend, [XI * spaced(step * perImage * C)]);
+  const D = temp(backend, [XI * spaced(step * perImage * K)]);
   const zeros = zeroed(backend, [Math.max(C, K)]);
   const dW = temp(backend, filterShape);
   const [pS, pV, pD, pZeros, pX, pDy] = [sums, V, D, zeros, x, dy].map((t) => pointer(backend, t)) as [number, number, number, number, number, number];
   for (let b0 = 0; b0 < g.batch; b0 += step) {
     const tiles = (Math.min(g.batch, b0 + step) - b0) * perImage;
     const t0 = b0 * perImage;
-    kernels.wino_input(pX, pV, tiles * C, t0, t0 + tiles, g.inH, g.inW, C, TH, TW, g.padTop, g.padLeft, pZeros);
-    kernels.wino_output_grad(pDy, pD, tiles * K, t0, t0 + tiles, g.outH, g.outW, K, TH, TW, pZeros);
-    kernels.gemm_atb_batched(pV, tiles * C, C, pD, tiles * K, K, tiles, C, K, pS, C * K, atbChunk(C, K), XI);
+    const [vStride, dStride] = [spaced(tiles * C), spaced(tiles * K)];
+    kernels.wino_input(pX, pV, vStride, t0, t0 + tiles, g.inH, g.inW, C, TH, TW, g.padTop, g.padLeft, pZeros);
+    kernels.wino_output_grad(pDy, pD, dStride, t0, t0 + tiles, g.outH, g.outW, K, TH, TW, pZeros);
+    kernels.gemm_atb_batched(pV, vStride, C, pD, dStride, K, tiles, C, K, pS, spaced(C * K), atbChunk(C, K), XI);
   }
-  kernels.wino_filter_grad(pS, pointer(backend, dW), C * K);
+  kernels.wino_filter_grad(pS, pointer(backend, dW), C * K, spaced(C * K));
   for (const t of [sums, V, D, zeros]) free(backend, t);
   return dW;
 }

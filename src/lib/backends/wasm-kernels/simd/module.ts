@@ -73,9 +73,9 @@ export interface SimdKernels {
   /** gemm.wat: Winograd output-gradient tiles D = A dy Aᵀ of tiles t0..t1. */
   wino_output_grad(dy: number, D: number, stride: number, t0: number, t1: number, OH: number, OW: number, K: number, TH: number, TW: number, zeros: number): void;
   /** gemm.wat: transformed filters U = G g Gᵀ (taps reversed when `flip`). */
-  wino_filter(src: number, U: number, rows: number, cols: number, rowStride: number, tapStride: number, flip: number): void;
+  wino_filter(src: number, U: number, stride: number, rows: number, cols: number, rowStride: number, tapStride: number, flip: number): void;
   /** gemm.wat: the 3×3 filter gradient Gᵀ s G of `count` summed products. */
-  wino_filter_grad(sums: number, dW: number, count: number): void;
+  wino_filter_grad(sums: number, dW: number, count: number, stride: number): void;
   /** adam.wat: one Adam step of `count` floats (value, m, v, gradient in; new value, m, v out), as tfjs rounds it. */
   adam_step(
     value: number, m: number, v: number, gradient: number, outValue: number, outM: number, outV: number, count: number,
