@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnGemmHelperInNode } from '../../../src/cli/gemm-helpers';
 import { convArgs, GemmHelpers, type Gemms } from '../../../src/lib/backends/wasm-kernels/gemm-helpers';
 import { geometryOf, type ConvGeometry } from '../../../src/lib/backends/wasm-kernels/geometry';
-import { col2im, im2col } from '../../../src/lib/backends/wasm-kernels/im2col';
+import { col2im, im2col, transpose } from '../../../src/lib/backends/wasm-kernels/im2col';
 import { SIMD_MODULES } from '../../../src/lib/backends/wasm-kernels/simd/modules.generated';
 import { randomValues } from './wasm';
 
@@ -199,6 +199,18 @@ describe('GEMM helper threads on a shared wasm memory', () => {
       expect({ name, handedOut: handedOut > 0 }).toEqual({ name, handedOut: true });
       expect({ name, difference: firstDifference(floatsAt(split, n), floatsAt(alone, n)) }).toEqual({ name, difference: -1 });
     }
+  });
+
+  it('transposes as the TypeScript transpose does (a 3×3×12 → 8 filter, as the input gradient needs it)', () => {
+    next = 0;
+    const [rows, cols] = [108, 8];
+    const values = randomValues(rows * cols, 10);
+    const src = region(rows * cols, values);
+    const dst = region(rows * cols);
+    const expected = new Float32Array(rows * cols);
+    transpose(values, 0, rows, cols, expected);
+    (gemm as unknown as { transpose(src: number, dst: number, rows: number, cols: number): void }).transpose(src, dst, rows, cols);
+    expect(firstDifference(floatsAt(dst, rows * cols), expected)).toBe(-1);
   });
 
   it('fails a call with a reason when a helper has died, instead of hanging', async () => {

@@ -12,12 +12,16 @@ const BATCH = 4;
 const SIZE = 16;
 const STEPS = 4;
 
-/** conv2d (stride 2) → BN → relu6 → depthwise ×2 → BN → relu → avg pool → 1×1 conv → BN → max pool → GAP → dense. */
+/**
+ * conv2d (stride 2) → BN → relu6 → 3×3 conv (stride 1: Winograd's shape on Loupe's path) → depthwise ×2 → BN →
+ * relu → avg pool → 1×1 conv → BN → max pool → GAP → dense.
+ */
 function tinyCnn(): tf.LayersModel {
   const input = tf.input({ shape: [SIZE, SIZE, 3] });
   let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ epsilon: 1e-3 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: 'relu6' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 5 }) }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: false, depthwiseInitializer: tf.initializers.heNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ epsilon: 1e-3 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
@@ -83,6 +87,7 @@ describe('a tiny CNN trains on wasm as on cpu', () => {
   it.each<[string, WasmTrainingKernelOptions]>([
     ['fast kernels, XNNPACK GEMM', {}],
     ["fast kernels, Loupe's GEMM for every convolution, relaxed SIMD FMA", { convolutions: 'loupe', relaxedSimd: true }],
+    ["fast kernels, Loupe's GEMM for every convolution, im2col instead of Winograd", { convolutions: 'loupe', winograd: false }],
     ['fast kernels, TypeScript GEMM', { gemm: 'js' }],
     ['cpu-routed fallback', { mode: 'cpu-routed' }],
   ])('%s: same losses and weights within 1e-4', async (_, options) => {

@@ -1,5 +1,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { transpose } from './im2col';
+import type { SimdKernels } from './simd/module';
 
 // Tensors in the wasm backend's heap, as Loupe's kernels allocate, view and free them.
 
@@ -27,4 +29,10 @@ export function zeroed(backend: BackendWasm, shape: number[]): TensorInfo {
   const t = temp(backend, shape);
   heap(backend, t).fill(0);
   return t;
+}
+
+/** dst = srcᵀ for src a rows × cols matrix: the SIMD kernel where both are multiples of 4, else TypeScript. */
+export function transposeInto(backend: BackendWasm, kernels: SimdKernels, src: TensorInfo, rows: number, cols: number, dst: TensorInfo): void {
+  if (rows % 4 === 0 && cols % 4 === 0) kernels.transpose(pointer(backend, src), pointer(backend, dst), rows, cols);
+  else transpose(heap(backend, src), 0, rows, cols, heap(backend, dst));
 }

@@ -22,7 +22,7 @@ import { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
 import { col2im, im2col, im2colTransposed, transpose } from './im2col';
 import { reduceMiddle, tile } from './layout';
-import { free, heap, pointer, temp, zeroed } from './heap';
+import { free, heap, pointer, temp, transposeInto, zeroed } from './heap';
 import { maxPoolGrad } from './pool';
 import { gemmHelperCount, simdKernels, type SimdKernels } from './simd/module';
 import { convArgs } from './gemm-helpers';
@@ -248,7 +248,7 @@ function conv2dInputGradSimd(backend: BackendWasm, kernels: SimdKernels, dy: Ten
   const N = g.outC;
   const perImage = g.outH * g.outW;
   const filterT = temp(backend, [N, K]);
-  transpose(heap(backend, filter), 0, K, N, heap(backend, filterT));
+  transposeInto(backend, kernels, filter, K, N, filterT);
   const dx = temp(backend, inShape);
   if (isPointwise(g)) {
     kernels.gemm_ab(pointer(backend, dy), N, pointer(backend, filterT), K, pointer(backend, dx), K, g.batch * perImage, N, K);

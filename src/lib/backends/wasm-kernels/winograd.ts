@@ -3,8 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { im2colBudget } from './conv2d';
 import type { ConvGeometry } from './geometry';
 import { atbChunk } from './gemm-helpers';
-import { free, heap, pointer, temp, zeroed } from './heap';
-import { transpose } from './im2col';
+import { free, pointer, temp, transposeInto, zeroed } from './heap';
 import type { SimdKernels } from './simd/module';
 
 // Stride-1 3×3 convolutions by Winograd's minimal filtering, F(4×4, 3×3) (Lavin & Gray, "Fast Algorithms
@@ -127,7 +126,7 @@ export function winogradInputGrad(backend: BackendWasm, kernels: SimdKernels, dy
   const filterT = temp(backend, [g.outC, taps]);
   const U = temp(backend, [XI * spaced(g.outC * g.inC)]);
   const dx = temp(backend, inShape);
-  transpose(heap(backend, filter), 0, taps, g.outC, heap(backend, filterT));
+  transposeInto(backend, kernels, filter, taps, g.outC, filterT);
   kernels.wino_filter(pointer(backend, filterT), pointer(backend, U), spaced(g.outC * g.inC), g.outC, g.inC, taps, g.inC, 1);
   free(backend, filterT);
   const src = { ptr: pointer(backend, dy), H: g.outH, W: g.outW, C: g.outC };

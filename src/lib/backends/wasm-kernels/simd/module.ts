@@ -53,6 +53,8 @@ export interface SimdKernels {
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
   /** gemm.wat: gemm_atb with A's rows summed in chunks of `chunk` (gemm_atb picks it from K + N). */
   gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
+  /** gemm.wat: dst (cols × rows) = srcᵀ for src rows × cols, both multiples of 4. */
+  transpose(src: number, dst: number, rows: number, cols: number): void;
   /** gemm.wat: `count` gemm_ab products of one shape, operands strideA / strideB / strideC floats apart. */
   gemm_ab_batched(...args: BatchedAb): void;
   /** gemm.wat: `count` gemm_atb_chunked products of one shape, likewise. */
