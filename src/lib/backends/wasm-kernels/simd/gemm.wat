@@ -400,18 +400,18 @@
   )
 
 ;; dst (cols × rows) = srcᵀ for src rows × cols, both multiples of 4: 4×4 blocks, each four loads, eight
-  ;; shuffles and four stores (the input gradient's transposed filter; 9.8 ms as a TypeScript loop at
-  ;; ResNet18's layer4).
+  ;; shuffles and four stores, down src's columns so that dst is written in order (the input gradient's
+  ;; transposed filter).
   (func (export "transpose") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
     (local $r i32) (local $c i32) (local $ps i32) (local $pd i32) (local $srcRow i32) (local $dstRow i32)
     (local $a v128) (local $b v128) (local $x v128) (local $y v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $srcRow (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $dstRow (i32.shl (local.get $rows) (i32.const 2)))
-    (block $rdone (loop $rowBlocks
-      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
-      (local.set $c (i32.const 0))
-      (block $cdone (loop $colBlocks
-        (br_if $cdone (i32.ge_u (local.get $c) (local.get $cols)))
+    (block $cdone (loop $colBlocks
+      (br_if $cdone (i32.ge_u (local.get $c) (local.get $cols)))
+      (local.set $r (i32.const 0))
+      (block $rdone (loop $rowBlocks
+        (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
         (local.set $ps (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
         (local.set $a (v128.load (local.get $ps)))
         (local.set $b (v128.load (i32.add (local.get $ps) (local.get $srcRow))))
@@ -427,10 +427,10 @@
         (v128.store (i32.add (local.get $pd) (local.get $dstRow)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
         (v128.store (i32.add (local.get $pd) (i32.shl (local.get $dstRow) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
         (v128.store (i32.add (local.get $pd) (i32.mul (local.get $dstRow) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-        (local.set $c (i32.add (local.get $c) (i32.const 4)))
-        (br $colBlocks)))
-      (local.set $r (i32.add (local.get $r) (i32.const 4)))
-      (br $rowBlocks))))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $rowBlocks)))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $colBlocks))))
 
     ;; `count` products of the same shapes one after another (Winograd's one per tile position), the i-th
   ;; operands strideA / strideB / strideC floats after the (i−1)-th: one call, so that threads dividing rows
