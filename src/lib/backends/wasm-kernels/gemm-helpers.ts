@@ -111,7 +111,7 @@ const WINOGRAD_POSITIONS = 36;
 /** Bytes below which im2col or col2im stays on the caller (a copy at memory speed). */
 export const MIN_SPLIT_BYTES = 1 << 20;
 
-/** Helper threads sharing Loupe's GEMMs (and the im2col / col2im around them) with the thread that calls them. */
+/** Helper threads sharing Loupe's GEMMs (and the layout work around them: im2col, col2im, Winograd's transforms) with the thread that calls them. */
 export class GemmHelpers {
   readonly #words: Int32Array;
   readonly #threads: { terminate(): void }[];

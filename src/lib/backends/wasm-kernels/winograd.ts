@@ -13,8 +13,8 @@ import type { SimdKernels } from './simd/module';
 // `wino_*`. ResNet18 spends ~80 % of its multiply-adds in such layers, and on 4-wide wasm SIMD they are
 // compute-bound: F(2×2, 3×3), 2.25× fewer, made its convolutions only 1.4× faster, as its GEMMs over
 // few channels run slower. The price is rounding: the transforms' constants (4, 5, 1/6, 1/24, …) make
-// results differ from a direct float32 sum by ~10⁻⁵ of the largest output (2·10⁻⁶ for F(2×2, 3×3), as in
-// cuDNN's and oneDNN's Winograd training kernels; tests/unit/kernels/winograd.test.ts bounds it).
+// results differ from a direct float32 sum by ~10⁻⁵ of the largest output, against 2·10⁻⁶ for F(2×2, 3×3);
+// cuDNN and oneDNN train with this variant too (tests/unit/kernels/winograd.test.ts bounds the error).
 
 /** The output tile's side, and the transformed tile's positions (6×6). */
 const TILE = 4;
@@ -67,7 +67,7 @@ function spaced(floats: number): number {
 }
 
 /** One side of a convolution as the transforms see it: an H×W NHWC map of C channels. */
-interface Map {
+interface FeatureMap {
   ptr: number;
   H: number;
   W: number;
@@ -79,7 +79,7 @@ interface Map {
  * output in chunks of images whose V and M fit the im2col budget, each chunk V = Bᵀ d B, 36 GEMMs, Aᵀ m A.
  * `padTop`/`padLeft`: where the first input tile starts above and left of the map.
  */
-function convolve(backend: BackendWasm, kernels: SimdKernels, src: Map, U: number, out: Map, batch: number, padTop: number, padLeft: number): void {
+function convolve(backend: BackendWasm, kernels: SimdKernels, src: FeatureMap, U: number, out: FeatureMap, batch: number, padTop: number, padLeft: number): void {
   const TH = Math.ceil(out.H / TILE);
   const TW = Math.ceil(out.W / TILE);
   const perImage = TH * TW;
