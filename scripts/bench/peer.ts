@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
     convolutions: { type: 'string' },
     // Two roundings per multiply-add even where relaxed SIMD's FMA runs (to compare).
     'no-relaxed': { type: 'boolean', default: false },
-    // im2col + GEMM for stride-1 3×3 convolutions instead of Winograd F(2×2, 3×3) (to compare).
+    // im2col + GEMM for stride-1 3×3 convolutions instead of Winograd F(4×4, 3×3) (to compare).
     'no-winograd': { type: 'boolean', default: false },
   },
 });

@@ -132,8 +132,8 @@ export interface WasmTrainingKernelOptions {
   relaxedSimd?: boolean;
   /**
    * On Loupe's convolution path (`convolutions` above, when it is in use), run stride-1 3×3 convolutions —
-   * forward and both gradients — as Winograd F(2×2, 3×3) (winograd.ts): 2.25× fewer multiply-adds, results
-   * within float32 rounding of the direct sum. Default true; false keeps im2col + GEMM (benches compare).
+   * forward and both gradients — as Winograd F(4×4, 3×3) (winograd.ts): 4× fewer multiply-adds, results
+   * within ~2·10⁻⁵ of the direct float32 sum. Default true; false keeps im2col + GEMM (benches compare).
    */
   winograd?: boolean;
 }

@@ -65,7 +65,7 @@ export interface SimdKernels {
   col2im(dcol: number, dx: number, b0: number, b1: number, ...geometry: ConvArgs): void;
   /** gemm.wat: `C[M×N] = A·B` for A M×K (lda floats), B K×N (ldb floats), C (ldc floats); N a multiple of 4. */
   gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
-  /** gemm.wat: Winograd F(2×2, 3×3) input tiles V = Bᵀ d B of tiles t0..t1 (winograd.ts has the layout). */
+  /** gemm.wat: Winograd F(4×4, 3×3) input tiles V = Bᵀ d B of tiles t0..t1 (winograd.ts has the layout). */
   wino_input(
     x: number, V: number, stride: number, t0: number, t1: number,
     H: number, W: number, C: number, TH: number, TW: number, padTop: number, padLeft: number, zeros: number,
