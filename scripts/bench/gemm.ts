@@ -77,7 +77,7 @@ const shapes: [string, number, number, number][] = [
 for (const [variant, binary] of Object.entries(variants)) {
   const module = new WebAssembly.Module(decode(binary));
   const g = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Gemms;
-  const helpers = threads > 1 ? await GemmHelpers.start(memory, module, threads - 1, spawnGemmHelperInNode) : null;
+  const helpers = threads > 1 ? await GemmHelpers.start(memory, [module], threads - 1, spawnGemmHelperInNode) : null;
   if (threads > 1 && !helpers) throw new Error('the GEMM helpers did not start');
   for (const [layer, M, K, N] of shapes) {
     const A = 0;

@@ -271,10 +271,12 @@ describe.each([
 });
 
 describe.each([
-  { simd: true, depthwiseInputGradient: 'xnnpack' as GemmEngine },
-  { simd: true, depthwiseInputGradient: 'js' as GemmEngine }, // stride 1 on the SIMD loops too
-  { simd: false, depthwiseInputGradient: 'xnnpack' as GemmEngine },
-])('depthwise gradients on wasm match the cpu backend (SIMD kernels: $simd, stride-1 input gradient: $depthwiseInputGradient)', (options) => {
+  { simd: true, depthwiseInputGradient: 'xnnpack' as GemmEngine, convolutions: 'xnnpack' as const },
+  { simd: true, depthwiseInputGradient: 'js' as GemmEngine, convolutions: 'xnnpack' as const }, // stride 1 on the SIMD loops too
+  { simd: false, depthwiseInputGradient: 'xnnpack' as GemmEngine, convolutions: 'xnnpack' as const },
+  // Loupe's convolution path (the trainer's, with helper threads): the forward pass on Loupe's SIMD walk too.
+  { simd: true, depthwiseInputGradient: 'xnnpack' as GemmEngine, convolutions: 'loupe' as const },
+])('depthwise convolutions on wasm match the cpu backend (SIMD kernels: $simd, stride-1 input gradient: $depthwiseInputGradient, convolutions: $convolutions)', (options) => {
   beforeAll(() => {
     registerWasmTrainingKernels(options);
   });
@@ -322,6 +324,23 @@ describe.each([
     expect(liveData()).toEqual(before);
     expect(actual.shape).toEqual(reference.shape);
     expect(maxScaledError(actual.values, reference.values)).toBeLessThan(TOLERANCE);
+  });
+
+  // XNNPACK's own kernel serves what Loupe's does not (multiplier > 1, channels not in fours): keep its
+  // cases to what models give it (see Conv2D above).
+  const loupeTakes = (c: ConvCase) => options.convolutions === 'loupe' && c.outC === 1 && c.inC % 4 === 0;
+  const forwardCases = cases.filter((c) => loupeTakes(c) || ((c.pad === 'same' || c.pad === 'valid') && c.strides[0] === c.strides[1]));
+
+  it.each(forwardCases.map((c, i) => [describeCase(c), c, i] as const))('DepthwiseConv2dNative: %s', async (_, c, i) => {
+    const { x } = filterGradInputs(c, true, 700 + i);
+    const filterShape = [c.filterH, c.filterW, c.inC, c.outC];
+    const filter: KernelInput = { values: randomValues(sizeOf(filterShape), 800 + i, 0), shape: filterShape };
+    const expected = await runKernelOn('cpu', 'DepthwiseConv2dNative', { x, filter: dilateFilter(filter, c.dilations) }, depthwiseAttrs(c, [1, 1]));
+    const before = liveData();
+    const actual = await runKernelOn('wasm', 'DepthwiseConv2dNative', { x, filter }, depthwiseAttrs(c));
+    expect(liveData()).toEqual(before);
+    expect(actual.shape).toEqual(expected.shape);
+    expect(maxScaledError(actual.values, expected.values)).toBeLessThan(TOLERANCE);
   });
 });
 

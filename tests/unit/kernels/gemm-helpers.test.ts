@@ -1,20 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnGemmHelperInNode } from '../../../src/cli/gemm-helpers';
-import { convArgs, GemmHelpers, type Gemms } from '../../../src/lib/backends/wasm-kernels/gemm-helpers';
+import { convArgs, GemmHelpers, type Gemms, type RowOp } from '../../../src/lib/backends/wasm-kernels/gemm-helpers';
+import { ROW_LAYOUTS } from '../../../src/lib/backends/wasm-kernels/simd/module';
 import { geometryOf, type ConvGeometry } from '../../../src/lib/backends/wasm-kernels/geometry';
 import { col2im, im2col, transpose } from '../../../src/lib/backends/wasm-kernels/im2col';
 import { SIMD_MODULES } from '../../../src/lib/backends/wasm-kernels/simd/modules.generated';
 import { randomValues } from './wasm';
 
-// Loupe's GEMM module (simd/gemm.wat) on a shared memory, as in tfjs's threaded build, with and without
-// helper threads: every split must give the very bits of one thread, and the module's im2col / col2im
-// those of the TypeScript reference.
+// Loupe's GEMM module (simd/gemm.wat) and the other modules helpers run (depthwise, activations,
+// BatchNorm) on a shared memory, as in tfjs's threaded build, with and without helper threads: every split
+// must give the very bits of one thread, and the GEMM module's im2col / col2im those of the TypeScript
+// reference.
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
 const module = new WebAssembly.Module(decode(SIMD_MODULES['gemm']!.shared));
-const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Gemms;
+const modules = ['gemm', 'depthwise', 'activations', 'batch-norm'].map((name) => new WebAssembly.Module(decode(SIMD_MODULES[name]!.shared)));
+const gemm = Object.assign({}, ...modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports)) as Gemms;
 const heap = new Float32Array(memory.buffer);
 let helpers: GemmHelpers;
 
@@ -54,7 +57,7 @@ const layouts: [string, ConvGeometry][] = [
 
 describe('GEMM helper threads on a shared wasm memory', () => {
   beforeAll(async () => {
-    const started = await GemmHelpers.start(memory, module, 2, spawnGemmHelperInNode);
+    const started = await GemmHelpers.start(memory, modules, 2, spawnGemmHelperInNode);
     if (!started) throw new Error('the helpers did not start');
     helpers = started;
   });
@@ -201,6 +204,53 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     }
   });
 
+  it.each([
+    ['5×5 same, 240 channels (MobileNetV3-Small at 8²)', geometry([16, 8, 8, 240], [5, 5], [1, 1], [1, 1], 'same')],
+    ['3×3 stride 2, 72 channels, an odd batch', geometry([9, 33, 31, 72], [3, 3], [2, 2], [1, 1], 'same')],
+    ['3×3 dilation 2, 20 channels (fours after the sixteens)', geometry([7, 40, 40, 20], [3, 3], [1, 1], [2, 2], 'same')],
+  ])('depthwise passes divided by images give the bits of one thread: %s', (_, g) => {
+    next = 0;
+    const [inSize, outSize] = [g.batch * g.inH * g.inW * g.inC, g.batch * g.outH * g.outW * g.inC];
+    const filter = region(g.filterH * g.filterW * g.inC, randomValues(g.filterH * g.filterW * g.inC, 11));
+    const x = region(inSize, randomValues(inSize, 12));
+    const dy = region(outSize, randomValues(outSize, 13));
+    const args = [g.batch, ...convArgs(g)] as const;
+    for (const [op, source, size] of [['depthwise_forward', x, outSize], ['depthwise_input_grad', dy, inSize]] as const) {
+      const [alone, split] = [region(size), region(size)];
+      gemm[op](source, filter, alone, ...args);
+      const before = helpers.partsHandedOut;
+      helpers.depthwise(gemm, op, source, filter, split, [...args]);
+      expect({ op, handedOut: helpers.partsHandedOut - before > 0 }).toEqual({ op, handedOut: true });
+      expect({ op, difference: firstDifference(floatsAt(split, size), floatsAt(alone, size)) }).toEqual({ op, difference: -1 });
+    }
+  });
+
+  it('divides row-wise passes (activations, BatchNorm apply) by rows with the bits of one thread', () => {
+    next = 16; // Pointer 0 is the null pointer: a row-wise pass takes it for an absent input.
+    const [pixels, C] = [16 * 32 * 32, 72];
+    const n = pixels * C;
+    const x = region(n, randomValues(n, 14).map((v) => v * 8)); // across hard-swish's kinks at ±3
+    const dy = region(n, randomValues(n, 15));
+    const vectors = [16, 17, 18, 19].map((seed) => region(C, randomValues(C, seed)));
+    const [mean, scale, shift, dyScale] = vectors as [number, number, number, number];
+    const cases: [RowOp, (out: number) => number[]][] = [
+      ['hard_swish', (out) => [x, out, n]],
+      ['hard_sigmoid', (out) => [x, out, n]],
+      ['hard_swish_grad', (out) => [x, dy, out, n]],
+      ['hard_sigmoid_grad', (out) => [x, dy, out, n]],
+      ['bn_apply', (out) => [x, mean, scale, shift, dy, dyScale, out, pixels, C]],
+      ['bn_apply', (out) => [x, mean, scale, shift, 0, 0, out, pixels, C]], // forward: no dy
+    ];
+    for (const [op, args] of cases) {
+      const [alone, split] = [region(n), region(n)];
+      (gemm[op] as (...a: number[]) => void)(...args(alone));
+      const before = helpers.partsHandedOut;
+      helpers.rows(gemm, op, args(split), ROW_LAYOUTS[op]);
+      expect({ op, handedOut: helpers.partsHandedOut - before }).toEqual({ op, handedOut: 2 });
+      expect({ op, difference: firstDifference(floatsAt(split, n), floatsAt(alone, n)) }).toEqual({ op, difference: -1 });
+    }
+  });
+
   it('transposes as the TypeScript transpose does (a 3×3×12 → 8 filter, as the input gradient needs it)', () => {
     next = 0;
     const [rows, cols] = [108, 8];
@@ -215,7 +265,7 @@ describe('GEMM helper threads on a shared wasm memory', () => {
 
   it('fails a call with a reason when a helper has died, instead of hanging', async () => {
     const threads: { terminate(): void }[] = [];
-    const dying = await GemmHelpers.start(memory, module, 1, (start) => {
+    const dying = await GemmHelpers.start(memory, [module], 1, (start) => {
       const thread = spawnGemmHelperInNode(start);
       threads.push(thread);
       return thread;
@@ -234,6 +284,6 @@ describe('GEMM helper threads on a shared wasm memory', () => {
 
   it('does not start on a memory that is not shared', async () => {
     const plain = new WebAssembly.Memory({ initial: 1 });
-    await expect(GemmHelpers.start(plain, module, 1, spawnGemmHelperInNode)).resolves.toBeNull();
+    await expect(GemmHelpers.start(plain, [module], 1, spawnGemmHelperInNode)).resolves.toBeNull();
   });
 });

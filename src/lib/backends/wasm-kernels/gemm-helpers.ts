@@ -1,7 +1,8 @@
-// Loupe's GEMMs on every core. XNNPACK splits its own operations across its pthreads, but Loupe's GEMMs
-// (simd/gemm.wat) ran on the calling thread alone. Helper threads instantiate the same GEMM module on the
-// wasm backend's shared memory, so a GEMM's rows can be divided between the caller and them: each writes
-// its own rows of C where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller hands
+// Loupe's GEMMs, depthwise convolutions, activations and BatchNorm passes on every core. XNNPACK splits its
+// own operations across its pthreads, but Loupe's kernels (simd/*.wat) ran on the calling thread alone.
+// Helper threads instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows (or a
+// depthwise convolution's images, an activation's values) can be divided between the caller and them: each
+// writes its own part of the output where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller hands
 // out the parts through a SharedArrayBuffer, computes the first part itself and waits with Atomics for
 // the rest. The parts are cut so that every element is summed in the same order as on one thread: the
 // result is the same bits whatever the number of helpers (tests/unit/kernels/gemm-helpers.test.ts).
@@ -16,20 +17,24 @@ const DONE = 1;
 const READY = 2;
 const OP = 3;
 const ARGS = 4;
+/** Passes whose every output row depends on the same rows of the inputs alone: threads may divide the rows. */
+export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad', 'bn_apply'] as const;
+export type RowOp = (typeof ROW_OPS)[number];
 /** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
-const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad'] as const;
+const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad', 'depthwise_forward', 'depthwise_input_grad',
+  ...ROW_OPS] as const;
 type Op = (typeof OPS)[number];
 const STOP = OPS.length;
 
 /**
  * A helper's whole program, plain JavaScript with no imports so that it runs as given in a Node
  * `worker_threads` worker (eval) and in a Blob worker, and no bundler can rename what it refers to. It
- * receives `{ memory, module, control, index }` (the first message, or Node's workerData), instantiates the
- * GEMM module on the shared memory, says it is ready, and then waits on its slot's sequence number.
+ * receives `{ memory, modules, control, index }` (the first message, or Node's workerData), instantiates the
+ * modules on the shared memory, says it is ready, and then waits on its slot's sequence number.
  */
 export const HELPER_PROGRAM = `
-function serve({ memory, module, control, index }) {
-  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+function serve({ memory, modules, control, index }) {
+  const exports = Object.assign({}, ...modules.map((module) => new WebAssembly.Instance(module, { env: { memory } }).exports));
   const ops = ${JSON.stringify(OPS)}.map((name) => exports[name]);
   const words = new Int32Array(control);
   const base = index * ${SLOT};
@@ -50,8 +55,8 @@ function serve({ memory, module, control, index }) {
 /** What a helper is started with (posted to it, or Node's workerData). */
 export interface HelperStart {
   memory: WebAssembly.Memory;
-  /** The GEMM module (the build the caller's kernels use): compiled once, shared by structured clone. */
-  module: WebAssembly.Module;
+  /** The GEMM and depthwise modules (the builds the caller's kernels use): compiled once, shared by structured clone. */
+  modules: WebAssembly.Module[];
   control: SharedArrayBuffer;
   index: number;
 }
@@ -59,7 +64,7 @@ export interface HelperStart {
 /** Starts one helper thread running HELPER_PROGRAM with `start`; returns a way to end it. */
 export type SpawnHelper = (start: HelperStart) => { terminate(): void };
 
-/** The exports of gemm.wat that helpers share (pointers are byte offsets into the shared heap). */
+/** The exports of gemm.wat and depthwise.wat that helpers share (pointers are byte offsets into the shared heap). */
 export interface Gemms {
   gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
@@ -71,7 +76,20 @@ export interface Gemms {
   wino_input(x: number, V: number, ...rest: WinogradArgs): void;
   wino_output(M: number, y: number, ...rest: WinogradArgs): void;
   wino_output_grad(dy: number, D: number, ...rest: WinogradArgs): void;
+  depthwise_forward(x: number, filter: number, y: number, ...geometry: DepthwiseArgs): void;
+  depthwise_input_grad(dy: number, filter: number, dx: number, ...geometry: DepthwiseArgs): void;
+  hard_swish(x: number, out: number, count: number): void;
+  hard_sigmoid(x: number, out: number, count: number): void;
+  hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
+  hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
+  bn_apply(x: number, mean: number, scale: number, shift: number, dy: number, dyScale: number, out: number, pixels: number, C: number): void;
 }
+
+/** A depthwise convolution's batch and geometry as depthwise.wat takes them: batch, then ConvArgs. */
+export type DepthwiseArgs = [number, ...ConvArgs];
+
+/** The depthwise passes that threads may divide by images. */
+export type DepthwiseOp = 'depthwise_forward' | 'depthwise_input_grad';
 
 /** `count` gemm_ab products: A, strideA, lda, B, strideB, ldb, C, strideC, ldc, M, K, N, count (strides in floats). */
 export type BatchedAb = [number, number, number, number, number, number, number, number, number, number, number, number, number];
@@ -111,7 +129,25 @@ const WINOGRAD_POSITIONS = 36;
 /** Bytes below which im2col or col2im stays on the caller (a copy at memory speed). */
 export const MIN_SPLIT_BYTES = 1 << 20;
 
-/** Helper threads sharing Loupe's GEMMs (and the layout work around them: im2col, col2im, Winograd's transforms) with the thread that calls them. */
+/** Multiply-adds below which a depthwise pass stays on the caller (it runs at a fifth of a GEMM's speed). */
+export const MIN_SPLIT_DEPTHWISE = 1 << 19;
+
+/** Bytes of output below which a row-wise pass (ROW_OPS) stays on the caller. */
+export const MIN_SPLIT_ROW_BYTES = 1 << 18;
+
+/**
+ * Where a row-wise pass's arguments say what its rows are: the arguments that point at rows (they move
+ * with a part; 0 stays 0, an absent input), the one that counts them, in units of `unit` rows (an
+ * activation counts floats, its rows are vectors of 4), and the bytes of a row given the arguments.
+ */
+export interface RowLayout {
+  moving: readonly number[];
+  count: number;
+  unit: number;
+  rowBytes(args: readonly number[]): number;
+}
+
+/** Helper threads sharing Loupe's GEMMs (and the layout work around them: im2col, col2im, Winograd's transforms) and depthwise convolutions with the thread that calls them. */
 export class GemmHelpers {
   readonly #words: Int32Array;
   readonly #threads: { terminate(): void }[];
@@ -134,7 +170,7 @@ export class GemmHelpers {
    */
   static async start(
     memory: WebAssembly.Memory,
-    module: WebAssembly.Module,
+    modules: WebAssembly.Module[],
     count: number,
     spawn: SpawnHelper,
     { timeoutMs = 10_000, partTimeoutMs = PART_TIMEOUT_MS } = {},
@@ -144,7 +180,7 @@ export class GemmHelpers {
     const words = new Int32Array(control);
     const threads: { terminate(): void }[] = [];
     try {
-      for (let index = 0; index < count; index++) threads.push(spawn({ memory, module, control, index }));
+      for (let index = 0; index < count; index++) threads.push(spawn({ memory, modules, control, index }));
       const deadline = Date.now() + timeoutMs;
       for (let index = 0; index < count; index++) {
         while (Atomics.load(words, index * SLOT + READY) !== 1) {
@@ -298,6 +334,35 @@ export class GemmHelpers {
     this.#fork(Math.ceil(images / each), gemm, 'col2im', (part) => {
       const from = b0 + part * each;
       return [dcol + part * each * imageBytes, dx, from, Math.min(b1, from + each), ...geometry];
+    });
+  }
+
+  /**
+   * A depthwise forward pass (x → y) or input gradient (dy → dx) of the whole batch, the images divided
+   * among the threads: images do not overlap, so each element is summed as on one thread.
+   */
+  depthwise(gemm: Gemms, op: DepthwiseOp, source: number, filter: number, target: number, geometry: DepthwiseArgs): void {
+    const [batch, inH, inW, C, outH, outW, fH, fW] = geometry;
+    const [inBytes, outBytes] = [inH * inW * C * 4, outH * outW * C * 4];
+    const [sourceBytes, targetBytes] = op === 'depthwise_forward' ? [inBytes, outBytes] : [outBytes, inBytes];
+    const each = Math.ceil(batch / this.#parts(batch * outH * outW * C * fH * fW, batch, MIN_SPLIT_DEPTHWISE));
+    this.#fork(Math.ceil(batch / each), gemm, op, (part) => {
+      const from = part * each;
+      return [source + from * sourceBytes, filter, target + from * targetBytes, Math.min(each, batch - from), ...geometry.slice(1)];
+    });
+  }
+
+  /** A row-wise pass (ROW_OPS) with `args`, its rows divided among the threads: each writes its own rows. */
+  rows(gemm: Gemms, op: RowOp, args: readonly number[], layout: RowLayout): void {
+    const rowBytes = layout.rowBytes(args);
+    const rows = args[layout.count]! / layout.unit;
+    const each = Math.ceil(rows / this.#parts(rows * rowBytes, rows, MIN_SPLIT_ROW_BYTES));
+    this.#fork(Math.ceil(rows / each), gemm, op, (part) => {
+      const from = part * each;
+      const moved = [...args];
+      for (const i of layout.moving) if (moved[i] !== 0) moved[i]! += from * rowBytes;
+      moved[layout.count] = Math.min(each, rows - from) * layout.unit;
+      return moved;
     });
   }
 }

@@ -25,9 +25,11 @@ import {
   conv2dKernel,
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
+  depthwiseForwardKernel,
   maxPoolGradKernel,
   reductionKernel,
   tileKernel,
+  whileLoupeConvolves,
   type ConvolutionGemm,
   type Fallback,
   type GemmEngine,
@@ -207,8 +209,14 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
       return wasmOwn(kernelName, (fallback) => conv2dKernel(fallback, convolutions));
     case 'DepthwiseConv2dNativeBackpropFilter':
       return depthwiseBackpropFilterKernel(fallback, simd);
-    case 'DepthwiseConv2dNativeBackpropInput':
-      return depthwiseInput === 'xnnpack' ? depthwiseInputGradKernel(depthwiseForward, depthwiseBackpropInputKernel(fallback, simd) as unknown as Fallback) : depthwiseBackpropInputKernel(fallback, simd);
+    case 'DepthwiseConv2dNative':
+      return wasmOwn(kernelName, (fallback) => depthwiseForwardKernel(fallback, convolutions));
+    case 'DepthwiseConv2dNativeBackpropInput': {
+      const loupe = depthwiseBackpropInputKernel(fallback, simd);
+      if (depthwiseInput !== 'xnnpack') return loupe;
+      // Loupe's SIMD kernel on every core while its convolution path runs; else XNNPACK's forward, turned.
+      return whileLoupeConvolves(convolutions, loupe, depthwiseInputGradKernel(depthwiseForward, loupe as unknown as Fallback));
+    }
     case 'MaxPoolGrad':
       return maxPoolGradKernel(fallback, simd);
     case 'Tile':
@@ -283,7 +291,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   if (mode === 'fast' && simd) {
     names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS, BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL);
   }
-  if (convolutions !== 'xnnpack') names.push('Conv2D');
+  if (convolutions !== 'xnnpack') names.push('Conv2D', 'DepthwiseConv2dNative');
   for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd, convolutions));
   current = key;
   return [...ours];

@@ -3,6 +3,7 @@ import {
   type Conv2DAttrs,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropInputAttrs,
+  type DepthwiseConv2dNativeAttrs,
   type DepthwiseConv2dNativeBackpropFilterAttrs,
   type DepthwiseConv2dNativeBackpropInputAttrs,
   type KernelConfig,
@@ -46,6 +47,15 @@ export type ConvolutionGemm = 'loupe' | 'xnnpack' | 'auto';
 function convolutionKernels(choice: ConvolutionGemm, backend: BackendWasm): SimdKernels | null {
   if (choice === 'xnnpack' || (choice === 'auto' && gemmHelperCount(backend) === 0)) return null;
   return simdKernels(backend);
+}
+
+/**
+ * `loupe` while Loupe's convolution path runs (see convolutionKernels), `otherwise` else: decided per call,
+ * since the helper threads start after the kernels are registered.
+ */
+export function whileLoupeConvolves(choice: ConvolutionGemm, loupe: KernelFunc, otherwise: KernelFunc): KernelFunc {
+  if (choice === 'xnnpack') return otherwise;
+  return ((args: KernelArgs) => (convolutionKernels(choice, args.backend) ? loupe : otherwise)(args as never)) as unknown as KernelFunc;
 }
 
 /** What a kernel does when it meets a case it does not handle (NCHW, non-float32). */
@@ -343,7 +353,38 @@ export function conv2dBackpropInputKernel(gemm: GemmEngine, matMul: MatMul, fall
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Depthwise gradients (SIMD kernels, simd/depthwise.wat; TypeScript loops, depthwise.ts, for the rest)
+// Depthwise convolutions (SIMD kernels, simd/depthwise.wat; TypeScript loops, depthwise.ts, for the rest
+// of the gradients, XNNPACK for the rest of the forward passes)
+
+/**
+ * DepthwiseConv2dNative on Loupe's SIMD kernel, its images divided among the helper threads, while Loupe's
+ * convolution path runs (channel multiplier 1, channels a multiple of 4); XNNPACK's otherwise. XNNPACK's
+ * ran MobileNetV3-Small's layers at 0.9–5.8 GMAC/s on two threads in a training step (docs/benchmarks.md).
+ */
+export function depthwiseForwardKernel(fallback: Fallback, choice: ConvolutionGemm): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const x = input(args.inputs, 'x');
+    const filter = input(args.inputs, 'filter');
+    const { strides, pad, dilations, dimRoundingMode, dataFormat } = args.attrs as unknown as DepthwiseConv2dNativeAttrs;
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations ?? 1, // tfjs-layers passes null for the default
+      pad,
+      dimRoundingMode,
+      true,
+      backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC'),
+    );
+    const kernels = convolutionKernels(choice, backend);
+    if (!kernels || !isNhwcFloat(info, x, filter) || info.outChannels !== info.inChannels || info.inChannels % 4 !== 0) return fallback(args);
+    const g = geometryOf(info);
+    const y = temp(backend, info.outShape);
+    kernels.depthwise_forward(pointer(backend, x), pointer(backend, filter), pointer(backend, y), g.batch, ...convArgs(g));
+    return y;
+  }) as unknown as KernelFunc;
+}
 
 export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
@@ -403,15 +444,11 @@ export function depthwiseBackpropInputKernel(fallback: Fallback, simd: boolean):
     if (!isNhwcFloat(info, dy, filter)) return fallback(args);
     const g = geometryOf(info);
     const out = temp(backend, info.inShape);
-    heap(backend, out).fill(0);
     const kernels = simd ? simdKernels(backend) : null;
     if (kernels && g.outC === g.inC && g.inC % 4 === 0) {
-      kernels.depthwise_input_grad(
-        pointer(backend, dy), pointer(backend, filter), pointer(backend, out),
-        g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW,
-        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
-      );
+      kernels.depthwise_input_grad(pointer(backend, dy), pointer(backend, filter), pointer(backend, out), g.batch, ...convArgs(g));
     } else {
+      heap(backend, out).fill(0);
       depthwiseInputGrad(heap(backend, dy), heap(backend, filter), g, heap(backend, out));
     }
     return out;

@@ -1,6 +1,6 @@
-;; Depthwise convolution gradients in wasm SIMD, on the wasm backend's own memory (see module.ts).
-;; Channel multiplier 1 and C a multiple of 4 (MobileNet's case; the TypeScript loops take the rest).
-;; Both gradients walk the same pairs of rows: for every image b, output row oh and filter tap (kh, kw),
+;; Depthwise convolutions in wasm SIMD, forward and both gradients, on the wasm backend's own memory (see
+;; module.ts). Channel multiplier 1 and C a multiple of 4 (MobileNet's case; the TypeScript loops and XNNPACK
+;; take the rest). All three walk the same pairs of rows: for every image b, output row oh and filter tap (kh, kw),
 ;; the output columns whose input column is inside the image (computed once per tap, no bounds test per
 ;; element), then one row function runs along them sixteen channels at a time.
 (module
@@ -58,26 +58,26 @@
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $c4))))
 
-  ;; Input gradient along one row: dx[xs + i·xStep][c] += dy[ys + i·yStep][c] · filter[c] for i < n,
-  ;; with sixteen channels of the tap held in registers.
-  (func $input_row (param $xs i32) (param $ys i32) (param $filter i32) (param $n i32) (param $xStep i32) (param $yStep i32) (param $C i32)
-    (local $c i32) (local $xi i32) (local $yi i32) (local $i i32)
+  ;; One tap along one row: dst[ds + i·dStep][c] += src[ss + i·sStep][c] · filter[c] for i < n, with
+  ;; sixteen channels of the tap held in registers (the input gradient: dx ← dy; the forward pass: y ← x).
+  (func $tap_row (param $ds i32) (param $ss i32) (param $filter i32) (param $n i32) (param $dStep i32) (param $sStep i32) (param $C i32)
+    (local $c i32) (local $di i32) (local $si i32) (local $i i32)
     (local $f0 v128) (local $f1 v128) (local $f2 v128) (local $f3 v128)
     (block $done16 (loop $c16
       (br_if $done16 (i32.gt_u (i32.add (local.get $c) (i32.const 16)) (local.get $C)))
-      (local.set $xi (i32.add (local.get $filter) (i32.shl (local.get $c) (i32.const 2))))
-      (local.set $f0 (v128.load (local.get $xi))) (local.set $f1 (v128.load offset=16 (local.get $xi)))
-      (local.set $f2 (v128.load offset=32 (local.get $xi))) (local.set $f3 (v128.load offset=48 (local.get $xi)))
-      (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
-      (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $di (i32.add (local.get $filter) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $f0 (v128.load (local.get $di))) (local.set $f1 (v128.load offset=16 (local.get $di)))
+      (local.set $f2 (v128.load offset=32 (local.get $di))) (local.set $f3 (v128.load offset=48 (local.get $di)))
+      (local.set $di (i32.add (local.get $ds) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $si (i32.add (local.get $ss) (i32.shl (local.get $c) (i32.const 2))))
       (local.set $i (local.get $n))
       (loop $row
-        (v128.store (local.get $xi) (f32x4.add (v128.load (local.get $xi)) (f32x4.mul (v128.load (local.get $yi)) (local.get $f0))))
-        (v128.store offset=16 (local.get $xi) (f32x4.add (v128.load offset=16 (local.get $xi)) (f32x4.mul (v128.load offset=16 (local.get $yi)) (local.get $f1))))
-        (v128.store offset=32 (local.get $xi) (f32x4.add (v128.load offset=32 (local.get $xi)) (f32x4.mul (v128.load offset=32 (local.get $yi)) (local.get $f2))))
-        (v128.store offset=48 (local.get $xi) (f32x4.add (v128.load offset=48 (local.get $xi)) (f32x4.mul (v128.load offset=48 (local.get $yi)) (local.get $f3))))
-        (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
-        (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+        (v128.store (local.get $di) (f32x4.add (v128.load (local.get $di)) (f32x4.mul (v128.load (local.get $si)) (local.get $f0))))
+        (v128.store offset=16 (local.get $di) (f32x4.add (v128.load offset=16 (local.get $di)) (f32x4.mul (v128.load offset=16 (local.get $si)) (local.get $f1))))
+        (v128.store offset=32 (local.get $di) (f32x4.add (v128.load offset=32 (local.get $di)) (f32x4.mul (v128.load offset=32 (local.get $si)) (local.get $f2))))
+        (v128.store offset=48 (local.get $di) (f32x4.add (v128.load offset=48 (local.get $di)) (f32x4.mul (v128.load offset=48 (local.get $si)) (local.get $f3))))
+        (local.set $di (i32.add (local.get $di) (local.get $dStep)))
+        (local.set $si (i32.add (local.get $si) (local.get $sStep)))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br_if $row (local.get $i)))
       (local.set $c (i32.add (local.get $c) (i32.const 16)))
@@ -85,21 +85,22 @@
     (block $done4 (loop $c4
       (br_if $done4 (i32.ge_u (local.get $c) (local.get $C)))
       (local.set $f0 (v128.load (i32.add (local.get $filter) (i32.shl (local.get $c) (i32.const 2)))))
-      (local.set $xi (i32.add (local.get $xs) (i32.shl (local.get $c) (i32.const 2))))
-      (local.set $yi (i32.add (local.get $ys) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $di (i32.add (local.get $ds) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $si (i32.add (local.get $ss) (i32.shl (local.get $c) (i32.const 2))))
       (local.set $i (local.get $n))
       (loop $row
-        (v128.store (local.get $xi) (f32x4.add (v128.load (local.get $xi)) (f32x4.mul (v128.load (local.get $yi)) (local.get $f0))))
-        (local.set $xi (i32.add (local.get $xi) (local.get $xStep)))
-        (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
+        (v128.store (local.get $di) (f32x4.add (v128.load (local.get $di)) (f32x4.mul (v128.load (local.get $si)) (local.get $f0))))
+        (local.set $di (i32.add (local.get $di) (local.get $dStep)))
+        (local.set $si (i32.add (local.get $si) (local.get $sStep)))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br_if $row (local.get $i)))
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $c4))))
 
-  ;; Walks every (b, oh, kh, kw) row pair of the convolution x (or dx) ⋆ filter → dy and runs $filter_row
-  ;; (tap points at f64 accumulators) or $input_row (tap points at the filter) on it.
-  (func $walk (param $input i32) (param $x i32) (param $dy i32) (param $tap i32)
+  ;; Walks every (b, oh, kh, kw) row pair of the convolution x (or dx) ⋆ filter → dy and runs on it, by
+  ;; $mode: 0 $filter_row (tap points at f64 accumulators); 1 $tap_row, x ← dy (tap points at the
+  ;; filter); 2 $tap_row the other way, dy ← x: the forward pass, each output summed in tap order.
+  (func $walk (param $mode i32) (param $x i32) (param $dy i32) (param $tap i32)
     (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
     (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
     (param $padTop i32) (param $padLeft i32)
@@ -143,11 +144,14 @@
                   (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $oh)) (local.get $outW)) (local.get $owStart))
                   (local.get $C)) (i32.const 2))))
                 (local.set $tapRow (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $fW)) (local.get $kw)) (local.get $C)))
-                (if (local.get $input)
-                  (then (call $input_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 2)))
+                (if (i32.eqz (local.get $mode))
+                  (then (call $filter_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 3)))
                     (local.get $n) (local.get $xStep) (local.get $yStep) (local.get $C)))
-                  (else (call $filter_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 3)))
-                    (local.get $n) (local.get $xStep) (local.get $yStep) (local.get $C))))))
+                  (else (if (i32.eq (local.get $mode) (i32.const 1))
+                    (then (call $tap_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 2)))
+                      (local.get $n) (local.get $xStep) (local.get $yStep) (local.get $C)))
+                    (else (call $tap_row (local.get $ys) (local.get $xs) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 2)))
+                      (local.get $n) (local.get $yStep) (local.get $xStep) (local.get $C))))))))
               (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
               (br $loop_kw)))))
           (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
@@ -168,13 +172,28 @@
       (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
       (local.get $padTop) (local.get $padLeft)))
 
-  ;; dx[b, ih, iw, c] (zeroed by the caller) += Σ dy[b, oh, ow, c] · filter[kh, kw, c] over the taps reaching it
+  ;; dx[b, ih, iw, c] = Σ dy[b, oh, ow, c] · filter[kh, kw, c] over the taps reaching it (dx zeroed here first,
+  ;; so that threads dividing the images each zero their own)
   (func (export "depthwise_input_grad")
     (param $dy i32) (param $filter i32) (param $dx i32)
     (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
     (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
     (param $padTop i32) (param $padLeft i32)
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.shl (i32.mul (i32.mul (local.get $batch) (local.get $inH)) (i32.mul (local.get $inW) (local.get $C))) (i32.const 2)))
     (call $walk (i32.const 1) (local.get $dx) (local.get $dy) (local.get $filter)
+      (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
+      (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
+      (local.get $padTop) (local.get $padLeft)))
+;; y[b, oh, ow, c] = Σ x[b, ih, iw, c] · filter[kh, kw, c] over the taps inside x (y zeroed here first)
+  (func (export "depthwise_forward")
+    (param $x i32) (param $filter i32) (param $y i32)
+    (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
+    (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
+    (param $padTop i32) (param $padLeft i32)
+    (memory.fill (local.get $y) (i32.const 0)
+      (i32.shl (i32.mul (i32.mul (local.get $batch) (local.get $outH)) (i32.mul (local.get $outW) (local.get $C))) (i32.const 2)))
+    (call $walk (i32.const 2) (local.get $x) (local.get $y) (local.get $filter)
       (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
       (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
       (local.get $padTop) (local.get $padLeft)))

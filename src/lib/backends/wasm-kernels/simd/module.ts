@@ -1,5 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { GemmHelpers, type BatchedAb, type BatchedAtb, type ConvArgs, type SpawnHelper, type WinogradArgs, type WinogradOp } from '../gemm-helpers';
+import { GemmHelpers, type RowLayout, type RowOp, type BatchedAb, type BatchedAtb, type ConvArgs, type DepthwiseArgs, type DepthwiseOp, type SpawnHelper, type WinogradArgs, type WinogradOp } from '../gemm-helpers';
 import { SIMD_MODULES } from './modules.generated';
 
 // Loupe's SIMD kernels: hand-written WebAssembly text (the .wat files beside this one), compiled by
@@ -19,12 +19,10 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
     fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
   ): void;
-  /** depthwise.wat: a depthwise input gradient (multiplier 1, channels a multiple of 4) added into a zeroed dx. */
-  depthwise_input_grad(
-    dy: number, filter: number, dx: number,
-    batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
-    fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
-  ): void;
+  /** depthwise.wat: a depthwise input gradient (multiplier 1, channels a multiple of 4) written to dx. */
+  depthwise_input_grad(dy: number, filter: number, dx: number, ...geometry: DepthwiseArgs): void;
+  /** depthwise.wat: a depthwise forward pass (multiplier 1, channels a multiple of 4) written to y. */
+  depthwise_forward(x: number, filter: number, y: number, ...geometry: DepthwiseArgs): void;
   /** pool.wat: a max-pool gradient (channels a multiple of 4) added into a zeroed dx, as pool.ts's maxPoolGrad. */
   max_pool_grad(
     x: number, dy: number, dx: number,
@@ -146,6 +144,20 @@ function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
+/** The modules whose exports helper threads run (gemm-helpers.ts's OPS). */
+const HELPER_MODULES = ['gemm', 'depthwise', 'activations', 'batch-norm'];
+
+/** The rows of each row-wise pass (gemm-helpers.ts's ROW_OPS), by its arguments. */
+const ACTIVATION_ROWS = (pointers: number): RowLayout => ({ moving: [...Array(pointers).keys()], count: pointers, unit: 4, rowBytes: () => 16 });
+export const ROW_LAYOUTS: Record<RowOp, RowLayout> = {
+  hard_swish: ACTIVATION_ROWS(2),
+  hard_sigmoid: ACTIVATION_ROWS(2),
+  hard_swish_grad: ACTIVATION_ROWS(3),
+  hard_sigmoid_grad: ACTIVATION_ROWS(3),
+  // (x, mean, scale, shift, dy, dyScale, out, pixels, C): x, dy and out are pixels × C.
+  bn_apply: { moving: [0, 4, 6], count: 7, unit: 1, rowBytes: (args) => args[8]! * 4 },
+};
+
 /** The running helper threads, for the memory and GEMM build they were started with. */
 let helpers: { memory: WebAssembly.Memory; relaxed: boolean; pool: GemmHelpers } | undefined;
 
@@ -160,9 +172,11 @@ export async function startGemmHelpers(backend: BackendWasm, count: number, spaw
   const memory = memoryOf(backend);
   if (!memory || !isShared(memory) || count < 1) return 0;
   const relaxed = relaxedSimdInUse();
-  const binaries = SIMD_MODULES['gemm']!;
-  const module = compile((relaxed && binaries.relaxed ? binaries.relaxed : binaries).shared);
-  const pool = await GemmHelpers.start(memory, module, count, spawn);
+  const modules = HELPER_MODULES.map((name) => {
+    const binaries = SIMD_MODULES[name]!;
+    return compile((relaxed && binaries.relaxed ? binaries.relaxed : binaries).shared);
+  });
+  const pool = await GemmHelpers.start(memory, modules, count, spawn);
   if (pool) helpers = { memory, relaxed, pool };
   return pool?.count ?? 0;
 }
@@ -183,7 +197,7 @@ export function gemmHelperParts(): number {
   return helpers?.pool.partsHandedOut ?? 0;
 }
 
-/** The GEMMs and the layout work around them (im2col, col2im, Winograd's transforms) of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
+/** The GEMMs and the layout work around them (im2col, col2im, Winograd's transforms) and the depthwise passes of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
 function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: boolean): SimdKernels {
   const pool = () => (helpers && helpers.memory === memory && helpers.relaxed === relaxed ? helpers.pool : undefined);
   const winograd =
@@ -192,6 +206,20 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
       const p = pool();
       if (p) p.winograd(raw, op, first, second, rest);
       else (raw[op] as (...args: number[]) => void)(first, second, ...rest);
+    };
+  const depthwise =
+    (op: DepthwiseOp) =>
+    (source: number, filter: number, target: number, ...geometry: DepthwiseArgs): void => {
+      const p = pool();
+      if (p) p.depthwise(raw, op, source, filter, target, geometry);
+      else raw[op](source, filter, target, ...geometry);
+    };
+  const rowwise =
+    (op: RowOp) =>
+    (...args: number[]): void => {
+      const p = pool();
+      if (p) p.rows(raw, op, args, ROW_LAYOUTS[op]);
+      else (raw[op] as (...a: number[]) => void)(...args);
     };
   return {
     ...raw,
@@ -228,6 +256,13 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
     wino_input: winograd('wino_input'),
     wino_output: winograd('wino_output'),
     wino_output_grad: winograd('wino_output_grad'),
+    depthwise_forward: depthwise('depthwise_forward'),
+    depthwise_input_grad: depthwise('depthwise_input_grad'),
+    hard_swish: rowwise('hard_swish'),
+    hard_sigmoid: rowwise('hard_sigmoid'),
+    hard_swish_grad: rowwise('hard_swish_grad'),
+    hard_sigmoid_grad: rowwise('hard_sigmoid_grad'),
+    bn_apply: rowwise('bn_apply'),
   };
 }
 
