@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { HardSigmoid, HardSwish } from './activations';
 import { LoupeBatchNormalization } from './batch-norm';
 import { LoupeConv2D } from './conv';
+import './mean-gradient'; // tfjs's Mean gradient without its full-size ones (global average pooling)
 import { BACKBONE_KINDS } from './types';
 
 /** What every layer of one backbone shares: its name prefix, BatchNorm settings and a seed sequence. */
