@@ -218,6 +218,8 @@ describe('Slice and PadV2 on wasm match the cpu backend', () => {
     { shape: [3, 5, 4], begin: [1, 2, 1], size: [-1, 2, -1], dtype: 'bool' },
     { shape: [10], begin: [3], size: [0], dtype: 'float32' },
     { shape: [5, 5], begin: [0, 0], size: [5, 5], dtype: 'float32' },
+    // Four axes outside the run: the copies run in TypeScript instead of copy.wat.
+    { shape: [2, 3, 4, 5, 6], begin: [1, 0, 1, 1, 2], size: [1, 3, 2, 3, 3], dtype: 'float32' },
   ];
   for (let i = 0; i < 16; i++) {
     const shape = randomShape(r, 1 + Math.floor(r() * 5), 6);
@@ -245,6 +247,7 @@ describe('Slice and PadV2 on wasm match the cpu backend', () => {
     { shape: [2, 2], paddings: [[1, 1], [1, 1]], value: 1, dtype: 'bool' },
     { shape: [0, 3], paddings: [[1, 1], [0, 1]], value: 2, dtype: 'float32' },
     { shape: [6], paddings: [[0, 0]], value: 0, dtype: 'float32' },
+    { shape: [2, 3, 2, 2, 5], paddings: [[0, 0], [1, 0], [0, 0], [0, 0], [1, 2]], value: 0, dtype: 'float32' }, // copies in TypeScript
   ];
   for (let i = 0; i < 12; i++) {
     const shape = randomShape(r, 1 + Math.floor(r() * 4), 5);

@@ -2,9 +2,12 @@
 // copies the whole input out of the heap (`readSync`), then copies the window one innermost row at a time
 // through a new subarray per row: ~8 ms to crop a [16,66,66,16] gradient back to 64×64, which the gradient
 // of every torch-style padded convolution does. Its PadV2 is slow for few channels (the 3-channel image
-// pad of the stems). Both become one `copyWithin` (a memmove) per run of elements that stays contiguous.
+// pad of the stems). Both become one memmove per run of elements that stays contiguous: all of them in one
+// call of simd/copy.wat for up to three axes outside the run (every NHWC tensor), else a copyWithin each.
 import { slice_util, type KernelFunc, type PadV2Attrs, type SliceAttrs, type TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { input, type Fallback, type KernelArgs } from './kernels';
+import { simdKernels } from './simd/module';
 
 type Elements = Float32Array | Int32Array | Uint8Array;
 
@@ -15,17 +18,39 @@ const strides = (shape: readonly number[]) => {
 };
 
 /**
- * Copies `count` runs of `run` elements inside one heap view: run `i` (row-major over `outer`, the sizes
- * of the axes before the run) goes from `source(index)` to `target(index)`. Short runs are copied by hand.
+ * Runs of `run` elements, one per index over `outer` (the sizes of the axes before the run, row-major),
+ * from `from + Σ index·fromStrides` to `to + Σ index·toStrides` (in elements of the heap view).
  */
-function copyRuns(heap: Elements, outer: readonly number[], run: number, source: (index: number[]) => number, target: (index: number[]) => number): void {
+interface Runs {
+  outer: readonly number[];
+  run: number;
+  from: number;
+  fromStrides: readonly number[];
+  to: number;
+  toStrides: readonly number[];
+}
+
+/** Strides of consecutive runs laid out back to back (the dense side of a slice or pad). */
+const denseStrides = (outer: readonly number[], run: number) => strides([...outer, run]).slice(0, outer.length);
+
+/** Copies `runs` inside the heap: one call of copy.wat for up to three outer axes, else a loop (short runs by hand). */
+function copyRuns(backend: BackendWasm, heap: Elements, runs: Runs): void {
+  const { outer, run, from, fromStrides, to, toStrides } = runs;
+  const kernels = outer.length <= 3 ? simdKernels(backend) : null;
+  if (kernels) {
+    const bytes = heap.BYTES_PER_ELEMENT;
+    const padded = (values: readonly number[], fill: number) => [...new Array<number>(3 - values.length).fill(fill), ...values];
+    const [fs, ts, counts] = [padded(fromStrides, 0), padded(toStrides, 0), padded(outer, 1)];
+    kernels.copy_runs(from * bytes, fs[0]! * bytes, fs[1]! * bytes, fs[2]! * bytes, to * bytes, ts[0]! * bytes, ts[1]! * bytes, ts[2]! * bytes, counts[0]!, counts[1]!, counts[2]!, run * bytes);
+    return;
+  }
   const count = outer.reduce((p, d) => p * d, 1);
   const index = new Array<number>(outer.length).fill(0);
   for (let r = 0; r < count; r++) {
-    const from = source(index);
-    const to = target(index);
-    if (run >= 16) heap.copyWithin(to, from, from + run);
-    else for (let i = 0; i < run; i++) heap[to + i] = heap[from + i]!;
+    const source = index.reduce((sum, i, j) => sum + i * fromStrides[j]!, from);
+    const target = index.reduce((sum, i, j) => sum + i * toStrides[j]!, to);
+    if (run >= 16) heap.copyWithin(target, source, source + run);
+    else for (let i = 0; i < run; i++) heap[target + i] = heap[source + i]!;
     for (let j = outer.length - 1; j >= 0; j--) {
       if (++index[j]! < outer[j]!) break;
       index[j] = 0;
@@ -67,13 +92,8 @@ export function sliceKernel(fallback: Fallback): KernelFunc {
     const outer = extent.slice(0, k);
     const { heap, at: xAt } = heapOf(backend, x);
     const outAt = heapOf(backend, out).at;
-    const base = xAt + start.reduce((sum, b, j) => sum + b * xStrides[j]!, 0);
-    let written = outAt;
-    copyRuns(heap, outer, run, (index) => index.reduce((sum, i, j) => sum + i * xStrides[j]!, base), () => {
-      const to = written;
-      written += run;
-      return to;
-    });
+    const from = xAt + start.reduce((sum, b, j) => sum + b * xStrides[j]!, 0);
+    copyRuns(backend, heap, { outer, run, from, fromStrides: xStrides.slice(0, k), to: outAt, toStrides: denseStrides(outer, run) });
     return out;
   }) as unknown as KernelFunc;
 }
@@ -90,7 +110,9 @@ export function padKernel(fallback: Fallback): KernelFunc {
     const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
     const out = backend.makeOutput(outShape, x.dtype);
     const outValues = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
-    outValues.fill(constantValue);
+    const kernels = constantValue === 0 && !Object.is(constantValue, -0) ? simdKernels(backend) : null;
+    if (kernels) kernels.zero_bytes(outValues.byteOffset, outValues.byteLength);
+    else outValues.fill(constantValue);
     // The run: the innermost padded axis, with every (unpadded) axis inside it.
     let k = rank - 1;
     while (k > 0 && paddings[k]![0] === 0 && paddings[k]![1] === 0) k--;
@@ -99,19 +121,9 @@ export function padKernel(fallback: Fallback): KernelFunc {
     const run = x.shape[k]! * xStrides[k]!;
     const { heap, at: xAt } = heapOf(backend, x);
     const outAt = heapOf(backend, out).at;
-    const base = outAt + paddings.reduce((sum, [before], j) => sum + before * outStrides[j]!, 0);
-    let read = xAt;
-    copyRuns(
-      heap,
-      x.shape.slice(0, k),
-      run,
-      () => {
-        const from = read;
-        read += run;
-        return from;
-      },
-      (index) => index.reduce((sum, i, j) => sum + i * outStrides[j]!, base),
-    );
+    const to = outAt + paddings.reduce((sum, [before], j) => sum + before * outStrides[j]!, 0);
+    const outer = x.shape.slice(0, k);
+    copyRuns(backend, heap, { outer, run, from: xAt, fromStrides: denseStrides(outer, run), to, toStrides: outStrides.slice(0, k) });
     return out;
   }) as unknown as KernelFunc;
 }

@@ -29,6 +29,13 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
     fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
   ): void;
+  /** copy.wat: runs of `bytes` bytes over three outer axes, strides in bytes (slice-pad.ts). */
+  copy_runs(
+    src: number, s0: number, s1: number, s2: number, dst: number, d0: number, d1: number, d2: number,
+    n0: number, n1: number, n2: number, bytes: number,
+  ): void;
+  /** copy.wat: `bytes` zero bytes at dst. */
+  zero_bytes(dst: number, bytes: number): void;
   /** activations.wat: hard-swish / hard-sigmoid of `count` floats (a multiple of 4). */
   hard_swish(x: number, out: number, count: number): void;
   hard_sigmoid(x: number, out: number, count: number): void;
