@@ -208,7 +208,7 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     ['5×5 same, 240 channels (MobileNetV3-Small at 8²)', geometry([16, 8, 8, 240], [5, 5], [1, 1], [1, 1], 'same')],
     ['3×3 stride 2, 72 channels, an odd batch', geometry([9, 33, 31, 72], [3, 3], [2, 2], [1, 1], 'same')],
     ['3×3 dilation 2, 20 channels (fours after the sixteens)', geometry([7, 40, 40, 20], [3, 3], [1, 1], [2, 2], 'same')],
-  ])('depthwise passes divided by images give the bits of one thread: %s', (_, g) => {
+  ])('depthwise passes divided by images (or groups of them) give the bits of one thread: %s', (_, g) => {
     next = 0;
     const [inSize, outSize] = [g.batch * g.inH * g.inW * g.inC, g.batch * g.outH * g.outW * g.inC];
     const filter = region(g.filterH * g.filterW * g.inC, randomValues(g.filterH * g.filterW * g.inC, 11));
@@ -223,6 +223,16 @@ describe('GEMM helper threads on a shared wasm memory', () => {
       expect({ op, handedOut: helpers.partsHandedOut - before > 0 }).toEqual({ op, handedOut: true });
       expect({ op, difference: firstDifference(floatsAt(split, size), floatsAt(alone, size)) }).toEqual({ op, difference: -1 });
     }
+    // The filter gradient: double accumulators per group of images (fixed by the batch), groups divided.
+    const taps = g.filterH * g.filterW * g.inC;
+    const groupImages = Math.ceil(g.batch / 4);
+    const groups = Math.ceil(g.batch / groupImages);
+    const [alone, split] = [region(4 * taps * groups, new Float32Array(4 * taps * groups)), region(4 * taps * groups, new Float32Array(4 * taps * groups))];
+    gemm.depthwise_filter_grad(x, dy, alone, ...args, groupImages, taps * 8);
+    const before = helpers.partsHandedOut;
+    helpers.depthwiseFilterGrad(gemm, x, dy, split, [...args, groupImages, taps * 8]);
+    expect(helpers.partsHandedOut - before).toBeGreaterThan(0);
+    expect(firstDifference(floatsAt(split, 2 * taps * groups), floatsAt(alone, 2 * taps * groups))).toBe(-1);
   });
 
   it('divides row-wise passes (activations, BatchNorm apply) by rows with the bits of one thread', () => {

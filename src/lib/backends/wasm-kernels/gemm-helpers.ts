@@ -22,7 +22,7 @@ export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_s
 export type RowOp = (typeof ROW_OPS)[number];
 /** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
 const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad', 'depthwise_forward', 'depthwise_input_grad',
-  ...ROW_OPS] as const;
+  'depthwise_filter_grad', ...ROW_OPS] as const;
 type Op = (typeof OPS)[number];
 const STOP = OPS.length;
 
@@ -78,6 +78,7 @@ export interface Gemms {
   wino_output_grad(dy: number, D: number, ...rest: WinogradArgs): void;
   depthwise_forward(x: number, filter: number, y: number, ...geometry: DepthwiseArgs): void;
   depthwise_input_grad(dy: number, filter: number, dx: number, ...geometry: DepthwiseArgs): void;
+  depthwise_filter_grad(x: number, dy: number, acc: number, ...args: [...DepthwiseArgs, groupImages: number, accStride: number]): void;
   hard_swish(x: number, out: number, count: number): void;
   hard_sigmoid(x: number, out: number, count: number): void;
   hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
@@ -363,6 +364,22 @@ export class GemmHelpers {
       for (const i of layout.moving) if (moved[i] !== 0) moved[i]! += from * rowBytes;
       moved[layout.count] = Math.min(each, rows - from) * layout.unit;
       return moved;
+    });
+  }
+
+  /**
+   * A depthwise filter gradient into one set of accumulators per group of `groupImages` images, the groups
+   * divided among the threads: each group is summed as on one thread, whatever the number of threads.
+   */
+  depthwiseFilterGrad(gemm: Gemms, x: number, dy: number, acc: number, args: [...DepthwiseArgs, number, number]): void {
+    const [batch, inH, inW, C, outH, outW, fH, fW] = args;
+    const [groupImages, accStride] = args.slice(-2) as [number, number];
+    const groups = Math.ceil(batch / groupImages);
+    const [inBytes, outBytes] = [inH * inW * C * 4, outH * outW * C * 4];
+    const each = Math.ceil(groups / this.#parts(batch * outH * outW * C * fH * fW, groups, MIN_SPLIT_DEPTHWISE));
+    this.#fork(Math.ceil(groups / each), gemm, 'depthwise_filter_grad', (part) => {
+      const [g0, b0] = [part * each, part * each * groupImages];
+      return [x + b0 * inBytes, dy + b0 * outBytes, acc + g0 * accStride, Math.min(each * groupImages, batch - b0), ...args.slice(1)];
     });
   }
 }

@@ -386,6 +386,9 @@ export function depthwiseForwardKernel(fallback: Fallback, choice: ConvolutionGe
   }) as unknown as KernelFunc;
 }
 
+/** Groups of images a depthwise filter gradient sums apart (at most; fixed by the batch, not the threads). */
+const DEPTHWISE_FILTER_GROUPS = 8;
+
 export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean): KernelFunc {
   return ((args: KernelArgs) => {
     const { backend } = args;
@@ -407,14 +410,18 @@ export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean)
     const out = temp(backend, info.filterShape);
     const kernels = simd ? simdKernels(backend) : null;
     if (kernels && g.outC === g.inC && g.inC % 4 === 0) {
-      // Summed in doubles by the SIMD kernel, then rounded once.
-      const acc = heapAccumulators(backend, size);
-      kernels.depthwise_filter_grad(
-        pointer(backend, x), pointer(backend, dy), acc.sums.byteOffset,
-        g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.filterH, g.filterW,
-        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
-      );
-      heap(backend, out).set(acc.sums);
+      // Summed in doubles by the SIMD kernel, a set per group of images (threads take whole groups), then
+      // the groups in order, rounded once.
+      const groupImages = Math.ceil(g.batch / Math.min(g.batch, DEPTHWISE_FILTER_GROUPS));
+      const groups = Math.ceil(g.batch / groupImages);
+      const acc = heapAccumulators(backend, size * groups);
+      kernels.depthwise_filter_grad(pointer(backend, x), pointer(backend, dy), acc.sums.byteOffset, g.batch, ...convArgs(g), groupImages, size * 8);
+      const dW = heap(backend, out);
+      for (let i = 0; i < size; i++) {
+        let sum = acc.sums[i]!;
+        for (let group = 1; group < groups; group++) sum += acc.sums[group * size + i]!;
+        dW[i] = sum;
+      }
       free(backend, acc.buffer);
       return out;
     }

@@ -100,17 +100,19 @@
   ;; Walks every (b, oh, kh, kw) row pair of the convolution x (or dx) ⋆ filter → dy and runs on it, by
   ;; $mode: 0 $filter_row (tap points at f64 accumulators); 1 $tap_row, x ← dy (tap points at the
   ;; filter); 2 $tap_row the other way, dy ← x: the forward pass, each output summed in tap order.
+  ;; Image b's taps are at tap + (b / groupImages)·tapStride (the filter gradient's groups of images).
   (func $walk (param $mode i32) (param $x i32) (param $dy i32) (param $tap i32)
     (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
     (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
-    (param $padTop i32) (param $padLeft i32)
+    (param $padTop i32) (param $padLeft i32) (param $groupImages i32) (param $tapStride i32)
     (local $b i32) (local $oh i32) (local $kh i32) (local $kw i32) (local $ih i32) (local $offset i32)
     (local $owStart i32) (local $owEnd i32) (local $start i32) (local $limit i32)
-    (local $xs i32) (local $ys i32) (local $tapRow i32) (local $xStep i32) (local $yStep i32) (local $n i32)
+    (local $xs i32) (local $ys i32) (local $tapRow i32) (local $xStep i32) (local $yStep i32) (local $n i32) (local $imageTap i32)
     (local.set $xStep (i32.mul (local.get $sW) (i32.shl (local.get $C) (i32.const 2))))
     (local.set $yStep (i32.shl (local.get $C) (i32.const 2)))
     (block $done_b (loop $loop_b
       (br_if $done_b (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $imageTap (i32.add (local.get $tap) (i32.mul (i32.div_u (local.get $b) (local.get $groupImages)) (local.get $tapStride))))
       (local.set $oh (i32.const 0))
       (block $done_oh (loop $loop_oh
         (br_if $done_oh (i32.ge_u (local.get $oh) (local.get $outH)))
@@ -145,12 +147,12 @@
                   (local.get $C)) (i32.const 2))))
                 (local.set $tapRow (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $fW)) (local.get $kw)) (local.get $C)))
                 (if (i32.eqz (local.get $mode))
-                  (then (call $filter_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 3)))
+                  (then (call $filter_row (local.get $xs) (local.get $ys) (i32.add (local.get $imageTap) (i32.shl (local.get $tapRow) (i32.const 3)))
                     (local.get $n) (local.get $xStep) (local.get $yStep) (local.get $C)))
                   (else (if (i32.eq (local.get $mode) (i32.const 1))
-                    (then (call $tap_row (local.get $xs) (local.get $ys) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 2)))
+                    (then (call $tap_row (local.get $xs) (local.get $ys) (i32.add (local.get $imageTap) (i32.shl (local.get $tapRow) (i32.const 2)))
                       (local.get $n) (local.get $xStep) (local.get $yStep) (local.get $C)))
-                    (else (call $tap_row (local.get $ys) (local.get $xs) (i32.add (local.get $tap) (i32.shl (local.get $tapRow) (i32.const 2)))
+                    (else (call $tap_row (local.get $ys) (local.get $xs) (i32.add (local.get $imageTap) (i32.shl (local.get $tapRow) (i32.const 2)))
                       (local.get $n) (local.get $yStep) (local.get $xStep) (local.get $C))))))))
               (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
               (br $loop_kw)))))
@@ -161,16 +163,18 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $loop_b))))
 
-  ;; acc[(kh·fW + kw)·C + c] (f64, zeroed by the caller) += Σ_{b, oh, ow} x[b, ih, iw, c] · dy[b, oh, ow, c]
+;; acc[g][(kh·fW + kw)·C + c] (f64, zeroed by the caller) += Σ_{b, oh, ow} x[b, ih, iw, c] · dy[b, oh, ow, c]
+  ;; over the images b of group g = b / groupImages, each group's accumulators accStride bytes after the
+  ;; last's: with groups fixed by the batch alone, threads dividing them sum every group as one thread would.
   (func (export "depthwise_filter_grad")
     (param $x i32) (param $dy i32) (param $acc i32)
     (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
     (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $dH i32) (param $dW i32)
-    (param $padTop i32) (param $padLeft i32)
+    (param $padTop i32) (param $padLeft i32) (param $groupImages i32) (param $accStride i32)
     (call $walk (i32.const 0) (local.get $x) (local.get $dy) (local.get $acc)
       (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
       (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
-      (local.get $padTop) (local.get $padLeft)))
+      (local.get $padTop) (local.get $padLeft) (local.get $groupImages) (local.get $accStride)))
 
   ;; dx[b, ih, iw, c] = Σ dy[b, oh, ow, c] · filter[kh, kw, c] over the taps reaching it (dx zeroed here first,
   ;; so that threads dividing the images each zero their own)
@@ -184,8 +188,9 @@
     (call $walk (i32.const 1) (local.get $dx) (local.get $dy) (local.get $filter)
       (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
       (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
-      (local.get $padTop) (local.get $padLeft)))
-;; y[b, oh, ow, c] = Σ x[b, ih, iw, c] · filter[kh, kw, c] over the taps inside x (y zeroed here first)
+      (local.get $padTop) (local.get $padLeft) (i32.const 1) (i32.const 0)))
+
+  ;; y[b, oh, ow, c] = Σ x[b, ih, iw, c] · filter[kh, kw, c] over the taps inside x (y zeroed here first)
   (func (export "depthwise_forward")
     (param $x i32) (param $filter i32) (param $y i32)
     (param $batch i32) (param $inH i32) (param $inW i32) (param $C i32) (param $outH i32) (param $outW i32)
@@ -196,5 +201,5 @@
     (call $walk (i32.const 2) (local.get $x) (local.get $y) (local.get $filter)
       (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
       (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
-      (local.get $padTop) (local.get $padLeft)))
+      (local.get $padTop) (local.get $padLeft) (i32.const 1) (i32.const 0)))
 )

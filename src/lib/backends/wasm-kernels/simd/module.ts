@@ -13,12 +13,11 @@ import { SIMD_MODULES } from './modules.generated';
 
 /** The exports of every module: pointers are byte offsets into the wasm backend's heap. */
 export interface SimdKernels {
-  /** depthwise.wat: a depthwise filter gradient (multiplier 1, channels a multiple of 4) into double accumulators. */
-  depthwise_filter_grad(
-    x: number, dy: number, acc: number,
-    batch: number, inH: number, inW: number, C: number, outH: number, outW: number,
-    fH: number, fW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number,
-  ): void;
+  /**
+   * depthwise.wat: a depthwise filter gradient (multiplier 1, channels a multiple of 4) into double
+   * accumulators, one set per group of `groupImages` images, `accStride` bytes apart.
+   */
+  depthwise_filter_grad(x: number, dy: number, acc: number, ...args: [...DepthwiseArgs, groupImages: number, accStride: number]): void;
   /** depthwise.wat: a depthwise input gradient (multiplier 1, channels a multiple of 4) written to dx. */
   depthwise_input_grad(dy: number, filter: number, dx: number, ...geometry: DepthwiseArgs): void;
   /** depthwise.wat: a depthwise forward pass (multiplier 1, channels a multiple of 4) written to y. */
@@ -265,6 +264,11 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
     wino_output_grad: winograd('wino_output_grad'),
     depthwise_forward: depthwise('depthwise_forward'),
     depthwise_input_grad: depthwise('depthwise_input_grad'),
+    depthwise_filter_grad: (x, dy, acc, ...args) => {
+      const p = pool();
+      if (p) p.depthwiseFilterGrad(raw, x, dy, acc, args);
+      else raw.depthwise_filter_grad(x, dy, acc, ...args);
+    },
     hard_swish: rowwise('hard_swish'),
     hard_sigmoid: rowwise('hard_sigmoid'),
     hard_swish_grad: rowwise('hard_swish_grad'),
