@@ -7,6 +7,7 @@
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128 --torch-threads 1 --wasm-threads 1   # per core
  *   npm run bench:peer -- --configs resnet18:dual:128 --gemm-threads 1 --convolutions xnnpack     # before stop 27
+ *   npm run bench:peer -- --xnnpack-threads 2     # XNNPACK on every core beside Loupe's helpers (before stop 29)
  *
  * Prints a table and writes bench-results/peer-<time>.json (git-ignored).
  */
@@ -20,6 +21,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, relaxedSimdInUse, startGemmHelpers, type ConvolutionGemm } from '../../src/lib/backends/wasm-kernels/index';
 import { MAX_WASM_POOL } from '../../src/lib/backends/wasm-pool';
 import { spawnGemmHelperInNode } from '../../src/cli/gemm-helpers';
+import { useThreadedWasmInNode } from '../../src/cli/wasm-threads';
 import { coinYearLoss, createModel } from '../../models/index';
 import { adam } from '../../src/lib/training/adam';
 import { microBatchFor } from '../../src/lib/training/memory';
@@ -36,8 +38,11 @@ const { values: args } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
     // PyTorch's intra-op threads: all cores by default; 1 for a per-core comparison (tfjs's wasm runs on one in Node).
     'torch-threads': { type: 'string' },
-    // tfjs's XNNPACK threads in Node: all cores by default, as the `loupe` command runs; 1 for tfjs's single-threaded build.
+    // 1: tfjs's single-threaded build (no shared memory, so no helper threads either); else its threaded build.
     'wasm-threads': { type: 'string' },
+    // XNNPACK's pool in tfjs's threaded build: by default 1 beside Loupe's helper threads, as the `loupe`
+    // command and the studio's trainer run (src/cli/runtime.ts), a thread per core without them.
+    'xnnpack-threads': { type: 'string' },
     // Threads Loupe's convolutions run on, the caller included: a thread per core (at most 8) by default, as
     // the `loupe` command and the studio's trainer run them; 1 for the calling thread alone.
     'gemm-threads': { type: 'string' },
@@ -103,15 +108,16 @@ function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; t
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
+const gemmThreads = args['gemm-threads'] ? Number(args['gemm-threads']) : Math.min(MAX_WASM_POOL, os.availableParallelism());
+if (args['wasm-threads'] !== '1') useThreadedWasmInNode(Number(args['xnnpack-threads'] ?? (gemmThreads > 1 ? 1 : Math.min(MAX_WASM_POOL, os.availableParallelism()))));
 await startWasm(args['wasm-threads'] ? Number(args['wasm-threads']) : undefined);
 if (args.convolutions !== undefined && !['loupe', 'xnnpack', 'auto'].includes(args.convolutions)) throw new RangeError('--convolutions: loupe, xnnpack or auto');
 registerWasmTrainingKernels({ convolutions: args.convolutions as ConvolutionGemm | undefined, relaxedSimd: !args['no-relaxed'], winograd: !args['no-winograd'] });
-const gemmThreads = args['gemm-threads'] ? Number(args['gemm-threads']) : Math.min(MAX_WASM_POOL, os.availableParallelism());
 const gemmHelpers = await startGemmHelpers(tf.backend() as BackendWasm, gemmThreads - 1, spawnGemmHelperInNode);
 /** The wasm heap's size (it only grows, so after a configuration: the most any step so far needed). */
 const heapMiB = () => Math.round(((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer.byteLength / 2 ** 20);
 const machine = describeMachine();
-console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
+console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, XNNPACK on ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
 console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'} on ${gemmHelpers + 1} thread${gemmHelpers ? 's' : ''}; convolutions on ${args.convolutions ?? 'the default'}${args['no-winograd'] ? ', no Winograd' : ''}`);
 console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, median:\n`);
 

@@ -12,7 +12,8 @@
  *            `--dropout 0.2`.
  *   time   — with `--time resnet18:dual:128:16,…` (backbone:mode:size:batch): the training step in the worker,
  *            the stop-22 path (XNNPACK, Loupe's GEMM on one thread) and the studio's (GEMM helper threads, a
- *            thread per core) taking turns `--rounds` times, `--steps` steps each (the first a warm-up): medians.
+ *            thread per core) taking turns `--rounds` times, `--steps` steps each (the first a warm-up): medians;
+ *            with `--pools 1,2` instead the studio's path with each XNNPACK pool size (the trainer's is 1).
  * Usage: npx tsx scripts/bench/relaxed-browser.ts [--backbones resnet18] [--convolutions loupe] [--seeds 42] [--steps 5] [--no-trace]
  * (`--convolutions loupe`: Conv2D's forward pass and input gradient on Loupe's GEMM too, FMA in all three).
  */
@@ -28,6 +29,8 @@ const { values: args } = parseArgs({
     fma: { type: 'string', default: 'off,on' }, cells: { type: 'string', default: '' }, lr: { type: 'string', default: '0.003' }, epochs: { type: 'string', default: '4' },
     patience: { type: 'string', default: '0' }, dropout: { type: 'string', default: '0.2' }, warmup: { type: 'string', default: '0' }, cosine: { type: 'boolean', default: false },
     time: { type: 'string', default: '' }, rounds: { type: 'string', default: '2' },
+    // With --time: XNNPACK pool sizes to time the studio's arm with, taking turns (the page reloads for each).
+    pools: { type: 'string', default: '' },
   },
 });
 const CONFIGS = [
@@ -54,7 +57,23 @@ try {
   const run = (op: Op, a: unknown) => page.evaluate(([op, a]) => (window as unknown as FmaWindow).fma(op as Op, a), [op, a] as const);
   console.log(`Chromium ${browser.context.browser()?.version() ?? ''}, cross-origin isolated: ${await page.evaluate(() => crossOriginIsolated)}`);
   const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
-  for (const spec of args.time ? args.time.split(',') : []) {
+  for (const spec of args.time && args.pools ? args.time.split(',') : []) {
+    const [backbone, mode, size, batch] = spec.split(':');
+    const config = { backbone, mode, size: Number(size), batch: Number(batch) };
+    const medians: Record<string, number[]> = {};
+    for (let round = 0; round < Number(args.rounds); round++) {
+      for (const pool of args.pools.split(',')) {
+        await page.goto(`http://127.0.0.1:${address.port}/scripts/bench/browser/fma.html?pool=${pool}`);
+        await page.waitForFunction(() => 'fma' in window);
+        const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+        const result = (await run('train', { relaxed: true, config, steps: Number(args.steps), convolutions: 'auto', gemmThreads: Math.min(cores, 8) })) as { stepsMs: number[] };
+        (medians[`XNNPACK pool ${pool}`] ??= []).push(median(result.stepsMs.slice(1)));
+        console.log(`${spec} XNNPACK pool ${pool}, Loupe's kernels on ${Math.min(cores, 8)} threads: steps ${result.stepsMs.map(Math.round).join(', ')} ms`);
+      }
+    }
+    for (const [name, values] of Object.entries(medians)) console.log(`${spec} ${name}: median step per round ${values.map(Math.round).join(', ')} ms`);
+  }
+  for (const spec of args.time && !args.pools ? args.time.split(',') : []) {
     const [backbone, mode, size, batch] = spec.split(':');
     const config = { backbone, mode, size: Number(size), batch: Number(batch) };
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);

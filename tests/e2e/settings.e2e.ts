@@ -31,7 +31,7 @@ describe('settings', () => {
     const result = studio.page.getByTestId('training-check');
     const text = (await result.textContent({ timeout: 120_000 }))?.replace(/\s+/g, ' ');
     // Threaded (the page is cross-origin isolated) with Loupe's SIMD kernels bound to its shared memory.
-    expect(text).toMatch(/passed on wasm \(WebAssembly \(SIMD, Loupe kernels, \d+ threads?(, convolutions on \d+ threads)?\)\): loss [\d.]+ → [\d.]+ in 60 steps, first gradient norm [1-9]/);
+    expect(text).toMatch(/passed on wasm \(WebAssembly \(SIMD, Loupe kernels(, \d+ threads?| on \d+ threads, XNNPACK on \d+ threads?)\)\): loss [\d.]+ → [\d.]+ in 60 steps, first gradient norm [1-9]/);
   });
 
   it('turns a worker crash into a visible error instead of a hang', async () => {

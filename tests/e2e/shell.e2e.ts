@@ -82,14 +82,13 @@ describe('studio shell', () => {
       await studio.page.getByRole('button', { name: 'Run a training check' }).click();
       await expect(studio.page.getByTestId('training-check').textContent({ timeout: 120_000 })).resolves.toContain('passed');
       // The service worker serves the app cross-origin isolated, so tfjs's threaded WebAssembly build runs,
-      // the trainer's with a thread per logical core (at most 8), and Loupe's SIMD kernels on its shared memory,
-      // their convolutions shared with a helper thread per further core (Blob workers, offline too).
+      // and Loupe's SIMD kernels on its shared memory, in the trainer on a thread per logical core (at most 8:
+      // a helper thread per further core, Blob workers, offline too), XNNPACK on the trainer's own thread.
       const { isolated, cores } = await studio.page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
       expect(isolated).toBe(true);
       const threads = Math.min(cores, 8);
-      const convolutions = threads > 1 ? `, convolutions on ${threads} threads` : '';
       await expect(studio.page.getByTestId('training-check').textContent()).resolves.toContain(
-        `WebAssembly (SIMD, Loupe kernels, ${threads} thread${threads > 1 ? 's' : ''}${convolutions})`,
+        threads > 1 ? `WebAssembly (SIMD, Loupe kernels on ${threads} threads, XNNPACK on 1 thread)` : 'WebAssembly (SIMD, Loupe kernels, 1 thread)',
       );
       // Offline, Settings lists the GPU backends as they were online in this run (available, on the same device,
       // where this browser has them), not as failed.

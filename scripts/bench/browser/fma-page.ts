@@ -2,7 +2,9 @@
 import * as Comlink from 'comlink';
 import type { IngestApi } from '$lib/workers/types';
 
-const worker = new Worker(new URL('./fma-worker.ts', import.meta.url), { type: 'module' });
+// `?pool=N` sizes XNNPACK's pool in the worker (its name carries it: the pool is fixed when tfjs starts there).
+const pool = new URLSearchParams(location.search).get('pool') ?? '';
+const worker = new Worker(new URL('./fma-worker.ts', import.meta.url), { type: 'module', name: `pool=${pool}` });
 let n = 0;
 const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 worker.onmessage = (e: MessageEvent<{ id: number; result?: unknown; error?: string; log?: string }>) => {

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { spawnGemmHelperInWorker } from '$lib/backends/gemm-threads';
-import { useEveryCoreForWasm } from '$lib/backends/wasm-pool';
+import { useEveryCoreForWasm, useWasmPool } from '$lib/backends/wasm-pool';
 import { useBackend } from '$lib/backends/tfjs';
 import {
   registerWasmTrainingKernels,
@@ -22,7 +22,10 @@ import { TrainerService } from '$lib/workers/trainer-service';
 import { getDb } from '$lib/db/db';
 import type { TrainJobSpec } from '$lib/db/specs';
 
-useEveryCoreForWasm();
+// XNNPACK's pool: as the page's `?pool=N` says (the trainer's is 1: wasm-pool.ts), else a thread per core.
+const pool = Number(/pool=(\d+)/.exec(self.name)?.[1]);
+if (pool) useWasmPool(pool);
+else useEveryCoreForWasm();
 
 interface Config { backbone: 'mobilenetv3-small' | 'resnet18'; mode: 'dual' | 'shared'; size: number; batch: number }
 

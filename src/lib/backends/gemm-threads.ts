@@ -1,6 +1,7 @@
 // Helper threads for Loupe's convolution kernels (wasm-kernels/gemm-helpers.ts): which contexts want them,
 // and how a browser worker starts one. Apart from wasm-pool.ts, which the Vite config reads.
 import { HELPER_PROGRAM, type SpawnHelper } from './wasm-kernels/gemm-helpers';
+import { MAX_WASM_POOL, useWasmPool } from './wasm-pool';
 
 /** GEMM helper threads this context asked for (useGemmHelpers), started with its wasm backend. */
 let helpersWanted: { count: number; spawn: SpawnHelper } | undefined;
@@ -12,6 +13,15 @@ let helpersWanted: { count: number; spawn: SpawnHelper } | undefined;
  */
 export function useGemmHelpers(count: number, spawn: SpawnHelper): void {
   helpersWanted = count > 0 ? { count, spawn } : undefined;
+}
+
+/**
+ * The trainer's threads: Loupe's kernels on every core (a helper thread per further core, at most eight
+ * threads) and XNNPACK on this thread alone (wasm-pool.ts says why). Call it before any backend starts here.
+ */
+export function useEveryCoreForTraining(spawn: SpawnHelper, cores = globalThis.navigator?.hardwareConcurrency || 1): void {
+  useWasmPool(1);
+  useGemmHelpers(Math.min(MAX_WASM_POOL, cores) - 1, spawn);
 }
 
 /** The helper threads asked for in this context, if any. */

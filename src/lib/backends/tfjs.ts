@@ -139,16 +139,17 @@ export async function describeAdapter(backend: BackendName): Promise<string> {
       return describeWebGlRenderer();
     case 'wasm': {
       // The threaded build needs cross-origin isolation (src/lib/cross-origin-isolation.ts); tfjs then
-      // gives XNNPACK half the logical cores.
+      // gives XNNPACK half the logical cores, the trainer one (wasm-pool.ts).
       const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? getThreadsCount() : undefined;
-      const threading = threads === undefined ? 'one thread, not cross-origin isolated' : `${threads} thread${threads === 1 ? '' : 's'}`;
+      const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+      const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
       // Loupe's SIMD kernels (wasm-kernels/simd) bind to the backend's memory; say whether they could here.
       const wasm = tf.engine().findBackend('wasm') as BackendWasm | null;
       const loupeKernels = wasm && simdKernels(wasm) ? ', Loupe kernels' : '';
-      // Helper threads that share Loupe's GEMMs, where this context started them (the trainer).
+      // Helper threads that share Loupe's kernels, where this context started them (the trainer).
       const helpers = wasm ? gemmHelperCount(wasm) : 0;
-      const gemmThreads = helpers ? `, convolutions on ${helpers + 1} threads` : '';
-      return `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}${loupeKernels}, ${threading}${gemmThreads})`;
+      if (helpers && threads !== undefined) return `WebAssembly (${simd}${loupeKernels} on ${plural(helpers + 1)}, XNNPACK on ${plural(threads)})`;
+      return `WebAssembly (${simd}${loupeKernels}, ${threads === undefined ? 'one thread, not cross-origin isolated' : plural(threads)})`;
     }
     case 'cpu':
       return 'JavaScript CPU kernels';

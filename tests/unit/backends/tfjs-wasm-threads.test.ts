@@ -4,6 +4,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { tfjsWasmThreadsPlugin } from '../../../scripts/vite/tfjs-wasm-threads';
 import { LOGICAL_CORES_GLOBAL, useEveryCoreForWasm } from '../../../src/lib/backends/wasm-pool';
+import { gemmHelpersWanted, useEveryCoreForTraining, useGemmHelpers } from '../../../src/lib/backends/gemm-threads';
 
 const threadedFactoryPath = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js');
 
@@ -62,6 +63,22 @@ describe('tfjs threaded wasm factory, as bundled', () => {
       expect(logicalCores()).toBe(16); // a pool of eight, Emscripten's eight pthread workers
     } finally {
       delete (globalThis as Record<string, unknown>)[LOGICAL_CORES_GLOBAL];
+    }
+  });
+
+  it("gives the trainer's XNNPACK its own thread and Loupe's kernels a helper thread per further core", () => {
+    const source = /function _emscripten_num_logical_cores\(\)\{[^}]*\}/.exec(transform(original)!.code)![0];
+    const logicalCores = () => new Function('ENVIRONMENT_IS_NODE', 'navigator', `${source}; return _emscripten_num_logical_cores();`)(false, { hardwareConcurrency: 16 }) as number;
+    const spawn = () => ({ terminate() {} });
+    try {
+      useEveryCoreForTraining(spawn, 16);
+      expect(logicalCores()).toBe(2); // tfjs halves it: a pool of one
+      expect(gemmHelpersWanted()).toEqual({ count: 7, spawn }); // eight threads at most
+      useEveryCoreForTraining(spawn, 1);
+      expect(gemmHelpersWanted()).toBeUndefined();
+    } finally {
+      delete (globalThis as Record<string, unknown>)[LOGICAL_CORES_GLOBAL];
+      useGemmHelpers(0, spawn);
     }
   });
 

@@ -1,4 +1,4 @@
-// Loupe's GEMMs, depthwise convolutions, activations and BatchNorm passes on every core. XNNPACK splits its
+// Loupe's GEMMs, depthwise convolutions and activations on every core. XNNPACK splits its
 // own operations across its pthreads, but Loupe's kernels (simd/*.wat) ran on the calling thread alone.
 // Helper threads instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows (or a
 // depthwise convolution's images, an activation's values) can be divided between the caller and them: each
@@ -17,8 +17,12 @@ const DONE = 1;
 const READY = 2;
 const OP = 3;
 const ARGS = 4;
-/** Passes whose every output row depends on the same rows of the inputs alone: threads may divide the rows. */
-export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad', 'bn_apply'] as const;
+/**
+ * Passes whose every output row depends on the same rows of the inputs alone: threads may divide the rows.
+ * The activations, which divide by 6 twice a value; BatchNorm's apply pass, which streams memory at one
+ * multiply-add a value, measured slower divided (the wake-ups cost more than the second core gave).
+ */
+export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad'] as const;
 export type RowOp = (typeof ROW_OPS)[number];
 /** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
 const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad', 'depthwise_forward', 'depthwise_input_grad',
@@ -83,7 +87,6 @@ export interface Gemms {
   hard_sigmoid(x: number, out: number, count: number): void;
   hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
   hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
-  bn_apply(x: number, mean: number, scale: number, shift: number, dy: number, dyScale: number, out: number, pixels: number, C: number): void;
 }
 
 /** A depthwise convolution's batch and geometry as depthwise.wat takes them: batch, then ConvArgs. */
@@ -138,8 +141,8 @@ export const MIN_SPLIT_ROW_BYTES = 1 << 18;
 
 /**
  * Where a row-wise pass's arguments say what its rows are: the arguments that point at rows (they move
- * with a part; 0 stays 0, an absent input), the one that counts them, in units of `unit` rows (an
- * activation counts floats, its rows are vectors of 4), and the bytes of a row given the arguments.
+ * with a part), the one that counts them, in units of `unit` rows (an activation counts floats, its rows
+ * are vectors of 4), and the bytes of a row given the arguments.
  */
 export interface RowLayout {
   moving: readonly number[];
@@ -361,7 +364,7 @@ export class GemmHelpers {
     this.#fork(Math.ceil(rows / each), gemm, op, (part) => {
       const from = part * each;
       const moved = [...args];
-      for (const i of layout.moving) if (moved[i] !== 0) moved[i]! += from * rowBytes;
+      for (const i of layout.moving) moved[i]! += from * rowBytes;
       moved[layout.count] = Math.min(each, rows - from) * layout.unit;
       return moved;
     });

@@ -151,7 +151,7 @@ function isShared(memory: WebAssembly.Memory): boolean {
 }
 
 /** The modules whose exports helper threads run (gemm-helpers.ts's OPS). */
-const HELPER_MODULES = ['gemm', 'depthwise', 'activations', 'batch-norm'];
+const HELPER_MODULES = ['gemm', 'depthwise', 'activations'];
 
 /** The rows of each row-wise pass (gemm-helpers.ts's ROW_OPS), by its arguments. */
 const ACTIVATION_ROWS = (pointers: number): RowLayout => ({ moving: [...Array(pointers).keys()], count: pointers, unit: 4, rowBytes: () => 16 });
@@ -160,8 +160,6 @@ export const ROW_LAYOUTS: Record<RowOp, RowLayout> = {
   hard_sigmoid: ACTIVATION_ROWS(2),
   hard_swish_grad: ACTIVATION_ROWS(3),
   hard_sigmoid_grad: ACTIVATION_ROWS(3),
-  // (x, mean, scale, shift, dy, dyScale, out, pixels, C): x, dy and out are pixels × C.
-  bn_apply: { moving: [0, 4, 6], count: 7, unit: 1, rowBytes: (args) => args[8]! * 4 },
 };
 
 /** The running helper threads, for the memory and GEMM build they were started with. */
@@ -203,7 +201,7 @@ export function gemmHelperParts(): number {
   return helpers?.pool.partsHandedOut ?? 0;
 }
 
-/** The GEMMs and the layout work around them (im2col, col2im, Winograd's transforms) and the depthwise passes of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
+/** The GEMMs and the layout work around them (im2col, col2im, Winograd's transforms), the depthwise passes and the activations of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
 function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: boolean): SimdKernels {
   const pool = () => (helpers && helpers.memory === memory && helpers.relaxed === relaxed ? helpers.pool : undefined);
   const winograd =
@@ -273,7 +271,6 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
     hard_sigmoid: rowwise('hard_sigmoid'),
     hard_swish_grad: rowwise('hard_swish_grad'),
     hard_sigmoid_grad: rowwise('hard_sigmoid_grad'),
-    bn_apply: rowwise('bn_apply'),
   };
 }
 
