@@ -53,6 +53,7 @@ const layouts: [string, ConvGeometry][] = [
   ['7×7 stride 2, 3 channels (the stem; K padded to 148)', geometry([2, 64, 64, 3], [7, 7], [2, 2], [1, 1], [3, 3])],
   ['3×3 stride 2 dilation 2, 5 channels, unequal pads', geometry([2, 33, 29, 5], [3, 3], [2, 2], [2, 2], [2, 1])],
   ['1×3 valid, stride 1×2', geometry([2, 9, 31, 12], [1, 3], [1, 2], [1, 1], 'valid')],
+  ["3×3 stride 2, 3 channels (MobileNetV3's stem: 36-byte tap rows copied by vectors and words)", geometry([3, 33, 33, 3], [3, 3], [2, 2], [1, 1], 'same')],
 ];
 
 describe('GEMM helper threads on a shared wasm memory', () => {

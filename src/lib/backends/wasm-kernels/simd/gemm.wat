@@ -280,18 +280,20 @@
     (param $padTop i32) (param $padLeft i32)
     (local $p i32) (local $ow i32) (local $oh i32) (local $b i32) (local $ih0 i32) (local $iw0 i32)
     (local $kh i32) (local $kw i32) (local $ih i32) (local $iw i32) (local $dst i32) (local $row i32)
-    (local $tapBytes i32) (local $tapRowBytes i32) (local $padBytes i32) (local $src i32)
+    (local $tapBytes i32) (local $tapRowBytes i32) (local $padBytes i32) (local $src i32) (local $k i32)
     (local.set $tapBytes (i32.shl (local.get $inC) (i32.const 2)))
     (local.set $tapRowBytes (i32.mul (local.get $fW) (local.get $tapBytes)))
     (local.set $padBytes (i32.shl (i32.sub (local.get $ld) (i32.mul (local.get $fH) (i32.mul (local.get $fW) (local.get $inC)))) (i32.const 2)))
     (local.set $dst (local.get $col))
     (local.set $p (local.get $p0))
+    ;; The pixel's (b, oh, ow), divided out once and then counted up: four divisions a pixel were most of
+    ;; the time of a 3-channel stem's im2col.
+    (local.set $ow (i32.rem_u (local.get $p) (local.get $outW)))
+    (local.set $row (i32.div_u (local.get $p) (local.get $outW)))
+    (local.set $oh (i32.rem_u (local.get $row) (local.get $outH)))
+    (local.set $b (i32.div_u (local.get $row) (local.get $outH)))
     (block $pdone (loop $pixels
       (br_if $pdone (i32.ge_u (local.get $p) (local.get $p1)))
-      (local.set $ow (i32.rem_u (local.get $p) (local.get $outW)))
-      (local.set $row (i32.div_u (local.get $p) (local.get $outW)))
-      (local.set $oh (i32.rem_u (local.get $row) (local.get $outH)))
-      (local.set $b (i32.div_u (local.get $row) (local.get $outH)))
       (local.set $ih0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padTop)))
       (local.set $iw0 (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $padLeft)))
       (local.set $kh (i32.const 0))
@@ -305,7 +307,24 @@
             (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $ih)) (i32.mul (local.get $inW) (local.get $tapBytes)))))
             (if (i32.and (i32.eq (local.get $dW) (i32.const 1))
                   (i32.and (i32.ge_s (local.get $iw0) (i32.const 0)) (i32.le_s (i32.add (local.get $iw0) (local.get $fW)) (local.get $inW))))
-              (then (memory.copy (local.get $dst) (i32.add (local.get $src) (i32.mul (local.get $iw0) (local.get $tapBytes))) (local.get $tapRowBytes)))
+              (then
+                (local.set $src (i32.add (local.get $src) (i32.mul (local.get $iw0) (local.get $tapBytes))))
+                ;; A short row (a 3-channel stem's 36 bytes) by vectors, then words: memory.copy is a call
+                ;; into the runtime, most of the time of so short a copy.
+                (if (i32.le_u (local.get $tapRowBytes) (i32.const 64))
+                  (then
+                    (local.set $k (i32.const 0))
+                    (block $vdone (loop $vectors
+                      (br_if $vdone (i32.gt_u (i32.add (local.get $k) (i32.const 16)) (local.get $tapRowBytes)))
+                      (v128.store (i32.add (local.get $dst) (local.get $k)) (v128.load (i32.add (local.get $src) (local.get $k))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                      (br $vectors)))
+                    (block $wdone (loop $words
+                      (br_if $wdone (i32.ge_u (local.get $k) (local.get $tapRowBytes)))
+                      (i32.store (i32.add (local.get $dst) (local.get $k)) (i32.load (i32.add (local.get $src) (local.get $k))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                      (br $words))))
+                  (else (memory.copy (local.get $dst) (local.get $src) (local.get $tapRowBytes)))))
               (else
                 (local.set $kw (i32.const 0))
                 (block $kwdone (loop $taps
@@ -320,9 +339,22 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $tapRowBytes)))
         (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
         (br $taprows)))
-      (memory.fill (local.get $dst) (i32.const 0) (local.get $padBytes))
+      ;; K's padding to the row's leading dimension: a few zero words (a call to memory.fill costs more).
+      (local.set $k (i32.const 0))
+      (block $zdone (loop $zeros
+        (br_if $zdone (i32.ge_u (local.get $k) (local.get $padBytes)))
+        (i32.store (i32.add (local.get $dst) (local.get $k)) (i32.const 0))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $zeros)))
       (local.set $dst (i32.add (local.get $dst) (local.get $padBytes)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+      (if (i32.eq (local.get $ow) (local.get $outW)) (then
+        (local.set $ow (i32.const 0))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (if (i32.eq (local.get $oh) (local.get $outH)) (then
+          (local.set $oh (i32.const 0))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))))))
       (br $pixels)))
   )
 
