@@ -1,9 +1,9 @@
-// Loupe's GEMMs, depthwise convolutions and activations on every core. XNNPACK splits its
-// own operations across its pthreads, but Loupe's kernels (simd/*.wat) ran on the calling thread alone.
-// Helper threads instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows (or a
-// depthwise convolution's images, an activation's values) can be divided between the caller and them: each
-// writes its own part of the output where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller hands
-// out the parts through a SharedArrayBuffer, computes the first part itself and waits with Atomics for
+// Loupe's GEMMs, depthwise convolutions and activations on every core. XNNPACK splits its own operations
+// across its pthreads, but Loupe's kernels (simd/*.wat) ran on the calling thread alone. Helper threads
+// instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows (or a depthwise
+// convolution's images, an activation's values) can be divided between the caller and them: each writes
+// its own part of the output where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller
+// hands out the parts through a SharedArrayBuffer, computes the first part itself and waits with Atomics for
 // the rest. The parts are cut so that every element is summed in the same order as on one thread: the
 // result is the same bits whatever the number of helpers (tests/unit/kernels/gemm-helpers.test.ts).
 
@@ -59,7 +59,7 @@ function serve({ memory, modules, control, index }) {
 /** What a helper is started with (posted to it, or Node's workerData). */
 export interface HelperStart {
   memory: WebAssembly.Memory;
-  /** The GEMM and depthwise modules (the builds the caller's kernels use): compiled once, shared by structured clone. */
+  /** The modules whose exports helpers run (the builds the caller's kernels use): compiled once, shared by structured clone. */
   modules: WebAssembly.Module[];
   control: SharedArrayBuffer;
   index: number;
@@ -68,7 +68,7 @@ export interface HelperStart {
 /** Starts one helper thread running HELPER_PROGRAM with `start`; returns a way to end it. */
 export type SpawnHelper = (start: HelperStart) => { terminate(): void };
 
-/** The exports of gemm.wat and depthwise.wat that helpers share (pointers are byte offsets into the shared heap). */
+/** The exports of gemm.wat, depthwise.wat and activations.wat that helpers share (pointers are byte offsets into the shared heap). */
 export interface Gemms {
   gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
@@ -151,7 +151,7 @@ export interface RowLayout {
   rowBytes(args: readonly number[]): number;
 }
 
-/** Helper threads sharing Loupe's GEMMs (and the layout work around them: im2col, col2im, Winograd's transforms) and depthwise convolutions with the thread that calls them. */
+/** Helper threads sharing Loupe's GEMMs (and the layout work around them: im2col, col2im, Winograd's transforms), depthwise convolutions and activations with the thread that calls them. */
 export class GemmHelpers {
   readonly #words: Int32Array;
   readonly #threads: { terminate(): void }[];
