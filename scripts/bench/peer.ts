@@ -108,8 +108,9 @@ function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; t
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
-const gemmThreads = args['gemm-threads'] ? Number(args['gemm-threads']) : Math.min(MAX_WASM_POOL, os.availableParallelism());
-if (args['wasm-threads'] !== '1') useThreadedWasmInNode(Number(args['xnnpack-threads'] ?? (gemmThreads > 1 ? 1 : Math.min(MAX_WASM_POOL, os.availableParallelism()))));
+const cores = Math.min(MAX_WASM_POOL, os.availableParallelism());
+const gemmThreads = args['gemm-threads'] ? Number(args['gemm-threads']) : cores;
+if (args['wasm-threads'] !== '1') useThreadedWasmInNode(Number(args['xnnpack-threads'] ?? (gemmThreads > 1 ? 1 : cores)));
 await startWasm(args['wasm-threads'] ? Number(args['wasm-threads']) : undefined);
 if (args.convolutions !== undefined && !['loupe', 'xnnpack', 'auto'].includes(args.convolutions)) throw new RangeError('--convolutions: loupe, xnnpack or auto');
 registerWasmTrainingKernels({ convolutions: args.convolutions as ConvolutionGemm | undefined, relaxedSimd: !args['no-relaxed'], winograd: !args['no-winograd'] });

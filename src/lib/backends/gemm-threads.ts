@@ -1,4 +1,4 @@
-// Helper threads for Loupe's convolution kernels (wasm-kernels/gemm-helpers.ts): which contexts want them,
+// Helper threads for Loupe's wasm kernels (wasm-kernels/gemm-helpers.ts): which contexts want them,
 // and how a browser worker starts one. Apart from wasm-pool.ts, which the Vite config reads.
 import { HELPER_PROGRAM, type SpawnHelper } from './wasm-kernels/gemm-helpers';
 import { MAX_WASM_POOL, useWasmPool } from './wasm-pool';

@@ -2,9 +2,9 @@
 // cores (it assumes two hyper-threads a core), at most 8, when its module starts. Inference keeps tfjs's
 // half, where a thread per core only lengthened the tail latency (docs/benchmarks.md, "SIMD and threads").
 // Training takes every core, but no longer through XNNPACK: Loupe's kernels, on a helper thread per further
-// core, now run the convolutions, depthwise layers, activations and BatchNorm passes, and an XNNPACK pool
-// on the same cores spun between its few remaining ops and slowed the helpers' parts, so the trainer gives
-// XNNPACK its own thread alone (gemm-threads.ts, useEveryCoreForTraining; "Stop 29").
+// core, now run the convolutions, depthwise layers and activations, and an XNNPACK pool on the same cores
+// spun between its few remaining ops and slowed the helpers' parts, so the trainer gives XNNPACK its own
+// thread alone (gemm-threads.ts, useEveryCoreForTraining; "Stop 29").
 
 /** The global the bundled factory reads its core count from when set (scripts/vite/tfjs-wasm-threads.ts). */
 export const LOGICAL_CORES_GLOBAL = 'loupeWasmLogicalCores';

@@ -30,9 +30,6 @@ interface Runs {
   toStrides: readonly number[];
 }
 
-/** Strides of consecutive runs laid out back to back (the dense side of a slice or pad). */
-const denseStrides = (outer: readonly number[], run: number) => strides([...outer, run]).slice(0, outer.length);
-
 /** Copies `runs` inside the heap: one call of copy.wat for up to three outer axes, else a loop (short runs by hand). */
 function copyRuns(backend: BackendWasm, heap: Elements, runs: Runs): void {
   const { outer, run, from, fromStrides, to, toStrides } = runs;
@@ -93,7 +90,7 @@ export function sliceKernel(fallback: Fallback): KernelFunc {
     const { heap, at: xAt } = heapOf(backend, x);
     const outAt = heapOf(backend, out).at;
     const from = xAt + start.reduce((sum, b, j) => sum + b * xStrides[j]!, 0);
-    copyRuns(backend, heap, { outer, run, from, fromStrides: xStrides.slice(0, k), to: outAt, toStrides: denseStrides(outer, run) });
+    copyRuns(backend, heap, { outer, run, from, fromStrides: xStrides.slice(0, k), to: outAt, toStrides: strides(extent).slice(0, k) });
     return out;
   }) as unknown as KernelFunc;
 }
@@ -122,8 +119,7 @@ export function padKernel(fallback: Fallback): KernelFunc {
     const { heap, at: xAt } = heapOf(backend, x);
     const outAt = heapOf(backend, out).at;
     const to = outAt + paddings.reduce((sum, [before], j) => sum + before * outStrides[j]!, 0);
-    const outer = x.shape.slice(0, k);
-    copyRuns(backend, heap, { outer, run, from: xAt, fromStrides: denseStrides(outer, run), to, toStrides: outStrides.slice(0, k) });
+    copyRuns(backend, heap, { outer: x.shape.slice(0, k), run, from: xAt, fromStrides: xStrides.slice(0, k), to, toStrides: outStrides.slice(0, k) });
     return out;
   }) as unknown as KernelFunc;
 }
