@@ -157,11 +157,11 @@ describe('layout', () => {
 
     const menu = page.getByRole('button', { name: 'Menu' });
     const runs = page.getByRole('navigation', { name: 'Studio' }).getByRole('link', { name: /Pipelines/ });
-    await expect(menu.getAttribute('aria-expanded')).resolves.toBe('false');
+    await expect.poll(() => menu.getAttribute('aria-expanded')).toBe('false');
     await expect.poll(() => runs.isVisible()).toBe(false);
     await menu.focus();
     await page.keyboard.press('Enter');
-    await expect(menu.getAttribute('aria-expanded')).resolves.toBe('true');
+    await expect.poll(() => menu.getAttribute('aria-expanded')).toBe('true');
     await expect.poll(() => runs.isVisible()).toBe(true);
     // Every item is on screen, none cut off.
     for (const link of await page.getByRole('navigation', { name: 'Studio' }).getByRole('link').all()) {
@@ -170,14 +170,14 @@ describe('layout', () => {
     }
     await studio.screenshot('layout-menu-phone');
     await page.keyboard.press('Tab');
-    await expect(page.evaluate(() => document.activeElement?.textContent?.trim())).resolves.toMatch(/Datasets$/);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent?.trim())).toMatch(/Datasets$/);
     await page.keyboard.press('Escape');
-    await expect(menu.getAttribute('aria-expanded')).resolves.toBe('false');
-    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('menu-toggle');
+    await expect.poll(() => menu.getAttribute('aria-expanded')).toBe('false');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('menu-toggle');
     await menu.click();
     await runs.click();
     await page.waitForURL(/#\/pipelines$/);
-    await expect(menu.getAttribute('aria-expanded')).resolves.toBe('false');
+    await expect.poll(() => menu.getAttribute('aria-expanded')).toBe('false');
 
     // The dark theme, at both sizes.
     await menu.click();
