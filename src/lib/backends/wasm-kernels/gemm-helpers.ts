@@ -3,20 +3,33 @@
 // instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows (or a depthwise
 // convolution's images, an activation's values) can be divided between the caller and them: each writes
 // its own part of the output where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller
-// hands out the parts through a SharedArrayBuffer, computes the first part itself and waits with Atomics for
-// the rest. The parts are cut so that every element is summed in the same order as on one thread: the
-// result is the same bits whatever the number of helpers (tests/unit/kernels/gemm-helpers.test.ts).
+// posts a job's parts through a SharedArrayBuffer and every thread, the caller included, claims the next
+// unclaimed part until none is left; the caller then waits with Atomics for the parts still running. A
+// helper that wakes late (on a busy machine, or from a deep sleep) takes fewer parts instead of holding
+// the caller up. The parts are cut so that every element is summed in the same order as on one thread:
+// the result is the same bits whichever thread runs which part and whatever the number of helpers
+// (tests/unit/kernels/gemm-helpers.test.ts).
 
 import type { ConvGeometry } from './geometry';
 
-/** Int32 words of the control block per helper. */
-const SLOT = 24;
-/** Word offsets within a slot: the job's sequence number, the last one done, ready, operation, arguments. */
-const SEQ = 0;
-const DONE = 1;
-const READY = 2;
+/** Int32 words of the control block: the job's sequence number (helpers wait on it), the claim word, the parts finished, the operation, helpers started, parts helpers ran, the stop flag. */
+const JOB = 0;
+/** The claim word: the job's part count in the high 16 bits, the next unclaimed part in the low 16. */
+const CLAIM = 1;
+const FINISHED = 2;
 const OP = 3;
-const ARGS = 4;
+const READY = 4;
+const HELPER_PARTS = 5;
+const STOPPED = 6;
+/** Where the parts' arguments start, and the words each part's take. */
+const TABLE = 8;
+const ARG_WORDS = 20;
+/**
+ * Parts a job is cut into per thread at most: a helper that wakes late then leaves the caller more of the
+ * small parts instead of one half to wait for.
+ */
+const PARTS_PER_THREAD = 4;
+
 /**
  * Passes whose every output row depends on the same rows of the inputs alone: threads may divide the rows.
  * The activations, which divide by 6 twice a value; BatchNorm's apply pass, which streams memory at one
@@ -28,31 +41,37 @@ export type RowOp = (typeof ROW_OPS)[number];
 const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad', 'depthwise_forward', 'depthwise_input_grad',
   'depthwise_filter_grad', ...ROW_OPS] as const;
 type Op = (typeof OPS)[number];
-const STOP = OPS.length;
 
 /**
  * A helper's whole program, plain JavaScript with no imports so that it runs as given in a Node
  * `worker_threads` worker (eval) and in a Blob worker, and no bundler can rename what it refers to. It
- * receives `{ memory, modules, control, index }` (the first message, or Node's workerData), instantiates the
- * modules on the shared memory, says it is ready, and then waits on its slot's sequence number.
+ * receives `{ memory, modules, control }` (the first message, or Node's workerData), instantiates the
+ * modules on the shared memory, says it is ready, and then waits for jobs. A part's operation and
+ * arguments are read only once it is claimed: a claim that succeeds is always one of the posted job's.
  */
 export const HELPER_PROGRAM = `
-function serve({ memory, modules, control, index }) {
+function serve({ memory, modules, control }) {
   const exports = Object.assign({}, ...modules.map((module) => new WebAssembly.Instance(module, { env: { memory } }).exports));
   const ops = ${JSON.stringify(OPS)}.map((name) => exports[name]);
   const words = new Int32Array(control);
-  const base = index * ${SLOT};
-  let seen = Atomics.load(words, base + ${SEQ});
-  Atomics.store(words, base + ${READY}, 1);
-  Atomics.notify(words, base + ${READY});
+  let seen = Atomics.load(words, ${JOB});
+  Atomics.add(words, ${READY}, 1);
+  Atomics.notify(words, ${READY});
   for (;;) {
-    Atomics.wait(words, base + ${SEQ}, seen);
-    seen = Atomics.load(words, base + ${SEQ});
-    const op = ops[words[base + ${OP}]];
-    if (!op) return;
-    op(...words.subarray(base + ${ARGS}, base + ${SLOT}));
-    Atomics.store(words, base + ${DONE}, seen);
-    Atomics.notify(words, base + ${DONE});
+    Atomics.wait(words, ${JOB}, seen);
+    seen = Atomics.load(words, ${JOB});
+    if (Atomics.load(words, ${STOPPED})) return;
+    for (;;) {
+      const claim = Atomics.load(words, ${CLAIM});
+      const parts = claim >>> 16;
+      const part = claim & 0xffff;
+      if (part >= parts) break;
+      if (Atomics.compareExchange(words, ${CLAIM}, claim, claim + 1) !== claim) continue;
+      const at = ${TABLE} + part * ${ARG_WORDS};
+      ops[words[${OP}]](...words.subarray(at, at + ${ARG_WORDS}));
+      Atomics.add(words, ${HELPER_PARTS}, 1);
+      if (Atomics.add(words, ${FINISHED}, 1) + 1 === parts) Atomics.notify(words, ${FINISHED});
+    }
   }
 }`;
 
@@ -62,6 +81,7 @@ export interface HelperStart {
   /** The modules whose exports helpers run (the builds the caller's kernels use): compiled once, shared by structured clone. */
   modules: WebAssembly.Module[];
   control: SharedArrayBuffer;
+  /** Which helper this is (0-based), for its thread's name. */
   index: number;
 }
 
@@ -155,7 +175,6 @@ export interface RowLayout {
 export class GemmHelpers {
   readonly #words: Int32Array;
   readonly #threads: { terminate(): void }[];
-  #seq = 0;
   #stopped = false;
   #handedOut = 0;
   readonly #partTimeoutMs: number;
@@ -180,17 +199,15 @@ export class GemmHelpers {
     { timeoutMs = 10_000, partTimeoutMs = PART_TIMEOUT_MS } = {},
   ): Promise<GemmHelpers | null> {
     if (count < 1 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-    const control = new SharedArrayBuffer(count * SLOT * 4);
+    const control = new SharedArrayBuffer((TABLE + (count + 1) * PARTS_PER_THREAD * ARG_WORDS) * 4);
     const words = new Int32Array(control);
     const threads: { terminate(): void }[] = [];
     try {
       for (let index = 0; index < count; index++) threads.push(spawn({ memory, modules, control, index }));
       const deadline = Date.now() + timeoutMs;
-      for (let index = 0; index < count; index++) {
-        while (Atomics.load(words, index * SLOT + READY) !== 1) {
-          if (Date.now() > deadline) throw new Error('a GEMM helper did not start');
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
+      while (Atomics.load(words, READY) !== count) {
+        if (Date.now() > deadline) throw new Error('a GEMM helper did not start');
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     } catch {
       for (const thread of threads) thread.terminate();
@@ -204,52 +221,60 @@ export class GemmHelpers {
     return this.#stopped ? 0 : this.#threads.length;
   }
 
-  /** Parts of jobs run on helper threads so far (a GEMM below the split thresholds hands out none). */
+  /** Parts of jobs offered to helper threads so far: every part of a split job but one (a GEMM below the split thresholds offers none). */
   get partsHandedOut(): number {
     return this.#handedOut;
+  }
+
+  /** Parts helper threads have run so far (fewer than offered when the caller claimed them first). */
+  get partsHelpersRan(): number {
+    return Atomics.load(this.#words, HELPER_PARTS);
   }
 
   /** Ends the helpers; work after this runs on the caller alone. */
   stop(): void {
     if (this.#stopped) return;
-    const helpers = this.#threads.length;
-    const seq = ++this.#seq;
-    for (let i = 0; i < helpers; i++) {
-      this.#words[i * SLOT + OP] = STOP;
-      Atomics.store(this.#words, i * SLOT + SEQ, seq);
-      Atomics.notify(this.#words, i * SLOT + SEQ);
-    }
+    Atomics.store(this.#words, STOPPED, 1);
+    Atomics.add(this.#words, JOB, 1);
+    Atomics.notify(this.#words, JOB);
     this.#stopped = true;
     for (const thread of this.#threads) thread.terminate();
   }
 
   /** Into how many parts `work` splits, given `units` indivisible pieces and the smallest worthwhile part. */
   #parts(work: number, units: number, minimum: number): number {
-    return Math.max(1, Math.min(this.count + 1, units, Math.floor(work / minimum)));
+    return this.count === 0 ? 1 : Math.max(1, Math.min((this.count + 1) * PARTS_PER_THREAD, units, Math.floor(work / minimum)));
   }
 
   /**
-   * Runs part 0 of a job on this thread and parts 1..parts−1 on helpers: `args(part)` gives a part's
-   * arguments of `op`. Returns once every part is done.
+   * Runs a job of `parts` parts of `op`, `args(part)` giving a part's arguments: this thread and the
+   * helpers claim parts in turn until none is left. Returns once every part is done.
    */
   #fork(parts: number, gemm: Gemms, op: Op, args: (part: number) => number[]): void {
-    const seq = ++this.#seq;
-    this.#handedOut += parts - 1;
-    for (let part = 1; part < parts; part++) {
-      const base = (part - 1) * SLOT;
-      this.#words[base + OP] = OPS.indexOf(op);
-      this.#words.set(args(part), base + ARGS);
-      Atomics.store(this.#words, base + SEQ, seq);
-      Atomics.notify(this.#words, base + SEQ);
+    const run = gemm[op] as (...a: number[]) => void;
+    if (parts === 1) {
+      run(...args(0));
+      return;
     }
-    (gemm[op] as (...a: number[]) => void)(...args(0));
-    for (let part = 1; part < parts; part++) {
-      const at = (part - 1) * SLOT + DONE;
-      for (let done = Atomics.load(this.#words, at); done !== seq; done = Atomics.load(this.#words, at)) {
-        // A helper that died (its worker ended under us) would hang the job: fail it with a reason instead.
-        if (Atomics.wait(this.#words, at, done, this.#partTimeoutMs) === 'timed-out' && Atomics.load(this.#words, at) !== seq) {
-          throw new Error(`GEMM helper thread ${part} did not finish its part within ${this.#partTimeoutMs / 1000} s`);
-        }
+    const words = this.#words;
+    this.#handedOut += parts - 1;
+    words[OP] = OPS.indexOf(op);
+    for (let part = 0; part < parts; part++) words.set(args(part), TABLE + part * ARG_WORDS);
+    Atomics.store(words, FINISHED, 0);
+    Atomics.store(words, CLAIM, parts << 16);
+    Atomics.add(words, JOB, 1);
+    Atomics.notify(words, JOB);
+    let finished = 0;
+    for (let claim = Atomics.load(words, CLAIM); (claim & 0xffff) < parts; claim = Atomics.load(words, CLAIM)) {
+      if (Atomics.compareExchange(words, CLAIM, claim, claim + 1) !== claim) continue;
+      const at = TABLE + (claim & 0xffff) * ARG_WORDS;
+      run(...words.subarray(at, at + ARG_WORDS));
+      finished = Atomics.add(words, FINISHED, 1) + 1;
+    }
+    for (let done = finished; done !== parts; done = Atomics.load(words, FINISHED)) {
+      // A helper that died (its worker ended under us) with a part claimed would hang the job: fail it with a reason instead.
+      if (Atomics.wait(words, FINISHED, done, this.#partTimeoutMs) === 'timed-out' && Atomics.load(words, FINISHED) !== parts) {
+        throw new Error(`a GEMM helper thread did not finish its part within ${this.#partTimeoutMs / 1000} s`);
       }
     }
   }
