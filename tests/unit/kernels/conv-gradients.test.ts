@@ -240,6 +240,32 @@ describe.each([
     expect(maxScaledError(actual.values, expected.values)).toBeLessThan(TOLERANCE);
   });
 
+  it.each(forwardCases.map((c, i) => [describeCase(c), c, i] as const))('FusedConv2D with a bias: %s', async (_, c, i) => {
+    const { x } = filterGradInputs(c, false, 700 + i);
+    const filterShape = [c.filterH, c.filterW, c.inC, c.outC];
+    const filter: KernelInput = { values: randomValues(sizeOf(filterShape), 800 + i, 0), shape: filterShape };
+    const bias: KernelInput = { values: randomValues(c.outC, 900 + i, 0), shape: [c.outC] };
+    const attrs = { ...convAttrs(c), dilations: [1, 1], activation: 'linear' };
+    const expected = await runKernelOn('cpu', 'FusedConv2D', { x, filter, bias }, attrs);
+    const before = liveData();
+    const actual = await runKernelOn('wasm', 'FusedConv2D', { x, filter, bias }, attrs);
+    expect(liveData()).toEqual(before);
+    expect(actual.shape).toEqual(expected.shape);
+    expect(maxScaledError(actual.values, expected.values)).toBeLessThan(TOLERANCE);
+  });
+
+  it("FusedConv2D with a relu goes to the backend's own kernel, with the same result", async () => {
+    const c = namedCases[0]!;
+    const { x } = filterGradInputs(c, false, 710);
+    const filterShape = [c.filterH, c.filterW, c.inC, c.outC];
+    const filter: KernelInput = { values: randomValues(sizeOf(filterShape), 810, 0), shape: filterShape };
+    const bias: KernelInput = { values: randomValues(c.outC, 910, 0), shape: [c.outC] };
+    const attrs = { ...convAttrs(c), dilations: [1, 1], activation: 'relu' };
+    const expected = await runKernelOn('cpu', 'FusedConv2D', { x, filter, bias }, attrs);
+    const actual = await runKernelOn('wasm', 'FusedConv2D', { x, filter, bias }, attrs);
+    expect(maxScaledError(actual.values, expected.values)).toBeLessThan(TOLERANCE);
+  });
+
   it('splits large layers into im2col chunks with the same results', async () => {
     // A budget of a few hundred floats forces one image per chunk, through both GEMM orientations.
     for (const c of [namedCases[0]!, namedCases[1]!, namedCases[2]!, namedCases[3]!]) {

@@ -23,6 +23,7 @@ import {
   conv2dBackpropFilterKernel,
   conv2dBackpropInputKernel,
   conv2dKernel,
+  fusedConv2dKernel,
   depthwiseBackpropFilterKernel,
   depthwiseBackpropInputKernel,
   depthwiseForwardKernel,
@@ -207,6 +208,8 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
       return conv2dBackpropInputKernel(gemm, plainMatMul, fallback, convolutions);
     case 'Conv2D':
       return wasmOwn(kernelName, (fallback) => conv2dKernel(fallback, convolutions));
+    case 'FusedConv2D':
+      return wasmOwn(kernelName, (fallback) => fusedConv2dKernel(fallback, convolutions));
     case 'DepthwiseConv2dNativeBackpropFilter':
       return depthwiseBackpropFilterKernel(fallback, simd);
     case 'DepthwiseConv2dNative':
@@ -291,7 +294,7 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   if (mode === 'fast' && simd) {
     names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS, BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL);
   }
-  if (convolutions !== 'xnnpack') names.push('Conv2D', 'DepthwiseConv2dNative');
+  if (convolutions !== 'xnnpack') names.push('Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative');
   for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd, convolutions));
   current = key;
   return [...ours];

@@ -1,5 +1,5 @@
 ;; Per-channel elementwise work in wasm SIMD, on the wasm backend's own memory (see module.ts): an NHWC
-;; tensor against a vector of its channels (BatchNorm's gradient, squeeze-and-excite scaling), where
+;; tensor against a vector of its channels (BatchNorm's gradient, squeeze-and-excite scaling, a bias), where
 ;; tfjs-backend-wasm 4.22 takes its generic broadcasting loop (3–7 ns an element instead of ~1), and the
 ;; per-channel sums of BatchNorm's gradient. C must be a multiple of 4.
 (module
@@ -44,6 +44,30 @@
         (loop $channel_loop
           (v128.store (i32.add (local.get $out) (local.get $c))
             (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $sRow) (local.get $c)))))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (br_if $channel_loop (i32.lt_u (local.get $c) (local.get $rowBytes))))
+        (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pixel_loop)))
+      (local.set $o (i32.add (local.get $o) (i32.const 1)))
+      (br $outer_loop))))
+
+  ;; out[o, p, c] = x[o, p, c] + s[o·sStride + c] (the same walk as mul_channels): a convolution's bias.
+  (func (export "add_channels") (param $x i32) (param $s i32) (param $out i32)
+    (param $outer i32) (param $pixels i32) (param $C i32) (param $sStride i32)
+    (local $o i32) (local $p i32) (local $c i32) (local $rowBytes i32) (local $sRow i32)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (block $done_o (loop $outer_loop
+      (br_if $done_o (i32.ge_u (local.get $o) (local.get $outer)))
+      (local.set $sRow (i32.add (local.get $s) (i32.shl (i32.mul (local.get $o) (local.get $sStride)) (i32.const 2))))
+      (local.set $p (i32.const 0))
+      (block $done_p (loop $pixel_loop
+        (br_if $done_p (i32.ge_u (local.get $p) (local.get $pixels)))
+        (local.set $c (i32.const 0))
+        (loop $channel_loop
+          (v128.store (i32.add (local.get $out) (local.get $c))
+            (f32x4.add (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $sRow) (local.get $c)))))
           (local.set $c (i32.add (local.get $c) (i32.const 16)))
           (br_if $channel_loop (i32.lt_u (local.get $c) (local.get $rowBytes))))
         (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))

@@ -51,6 +51,8 @@ export interface SimdKernels {
   mul_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
   /** channels.wat: `out = x − s`, the same broadcast as mul_channels. */
   sub_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
+  /** channels.wat: `out = x + s`, the same broadcast as mul_channels (a convolution's bias). */
+  add_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
   /** channels.wat: `acc[o, i] (f64) += Σ_m x[o, m, i]`; inner a multiple of 4. */
   sum_middle(x: number, acc: number, outer: number, middle: number, inner: number): void;
   /** gemm.wat: `C[K×N] += Aᵀ·B` for A rows × K (leading dimension lda floats), B rows × N (ldb); K, N multiples of 4. */
