@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { HardSigmoid, HardSwish } from './activations';
+import { HardSigmoid, HardSwish, LoupeReLU } from './activations';
 import { LoupeBatchNormalization } from './batch-norm';
 import { LoupeConv2D } from './conv';
 import './mean-gradient'; // tfjs's Mean gradient without its full-size ones (global average pooling)
@@ -106,7 +106,7 @@ export type ActivationKind = 'relu' | 'hardswish' | 'hardsigmoid';
 export function activation(x: tf.SymbolicTensor, ctx: BlockContext, kind: ActivationKind, path: string): tf.SymbolicTensor {
   const name = layerName(ctx.prefix, path);
   const layer =
-    kind === 'relu' ? tf.layers.reLU({ name }) : kind === 'hardswish' ? new HardSwish({ name }) : new HardSigmoid({ name });
+    kind === 'relu' ? new LoupeReLU({ name }) : kind === 'hardswish' ? new HardSwish({ name }) : new HardSigmoid({ name });
   return layer.apply(x) as tf.SymbolicTensor;
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HardSigmoid, HardSwish, HARD_SWISH_KERNEL } from '../../../models/backbones/activations';
+import { HardSigmoid, HardSwish, HARD_SWISH_KERNEL, LoupeReLU, RELU_GRAD_KERNEL } from '../../../models/backbones/activations';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../../src/lib/backends/wasm-kernels/index';
 import { liveData, randomValues, startWasm } from './wasm';
 
@@ -51,6 +51,7 @@ async function forwardAndGradient(layer: tf.layers.Layer, x: Float32Array): Prom
 describe.each([
   { name: 'HardSwish', make: () => new HardSwish({}) },
   { name: 'HardSigmoid', make: () => new HardSigmoid({}) },
+  { name: 'ReLU', make: () => new LoupeReLU({}) },
 ])('$name on wasm as one kernel each way', ({ make }) => {
   // Sizes around multiples of four: the SIMD loop takes whole fours, the scalar code the rest.
   it.each([1, 3, 4, 16, 37, 130])('gives the bits the composed ops give, forward and backward (%i values)', async (size) => {
@@ -84,6 +85,30 @@ describe('which way the activations run', () => {
     const composed = await kernelsOfOneStep();
     expect(composed).toContain('Relu6');
     expect(composed.some((k) => k.startsWith('Loupe'))).toBe(false);
+  });
+
+  it("takes ReLU's gradient as one kernel where registered, instead of Step, Cast and Multiply", async () => {
+    const x = tf.tensor1d(inputs(64, 6));
+    const kernels = async () => (await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(new LoupeReLU({}).apply(t) as tf.Tensor))(x))).kernels.map((k) => k.name);
+    registerWasmTrainingKernels();
+    const fused = await kernels();
+    expect(fused).toContain(RELU_GRAD_KERNEL);
+    expect(fused).not.toContain('Step');
+    registerWasmTrainingKernels({ simd: false });
+    expect(await kernels()).toContain('Step');
+    x.dispose();
+  });
+
+  it("saves as tfjs's ReLU and loads back into LoupeReLU, a capped ReLU still capped", async () => {
+    const input = tf.input({ shape: [3] });
+    const model = tf.model({ inputs: input, outputs: new LoupeReLU({ name: 'relu', maxValue: 6 }).apply(input) as tf.SymbolicTensor });
+    const json = JSON.stringify(model.toJSON(null, false));
+    expect(json).toContain('"class_name":"ReLU"');
+    const loaded = await tf.models.modelFromJSON(JSON.parse(json) as Parameters<typeof tf.models.modelFromJSON>[0]);
+    expect(loaded.getLayer('relu')).toBeInstanceOf(LoupeReLU);
+    const y = loaded.predict(tf.tensor2d([[-1, 3, 9]])) as tf.Tensor;
+    expect(Array.from(await y.data())).toEqual([0, 3, 6]);
+    tf.dispose([y, loaded, model] as never);
   });
 
   it('int32 input takes the composed ops', async () => {

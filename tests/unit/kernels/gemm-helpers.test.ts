@@ -247,6 +247,7 @@ describe('GEMM helper threads on a shared wasm memory', () => {
       ['hard_sigmoid', (out) => [x, out, n]],
       ['hard_swish_grad', (out) => [x, dy, out, n]],
       ['hard_sigmoid_grad', (out) => [x, dy, out, n]],
+      ['relu_grad', (out) => [x, dy, out, n]],
     ];
     for (const [op, args] of cases) {
       const [alone, split] = [region(n), region(n)];

@@ -1,6 +1,6 @@
-// Hard-swish and hard-sigmoid (models/backbones/activations.ts) as one kernel each way on the wasm backend:
-// the SIMD loops of simd/activations.wat for whole groups of four, these scalar ones for a tensor's last
-// few elements (and everything, where wasm SIMD is missing). Same float32 operations in the same order as
+// Hard-swish and hard-sigmoid (models/backbones/activations.ts) as one kernel each way, and ReLU's gradient,
+// on the wasm backend: the SIMD loops of simd/activations.wat for whole groups of four, these scalar ones for
+// a tensor's last few elements (and everything, where wasm SIMD is missing). Same float32 operations in the same order as
 // the composed tfjs ops and their gradients, so the layers give the same bits whichever way they run.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import {
@@ -8,6 +8,7 @@ import {
   HARD_SIGMOID_KERNEL,
   HARD_SWISH_GRAD_KERNEL,
   HARD_SWISH_KERNEL,
+  RELU_GRAD_KERNEL,
 } from '../../../../models/backbones/activations';
 import { input, type KernelArgs } from './kernels';
 import { simdKernels, type SimdKernels } from './simd/module';
@@ -38,6 +39,7 @@ const FORWARD: Record<string, { simd: (k: SimdKernels) => (x: Pointer, out: Poin
 const GRADIENT: Record<string, { simd: (k: SimdKernels) => (x: Pointer, dy: Pointer, dx: Pointer, count: number) => void; scalar: (x: number, dy: number) => number }> = {
   [HARD_SWISH_GRAD_KERNEL]: { simd: (k) => k.hard_swish_grad, scalar: (x, dy) => f32(f32(dy * gate(x)) + f32(f32(f32(dy * x) / 6) * mask(x))) },
   [HARD_SIGMOID_GRAD_KERNEL]: { simd: (k) => k.hard_sigmoid_grad, scalar: (x, dy) => f32(f32(dy / 6) * mask(x)) },
+  [RELU_GRAD_KERNEL]: { simd: (k) => k.relu_grad, scalar: (x, dy) => f32(dy * (Number.isNaN(x) ? Number.NaN : x > 0 ? 1 : 0)) },
 };
 
 export const ACTIVATION_KERNELS = [...Object.keys(FORWARD), ...Object.keys(GRADIENT)];

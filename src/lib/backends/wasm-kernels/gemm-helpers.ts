@@ -35,7 +35,7 @@ const PARTS_PER_THREAD = 4;
  * The activations, which divide by 6 twice a value; BatchNorm's apply pass, which streams memory at one
  * multiply-add a value, measured slower divided (the wake-ups cost more than the second core gave).
  */
-export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad'] as const;
+export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad', 'relu_grad'] as const;
 export type RowOp = (typeof ROW_OPS)[number];
 /** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
 const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad', 'depthwise_forward', 'depthwise_input_grad',
@@ -107,6 +107,7 @@ export interface Gemms {
   hard_sigmoid(x: number, out: number, count: number): void;
   hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
   hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
+  relu_grad(x: number, dy: number, dx: number, count: number): void;
 }
 
 /** A depthwise convolution's batch and geometry as depthwise.wat takes them: batch, then ConvArgs. */

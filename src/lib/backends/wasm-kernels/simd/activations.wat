@@ -1,5 +1,5 @@
 ;; MobileNetV3's hard-swish and hard-sigmoid (PyTorch's: relu6(x + 3) / 6, times x for hard-swish) and their
-;; gradients as one pass each, in wasm SIMD on the wasm backend's own memory (see module.ts). Composed from
+;; gradients, and ReLU's gradient, as one pass each, in wasm SIMD on the wasm backend's own memory (see module.ts). Composed from
 ;; tfjs ops they take 4 kernels forward and ~9 backward, each a pass over the whole activation. Every step
 ;; below is the float32 operation tfjs's composed ops and their gradients perform, in the same order, so
 ;; the results are the same bits; a NaN input gives NaN forward and backward, as on tfjs's cpu backend
@@ -78,6 +78,24 @@
               (v128.and (f32x4.le (local.get $t) (v128.const f32x4 6 6 6 6)) (f32x4.gt (local.get $t) (v128.const f32x4 0 0 0 0)))
               (v128.const f32x4 1 1 1 1))
             (f32x4.ne (local.get $t) (local.get $t)))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+      (br $each))))
+;; dx = dy · step(x): ReLU's gradient as tfjs composes it (Step, Cast, Multiply: three passes), with step 1
+  ;; where x > 0, else 0, NaN at NaN.
+  (func (export "relu_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $count i32)
+    (local $end i32) (local $v v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $v (v128.load (local.get $x)))
+      (v128.store (local.get $dx)
+        (f32x4.mul (v128.load (local.get $dy))
+          (v128.bitselect
+            (v128.const f32x4 nan nan nan nan)
+            (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+            (f32x4.ne (local.get $v) (local.get $v)))))
       (local.set $x (i32.add (local.get $x) (i32.const 16)))
       (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
       (local.set $dx (i32.add (local.get $dx) (i32.const 16)))

@@ -41,6 +41,7 @@ export interface SimdKernels {
   /** activations.wat: their input gradients given dy, `count` floats (a multiple of 4). */
   hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
   hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
+  relu_grad(x: number, dy: number, dx: number, count: number): void;
   /** batch-norm.wat: `sq[c] (f64) += Σ (x − mean[c])²` over `pixels` rows of C. */
   bn_squared_deviations(x: number, mean: number, sq: number, pixels: number, C: number): void;
   /** batch-norm.wat: `sumDy[c] (f64) += Σ dy`, `sumDyDev[c] (f64) += Σ dy · (x − mean[c])`. */
@@ -162,6 +163,7 @@ export const ROW_LAYOUTS: Record<RowOp, RowLayout> = {
   hard_sigmoid: ACTIVATION_ROWS(2),
   hard_swish_grad: ACTIVATION_ROWS(3),
   hard_sigmoid_grad: ACTIVATION_ROWS(3),
+  relu_grad: ACTIVATION_ROWS(3),
 };
 
 /** The running helper threads, for the memory and GEMM build they were started with. */
@@ -273,6 +275,7 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
     hard_sigmoid: rowwise('hard_sigmoid'),
     hard_swish_grad: rowwise('hard_swish_grad'),
     hard_sigmoid_grad: rowwise('hard_sigmoid_grad'),
+    relu_grad: rowwise('relu_grad'),
   };
 }
 
