@@ -6,16 +6,9 @@
 (module
   (import "env" "memory" (memory 1 65536 @SHARED@))
 
-  ;; acc[0..4] (f64) += v (f32x4): four float32 partial sums added to double accumulators.
-  (func $add_to_f64 (param $acc i32) (param $v v128)
-    (v128.store (local.get $acc)
-      (f64x2.add (v128.load (local.get $acc)) (f64x2.promote_low_f32x4 (local.get $v))))
-    (v128.store offset=16 (local.get $acc)
-      (f64x2.add (v128.load offset=16 (local.get $acc))
-        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
-
   ;; Filter gradient along one row: acc[c] (f64) += Σ_{i < n} x[xs + i·xStep][c] · dy[ys + i·yStep][c],
-  ;; summed in registers along the row and added to the doubles once.
+  ;; summed in float32 registers along the row and added to the doubles once (four float32 partial sums
+  ;; promoted and added to double accumulators).
   (func $filter_row (param $xs i32) (param $ys i32) (param $acc i32) (param $n i32) (param $xStep i32) (param $yStep i32) (param $C i32)
     (local $c i32) (local $xi i32) (local $yi i32) (local $i i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
@@ -36,10 +29,27 @@
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br_if $row (local.get $i)))
       (local.set $xi (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
-      (call $add_to_f64 (local.get $xi) (local.get $a0))
-      (call $add_to_f64 (i32.add (local.get $xi) (i32.const 32)) (local.get $a1))
-      (call $add_to_f64 (i32.add (local.get $xi) (i32.const 64)) (local.get $a2))
-      (call $add_to_f64 (i32.add (local.get $xi) (i32.const 96)) (local.get $a3))
+      ;; acc[c..c+16] (f64) += a0..a3, written out: V8 does not inline wasm calls.
+      (v128.store (local.get $xi)
+        (f64x2.add (v128.load (local.get $xi)) (f64x2.promote_low_f32x4 (local.get $a0))))
+      (v128.store offset=16 (local.get $xi)
+        (f64x2.add (v128.load offset=16 (local.get $xi))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a0) (local.get $a0)))))
+      (v128.store offset=32 (local.get $xi)
+        (f64x2.add (v128.load offset=32 (local.get $xi)) (f64x2.promote_low_f32x4 (local.get $a1))))
+      (v128.store offset=48 (local.get $xi)
+        (f64x2.add (v128.load offset=48 (local.get $xi))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a1) (local.get $a1)))))
+      (v128.store offset=64 (local.get $xi)
+        (f64x2.add (v128.load offset=64 (local.get $xi)) (f64x2.promote_low_f32x4 (local.get $a2))))
+      (v128.store offset=80 (local.get $xi)
+        (f64x2.add (v128.load offset=80 (local.get $xi))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a2) (local.get $a2)))))
+      (v128.store offset=96 (local.get $xi)
+        (f64x2.add (v128.load offset=96 (local.get $xi)) (f64x2.promote_low_f32x4 (local.get $a3))))
+      (v128.store offset=112 (local.get $xi)
+        (f64x2.add (v128.load offset=112 (local.get $xi))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a3) (local.get $a3)))))
       (local.set $c (i32.add (local.get $c) (i32.const 16)))
       (br $c16)))
     (block $done4 (loop $c4
@@ -54,7 +64,12 @@
         (local.set $yi (i32.add (local.get $yi) (local.get $yStep)))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br_if $row (local.get $i)))
-      (call $add_to_f64 (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))) (local.get $a0))
+      (local.set $xi (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+      (v128.store (local.get $xi)
+        (f64x2.add (v128.load (local.get $xi)) (f64x2.promote_low_f32x4 (local.get $a0))))
+      (v128.store offset=16 (local.get $xi)
+        (f64x2.add (v128.load offset=16 (local.get $xi))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a0) (local.get $a0)))))
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (br $c4))))
 
