@@ -12,7 +12,10 @@
 
 import type { ConvGeometry } from './geometry';
 
-/** Int32 words of the control block: the job's sequence number (helpers wait on it), the claim word, the parts finished, the operation, helpers started, parts helpers ran, the stop flag. */
+/**
+ * Int32 words of the control block: the job's sequence number (helpers wait on it), the claim word, the
+ * parts finished, the operation, helpers started, parts helpers ran, the stop flag; then the parts' table.
+ */
 const JOB = 0;
 /** The claim word: the job's part count in the high 16 bits, the next unclaimed part in the low 16. */
 const CLAIM = 1;
@@ -21,7 +24,7 @@ const OP = 3;
 const READY = 4;
 const HELPER_PARTS = 5;
 const STOPPED = 6;
-/** Where the parts' arguments start, and the words each part's take. */
+/** Where the parts' arguments start, and the words each part's take at most. */
 const TABLE = 8;
 const ARG_WORDS = 20;
 /**
@@ -32,12 +35,12 @@ const PARTS_PER_THREAD = 4;
 
 /**
  * Passes whose every output row depends on the same rows of the inputs alone: threads may divide the rows.
- * The activations, which divide by 6 twice a value; BatchNorm's apply pass, which streams memory at one
- * multiply-add a value, measured slower divided (the wake-ups cost more than the second core gave).
+ * The activations, which divide by 6 twice a value, and ReLU's gradient. BatchNorm's apply pass, which
+ * streams memory at one multiply-add a value, measured no faster divided (stops 29 and 30): it stays on the caller.
  */
 export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad', 'relu_grad'] as const;
 export type RowOp = (typeof ROW_OPS)[number];
-/** Operations: the module's export each runs (its arguments follow in the slot), and the end. */
+/** Operations: the module's export each runs, a part's arguments being its row of the table. */
 const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad', 'depthwise_forward', 'depthwise_input_grad',
   'depthwise_filter_grad', ...ROW_OPS] as const;
 type Op = (typeof OPS)[number];
@@ -260,7 +263,11 @@ export class GemmHelpers {
     const words = this.#words;
     this.#handedOut += parts - 1;
     words[OP] = OPS.indexOf(op);
-    for (let part = 0; part < parts; part++) words.set(args(part), TABLE + part * ARG_WORDS);
+    for (let part = 0; part < parts; part++) {
+      const row = args(part);
+      if (row.length > ARG_WORDS) throw new Error(`${op} takes ${row.length} arguments, more than a part's ${ARG_WORDS}`);
+      words.set(row, TABLE + part * ARG_WORDS);
+    }
     Atomics.store(words, FINISHED, 0);
     Atomics.store(words, CLAIM, parts << 16);
     Atomics.add(words, JOB, 1);
