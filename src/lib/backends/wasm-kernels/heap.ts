@@ -1,7 +1,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { transpose } from './im2col';
-import type { SimdKernels } from './simd/module';
+import { simdKernels, type SimdKernels } from './simd/module';
 
 // Tensors in the wasm backend's heap, as Loupe's kernels allocate, view and free them.
 
@@ -24,10 +24,21 @@ export function pointer(backend: BackendWasm, t: TensorInfo): number {
   return heap(backend, t).byteOffset;
 }
 
+/**
+ * Zeroes `view` (a view of the wasm heap) with wasm's memory.fill where Loupe's SIMD kernels run: on tfjs's
+ * threaded build the heap is a SharedArrayBuffer, whose typed arrays V8 fills element by element (4× slower
+ * than memory.fill: ~0.3 ms a million floats).
+ */
+export function zeroFill(backend: BackendWasm, view: Float32Array | Float64Array): void {
+  const kernels = simdKernels(backend);
+  if (kernels) kernels.zero_bytes(view.byteOffset, view.byteLength);
+  else view.fill(0);
+}
+
 /** A temporary tensor of `shape`, zero-filled. */
 export function zeroed(backend: BackendWasm, shape: number[]): TensorInfo {
   const t = temp(backend, shape);
-  heap(backend, t).fill(0);
+  zeroFill(backend, heap(backend, t));
   return t;
 }
 

@@ -24,7 +24,7 @@ import { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
 import { col2im, im2col, im2colTransposed, transpose } from './im2col';
 import { reduceMiddle, tile } from './layout';
-import { free, heap, pointer, temp, transposeInto, zeroed } from './heap';
+import { free, heap, pointer, temp, transposeInto, zeroed, zeroFill } from './heap';
 import { maxPoolGrad } from './pool';
 import { gemmHelperCount, simdKernels, type SimdKernels } from './simd/module';
 import { convArgs } from './gemm-helpers';
@@ -188,7 +188,9 @@ function conv2dFilterGradSimd(backend: BackendWasm, kernels: SimdKernels, x: Ten
  */
 function heapAccumulators(backend: BackendWasm, n: number): { buffer: TensorInfo; sums: Float64Array } {
   const buffer = temp(backend, [2 * n]);
-  return { buffer, sums: new Float64Array(heap(backend, buffer).buffer, pointer(backend, buffer), n).fill(0) };
+  const sums = new Float64Array(heap(backend, buffer).buffer, pointer(backend, buffer), n);
+  zeroFill(backend, sums);
+  return { buffer, sums };
 }
 
 export function conv2dBackpropFilterKernel(gemm: GemmEngine, matMul: MatMul, fallback: Fallback, simd: boolean, choice: ConvolutionGemm = 'xnnpack'): KernelFunc {
@@ -268,7 +270,7 @@ function conv2dInputGradSimd(backend: BackendWasm, kernels: SimdKernels, dy: Ten
   }
   const step = imagesPerChunk(g, K);
   const dcol = temp(backend, [step * perImage * K]);
-  heap(backend, dx).fill(0);
+  zeroFill(backend, heap(backend, dx));
   for (let b0 = 0; b0 < g.batch; b0 += step) {
     const b1 = Math.min(g.batch, b0 + step);
     kernels.gemm_ab(pointer(backend, dy) + b0 * perImage * N * 4, N, pointer(backend, filterT), K, pointer(backend, dcol), K, (b1 - b0) * perImage, N, K);
@@ -442,12 +444,7 @@ export function depthwiseBackpropFilterKernel(fallback: Fallback, simd: boolean)
       const groups = Math.ceil(g.batch / groupImages);
       const acc = heapAccumulators(backend, size * groups);
       kernels.depthwise_filter_grad(pointer(backend, x), pointer(backend, dy), acc.sums.byteOffset, g.batch, ...convArgs(g), groupImages, size * 8);
-      const dW = heap(backend, out);
-      for (let i = 0; i < size; i++) {
-        let sum = acc.sums[i]!;
-        for (let group = 1; group < groups; group++) sum += acc.sums[group * size + i]!;
-        dW[i] = sum;
-      }
+      kernels.sum_groups(acc.sums.byteOffset, groups, size, pointer(backend, out));
       free(backend, acc.buffer);
       return out;
     }
@@ -502,7 +499,7 @@ export function maxPoolGradKernel(fallback: Fallback, simd: boolean): KernelFunc
     if (!isNhwcFloat(info, x, dy)) return fallback(args);
     const out = temp(backend, x.shape);
     const dx = heap(backend, out);
-    dx.fill(0);
+    zeroFill(backend, dx);
     const kernels = simd && info.inChannels % 4 === 0 ? simdKernels(backend) : null;
     if (kernels) {
       const g = geometryOf(info);

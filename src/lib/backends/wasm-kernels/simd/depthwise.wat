@@ -217,4 +217,29 @@
       (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
       (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
       (local.get $padTop) (local.get $padLeft) (i32.const 1) (i32.const 0)))
+;; out[i] (f32) = acc[0·size + i] + acc[1·size + i] + … + acc[(groups − 1)·size + i], the groups' doubles
+  ;; added in order and rounded once (the filter gradient's groups); size a multiple of 4.
+  (func (export "sum_groups") (param $acc i32) (param $groups i32) (param $size i32) (param $out i32)
+    (local $end i32) (local $g i32) (local $at i32) (local $stride i32) (local $lo v128) (local $hi v128)
+    (local.set $stride (i32.shl (local.get $size) (i32.const 3)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $size) (i32.const 2))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+      (local.set $lo (v128.load (local.get $acc)))
+      (local.set $hi (v128.load offset=16 (local.get $acc)))
+      (local.set $at (i32.add (local.get $acc) (local.get $stride)))
+      (local.set $g (i32.const 1))
+      (block $summed (loop $group
+        (br_if $summed (i32.ge_u (local.get $g) (local.get $groups)))
+        (local.set $lo (f64x2.add (local.get $lo) (v128.load (local.get $at))))
+        (local.set $hi (f64x2.add (local.get $hi) (v128.load offset=16 (local.get $at))))
+        (local.set $at (i32.add (local.get $at) (local.get $stride)))
+        (local.set $g (i32.add (local.get $g) (i32.const 1)))
+        (br $group)))
+      (v128.store (local.get $out)
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+      (local.set $acc (i32.add (local.get $acc) (i32.const 32)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $each))))
 )

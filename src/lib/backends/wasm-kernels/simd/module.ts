@@ -18,6 +18,8 @@ export interface SimdKernels {
    * accumulators, one set per group of `groupImages` images, `accStride` bytes apart.
    */
   depthwise_filter_grad(x: number, dy: number, acc: number, ...args: [...DepthwiseArgs, groupImages: number, accStride: number]): void;
+  /** depthwise.wat: `out[i] (f32) = Σ_g acc[g·size + i]` over `groups` sets of `size` doubles, in order, rounded once; size a multiple of 4. */
+  sum_groups(acc: number, groups: number, size: number, out: number): void;
   /** depthwise.wat: a depthwise input gradient (multiplier 1, channels a multiple of 4) written to dx. */
   depthwise_input_grad(dy: number, filter: number, dx: number, ...geometry: DepthwiseArgs): void;
   /** depthwise.wat: a depthwise forward pass (multiplier 1, channels a multiple of 4) written to y. */
