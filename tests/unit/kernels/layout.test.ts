@@ -33,6 +33,12 @@ describe('Tile on wasm matches the cpu backend', () => {
     { shape: [2, 3], reps: [3, 2], dtype: 'int32' as const },
     { shape: [3, 1, 2], reps: [1, 4, 2], dtype: 'bool' as const },
     { shape: [5], reps: [1], dtype: 'float32' as const },
+    // Broadcasts (one wasm copy per call): Mean's gradient over a squeeze-excite pool, a bool, all axes kept.
+    { shape: [16, 1, 1, 12], reps: [1, 4, 4, 1], dtype: 'float32' as const },
+    { shape: [2, 1, 3, 1, 4], reps: [1, 3, 1, 2, 1], dtype: 'float32' as const },
+    { shape: [3, 1, 5], reps: [1, 4, 1], dtype: 'bool' as const },
+    { shape: [2, 3, 1, 4], reps: [1, 1, 5, 1], dtype: 'float32' as const },
+    { shape: [2, 2, 2], reps: [1, 1, 1], dtype: 'int32' as const },
     ...Array.from({ length: 20 }, () => {
       const rank = 1 + Math.floor(r() * 5);
       return { shape: randomShape(r, rank), reps: randomShape(r, rank).map((d) => Math.min(d, 3)), dtype: 'float32' as const };
