@@ -1,7 +1,7 @@
 // Hard-swish and hard-sigmoid (models/backbones/activations.ts) as one kernel each way, and ReLU's gradient,
 // on the wasm backend: the SIMD loops of simd/activations.wat for whole groups of four, these scalar ones for
-// a tensor's last few elements (and everything, where wasm SIMD is missing). Same float32 operations in the same order as
-// the composed tfjs ops and their gradients, so the layers give the same bits whichever way they run.
+// a tensor's last few elements (and everything, where wasm SIMD is missing). Same float32 operations in the
+// same order as the composed tfjs ops and their gradients, so the layers give the same bits either way.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import {
   HARD_SIGMOID_GRAD_KERNEL,

@@ -1,6 +1,7 @@
 ;; MobileNetV3's hard-swish and hard-sigmoid (PyTorch's: relu6(x + 3) / 6, times x for hard-swish) and their
-;; gradients, and ReLU's gradient, as one pass each, in wasm SIMD on the wasm backend's own memory (see module.ts). Composed from
-;; tfjs ops they take 4 kernels forward and ~9 backward, each a pass over the whole activation. Every step
+;; gradients, and ReLU's gradient, as one pass each, in wasm SIMD on the wasm backend's own memory (see
+;; module.ts). Composed from tfjs ops they take 4 kernels forward and ~9 backward (ReLU's gradient 3), each a
+;; pass over the whole activation. Every step
 ;; below is the float32 operation tfjs's composed ops and their gradients perform, in the same order, so
 ;; the results are the same bits; a NaN input gives NaN forward and backward, as on tfjs's cpu backend
 ;; (tfjs-backend-wasm's Relu6 and Step turn NaN into 0).
@@ -82,7 +83,8 @@
       (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
       (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
       (br $each))))
-;; dx = dy · step(x): ReLU's gradient as tfjs composes it (Step, Cast, Multiply: three passes), with step 1
+
+  ;; dx = dy · step(x): ReLU's gradient as tfjs composes it (Step, Cast, Multiply: three passes), with step 1
   ;; where x > 0, else 0, NaN at NaN.
   (func (export "relu_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $count i32)
     (local $end i32) (local $v v128)
