@@ -1,10 +1,9 @@
 ;; MobileNetV3's hard-swish and hard-sigmoid (PyTorch's: relu6(x + 3) / 6, times x for hard-swish) and their
 ;; gradients, and ReLU's gradient, as one pass each, in wasm SIMD on the wasm backend's own memory (see
 ;; module.ts). Composed from tfjs ops they take 4 kernels forward and ~9 backward (ReLU's gradient 3), each a
-;; pass over the whole activation. Every step
-;; below is the float32 operation tfjs's composed ops and their gradients perform, in the same order, so
-;; the results are the same bits; a NaN input gives NaN forward and backward, as on tfjs's cpu backend
-;; (tfjs-backend-wasm's Relu6 and Step turn NaN into 0).
+;; pass over the whole activation. Every step below is the float32 operation tfjs's composed ops and their
+;; gradients perform, in the same order, so the results are the same bits; a NaN input gives NaN forward
+;; and backward, as on tfjs's cpu backend (tfjs-backend-wasm's Relu6 and Step turn NaN into 0).
 (module
   (import "env" "memory" (memory 1 65536 @SHARED@))
 
