@@ -29,7 +29,6 @@ import {
   depthwiseForwardKernel,
   maxPoolGradKernel,
   reductionKernel,
-  tileKernel,
   whileLoupeConvolves,
   type ConvolutionGemm,
   type Fallback,
@@ -39,7 +38,7 @@ import {
 } from './kernels';
 import { castKernel, identityKernel } from './share';
 import { useRelaxedSimd } from './simd/module';
-import { padKernel, sliceKernel } from './slice-pad';
+import { padKernel, sliceKernel, tileKernel } from './slice-pad';
 import { useWinograd } from './winograd';
 
 export type { ConvolutionGemm, GemmEngine } from './kernels';

@@ -12,7 +12,6 @@ import {
   type MaxPoolGradAttrs,
   type MeanAttrs,
   type SumAttrs,
-  type TileAttrs,
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
@@ -23,7 +22,7 @@ import { conv2dFilterGradJs, conv2dInputGradJs, imagesPerChunk, zeroedAccumulato
 import { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 import { geometryOf, isPointwise, type ConvGeometry } from './geometry';
 import { col2im, im2col, im2colTransposed, transpose } from './im2col';
-import { reduceMiddle, tile } from './layout';
+import { reduceMiddle } from './layout';
 import { free, heap, pointer, temp, transposeInto, zeroed, zeroFill } from './heap';
 import { maxPoolGrad } from './pool';
 import { gemmHelperCount, simdKernels, type SimdKernels } from './simd/module';
@@ -535,53 +534,6 @@ export function builtin(config: KernelConfig): Fallback {
     }
     return config.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   };
-}
-
-/**
- * A tile that only repeats size-1 axes before the last (a broadcast: Mean's gradient, [B,1,1,C] → [B,H,W,C])
- * as one wasm copy_runs call, up to three such axes; false where it is not one, or SIMD kernels do not run.
- * The TypeScript tile's element loop and copyWithin over the shared heap cost ~0.1 ms a call there.
- */
-function tileAsBroadcast(backend: BackendWasm, x: TensorInfo, reps: readonly number[], out: TensorInfo): boolean {
-  const kernels = simdKernels(backend);
-  const rank = x.shape.length;
-  const leading = rank - 1;
-  if (!kernels || rank === 0 || leading > 3 || reps[leading] !== 1) return false;
-  if (x.shape.slice(0, leading).some((d, k) => d !== 1 && reps[k] !== 1)) return false;
-  const bytes = heap(backend, x).BYTES_PER_ELEMENT;
-  const outShape = out.shape;
-  const strides = (shape: readonly number[]) => shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1) * bytes);
-  const [xStrides, outStrides] = [strides(x.shape), strides(outShape)];
-  // The axes before the last, padded in front to three (one step each); a repeated axis reads one row again.
-  const [from, to, counts]: [number[], number[], number[]] = [[], [], []];
-  for (let k = leading - 3; k < leading; k++) {
-    from.push(k < 0 || x.shape[k] === 1 ? 0 : xStrides[k]!);
-    to.push(k < 0 ? 0 : outStrides[k]!);
-    counts.push(k < 0 ? 1 : outShape[k]!);
-  }
-  kernels.copy_runs(pointer(backend, x), from[0]!, from[1]!, from[2]!, pointer(backend, out), to[0]!, to[1]!, to[2]!, counts[0]!, counts[1]!, counts[2]!, x.shape[leading]! * bytes);
-  return true;
-}
-
-export function tileKernel(fallback: Fallback): KernelFunc {
-  return ((args: KernelArgs) => {
-    const { backend } = args;
-    const x = input(args.inputs, 'x');
-    if (x.dtype === 'string' || x.dtype === 'complex64') return fallback(args);
-    const { reps } = args.attrs as unknown as TileAttrs;
-    const out = backend.makeOutput(
-      x.shape.map((d, i) => d * reps[i]!),
-      x.dtype,
-    );
-    if (tileAsBroadcast(backend, x, reps, out)) return out;
-    tile(
-      backend.typedArrayFromHeap(x) as Float32Array | Int32Array | Uint8Array,
-      x.shape,
-      reps,
-      backend.typedArrayFromHeap(out) as Float32Array | Int32Array | Uint8Array,
-    );
-    return out;
-  }) as unknown as KernelFunc;
 }
 
 export function reductionKernel(kind: 'Sum' | 'Mean', fallback: Fallback, simd: boolean): KernelFunc {

@@ -4,9 +4,11 @@
 // of every torch-style padded convolution does. Its PadV2 is slow for few channels (the 3-channel image
 // pad of the stems). Both become one memmove per run of elements that stays contiguous: all of them in one
 // call of simd/copy.wat for up to three axes outside the run (every NHWC tensor), else a copyWithin each.
-import { slice_util, type KernelFunc, type PadV2Attrs, type SliceAttrs, type TensorInfo } from '@tensorflow/tfjs';
+// So does a Tile that only repeats size-1 axes (a broadcast); other tiles go to layout.ts's.
+import { slice_util, type KernelFunc, type PadV2Attrs, type SliceAttrs, type TensorInfo, type TileAttrs } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { input, type Fallback, type KernelArgs } from './kernels';
+import { tile } from './layout';
 import { simdKernels } from './simd/module';
 
 type Elements = Float32Array | Int32Array | Uint8Array;
@@ -120,6 +122,35 @@ export function padKernel(fallback: Fallback): KernelFunc {
     const outAt = heapOf(backend, out).at;
     const to = outAt + paddings.reduce((sum, [before], j) => sum + before * outStrides[j]!, 0);
     copyRuns(backend, heap, { outer: x.shape.slice(0, k), run, from: xAt, fromStrides: xStrides.slice(0, k), to, toStrides: outStrides.slice(0, k) });
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+/**
+ * Tile of a float32, int32 or bool tensor. One that only repeats size-1 axes before the last (a broadcast:
+ * Mean's gradient, [B,1,1,C] → [B,H,W,C]) copies x's rows as runs, a repeated axis reading its one row
+ * again; any other goes to the TypeScript tile. Strings go to `fallback`.
+ */
+export function tileKernel(fallback: Fallback): KernelFunc {
+  return ((args: KernelArgs) => {
+    const { backend } = args;
+    const x = input(args.inputs, 'x');
+    if (!copyable(x)) return fallback(args);
+    const { reps } = args.attrs as unknown as TileAttrs;
+    const out = backend.makeOutput(
+      x.shape.map((d, i) => d * reps[i]!),
+      x.dtype,
+    );
+    const k = x.shape.length - 1;
+    if (k >= 0 && reps[k] === 1 && x.shape.slice(0, k).every((d, j) => d === 1 || reps[j] === 1)) {
+      // Views only after the output's allocation (it can grow the heap).
+      const { heap, at: xAt } = heapOf(backend, x);
+      const outAt = heapOf(backend, out).at;
+      const fromStrides = strides(x.shape).slice(0, k).map((stride, j) => (x.shape[j] === 1 ? 0 : stride));
+      copyRuns(backend, heap, { outer: out.shape.slice(0, k), run: x.shape[k]!, from: xAt, fromStrides, to: outAt, toStrides: strides(out.shape).slice(0, k) });
+      return out;
+    }
+    tile(backend.typedArrayFromHeap(x) as Elements, x.shape, reps, backend.typedArrayFromHeap(out) as Elements);
     return out;
   }) as unknown as KernelFunc;
 }
