@@ -74,6 +74,28 @@ describe('BatchNorm training on wasm as one kernel each way', () => {
     }
   });
 
+  it.each([[[4, 8, 8, 12]], [[2, 9, 9, 6]]])('keeps the batch variance of values far from zero (mean 10⁵·σ), x %j', async (shape) => {
+    registerWasmTrainingKernels();
+    const channels = shape[shape.length - 1]!;
+    const values = randomValues(sizeOf(shape), 7, 0).map((v, i) => 1000 + (i % channels) + 0.01 * v);
+    const x = tf.tensor(values, shape);
+    const [gamma, movingVariance] = [tf.ones([channels]), tf.ones([channels])];
+    const [beta, movingMean] = [tf.zeros([channels]), tf.zeros([channels])];
+    const outputs = tf.engine().runKernel(BATCH_NORM_TRAINING_KERNEL, { x, gamma, beta, movingMean, movingVariance }, { epsilon: 1e-3, momentum: 0.99 }) as tf.Tensor[];
+    const [mean, variance] = [await outputs[1]!.data(), await outputs[2]!.data()];
+    // The exact moments of the same float32 values, in doubles.
+    const pixels = values.length / channels;
+    for (let c = 0; c < channels; c++) {
+      let [sum, squares] = [0, 0];
+      for (let p = 0; p < pixels; p++) sum += values[p * channels + c]!;
+      const exactMean = sum / pixels;
+      for (let p = 0; p < pixels; p++) squares += (values[p * channels + c]! - exactMean) ** 2;
+      expect(Math.abs(mean[c]! - exactMean)).toBeLessThanOrEqual(Math.abs(exactMean) * 2 ** -23);
+      expect(Math.abs(variance[c]! - squares / pixels) / (squares / pixels), `channel ${c}`).toBeLessThan(1e-5);
+    }
+    tf.dispose([x, gamma, beta, movingMean, movingVariance, ...outputs]);
+  });
+
   it('runs the fused kernels in training and the base class in inference', async () => {
     registerWasmTrainingKernels();
     const layer = new LoupeBatchNormalization({ axis: -1 });

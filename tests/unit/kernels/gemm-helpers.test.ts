@@ -85,8 +85,9 @@ describe('GEMM helper threads on a shared wasm memory', () => {
   it.each([
     ['K split evenly', 2048, 64, 64],
     ['K not divisible into equal parts of 4', 700, 148, 64],
-    ['wide N', 256, 256, 512],
-  ])('gemm_atb split by K gives the bits of one thread: %s', (_, rows, K, N) => {
+    ['N wider than K: split by N', 256, 256, 512],
+    ['N wider and not a multiple of 8 (a 1×1 convolution from 16 channels to 76)', 6000, 16, 76],
+  ])('gemm_atb split by K or by N gives the bits of one thread: %s', (_, rows, K, N) => {
     next = 0;
     const A = region(rows * K, randomValues(rows * K, rows));
     const B = region(rows * N, randomValues(rows * N, N));

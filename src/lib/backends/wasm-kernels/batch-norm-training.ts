@@ -1,6 +1,6 @@
 // BatchNorm's training step (models/backbones/batch-norm.ts) as one kernel each way on the wasm backend.
-// Forward: the batch mean (one pass), the variance as the mean squared deviation from it (a second pass,
-// as tfjs's moments), y = (x − mean)·γ/σ + β (a third). Backward, with N values per channel, σ² = var + ε:
+// Forward: the batch mean and variance in one pass, as moments about a shift near the mean (the first rows'
+// mean, so that Σd²/N − (Σd/N)² cancels nothing a two-pass variance keeps), then y = (x − mean)·γ/σ + β. Backward, with N values per channel, σ² = var + ε:
 //   dβ = Σ dy,   dγ = Σ dy·(x − mean) / σ,   dx = γ/σ · dy − γ·dβ/(Nσ) − (x − mean)·γ·Σ dy·(x − mean)/(Nσ³)
 // (the gradient through the batch statistics, which tfjs's composed ops reach through ~25 kernels): two
 // passes. The passes run on simd/batch-norm.wat when the channels are a multiple of 4, else in the
@@ -16,10 +16,12 @@ interface Layout {
   channels: number;
 }
 
-/** The four passes, over the heap: on the SIMD kernels or in TypeScript. Sums are added into zeroed doubles. */
+/** The passes, over the heap: on the SIMD kernels or in TypeScript. Sums are added into zeroed doubles. */
 interface Passes {
-  sum(x: TensorInfo, sums: Float64Array): void;
-  squaredDeviations(x: TensorInfo, mean: TensorInfo, sums: Float64Array): void;
+  /** Σ over x's first `rows` rows. */
+  sum(x: TensorInfo, rows: number, sums: Float64Array): void;
+  /** Σ (x − shift) and Σ (x − shift)² over every row. */
+  shiftedMoments(x: TensorInfo, shift: Float32Array, sums: Float64Array, squares: Float64Array): void;
   gradientSums(x: TensorInfo, dy: TensorInfo, mean: TensorInfo, sumDy: Float64Array, sumDyDev: Float64Array): void;
   /** out = (x − mean)·scale + shift (+ dy·dyScale). */
   apply(x: TensorInfo, mean: TensorInfo, scale: Float32Array, shift: Float32Array, out: TensorInfo, dy?: { dy: TensorInfo; dyScale: Float32Array }): void;
@@ -28,8 +30,8 @@ interface Passes {
 function simdPasses(backend: BackendWasm, kernels: SimdKernels, { pixels, channels }: Layout): Passes {
   const at = (t: TensorInfo) => pointer(backend, t);
   return {
-    sum: (x, sums) => kernels.sum_middle(at(x), sums.byteOffset, 1, pixels, channels),
-    squaredDeviations: (x, mean, sums) => kernels.bn_squared_deviations(at(x), at(mean), sums.byteOffset, pixels, channels),
+    sum: (x, rows, sums) => kernels.sum_middle(at(x), sums.byteOffset, 1, rows, channels),
+    shiftedMoments: (x, shift, sums, squares) => kernels.bn_shifted_moments(at(x), shift.byteOffset, sums.byteOffset, squares.byteOffset, pixels, channels),
     gradientSums: (x, dy, mean, sumDy, sumDyDev) => kernels.bn_gradient_sums(at(x), at(dy), at(mean), sumDy.byteOffset, sumDyDev.byteOffset, pixels, channels),
     apply: (x, mean, scale, shift, out, withDy) =>
       kernels.bn_apply(at(x), at(mean), scale.byteOffset, shift.byteOffset, withDy ? at(withDy.dy) : 0, withDy ? withDy.dyScale.byteOffset : 0, at(out), pixels, channels),
@@ -39,15 +41,16 @@ function simdPasses(backend: BackendWasm, kernels: SimdKernels, { pixels, channe
 function scalarPasses(backend: BackendWasm, { pixels, channels: C }: Layout): Passes {
   const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
   return {
-    sum(x, sums) {
+    sum(x, rows, sums) {
       const xs = view(x);
-      for (let i = 0; i < pixels * C; i++) sums[i % C]! += xs[i]!;
+      for (let i = 0; i < rows * C; i++) sums[i % C]! += xs[i]!;
     },
-    squaredDeviations(x, mean, sums) {
-      const [xs, m] = [view(x), view(mean)];
+    shiftedMoments(x, shift, sums, squares) {
+      const xs = view(x);
       for (let i = 0; i < pixels * C; i++) {
-        const d = Math.fround(xs[i]! - m[i % C]!);
-        sums[i % C]! += Math.fround(d * d);
+        const d = Math.fround(xs[i]! - shift[i % C]!);
+        sums[i % C]! += d;
+        squares[i % C]! += Math.fround(d * d);
       }
     },
     gradientSums(x, dy, mean, sumDy, sumDyDev) {
@@ -68,6 +71,9 @@ function scalarPasses(backend: BackendWasm, { pixels, channels: C }: Layout): Pa
     },
   };
 }
+
+/** Rows whose mean is the moments' shift: one SIMD block, a cheap estimate of the mean. */
+const SHIFT_ROWS = 32;
 
 function layoutOf(x: TensorInfo): Layout {
   const channels = x.shape[x.shape.length - 1] ?? 1;
@@ -124,17 +130,20 @@ export function batchNormTrainingKernel(name: string): KernelFunc {
     const mean = backend.makeOutput([C], 'float32');
     const variance = backend.makeOutput([C], 'float32');
     const moved = [backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
-    const work = scratch(backend, C, 1, 1);
+    const work = scratch(backend, C, 2, 2);
     const passes = passesFor(backend, layout);
-    const { f64: [sums], f32: [scale] } = work.views();
-    passes.sum(x, sums!);
-    const meanValues = float32Vector(backend, mean);
-    for (let c = 0; c < C; c++) meanValues[c] = sums![c]! / layout.pixels;
+    const { f64: [sums, squares], f32: [shift, scale] } = work.views();
+    const N = layout.pixels;
+    const head = Math.min(SHIFT_ROWS, N);
+    passes.sum(x, head, sums!);
+    for (let c = 0; c < C; c++) shift![c] = sums![c]! / head;
     sums!.fill(0);
-    passes.squaredDeviations(x, mean, sums!);
-    const [varianceValues, g] = [float32Vector(backend, variance), float32Vector(backend, gamma)];
+    passes.shiftedMoments(x, shift!, sums!, squares!);
+    const [meanValues, varianceValues, g] = [mean, variance, gamma].map((t) => float32Vector(backend, t)) as [Float32Array, Float32Array, Float32Array];
     for (let c = 0; c < C; c++) {
-      varianceValues[c] = sums![c]! / layout.pixels;
+      const offset = sums![c]! / N;
+      meanValues[c] = shift![c]! + offset;
+      varianceValues[c] = Math.max(0, squares![c]! / N - offset * offset);
       scale![c] = g[c]! / Math.sqrt(varianceValues[c]! + epsilon);
     }
     passes.apply(x, mean, scale!, float32Vector(backend, beta), y);

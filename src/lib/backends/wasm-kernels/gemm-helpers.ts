@@ -95,7 +95,7 @@ export type SpawnHelper = (start: HelperStart) => { terminate(): void };
 export interface Gemms {
   gemm_ab(A: number, lda: number, B: number, ldb: number, C: number, ldc: number, M: number, K: number, N: number): void;
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
-  gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
+  gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, ldc: number, chunk: number): void;
   gemm_ab_batched(...args: BatchedAb): void;
   gemm_atb_batched(...args: BatchedAtb): void;
   im2col(x: number, col: number, ld: number, p0: number, p1: number, ...geometry: ConvArgs): void;
@@ -121,8 +121,8 @@ export type DepthwiseOp = 'depthwise_forward' | 'depthwise_input_grad';
 
 /** `count` gemm_ab products: A, strideA, lda, B, strideB, ldb, C, strideC, ldc, M, K, N, count (strides in floats). */
 export type BatchedAb = [number, number, number, number, number, number, number, number, number, number, number, number, number];
-/** `count` gemm_atb products: A, strideA, lda, B, strideB, ldb, rows, K, N, C, strideC, chunk, count. */
-export type BatchedAtb = [number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** `count` gemm_atb products: A, strideA, lda, B, strideB, ldb, rows, K, N, C, ldc, strideC, chunk, count. */
+export type BatchedAtb = [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** A's rows per chunk of gemm_atb (gemm.wat's rule): where its partial sums round. */
 export function atbChunk(K: number, N: number): number {
@@ -315,20 +315,33 @@ export class GemmHelpers {
   }
 
   /**
-   * gemm_atb (C[K×N] += Aᵀ·B) with C's K rows divided among the threads in multiples of 4, each part
-   * chunking A's rows as the whole product would (gemm.wat's rule), so each sum rounds as on one thread.
+   * gemm_atb (C[K×N] += Aᵀ·B) with C divided among the threads, each part chunking A's rows as the whole
+   * product would (gemm.wat's rule), so each sum rounds as on one thread. Every part reads all `rows` rows
+   * of one operand: C's K rows are divided (in multiples of 4) when A is the wider, its N columns (in
+   * multiples of 8, the kernel's blocks) when B is — so that the operand each part reads whole is the
+   * narrow one (a 1×1 convolution from 16 channels to 72 read its 72-wide gradient once a part, and ran
+   * slower on two threads than on one).
    */
   gemmAtb(gemm: Gemms, A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void {
-    this.gemmAtbBatched(gemm, [A, 0, lda, B, 0, ldb, rows, K, N, C, 0, atbChunk(K, N), 1]);
+    this.gemmAtbBatched(gemm, [A, 0, lda, B, 0, ldb, rows, K, N, C, N, 0, atbChunk(K, N), 1]);
   }
 
-  /** `count` gemm_atb products, each one's K rows divided as gemmAtb divides them, in one hand-over. */
+  /** `count` gemm_atb products, each one's C divided as gemmAtb divides it, in one hand-over. */
   gemmAtbBatched(gemm: Gemms, args: BatchedAtb): void {
-    const [A, strideA, lda, B, strideB, ldb, rows, K, N, C, strideC, chunk, count] = args;
-    const ks = Math.max(4, Math.ceil(K / 4 / this.#parts(rows * K * N * count, K / 4, MIN_SPLIT_MULTIPLY_ADDS)) * 4);
+    const [A, strideA, lda, B, strideB, ldb, rows, K, N, C, ldc, strideC, chunk, count] = args;
+    const work = rows * K * N * count;
+    if (K < N) {
+      const ns = Math.max(8, Math.ceil(N / 8 / this.#parts(work, Math.ceil(N / 8), MIN_SPLIT_MULTIPLY_ADDS)) * 8);
+      this.#fork(Math.ceil(N / ns), gemm, 'gemm_atb_batched', (part) => {
+        const n0 = part * ns;
+        return [A, strideA, lda, B + n0 * 4, strideB, ldb, rows, K, Math.min(ns, N - n0), C + n0 * 4, ldc, strideC, chunk, count];
+      });
+      return;
+    }
+    const ks = Math.max(4, Math.ceil(K / 4 / this.#parts(work, K / 4, MIN_SPLIT_MULTIPLY_ADDS)) * 4);
     this.#fork(Math.ceil(K / ks), gemm, 'gemm_atb_batched', (part) => {
       const k0 = part * ks;
-      return [A + k0 * 4, strideA, lda, B, strideB, ldb, rows, Math.min(ks, K - k0), N, C + k0 * N * 4, strideC, chunk, count];
+      return [A + k0 * 4, strideA, lda, B, strideB, ldb, rows, Math.min(ks, K - k0), N, C + k0 * ldc * 4, ldc, strideC, chunk, count];
     });
   }
 

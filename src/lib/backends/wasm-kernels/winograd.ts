@@ -159,7 +159,7 @@ export function winogradFilterGrad(backend: BackendWasm, kernels: SimdKernels, x
     const [vStride, dStride] = [spaced(tiles * C), spaced(tiles * K)];
     kernels.wino_input(pX, pV, vStride, t0, t0 + tiles, g.inH, g.inW, C, TH, TW, g.padTop, g.padLeft, pZeros);
     kernels.wino_output_grad(pDy, pD, dStride, t0, t0 + tiles, g.outH, g.outW, K, TH, TW, pZeros);
-    kernels.gemm_atb_batched(pV, vStride, C, pD, dStride, K, tiles, C, K, pS, spaced(C * K), atbChunk(C, K), XI);
+    kernels.gemm_atb_batched(pV, vStride, C, pD, dStride, K, tiles, C, K, pS, K, spaced(C * K), atbChunk(C, K), XI);
   }
   kernels.wino_filter_grad(pS, pointer(backend, dW), C * K, spaced(C * K));
   for (const t of [sums, V, D, zeros]) free(backend, t);

@@ -72,17 +72,18 @@
     (local $chunk i32)
     (local.set $chunk (i32.div_u (i32.const 49152) (i32.add (local.get $K) (local.get $N))))
     (if (i32.lt_u (local.get $chunk) (i32.const 16)) (then (local.set $chunk (i32.const 16))))
-    (call $atb (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $rows) (local.get $K) (local.get $N) (local.get $C) (local.get $chunk)))
+    (call $atb (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $rows) (local.get $K) (local.get $N) (local.get $C) (local.get $N) (local.get $chunk)))
 
-  ;; gemm_atb with the rows per chunk given: the chunks set where partial sums are rounded, so threads that
-  ;; each take some of K's rows of C (gemm-helpers.ts) pass the whole product's chunk and match it bit for bit.
+  ;; gemm_atb with C's leading dimension (ldc floats) and the rows per chunk given: the chunks set where
+  ;; partial sums are rounded, so threads that each take some of K's rows or N's columns of C
+  ;; (gemm-helpers.ts) pass the whole product's chunk and match it bit for bit.
   (func $atb (export "gemm_atb_chunked") (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $rows i32)
-    (param $K i32) (param $N i32) (param $C i32) (param $chunk i32)
+    (param $K i32) (param $N i32) (param $C i32) (param $ldc i32) (param $chunk i32)
     (local $m0 i32) (local $count i32) (local $k i32) (local $n i32)
     (local $ldaBytes i32) (local $ldbBytes i32) (local $ldcBytes i32) (local $pa i32) (local $pb i32)
     (local.set $ldaBytes (i32.shl (local.get $lda) (i32.const 2)))
     (local.set $ldbBytes (i32.shl (local.get $ldb) (i32.const 2)))
-    (local.set $ldcBytes (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $ldcBytes (i32.shl (local.get $ldc) (i32.const 2)))
     (block $done (loop $chunks
       (br_if $done (i32.ge_u (local.get $m0) (local.get $rows)))
       (local.set $count (i32.sub (local.get $rows) (local.get $m0)))
@@ -99,7 +100,7 @@
             (i32.add (local.get $pa) (i32.shl (local.get $k) (i32.const 2))) (local.get $ldaBytes)
             (i32.add (local.get $pb) (i32.shl (local.get $n) (i32.const 2))) (local.get $ldbBytes)
             (local.get $count)
-            (i32.add (local.get $C) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $N)) (local.get $n)) (i32.const 2)))
+            (i32.add (local.get $C) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $ldc)) (local.get $n)) (i32.const 2)))
             (local.get $ldcBytes))
           (local.set $n (i32.add (local.get $n) (i32.const 8)))
           (br $n8_blocks)))
@@ -108,7 +109,7 @@
             (i32.add (local.get $pa) (i32.shl (local.get $k) (i32.const 2))) (local.get $ldaBytes)
             (i32.add (local.get $pb) (i32.shl (local.get $n) (i32.const 2))) (local.get $ldbBytes)
             (local.get $count)
-            (i32.add (local.get $C) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $N)) (local.get $n)) (i32.const 2)))
+            (i32.add (local.get $C) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $ldc)) (local.get $n)) (i32.const 2)))
             (local.get $ldcBytes))))
         (local.set $k (i32.add (local.get $k) (i32.const 4)))
         (br $k_blocks)))
@@ -479,10 +480,10 @@
       (br $products))))
 
   (func (export "gemm_atb_batched") (param $A i32) (param $strideA i32) (param $lda i32) (param $B i32) (param $strideB i32) (param $ldb i32)
-    (param $rows i32) (param $K i32) (param $N i32) (param $C i32) (param $strideC i32) (param $chunk i32) (param $count i32)
+    (param $rows i32) (param $K i32) (param $N i32) (param $C i32) (param $ldc i32) (param $strideC i32) (param $chunk i32) (param $count i32)
     (block $done (loop $products
       (br_if $done (i32.eqz (local.get $count)))
-      (call $atb (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $rows) (local.get $K) (local.get $N) (local.get $C) (local.get $chunk))
+      (call $atb (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $rows) (local.get $K) (local.get $N) (local.get $C) (local.get $ldc) (local.get $chunk))
       (local.set $A (i32.add (local.get $A) (i32.shl (local.get $strideA) (i32.const 2))))
       (local.set $B (i32.add (local.get $B) (i32.shl (local.get $strideB) (i32.const 2))))
       (local.set $C (i32.add (local.get $C) (i32.shl (local.get $strideC) (i32.const 2))))

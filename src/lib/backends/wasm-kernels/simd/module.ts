@@ -44,8 +44,8 @@ export interface SimdKernels {
   hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
   hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
   relu_grad(x: number, dy: number, dx: number, count: number): void;
-  /** batch-norm.wat: `sq[c] (f64) += Σ (x − mean[c])²` over `pixels` rows of C. */
-  bn_squared_deviations(x: number, mean: number, sq: number, pixels: number, C: number): void;
+  /** batch-norm.wat: `sum[c] (f64) += Σ (x − shift[c])`, `sq[c] (f64) += Σ (x − shift[c])²` over `pixels` rows of C. */
+  bn_shifted_moments(x: number, shift: number, sum: number, sq: number, pixels: number, C: number): void;
   /** batch-norm.wat: `sumDy[c] (f64) += Σ dy`, `sumDyDev[c] (f64) += Σ dy · (x − mean[c])`. */
   bn_gradient_sums(x: number, dy: number, mean: number, sumDy: number, sumDyDev: number, pixels: number, C: number): void;
   /** batch-norm.wat: `out = (x − mean)·scale + shift (+ dy·dyScale when dy ≠ 0)`, per channel. */
@@ -60,8 +60,8 @@ export interface SimdKernels {
   sum_middle(x: number, acc: number, outer: number, middle: number, inner: number): void;
   /** gemm.wat: `C[K×N] += Aᵀ·B` for A rows × K (leading dimension lda floats), B rows × N (ldb); K, N multiples of 4. */
   gemm_atb(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number): void;
-  /** gemm.wat: gemm_atb with A's rows summed in chunks of `chunk` (gemm_atb picks it from K + N). */
-  gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, chunk: number): void;
+  /** gemm.wat: gemm_atb into C with `ldc` floats a row, A's rows summed in chunks of `chunk` (gemm_atb picks it from K + N). */
+  gemm_atb_chunked(A: number, lda: number, B: number, ldb: number, rows: number, K: number, N: number, C: number, ldc: number, chunk: number): void;
   /** gemm.wat: dst (cols × rows) = srcᵀ for src rows × cols, both multiples of 4. */
   transpose(src: number, dst: number, rows: number, cols: number): void;
   /** gemm.wat: `count` gemm_ab products of one shape, operands strideA / strideB / strideC floats apart. */
