@@ -1,10 +1,11 @@
 """The PyTorch side of `npm run bench:peer`: the coin-year regressor's training step (torchvision
 backbones without classifier, features concatenated, one linear unit, Huber loss, Adam) timed on this
-machine's CPU. Reads the configurations as JSON from argv[1]; prints one JSON object per configuration.
+machine's CPU. Reads one configuration as JSON from argv[1] and builds its model once; prints a JSON line
+with the PyTorch version and threads, then for each line "n" on stdin takes n steps and prints their
+times as a JSON line, so that the bench can take tfjs's and PyTorch's steps in turn.
 """
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -33,28 +34,30 @@ class CoinRegressor(torch.nn.Module):
         return self.head(torch.cat([self.front(front), self.back(back)], dim=1))
 
 
-def bench(config, warmup, rounds):
+def stepper(config):
     torch.manual_seed(1)
     model = CoinRegressor(config["backbone"], config["mode"]).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     shape = (config["batch"], 3, config["size"], config["size"])
     front, back, years = torch.randn(shape), torch.randn(shape), torch.randn(config["batch"], 1)
-    times = []
-    for i in range(warmup + rounds):
+
+    def step():
         start = time.perf_counter()
         optimizer.zero_grad()
         loss = torch.nn.functional.huber_loss(model(front, back), years)
         loss.backward()
         optimizer.step()
         loss.item()
-        if i >= warmup:
-            times.append((time.perf_counter() - start) * 1000)
-    return {**config, "torch": torch.__version__, "threads": torch.get_num_threads(), "stepsMs": [round(t) for t in times], "medianMs": statistics.median(times)}
+        return (time.perf_counter() - start) * 1000
+
+    return step
 
 
 if __name__ == "__main__":
     request = json.loads(sys.argv[1])
     # All cores unless asked (`--torch-threads 1` compares one core with tfjs's one wasm thread in Node).
     torch.set_num_threads(request.get("threads") or os.cpu_count() or 1)
-    for config in request["configs"]:
-        print(json.dumps(bench(config, request["warmup"], request["rounds"])), flush=True)
+    step = stepper(request["config"])
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps({"stepsMs": [step() for _ in range(int(line))]}), flush=True)

@@ -1,7 +1,9 @@
 /**
  * `npm run bench:peer`: the coin-year regressor's training step in tfjs (Node, wasm backend with Loupe's
  * training kernels) next to the identical model and step in PyTorch (Debian's python3-torch, CPU), in the
- * same run, configuration by configuration, with the ratio tfjs / PyTorch.
+ * same run, configuration by configuration, with the ratio tfjs / PyTorch. The two take their steps in turn
+ * (one tfjs step, one PyTorch step, …, PyTorch in a process kept between steps), and the ratio is the median
+ * of each pair's: on a shared machine whose load drifts within a minute, a pair's two steps see the same load.
  *
  *   npm run bench:peer
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3
@@ -11,10 +13,11 @@
  *
  * Prints a table and writes bench-results/peer-<time>.json (git-ignored).
  */
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -73,39 +76,83 @@ const configs: PeerConfig[] = args.configs.split(',').map((spec) => {
   return { backbone, mode, size: Number(size), batch };
 });
 
+interface Stepper {
+  /** One training step's wall time, ms. */
+  step(): Promise<number>;
+  close(): void;
+}
+
 /**
- * Median training step of the studio's coin regressor on the wasm backend, as the studio's training loop
- * takes it: in micro-batches when the whole batch would not fit the wasm heap (src/lib/training/memory.ts).
+ * The studio's coin regressor on the wasm backend, stepped as the studio's training loop steps it: in
+ * micro-batches when the whole batch would not fit the wasm heap (src/lib/training/memory.ts).
  */
-function tfjsStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; microBatch?: number } {
+function tfjsStepper(config: PeerConfig): Stepper & { microBatch?: number } {
   const { model } = createModel({ architecture: 'coin-regressor', backbone: config.backbone, mode: config.mode, inputSize: config.size, seed: 1 });
   const loss = coinYearLoss('huber');
   const optimizer = adam(1e-3);
   const shape: [number, number, number, number] = [config.batch, config.size, config.size, 3];
   const [front, back, years] = [tf.randomNormal(shape), tf.randomNormal(shape), tf.randomNormal([config.batch, 1])];
   const microBatch = microBatchFor(model, 'wasm', config.batch);
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < warmup + rounds; i++) {
+  const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
+  return {
+    microBatch,
+    step: async () => {
       const start = performance.now();
-      const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
       const value = minimizeInMicroBatches(optimizer, lossOf, [front!, back!], years!, microBatch ?? config.batch);
       value.dataSync();
       value.dispose();
-      if (i >= warmup) times.push(performance.now() - start);
-    }
-  } finally {
-    tf.dispose([front!, back!, years!]);
-    optimizer.dispose();
-    model.dispose();
-  }
-  return { stepsMs: times.map(Math.round), medianMs: median(times), microBatch };
+      return performance.now() - start;
+    },
+    close: () => {
+      tf.dispose([front!, back!, years!]);
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
 }
 
-function torchStep(config: PeerConfig): { stepsMs: number[]; medianMs: number; torch: string; threads: number } {
+/** The same model and step in PyTorch (peer.py), in a process that answers each request with a step's time. */
+async function torchStepper(config: PeerConfig): Promise<Stepper & { torch: string; threads: number }> {
   const threads = args['torch-threads'] === undefined ? undefined : Number(args['torch-threads']);
-  const out = execFileSync(args.python, [join(import.meta.dirname, 'peer.py'), JSON.stringify({ configs: [config], warmup, rounds, threads })], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').at(-1)!);
+  const child = spawn(args.python, [join(import.meta.dirname, 'peer.py'), JSON.stringify({ config, threads })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown>> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`${args.python} peer.py ended before answering (exit code ${child.exitCode})`);
+    return JSON.parse(line.value) as Record<string, unknown>;
+  };
+  const about = (await next()) as { torch: string; threads: number };
+  return {
+    ...about,
+    step: async () => {
+      child.stdin.write('1\n');
+      return ((await next()) as { stepsMs: number[] }).stepsMs[0]!;
+    },
+    close: () => child.stdin.end(),
+  };
+}
+
+/** Warm-up steps on both sides, then `rounds` pairs: a tfjs step, then a PyTorch step. */
+async function stepInTurns(config: PeerConfig) {
+  const tfjs = tfjsStepper(config);
+  const torch = await torchStepper(config);
+  try {
+    for (let i = 0; i < warmup; i++) {
+      await tfjs.step();
+      await torch.step();
+    }
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < rounds; i++) pairs.push([await tfjs.step(), await torch.step()]);
+    const side = (i: 0 | 1) => ({ stepsMs: pairs.map((p) => Math.round(p[i])), medianMs: median(pairs.map((p) => p[i])) });
+    return {
+      tfjs: { ...side(0), microBatch: tfjs.microBatch },
+      torch: { ...side(1), torch: torch.torch, threads: torch.threads },
+      ratio: median(pairs.map(([t, p]) => t / p)),
+    };
+  } finally {
+    tfjs.close();
+    torch.close();
+  }
 }
 
 const cores = Math.min(MAX_WASM_POOL, os.availableParallelism());
@@ -120,25 +167,25 @@ const heapMiB = () => Math.round(((tf.backend() as BackendWasm).wasm as unknown 
 const machine = describeMachine();
 console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, XNNPACK on ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
 console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'} on ${gemmHelpers + 1} thread${gemmHelpers ? 's' : ''}; convolutions on ${args.convolutions ?? 'the default'}${args['no-winograd'] ? ', no Winograd' : ''}`);
-console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, median:\n`);
+console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, tfjs and PyTorch in turn; medians:\n`);
 
 const results = [];
 for (const config of configs) {
   const name = `${config.backbone} ${config.mode} ${config.size}²`;
-  const tfjs = { ...tfjsStep(config), heapMiB: heapMiB() };
-  console.log(`  ${name}: tfjs wasm ${Math.round(tfjs.medianMs)} ms${tfjs.microBatch ? ` (micro-batches of ${tfjs.microBatch})` : ''}, wasm heap ${tfjs.heapMiB} MiB`);
-  const torch = torchStep(config);
-  console.log(`  ${name}: PyTorch ${torch.torch} (${torch.threads} thread${torch.threads === 1 ? "" : "s"}) ${Math.round(torch.medianMs)} ms`);
-  results.push({ ...config, tfjs, torch, ratio: tfjs.medianMs / torch.medianMs });
+  const { tfjs, torch, ratio } = await stepInTurns(config);
+  const heap = heapMiB();
+  console.log(`  ${name}: tfjs wasm ${Math.round(tfjs.medianMs)} ms${tfjs.microBatch ? ` (micro-batches of ${tfjs.microBatch})` : ''}, wasm heap ${heap} MiB`);
+  console.log(`  ${name}: PyTorch ${torch.torch} (${torch.threads} thread${torch.threads === 1 ? '' : 's'}) ${Math.round(torch.medianMs)} ms; tfjs/PyTorch ${ratio.toFixed(2)}× (median of the pairs)`);
+  results.push({ ...config, tfjs: { ...tfjs, heapMiB: heap }, torch, ratio });
 }
 console.log();
 printTable(
-  ['configuration', 'tfjs wasm ms', 'PyTorch ms', 'tfjs/PyTorch', 'tfjs samples/s', 'PyTorch samples/s'],
+  ['configuration', 'tfjs wasm ms', 'PyTorch ms', 'tfjs/PyTorch (pairs)', 'tfjs samples/s', 'PyTorch samples/s'],
   results.map((r) => [
     `${r.backbone} ${r.mode} ${r.size}²${r.tfjs.microBatch ? ` (tfjs in micro-batches of ${r.tfjs.microBatch})` : ''}`,
     Math.round(r.tfjs.medianMs),
     Math.round(r.torch.medianMs),
-    `${r.ratio.toFixed(1)}×`,
+    `${r.ratio.toFixed(2)}×`,
     (r.batch / (r.tfjs.medianMs / 1000)).toFixed(1),
     (r.batch / (r.torch.medianMs / 1000)).toFixed(1),
   ]),
