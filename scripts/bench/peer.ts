@@ -1,9 +1,10 @@
 /**
  * `npm run bench:peer`: the coin-year regressor's training step in tfjs (Node, wasm backend with Loupe's
  * training kernels) next to the identical model and step in PyTorch (Debian's python3-torch, CPU), in the
- * same run, configuration by configuration, with the ratio tfjs / PyTorch. The two take their steps in turn
- * (one tfjs step, one PyTorch step, …, PyTorch in a process kept between steps), and the ratio is the median
- * of each pair's: on a shared machine whose load drifts within a minute, a pair's two steps see the same load.
+ * same run, configuration by configuration, with the ratio tfjs / PyTorch. The two take turns (PyTorch in a
+ * process kept between them): each turn is a step that warms the caches the other side's turn took, then
+ * timed steps; the ratio is the median of the turns' pairs. On a shared machine whose load drifts within a
+ * minute, a pair's two sides see the same load. (Single steps in turn read both slower, PyTorch's most.)
  *
  *   npm run bench:peer
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
     configs: { type: 'string', default: 'mobilenetv3-small:dual:128,mobilenetv3-small:shared:128,resnet18:dual:128,mobilenetv3-small:dual:224,resnet18:dual:224' },
     batch: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '3' },
+    // Timed steps a turn, after its re-warming step (the pair's figure is their median).
+    'turn-steps': { type: 'string', default: '2' },
     warmup: { type: 'string', default: '1' },
     python: { type: 'string', default: '/usr/bin/python3' },
     // PyTorch's intra-op threads: all cores by default; 1 for a per-core comparison (tfjs's wasm runs on one in Node).
@@ -68,6 +71,7 @@ interface PeerConfig {
 const batch = Number(args.batch);
 const rounds = Number(args.rounds);
 const warmup = Number(args.warmup);
+const timed = Number(args['turn-steps']);
 const configs: PeerConfig[] = args.configs.split(',').map((spec) => {
   const [backbone, mode, size] = spec.split(':');
   if ((backbone !== 'mobilenetv3-small' && backbone !== 'resnet18') || (mode !== 'dual' && mode !== 'shared') || !Number(size)) {
@@ -77,8 +81,8 @@ const configs: PeerConfig[] = args.configs.split(',').map((spec) => {
 });
 
 interface Stepper {
-  /** One training step's wall time, ms. */
-  step(): Promise<number>;
+  /** `n` training steps' wall times, ms. */
+  steps(n: number): Promise<number[]>;
   close(): void;
 }
 
@@ -96,13 +100,14 @@ function tfjsStepper(config: PeerConfig): Stepper & { microBatch?: number } {
   const lossOf = (xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) => loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
   return {
     microBatch,
-    step: async () => {
-      const start = performance.now();
-      const value = minimizeInMicroBatches(optimizer, lossOf, [front!, back!], years!, microBatch ?? config.batch);
-      value.dataSync();
-      value.dispose();
-      return performance.now() - start;
-    },
+    steps: async (n) =>
+      Array.from({ length: n }, () => {
+        const start = performance.now();
+        const value = minimizeInMicroBatches(optimizer, lossOf, [front!, back!], years!, microBatch ?? config.batch);
+        value.dataSync();
+        value.dispose();
+        return performance.now() - start;
+      }),
     close: () => {
       tf.dispose([front!, back!, years!]);
       optimizer.dispose();
@@ -124,26 +129,25 @@ async function torchStepper(config: PeerConfig): Promise<Stepper & { torch: stri
   const about = (await next()) as { torch: string; threads: number };
   return {
     ...about,
-    step: async () => {
-      child.stdin.write('1\n');
-      return ((await next()) as { stepsMs: number[] }).stepsMs[0]!;
+    steps: async (n) => {
+      child.stdin.write(`${n}\n`);
+      return ((await next()) as { stepsMs: number[] }).stepsMs;
     },
     close: () => child.stdin.end(),
   };
 }
 
-/** Warm-up steps on both sides, then `rounds` pairs: a tfjs step, then a PyTorch step. */
+/** Warm-up steps on both sides, then `rounds` turns each: a re-warming step and `timed` steps of tfjs, then of PyTorch. */
 async function stepInTurns(config: PeerConfig) {
   const tfjs = tfjsStepper(config);
   const torch = await torchStepper(config);
+  const turn = async (side: Stepper) => median((await side.steps(1 + timed)).slice(1));
   try {
-    for (let i = 0; i < warmup; i++) {
-      await tfjs.step();
-      await torch.step();
-    }
+    await tfjs.steps(warmup);
+    await torch.steps(warmup);
     const pairs: [number, number][] = [];
-    for (let i = 0; i < rounds; i++) pairs.push([await tfjs.step(), await torch.step()]);
-    const side = (i: 0 | 1) => ({ stepsMs: pairs.map((p) => Math.round(p[i])), medianMs: median(pairs.map((p) => p[i])) });
+    for (let i = 0; i < rounds; i++) pairs.push([await turn(tfjs), await turn(torch)]);
+    const side = (i: 0 | 1) => ({ turnMediansMs: pairs.map((p) => Math.round(p[i])), medianMs: median(pairs.map((p) => p[i])) });
     return {
       tfjs: { ...side(0), microBatch: tfjs.microBatch },
       torch: { ...side(1), torch: torch.torch, threads: torch.threads },
@@ -167,7 +171,7 @@ const heapMiB = () => Math.round(((tf.backend() as BackendWasm).wasm as unknown 
 const machine = describeMachine();
 console.log(`${machine.cpu} × ${machine.cores}, Node ${machine.node}, tfjs ${machine.tfjs} (wasm, SIMD ${machine.wasmSimd}, XNNPACK on ${machine.wasmPool} thread${machine.wasmPool === 1 ? '' : 's'}); load average ${machine.loadStart.toFixed(2)}`);
 console.log(`Loupe's GEMMs: ${relaxedSimdInUse() ? 'relaxed SIMD FMA' : 'mul + add'} on ${gemmHelpers + 1} thread${gemmHelpers ? 's' : ''}; convolutions on ${args.convolutions ?? 'the default'}${args['no-winograd'] ? ', no Winograd' : ''}`);
-console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up + ${rounds} timed, tfjs and PyTorch in turn; medians:\n`);
+console.log(`Coin regressor training step, batch ${batch}, Adam, Huber; ${warmup} warm-up, then ${rounds} turns each of 1 + ${timed} steps, tfjs and PyTorch alternating; medians:\n`);
 
 const results = [];
 for (const config of configs) {
