@@ -4,7 +4,7 @@
  * same run, configuration by configuration, with the ratio tfjs / PyTorch. The two take turns (PyTorch in a
  * process kept between them): each turn is a step that warms the caches the other side's turn took, then
  * timed steps; the ratio is the median of the turns' pairs. On a shared machine whose load drifts within a
- * minute, a pair's two sides see the same load. (Single steps in turn read both slower, PyTorch's most.)
+ * minute, a pair's two sides see the same load.
  *
  *   npm run bench:peer
  *   npm run bench:peer -- --configs mobilenetv3-small:dual:128,resnet18:dual:224 --batch 16 --rounds 3

@@ -1,6 +1,7 @@
 // BatchNorm's training step (models/backbones/batch-norm.ts) as one kernel each way on the wasm backend.
 // Forward: the batch mean and variance in one pass, as moments about a shift near the mean (the first rows'
-// mean, so that Σd²/N − (Σd/N)² cancels nothing a two-pass variance keeps), then y = (x − mean)·γ/σ + β. Backward, with N values per channel, σ² = var + ε:
+// mean, so that Σd²/N − (Σd/N)² cancels nothing a two-pass variance keeps), then y = (x − mean)·γ/σ + β.
+// Backward, with N values per channel, σ² = var + ε:
 //   dβ = Σ dy,   dγ = Σ dy·(x − mean) / σ,   dx = γ/σ · dy − γ·dβ/(Nσ) − (x − mean)·γ·Σ dy·(x − mean)/(Nσ³)
 // (the gradient through the batch statistics, which tfjs's composed ops reach through ~25 kernels): two
 // passes. The passes run on simd/batch-norm.wat when the channels are a multiple of 4, else in the
