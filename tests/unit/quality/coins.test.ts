@@ -31,8 +31,10 @@ describe('the demo coins: from a registered version against from scratch', () =>
       expect(scores.rmse).toBeGreaterThanOrEqual(scores.mae);
       expect(Number.isFinite(scores.r2)).toBe(true);
     }
-    // A warm start is a different model from the scratch one of the same seed.
-    expect(run!.fromVersion.mae).not.toBe(run!.scratch.mae);
+    // A warm start is a different model from the scratch one of the same seed. After one epoch on 40 coins
+    // their MAEs came within 0.001 years of each other at one commit and tied at the next (their RMSEs
+    // 52.6 and 54.1), so both figures are compared.
+    expect([run!.fromVersion.mae, run!.fromVersion.rmse]).not.toEqual([run!.scratch.mae, run!.scratch.rmse]);
     expect(tf.memory().numTensors).toBe(tensors);
     expect(lines[0]).toMatch(new RegExp(`train ${train}, val ${val}, test ${test}; version 1 trains on ${firstTrain} of the train coins`));
   }, 120_000);
