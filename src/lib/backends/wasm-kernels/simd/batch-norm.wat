@@ -13,7 +13,7 @@
       (f64x2.add (v128.load offset=16 (local.get $acc))
         (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))))
 
-;; Per channel c over `pixels` rows of C (f64 sums, pointers sumA/sumB), with d = x − m[c]:
+  ;; Per channel c over `pixels` rows of C (f64 sums, pointers sumA/sumB), with d = x − m[c]:
   ;; mode 0: sumA += Σ d and sumB += Σ d² (moments about a shift m); mode 1: sumA += Σ dy and
   ;; sumB += Σ dy · d. Blocks of 32 rows are summed in float32 registers, then added to the double sums;
   ;; within a block, channels go four vectors (a cache line) at a time, so that eight independent sums
@@ -125,7 +125,7 @@
     (param $pixels i32) (param $C i32)
     (call $reduce (i32.const 1) (local.get $x) (local.get $dy) (local.get $mean) (local.get $sumDy) (local.get $sumDyDev) (local.get $pixels) (local.get $C)))
 
-;; out[p, c] = (x[p, c] − mean[c]) · scale[c] + shift[c] + (dy ≠ 0: dy[p, c] · dyScale[c])
+  ;; out[p, c] = (x[p, c] − mean[c]) · scale[c] + shift[c] + (dy ≠ 0: dy[p, c] · dyScale[c])
   ;; Forward: scale = γ/σ, shift = β, dy = 0. Backward: scale = −γ·Σdy(x−m)/(Nσ³), shift = −γ·Σdy/(Nσ), dyScale = γ/σ.
   (func (export "bn_apply") (param $x i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $dy i32) (param $dyScale i32)
     (param $out i32) (param $pixels i32) (param $C i32)

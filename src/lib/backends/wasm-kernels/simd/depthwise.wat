@@ -217,7 +217,8 @@
       (local.get $batch) (local.get $inH) (local.get $inW) (local.get $C) (local.get $outH) (local.get $outW)
       (local.get $fH) (local.get $fW) (local.get $sH) (local.get $sW) (local.get $dH) (local.get $dW)
       (local.get $padTop) (local.get $padLeft) (i32.const 1) (i32.const 0)))
-;; out[i] (f32) = acc[0·size + i] + acc[1·size + i] + … + acc[(groups − 1)·size + i], the groups' doubles
+
+  ;; out[i] (f32) = acc[0·size + i] + acc[1·size + i] + … + acc[(groups − 1)·size + i], the groups' doubles
   ;; added in order and rounded once (the filter gradient's groups); size a multiple of 4.
   (func (export "sum_groups") (param $acc i32) (param $groups i32) (param $size i32) (param $out i32)
     (local $end i32) (local $g i32) (local $at i32) (local $stride i32) (local $lo v128) (local $hi v128)
