@@ -33,6 +33,21 @@ const fusedHardSigmoid = fusedActivation(HARD_SIGMOID_KERNEL, HARD_SIGMOID_GRAD_
 const fusedHardSwish = fusedActivation(HARD_SWISH_KERNEL, HARD_SWISH_GRAD_KERNEL);
 const fusedRelu = fusedActivation('Relu', RELU_GRAD_KERNEL);
 
+/** The activations that follow a BatchNorm in the backbones, which its layer can apply itself (batch-norm.ts). */
+export type BatchNormActivation = 'relu' | 'hardswish';
+
+/** PyTorch's hard-swish and hard-sigmoid, and ReLU, each as one kernel each way where the backend registers them. */
+export function activate(kind: BatchNormActivation | 'hardsigmoid', x: tf.Tensor): tf.Tensor {
+  switch (kind) {
+    case 'relu':
+      return fusedRelu(x) ?? tf.relu(x);
+    case 'hardswish':
+      return fusedHardSwish(x) ?? tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
+    case 'hardsigmoid':
+      return fusedHardSigmoid(x) ?? tf.tidy(() => tf.div(tf.relu6(tf.add(x, 3)), 6));
+  }
+}
+
 /** tfjs-layers' ReLU class: the tfjs package exports only its factory, so take it from an instance. */
 const ReLUBase = Object.getPrototypeOf(tf.layers.reLU({})).constructor as new (args?: { maxValue?: number; name?: string }) => tf.layers.Layer;
 
@@ -47,7 +62,7 @@ export class LoupeReLU extends ReLUBase {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor | tf.Tensor[] {
     const maxValue = (this as unknown as { maxValue?: number | null }).maxValue;
-    return (maxValue == null ? fusedRelu(single(inputs)) : null) ?? super.call(inputs, kwargs);
+    return maxValue == null ? activate('relu', single(inputs)) : super.call(inputs, kwargs);
   }
 }
 
@@ -62,8 +77,7 @@ export class HardSigmoid extends tf.layers.Layer {
   static readonly className = 'HardSigmoid';
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = single(inputs);
-    return fusedHardSigmoid(x) ?? tf.tidy(() => tf.div(tf.relu6(tf.add(x, 3)), 6));
+    return activate('hardsigmoid', single(inputs));
   }
 }
 
@@ -75,8 +89,7 @@ export class HardSwish extends tf.layers.Layer {
   static readonly className = 'HardSwish';
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = single(inputs);
-    return fusedHardSwish(x) ?? tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
+    return activate('hardswish', single(inputs));
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { HardSigmoid, HardSwish, LoupeReLU } from './activations';
+import { HardSigmoid, HardSwish, LoupeReLU, type BatchNormActivation } from './activations';
 import { LoupeBatchNormalization } from './batch-norm';
-import { LoupeConv2D } from './conv';
+import { LoupeConv2D, LoupeDepthwiseConv2D } from './conv';
 import './mean-gradient'; // tfjs's Mean gradient without its full-size ones (global average pooling)
 import { BACKBONE_KINDS } from './types';
 
@@ -38,17 +38,16 @@ function heNormalFanOut(ctx: BlockContext): ReturnType<typeof tf.initializers.va
 }
 
 /**
- * Zero padding for a strided conv or pool, where tfjs's 'same' would differ from torch.
+ * torch's `padding=k // 2` for a conv, where tfjs's 'same' would differ from it.
  *
  * Why: torch pads `k // 2` on every side; tfjs's 'same' with stride 2 on an even size pads only the
- * bottom/right (total k − 2), which shifts every sampling position by one pixel.
+ * bottom/right (total k − 2), which shifts every sampling position by one pixel. A strided conv pads
+ * symmetrically itself (conv.ts); stride 1 with an odd kernel is 'same'.
  */
-function torchPadding(x: tf.SymbolicTensor, ctx: BlockContext, path: string, kernelSize: number, strides: number): { x: tf.SymbolicTensor; padding: 'same' | 'valid' } {
-  if (kernelSize === 1) return { x, padding: 'valid' };
-  // Stride 1 with an odd kernel: 'same' is the symmetric k // 2 padding torch uses.
-  if (strides === 1) return { x, padding: 'same' };
-  const padded = tf.layers.zeroPadding2d({ padding: Math.floor(kernelSize / 2), name: `${layerName(ctx.prefix, path)}_pad` }).apply(x) as tf.SymbolicTensor;
-  return { x: padded, padding: 'valid' };
+function torchPadding(kernelSize: number, strides: number): { padding: 'same' | 'valid'; symmetricPadding?: number } {
+  if (kernelSize === 1) return { padding: 'valid' };
+  if (strides === 1) return { padding: 'same' };
+  return { padding: 'valid', symmetricPadding: Math.floor(kernelSize / 2) };
 }
 
 export interface ConvArgs {
@@ -64,39 +63,40 @@ export interface ConvArgs {
 /** `nn.Conv2d(…, kernel_size=k, stride=s, padding=k // 2)`. */
 export function conv2d(x: tf.SymbolicTensor, ctx: BlockContext, args: ConvArgs): tf.SymbolicTensor {
   const strides = args.strides ?? 1;
-  const padded = torchPadding(x, ctx, args.path, args.kernelSize, strides);
   const layer = new LoupeConv2D({
     filters: args.filters,
     kernelSize: args.kernelSize,
     strides,
-    padding: padded.padding,
+    ...torchPadding(args.kernelSize, strides),
     useBias: args.useBias ?? false,
     kernelInitializer: heNormalFanOut(ctx),
     name: layerName(ctx.prefix, args.path),
   });
-  return layer.apply(padded.x) as tf.SymbolicTensor;
+  return layer.apply(x) as tf.SymbolicTensor;
 }
 
 /** `nn.Conv2d(c, c, k, stride=s, padding=k // 2, groups=c, bias=False)`. */
 export function depthwiseConv2d(x: tf.SymbolicTensor, ctx: BlockContext, args: Omit<ConvArgs, 'filters' | 'useBias'>): tf.SymbolicTensor {
   const strides = args.strides ?? 1;
-  const padded = torchPadding(x, ctx, args.path, args.kernelSize, strides);
-  return tf.layers
-    .depthwiseConv2d({
-      kernelSize: args.kernelSize,
-      strides,
-      padding: padded.padding,
-      depthMultiplier: 1,
-      useBias: false,
-      depthwiseInitializer: heNormalFanOut(ctx),
-      name: layerName(ctx.prefix, args.path),
-    })
-    .apply(padded.x) as tf.SymbolicTensor;
+  const layer = new LoupeDepthwiseConv2D({
+    kernelSize: args.kernelSize,
+    strides,
+    ...torchPadding(args.kernelSize, strides),
+    depthMultiplier: 1,
+    useBias: false,
+    depthwiseInitializer: heNormalFanOut(ctx),
+    name: layerName(ctx.prefix, args.path),
+  });
+  return layer.apply(x) as tf.SymbolicTensor;
 }
 
-/** `nn.BatchNorm2d` with the backbone's epsilon and momentum. */
-export function batchNorm(x: tf.SymbolicTensor, ctx: BlockContext, path: string): tf.SymbolicTensor {
-  const layer = new LoupeBatchNormalization({ axis: -1, epsilon: ctx.epsilon, momentum: 1 - ctx.torchMomentum, name: layerName(ctx.prefix, path) });
+/**
+ * `nn.BatchNorm2d` with the backbone's epsilon and momentum, and the activation module after it where
+ * given: one layer named after the BatchNorm (the activation has no weights), which trains as one kernel
+ * each way on wasm.
+ */
+export function batchNorm(x: tf.SymbolicTensor, ctx: BlockContext, path: string, activation?: BatchNormActivation): tf.SymbolicTensor {
+  const layer = new LoupeBatchNormalization({ axis: -1, epsilon: ctx.epsilon, momentum: 1 - ctx.torchMomentum, activation, name: layerName(ctx.prefix, path) });
   return layer.apply(x) as tf.SymbolicTensor;
 }
 

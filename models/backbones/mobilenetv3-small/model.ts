@@ -44,13 +44,11 @@ function invertedResidual(x: tf.SymbolicTensor, ctx: BlockContext, index: number
   if (layout.expand !== undefined) {
     const expand = `${path}.${layout.expand}`;
     y = conv2d(y, ctx, { path: `${expand}.0`, filters: setting.expandedChannels, kernelSize: 1 });
-    y = batchNorm(y, ctx, `${expand}.1`);
-    y = activation(y, ctx, setting.activation, `${expand}.2`);
+    y = batchNorm(y, ctx, `${expand}.1`, setting.activation); // with torch's `${expand}.2`
   }
   const depthwise = `${path}.${layout.depthwise}`;
   y = depthwiseConv2d(y, ctx, { path: `${depthwise}.0`, kernelSize: setting.kernelSize, strides: setting.strides });
-  y = batchNorm(y, ctx, `${depthwise}.1`);
-  y = activation(y, ctx, setting.activation, `${depthwise}.2`);
+  y = batchNorm(y, ctx, `${depthwise}.1`, setting.activation); // with torch's `${depthwise}.2`
   if (layout.squeezeExcite !== undefined) {
     y = squeezeExcite(y, ctx, `${path}.${layout.squeezeExcite}`, squeezeChannels(setting.expandedChannels));
   }
@@ -76,15 +74,13 @@ export function createMobileNetV3Small(options: BackboneOptions = {}): Backbone 
 
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: `${prefix}image` });
   let x = conv2d(input, ctx, { path: 'features.0.0', filters: MOBILENETV3_SMALL_STEM_CHANNELS, kernelSize: 3, strides: 2 });
-  x = batchNorm(x, ctx, 'features.0.1');
-  x = activation(x, ctx, 'hardswish', 'features.0.2');
+  x = batchNorm(x, ctx, 'features.0.1', 'hardswish'); // with torch's features.0.2
   MOBILENETV3_SMALL_BLOCKS.forEach((setting, i) => {
     x = invertedResidual(x, ctx, i + 1, setting);
   });
   const last = `features.${MOBILENETV3_SMALL_BLOCKS.length + 1}`;
   x = conv2d(x, ctx, { path: `${last}.0`, filters: MOBILENETV3_SMALL_FEATURES, kernelSize: 1 });
-  x = batchNorm(x, ctx, `${last}.1`);
-  x = activation(x, ctx, 'hardswish', `${last}.2`);
+  x = batchNorm(x, ctx, `${last}.1`, 'hardswish'); // with torch's `${last}.2`
   const features = globalAveragePool(x, ctx, 'avgpool');
 
   const model = tf.model({ inputs: input, outputs: features, name: `${prefix}mobilenetv3_small` });

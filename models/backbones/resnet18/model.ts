@@ -23,8 +23,7 @@ import { resnet18WeightMap } from './weights';
 /** `torchvision.models.resnet.BasicBlock`: conv3×3-BN-ReLU-conv3×3-BN, plus the (projected) input, ReLU. */
 function basicBlock(x: tf.SymbolicTensor, ctx: BlockContext, path: string, filters: number, strides: number, downsample: boolean): tf.SymbolicTensor {
   let y = conv2d(x, ctx, { path: `${path}.conv1`, filters, kernelSize: 3, strides });
-  y = batchNorm(y, ctx, `${path}.bn1`);
-  y = activation(y, ctx, 'relu', `${path}.relu1`);
+  y = batchNorm(y, ctx, `${path}.bn1`, 'relu'); // with the block's first ReLU
   y = conv2d(y, ctx, { path: `${path}.conv2`, filters, kernelSize: 3 });
   y = batchNorm(y, ctx, `${path}.bn2`);
   let shortcut = x;
@@ -49,8 +48,7 @@ export function createResNet18(options: BackboneOptions = {}): Backbone {
 
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: `${prefix}image` });
   let x = conv2d(input, ctx, { path: 'conv1', filters: 64, kernelSize: 7, strides: 2 });
-  x = batchNorm(x, ctx, 'bn1');
-  x = activation(x, ctx, 'relu', 'relu');
+  x = batchNorm(x, ctx, 'bn1', 'relu'); // with torch's relu
   // torch's MaxPool2d(3, 2, padding=1) pads with −∞; after a ReLU every value is ≥ 0, so zero padding
   // gives the same maxima (each window holds at least one real pixel).
   x = tf.layers.zeroPadding2d({ padding: 1, name: layerName(prefix, 'maxpool_pad') }).apply(x) as tf.SymbolicTensor;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_NORM_TRAINING_KERNEL, LoupeBatchNormalization } from '../../../models/backbones/batch-norm';
+import { HardSwish, LoupeReLU, type BatchNormActivation } from '../../../models/backbones/activations';
+import { BATCH_NORM_ACTIVATION_TRAINING_KERNEL, BATCH_NORM_TRAINING_KERNEL, LoupeBatchNormalization } from '../../../models/backbones/batch-norm';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../../src/lib/backends/wasm-kernels/index';
 import { liveData, maxScaledError, randomValues, sizeOf, startWasm } from './wasm';
 
@@ -21,9 +22,17 @@ interface Step {
   movingVariance: Float32Array;
 }
 
-/** A fresh layer's output in training mode, the gradients of Σ y · w (w fixed per element) and its moving statistics. */
-async function trainingStep(shape: number[], seed: number): Promise<Step> {
-  const layer = new LoupeBatchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.9 });
+/**
+ * A fresh layer's output in training mode, the gradients of Σ y · w (w fixed per element) and its moving
+ * statistics; with `activation`, the BatchNorm's own (`fused`) or a layer of its own after it.
+ */
+async function trainingStep(shape: number[], seed: number, activation?: { kind: BatchNormActivation; fused: boolean }): Promise<Step> {
+  const layer = new LoupeBatchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.9, ...(activation?.fused ? { activation: activation.kind } : {}) });
+  const after = activation && !activation.fused ? (activation.kind === 'relu' ? new LoupeReLU({}) : new HardSwish({})) : undefined;
+  const apply = (input: tf.Tensor) => {
+    const y = layer.apply(input, { training: true }) as tf.Tensor;
+    return after ? (after.apply(y) as tf.Tensor) : y;
+  };
   const channels = shape[shape.length - 1]!;
   layer.build(shape);
   const weights = [randomValues(channels, seed + 2, 0), randomValues(channels, seed + 3, 0), new Float32Array(channels), new Float32Array(channels).fill(1)];
@@ -32,9 +41,9 @@ async function trainingStep(shape: number[], seed: number): Promise<Step> {
   tf.dispose(initial);
   const x = tf.tensor(randomValues(sizeOf(shape), seed, 0).map((v) => 3 * v + 1.5), shape);
   const w = tf.tensor(randomValues(sizeOf(shape), seed + 1, 0), shape);
-  const loss = (input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input, { training: true }) as tf.Tensor, w)) as tf.Scalar;
+  const loss = (input: tf.Tensor) => tf.sum(tf.mul(apply(input), w)) as tf.Scalar;
   // Three applications in training mode (y, dx, dγ/dβ), each moving the averages once, on either path.
-  const y = layer.apply(x, { training: true }) as tf.Tensor;
+  const y = apply(x);
   const dx = tf.grad(loss)(x);
   const [gamma, beta] = layer.trainableWeights.map((v) => v.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(() => loss(x), [gamma!, beta!]);
@@ -74,6 +83,25 @@ describe('BatchNorm training on wasm as one kernel each way', () => {
     }
   });
 
+  // Channels a multiple of 4 on the SIMD passes, others on the TypeScript ones; values around zero, where
+  // both activations bend; 40 channels at 12×12 are more rows than a helper thread's smallest part.
+  it.each([
+    ['hardswish', [4, 7, 9, 12]],
+    ['relu', [4, 7, 9, 12]],
+    ['hardswish', [2, 5, 5, 6]],
+    ['relu', [3, 4, 4, 6]],
+    ['hardswish', [8, 12, 12, 40]],
+  ] as const)('with %s inside gives the bits of a BatchNorm and then the activation layer, x %j', async (kind, shape) => {
+    registerWasmTrainingKernels();
+    const apart = await trainingStep([...shape], sizeOf(shape), { kind, fused: false });
+    const before = liveData();
+    const fused = await trainingStep([...shape], sizeOf(shape), { kind, fused: true });
+    expect(liveData()).toEqual(before);
+    for (const key of Object.keys(fused) as (keyof Step)[]) expect(fused[key], key).toEqual(apart[key]);
+    // …and the activation made a difference: some outputs are clipped or bent.
+    expect(fused.y.some((v, i) => v !== 0 && Math.abs(v) < 3)).toBe(true);
+  });
+
   it.each([[[4, 8, 8, 12]], [[2, 9, 9, 6]]])('keeps the batch variance of values far from zero (mean 10⁵·σ), x %j', async (shape) => {
     registerWasmTrainingKernels();
     const channels = shape[shape.length - 1]!;
@@ -111,14 +139,37 @@ describe('BatchNorm training on wasm as one kernel each way', () => {
     for (const weight of layer.weights) weight.dispose();
   });
 
-  it("saves as tfjs's BatchNormalization and loads back into this class", () => {
+  it('with an activation, trains as one kernel each way and runs BatchNorm then the activation in inference', async () => {
+    registerWasmTrainingKernels();
+    const layer = new LoupeBatchNormalization({ axis: -1, activation: 'hardswish' });
+    const x = tf.randomNormal([2, 4, 4, 8], 0, 1, 'float32', 3);
+    const training = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(layer.apply(t, { training: true }) as tf.Tensor))(x));
+    expect(training.kernels.map((k) => k.name).filter((name) => name.startsWith('Loupe'))).toEqual([
+      BATCH_NORM_ACTIVATION_TRAINING_KERNEL,
+      `${BATCH_NORM_ACTIVATION_TRAINING_KERNEL}Grad`,
+    ]);
+    const inference = layer.apply(x) as tf.Tensor;
+    const [gamma, beta, mean, variance] = layer.getWeights();
+    const normalized = tf.batchNorm(x, mean!, variance!, beta!, gamma!, 1e-3);
+    const expected = tf.mul(normalized, tf.div(tf.relu6(tf.add(normalized, 3)), 6));
+    expect(maxScaledError(await inference.data(), await expected.data())).toBeLessThan(1e-6);
+    tf.dispose([x, training.result as tf.Tensor, inference, normalized, expected]);
+    for (const weight of layer.weights) weight.dispose();
+  });
+
+  it('refuses an activation it cannot fuse, naming it', () => {
+    expect(() => new LoupeBatchNormalization({ activation: 'gelu' as BatchNormActivation })).toThrow(/'relu' or 'hardswish', got "gelu"/);
+  });
+
+  it("saves as tfjs's BatchNormalization, its activation in the config, and loads back into this class", () => {
     const input = tf.input({ shape: [4, 4, 8] });
-    const model = tf.model({ inputs: input, outputs: new LoupeBatchNormalization({ name: 'bn' }).apply(input) as tf.SymbolicTensor });
+    const model = tf.model({ inputs: input, outputs: new LoupeBatchNormalization({ name: 'bn', activation: 'relu' }).apply(input) as tf.SymbolicTensor });
     const json = JSON.stringify(model.toJSON(null, false));
     expect(json).toContain('"class_name":"BatchNormalization"');
     const loaded = tf.models.modelFromJSON(JSON.parse(json) as Parameters<typeof tf.models.modelFromJSON>[0]);
     return loaded.then((m) => {
       expect(m.getLayer('bn')).toBeInstanceOf(LoupeBatchNormalization);
+      expect((m.getLayer('bn') as LoupeBatchNormalization).activation).toBe('relu');
       m.dispose();
       model.dispose();
     });

@@ -17,7 +17,7 @@ import { randomValues } from './wasm';
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 const memory = new WebAssembly.Memory({ initial: 1024, maximum: 1024, shared: true });
 const module = new WebAssembly.Module(decode(SIMD_MODULES['gemm']!.shared));
-const modules = ['gemm', 'depthwise', 'activations'].map((name) => new WebAssembly.Module(decode(SIMD_MODULES[name]!.shared)));
+const modules = ['gemm', 'depthwise', 'activations', 'batch-norm'].map((name) => new WebAssembly.Module(decode(SIMD_MODULES[name]!.shared)));
 const gemm = Object.assign({}, ...modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports)) as Gemms;
 const heap = new Float32Array(memory.buffer);
 let helpers: GemmHelpers;
@@ -238,7 +238,7 @@ describe('GEMM helper threads on a shared wasm memory', () => {
     expect(firstDifference(floatsAt(split, 2 * taps * groups), floatsAt(alone, 2 * taps * groups))).toBe(-1);
   });
 
-  it('divides the activations by rows with the bits of one thread', () => {
+  it('divides the activations (alone or after a BatchNorm) by rows with the bits of one thread', () => {
     next = 0;
     const n = 16 * 32 * 32 * 72;
     const x = region(n, randomValues(n, 14).map((v) => v * 8)); // across hard-swish's kinks at ±3
@@ -250,13 +250,44 @@ describe('GEMM helper threads on a shared wasm memory', () => {
       ['hard_sigmoid_grad', (out) => [x, dy, out, n]],
       ['relu_grad', (out) => [x, dy, out, n]],
     ];
+    // …and after a BatchNorm: rows of 72 channels, normalized by per-channel vectors.
+    const C = 72;
+    const [mean, scale, shift] = [16, 17, 18].map((seed) => region(C, randomValues(C, seed)));
+    for (const act of [1, 2]) cases.push(['bn_forward', (out) => [x, mean!, scale!, shift!, out, n / C, C, act]]);
+    const [alone, split] = [region(n), region(n)];
     for (const [op, args] of cases) {
-      const [alone, split] = [region(n), region(n)];
+      heap.fill(Number.NaN, alone / 4, alone / 4 + n);
+      heap.fill(Number.NaN, split / 4, split / 4 + n);
       (gemm[op] as (...a: number[]) => void)(...args(alone));
       const before = helpers.partsHandedOut;
       helpers.rows(gemm, op, args(split), ROW_LAYOUTS[op]);
       expect({ op, handedOut: helpers.partsHandedOut - before > 0 }).toEqual({ op, handedOut: true });
       expect({ op, difference: firstDifference(floatsAt(split, n), floatsAt(alone, n)) }).toEqual({ op, difference: -1 });
+    }
+  });
+
+  it("divides BatchNorm's gradient sums by the caller's parts with the bits of one thread: dy alone, or after ReLU or hard-swish", () => {
+    next = 0;
+    const [C, pixels, parts] = [72, 16 * 16 * 16, 5];
+    const x = region(pixels * C, randomValues(pixels * C, 20).map((v) => v * 4));
+    const dz = region(pixels * C, randomValues(pixels * C, 21));
+    const [mean, scale, shift] = [22, 23, 24].map((seed) => region(C, randomValues(C, seed)));
+    const each = Math.ceil(pixels / parts / 32) * 32;
+    for (const act of [0, 1, 2]) {
+      const outputs = [region(pixels * C), region(pixels * C)];
+      const sums = outputs.map(() => region(2 * parts * C * 2, new Float32Array(2 * parts * C * 2)));
+      const table = (run: number) =>
+        Array.from({ length: parts }, (_, part) => {
+          const offset = part * each * C * 4;
+          const partSums = sums[run]! + part * 2 * C * 8;
+          return [x + offset, dz + offset, mean!, scale!, shift!, act ? outputs[run]! + offset : 0, partSums, partSums + C * 8, Math.min(each, pixels - part * each), C, act];
+        });
+      for (const args of table(0)) gemm.bn_backward_sums(...(args as Parameters<typeof gemm.bn_backward_sums>));
+      const before = helpers.partsHandedOut;
+      helpers.parts(gemm, 'bn_backward_sums', table(1));
+      expect({ act, handedOut: helpers.partsHandedOut - before }).toEqual({ act, handedOut: parts - 1 });
+      expect({ act, sums: firstDifference(floatsAt(sums[1]!, 4 * parts * C), floatsAt(sums[0]!, 4 * parts * C)) }).toEqual({ act, sums: -1 });
+      if (act) expect({ act, dy: firstDifference(floatsAt(outputs[1]!, pixels * C), floatsAt(outputs[0]!, pixels * C)) }).toEqual({ act, dy: -1 });
     }
   });
 

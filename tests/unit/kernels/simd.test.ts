@@ -19,7 +19,7 @@ describe('the SIMD kernel modules', () => {
     expect(kernels).not.toBeNull();
     const exports: (keyof NonNullable<typeof kernels>)[] = [
       'depthwise_filter_grad', 'depthwise_input_grad', 'depthwise_forward', 'copy_runs', 'zero_bytes', 'max_pool_grad', 'gemm_atb', 'mul_channels', 'sub_channels', 'add_channels', 'sum_middle',
-      'hard_swish', 'hard_sigmoid', 'hard_swish_grad', 'hard_sigmoid_grad', 'relu_grad', 'bn_shifted_moments', 'bn_gradient_sums', 'bn_apply', 'adam_step',
+      'hard_swish', 'hard_sigmoid', 'hard_swish_grad', 'hard_sigmoid_grad', 'relu_grad', 'bn_shifted_moments', 'bn_backward_sums', 'bn_apply', 'bn_forward', 'parts', 'adam_step',
     ];
     for (const name of exports) expect(typeof kernels![name], name).toBe('function');
   });

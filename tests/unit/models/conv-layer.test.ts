@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LoupeConv2D } from '../../../models/backbones/conv';
+import { LoupeConv2D, LoupeDepthwiseConv2D } from '../../../models/backbones/conv';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 const x = () => tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 1);
+
+const maxAbsDifference = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 /** A one-layer model around `layer`, with the kernel set to fixed values. */
 function wrap(layer: tf.layers.Layer): tf.LayersModel {
@@ -57,6 +59,43 @@ describe('LoupeConv2D', () => {
     // tfjs's own Conv2D computes both gradients of a layer whenever one is needed.
     await expect(backpropCalls(theirs, true)).resolves.toEqual({ filter: 2, input: 2 });
     await expect(backpropCalls(theirs, false)).resolves.toEqual({ filter: 1, input: 1 });
+  });
+
+  it.each([
+    { kind: 'Conv2D', kernelSize: 3, strides: 2, symmetricPadding: 1, useBias: false },
+    { kind: 'Conv2D', kernelSize: 3, strides: 2, symmetricPadding: 1, useBias: true }, // the base class's path on a padded copy
+    { kind: 'DepthwiseConv2D', kernelSize: 3, strides: 2, symmetricPadding: 1, useBias: false },
+    { kind: 'DepthwiseConv2D', kernelSize: 5, strides: 2, symmetricPadding: 2, useBias: true },
+  ])('$kind with symmetricPadding $symmetricPadding gives the output and gradients of ZeroPadding2D then a valid conv ($kernelSize×$kernelSize, bias $useBias)', async ({ kind, symmetricPadding, ...args }) => {
+    const make = (extra: object) =>
+      kind === 'Conv2D' ? new LoupeConv2D({ filters: 4, padding: 'valid', ...args, ...extra }) : new LoupeDepthwiseConv2D({ padding: 'valid', ...args, ...extra });
+    const ours = wrap(make({ symmetricPadding }));
+    const input = tf.input({ shape: [9, 9, 3] });
+    const padded = tf.layers.zeroPadding2d({ padding: symmetricPadding }).apply(input) as tf.SymbolicTensor;
+    const theirs = tf.model({ inputs: input, outputs: make({}).apply(padded) as tf.SymbolicTensor });
+    theirs.setWeights(ours.getWeights());
+    expect(ours.outputs[0]!.shape).toEqual(theirs.outputs[0]!.shape);
+    const images = x();
+    const run = async (model: tf.LayersModel) => {
+      const y = model.predict(images) as tf.Tensor;
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.square(model.apply(t) as tf.Tensor)))(images);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(images) as tf.Tensor)) as tf.Scalar, model.trainableWeights.map((w) => w.read() as tf.Variable));
+      return [y, dx, ...Object.values(grads)];
+    };
+    const [a, b] = [await run(ours), await run(theirs)];
+    expect(a.map((t) => t.shape)).toEqual(b.map((t) => t.shape));
+    for (let i = 0; i < a.length; i++) expect(maxAbsDifference(await a[i]!.data(), await b[i]!.data()), `output ${i}`).toBeLessThan(1e-4);
+  });
+
+  it('keeps symmetricPadding through saving and refuses it with a padding of its own', async () => {
+    const model = wrap(new LoupeDepthwiseConv2D({ kernelSize: 3, strides: 2, symmetricPadding: 1, name: 'dw' }));
+    const json = JSON.stringify(model.toJSON(null, false));
+    expect(json).toContain('"class_name":"DepthwiseConv2D"');
+    const loaded = await tf.models.modelFromJSON(JSON.parse(json) as Parameters<typeof tf.models.modelFromJSON>[0]);
+    expect(loaded.getLayer('dw')).toBeInstanceOf(LoupeDepthwiseConv2D);
+    expect(loaded.getLayer('dw').getConfig().symmetricPadding).toBe(1);
+    expect(loaded.outputs[0]!.shape).toEqual([null, 5, 5, 3]);
+    expect(() => new LoupeConv2D({ filters: 1, kernelSize: 3, padding: 'same', symmetricPadding: 1 })).toThrow(/symmetricPadding with padding 'valid', got 'same'/);
   });
 
   it("saves as tfjs's Conv2D and loads back into this class", async () => {

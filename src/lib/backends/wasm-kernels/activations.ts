@@ -44,6 +44,18 @@ const GRADIENT: Record<string, { simd: (k: SimdKernels) => (x: Pointer, dy: Poin
 
 export const ACTIVATION_KERNELS = [...Object.keys(FORWARD), ...Object.keys(GRADIENT)];
 
+/** The activations BatchNorm's training kernels apply after normalizing (batch-norm-training.ts). */
+export type ChannelActivation = 'relu' | 'hardswish';
+
+/**
+ * Their scalar forward and gradient functions, for channel counts the SIMD passes do not take (those have
+ * the same steps inline: simd/batch-norm.wat). ReLU is max(x, 0) with NaN kept, as tfjs's cpu Relu.
+ */
+export const SCALAR_ACTIVATIONS: Record<ChannelActivation, { forward(x: number): number; gradient(x: number, dy: number): number }> = {
+  relu: { forward: (x) => (x > 0 || Number.isNaN(x) ? x : 0), gradient: GRADIENT[RELU_GRAD_KERNEL]!.scalar },
+  hardswish: { forward: FORWARD[HARD_SWISH_KERNEL]!.scalar, gradient: GRADIENT[HARD_SWISH_GRAD_KERNEL]!.scalar },
+};
+
 /**
  * The kernel `name` (one of ACTIVATION_KERNELS): input `x`, and `dy` for a gradient; float32. Whole groups
  * of four run on the SIMD loop, the last few elements (or all, without wasm SIMD) on the scalar function.

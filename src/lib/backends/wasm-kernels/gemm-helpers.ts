@@ -1,4 +1,4 @@
-// Loupe's GEMMs, depthwise convolutions and activations on every core. XNNPACK splits its own operations
+// Loupe's GEMMs, depthwise convolutions and activations (BatchNorm's fused ones too) on every core. XNNPACK splits its own operations
 // across its pthreads, but Loupe's kernels (simd/*.wat) ran on the calling thread alone. Helper threads
 // instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows (or a depthwise
 // convolution's images, an activation's values) can be divided between the caller and them: each writes
@@ -35,14 +35,22 @@ const PARTS_PER_THREAD = 4;
 
 /**
  * Passes whose every output row depends on the same rows of the inputs alone: threads may divide the rows.
- * The activations, which divide by 6 twice a value, and ReLU's gradient. BatchNorm's apply pass, which
- * streams memory at one multiply-add a value, measured no faster divided (stops 29 and 30): it stays on the caller.
+ * The activations, which divide by 6 twice a value, and ReLU's gradient, alone or after a BatchNorm
+ * (bn_forward). BatchNorm's apply pass alone, which streams memory at one multiply-add a value, measured
+ * no faster divided (stops 29 and 30): it stays on the caller.
  */
-export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad', 'relu_grad'] as const;
+export const ROW_OPS = ['hard_swish', 'hard_swish_grad', 'hard_sigmoid', 'hard_sigmoid_grad', 'relu_grad', 'bn_forward'] as const;
 export type RowOp = (typeof ROW_OPS)[number];
+/**
+ * Passes whose parts the caller cuts itself, each summing into sums of its own: BatchNorm's moments and
+ * gradient sums (batch-norm-training.ts). The caller adds the parts' sums in order, so the cut, not the
+ * threads, fixes the bits.
+ */
+export const PART_OPS = ['bn_shifted_moments', 'bn_backward_sums'] as const;
+export type PartOp = (typeof PART_OPS)[number];
 /** Operations: the module's export each runs, a part's arguments being its row of the table. */
 const OPS = ['gemm_ab_batched', 'gemm_atb_batched', 'im2col', 'col2im', 'wino_input', 'wino_output', 'wino_output_grad', 'depthwise_forward', 'depthwise_input_grad',
-  'depthwise_filter_grad', ...ROW_OPS] as const;
+  'depthwise_filter_grad', ...ROW_OPS, ...PART_OPS] as const;
 type Op = (typeof OPS)[number];
 
 /**
@@ -111,6 +119,11 @@ export interface Gemms {
   hard_swish_grad(x: number, dy: number, dx: number, count: number): void;
   hard_sigmoid_grad(x: number, dy: number, dx: number, count: number): void;
   relu_grad(x: number, dy: number, dx: number, count: number): void;
+  bn_forward(x: number, mean: number, scale: number, shift: number, out: number, pixels: number, C: number, act: number): void;
+  bn_shifted_moments(x: number, shift: number, sum: number, sq: number, pixels: number, C: number): void;
+  bn_backward_sums(
+    x: number, dz: number, mean: number, scale: number, shift: number, out: number, sumDy: number, sumDyDev: number, pixels: number, C: number, act: number,
+  ): void;
 }
 
 /** A depthwise convolution's batch and geometry as depthwise.wat takes them: batch, then ConvArgs. */
@@ -414,6 +427,15 @@ export class GemmHelpers {
       moved[layout.count] = Math.min(each, rows - from) * layout.unit;
       return moved;
     });
+  }
+
+  /** `op` once per row of `parts` (its arguments), as many at a time as the table holds, divided among the threads. */
+  parts(gemm: Gemms, op: PartOp, parts: readonly (readonly number[])[]): void {
+    const capacity = (this.count + 1) * PARTS_PER_THREAD;
+    for (let first = 0; first < parts.length; first += capacity) {
+      const some = parts.slice(first, first + capacity);
+      this.#fork(some.length, gemm, op, (part) => [...some[part]!]);
+    }
   }
 
   /**

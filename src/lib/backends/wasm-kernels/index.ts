@@ -11,7 +11,12 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ACTIVATION_KERNELS, activationKernel } from './activations';
 import { ADAM_STEP_KERNEL, adamStepKernel } from './adam';
-import { BATCH_NORM_TRAINING_GRAD_KERNEL, BATCH_NORM_TRAINING_KERNEL } from '../../../../models/backbones/batch-norm';
+import {
+  BATCH_NORM_ACTIVATION_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_ACTIVATION_TRAINING_KERNEL,
+  BATCH_NORM_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_TRAINING_KERNEL,
+} from '../../../../models/backbones/batch-norm';
 import { batchNormKernel, type ChannelAffine } from './batch-norm';
 import { batchNormTrainingGradKernel, batchNormTrainingKernel } from './batch-norm-training';
 import { channelBinaryKernel } from './channels';
@@ -89,6 +94,13 @@ export const SIMD_WASM_TRAINING_KERNELS = ['Multiply', 'Sub'] as const;
  * values are all negative. Replaced in every mode (in `cpu-routed` mode by the cpu kernel).
  */
 export const BROKEN_WASM_TRAINING_KERNELS = ['MaxPoolGrad'] as const;
+
+const BATCH_NORM_KERNELS = [
+  BATCH_NORM_TRAINING_KERNEL,
+  BATCH_NORM_TRAINING_GRAD_KERNEL,
+  BATCH_NORM_ACTIVATION_TRAINING_KERNEL,
+  BATCH_NORM_ACTIVATION_TRAINING_GRAD_KERNEL,
+];
 
 export interface WasmTrainingKernelOptions {
   /**
@@ -251,8 +263,10 @@ function kernelFor(kernelName: string, mode: 'fast' | 'cpu-routed', gemm: GemmEn
     case ADAM_STEP_KERNEL:
       return adamStepKernel();
     case BATCH_NORM_TRAINING_KERNEL:
+    case BATCH_NORM_ACTIVATION_TRAINING_KERNEL:
       return batchNormTrainingKernel(kernelName);
     case BATCH_NORM_TRAINING_GRAD_KERNEL:
+    case BATCH_NORM_ACTIVATION_TRAINING_GRAD_KERNEL:
       return batchNormTrainingGradKernel(kernelName);
     default:
       if (ACTIVATION_KERNELS.includes(kernelName)) return activationKernel(kernelName);
@@ -288,10 +302,10 @@ export function registerWasmTrainingKernels(options: WasmTrainingKernelOptions =
   ];
   names.push(...slow);
   // Loupe's own kernels beside tfjs's: ConstantsAdam's one-call update (adam.ts), MobileNetV3's
-  // hard-swish/hard-sigmoid (activations.ts) and BatchNorm's training step (batch-norm-training.ts) each
-  // way; their callers use them where registered.
+  // hard-swish/hard-sigmoid (activations.ts) and BatchNorm's training step, alone or with the activation
+  // after it (batch-norm-training.ts), each way; their callers use them where registered.
   if (mode === 'fast' && simd) {
-    names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS, BATCH_NORM_TRAINING_KERNEL, BATCH_NORM_TRAINING_GRAD_KERNEL);
+    names.push(...SIMD_WASM_TRAINING_KERNELS, ADAM_STEP_KERNEL, ...ACTIVATION_KERNELS, ...BATCH_NORM_KERNELS);
   }
   if (convolutions !== 'xnnpack') names.push('Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative');
   for (const name of names) install(name, kernelFor(name, mode, gemm, depthwiseInput, simd, convolutions));

@@ -120,15 +120,23 @@
   (func (export "bn_shifted_moments") (param $x i32) (param $shift i32) (param $sum i32) (param $sq i32) (param $pixels i32) (param $C i32)
     (call $reduce (i32.const 0) (local.get $x) (i32.const 0) (local.get $shift) (local.get $sum) (local.get $sq) (local.get $pixels) (local.get $C)))
 
-  ;; sumDy[c] (f64, zeroed) += Σ_p dy[p, c];  sumDyDev[c] (f64, zeroed) += Σ_p dy[p, c] · (x[p, c] − mean[c])
-  (func (export "bn_gradient_sums") (param $x i32) (param $dy i32) (param $mean i32) (param $sumDy i32) (param $sumDyDev i32)
-    (param $pixels i32) (param $C i32)
-    (call $reduce (i32.const 1) (local.get $x) (local.get $dy) (local.get $mean) (local.get $sumDy) (local.get $sumDyDev) (local.get $pixels) (local.get $C)))
-
   ;; out[p, c] = (x[p, c] − mean[c]) · scale[c] + shift[c] + (dy ≠ 0: dy[p, c] · dyScale[c])
   ;; Forward: scale = γ/σ, shift = β, dy = 0. Backward: scale = −γ·Σdy(x−m)/(Nσ³), shift = −γ·Σdy/(Nσ), dyScale = γ/σ.
   (func (export "bn_apply") (param $x i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $dy i32) (param $dyScale i32)
     (param $out i32) (param $pixels i32) (param $C i32)
+    (call $apply (local.get $x) (local.get $mean) (local.get $scale) (local.get $shift) (local.get $dy) (local.get $dyScale)
+      (local.get $out) (local.get $pixels) (local.get $C) (i32.const 0)))
+
+  ;; The forward pass's out = act((x − mean) · scale + shift), act 0: none, 1: ReLU, 2: hard-swish, the
+  ;; activation after the BatchNorm done while the value is in a register (batch-norm-training.ts). Each
+  ;; activation is the float32 steps of activations.wat's (ReLU: max(y, 0)), so the bits are the same.
+  (func (export "bn_forward") (param $x i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $out i32)
+    (param $pixels i32) (param $C i32) (param $act i32)
+    (call $apply (local.get $x) (local.get $mean) (local.get $scale) (local.get $shift) (i32.const 0) (i32.const 0)
+      (local.get $out) (local.get $pixels) (local.get $C) (local.get $act)))
+
+  (func $apply (param $x i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $dy i32) (param $dyScale i32)
+    (param $out i32) (param $pixels i32) (param $C i32) (param $act i32)
     (local $rowBytes i32) (local $p i32) (local $c i32) (local $v v128)
     (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
     (block $done (loop $pixel
@@ -142,12 +150,84 @@
         (if (local.get $dy) (then
           (local.set $v (f32x4.add (local.get $v)
             (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $c))) (v128.load (i32.add (local.get $dyScale) (local.get $c))))))))
+        (if (i32.eq (local.get $act) (i32.const 1)) (then
+          (local.set $v (f32x4.max (local.get $v) (v128.const f32x4 0 0 0 0)))))
+        (if (i32.eq (local.get $act) (i32.const 2)) (then
+          (local.set $v (f32x4.mul (local.get $v)
+            (f32x4.div (f32x4.min (f32x4.max (f32x4.add (local.get $v) (v128.const f32x4 3 3 3 3)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 6 6 6 6))
+              (v128.const f32x4 6 6 6 6))))))
         (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $v))
         (local.set $c (i32.add (local.get $c) (i32.const 16)))
         (br_if $channels (i32.lt_u (local.get $c) (local.get $rowBytes))))
       (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
       (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
       (if (local.get $dy) (then (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pixel))))
+
+;; The first pass of BatchNorm's gradient over `pixels` rows: sumDy[c] (f64) += Σ dy, sumDyDev[c] (f64) +=
+  ;; Σ dy · (x − mean[c]), where dy is dz itself (act 0) or, with the activation after the BatchNorm inside
+  ;; (act 1: ReLU, 2: hard-swish), its gradient act′(y) · dz at the BatchNorm output y, recomputed as
+  ;; bn_forward computes it (scale = γ/σ, shift = β). Then dy is also written to `out` (the caller's dx, which
+  ;; the last pass overwrites in place), 32 rows at a time, summed while they are in cache.
+  (func (export "bn_backward_sums") (param $x i32) (param $dz i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $out i32)
+    (param $sumDy i32) (param $sumDyDev i32) (param $pixels i32) (param $C i32) (param $act i32)
+    (local $rows i32) (local $blockBytes i32)
+    (if (i32.eqz (local.get $act)) (then
+      (call $reduce (i32.const 1) (local.get $x) (local.get $dz) (local.get $mean) (local.get $sumDy) (local.get $sumDyDev) (local.get $pixels) (local.get $C))
+      (return)))
+    (block $done (loop $blocks
+      (br_if $done (i32.eqz (local.get $pixels)))
+      (local.set $rows (local.get $pixels))
+      (if (i32.gt_u (local.get $rows) (i32.const 32)) (then (local.set $rows (i32.const 32))))
+      (call $act_grad (local.get $x) (local.get $dz) (local.get $mean) (local.get $scale) (local.get $shift) (local.get $out) (local.get $rows) (local.get $C) (local.get $act))
+      (call $reduce (i32.const 1) (local.get $x) (local.get $out) (local.get $mean) (local.get $sumDy) (local.get $sumDyDev) (local.get $rows) (local.get $C))
+      (local.set $blockBytes (i32.mul (local.get $rows) (i32.shl (local.get $C) (i32.const 2))))
+      (local.set $x (i32.add (local.get $x) (local.get $blockBytes)))
+      (local.set $dz (i32.add (local.get $dz) (local.get $blockBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $blockBytes)))
+      (local.set $pixels (i32.sub (local.get $pixels) (local.get $rows)))
+      (br $blocks))))
+
+  ;; out = act′(y) · dz at y = (x − mean) · scale + shift, in activations.wat's float32 steps (relu_grad,
+  ;; hard_swish_grad), so the same bits as the activation's own gradient kernel.
+  (func $act_grad (param $x i32) (param $dz i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $out i32)
+    (param $pixels i32) (param $C i32) (param $act i32)
+    (local $rowBytes i32) (local $p i32) (local $c i32) (local $v v128) (local $g v128) (local $t v128)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (block $done (loop $pixel
+      (br_if $done (i32.ge_u (local.get $p) (local.get $pixels)))
+      (local.set $c (i32.const 0))
+      (loop $channels
+        (local.set $v (f32x4.add
+          (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $mean) (local.get $c))))
+                     (v128.load (i32.add (local.get $scale) (local.get $c))))
+          (v128.load (i32.add (local.get $shift) (local.get $c)))))
+        (local.set $g (v128.load (i32.add (local.get $dz) (local.get $c))))
+        (if (i32.eq (local.get $act) (i32.const 1))
+          (then
+            (local.set $v (f32x4.mul (local.get $g)
+              (v128.bitselect
+                (v128.const f32x4 nan nan nan nan)
+                (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+                (f32x4.ne (local.get $v) (local.get $v))))))
+          (else
+            (local.set $t (f32x4.add (local.get $v) (v128.const f32x4 3 3 3 3)))
+            (local.set $v (f32x4.add
+              (f32x4.mul (local.get $g) (f32x4.div (f32x4.min (f32x4.max (local.get $t) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 6 6 6 6)) (v128.const f32x4 6 6 6 6)))
+              (f32x4.mul (f32x4.div (f32x4.mul (local.get $g) (local.get $v)) (v128.const f32x4 6 6 6 6))
+                (v128.bitselect
+                  (v128.const f32x4 nan nan nan nan)
+                  (v128.and
+                    (v128.and (f32x4.le (local.get $t) (v128.const f32x4 6 6 6 6)) (f32x4.gt (local.get $t) (v128.const f32x4 0 0 0 0)))
+                    (v128.const f32x4 1 1 1 1))
+                  (f32x4.ne (local.get $t) (local.get $t))))))))
+        (v128.store (i32.add (local.get $out) (local.get $c)) (local.get $v))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br_if $channels (i32.lt_u (local.get $c) (local.get $rowBytes))))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $dz (i32.add (local.get $dz) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $pixel))))
 )

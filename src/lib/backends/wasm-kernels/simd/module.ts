@@ -1,5 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { GemmHelpers, type RowLayout, type RowOp, type BatchedAb, type BatchedAtb, type ConvArgs, type DepthwiseArgs, type DepthwiseOp, type SpawnHelper, type WinogradArgs, type WinogradOp } from '../gemm-helpers';
+import { GemmHelpers, type RowLayout, type RowOp, type PartOp, type BatchedAb, type BatchedAtb, type ConvArgs, type DepthwiseArgs, type DepthwiseOp, type SpawnHelper, type WinogradArgs, type WinogradOp } from '../gemm-helpers';
 import { SIMD_MODULES } from './modules.generated';
 
 // Loupe's SIMD kernels: hand-written WebAssembly text (the .wat files beside this one), compiled by
@@ -46,10 +46,19 @@ export interface SimdKernels {
   relu_grad(x: number, dy: number, dx: number, count: number): void;
   /** batch-norm.wat: `sum[c] (f64) += Σ (x − shift[c])`, `sq[c] (f64) += Σ (x − shift[c])²` over `pixels` rows of C. */
   bn_shifted_moments(x: number, shift: number, sum: number, sq: number, pixels: number, C: number): void;
-  /** batch-norm.wat: `sumDy[c] (f64) += Σ dy`, `sumDyDev[c] (f64) += Σ dy · (x − mean[c])`. */
-  bn_gradient_sums(x: number, dy: number, mean: number, sumDy: number, sumDyDev: number, pixels: number, C: number): void;
+  /**
+   * batch-norm.wat: `sumDy[c] (f64) += Σ dy`, `sumDyDev[c] (f64) += Σ dy · (x − mean[c])`, with dy = dz (act 0)
+   * or act′(y)·dz at `y = (x − mean)·scale + shift` (act 1 ReLU, 2 hard-swish), then also written to out.
+   */
+  bn_backward_sums(
+    x: number, dz: number, mean: number, scale: number, shift: number, out: number, sumDy: number, sumDyDev: number, pixels: number, C: number, act: number,
+  ): void;
+  /** `op` once per row of `parts` (its arguments): on the helper threads too where some run. */
+  parts(op: PartOp, parts: readonly (readonly number[])[]): void;
   /** batch-norm.wat: `out = (x − mean)·scale + shift (+ dy·dyScale when dy ≠ 0)`, per channel. */
   bn_apply(x: number, mean: number, scale: number, shift: number, dy: number, dyScale: number, out: number, pixels: number, C: number): void;
+  /** batch-norm.wat: `out = act((x − mean)·scale + shift)`, act 0 none, 1 ReLU, 2 hard-swish. */
+  bn_forward(x: number, mean: number, scale: number, shift: number, out: number, pixels: number, C: number, act: number): void;
   /** channels.wat: `out = x · s` with s one channel vector (sStride 0) or one per outer index; C a multiple of 4. */
   mul_channels(x: number, s: number, out: number, outer: number, pixels: number, C: number, sStride: number): void;
   /** channels.wat: `out = x − s`, the same broadcast as mul_channels. */
@@ -156,7 +165,7 @@ function isShared(memory: WebAssembly.Memory): boolean {
 }
 
 /** The modules whose exports helper threads run (gemm-helpers.ts's OPS). */
-const HELPER_MODULES = ['gemm', 'depthwise', 'activations'];
+const HELPER_MODULES = ['gemm', 'depthwise', 'activations', 'batch-norm'];
 
 /** The rows of each row-wise pass (gemm-helpers.ts's ROW_OPS), by its arguments. */
 const ACTIVATION_ROWS = (pointers: number): RowLayout => ({ moving: [...Array(pointers).keys()], count: pointers, unit: 4, rowBytes: () => 16 });
@@ -166,6 +175,8 @@ export const ROW_LAYOUTS: Record<RowOp, RowLayout> = {
   hard_swish_grad: ACTIVATION_ROWS(3),
   hard_sigmoid_grad: ACTIVATION_ROWS(3),
   relu_grad: ACTIVATION_ROWS(3),
+  // Rows of C floats: x and out move; the pixels count them.
+  bn_forward: { moving: [0, 4], count: 5, unit: 1, rowBytes: (args) => args[6]! * 4 },
 };
 
 /** The running helper threads, for the memory and GEMM build they were started with. */
@@ -278,6 +289,19 @@ function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: bool
     hard_swish_grad: rowwise('hard_swish_grad'),
     hard_sigmoid_grad: rowwise('hard_sigmoid_grad'),
     relu_grad: rowwise('relu_grad'),
+    bn_forward: rowwise('bn_forward'),
+    parts: (op, parts) => {
+      const p = pool();
+      if (p) p.parts(raw, op, parts);
+      else raw.parts(op, parts);
+    },
+  };
+}
+
+/** `parts` on the calling thread alone: each row of arguments in turn. */
+function partsInTurn(raw: SimdKernels): SimdKernels['parts'] {
+  return (op, parts) => {
+    for (const args of parts) (raw[op] as (...a: number[]) => void)(...args);
   };
 }
 
@@ -302,7 +326,8 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
         const module = compile(shared ? variant.shared : variant.plain);
         Object.assign(exports, new WebAssembly.Instance(module, { env: { memory } }).exports);
       }
-      kernels = shared ? withHelpers(exports as SimdKernels, memory, relaxed) : (exports as SimdKernels);
+      const alone = { ...exports, parts: partsInTurn(exports as SimdKernels) } as SimdKernels;
+      kernels = shared ? withHelpers(alone, memory, relaxed) : alone;
     }
   } catch {
     kernels = null; // No wasm SIMD here (or a memory it cannot import): the TypeScript kernels serve.
