@@ -14,10 +14,14 @@ import { BATCH_NORM_TRAINING_KERNEL } from '$models/backbones/batch-norm';
  */
 const FUSED_BYTES_PER_FLOAT = 10;
 const COMPOSED_BYTES_PER_FLOAT = 30;
-/** Layers whose forward and backward are several tfjs ops: ReLU's gradient alone is a step, a cast and a multiply. */
-const ALWAYS_COMPOSED = new Set(['ReLU', 'Activation', 'LeakyReLU', 'ELU', 'PReLU', 'ThresholdedReLU', 'Softmax']);
-/** Layers that run as one kernel each way where Loupe's wasm kernels are registered, composed elsewhere. */
-const FUSED_WITH_LOUPE_KERNELS = new Set(['BatchNormalization', 'HardSwish', 'HardSigmoid']);
+/** Layers whose forward and backward are several tfjs ops: a capped ReLU's gradient alone is two comparisons, a cast and a multiply. */
+const ALWAYS_COMPOSED = new Set(['Activation', 'LeakyReLU', 'ELU', 'PReLU', 'ThresholdedReLU', 'Softmax']);
+/**
+ * Layers that run as one kernel each way where Loupe's wasm kernels are registered, composed elsewhere:
+ * BatchNorm (with the activation after it, where it has one), hard-swish, hard-sigmoid, and ReLU without
+ * a cap (its gradient is `LoupeReluGrad`, since stop 30).
+ */
+const FUSED_WITH_LOUPE_KERNELS = new Set(['BatchNormalization', 'HardSwish', 'HardSigmoid', 'ReLU']);
 
 /** Weights, their gradients and Adam's two slots: 16 bytes per parameter. */
 const BYTES_PER_PARAMETER = 16;
@@ -30,7 +34,7 @@ const WASM_STEP_BUDGET_BYTES = 3 * 1024 ** 3;
 
 function bytesPerFloat(layer: tf.layers.Layer, fused: boolean): number {
   const kind = layer.getClassName();
-  if (ALWAYS_COMPOSED.has(kind)) return COMPOSED_BYTES_PER_FLOAT;
+  if (ALWAYS_COMPOSED.has(kind) || (kind === 'ReLU' && layer.getConfig()['maxValue'] != null)) return COMPOSED_BYTES_PER_FLOAT;
   if (FUSED_WITH_LOUPE_KERNELS.has(kind) && !fused) return COMPOSED_BYTES_PER_FLOAT;
   return FUSED_BYTES_PER_FLOAT;
 }
