@@ -19,17 +19,35 @@ export interface SymmetricPadding {
   symmetricPadding?: number;
 }
 
-function checkSymmetricPadding(layer: string, padding: number | undefined, args: { padding?: string; dataFormat?: string }): void {
-  if (padding === undefined) return;
-  if (!Number.isInteger(padding) || padding < 0) throw new Error(`${layer}'s symmetricPadding must be a whole number of pixels ≥ 0, got ${padding}`);
-  if ((args.padding ?? 'valid') !== 'valid') throw new Error(`${layer} takes symmetricPadding with padding 'valid', got '${args.padding}'`);
-  if ((args.dataFormat ?? 'channelsLast') !== 'channelsLast') throw new Error(`${layer} takes symmetricPadding channels last, got '${args.dataFormat}'`);
-}
+/**
+ * `Base` (a convolution layer class) with SymmetricPadding: checked at construction, saved in its config,
+ * and the output shape the padded input gives; the subclass's `call` pads.
+ */
+function symmetricallyPadded<Args extends { padding?: string; dataFormat?: string }>(Base: new (args: Args) => tf.layers.Layer, layer: string) {
+  return class extends Base {
+    readonly symmetricPadding?: number;
 
-/** The input shape a symmetric padding of `p` makes of `shape` (NHWC), for the base class's output shape. */
-function padded(shape: tf.Shape, p: number): tf.Shape {
-  const [batch, h, w, c] = shape;
-  return [batch, h == null ? h : h + 2 * p, w == null ? w : w + 2 * p, c] as tf.Shape;
+    constructor({ symmetricPadding, ...args }: Args & SymmetricPadding) {
+      super(args as unknown as Args);
+      if (symmetricPadding === undefined) return;
+      if (!Number.isInteger(symmetricPadding) || symmetricPadding < 0) throw new Error(`${layer}'s symmetricPadding must be a whole number of pixels ≥ 0, got ${symmetricPadding}`);
+      if ((args.padding ?? 'valid') !== 'valid') throw new Error(`${layer} takes symmetricPadding with padding 'valid', got '${args.padding}'`);
+      if ((args.dataFormat ?? 'channelsLast') !== 'channelsLast') throw new Error(`${layer} takes symmetricPadding channels last, got '${args.dataFormat}'`);
+      if (symmetricPadding) this.symmetricPadding = symmetricPadding;
+    }
+
+    override getConfig(): tf.serialization.ConfigDict {
+      const config = super.getConfig();
+      return this.symmetricPadding ? { ...config, symmetricPadding: this.symmetricPadding } : config;
+    }
+
+    override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+      const p = this.symmetricPadding;
+      if (!p) return super.computeOutputShape(inputShape);
+      const [batch, h, w, c] = inputShape as tf.Shape;
+      return super.computeOutputShape([batch, h == null ? h : h + 2 * p, w == null ? w : w + 2 * p, c] as tf.Shape);
+    }
+  };
 }
 
 /** The base class's state this layer reads (private or protected in tfjs-layers' typings). */
@@ -54,24 +72,8 @@ interface ConvState {
  * at 128²), not a frozen layer's filter gradient when fine-tuning. Same forward kernel family, same values.
  * @example new LoupeConv2D({ filters: 16, kernelSize: 3, strides: 2, useBias: false, name: 'stem' }).apply(x)
  */
-export class LoupeConv2D extends Conv2DBase {
+export class LoupeConv2D extends symmetricallyPadded<ConvLayerArgs>(Conv2DBase, 'Conv2D') {
   static readonly className = 'Conv2D';
-  readonly symmetricPadding?: number;
-
-  constructor({ symmetricPadding, ...args }: ConvLayerArgs & SymmetricPadding) {
-    super(args);
-    checkSymmetricPadding('Conv2D', symmetricPadding, args);
-    if (symmetricPadding) this.symmetricPadding = symmetricPadding;
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    const config = super.getConfig();
-    return this.symmetricPadding ? { ...config, symmetricPadding: this.symmetricPadding } : config;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return super.computeOutputShape(this.symmetricPadding ? padded(inputShape as tf.Shape, this.symmetricPadding) : inputShape);
-  }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor | tf.Tensor[] {
     const state = this as unknown as ConvState;
@@ -89,24 +91,8 @@ export class LoupeConv2D extends Conv2DBase {
  * into it — with torch's symmetric padding where its config asks for it (SymmetricPadding).
  * @example new LoupeDepthwiseConv2D({ kernelSize: 3, strides: 2, symmetricPadding: 1, useBias: false, name: 'dw' }).apply(x)
  */
-export class LoupeDepthwiseConv2D extends DepthwiseConv2DBase {
+export class LoupeDepthwiseConv2D extends symmetricallyPadded<DepthwiseConv2DLayerArgs>(DepthwiseConv2DBase, 'DepthwiseConv2D') {
   static readonly className = 'DepthwiseConv2D';
-  readonly symmetricPadding?: number;
-
-  constructor({ symmetricPadding, ...args }: DepthwiseConv2DLayerArgs & SymmetricPadding) {
-    super(args);
-    checkSymmetricPadding('DepthwiseConv2D', symmetricPadding, args);
-    if (symmetricPadding) this.symmetricPadding = symmetricPadding;
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    const config = super.getConfig();
-    return this.symmetricPadding ? { ...config, symmetricPadding: this.symmetricPadding } : config;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return super.computeOutputShape(this.symmetricPadding ? padded(inputShape as tf.Shape, this.symmetricPadding) : inputShape);
-  }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor | tf.Tensor[] {
     const p = this.symmetricPadding;
