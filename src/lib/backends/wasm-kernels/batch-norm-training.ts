@@ -7,8 +7,9 @@
 // passes. The activation after a BatchNorm (ReLU, hard-swish) can run inside both kernels: forward in the
 // pass that normalizes, so BatchNorm's output is never written out nor kept for the backward pass, whose
 // first pass recomputes it from x for the activation's gradient. The passes run on simd/batch-norm.wat
-// when the channels are a multiple of 4 (those with an activation's arithmetic divided among the helper
-// threads by rows), else in the TypeScript loops below; per-channel arithmetic in doubles.
+// when the channels are a multiple of 4, shared with the helper threads (the sums in fixed parts, the
+// forward pass with an activation's arithmetic by rows), else in the TypeScript loops below; per-channel
+// arithmetic in doubles.
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { SCALAR_ACTIVATIONS, type ChannelActivation } from './activations';
@@ -45,8 +46,9 @@ interface FusedGradient {
 }
 
 /**
- * Parts of the SIMD gradient sums, fixed by the rows alone: at most 8, of whole 32-row blocks, each into
- * sums of its own, added in part order. So the sums are the same bits on any number of helper threads.
+ * Parts of the SIMD sums (the moments, the gradient sums), fixed by the rows alone: at most 8, of whole
+ * 32-row blocks, each into sums of its own, added in part order. So the sums are the same bits on any
+ * number of helper threads.
  */
 const SUM_PARTS = 8;
 
