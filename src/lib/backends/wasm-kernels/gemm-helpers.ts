@@ -1,8 +1,8 @@
-// Loupe's GEMMs, depthwise convolutions and activations (BatchNorm's fused ones too) on every core. XNNPACK splits its own operations
-// across its pthreads, but Loupe's kernels (simd/*.wat) ran on the calling thread alone. Helper threads
-// instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows (or a depthwise
-// convolution's images, an activation's values) can be divided between the caller and them: each writes
-// its own part of the output where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller
+// Loupe's GEMMs, depthwise convolutions, activations and BatchNorm's sums on every core. XNNPACK splits
+// its own operations across its pthreads, but Loupe's kernels (simd/*.wat) ran on the calling thread
+// alone. Helper threads instantiate the same modules on the wasm backend's shared memory, so a GEMM's rows
+// (or a depthwise convolution's images, an activation's values) can be divided between the caller and
+// them: each writes its own part of the output where it lies, nothing is copied. A tfjs kernel is synchronous, so the caller
 // posts a job's parts through a SharedArrayBuffer and every thread, the caller included, claims the next
 // unclaimed part until none is left; the caller then waits with Atomics for the parts still running. A
 // helper that wakes late (on a busy machine, or from a deep sleep) takes fewer parts instead of holding

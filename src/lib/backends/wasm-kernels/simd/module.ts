@@ -218,7 +218,7 @@ export function gemmHelperParts(): number {
   return helpers?.pool.partsHandedOut ?? 0;
 }
 
-/** The GEMMs and the layout work around them (im2col, col2im, Winograd's transforms), the depthwise passes and the activations of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
+/** The GEMMs and the layout work around them (im2col, col2im, Winograd's transforms), the depthwise passes, the activations and BatchNorm's sums of `raw`, split across the helper threads whenever some run on `memory` with the same build. */
 function withHelpers(raw: SimdKernels, memory: WebAssembly.Memory, relaxed: boolean): SimdKernels {
   const pool = () => (helpers && helpers.memory === memory && helpers.relaxed === relaxed ? helpers.pool : undefined);
   const winograd =
