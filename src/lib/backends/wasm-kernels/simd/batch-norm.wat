@@ -165,7 +165,7 @@
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $pixel))))
 
-;; The first pass of BatchNorm's gradient over `pixels` rows: sumDy[c] (f64) += Σ dy, sumDyDev[c] (f64) +=
+  ;; The first pass of BatchNorm's gradient over `pixels` rows: sumDy[c] (f64) += Σ dy, sumDyDev[c] (f64) +=
   ;; Σ dy · (x − mean[c]), where dy is dz itself (act 0) or, with the activation after the BatchNorm inside
   ;; (act 1: ReLU, 2: hard-swish), its gradient act′(y) · dz at the BatchNorm output y, recomputed as
   ;; bn_forward computes it (scale = γ/σ, shift = β). Then dy is also written to `out` (the caller's dx, which
